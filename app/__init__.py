@@ -1,0 +1,1 @@
+"""Cornerstone: customer relations for real-estate development groups."""

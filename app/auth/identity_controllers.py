@@ -1,0 +1,380 @@
+"""HTTP for identity: the group administrator's accounts and OAuth clients, one's own
+account, password reset, and the rate limit on the sign-in and token endpoints.
+
+Accounts and clients are platform rows; the tenant is the caller's token's, and every
+lookup is filtered by it, so another group's id answers 404 like an id that never existed.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any, Awaitable, Callable, TypeVar
+
+from litestar import Controller, Request, Response, get, patch, post
+from litestar.di import Provide
+from litestar.middleware.rate_limit import RateLimitConfig, RateLimitMiddleware
+from litestar.params import Parameter
+from litestar.types import Receive, Scope, Send
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth import identity_services, services
+from app.auth.identity_schemas import (
+    AccountOut,
+    AccountUpdate,
+    ClientCreate,
+    ClientOut,
+    ClientUpdate,
+    ClientWithSecret,
+    ConfidentialClientCreate,
+    OwnerCreate,
+    PasswordChange,
+    PasswordResetConfirm,
+    PasswordResetRequest,
+    ReasonInput,
+    RecoveryCodes,
+    ResetRequested,
+    StaffInvite,
+    TotpCodeInput,
+    TotpEnrolment,
+)
+from app.auth.models import Account, AccountKind, AccountStatus, ClientKind, ClientStatus, OAuthClient
+from app.auth.scopes import public, requires
+from app.core.audit import Actor, actor_of
+from app.core.deps import provide_tenant_session
+from app.core.etag import check_if_match, etag
+from app.core.idempotency import idempotent
+from app.core.pagination import PageParams, page_params
+from app.core.problems import ProblemError
+from app.core.schemas import Page, provided
+
+T = TypeVar("T")
+
+# ------------------------------------------------------------------------- rate limit
+
+
+class AuthRateLimitMiddleware(RateLimitMiddleware):
+    """Litestar's rate limiter, per client IP *and* endpoint, answering a 429 problem with
+    Retry-After. The limit is read from the app's settings on each request (the route
+    decorators are evaluated at import, before any settings exist), so an app built with
+    other settings (tests) gets its own limit and, through its own store, its own counts.
+
+    Behind a proxy, run the server with trusted forwarded headers (uvicorn
+    ``--proxy-headers --forwarded-allow-ips``): otherwise every caller is the proxy.
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        app = scope["litestar_app"]
+        limit: int = app.state.settings.auth_rate_limit
+        request = app.request_class(scope)
+        key = f"{self.cache_key_from_request(request)}::{scope['path']}"
+        store = self.config.get_store_from_app(app)
+        async with self._lock:
+            window = await self.retrieve_cached_history(key, store)
+            if len(window.history) >= limit:
+                wait = max(window.reset - int(time.time()), 1)
+                raise ProblemError("rate-limited", f"At most {limit} requests a minute here; try again in {wait} "
+                                   "seconds.", headers={"Retry-After": str(wait),
+                                                        "RateLimit-Policy": f"{limit};w=60"})
+            await self.set_cached_history(key=key, cache_object=window, store=store)
+        await self.app(scope, receive, send)
+
+
+# The unit is the window; its count is replaced by settings.auth_rate_limit per request.
+AUTH_RATE_LIMIT = RateLimitConfig(rate_limit=("minute", 1), middleware_class=AuthRateLimitMiddleware,
+                                  set_rate_limit_headers=False).middleware
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+async def provide_tenant_id(request: Request[Any, Any, Any], session: AsyncSession) -> uuid.UUID:
+    return await services.tenant_id_of(session, request.user.tenant)
+
+
+def _account(account: Account, status: int = 200) -> Response[AccountOut]:
+    return Response(AccountOut.of(account), status_code=status, headers={"ETag": etag(account.version)})
+
+
+def _client(client: OAuthClient, status: int = 200) -> Response[ClientOut]:
+    return Response(ClientOut.of(client), status_code=status, headers={"ETag": etag(client.version)})
+
+
+def _grantable(request: Request[Any, Any, Any]) -> frozenset[str]:
+    return frozenset(request.user.scopes)
+
+
+ACCOUNT_ID = "/accounts/{account_id:uuid}"
+CLIENT_ID = "/clients/{client_pk:uuid}"
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+# -------------------------------------------------------------------- administration
+
+
+class IdentityController(Controller):
+    path = "/api/v1/identity"
+    tags = ["Identity"]
+    dependencies = {"session": Provide(provide_tenant_session), "tenant_id": Provide(provide_tenant_id)}
+
+    # -- accounts
+
+    @get("/accounts", operation_id="listAccounts", summary="List the group's accounts",
+         dependencies={"page": page_params(*services.ACCOUNT_SORTS)}, **requires("identity:read"))
+    async def list_accounts(
+        self, session: AsyncSession, tenant_id: uuid.UUID, page: PageParams,
+        kind: AccountKind | None = Parameter(query="kind", default=None, description="staff or owner."),
+        status: AccountStatus | None = Parameter(query="status", default=None),
+        q: str | None = Parameter(query="q", default=None, max_length=200,
+                                  description="Username, display name or email contains."),
+    ) -> Page[AccountOut]:
+        return await services.list_accounts(session, tenant_id, page, kind=kind, status=status, q=q,
+                                            to_schema=AccountOut.of)
+
+    @get(ACCOUNT_ID, operation_id="getAccount", summary="Get an account", **requires("identity:read", errors=[404]))
+    async def get_account(self, session: AsyncSession, tenant_id: uuid.UUID,
+                          account_id: uuid.UUID) -> Response[AccountOut]:
+        return _account(await services.get_account(session, tenant_id, account_id))
+
+    async def _invite(self, request: Request[Any, Any, Any], session: AsyncSession, tenant_id: uuid.UUID,
+                      kind: AccountKind, data: StaffInvite | OwnerCreate) -> Response[AccountOut]:
+        async def produce() -> Response[AccountOut]:
+            scopes = services.check_grantable(data.scopes, kind, _grantable(request), "scopes")
+            account = await identity_services.invite(
+                session, tenant_id=tenant_id, kind=kind, username=data.username, display_name=data.display_name,
+                email=data.email, scopes=scopes, issuer=request.app.state.settings.issuer)
+            response = _account(account, 201)
+            response.headers["Location"] = f"/api/v1/identity/accounts/{account.id}"
+            return response
+
+        return await idempotent(request, session, produce)
+
+    @post("/accounts/staff", operation_id="inviteStaff",
+          summary="Invite a staff member (mails a code to set a password)",
+          **requires("identity:write", errors=[409]))
+    async def invite_staff(self, request: Request[Any, Any, Any], session: AsyncSession, tenant_id: uuid.UUID,
+                           data: StaffInvite) -> Response[AccountOut]:
+        return await self._invite(request, session, tenant_id, AccountKind.staff, data)
+
+    @post("/accounts/owners", operation_id="createOwner",
+          summary="Create a home owner's account (mails a code to set a password)",
+          **requires("identity:write", errors=[409]))
+    async def create_owner(self, request: Request[Any, Any, Any], session: AsyncSession, tenant_id: uuid.UUID,
+                           data: OwnerCreate) -> Response[AccountOut]:
+        return await self._invite(request, session, tenant_id, AccountKind.owner, data)
+
+    @patch(ACCOUNT_ID, operation_id="updateAccount", summary="Change an account's name, email or scopes",
+           **requires("identity:write", errors=[404, 412, 428]))
+    async def update_account(self, request: Request[Any, Any, Any], session: AsyncSession, tenant_id: uuid.UUID,
+                             account_id: uuid.UUID, data: AccountUpdate) -> Response[AccountOut]:
+        account = await services.get_account(session, tenant_id, account_id, lock=True)
+        check_if_match(request, account.version)
+        return _account(await services.update_account(session, account, provided(data), _grantable(request)))
+
+    async def _set_status(self, request: Request[Any, Any, Any], session: AsyncSession, tenant_id: uuid.UUID,
+                          account_id: uuid.UUID, status: AccountStatus, reason: str) -> Response[AccountOut]:
+        account = await services.get_account(session, tenant_id, account_id, lock=True)
+        check_if_match(request, account.version)
+        return _account(await services.set_account_status(session, account, status, reason,
+                                                          acting_account=request.user.subject))
+
+    @post(ACCOUNT_ID + "/disable", operation_id="disableAccount", status_code=200,
+          summary="Disable an account (its refresh tokens are revoked)",
+          **requires("identity:write", errors=[404, 409, 412, 428]))
+    async def disable_account(self, request: Request[Any, Any, Any], session: AsyncSession, tenant_id: uuid.UUID,
+                              account_id: uuid.UUID, data: ReasonInput) -> Response[AccountOut]:
+        return await self._set_status(request, session, tenant_id, account_id, AccountStatus.disabled, data.reason)
+
+    @post(ACCOUNT_ID + "/enable", operation_id="enableAccount", status_code=200,
+          summary="Enable a disabled account (clears its lock-out)",
+          **requires("identity:write", errors=[404, 409, 412, 428]))
+    async def enable_account(self, request: Request[Any, Any, Any], session: AsyncSession, tenant_id: uuid.UUID,
+                             account_id: uuid.UUID, data: ReasonInput) -> Response[AccountOut]:
+        return await self._set_status(request, session, tenant_id, account_id, AccountStatus.active, data.reason)
+
+    @post(ACCOUNT_ID + "/mfa/reset", operation_id="resetAccountMfa", status_code=200,
+          summary="Reset two-step verification (a lost phone): clears the authenticator and recovery codes",
+          **requires("identity:write", errors=[404, 412, 428]))
+    async def reset_mfa(self, request: Request[Any, Any, Any], session: AsyncSession, tenant_id: uuid.UUID,
+                        account_id: uuid.UUID, data: ReasonInput) -> Response[AccountOut]:
+        account = await services.get_account(session, tenant_id, account_id, lock=True)
+        check_if_match(request, account.version)
+        return _account(await services.reset_mfa(session, account, data.reason))
+
+    # -- clients
+
+    @get("/clients", operation_id="listClients", summary="List the group's OAuth clients",
+         dependencies={"page": page_params(*services.CLIENT_SORTS)}, **requires("identity:read"))
+    async def list_clients(
+        self, session: AsyncSession, tenant_id: uuid.UUID, page: PageParams,
+        kind: ClientKind | None = Parameter(query="kind", default=None),
+        status: ClientStatus | None = Parameter(query="status", default=None),
+        q: str | None = Parameter(query="q", default=None, max_length=200, description="Name or client id contains."),
+    ) -> Page[ClientOut]:
+        return await services.list_clients(session, tenant_id, page, kind=kind, status=status, q=q,
+                                           to_schema=ClientOut.of)
+
+    @post("/clients", operation_id="registerClient",
+          summary="Register an OAuth client (a confidential client's secret is in this answer only)",
+          **requires("identity:write", errors=[409]))
+    async def register_client(self, request: Request[Any, Any, Any], session: AsyncSession, tenant_id: uuid.UUID,
+                              data: ClientCreate) -> Response[ClientWithSecret]:
+        issued: dict[str, str] = {}
+
+        async def produce() -> Response[ClientWithSecret]:
+            confidential = isinstance(data, ConfidentialClientCreate)
+            scopes = services.check_grantable(data.allowed_scopes, None, _grantable(request), "allowedScopes")
+            client, secret = await services.create_client(
+                session, tenant_id=tenant_id, name=data.name,
+                kind=ClientKind.confidential if confidential else ClientKind.public,
+                redirect_uris=[] if confidential else data.redirect_uris, allowed_scopes=scopes,
+            )
+            if secret:
+                issued["secret"] = secret
+            # Stored for Idempotency-Key replays without the secret: it is never kept in clear.
+            return Response(ClientWithSecret(client=ClientOut.of(client), client_secret=None), status_code=201,
+                            headers={"ETag": etag(client.version), "Location": f"/api/v1/identity/clients/{client.id}"})
+
+        response = await idempotent(request, session, produce)
+        if "secret" in issued:
+            first: ClientWithSecret = response.content
+            response = Response(ClientWithSecret(client=first.client, client_secret=issued["secret"]),
+                                status_code=201, headers={**response.headers, **NO_STORE})
+        return response
+
+    @get(CLIENT_ID, operation_id="getClient", summary="Get an OAuth client", **requires("identity:read", errors=[404]))
+    async def get_client(self, session: AsyncSession, tenant_id: uuid.UUID, client_pk: uuid.UUID) -> Response[ClientOut]:
+        return _client(await services.get_client(session, tenant_id, client_pk))
+
+    @patch(CLIENT_ID, operation_id="updateClient", summary="Change a client's name, redirect URIs or scopes",
+           **requires("identity:write", errors=[404, 412, 428]))
+    async def update_client(self, request: Request[Any, Any, Any], session: AsyncSession, tenant_id: uuid.UUID,
+                            client_pk: uuid.UUID, data: ClientUpdate) -> Response[ClientOut]:
+        client = await services.get_client(session, tenant_id, client_pk, lock=True)
+        check_if_match(request, client.version)
+        return _client(await services.update_client(session, client, provided(data), _grantable(request)))
+
+    @post(CLIENT_ID + "/secret", operation_id="rotateClientSecret", status_code=200,
+          summary="Rotate a confidential client's secret (the new one is in this answer only)",
+          **requires("identity:write", errors=[404, 409, 412, 428]))
+    async def rotate_secret(self, request: Request[Any, Any, Any], session: AsyncSession, tenant_id: uuid.UUID,
+                            client_pk: uuid.UUID, data: ReasonInput) -> Response[ClientWithSecret]:
+        client = await services.get_client(session, tenant_id, client_pk, lock=True)
+        check_if_match(request, client.version)
+        secret = await services.rotate_client_secret(session, client, data.reason)
+        return Response(ClientWithSecret(client=ClientOut.of(client), client_secret=secret),
+                        headers={"ETag": etag(client.version), **NO_STORE})
+
+    @post(CLIENT_ID + "/disable", operation_id="disableClient", status_code=200,
+          summary="Disable an OAuth client (its refresh tokens are revoked)",
+          **requires("identity:write", errors=[404, 409, 412, 428]))
+    async def disable_client(self, request: Request[Any, Any, Any], session: AsyncSession, tenant_id: uuid.UUID,
+                             client_pk: uuid.UUID, data: ReasonInput) -> Response[ClientOut]:
+        client = await services.get_client(session, tenant_id, client_pk, lock=True)
+        check_if_match(request, client.version)
+        return _client(await services.disable_client(session, client, data.reason))
+
+
+# ---------------------------------------------------------------------------- oneself
+
+
+async def provide_own_account(request: Request[Any, Any, Any], session: AsyncSession,
+                              tenant_id: uuid.UUID) -> Account:
+    return await identity_services.own_account(session, request.user, tenant_id)
+
+
+class MeController(Controller):
+    path = "/api/v1/me"
+    tags = ["My account"]
+    dependencies = {"session": Provide(provide_tenant_session), "tenant_id": Provide(provide_tenant_id),
+                    "account": Provide(provide_own_account)}
+
+    async def _checked(self, request: Request[Any, Any, Any], session: AsyncSession, account: Account,
+                       work: Callable[[], Awaitable[T]]) -> T:
+        """Run ``work``; a wrong password or code is counted (towards the lock-out) and
+        audited in a transaction of its own, since this request's rolls back."""
+        try:
+            return await work()
+        except identity_services.CredentialRefused:
+            await identity_services.record_refusal(
+                request.app.state.db, account.id, schema=session.info["tenant_schema"], actor=actor_of(session),
+                action="account.credential_refused")
+            raise
+
+    @get("", operation_id="getMyAccount", summary="The signed-in account", **requires("account:self"))
+    async def get_me(self, account: Account) -> Response[AccountOut]:
+        return _account(account)
+
+    @post("/password", operation_id="changeMyPassword", status_code=204,
+          summary="Change one's password (signs every app out: refresh tokens are revoked)",
+          **requires("account:self", errors=[409]))
+    async def change_password(self, request: Request[Any, Any, Any], session: AsyncSession, account: Account,
+                              data: PasswordChange) -> None:
+        await self._checked(request, session, account, lambda: identity_services.change_password(
+            session, account, current=data.current_password, new=data.new_password))
+
+    @post("/mfa/totp", operation_id="startTotpEnrolment", status_code=200,
+          summary="Start two-step verification: a new authenticator secret, pending until confirmed",
+          **requires("account:self", errors=[409]))
+    async def start_totp(self, request: Request[Any, Any, Any], session: AsyncSession,
+                         account: Account) -> Response[TotpEnrolment]:
+        secret, uri = await identity_services.start_totp(session, account, request.user.tenant)
+        return Response(TotpEnrolment(secret=secret, otpauth_uri=uri), headers=NO_STORE)
+
+    @post("/mfa/totp/confirm", operation_id="confirmTotpEnrolment", status_code=200,
+          summary="Confirm two-step verification with a code; answers the recovery codes, once",
+          **requires("account:self", errors=[409]))
+    async def confirm_totp(self, request: Request[Any, Any, Any], session: AsyncSession, account: Account,
+                           data: TotpCodeInput) -> Response[RecoveryCodes]:
+        codes = await self._checked(request, session, account,
+                                    lambda: identity_services.confirm_totp(session, account, data.code))
+        return Response(RecoveryCodes(recovery_codes=codes), headers=NO_STORE)
+
+    @post("/mfa/recovery-codes", operation_id="regenerateRecoveryCodes", status_code=200,
+          summary="New recovery codes for a current authenticator code (the old ones stop working)",
+          **requires("account:self", errors=[409]))
+    async def regenerate_codes(self, request: Request[Any, Any, Any], session: AsyncSession, account: Account,
+                               data: TotpCodeInput) -> Response[RecoveryCodes]:
+        codes = await self._checked(request, session, account,
+                                    lambda: identity_services.regenerate_recovery_codes(session, account, data.code))
+        return Response(RecoveryCodes(recovery_codes=codes), headers=NO_STORE)
+
+
+# --------------------------------------------------------------------- password reset
+
+
+def _anonymous(request: Request[Any, Any, Any]) -> Actor:
+    return Actor(kind="anonymous", id="anonymous", ip=request.client.host if request.client else None,
+                 request_id=request.headers.get("x-request-id"))
+
+
+class PasswordResetController(Controller):
+    """No token: the person has lost their password. Rate-limited per client IP."""
+
+    path = "/oauth/password-reset"
+    tags = ["My account"]
+    include_in_schema = True
+    middleware = [AUTH_RATE_LIMIT]
+
+    @post("", operation_id="requestPasswordReset", status_code=202,
+          summary="Mail a password-reset code to the account's address (always answers 202)",
+          **public(errors=[400, 422, 429]))
+    async def request_reset(self, request: Request[Any, Any, Any],
+                            data: PasswordResetRequest) -> Response[ResetRequested]:
+        # The same answer whether or not the account exists: no way to probe for usernames.
+        async with request.app.state.db.platform_transaction() as session:
+            await identity_services.request_password_reset(
+                session, tenant_slug=data.tenant, username=data.username,
+                issuer=request.app.state.settings.issuer, actor=_anonymous(request))
+        return Response(ResetRequested(), status_code=202)
+
+    @post("/confirm", operation_id="confirmPasswordReset", status_code=204,
+          summary="Set a new password with the mailed code (works once; signs every app out)",
+          **public(errors=[400, 403, 422, 429]))
+    async def confirm_reset(self, request: Request[Any, Any, Any], data: PasswordResetConfirm) -> None:
+        async with request.app.state.db.platform_transaction() as session:
+            await identity_services.confirm_password_reset(session, token=data.token, new_password=data.new_password,
+                                                           actor=_anonymous(request))
+
+
+CONTROLLERS = [IdentityController, MeController, PasswordResetController]

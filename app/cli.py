@@ -1,0 +1,375 @@
+"""The `cornerstone` command: run, worker, db, tenants, tokens, keys, demo."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import os
+import signal
+import subprocess
+import sys
+from typing import Any, Awaitable, Callable, TypeVar
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from app.config import SettingsError, get_settings
+from app.core.audit import Actor
+from app.core.db import Database, resolve_database_url
+
+T = TypeVar("T")
+console = Console()
+
+
+def _settings() -> Any:
+    try:
+        return get_settings()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _operator() -> Actor:
+    return Actor(kind="operator", id=f"cli:{getpass.getuser()}")
+
+
+def _with_db(work: Callable[[Database], Awaitable[T]]) -> T:
+    settings = _settings()
+
+    async def run() -> T:
+        db = Database(resolve_database_url(settings), pool_size=max(2, settings.migration_concurrency))
+        try:
+            return await work(db)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(run())
+
+
+def _problem_exit(exc: Exception) -> click.ClickException:
+    from app.core.problems import ProblemError
+
+    if isinstance(exc, ProblemError):
+        fields = "".join(f"\n  {e.field}: {e.message}" for e in exc.errors or [])
+        return click.ClickException(f"{exc.detail}{fields}")
+    return click.ClickException(str(exc))
+
+
+@click.group()
+def main() -> None:
+    """Cornerstone: customer relations for real-estate development groups."""
+
+
+# --------------------------------------------------------------------------- db
+
+
+@main.group()
+def db() -> None:
+    """Schema migrations for the shared schema and every tenant schema."""
+
+
+async def upgrade_all(database: Database, *, concurrency: int, only: list[str] | None = None,
+                      quiet: bool = False) -> bool:
+    from app.auth.tokens import ensure_signing_key
+    from app.tenants.migrations import upgrade_shared, upgrade_tenants
+
+    await upgrade_shared(database)
+    async with database.platform_transaction() as session:
+        await ensure_signing_key(session, token_ttl=_settings().access_token_ttl)
+    with Progress(TextColumn("tenant schemas"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, disable=quiet, transient=False) as progress:
+        bar = progress.add_task("migrate", total=None)
+        report = await upgrade_tenants(
+            database, concurrency=concurrency, only=only,
+            on_start=lambda n: progress.update(bar, total=n),
+            on_done=lambda _: progress.advance(bar),
+        )
+    if not quiet:
+        console.print(
+            f"head {report.head}: {report.total} tenants, {report.at_head} already at head, "
+            f"{len(report.migrated)} migrated, {len(report.skipped)} skipped (held by another runner), "
+            f"{len(report.failed)} failed in {report.seconds:.2f}s"
+        )
+    for failure in report.failed:
+        console.print(f"[red]failed[/red] {failure.slug}: {failure.error}")
+    return not report.failed
+
+
+@db.command("upgrade")
+@click.option("--concurrency", type=click.IntRange(1, 64), default=None, help="Tenants migrated at once.")
+@click.option("--tenant", "tenants", multiple=True, help="Only these tenants (repeatable).")
+def db_upgrade(concurrency: int | None, tenants: tuple[str, ...]) -> None:
+    """Migrate the shared schema, then every tenant schema that is behind."""
+    settings = _settings()
+    ok = _with_db(lambda d: upgrade_all(d, concurrency=concurrency or settings.migration_concurrency,
+                                        only=list(tenants) or None))
+    if not ok:
+        raise click.ClickException("some tenants failed to migrate; they are marked, the rest are at head")
+
+
+@db.command("status")
+def db_status() -> None:
+    """How many tenant schemas sit at each revision, and which failed."""
+    from sqlalchemy import func, select
+
+    from app.tenants.migrations import tenant_head
+    from app.tenants.models import Tenant, TenantStatus
+
+    async def work(database: Database) -> None:
+        async with database.platform_session() as session:
+            rows = (await session.execute(
+                select(Tenant.schema_revision, func.count()).where(Tenant.status != TenantStatus.purged)
+                .group_by(Tenant.schema_revision)
+            )).all()
+            failed = (await session.execute(
+                select(Tenant.slug, Tenant.migration_error).where(Tenant.migration_error.is_not(None))
+            )).all()
+        table = Table("revision", "tenants", "at head")
+        head = tenant_head()
+        for revision, count in rows:
+            table.add_row(str(revision), str(count), "yes" if revision == head else "no")
+        console.print(table)
+        for slug, error in failed:
+            console.print(f"[red]{slug}[/red]: {error}")
+
+    _with_db(work)
+
+
+@db.command("revision")
+@click.option("-m", "--message", required=True)
+@click.option("--tenant/--shared", "tenant", default=True, help="Tenant (default) or shared script directory.")
+def db_revision(message: str, tenant: bool) -> None:
+    """Create an empty migration script to fill in."""
+    from alembic import command
+
+    from app.tenants.migrations import shared_config, tenant_config
+
+    cfg = tenant_config() if tenant else shared_config("postgresql://unused/unused")
+    command.revision(cfg, message=message)
+
+
+# ----------------------------------------------------------------------- tenants
+
+
+@main.group()
+def tenants() -> None:
+    """Create, list, suspend, resume and delete tenants."""
+
+
+def _tenant_row(t: Any) -> list[str]:
+    return [t.slug, t.display_name, t.status.value, t.time_zone, t.locale, str(t.schema_revision)]
+
+
+def _platform_call(fn: Callable[..., Awaitable[T]]) -> T:
+    async def work(database: Database) -> T:
+        async with database.platform_transaction() as session:
+            session.info["actor"] = _operator()
+            return await fn(session)
+
+    try:
+        return _with_db(work)
+    except Exception as exc:
+        raise _problem_exit(exc) from None
+
+
+@tenants.command("create")
+@click.argument("slug")
+@click.option("--name", "display_name", required=True, help="Display name of the group.")
+@click.option("--time-zone", default="Asia/Shanghai", show_default=True)
+@click.option("--locale", default="zh-CN", show_default=True)
+def tenants_create(slug: str, display_name: str, time_zone: str, locale: str) -> None:
+    """Create and provision a tenant."""
+    import msgspec
+
+    from app.tenants import services
+    from app.tenants.schemas import TenantCreate
+
+    try:
+        data = msgspec.convert({"slug": slug, "displayName": display_name, "timeZone": time_zone,
+                                "locale": locale}, TenantCreate)
+    except msgspec.ValidationError as exc:
+        raise click.ClickException(str(exc)) from None
+    tenant = _platform_call(lambda s: services.create_tenant(s, data))
+    console.print(f"created {tenant.slug} (schema {tenant.schema}) in {tenant.provisioning_ms} ms")
+
+
+@tenants.command("list")
+def tenants_list() -> None:
+    """List tenants."""
+    from sqlalchemy import select
+
+    from app.tenants.models import Tenant
+
+    async def fetch(session: Any) -> list[Any]:
+        return list((await session.scalars(select(Tenant).order_by(Tenant.slug))).all())
+
+    table = Table("slug", "name", "status", "time zone", "locale", "revision")
+    for t in _platform_call(fetch):
+        table.add_row(*_tenant_row(t))
+    console.print(table)
+
+
+def _status_command(action: str, help_text: str) -> None:
+    @tenants.command(action, help=help_text)
+    @click.argument("slug")
+    @click.option("--reason", required=True)
+    def command(slug: str, reason: str) -> None:
+        from app.tenants import services
+
+        async def change(session: Any) -> Any:
+            tenant = await services.get_tenant(session, slug, lock=True)
+            return await services.change_status(session, tenant, action, reason)
+
+        tenant = _platform_call(change)
+        console.print(f"{tenant.slug}: {tenant.status.value}")
+
+
+_status_command("suspend", "Suspend a tenant: its tokens are refused.")
+_status_command("resume", "Resume a suspended tenant or cancel a pending deletion.")
+_status_command("delete", "Mark a tenant for deletion (purge drops it).")
+
+
+@tenants.command("purge")
+@click.argument("slug")
+@click.option("--confirm", required=True, help="The slug again.")
+@click.option("--reason", required=True)
+def tenants_purge(slug: str, confirm: str, reason: str) -> None:
+    """Drop the schema of a tenant marked for deletion. Irreversible."""
+    from app.tenants import services
+
+    async def purge(session: Any) -> Any:
+        tenant = await services.get_tenant(session, slug, lock=True)
+        return await services.purge_tenant(session, tenant, confirm, reason)
+
+    tenant = _platform_call(purge)
+    console.print(f"{tenant.slug}: purged")
+
+
+# ------------------------------------------------------------------ tokens, keys
+
+
+@main.group()
+def tokens() -> None:
+    """Access tokens for operators and tests."""
+
+
+@tokens.command("mint")
+@click.option("--tenant", default=None, help="Tenant slug; omit for a platform operator token.")
+@click.option("--scope", "scopes", multiple=True, help="Scope (repeatable); default: every scope of the kind.")
+@click.option("--subject", default=None, help="The token's sub (default: cli:<user>).")
+@click.option("--ttl", type=click.IntRange(30, 900), default=None)
+def tokens_mint(tenant: str | None, scopes: tuple[str, ...], subject: str | None, ttl: int | None) -> None:
+    """Print a signed access token."""
+    from app.auth.scopes import PLATFORM_SCOPES, SCOPES, TENANT_SCOPES
+    from app.auth.tokens import KeyRing
+
+    unknown = [s for s in scopes if s not in SCOPES]
+    if unknown:
+        raise click.ClickException(f"unknown scopes: {' '.join(unknown)}")
+    settings = _settings()
+    granted = list(scopes) or sorted(TENANT_SCOPES if tenant else PLATFORM_SCOPES)
+
+    async def mint(database: Database) -> str:
+        keys = KeyRing(issuer=settings.issuer, audience=settings.audience, token_ttl=settings.access_token_ttl)
+        async with database.platform_session() as session:
+            await keys.refresh(session, force=True)
+        sub = subject or f"cli:{getpass.getuser()}"
+        return keys.mint(subject=sub, client_id="cornerstone-cli", scopes=granted, tenant=tenant, ttl=ttl)
+
+    click.echo(_with_db(mint))
+
+
+@main.group()
+def keys() -> None:
+    """Token signing keys."""
+
+
+@keys.command("rotate")
+def keys_rotate() -> None:
+    """Add a new signing key; the old one verifies until its tokens expire."""
+    from app.auth.tokens import rotate_keys
+
+    settings = _settings()
+
+    async def rotate(database: Database) -> str:
+        async with database.platform_transaction() as session:
+            key = await rotate_keys(session, token_ttl=settings.access_token_ttl)
+            return key.kid
+
+    console.print(f"new signing key {_with_db(rotate)}")
+
+
+# --------------------------------------------------------------------- run, demo
+
+
+@main.group()
+def demo() -> None:
+    """The demo tenant."""
+
+
+@demo.command("seed")
+def demo_seed() -> None:
+    """Create the demo tenant with believable data (skipped when it exists)."""
+    from app.tenants.demo import seed_demo
+
+    created = _with_db(lambda d: seed_demo(d, _settings().demo_tenant, _operator(), _settings()))
+    console.print("demo tenant created" if created else "demo tenant already present")
+
+
+@main.command("worker")
+@click.option("--concurrency", type=click.IntRange(1, 32), default=2)
+@click.option("--beat/--no-beat", default=False, help="Also run the periodic scheduler in this worker.")
+def worker(concurrency: int, beat: bool) -> None:
+    """Run a background-job worker."""
+    _settings()
+    resolve_database_url(_settings())  # exports DATABASE_URL for the worker's children
+    argv = [sys.executable, "-m", "celery", "-A", "app.worker:celery_app", "worker",
+            f"--concurrency={concurrency}", "--loglevel=INFO"]
+    if beat:
+        argv.append("--beat")
+    os.execv(sys.executable, argv)
+
+
+@main.command("run")
+@click.option("--host", default=None)
+@click.option("--port", type=int, default=None)
+@click.option("--workers", type=click.IntRange(1, 64), default=None, help="Web worker processes.")
+@click.option("--worker/--no-worker", "with_worker", default=True, help="Start a background-job worker too.")
+@click.option("--seed/--no-seed", default=True, help="Seed the demo tenant when missing.")
+def run(host: str | None, port: int | None, workers: int | None, with_worker: bool, seed: bool) -> None:
+    """Migrate, seed the demo tenant, start a job worker and serve the API."""
+    import uvicorn
+
+    from app.tenants.demo import print_demo_help, seed_demo
+
+    settings = _settings()
+    url = resolve_database_url(settings)
+    console.print(f"database: {url}")
+
+    async def prepare(database: Database) -> None:
+        if not await upgrade_all(database, concurrency=settings.migration_concurrency):
+            console.print("[yellow]some tenants failed to migrate; see `cornerstone db status`[/yellow]")
+        if seed:
+            await seed_demo(database, settings.demo_tenant, _operator(), settings)
+
+    _with_db(prepare)
+    child: subprocess.Popen[bytes] | None = None
+    if with_worker:
+        child = subprocess.Popen([sys.executable, "-m", "celery", "-A", "app.worker:celery_app", "worker",
+                                  "--beat", "--concurrency=1", "--loglevel=WARNING"])
+    host = host or settings.host
+    port = port or settings.port
+    if seed:
+        print_demo_help(console, settings, f"http://{host}:{port}")
+    try:
+        uvicorn.run("app.asgi:app_factory", factory=True, host=host, port=port,
+                    workers=workers or settings.web_workers, log_level=settings.log_level.lower())
+    finally:
+        if child is not None:
+            child.send_signal(signal.SIGTERM)
+            child.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()

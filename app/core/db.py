@@ -1,0 +1,173 @@
+"""Database engine, the embedded server, and tenant-bound sessions.
+
+Tenant tables are declared once against the placeholder schema ``tenant``. A session for
+one tenant is bound to an engine proxy whose ``schema_translate_map`` renames that
+placeholder to the tenant's schema on every statement, so the mapping travels with the
+bind (it survives commits and pooled connections, and never needs ``SET search_path``).
+A platform session has no mapping: touching a tenant table from it fails, because no
+schema named ``tenant`` exists.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+from collections import OrderedDict
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import AsyncIterator
+from urllib.parse import quote, urlsplit, urlunsplit
+
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+
+from app.config import Settings
+
+log = logging.getLogger(__name__)
+
+PLATFORM_SCHEMA = "platform"
+TENANT_PLACEHOLDER = "tenant"
+EMBEDDED_DATABASE = "cornerstone"
+
+
+def embedded_database_url(data_dir: Path, database: str = EMBEDDED_DATABASE) -> str:
+    """Start (or join) the embedded PostgreSQL under ``data_dir/pg`` and return its URL.
+
+    The server keeps running after this process exits so that the API, the worker and the
+    CLI share it; its data survives restarts.
+    """
+    runtime = data_dir / "run"
+    runtime.mkdir(parents=True, exist_ok=True, mode=0o700)
+    runtime.chmod(0o700)
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime))
+    import pgserver  # imported here: only the embedded default needs it
+
+    server = pgserver.get_server(data_dir / "pg", cleanup_mode=None)
+    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
+    if "(1 row)" not in exists:
+        server.psql(f'CREATE DATABASE "{database}";')
+    return server.get_uri(database)
+
+
+def resolve_database_url(settings: Settings) -> str:
+    """The URL this process uses; starting the embedded server when none is configured.
+
+    The result is exported as ``DATABASE_URL`` so that child processes (the worker, the
+    web workers) join the same server instead of starting another.
+    """
+    url = settings.database_url or os.environ.get("DATABASE_URL")
+    if not url:
+        url = embedded_database_url(settings.data_dir)
+        os.environ["DATABASE_URL"] = url
+    return url
+
+
+def _with_driver(url: str, driver: str) -> str:
+    parts = urlsplit(url)
+    scheme = parts.scheme.split("+", 1)[0]
+    if scheme == "postgres":
+        scheme = "postgresql"
+    return urlunsplit((f"{scheme}+{driver}", parts.netloc, parts.path, parts.query, parts.fragment))
+
+
+def async_url(url: str) -> str:
+    return _with_driver(url, "asyncpg")
+
+
+def sync_url(url: str) -> str:
+    return _with_driver(url, "psycopg")
+
+
+def libpq_url(url: str) -> str:
+    """The URL without a SQLAlchemy driver suffix, as asyncpg and psql expect it."""
+    parts = urlsplit(url)
+    return urlunsplit(("postgresql", parts.netloc, parts.path, parts.query, parts.fragment))
+
+
+def database_name(url: str) -> str:
+    return urlsplit(url).path.lstrip("/") or "postgres"
+
+
+def with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + quote(name), parts.query, parts.fragment))
+
+
+_SCHEMA_RE = re.compile(r"^t_[a-z][a-z0-9_]{1,40}$")
+
+
+class Database:
+    """One engine (one pool) per process, with cheap per-tenant proxies over it."""
+
+    def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
+        self.url = url
+        self.engine: AsyncEngine = create_async_engine(
+            async_url(url),
+            # A mostly fixed pool: overflow connections are closed as soon as they return,
+            # which under sustained load means a new PostgreSQL connection per request. A
+            # few stay allowed for bursts and for code that briefly holds two connections.
+            pool_size=pool_size,
+            max_overflow=4,
+            # No ping on every checkout (a round trip per request); recycle instead, and a
+            # connection broken by a server restart fails one request and is replaced.
+            pool_pre_ping=False,
+            pool_recycle=1800,
+            echo=echo,
+        )
+        self._tenant_engines: OrderedDict[str, AsyncEngine] = OrderedDict()
+        self._sync_engine: Engine | None = None
+        self._pool_size = pool_size
+
+    @property
+    def sync_engine(self) -> Engine:
+        """A small synchronous pool for code that must stay synchronous (the OAuth core,
+        run in worker threads), made on first use."""
+        if self._sync_engine is None:
+            self._sync_engine = create_engine(sync_url(self.url), pool_size=self._pool_size,
+                                              max_overflow=self._pool_size, pool_pre_ping=True)
+        return self._sync_engine
+
+    def tenant_engine(self, schema: str) -> AsyncEngine:
+        if not _SCHEMA_RE.match(schema):
+            raise ValueError(f"not a tenant schema: {schema!r}")
+        engine = self._tenant_engines.get(schema)
+        if engine is None:
+            engine = self.engine.execution_options(schema_translate_map={TENANT_PLACEHOLDER: schema})
+            self._tenant_engines[schema] = engine
+            if len(self._tenant_engines) > 4096:
+                self._tenant_engines.popitem(last=False)
+        else:
+            self._tenant_engines.move_to_end(schema)
+        return engine
+
+    def tenant_session(self, schema: str) -> AsyncSession:
+        session = AsyncSession(bind=self.tenant_engine(schema), expire_on_commit=False)
+        session.info["tenant_schema"] = schema
+        return session
+
+    def platform_session(self) -> AsyncSession:
+        return AsyncSession(bind=self.engine, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def tenant_transaction(self, schema: str) -> AsyncIterator[AsyncSession]:
+        async with self.tenant_session(schema) as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def platform_transaction(self) -> AsyncIterator[AsyncSession]:
+        async with self.platform_session() as session, session.begin():
+            yield session
+
+    async def ping(self, timeout: float = 2.0) -> None:
+        async def _ping() -> None:
+            async with self.engine.connect() as conn:
+                await conn.exec_driver_sql("SELECT 1")
+
+        await asyncio.wait_for(_ping(), timeout)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+        if self._sync_engine is not None:
+            self._sync_engine.dispose()

@@ -1,0 +1,43 @@
+"""Request-scoped dependencies: the one session a request works through."""
+
+from __future__ import annotations
+
+from typing import Any, AsyncGenerator
+
+from litestar import Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.principal import Principal
+from app.core.audit import Actor
+
+REASON_HEADER = "change-reason"
+
+
+def actor_from(request: Request[Any, Any, Any]) -> Actor:
+    principal: Principal = request.user
+    reason = request.headers.get(REASON_HEADER)
+    return Actor(
+        kind=principal.kind,
+        id=principal.subject,
+        client_id=principal.client_id,
+        request_id=request.headers.get("x-request-id"),
+        ip=request.client.host if request.client else None,
+        reason=reason[:2000] if reason else None,
+    )
+
+
+async def provide_tenant_session(request: Request[Any, Any, Any]) -> AsyncGenerator[AsyncSession, None]:
+    """A session bound to the caller's tenant (from the token, never from the URL)."""
+    principal: Principal = request.user
+    async with request.app.state.db.tenant_session(principal.schema) as session:
+        session.info["actor"] = actor_from(request)
+        session.info["principal"] = principal
+        async with session.begin():
+            yield session
+
+
+async def provide_platform_session(request: Request[Any, Any, Any]) -> AsyncGenerator[AsyncSession, None]:
+    async with request.app.state.db.platform_session() as session:
+        session.info["actor"] = actor_from(request)
+        async with session.begin():
+            yield session

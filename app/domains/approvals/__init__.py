@@ -1,0 +1,1 @@
+"""One approval engine for every request type: see ``registry`` for how a domain plugs in."""

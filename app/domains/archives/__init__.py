@@ -1,0 +1,1 @@
+"""Customer archive volumes: cover, contents list, scanned pages in object storage, remarks sheet, filing under retention."""

@@ -1,0 +1,1 @@
+"""What a new tenant starts with in the archives domain."""

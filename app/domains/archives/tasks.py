@@ -1,0 +1,1 @@
+"""The archives domain's background work."""

@@ -1,0 +1,326 @@
+"""The complaints domain's tables.
+
+The complaint register (客户投诉登记表) and the dispute register (纠纷登记簿) are two registers
+of one record type, ``complaints`` with ``register``: they share the resolution loop, its
+proposals, negotiation rounds, history, notes, attachments and corrective-action letters,
+and each has its own numbering (``TS-2026-000123``, ``JF-2026-000045``) and its own routes.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.models import IdMixin, TenantBase, TimestampMixin, VersionMixin
+from app.domains.customers.references import register_customer_reference
+from app.domains.org.schemas import Department
+
+
+def _enum(cls: type[enum.Enum]) -> Enum:
+    return Enum(cls, native_enum=False, length=20)
+
+
+class Register(str, enum.Enum):
+    complaint = "complaint"  # 客户投诉登记表
+    dispute = "dispute"  # 纠纷登记簿
+
+
+class ComplaintChannel(str, enum.Enum):
+    app = "app"
+    hotline = "hotline"
+    email = "email"
+    property_company = "property_company"  # forwarded by the property company
+    walk_in = "walk_in"
+    letter = "letter"
+
+
+class Severity(str, enum.Enum):
+    low = "low"
+    medium = "medium"
+    high = "high"
+    critical = "critical"
+
+
+class ComplaintStatus(str, enum.Enum):
+    received = "received"
+    investigating = "investigating"
+    proposal = "proposal"
+    approval = "approval"
+    negotiation = "negotiation"
+    handling = "handling"
+    feedback = "feedback"
+    closed = "closed"
+    litigation = "litigation"
+
+
+class ResponsibleParty(str, enum.Enum):
+    developer = "developer"
+    contractor = "contractor"
+    supplier = "supplier"
+    property_company = "property_company"
+    customer = "customer"
+    third_party = "third_party"
+    none = "none"
+
+
+class ProposalKind(str, enum.Enum):
+    apology = "apology"
+    compensation = "compensation"
+    replacement = "replacement"
+    repair = "repair"
+    other = "other"
+
+
+class ProposalStatus(str, enum.Enum):
+    pending = "pending"  # awaiting the approval chain
+    approved = "approved"  # awaiting the customer
+    rejected = "rejected"  # by the approval chain
+    withdrawn = "withdrawn"  # its approval request was withdrawn
+    agreed = "agreed"  # the customer agreed
+    not_agreed = "not_agreed"  # the customer did not: revised by a new proposal
+
+
+class PauseReason(str, enum.Enum):
+    customer = "customer"  # waiting on the customer
+    third_party = "third_party"  # waiting on a third party (property company, supplier, authority)
+
+
+class AttachmentStatus(str, enum.Enum):
+    pending = "pending"  # signed, not yet confirmed
+    stored = "stored"  # size and SHA-256 verified
+
+
+class LetterStatus(str, enum.Enum):
+    sent = "sent"
+    responded = "responded"
+
+
+class ComplaintCategory(IdMixin, TimestampMixin, VersionMixin, TenantBase):
+    """A node of the tenant's category tree, with its quality flag and SLA targets in business
+    minutes (None: the parent's, up to the tenant's default)."""
+
+    __tablename__ = "complaint_categories"
+
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("complaint_categories.id", ondelete="RESTRICT"))
+    code: Mapped[str] = mapped_column(String(40), nullable=False, unique=True)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    quality: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    response_minutes: Mapped[int | None] = mapped_column(Integer)
+    resolution_minutes: Mapped[int | None] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+
+
+class Complaint(IdMixin, TimestampMixin, VersionMixin, TenantBase):
+    __tablename__ = "complaints"
+
+    register: Mapped[Register] = mapped_column(_enum(Register), nullable=False)
+    number: Mapped[str] = mapped_column(String(30), nullable=False, unique=True)
+    channel: Mapped[ComplaintChannel] = mapped_column(_enum(ComplaintChannel), nullable=False)
+    customer_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("customers.id", ondelete="RESTRICT"))
+    # An unknown caller has no customer record: who they are and how to reach them.
+    contact_note: Mapped[str | None] = mapped_column(String(500))
+    # The project: the Authorizer's node.
+    node_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("org_nodes.id", ondelete="RESTRICT"),
+                                               nullable=False)
+    unit_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), ForeignKey("units.id", ondelete="RESTRICT"))
+    category_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("complaint_categories.id", ondelete="RESTRICT"), nullable=False)
+    quality: Mapped[bool] = mapped_column(Boolean, nullable=False)  # the category's flag, kept with the record
+    severity: Mapped[Severity] = mapped_column(_enum(Severity), nullable=False)
+    subject: Mapped[str] = mapped_column(String(200), nullable=False)
+    description: Mapped[str] = mapped_column(Text, nullable=False)
+    counterparty: Mapped[str | None] = mapped_column(String(500))  # disputes: the other party
+    # Complaints of one joint complaint share this (the id of the first of them).
+    joint_group: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    status: Mapped[ComplaintStatus] = mapped_column(_enum(ComplaintStatus), nullable=False)
+    owner_id: Mapped[str] = mapped_column(String(200), nullable=False)  # the handler (a token subject)
+    department: Mapped[Department] = mapped_column(_enum(Department), nullable=False)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    first_responded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The investigation.
+    cause: Mapped[str | None] = mapped_column(Text)
+    responsible_party: Mapped[ResponsibleParty | None] = mapped_column(_enum(ResponsibleParty))
+    # Handling and feedback.
+    handling_result: Mapped[str | None] = mapped_column(Text)
+    check_result: Mapped[str | None] = mapped_column(Text)
+    feedback_opinion: Mapped[str | None] = mapped_column(Text)
+    satisfaction: Mapped[int | None] = mapped_column(Integer)
+    # Litigation.
+    case_reference: Mapped[str | None] = mapped_column(String(100))
+    court: Mapped[str | None] = mapped_column(String(200))
+    litigation_outcome: Mapped[str | None] = mapped_column(Text)
+    litigated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reopen_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # SLA clocks, in business seconds of the tenant's calendar (see services.sla).
+    response_target_minutes: Mapped[int] = mapped_column(Integer, nullable=False)
+    resolution_target_minutes: Mapped[int] = mapped_column(Integer, nullable=False)
+    paused_seconds: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    paused_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    pause_reason: Mapped[PauseReason | None] = mapped_column(_enum(PauseReason))
+    response_paused_seconds: Mapped[int | None] = mapped_column(Integer)
+    response_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolution_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    response_seconds: Mapped[int | None] = mapped_column(Integer)
+    resolution_seconds: Mapped[int | None] = mapped_column(Integer)
+    response_met: Mapped[bool | None] = mapped_column(Boolean)
+    resolution_met: Mapped[bool | None] = mapped_column(Boolean)
+    warned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    breached_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    escalation_level: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+    __table_args__ = (
+        Index("ix_complaints_node_id", "node_id"),
+        Index("ix_complaints_customer_id", "customer_id"),
+        Index("ix_complaints_category_id", "category_id"),
+        Index("ix_complaints_joint_group", "joint_group"),
+        Index("ix_complaints_register_received_at", "register", "received_at"),
+        Index("ix_complaints_register_status", "register", "status"),
+    )
+
+
+class ComplaintProposal(IdMixin, TenantBase):
+    """One round of a resolution proposal; every round is kept."""
+
+    __tablename__ = "complaint_proposals"
+
+    complaint_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("complaints.id", ondelete="CASCADE"), nullable=False)
+    round: Mapped[int] = mapped_column(Integer, nullable=False)
+    kind: Mapped[ProposalKind] = mapped_column(_enum(ProposalKind), nullable=False)
+    amount: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
+    description: Mapped[str] = mapped_column(Text, nullable=False)
+    pre_negotiated: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    status: Mapped[ProposalStatus] = mapped_column(_enum(ProposalStatus), nullable=False)
+    approval_request_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    decision_comment: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (UniqueConstraint("complaint_id", "round"),)
+
+
+class ComplaintNegotiation(IdMixin, TenantBase):
+    """One negotiation round with the customer on an approved proposal."""
+
+    __tablename__ = "complaint_negotiations"
+
+    complaint_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("complaints.id", ondelete="CASCADE"), nullable=False)
+    proposal_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("complaint_proposals.id", ondelete="CASCADE"), nullable=False)
+    round: Mapped[int] = mapped_column(Integer, nullable=False)
+    customer_response: Mapped[str] = mapped_column(Text, nullable=False)
+    agreed: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    recorded_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+    __table_args__ = (Index("ix_complaint_negotiations_complaint_id", "complaint_id"),)
+
+
+class ComplaintEvent(IdMixin, TenantBase):
+    """The record's history: every transition and clock change (``public`` ones an owner sees)."""
+
+    __tablename__ = "complaint_events"
+
+    complaint_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("complaints.id", ondelete="CASCADE"), nullable=False)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    actor_id: Mapped[str] = mapped_column(String(200), nullable=False)
+    action: Mapped[str] = mapped_column(String(40), nullable=False)
+    from_status: Mapped[ComplaintStatus | None] = mapped_column(_enum(ComplaintStatus))
+    to_status: Mapped[ComplaintStatus | None] = mapped_column(_enum(ComplaintStatus))
+    note: Mapped[str | None] = mapped_column(Text)
+    public: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+
+    __table_args__ = (Index("ix_complaint_events_complaint_id_at", "complaint_id", "at"),)
+
+
+class ComplaintNote(IdMixin, TenantBase):
+    """Information added to a record: by staff (``internal`` ones never reach the owner) or by the owner."""
+
+    __tablename__ = "complaint_notes"
+
+    complaint_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("complaints.id", ondelete="CASCADE"), nullable=False)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    author_id: Mapped[str] = mapped_column(String(200), nullable=False)
+    by_owner: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    internal: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    body: Mapped[str] = mapped_column(Text, nullable=False)
+
+    __table_args__ = (Index("ix_complaint_notes_complaint_id", "complaint_id"),)
+
+
+class ComplaintAttachment(IdMixin, TenantBase):
+    """A photo or document in the tenant's object store; trusted once its size and SHA-256 are verified."""
+
+    __tablename__ = "complaint_attachments"
+
+    complaint_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("complaints.id", ondelete="CASCADE"), nullable=False)
+    key: Mapped[str] = mapped_column(String(255), nullable=False, unique=True)
+    filename: Mapped[str] = mapped_column(String(200), nullable=False)
+    content_type: Mapped[str] = mapped_column(String(100), nullable=False)
+    size: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    status: Mapped[AttachmentStatus] = mapped_column(_enum(AttachmentStatus), nullable=False)
+    version_id: Mapped[str | None] = mapped_column(String(128))
+    uploaded_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    by_owner: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+    stored_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_complaint_attachments_complaint_id", "complaint_id"),)
+
+
+class CapaLetter(IdMixin, TimestampMixin, VersionMixin, TenantBase):
+    """A work-liaison letter (工作联系函) sending a closed record's root cause to a responsible
+    department for corrective and preventive action, with a due date and its response."""
+
+    __tablename__ = "complaint_capa_letters"
+
+    complaint_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("complaints.id", ondelete="CASCADE"), nullable=False)
+    number: Mapped[str] = mapped_column(String(30), nullable=False, unique=True)
+    department: Mapped[str] = mapped_column(String(200), nullable=False)
+    assignee_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    root_cause: Mapped[str] = mapped_column(Text, nullable=False)
+    requested_action: Mapped[str] = mapped_column(Text, nullable=False)
+    due_date: Mapped[date] = mapped_column(Date, nullable=False)
+    status: Mapped[LetterStatus] = mapped_column(_enum(LetterStatus), nullable=False)
+    response: Mapped[str | None] = mapped_column(Text)
+    responded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    responded_by: Mapped[str | None] = mapped_column(String(200))
+    created_by: Mapped[str] = mapped_column(String(200), nullable=False)
+
+    __table_args__ = (Index("ix_complaint_capa_letters_complaint_id", "complaint_id"),)
+
+
+register_customer_reference(Complaint, "customer_id")

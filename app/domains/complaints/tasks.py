@@ -1,0 +1,1 @@
+"""The complaints domain's background work."""

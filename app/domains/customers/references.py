@@ -1,0 +1,71 @@
+"""Where other tables point at a customer, so that a merge moves every one of them.
+
+A domain whose table holds a customer id registers it once, at import::
+
+    from app.domains.customers.references import register_customer_reference
+
+    register_customer_reference(Complaint.__table__, "customer_id")
+
+When a merge is approved, every registered column is rewritten from the merged-away
+customer to the survivor in the approval's transaction; an approved deletion is refused
+(409) while any registered table outside the customers domain still names the customer.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Table, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+@dataclass(frozen=True)
+class CustomerReference:
+    table: Table
+    column: str
+    # The customers domain's own tables: they go with a deleted customer (ON DELETE CASCADE).
+    owned: bool = False
+
+    @property
+    def name(self) -> str:
+        return f"{self.table.name}.{self.column}"
+
+
+CUSTOMER_REFERENCES: dict[str, CustomerReference] = {}
+
+
+def register_customer_reference(table: Any, column: str, *, owned: bool = False) -> None:
+    """Register ``table.column`` (a Table, or a mapped class) as holding customer ids."""
+    table = getattr(table, "__table__", table)
+    if not isinstance(table, Table) or column not in table.c:
+        raise ValueError(f"{column!r} is not a column of {table!r}")
+    ref = CustomerReference(table=table, column=column, owned=owned)
+    if CUSTOMER_REFERENCES.get(ref.name, ref) != ref:
+        raise ValueError(f"customer reference {ref.name} registered twice")
+    CUSTOMER_REFERENCES[ref.name] = ref
+
+
+async def move_references(session: AsyncSession, merged: uuid.UUID, survivor: uuid.UUID) -> dict[str, int]:
+    """Point every registered reference to ``merged`` at ``survivor``; rows moved per column."""
+    moved: dict[str, int] = {}
+    for name, ref in sorted(CUSTOMER_REFERENCES.items()):
+        column = ref.table.c[ref.column]
+        result = await session.execute(update(ref.table).where(column == merged).values({ref.column: survivor})
+                                        .execution_options(synchronize_session=False))
+        moved[name] = result.rowcount  # type: ignore[attr-defined]
+    return moved
+
+
+async def foreign_holders(session: AsyncSession, customer: uuid.UUID) -> dict[str, int]:
+    """Rows of other domains that still name ``customer`` (they block its deletion)."""
+    found: dict[str, int] = {}
+    for name, ref in sorted(CUSTOMER_REFERENCES.items()):
+        if ref.owned:
+            continue
+        count = await session.scalar(select(func.count()).select_from(ref.table)
+                                     .where(ref.table.c[ref.column] == customer))
+        if count:
+            found[name] = count
+    return found

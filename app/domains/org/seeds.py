@@ -1,0 +1,18 @@
+"""What a new tenant's org tree starts with: the group node."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.domains.org.services import create_root
+from app.tenants.seeding import seeder
+
+if TYPE_CHECKING:
+    from app.tenants.models import Tenant
+
+
+@seeder("org.root")
+async def seed_root(session: AsyncSession, tenant: "Tenant") -> None:
+    await create_root(session, tenant.display_name)

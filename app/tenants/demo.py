@@ -1,0 +1,213 @@
+"""The demo tenant that `make run` seeds: a development group with believable data, and
+the accounts and OAuth clients to try every sign-in flow with.
+
+Demo credentials are for a local evaluation only; the confidential client's secret is
+written to ``<data dir>/demo-credentials.txt`` because it is shown only once.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.models import Account, AccountKind, ClientKind
+from app.auth.scopes import PLATFORM_SCOPES, TENANT_SCOPES
+from app.auth.services import create_account, create_client
+from app.config import Settings
+from app.core.audit import Actor
+from app.core.clock import utcnow
+from app.core.db import Database
+from app.domains.access.authz import trusted
+from app.domains.access.services import grant_by_code
+from app.domains.org.models import UnitStatus
+from app.domains.org.schemas import BranchCreate, BuildingCreate, ProjectCreate, UnitCreate
+from app.domains.org.services import create_branch, create_building, create_project, create_unit, get_root
+from app.tenants.models import Tenant, schema_name
+from app.tenants.schemas import TenantCreate
+from app.tenants.services import create_tenant
+
+BRANCHES = [
+    ("SZ", "深圳分公司 Shenzhen Branch", "Shenzhen and Dongguan projects."),
+    ("GZ", "广州分公司 Guangzhou Branch", "Guangzhou and Foshan projects."),
+]
+# branch code -> projects: (code, name, description, handover date). One handed over (customer
+# affairs is responsible), the others not yet, one without a date (still selling).
+PROJECTS = {
+    "SZ": [("SZ01", "阳光花园 Sunshine Garden", "南山区 Nanshan, 2 high-rises.", date(2025, 12, 28)),
+           ("SZ02", "阳光·滨海湾 Sunshine Bay", "宝安区 Bao'an, sea-view flats.", date(2027, 6, 30))],
+    "GZ": [("GZ01", "翠湖苑 Jade Lake Court", "天河区 Tianhe, garden flats.", date(2026, 9, 30)),
+           ("GZ02", "云山壹号 Cloud Hill No. 1", "白云区 Baiyun, pre-sale.", None)],
+}
+FLOORS = 6
+# per flat of a floor: (suffix, layout, area in m²)
+FLATS = [("01", "3室2厅2卫", "118.60"), ("02", "2室2厅1卫", "89.35")]
+
+STAFF = ("manager", "Sunshine-Staff-2026")
+OWNER = ("owner", "Sunshine-Home-2026")
+OPERATOR = ("admin", "Sunshine-Ops-2026")
+# Fixed so that a person trying the demo can add it to an authenticator app once.
+DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXPCORNERSTONEDEMOS"
+MOBILE_CLIENT = "demo-mobile"
+PARTNER_CLIENT = "demo-partner"
+CONSOLE_CLIENT = "platform-console"
+MOBILE_REDIRECTS = ["com.sunshine.app:/oauth/callback", "http://127.0.0.1:8765/callback"]
+
+
+def credentials_file(settings: Settings) -> Path:
+    return settings.data_dir / "demo-credentials.txt"
+
+
+async def seed_demo(db: Database, slug: str, actor: Actor, settings: Settings | None = None) -> bool:
+    """Create the demo tenant, its data, accounts and clients; False when it already exists."""
+    async with db.platform_transaction() as session:
+        session.info["actor"] = actor
+        if await session.scalar(select(Tenant.id).where(Tenant.slug == slug)):
+            return False
+        tenant = await create_tenant(session, TenantCreate(slug=slug, display_name="阳光地产集团 Sunshine Property Group"))
+        staff = await create_account(session, tenant_id=tenant.id, kind=AccountKind.staff, username=STAFF[0],
+                                     display_name="王经理 Manager Wang", password=STAFF[1],
+                                     scopes=sorted(TENANT_SCOPES - {"owner:self"}), email="manager@example.com")
+        staff.totp_secret, staff.totp_confirmed_at = DEMO_TOTP_SECRET, utcnow()
+        staff_id = staff.id
+        owner = await create_account(session, tenant_id=tenant.id, kind=AccountKind.owner, username=OWNER[0],
+                                     display_name="李业主 Owner Li", password=OWNER[1], scopes=["owner:self"],
+                                     email="owner@example.com")
+        owner_id = owner.id
+        await create_client(session, tenant_id=tenant.id, name="阳光生活 Sunshine Life (mobile)",
+                            kind=ClientKind.public, redirect_uris=MOBILE_REDIRECTS,
+                            allowed_scopes=sorted(TENANT_SCOPES), first_party=True, client_id=MOBILE_CLIENT)
+        _, secret = await create_client(session, tenant_id=tenant.id, name="Sales office system",
+                                        kind=ClientKind.confidential, redirect_uris=[],
+                                        allowed_scopes=["org:read", "jobs:read"], client_id=PARTNER_CLIENT)
+        if not await session.scalar(select(Account.id).where(Account.tenant_id.is_(None),
+                                                             Account.username == OPERATOR[0])):
+            operator = await create_account(session, tenant_id=None, kind=AccountKind.operator,
+                                            username=OPERATOR[0], display_name="Platform operator",
+                                            password=OPERATOR[1], scopes=sorted(PLATFORM_SCOPES))
+            operator.totp_secret, operator.totp_confirmed_at = DEMO_TOTP_SECRET, utcnow()
+            await create_client(session, tenant_id=None, name="Platform console", kind=ClientKind.public,
+                                redirect_uris=["http://127.0.0.1:8765/callback"],
+                                allowed_scopes=sorted(PLATFORM_SCOPES), first_party=True,
+                                client_id=CONSOLE_CLIENT)
+    async with db.tenant_transaction(schema_name(slug)) as session:
+        session.info["actor"] = actor
+        root = await get_root(session)
+        # The demo manager administers the whole group (the partner client acts for it anyway).
+        await grant_by_code(session, account_id=staff_id, role_code="group_admin", node=root)
+        await _seed_tree(session)
+        await _seed_customers(session, owner_id)
+    if settings is not None and secret:
+        path = credentials_file(settings)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"{PARTNER_CLIENT} {secret}\n")
+        path.chmod(0o600)
+    return True
+
+
+def _status(project_handed_over: bool, floor: int, flat: int) -> UnitStatus:
+    # Believable, and the same every run: sold from the top down, the ground floor last.
+    if project_handed_over:
+        return UnitStatus.handed_over if floor > 1 else UnitStatus.contracted
+    return [UnitStatus.contracted, UnitStatus.subscribed, UnitStatus.unsold][(floor + flat) % 3]
+
+
+async def _seed_tree(session: AsyncSession) -> None:
+    """Branches → projects → two buildings each → six floors of two flats, through the
+    same services (and audit) as the API."""
+    system = trusted()
+    for code, name, description in BRANCHES:
+        branch = await create_branch(session, BranchCreate(code=code, name=name, description=description))
+        for p_code, p_name, p_description, handover in PROJECTS[code]:
+            project = await create_project(session, system, ProjectCreate(
+                branch_id=branch.id, code=p_code, name=p_name, description=p_description, handover_date=handover))
+            handed_over = handover is not None and handover <= utcnow().date()
+            for b in (1, 2):
+                building = await create_building(session, system, BuildingCreate(
+                    project_id=project.id, code=f"{p_code}-B{b}", name=f"{b}栋 Building {b}"))
+                for floor in range(1, FLOORS + 1):
+                    for i, (suffix, layout, area) in enumerate(FLATS):
+                        await create_unit(session, system, UnitCreate(
+                            building_id=building.id, number=f"{floor}{suffix}", floor=floor, layout=layout,
+                            area=area, status=_status(handed_over, floor, i)))
+
+
+def _demo_id(region: str, born: str, seq: int) -> str:
+    """A resident ID number of the demo: the sequence 9xx marks it made up; the check character is valid."""
+    from app.core.pii import id_check_character
+
+    first17 = f"{region}{born}{900 + seq:03d}"
+    return first17 + id_check_character(first17)
+
+
+async def _seed_customers(session: AsyncSession, owner_id: Any) -> None:
+    """A few customers through the customers service: an owner (the demo owner's account), a
+    co-owner, a prospect with a subscription, a walk-in prospect, an enterprise with a shop.
+    Phone numbers are 1390000xxxx and ID numbers have the sequence 9xx: plainly made up."""
+    import msgspec
+
+    from app.domains.customers.schemas import CustomerCreate
+    from app.domains.customers.services import create_customer
+    from app.domains.org.models import OrgNode, Unit
+
+    async def unit(building: str, number: str) -> str:
+        return str(await session.scalar(select(Unit.id).join(OrgNode, OrgNode.id == Unit.building_id)
+                                        .where(OrgNode.code == building, Unit.number == number)))
+
+    async def node(code: str) -> str:
+        return str(await session.scalar(select(OrgNode.id).where(OrgNode.code == code)))
+
+    marketing = {"kind": "marketing", "purpose": "节日关怀与社区活动通知 Holiday care and events", "channel": "paper"}
+    customers: list[dict[str, Any]] = [
+        {"kind": "person", "name": "李建国", "gender": "male", "phone": "13900000001",
+         "idNumber": _demo_id("440305", "19780312", 1), "address": "广东省深圳市南山区阳光花园1栋601",
+         "email": "owner@example.com", "occupation": "工程师", "interests": ["高尔夫", "摄影"],
+         "source": "售楼处来访 Sales office visit", "purpose": "购房合同履行与交付服务 Contract and handover service",
+         "accountId": str(owner_id), "consents": [marketing],
+         "units": [{"unitId": await unit("SZ01-B1", "601"), "stage": "contract", "paymentMethod": "mortgage",
+                    "amount": "3280000.00", "contractNumber": "SZ01-HT-2024-0601", "subscribedOn": "2024-03-02",
+                    "contractedOn": "2024-03-16"}]},
+        {"kind": "person", "name": "陈静", "gender": "female", "phone": "13900000002",
+         "idNumber": _demo_id("440305", "19810923", 2), "source": "售楼处来访 Sales office visit",
+         "purpose": "共有产权人登记 Co-owner registration",
+         "units": [{"unitId": await unit("SZ01-B1", "601"), "role": "co_owner", "stage": "contract"}]},
+        {"kind": "person", "name": "王芳", "gender": "female", "phone": "13900000003",
+         "idNumber": _demo_id("440106", "19900517", 3), "occupation": "教师",
+         "source": "线上直播看房 Online viewing", "purpose": "认购与签约服务 Subscription and contract",
+         "units": [{"unitId": await unit("SZ02-B1", "302"), "stage": "subscription",
+                    "paymentMethod": "provident_fund", "amount": "2150000.00", "subscribedOn": "2026-10-08"}]},
+        {"kind": "person", "name": "张伟", "gender": "male", "phone": "13900000004", "interests": ["学区房"],
+         "source": "老客户推荐 Referral", "purpose": "新项目开盘通知 Launch notices", "nodeId": await node("GZ")},
+        {"kind": "enterprise", "name": "深圳前海云帆科技有限公司", "industry": "软件和信息技术服务", "size": "small",
+         "creditRating": "AA", "bankName": "招商银行深圳前海分行", "bankAccount": "755900000000001",
+         "taxId": "91440300MA5DEMO001", "phone": "13900000005", "address": "广东省深圳市南山区前海深港合作区前湾一路1号",
+         "source": "商铺招商会 Retail leasing fair", "purpose": "商铺销售与发票 Shop sale and invoicing",
+         "contacts": [{"name": "刘洋", "title": "行政总监", "phone": "13900000006"}],
+         "units": [{"unitId": await unit("GZ01-B2", "102"), "stage": "contract", "paymentMethod": "full",
+                    "amount": "4600000.00"}]},
+    ]
+    for data in customers:
+        await create_customer(session, trusted(), msgspec.convert(data, CustomerCreate))  # type: ignore[arg-type]
+
+
+def print_demo_help(console: Any, settings: Settings, base: str) -> None:
+    tenant = settings.demo_tenant
+    path = credentials_file(settings)
+    secret = path.read_text().split()[1] if path.exists() else "<see demo-credentials.txt>"
+    console.print(f"""
+[bold]Cornerstone is starting on {base}[/bold]  (docs: {base}/docs)
+Demo tenant [bold]{tenant}[/bold]:
+  staff   {STAFF[0]} / {STAFF[1]}   TOTP secret {DEMO_TOTP_SECRET}
+  owner   {OWNER[0]} / {OWNER[1]}
+  mobile app (public, code + PKCE): client_id {MOBILE_CLIENT}, redirect {MOBILE_REDIRECTS[1]}
+  partner (confidential, client credentials):
+    curl -s -u {PARTNER_CLIENT}:{secret} -d grant_type=client_credentials -d scope=org:read {base}/oauth/token
+  operator {OPERATOR[0]} / {OPERATOR[1]} (same TOTP secret) through client {CONSOLE_CLIENT}
+Or mint a token directly (as the CLI client itself, i.e. a client token acting for the group;
+a user subject sees only what their roles grant):
+  TOKEN=$(.venv/bin/cornerstone tokens mint --tenant {tenant} --subject cornerstone-cli)
+  curl -H "Authorization: Bearer $TOKEN" {base}/api/v1/org/branches
+""")

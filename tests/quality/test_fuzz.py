@@ -1,0 +1,200 @@
+"""Schemathesis against the live server: every operation of the OpenAPI document, every check.
+
+The document is the app's own (built at collection, so each operation is a test item of its
+own); the requests go to a real uvicorn process (``live_server``) over loopback. A failure
+is a bug to fix in the app (a 500, an answer the document does not describe, an invalid
+request accepted, a valid one refused): document the response, tighten the schema, or fix
+the handler. The only deviations from Schemathesis's defaults are in CONFIG below, each with
+its reason; add one only for a true false positive.
+
+Positive cases on a route with a path parameter act on a fresh resource made by the route
+catalogue (tests/routes.py), with the resource's real ETag in If-Match where the operation
+reads it (and the catalogue's value in a body field that must echo the path), so that
+updates, lifecycle moves and deletes really run. /api is fuzzed as one
+tenant of its own with a partner token holding every tenant scope; /platform with an
+operator token, whose lifecycle moves only ever reach tenants the catalogue made for them.
+
+``make test`` runs at most 25 generated cases per operation (CORNERSTONE_FUZZ_EXAMPLES,
+default 25) with a fixed seed; ``make fuzz`` runs 500 and adds the coverage phase.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, AsyncIterator, Callable
+
+import httpx
+import pytest
+import schemathesis
+from litestar.routes import HTTPRoute
+from schemathesis.core.parameters import ParameterLocation
+
+from tests.conftest import bearer
+from tests.routes import (
+    CLIENT,
+    FACTORIES,
+    Ctx,
+    Made,
+    document_path,
+    handlers,
+    missing_factory,
+    reads_if_match,
+)
+
+EXAMPLES = int(os.environ.get("CORNERSTONE_FUZZ_EXAMPLES", "25"))
+# The coverage phase (boundary values, every enum member, every missing field) is not bounded
+# by max-examples (a 600-zone enum alone makes ~650 cases): only deeper runs add it.
+DEEP = EXAMPLES > 25
+SEED = 20261123  # fixed: the same cases every run, so a failure reproduces
+
+# Schemathesis's default expected statuses, extended below where the API is right to differ.
+_MISSING_HEADER_DEFAULT = ["400", "401", "403", "406", "415", "422"]
+
+CONFIG: dict[str, Any] = {
+    "seed": SEED,
+    "generation": {
+        "max-examples": EXAMPLES,
+        "database": "none",  # no example database: runs do not depend on earlier runs
+        # PostgreSQL cannot store NUL in text; the API answers 422 for it wherever it appears
+        # (app.core.problems), which JSON Schema cannot say field by field.
+        "allow-x00": False,
+    },
+    "phases": {"coverage": {"enabled": DEEP}},
+    "checks": {
+        # A missing If-Match is answered 428 Precondition Required (RFC 6585 §3), the status
+        # made for it; Schemathesis only expects the generic 4xx codes.
+        "missing_required_header": {"expected-statuses": [*_MISSING_HEADER_DEFAULT, "428"]},
+    },
+}
+
+
+def _resident_ids() -> Any:
+    """Resident ID numbers (format ``cn-resident-id``): region, birth date and check character
+    valid, as the format says and the pattern alone cannot."""
+    from datetime import date
+
+    from hypothesis import strategies as st
+
+    from app.core.pii import id_check_character
+
+    def make(region: str, born: date, seq: int) -> str:
+        first17 = f"{region}{born:%Y%m%d}{seq:03d}"
+        return first17 + id_check_character(first17)
+
+    return st.builds(make, st.sampled_from(["110105", "310104", "440305", "510107"]),
+                     st.dates(date(1920, 1, 1), date(2020, 12, 31)), st.integers(0, 999))
+
+
+schemathesis.openapi.format("cn-resident-id", _resident_ids())
+
+
+def _document() -> dict[str, Any]:
+    from app.asgi import create_app
+
+    return create_app().openapi_schema.to_schema()
+
+
+DOCUMENT = _document()
+SCHEMA = schemathesis.openapi.from_dict(DOCUMENT, config=schemathesis.Config.from_dict(CONFIG))
+
+
+@dataclass
+class Fuzz:
+    """What the fuzz tests need: the server, fresh tokens, and the route catalogue."""
+
+    base: str
+    loop: asyncio.AbstractEventLoop  # the session's loop, where the app's pool and the catalogue live
+    ctx: Ctx
+    mint: Callable[..., str]
+    operations: dict[tuple[str, str], tuple[Any, Any]]  # (document path, METHOD) -> (route, handler)
+    read_only: dict[str, Made] = field(default_factory=dict)
+
+    def tenant_auth(self) -> dict[str, str]:
+        # Minted per case: a deep run outlasts a token's lifetime.
+        return bearer(self.mint(tenant=self.ctx.tenant, subject=CLIENT))
+
+    def operator_auth(self) -> dict[str, str]:
+        return bearer(self.mint())
+
+    def prepare(self, case: Any) -> None:
+        """Point a case at a fresh resource where its path (and If-Match) are valid values."""
+        found = self.operations.get((case.path, case.method.upper()))
+        if found is None:
+            return  # a method the path does not serve (Schemathesis probes for 405)
+        route, handler = found
+        if not route.path_parameters and not reads_if_match(handler):
+            return
+        meta = case.meta
+        path_ok = meta is None or not meta.is_negative_at(ParameterLocation.PATH)
+        header_ok = meta is None or not meta.is_negative_at(ParameterLocation.HEADER)
+        if not path_ok:
+            return  # an invalid path parameter stays as generated
+        assert route.path in FACTORIES, missing_factory([route.path])
+        self.ctx.auth, self.ctx.operator = self.tenant_auth(), self.operator_auth()
+        reading = case.method.upper() == "GET"
+        made = self.read_only.get(route.path) if reading else None
+        if made is None:  # a write gets a fresh resource; reads share one per route
+            made = self.loop.run_until_complete(FACTORIES[route.path](self.ctx))
+            if reading:
+                self.read_only[route.path] = made
+        case.path_parameters = {**(case.path_parameters or {}), **made.params}
+        # A body field that must echo the path (purge's `confirm`: the slug typed again) is a
+        # rule across path and body that JSON Schema cannot state: take the catalogue's value.
+        body_ok = meta is None or not meta.is_negative_at(ParameterLocation.BODY)
+        echoes = {k: v for k, v in made.bodies.get(case.method.upper(), {}).items() if v in made.params.values()}
+        if echoes and body_ok and isinstance(case.body, dict):
+            case.body = {**case.body, **echoes}
+        if reads_if_match(handler) and header_ok and "If-Match" in (case.headers or {}):
+            auth = made.auth or (self.ctx.operator if route.path.startswith("/platform/") else self.ctx.auth)
+            current = self.loop.run_until_complete(self.ctx.client.get(made.url, headers=auth))
+            assert current.status_code == 200, current.text
+            case.headers = {**case.headers, "If-Match": current.headers["etag"]}
+
+
+@pytest.fixture(scope="session")
+async def fuzz(app: Any, db: Any, new_tenant: Any, mint: Any, live_server: str) -> AsyncIterator[Fuzz]:
+    tenant = await new_tenant("fz_api")
+    ops = {(document_path(r.path), m): (r, h)
+           for r in app.routes if isinstance(r, HTTPRoute) for m, h in handlers(r)}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+        ctx = Ctx(client=client, db=db, tenant=tenant, subject=CLIENT, auth={}, mark=uuid.uuid4().hex[:8])
+        yield Fuzz(base=live_server, loop=asyncio.get_running_loop(), ctx=ctx, mint=mint, operations=ops)
+
+
+def _differences(a: Any, b: Any, at: str = "") -> list[str]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        return [d for k in sorted(set(a) | set(b), key=str)
+                for d in (_differences(a[k], b[k], f"{at}/{k}") if k in a and k in b else [f"{at}/{k}"])]
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        return [d for i, (x, y) in enumerate(zip(a, b)) for d in _differences(x, y, f"{at}/{i}")]
+    return [] if a == b else [at]
+
+
+def test_the_fuzzed_document_is_the_served_one(live_server: str) -> None:
+    # The fuzzer generates from the document built in this process; the server must agree.
+    served = httpx.get(f"{live_server}/schema/openapi.json", timeout=10.0)
+    assert served.status_code == 200, served.text
+    differences = _differences(json.loads(json.dumps(DOCUMENT)), served.json())
+    assert not differences, f"the live server serves another document; it differs at {differences[:10]}"
+
+
+@SCHEMA.include(path_regex="^/api/").parametrize()
+def test_fuzz_tenant_api(case: Any, fuzz: Fuzz) -> None:
+    fuzz.prepare(case)
+    case.call_and_validate(base_url=fuzz.base, headers=fuzz.tenant_auth())
+
+
+@SCHEMA.include(path_regex="^/platform/").parametrize()
+def test_fuzz_platform_api(case: Any, fuzz: Fuzz) -> None:
+    fuzz.prepare(case)
+    case.call_and_validate(base_url=fuzz.base, headers=fuzz.operator_auth())
+
+
+# Everything else in the document is public (/health, the sign-in side of OAuth): no token.
+@SCHEMA.exclude(path_regex="^/(api|platform)/").parametrize()
+def test_fuzz_public(case: Any, fuzz: Fuzz) -> None:
+    case.call_and_validate(base_url=fuzz.base)
