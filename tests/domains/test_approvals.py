@@ -326,7 +326,7 @@ async def test_bad_actions_get_precise_problems(client: Any, db: Any, new_tenant
     # named like one that does not exist. The pm sees the project but may not submit there.
     hidden = await client.post(f"{API}/requests", headers=auth, json={
         "type": TEST_TYPE, "title": "x", "nodeId": str(cast.org.root)})
-    assert problem(hidden, 422, "validation") and hidden.json()["errors"][0]["field"] == "nodeId"
+    assert problem(hidden, 404, "not-found") and hidden.json()["errors"][0]["field"] == "nodeId"
     problem(await client.post(f"{API}/requests", headers=as_(mint, cast.org, cast.pm), json={
         "type": TEST_TYPE, "title": "x", "nodeId": str(cast.org.project)}), 403, "forbidden")
     money = await client.post(f"{API}/requests", headers=auth, json={
