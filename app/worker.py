@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import get_settings
 from app.core.audit import SYSTEM
-from app.core.broker import broker_url
+from app.core.broker import broker_transport_options, broker_url
 from app.core.db import Database, resolve_database_url
 from app.tenants.models import schema_name, slug_problem
 
@@ -46,7 +46,7 @@ def make_celery() -> Celery:
         task_serializer="json",
         accept_content=["json"],
         task_ignore_result=True,  # job state lives in the tenant's jobs table
-        broker_transport_options={"visibility_timeout": LONGEST_TASK * 2},
+        broker_transport_options=broker_transport_options(settings, LONGEST_TASK),
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
         timezone="UTC",

@@ -16,6 +16,14 @@ def broker_url(settings: Settings, database_url: str) -> str:
     return "sqla+" + sync_url(database_url)
 
 
+def broker_transport_options(settings: Settings, longest_task: int) -> dict[str, int]:
+    """Redis hands an unacknowledged message to another worker after its visibility timeout,
+    so that timeout must outlast the longest task. The database transport has no such timeout
+    (it redelivers when the worker's connection closes) and passes its options on to
+    ``create_engine``, which refuses unknown ones: it gets none."""
+    return {"visibility_timeout": longest_task * 2} if settings.redis_url else {}
+
+
 def broker_probe(settings: Settings, db: Database) -> Callable[[], Awaitable[None]]:
     if settings.redis_url:
         import redis.asyncio as redis
