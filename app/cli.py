@@ -20,7 +20,7 @@ from app.core.audit import Actor
 from app.core.db import Database, resolve_database_url
 
 T = TypeVar("T")
-console = Console()
+console = Console(soft_wrap=True)  # long lines (curl commands) stay copyable
 
 
 def _settings() -> Any:
