@@ -21,7 +21,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from app.core.db import TENANT_PLACEHOLDER
+from app.core.db import TENANT_PLACEHOLDER, refuse_writes
 
 from app.core.ids import new_id
 from app.core.models import PlatformBase, TenantBase
@@ -156,6 +156,7 @@ async def record(
     reason: str | None = None,
 ) -> None:
     """Append one audit record in the session's transaction, as the session's actor."""
+    refuse_writes(session, f"audit record {action!r}")
     table = tenant_audit if "tenant_schema" in session.info else platform_audit
     values = _values(actor_of(session), action, entity_type, entity_id, before, after, reason)
     await session.execute(table.insert().values(**values))
@@ -166,6 +167,7 @@ async def record_many(session: AsyncSession, entries: list[dict[str, Any]]) -> N
     ``record``'s keyword arguments (action, entity_type, entity_id, before, after, reason)."""
     if not entries:
         return
+    refuse_writes(session, "audit records")
     table = tenant_audit if "tenant_schema" in session.info else platform_audit
     actor = actor_of(session)
     rows = [_values(actor, e["action"], e["entity_type"], e["entity_id"], e.get("before"), e.get("after"),

@@ -11,6 +11,7 @@ from app.auth.principal import Principal
 from app.core.audit import Actor
 
 REASON_HEADER = "change-reason"
+READ_METHODS = frozenset({"GET", "HEAD"})
 
 
 def actor_from(request: Request[Any, Any, Any]) -> Actor:
@@ -29,7 +30,8 @@ def actor_from(request: Request[Any, Any, Any]) -> Actor:
 async def provide_tenant_session(request: Request[Any, Any, Any]) -> AsyncGenerator[AsyncSession, None]:
     """A session bound to the caller's tenant (from the token, never from the URL)."""
     principal: Principal = request.user
-    async with request.app.state.db.tenant_session(principal.schema) as session:
+    read_only = request.method in READ_METHODS
+    async with request.app.state.db.tenant_session(principal.schema, read_only=read_only) as session:
         session.info["actor"] = actor_from(request)
         session.info["principal"] = principal
         async with session.begin():
