@@ -6,7 +6,19 @@ from __future__ import annotations
 import uuid
 from datetime import date, time
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, SmallInteger, String, Time, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Time,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -30,6 +42,10 @@ class WorkingCalendar(IdMixin, TimestampMixin, VersionMixin, TenantBase):
     # ISO weekdays (1 Monday … 7 Sunday) that are not worked unless a make-up day says so.
     rest_weekdays: Mapped[list[int]] = mapped_column(ARRAY(SmallInteger), nullable=False)
 
+    # The database's word on "one default per tenant", whatever races past the service.
+    __table_args__ = (Index("uq_working_calendars_is_default", "is_default", unique=True,
+                            postgresql_where=text("is_default")),)
+
 
 class CalendarHoliday(IdMixin, TenantBase):
     """A public holiday: consecutive days off, from ``start_date`` to ``end_date`` inclusive."""
@@ -42,7 +58,10 @@ class CalendarHoliday(IdMixin, TenantBase):
     start_date: Mapped[date] = mapped_column(Date, nullable=False)
     end_date: Mapped[date] = mapped_column(Date, nullable=False)
 
-    __table_args__ = (Index("ix_calendar_holidays_calendar_id_start_date", "calendar_id", "start_date"),)
+    __table_args__ = (
+        Index("ix_calendar_holidays_calendar_id_start_date", "calendar_id", "start_date"),
+        CheckConstraint("end_date >= start_date", name="end_after_start"),
+    )
 
 
 class CalendarWorkday(IdMixin, TenantBase):

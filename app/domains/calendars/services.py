@@ -11,7 +11,7 @@ entered by the tenant (``PUT``), which is why every year is editable.
 from __future__ import annotations
 
 import uuid
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
@@ -132,23 +132,33 @@ async def get_calendar(session: AsyncSession, calendar_id: uuid.UUID, *, lock: b
 
 def _conflicts(holidays: list[HolidayIn], make_up: list[MakeUpDayIn]) -> list[FieldError]:
     """Entries that contradict each other: overlapping holidays, a make-up day inside a
-    holiday, the same make-up day twice."""
+    holiday, the same make-up day twice; and a holiday running past the last date there is."""
     errors: list[FieldError] = []
-    ordered = sorted(range(len(holidays)), key=lambda i: holidays[i].start)
-    for a, b in zip(ordered, ordered[1:]):
-        if holidays[b].start <= holiday_end(holidays[a]):
-            first, second = sorted((a, b))
+    ends: dict[int, date] = {}
+    for i, h in enumerate(holidays):
+        try:
+            ends[i] = holiday_end(h)
+        except OverflowError:
+            errors.append(field_error(f"holidays.{i}", f"{h.name} ({h.start}, {h.days} days) ends after {date.max}"))
+    ordered = sorted(ends, key=lambda i: (holidays[i].start, i))
+    # The holiday reaching furthest so far: any later start up to its end overlaps it (an
+    # adjacent-pairs check alone would miss a short holiday nested between two others).
+    reach: int | None = None
+    for i in ordered:
+        if reach is not None and holidays[i].start <= ends[reach]:
+            first, second = sorted((reach, i))
             errors.append(field_error(
-                f"holidays.{second}", f"{holidays[second].name} ({holidays[second].start}–{holiday_end(holidays[second])})"
-                                      f" overlaps holidays.{first}, {holidays[first].name} "
-                                      f"({holidays[first].start}–{holiday_end(holidays[first])})"))
+                f"holidays.{second}", f"{holidays[second].name} ({holidays[second].start}–{ends[second]}) overlaps "
+                                      f"holidays.{first}, {holidays[first].name} ({holidays[first].start}–{ends[first]})"))
+        if reach is None or ends[i] > ends[reach]:
+            reach = i
     seen: dict[date, int] = {}
     for i, m in enumerate(make_up):
         if m.date in seen:
             errors.append(field_error(f"makeUpDays.{i}", f"{m.date} is given twice (also makeUpDays.{seen[m.date]})"))
         seen.setdefault(m.date, i)
         for j, h in enumerate(holidays):
-            if h.start <= m.date <= holiday_end(h):
+            if j in ends and h.start <= m.date <= ends[j]:
                 errors.append(field_error(f"makeUpDays.{i}", f"{m.date} is inside holidays.{j}, {h.name}: a day "
                                                              "cannot be both off and worked"))
     return errors
@@ -186,10 +196,14 @@ async def _replace_days(session: AsyncSession, row: WorkingCalendar, data: Calen
     session.add_all(CalendarWorkday(calendar_id=row.id, day=m.date, name=m.name) for m in data.make_up_days)
 
 
-async def _make_default(session: AsyncSession, row: WorkingCalendar) -> None:
-    # One default per tenant: the others lose the flag (each such change is part of this write).
-    await session.execute(update(WorkingCalendar).where(WorkingCalendar.id != row.id, WorkingCalendar.is_default)
-                          .values(is_default=False, version=WorkingCalendar.version + 1)
+async def _clear_default(session: AsyncSession, keep: uuid.UUID | None) -> None:
+    """Take the default flag off every calendar but ``keep`` (each such change is part of this
+    write). Done before the new default is written: one default at a time, as the unique
+    index insists."""
+    stmt = update(WorkingCalendar).where(WorkingCalendar.is_default)
+    if keep is not None:
+        stmt = stmt.where(WorkingCalendar.id != keep)
+    await session.execute(stmt.values(is_default=False, version=WorkingCalendar.version + 1)
                           .execution_options(synchronize_session=False))
 
 
@@ -212,12 +226,12 @@ async def create_calendar(session: AsyncSession, data: CalendarCreate) -> Workin
                            errors=[field_error("code", "already used")])
     first = await session.scalar(select(func.count()).select_from(WorkingCalendar)) == 0
     row = WorkingCalendar(code=code, is_default=data.is_default or first)
+    if row.is_default and not first:
+        await _clear_default(session, None)
     _apply(row, data)
     session.add(row)
     await session.flush()
     await _replace_days(session, row, data)
-    if row.is_default:
-        await _make_default(session, row)
     await session.flush()
     await session.refresh(row)
     _forget(session)
@@ -233,12 +247,13 @@ async def replace_calendar(session: AsyncSession, row: WorkingCalendar, data: Ca
                                        "instead.", errors=[field_error("isDefault", "the default calendar stays so")])
     holidays, workdays = await _rows(session, row.id)
     before = _snapshot(row, holidays=len(holidays), workdays=len(workdays))
+    if data.is_default and not row.is_default:
+        await _clear_default(session, row.id)
     _apply(row, data)
     row.is_default = data.is_default
     await _replace_days(session, row, data)
-    if row.is_default:
-        await _make_default(session, row)
-    # The row changes even when only its holidays did: its version is the calendar's ETag.
+    # The row changes even when only its holidays did: its version is the calendar's ETag,
+    # and its updated_at tells business-time clocks that the calendar changed.
     row.updated_at = func.now()
     await session.flush()
     await session.refresh(row)
@@ -246,6 +261,12 @@ async def replace_calendar(session: AsyncSession, row: WorkingCalendar, data: Ca
     await audit.record(session, action="calendars.replace", entity_type=ENTITY, entity_id=row.id, before=before,
                        after=_snapshot(row, data))
     return row
+
+
+async def changed_at(session: AsyncSession) -> datetime | None:
+    """When any calendar last changed (a new default included): clocks computed before it
+    count in an outdated calendar."""
+    return await session.scalar(select(func.max(WorkingCalendar.updated_at)))
 
 
 def official_days(from_year: int = SEED_FROM_YEAR) -> tuple[list[HolidayIn], list[MakeUpDayIn]]:

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     Enum,
@@ -28,6 +29,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
@@ -65,13 +67,17 @@ class Severity(str, enum.Enum):
 class ComplaintStatus(str, enum.Enum):
     received = "received"
     investigating = "investigating"
-    proposal = "proposal"
-    approval = "approval"
-    negotiation = "negotiation"
-    handling = "handling"
-    feedback = "feedback"
+    proposal = "proposal"  # a resolution is being proposed (again, after a rejection or a failed negotiation)
+    approval = "approval"  # the proposal is with the approval chain
+    negotiation = "negotiation"  # the approved proposal is with the customer
+    handling = "handling"  # the agreed plan is carried out
+    feedback = "feedback"  # done and checked: the customer's opinion is awaited
     closed = "closed"
     litigation = "litigation"
+
+
+# Where the SLA clocks run (a paused clock aside).
+OPEN_STATUSES = frozenset(set(ComplaintStatus) - {ComplaintStatus.closed, ComplaintStatus.litigation})
 
 
 class ResponsibleParty(str, enum.Enum):
@@ -131,6 +137,8 @@ class ComplaintCategory(IdMixin, TimestampMixin, VersionMixin, TenantBase):
     resolution_minutes: Mapped[int | None] = mapped_column(Integer)
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
 
+    __table_args__ = (Index("ix_complaint_categories_parent_id", "parent_id"),)
+
 
 class Complaint(IdMixin, TimestampMixin, VersionMixin, TenantBase):
     __tablename__ = "complaints"
@@ -156,7 +164,9 @@ class Complaint(IdMixin, TimestampMixin, VersionMixin, TenantBase):
     # Complaints of one joint complaint share this (the id of the first of them).
     joint_group: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     status: Mapped[ComplaintStatus] = mapped_column(_enum(ComplaintStatus), nullable=False)
-    owner_id: Mapped[str] = mapped_column(String(200), nullable=False)  # the handler (a token subject)
+    # The staff account handling it (None until assigned: filed from the app or by a partner system).
+    handler_id: Mapped[str | None] = mapped_column(String(200))
+    filed_by: Mapped[str] = mapped_column(String(200), nullable=False)  # the registering token's subject
     department: Mapped[Department] = mapped_column(_enum(Department), nullable=False)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     first_responded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -176,30 +186,46 @@ class Complaint(IdMixin, TimestampMixin, VersionMixin, TenantBase):
     litigation_outcome: Mapped[str | None] = mapped_column(Text)
     litigated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     reopen_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    # SLA clocks, in business seconds of the tenant's calendar (see services.sla).
+    # SLA clocks, in business seconds of the tenant's default calendar (see sla.py). Targets
+    # are the category's policy, kept here; paused time is kept apart from them, so that a
+    # policy change recomputes the due instants without losing it.
     response_target_minutes: Mapped[int] = mapped_column(Integer, nullable=False)
     resolution_target_minutes: Mapped[int] = mapped_column(Integer, nullable=False)
-    paused_seconds: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    paused_seconds: Mapped[int] = mapped_column(Integer, nullable=False, default=0)  # ended pauses
     paused_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     pause_reason: Mapped[PauseReason | None] = mapped_column(_enum(PauseReason))
-    response_paused_seconds: Mapped[int | None] = mapped_column(Integer)
     response_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    response_warn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     resolution_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    response_seconds: Mapped[int | None] = mapped_column(Integer)
-    resolution_seconds: Mapped[int | None] = mapped_column(Integer)
+    resolution_warn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    response_seconds: Mapped[int | None] = mapped_column(Integer)  # business seconds to the first response
+    resolution_seconds: Mapped[int | None] = mapped_column(Integer)  # business seconds to resolution
     response_met: Mapped[bool | None] = mapped_column(Boolean)
     resolution_met: Mapped[bool | None] = mapped_column(Boolean)
-    warned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    breached_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    response_warned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    response_breached_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolution_warned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolution_breached_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     escalation_level: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    next_escalation_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The scan's schedule: the next instant a clock crosses a line, and when it was computed
+    # (a calendar changed since makes the scan compute it again).
+    sla_next_check_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sla_computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
 
     __table_args__ = (
         Index("ix_complaints_node_id", "node_id"),
         Index("ix_complaints_customer_id", "customer_id"),
+        Index("ix_complaints_unit_id", "unit_id"),
         Index("ix_complaints_category_id", "category_id"),
         Index("ix_complaints_joint_group", "joint_group"),
+        Index("ix_complaints_handler_id", "handler_id"),
         Index("ix_complaints_register_received_at", "register", "received_at"),
         Index("ix_complaints_register_status", "register", "status"),
+        # The SLA scan reads only what is due: the open records whose next line is crossed.
+        Index("ix_complaints_sla_next_check_at", "sla_next_check_at",
+              postgresql_where=text("sla_next_check_at IS NOT NULL")),
+        CheckConstraint("satisfaction BETWEEN 1 AND 5", name="satisfaction_range"),
     )
 
 
@@ -212,7 +238,9 @@ class ComplaintProposal(IdMixin, TenantBase):
         UUID(as_uuid=True), ForeignKey("complaints.id", ondelete="CASCADE"), nullable=False)
     round: Mapped[int] = mapped_column(Integer, nullable=False)
     kind: Mapped[ProposalKind] = mapped_column(_enum(ProposalKind), nullable=False)
-    amount: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
+    amount: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))  # compensation, yuan
+    item: Mapped[str | None] = mapped_column(String(500))  # replacement: what is replaced
+    due_date: Mapped[date | None] = mapped_column(Date)  # repair and replacement: done by
     description: Mapped[str] = mapped_column(Text, nullable=False)
     pre_negotiated: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     status: Mapped[ProposalStatus] = mapped_column(_enum(ProposalStatus), nullable=False)
@@ -222,7 +250,10 @@ class ComplaintProposal(IdMixin, TenantBase):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
-    __table_args__ = (UniqueConstraint("complaint_id", "round"),)
+    __table_args__ = (
+        UniqueConstraint("complaint_id", "round"),
+        Index("ix_complaint_proposals_approval_request_id", "approval_request_id"),
+    )
 
 
 class ComplaintNegotiation(IdMixin, TenantBase):
@@ -278,7 +309,7 @@ class ComplaintNote(IdMixin, TenantBase):
     __table_args__ = (Index("ix_complaint_notes_complaint_id", "complaint_id"),)
 
 
-class ComplaintAttachment(IdMixin, TenantBase):
+class ComplaintAttachment(IdMixin, VersionMixin, TenantBase):
     """A photo or document in the tenant's object store; trusted once its size and SHA-256 are verified."""
 
     __tablename__ = "complaint_attachments"
@@ -295,6 +326,7 @@ class ComplaintAttachment(IdMixin, TenantBase):
     uploaded_by: Mapped[str] = mapped_column(String(200), nullable=False)
     by_owner: Mapped[bool] = mapped_column(Boolean, nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+    upload_expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     stored_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (Index("ix_complaint_attachments_complaint_id", "complaint_id"),)

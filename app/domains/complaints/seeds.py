@@ -1,1 +1,62 @@
-"""What a new tenant starts with in the complaints domain."""
+"""What a new tenant starts with in the complaints domain: the category tree (quality —
+structure, waterproofing, fittings, equipment —; service; delivery; certificate; property
+management; other) and the roles that work complaints."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.domains.access.models import Role
+from app.domains.access.schemas import RoleCreate
+from app.domains.access.services import create_role
+from app.domains.complaints.schemas import CategoryCreate
+from app.domains.complaints.services import create_category
+from app.tenants.seeding import seeder
+
+if TYPE_CHECKING:
+    from app.tenants.models import Tenant
+
+# (code, name, quality, own targets in business minutes (None: inherited), children)
+CATEGORIES = [
+    ("QUALITY", "质量 Quality", True, (None, 4500), [
+        ("STRUCTURE", "结构 Structure", (120, None)),
+        ("WATERPROOFING", "防水渗漏 Waterproofing", (None, None)),
+        ("FITTINGS", "装修部品 Fittings", (None, None)),
+        ("EQUIPMENT", "设备设施 Equipment", (None, None)),
+    ]),
+    ("SERVICE", "服务态度 Service", False, (None, None), []),
+    ("DELIVERY", "交付 Delivery", False, (None, None), []),
+    ("CERTIFICATE", "产权证 Certificate", False, (None, None), []),
+    ("PROPERTY", "物业管理 Property management", False, (None, None), []),
+    ("OTHER", "其他 Other", False, (None, None), []),
+]
+
+ROLES = [
+    RoleCreate(code="complaint_handler", name="客诉专员 Complaint handler",
+               description="Registers complaints and disputes of the node's projects and works them through the "
+                           "resolution loop.",
+               permissions=["approvals.read", "complaints.read", "complaints.write", "customers.read", "org.read"]),
+    RoleCreate(code="complaint_supervisor", name="客户事务部主管 Complaint supervisor",
+               description="Works complaints, takes them to litigation, and is told of SLA escalations at the "
+                           "node where the role is held.",
+               permissions=["approvals.read", "complaints.read", "complaints.supervise", "complaints.write",
+                            "customers.read", "org.read"]),
+]
+
+
+@seeder("complaints.defaults")
+async def seed_complaints(session: AsyncSession, tenant: Tenant) -> None:
+    for code, name, quality, (response, resolution), children in CATEGORIES:
+        parent = await create_category(session, CategoryCreate(code=code, name=name, quality=quality,
+                                                               response_minutes=response,
+                                                               resolution_minutes=resolution))
+        for child_code, child_name, (child_response, child_resolution) in children:
+            await create_category(session, CategoryCreate(code=child_code, name=child_name, quality=quality,
+                                                          parent_id=parent.id, response_minutes=child_response,
+                                                          resolution_minutes=child_resolution))
+    for role in ROLES:
+        if await session.scalar(select(Role.id).where(Role.code == role.code)) is None:
+            await create_role(session, None, role, system=True)
