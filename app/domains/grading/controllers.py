@@ -2,6 +2,159 @@
 
 from __future__ import annotations
 
-from litestar import Controller
+import uuid
+from typing import Any
 
-CONTROLLERS: list[type[Controller]] = []
+from litestar import Controller, Request, Response, get, post, put
+from litestar.di import Provide
+from litestar.params import Parameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.scopes import requires
+from app.core.deps import provide_tenant_session
+from app.core.etag import check_if_match, etag
+from app.core.idempotency import idempotent
+from app.core.jobs import JobOut, accepted, create_job
+from app.core.pagination import PageParams, page_params
+from app.core.schemas import Page
+from app.domains.access.authz import Authorizer, provide_authz
+from app.domains.approvals.models import RequestStatus
+from app.domains.grading import services, tasks
+from app.domains.grading.models import Grade
+from app.domains.grading.schemas import (
+    CreditChangeIn,
+    CreditChangeOut,
+    CustomerGrading,
+    GradeChangeOut,
+    GradeRow,
+    Recompute,
+    Rules,
+    RulesOut,
+)
+from app.domains.interactions.lookups import node_for
+from app.domains.org.services import get_root
+from app.worker import enqueue_after_commit
+
+BASE = "/api/v1/grading"
+DEPENDENCIES = {"session": Provide(provide_tenant_session), "authz": Provide(provide_authz)}
+NODE_FILTER = "Records at this org node or below it."
+
+
+class RulesController(Controller):
+    path = f"{BASE}/rules"
+    tags = ["Grading and credit"]
+    dependencies = DEPENDENCIES
+
+    @get("/", operation_id="getGradingRules", summary="The group's grading rules (RFM, weights, grade bands)",
+         description="ETag `\"0\"` while the product's default rules apply.", **requires("grading:read"))
+    async def get_rules(self, session: AsyncSession, authz: Authorizer) -> Response[RulesOut]:
+        rules = await services.get_rules(session, authz)
+        return Response(rules, headers={"ETag": etag(rules.version)})
+
+    @put("/", operation_id="putGradingRules", summary="Set the group's grading rules",
+         description="Needs `grading.configure` at the group node; If-Match `\"0\"` while the defaults apply. "
+                     "422 naming the part that is inconsistent (cut points not ascending, weights not summing to "
+                     "100, bands not descending). Grades follow at the next computation.",
+         **requires("grading:write", errors=[412, 428]))
+    async def put_rules(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                        data: Rules) -> Response[RulesOut]:
+        current = await services.get_rules(session, authz, lock=True)
+        check_if_match(request, current.version)
+        rules = await services.put_rules(session, authz, data)
+        return Response(rules, headers={"ETag": etag(rules.version)})
+
+
+class RecomputationController(Controller):
+    path = f"{BASE}/recomputations"
+    tags = ["Grading and credit"]
+    dependencies = DEPENDENCIES
+
+    @post("/", operation_id="recomputeGrades", status_code=202,
+          summary="Recompute grades now (a background job with progress)",
+          description="The customers at `nodeId` or below, the whole group when absent; needs `grading.recompute` "
+                      "there. Follow `Location` to the job; its result holds the customers graded, how many "
+                      "changed grade, and the count per grade.",
+          **requires("grading:write", errors=[404]))
+    async def recompute(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                        data: Recompute) -> Response[JobOut]:
+        async def produce() -> Response[JobOut]:
+            if data.node_id is not None:
+                await node_for(session, authz, data.node_id, services.RECOMPUTE)
+            else:
+                authz.require(services.RECOMPUTE, (await get_root(session)).path)
+            job = await create_job(session, services.KIND)
+            enqueue_after_commit(session, tasks.recompute_grades, tenant=request.user.tenant, job_id=str(job.id),
+                                 node_id=str(data.node_id) if data.node_id else None)
+            return accepted(job)
+
+        return await idempotent(request, session, produce)
+
+
+class GradeController(Controller):
+    path = BASE
+    tags = ["Grading and credit"]
+    dependencies = DEPENDENCIES
+
+    @get("/grades", operation_id="listGrades", summary="The grade summary table: customers with grade, score, "
+                                                        "RFM and credit limit",
+         dependencies={"page": page_params(*services.GRADE_SORT)}, **requires("grading:read"))
+    async def list_grades(
+        self, session: AsyncSession, authz: Authorizer, page: PageParams,
+        grade: Grade | None = Parameter(query="grade", default=None),
+        node_id: uuid.UUID | None = Parameter(query="nodeId", default=None, description=NODE_FILTER),
+    ) -> Page[GradeRow]:
+        return await services.list_grades(session, authz, page, grade=grade, node_id=node_id)
+
+    @get("/customers/{customer_id:uuid}", operation_id="getCustomerGrading",
+         summary="A customer's grade, credit limit and pending credit-limit application",
+         description="The ETag is the grade's version (`\"0\"` before the first grading).",
+         **requires("grading:read", errors=[404]))
+    async def get_customer(self, session: AsyncSession, authz: Authorizer,
+                           customer_id: uuid.UUID) -> Response[CustomerGrading]:
+        customer, _ = await services.get_customer(session, authz, customer_id)
+        grading, version = await services.customer_grading(session, customer)
+        return Response(grading, headers={"ETag": etag(version)})
+
+    @get("/customers/{customer_id:uuid}/history", operation_id="listGradeHistory",
+         summary="A customer's grade history: every change, newest first",
+         dependencies={"page": page_params(*services.HISTORY_SORT)}, **requires("grading:read", errors=[404]))
+    async def history(self, session: AsyncSession, authz: Authorizer, page: PageParams,
+                      customer_id: uuid.UUID) -> Page[GradeChangeOut]:
+        customer, _ = await services.get_customer(session, authz, customer_id)
+        return await services.grade_history(session, customer, page)
+
+    @post("/customers/{customer_id:uuid}/credit-changes", operation_id="applyForCreditChange",
+          summary="Apply for a new credit limit (applied once the approval chain approves)",
+          description="Needs `grading.credit` at the customer. Goes to the `credit_limit_change` chain at once; 409 "
+                      "while another application of the customer is under review, for the current limit, or when a "
+                      "step of the chain has nobody to decide it.",
+          **requires("grading:write", errors=[404, 409]))
+    async def apply(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                    customer_id: uuid.UUID, data: CreditChangeIn) -> Response[CreditChangeOut]:
+        async def produce() -> Response[CreditChangeOut]:
+            change = await services.apply_for_credit(session, authz, customer_id, data)
+            return Response(await services.credit_change_out(session, change), status_code=201,
+                            headers={"Location": f"{BASE}/credit-changes/{change.id}", "ETag": etag(change.version)})
+
+        return await idempotent(request, session, produce)
+
+    @get("/credit-changes", operation_id="listCreditChanges", summary="List credit-limit change applications",
+         dependencies={"page": page_params(*services.CREDIT_SORT)}, **requires("grading:read"))
+    async def list_credit_changes(
+        self, session: AsyncSession, authz: Authorizer, page: PageParams,
+        status: RequestStatus | None = Parameter(query="status", default=None),
+        customer_id: uuid.UUID | None = Parameter(query="customerId", default=None),
+        node_id: uuid.UUID | None = Parameter(query="nodeId", default=None, description=NODE_FILTER),
+    ) -> Page[CreditChangeOut]:
+        return await services.list_credit_changes(session, authz, page, status=status, customer_id=customer_id,
+                                                  node_id=node_id)
+
+    @get("/credit-changes/{change_id:uuid}", operation_id="getCreditChange",
+         summary="A credit-limit change application", **requires("grading:read", errors=[404]))
+    async def get_credit_change(self, session: AsyncSession, authz: Authorizer,
+                                change_id: uuid.UUID) -> Response[CreditChangeOut]:
+        change, _ = await services.get_credit_change(session, authz, change_id)
+        return Response(await services.credit_change_out(session, change), headers={"ETag": etag(change.version)})
+
+
+CONTROLLERS: list[type[Controller]] = [RulesController, RecomputationController, GradeController]

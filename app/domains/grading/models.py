@@ -1,1 +1,107 @@
-"""The grading domain's tables."""
+"""The grading domain's tables: each customer's current grade, the history of grade changes,
+and credit-limit change applications (whose approved ones make the credit limit).
+
+The grading rules themselves are a tenant setting (``grading.rules``): versioned, audited,
+the default applying until the group edits them.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import DateTime, Enum, ForeignKey, Index, Integer, Numeric, SmallInteger, String, Text
+from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.models import IdMixin, TenantBase, TimestampMixin, VersionMixin
+from app.domains.customers.references import register_customer_reference
+
+
+class Grade(str, enum.Enum):
+    A = "A"  # VIP treatment
+    B = "B"  # VIP-like service without the VIP policy
+    C = "C"  # normal, with a monthly upgrade plan
+    D = "D"  # watch (关注)
+    E = "E"  # eliminate (淘汰)
+
+
+def _grade(nullable: bool = False) -> Mapped[Grade | None]:
+    return mapped_column(Enum(Grade, native_enum=False, length=1), nullable=nullable)
+
+
+class CustomerGrade(VersionMixin, TenantBase):
+    """A customer's grade as last computed. Derived data: it goes with a deleted customer,
+    and a merge leaves the survivor's own until the next computation replaces it."""
+
+    __tablename__ = "customer_grades"
+
+    customer_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True)
+    grade: Mapped[Grade] = _grade()  # type: ignore[assignment]
+    score: Mapped[Decimal] = mapped_column(Numeric(5, 2), nullable=False)  # 0–100
+    # The RFM inputs and their 1–5 scores.
+    recency_days: Mapped[int | None] = mapped_column(Integer)  # None: no deal or contact yet
+    frequency: Mapped[int] = mapped_column(Integer, nullable=False)
+    monetary: Mapped[Decimal] = mapped_column(Numeric(16, 2), nullable=False)
+    satisfaction: Mapped[Decimal | None] = mapped_column(Numeric(3, 2))  # mean overall score, 1–5
+    r_score: Mapped[int] = mapped_column(SmallInteger, nullable=False)
+    f_score: Mapped[int] = mapped_column(SmallInteger, nullable=False)
+    m_score: Mapped[int] = mapped_column(SmallInteger, nullable=False)
+    rules_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+    __table_args__ = (Index("ix_customer_grades_grade_score", "grade", "score"),)
+
+
+class GradeChange(IdMixin, TenantBase):
+    """One change of a customer's grade (the first grading too): the grade history."""
+
+    __tablename__ = "grade_history"
+
+    customer_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("customers.id", ondelete="CASCADE"), nullable=False)
+    grade: Mapped[Grade] = _grade()  # type: ignore[assignment]
+    previous_grade: Mapped[Grade | None] = _grade(nullable=True)
+    score: Mapped[Decimal] = mapped_column(Numeric(5, 2), nullable=False)
+    previous_score: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
+    rules_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    # The on-demand job that made it; None for the daily run.
+    job_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), ForeignKey("jobs.id", ondelete="SET NULL"))
+
+    __table_args__ = (Index("ix_grade_history_customer_id_computed_at", "customer_id", "computed_at"),)
+
+
+class CreditChange(IdMixin, TimestampMixin, VersionMixin, TenantBase):
+    """An application to set a customer's credit limit, decided by the approval engine. The
+    customer's limit is the requested limit of their most recently applied change."""
+
+    __tablename__ = "credit_changes"
+
+    number: Mapped[str] = mapped_column(String(30), nullable=False, unique=True)  # XY-2026-000001 (信用)
+    customer_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("customers.id", ondelete="RESTRICT"), nullable=False)
+    node_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("org_nodes.id", ondelete="RESTRICT"),
+                                               nullable=False)
+    applicant_id: Mapped[str] = mapped_column(String(200), nullable=False)
+    previous_limit: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))  # the limit when applied for
+    requested_limit: Mapped[Decimal] = mapped_column(Numeric(14, 2), nullable=False)
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    approval_request_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("approval_requests.id", ondelete="RESTRICT"), nullable=False)
+    applied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        Index("ix_credit_changes_customer_id_applied_at", "customer_id", "applied_at"),
+        Index("ix_credit_changes_node_id", "node_id"),
+        Index("ix_credit_changes_approval_request_id", "approval_request_id", unique=True),
+    )
+
+
+# The history moves with a merge and goes with a deleted customer (derived data, like the
+# customers domain's own tables); credit decisions are records that block a deletion.
+register_customer_reference(GradeChange, "customer_id", owned=True)
+register_customer_reference(CreditChange, "customer_id")

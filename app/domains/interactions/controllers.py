@@ -2,6 +2,377 @@
 
 from __future__ import annotations
 
-from litestar import Controller
+import uuid
+from datetime import datetime
+from typing import Any
 
-CONTROLLERS: list[type[Controller]] = []
+from litestar import Controller, Request, Response, get, patch, post
+from litestar.di import Provide
+from litestar.params import Parameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.scopes import requires
+from app.core.deps import provide_tenant_session
+from app.core.etag import check_if_match, etag
+from app.core.idempotency import idempotent
+from app.core.pagination import PageParams, page_params
+from app.core.schemas import Page
+from app.domains.access.authz import Authorizer, provide_authz
+from app.domains.interactions import services
+from app.domains.interactions.models import CallDirection, CallOutcome, GiftPlanStatus, ReceptionKind, VisitStatus
+from app.domains.interactions.schemas import (
+    CallCreate,
+    CallOut,
+    Cancellation,
+    GiftApplicationCreate,
+    GiftApplicationOut,
+    GiftApplicationStatus,
+    GiftPlanCreate,
+    GiftPlanOut,
+    GiftPlanUpdate,
+    Issue,
+    ReceptionCreate,
+    ReceptionOut,
+    ReceptionReport,
+    ReceptionStatus,
+    ReceptionSummary,
+    ReceptionUpdate,
+    Submission,
+    VisitCreate,
+    VisitOut,
+    VisitRecord,
+    VisitReport,
+    VisitSummary,
+    VisitUpdate,
+)
+
+BASE = "/api/v1/interactions"
+DEPENDENCIES = {"session": Provide(provide_tenant_session), "authz": Provide(provide_authz)}
+NODE_FILTER = "Records at this org node or below it."
+
+
+def _created(out: Any, location: str, version: int) -> Response[Any]:
+    return Response(out, status_code=201, headers={"Location": location, "ETag": etag(version)})
+
+
+# ------------------------------------------------------------------------------- visits
+
+
+class VisitController(Controller):
+    path = f"{BASE}/visits"
+    tags = ["Interactions"]
+    dependencies = DEPENDENCIES
+
+    async def _out(self, session: AsyncSession, visit: Any) -> Response[VisitOut]:
+        return Response(await services.visit_out(session, visit), headers={"ETag": etag(visit.version)})
+
+    @get("/", operation_id="listVisits", summary="List visits (one's own, a customer's, a period's, ...)",
+         dependencies={"page": page_params(*services.VISIT_SORT)}, **requires("interactions:read"))
+    async def list_visits(
+        self, session: AsyncSession, authz: Authorizer, page: PageParams,
+        status: VisitStatus | None = Parameter(query="status", default=None),
+        customer_id: uuid.UUID | None = Parameter(query="customerId", default=None),
+        node_id: uuid.UUID | None = Parameter(query="nodeId", default=None, description=NODE_FILTER),
+        mine: bool | None = Parameter(query="mine", default=None, description="true: the caller's visits."),
+        planned_from: datetime | None = Parameter(query="plannedFrom", default=None,
+                                                  description="Planned at or after (RFC 3339)."),
+        planned_to: datetime | None = Parameter(query="plannedTo", default=None,
+                                                description="Planned before (RFC 3339)."),
+    ) -> Page[VisitSummary]:
+        return await services.list_visits(session, authz, page, status=status, customer_id=customer_id,
+                                          node_id=node_id, mine=mine, planned_from=planned_from,
+                                          planned_to=planned_to)
+
+    @post("/", operation_id="planVisit", summary="Plan a visit to a customer",
+          description="The visit sits where the customer does. 404 naming the field when the customer or the "
+                      "visiting account is not there for the caller; 409 for a merged-away customer.",
+          **requires("interactions:write", errors=[404, 409]))
+    async def plan_visit(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                         data: VisitCreate) -> Response[VisitOut]:
+        async def produce() -> Response[VisitOut]:
+            visit = await services.create_visit(session, authz, data)
+            return _created(await services.visit_out(session, visit), f"{BASE}/visits/{visit.id}", visit.version)
+
+        return await idempotent(request, session, produce)
+
+    @get("/{visit_id:uuid}", operation_id="getVisit", summary="A visit with its outcome and report",
+         **requires("interactions:read", errors=[404]))
+    async def get_visit(self, session: AsyncSession, authz: Authorizer, visit_id: uuid.UUID) -> Response[VisitOut]:
+        visit, _ = await services.get_visit(session, authz, visit_id)
+        return await self._out(session, visit)
+
+    @patch("/{visit_id:uuid}", operation_id="updateVisit", summary="Change a planned visit",
+           **requires("interactions:write", errors=[404, 409, 412, 428]))
+    async def update_visit(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                           visit_id: uuid.UUID, data: VisitUpdate) -> Response[VisitOut]:
+        visit, path = await services.get_visit(session, authz, visit_id, lock=True)
+        check_if_match(request, visit.version)
+        return await self._out(session, await services.update_visit(session, authz, visit, path, data))
+
+    @post("/{visit_id:uuid}/record", operation_id="recordVisit", status_code=200,
+          summary="Record what happened at the visit: needs, objections, gifts, the next appointment",
+          description="A next appointment plans the follow-up visit (`followUpId`). Needs and objections are "
+                      "behaviour data: 409 `consent-required` without the customer's active behaviour consent.",
+          **requires("interactions:write", errors=[404, 409, 412, 428]))
+    async def record_visit(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                           visit_id: uuid.UUID, data: VisitRecord) -> Response[VisitOut]:
+        visit, path = await services.get_visit(session, authz, visit_id, lock=True)
+        check_if_match(request, visit.version)
+        return await self._out(session, await services.record_visit(session, authz, visit, path, data))
+
+    @post("/{visit_id:uuid}/report", operation_id="reportVisit", status_code=200,
+          summary="Hand in the visit report with its expenses",
+          **requires("interactions:write", errors=[404, 409, 412, 428]))
+    async def report_visit(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                           visit_id: uuid.UUID, data: VisitReport) -> Response[VisitOut]:
+        visit, path = await services.get_visit(session, authz, visit_id, lock=True)
+        check_if_match(request, visit.version)
+        return await self._out(session, await services.report_visit(session, authz, visit, path, data))
+
+    @post("/{visit_id:uuid}/cancel", operation_id="cancelVisit", status_code=200, summary="Cancel a planned visit",
+          **requires("interactions:write", errors=[404, 409, 412, 428]))
+    async def cancel_visit(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                           visit_id: uuid.UUID, data: Cancellation) -> Response[VisitOut]:
+        visit, path = await services.get_visit(session, authz, visit_id, lock=True)
+        check_if_match(request, visit.version)
+        return await self._out(session, await services.cancel_visit(session, authz, visit, path, data))
+
+
+# --------------------------------------------------------------------------- receptions
+
+
+class ReceptionController(Controller):
+    path = f"{BASE}/receptions"
+    tags = ["Interactions"]
+    dependencies = DEPENDENCIES
+
+    async def _out(self, session: AsyncSession, reception: Any) -> Response[ReceptionOut]:
+        return Response(await services.reception_out(session, reception), headers={"ETag": etag(reception.version)})
+
+    @get("/", operation_id="listReceptions", summary="List receptions and hospitality",
+         dependencies={"page": page_params(*services.RECEPTION_SORT)}, **requires("interactions:read"))
+    async def list_receptions(
+        self, session: AsyncSession, authz: Authorizer, page: PageParams,
+        status: ReceptionStatus | None = Parameter(query="status", default=None),
+        kind: ReceptionKind | None = Parameter(query="kind", default=None),
+        node_id: uuid.UUID | None = Parameter(query="nodeId", default=None, description=NODE_FILTER),
+        scheduled_from: datetime | None = Parameter(query="scheduledFrom", default=None,
+                                                    description="Scheduled at or after (RFC 3339)."),
+        scheduled_to: datetime | None = Parameter(query="scheduledTo", default=None,
+                                                  description="Scheduled before (RFC 3339)."),
+    ) -> Page[ReceptionSummary]:
+        return await services.list_receptions(session, authz, page, status=status, kind=kind, node_id=node_id,
+                                              scheduled_from=scheduled_from, scheduled_to=scheduled_to)
+
+    @post("/", operation_id="applyForReception", summary="Apply for a reception or hospitality",
+          description="At a project or branch; with `submit` (the default) the application goes to the "
+                      "`reception_application` approval chain at once (409 when a step of it has nobody to decide "
+                      "it). Its budget total is the request's amount, for chain steps with `minAmount`.",
+          **requires("interactions:write", errors=[404, 409]))
+    async def apply(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                    data: ReceptionCreate) -> Response[ReceptionOut]:
+        async def produce() -> Response[ReceptionOut]:
+            reception = await services.create_reception(session, authz, data)
+            return _created(await services.reception_out(session, reception), f"{BASE}/receptions/{reception.id}",
+                            reception.version)
+
+        return await idempotent(request, session, produce)
+
+    @get("/{reception_id:uuid}", operation_id="getReception", summary="A reception with its guests and report",
+         **requires("interactions:read", errors=[404]))
+    async def get_reception(self, session: AsyncSession, authz: Authorizer,
+                            reception_id: uuid.UUID) -> Response[ReceptionOut]:
+        reception, _ = await services.get_reception(session, authz, reception_id)
+        return await self._out(session, reception)
+
+    @patch("/{reception_id:uuid}", operation_id="updateReception",
+           summary="Revise a draft, or an application that was rejected or withdrawn",
+           **requires("interactions:write", errors=[404, 409, 412, 428]))
+    async def update_reception(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                               reception_id: uuid.UUID, data: ReceptionUpdate) -> Response[ReceptionOut]:
+        reception, path = await services.get_reception(session, authz, reception_id, lock=True)
+        check_if_match(request, reception.version)
+        return await self._out(session, await services.update_reception(session, authz, reception, path, data))
+
+    @post("/{reception_id:uuid}/submit", operation_id="submitReception", status_code=200,
+          summary="Send the application to approval (again)",
+          description="A draft or a withdrawn application becomes a new approval request; a rejected one the next "
+                      "round of its request, which only its submitter may start (403 otherwise).",
+          **requires("interactions:write", errors=[404, 409, 412, 428]))
+    async def submit(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                     reception_id: uuid.UUID, data: Submission) -> Response[ReceptionOut]:
+        reception, path = await services.get_reception(session, authz, reception_id, lock=True)
+        check_if_match(request, reception.version)
+        return await self._out(session, await services.submit_reception(session, authz, reception, path, data))
+
+    @post("/{reception_id:uuid}/report", operation_id="reportReception", status_code=200,
+          summary="Report an approved reception: when it was held, who came, what it cost",
+          **requires("interactions:write", errors=[404, 409, 412, 428]))
+    async def report(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                     reception_id: uuid.UUID, data: ReceptionReport) -> Response[ReceptionOut]:
+        reception, path = await services.get_reception(session, authz, reception_id, lock=True)
+        check_if_match(request, reception.version)
+        return await self._out(session, await services.report_reception(session, authz, reception, path, data))
+
+    @post("/{reception_id:uuid}/cancel", operation_id="cancelReception", status_code=200,
+          summary="Cancel a reception (one under review: withdraw its approval request first)",
+          **requires("interactions:write", errors=[404, 409, 412, 428]))
+    async def cancel(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                     reception_id: uuid.UUID, data: Cancellation) -> Response[ReceptionOut]:
+        reception, path = await services.get_reception(session, authz, reception_id, lock=True)
+        check_if_match(request, reception.version)
+        return await self._out(session, await services.cancel_reception(session, authz, reception, path, data))
+
+
+# -------------------------------------------------------------------------------- gifts
+
+
+class GiftPlanController(Controller):
+    path = f"{BASE}/gift-plans"
+    tags = ["Interactions"]
+    dependencies = DEPENDENCIES
+
+    @get("/", operation_id="listGiftPlans", summary="List gift plans with what is left of their budgets",
+         dependencies={"page": page_params(*services.PLAN_SORT)}, **requires("interactions:read"))
+    async def list_plans(
+        self, session: AsyncSession, authz: Authorizer, page: PageParams,
+        status: GiftPlanStatus | None = Parameter(query="status", default=None),
+        node_id: uuid.UUID | None = Parameter(query="nodeId", default=None, description=NODE_FILTER),
+    ) -> Page[GiftPlanOut]:
+        return await services.list_gift_plans(session, authz, page, status=status, node_id=node_id)
+
+    @post("/", operation_id="createGiftPlan", summary="Plan an occasion's gifts and their budget",
+          **requires("interactions:write", errors=[404]))
+    async def create_plan(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                          data: GiftPlanCreate) -> Response[GiftPlanOut]:
+        async def produce() -> Response[GiftPlanOut]:
+            plan = await services.create_gift_plan(session, authz, data)
+            return _created(await services.gift_plan_out(session, plan), f"{BASE}/gift-plans/{plan.id}", plan.version)
+
+        return await idempotent(request, session, produce)
+
+    @get("/{plan_id:uuid}", operation_id="getGiftPlan", summary="A gift plan",
+         **requires("interactions:read", errors=[404]))
+    async def get_plan(self, session: AsyncSession, authz: Authorizer, plan_id: uuid.UUID) -> Response[GiftPlanOut]:
+        plan, _ = await services.get_gift_plan(session, authz, plan_id)
+        return Response(await services.gift_plan_out(session, plan), headers={"ETag": etag(plan.version)})
+
+    @patch("/{plan_id:uuid}", operation_id="updateGiftPlan", summary="Change or close a gift plan",
+           description="409 when new items would bring the budget below what applications already hold.",
+           **requires("interactions:write", errors=[404, 409, 412, 428]))
+    async def update_plan(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                          plan_id: uuid.UUID, data: GiftPlanUpdate) -> Response[GiftPlanOut]:
+        plan, path = await services.get_gift_plan(session, authz, plan_id, lock=True)
+        check_if_match(request, plan.version)
+        plan = await services.update_gift_plan(session, authz, plan, path, data)
+        return Response(await services.gift_plan_out(session, plan), headers={"ETag": etag(plan.version)})
+
+
+class GiftApplicationController(Controller):
+    path = f"{BASE}/gift-applications"
+    tags = ["Interactions"]
+    dependencies = DEPENDENCIES
+
+    async def _out(self, session: AsyncSession, application: Any) -> Response[GiftApplicationOut]:
+        return Response(await services.gift_application_out(session, application),
+                        headers={"ETag": etag(application.version)})
+
+    @get("/", operation_id="listGiftApplications", summary="List gift applications",
+         dependencies={"page": page_params(*services.APPLICATION_SORT)}, **requires("interactions:read"))
+    async def list_applications(
+        self, session: AsyncSession, authz: Authorizer, page: PageParams,
+        status: GiftApplicationStatus | None = Parameter(query="status", default=None),
+        plan_id: uuid.UUID | None = Parameter(query="planId", default=None),
+        customer_id: uuid.UUID | None = Parameter(query="customerId", default=None),
+        node_id: uuid.UUID | None = Parameter(query="nodeId", default=None, description=NODE_FILTER),
+    ) -> Page[GiftApplicationOut]:
+        return await services.list_gift_applications(session, authz, page, status=status, plan_id=plan_id,
+                                                     customer_id=customer_id, node_id=node_id)
+
+    @post("/", operation_id="applyForGifts", summary="Apply to give gifts (goes to approval at once)",
+          description="At a project or branch, through the `gift_application` chain. Against a plan, the plan "
+                      "must cover the node and still hold the total (409 otherwise, checked again on every "
+                      "submission).",
+          **requires("interactions:write", errors=[404, 409]))
+    async def apply(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                    data: GiftApplicationCreate) -> Response[GiftApplicationOut]:
+        async def produce() -> Response[GiftApplicationOut]:
+            application = await services.create_gift_application(session, authz, data)
+            return _created(await services.gift_application_out(session, application),
+                            f"{BASE}/gift-applications/{application.id}", application.version)
+
+        return await idempotent(request, session, produce)
+
+    @get("/{application_id:uuid}", operation_id="getGiftApplication", summary="A gift application",
+         **requires("interactions:read", errors=[404]))
+    async def get_application(self, session: AsyncSession, authz: Authorizer,
+                              application_id: uuid.UUID) -> Response[GiftApplicationOut]:
+        application, _ = await services.get_gift_application(session, authz, application_id)
+        return await self._out(session, application)
+
+    @post("/{application_id:uuid}/issue", operation_id="issueGifts", status_code=200,
+          summary="Record that the approved gifts were handed over",
+          **requires("interactions:write", errors=[404, 409, 412, 428]))
+    async def issue(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                    application_id: uuid.UUID, data: Issue) -> Response[GiftApplicationOut]:
+        application, path = await services.get_gift_application(session, authz, application_id, lock=True)
+        check_if_match(request, application.version)
+        return await self._out(session, await services.issue_gifts(session, authz, application, path, data))
+
+    @post("/{application_id:uuid}/cancel", operation_id="cancelGiftApplication", status_code=200,
+          summary="Cancel a gift application that is decided but not issued",
+          **requires("interactions:write", errors=[404, 409, 412, 428]))
+    async def cancel(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                     application_id: uuid.UUID, data: Cancellation) -> Response[GiftApplicationOut]:
+        application, path = await services.get_gift_application(session, authz, application_id, lock=True)
+        check_if_match(request, application.version)
+        return await self._out(session, await services.cancel_gift_application(session, authz, application, path,
+                                                                                data))
+
+
+# -------------------------------------------------------------------------------- calls
+
+
+class CallController(Controller):
+    path = f"{BASE}/calls"
+    tags = ["Interactions"]
+    dependencies = DEPENDENCIES
+
+    @get("/", operation_id="listCalls", summary="List inbound and outbound calls",
+         dependencies={"page": page_params(*services.CALL_SORT)}, **requires("interactions:read"))
+    async def list_calls(
+        self, session: AsyncSession, authz: Authorizer, page: PageParams,
+        direction: CallDirection | None = Parameter(query="direction", default=None),
+        outcome: CallOutcome | None = Parameter(query="outcome", default=None),
+        customer_id: uuid.UUID | None = Parameter(query="customerId", default=None),
+        node_id: uuid.UUID | None = Parameter(query="nodeId", default=None, description=NODE_FILTER),
+        mine: bool | None = Parameter(query="mine", default=None, description="true: calls the caller logged."),
+        started_from: datetime | None = Parameter(query="startedFrom", default=None,
+                                                  description="Started at or after (RFC 3339)."),
+        started_to: datetime | None = Parameter(query="startedTo", default=None,
+                                                description="Started before (RFC 3339)."),
+    ) -> Page[CallOut]:
+        return await services.list_calls(session, authz, page, direction=direction, outcome=outcome,
+                                         customer_id=customer_id, node_id=node_id, mine=mine,
+                                         started_from=started_from, started_to=started_to)
+
+    @post("/", operation_id="logCall", summary="Log a call with its outcome",
+          description="Interests and objections are behaviour data: 409 `consent-required` without a customer "
+                      "whose behaviour consent is active. The phone number is stored encrypted and shown masked.",
+          **requires("interactions:write", errors=[404, 409]))
+    async def log_call(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                       data: CallCreate) -> Response[CallOut]:
+        async def produce() -> Response[CallOut]:
+            call = await services.create_call(session, authz, data)
+            return _created(await services.call_out(session, call), f"{BASE}/calls/{call.id}", call.version)
+
+        return await idempotent(request, session, produce)
+
+    @get("/{call_id:uuid}", operation_id="getCall", summary="A call", **requires("interactions:read", errors=[404]))
+    async def get_call(self, session: AsyncSession, authz: Authorizer, call_id: uuid.UUID) -> Response[CallOut]:
+        call, _ = await services.get_call(session, authz, call_id)
+        return Response(await services.call_out(session, call), headers={"ETag": etag(call.version)})
+
+
+CONTROLLERS: list[type[Controller]] = [VisitController, ReceptionController, GiftPlanController,
+                                       GiftApplicationController, CallController]

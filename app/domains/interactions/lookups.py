@@ -1,0 +1,107 @@
+"""What the relations domains (interactions, surveys, grading) share: finding a record at its
+org node for a caller, and checking the customer, node or staff account a request names.
+
+A record of these domains sits at an org node; a caller without the domain's read
+permission there gets 404, as for an id that does not exist. A customer or node named in a
+body is found when the caller may read it in its own domain *or* act there in this one (a
+call-centre agent logs calls for customers whose files they do not read), and answers 404
+naming the field otherwise.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, false, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.models import Account, AccountKind, AccountStatus
+from app.core.problems import ProblemError, field_error
+from app.domains.access.authz import Authorizer
+from app.domains.approvals.services import tenant_id
+from app.domains.customers.models import Customer
+from app.domains.customers.services import READ as CUSTOMERS_READ
+from app.domains.customers.services import time_zone
+from app.domains.org.models import NodeKind, OrgNode
+
+M = TypeVar("M")
+
+
+async def get_at_node(session: AsyncSession, authz: Authorizer, model: type[M], record_id: uuid.UUID,
+                      permission: str, what: str, *, lock: bool = False) -> tuple[M, str]:
+    """A record of ``model`` (it has ``id`` and ``node_id``) the caller may read with
+    ``permission``, and its node's path; any other id answers 404."""
+    table: Any = model
+    stmt = select(model, OrgNode.path).join(OrgNode, OrgNode.id == table.node_id).where(table.id == record_id)
+    if lock:
+        stmt = stmt.with_for_update(of=table)
+    row = (await session.execute(stmt)).first()
+    if row is None or not authz.can(permission, row[1]):
+        raise ProblemError("not-found", f"No {what} with id {record_id}.")
+    return row[0], row[1]
+
+
+async def node_for(session: AsyncSession, authz: Authorizer, node_id: uuid.UUID, permission: str, *,
+                   field: str = "nodeId", kinds: tuple[NodeKind, ...] | None = None) -> OrgNode:
+    """The org node a request names, for a caller who holds ``permission`` there (403 when
+    they only see it, 404 when they do not)."""
+    node = await session.get(OrgNode, node_id)
+    if node is None or not (authz.can("org.read", node.path) or authz.can(permission, node.path)):
+        raise ProblemError("not-found", f"No org node with id {node_id}.", errors=[field_error(field, "no such node")])
+    if kinds is not None and node.kind not in kinds:
+        allowed = " or ".join(k.value for k in kinds)
+        raise ProblemError("validation", f"The {node.kind.value} {node.code} cannot hold this record: name a "
+                                         f"{allowed}.", errors=[field_error(field, f"must be a {allowed}")])
+    authz.require(permission, node.path)
+    return node
+
+
+async def customer_for(session: AsyncSession, authz: Authorizer, customer_id: uuid.UUID, permission: str, *,
+                       field: str = "customerId", lock: bool = False) -> tuple[Customer, OrgNode]:
+    """The live customer a request names and their node, for a caller who holds
+    ``permission`` there; a merged-away record answers 409 naming the survivor."""
+    stmt = select(Customer, OrgNode).join(OrgNode, OrgNode.id == Customer.node_id).where(Customer.id == customer_id)
+    if lock:
+        stmt = stmt.with_for_update(of=Customer)
+    row = (await session.execute(stmt)).first()
+    if row is None or not (authz.can(CUSTOMERS_READ, row[1].path) or authz.can(permission, row[1].path)):
+        raise ProblemError("not-found", f"No customer with id {customer_id}.",
+                           errors=[field_error(field, "no such customer")])
+    customer, node = row[0], row[1]
+    if customer.merged_into_id is not None:
+        raise ProblemError("conflict", f"Customer {customer.number} was merged into customer "
+                                       f"{customer.merged_into_id}: use that one.",
+                           errors=[field_error(field, f"merged into {customer.merged_into_id}")])
+    authz.require(permission, node.path)
+    return customer, node
+
+
+async def staff_account(session: AsyncSession, account_id: uuid.UUID, field: str) -> str:
+    """An active staff account of this tenant, as a subject id; 404 naming the field otherwise."""
+    found = await session.scalar(select(Account.id).where(
+        Account.id == account_id, Account.tenant_id == await tenant_id(session), Account.kind == AccountKind.staff,
+        Account.status == AccountStatus.active))
+    if found is None:
+        raise ProblemError("not-found", f"No active staff account {account_id} in the group.",
+                           errors=[field_error(field, "no active staff account with this id")])
+    return str(found)
+
+
+def under(column: ColumnElement[Any], path: str) -> ColumnElement[bool]:
+    """``column`` (a node id) lies at the node with ``path`` or below it."""
+    return column.in_(select(OrgNode.id).where(or_(OrgNode.path == path, OrgNode.path.like(path + "/%"))))
+
+
+async def subtree_filter(session: AsyncSession, column: ColumnElement[Any],
+                         node_id: uuid.UUID) -> ColumnElement[bool]:
+    """A list filter: records at ``node_id`` or below (none when there is no such node)."""
+    path = await session.scalar(select(OrgNode.path).where(OrgNode.id == node_id))
+    return under(column, path) if path is not None else false()
+
+
+async def local_year(session: AsyncSession, at: datetime) -> int:
+    """The year of ``at`` in the tenant's time zone (numbers are counted per year there)."""
+    return at.astimezone(ZoneInfo(await time_zone(session))).year

@@ -1,0 +1,234 @@
+"""Grading and credit over the API: the group's rules (checked whole, versioned), grades
+recomputed by a job with progress and by the daily beat task through a real worker, contacts
+counting only with the customer's behaviour consent, the grade history, and credit limits
+changed only through their four-level approval chain."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from app.core import clock
+from app.core.audit import SYSTEM, tenant_audit
+from app.domains.grading import services, tasks
+from app.domains.grading.models import CustomerGrade, GradeChange
+from tests.conftest import subject_of
+from tests.domains.customers_helpers import World, create, make_world, ok, person
+from tests.domains.test_approvals import as_, assign, make_account
+from tests.grants import grant
+from tests.worker.conftest import Worker, finished_job, wait_for
+
+API = "/api/v1/grading"
+VISITS = "/api/v1/interactions/visits"
+
+
+@pytest.fixture(scope="module")
+async def world(app: Any, db: Any, new_tenant: Any, mint: Any) -> World:
+    import httpx
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c:
+        return await make_world(c, db, new_tenant, mint, units=6, prefix="gr")
+
+
+async def _grade_all(db: Any, world: World, at: datetime | None = None) -> dict[str, Any]:
+    async with db.tenant_transaction(f"t_{world.slug}") as session:
+        session.info["actor"] = SYSTEM
+        if at is None:
+            return await services.recompute(session)
+        real = clock.utcnow
+        clock.utcnow = lambda: at  # type: ignore[assignment]  (recency counts from "today")
+        try:
+            return await services.recompute(session)
+        finally:
+            clock.utcnow = real  # type: ignore[assignment]
+
+
+async def _visit(client: Any, world: World, customer: dict[str, Any], at: str) -> None:
+    planned = await client.post(VISITS, headers=world.admin, json={"customerId": customer["id"], "purpose": "回访",
+                                                                    "plannedAt": at})
+    await ok(await client.post(f"{planned.headers['location']}/record", json={"visitedAt": at},
+                               headers={**world.admin, "If-Match": planned.headers["etag"]}), 200)
+
+
+async def test_rules_are_checked_whole_and_versioned(client: Any, db: Any, mint: Any, world: World) -> None:
+    got = await client.get(f"{API}/rules", headers=world.admin)
+    current = await ok(got, 200)
+    assert got.headers["etag"] == '"0"' and current["isDefault"] is True
+    assert current["rules"]["bands"] == {"A": "90", "B": "80", "C": "70", "D": "60", "E": "50"}
+    rules = current["rules"]
+    assert (await client.put(f"{API}/rules", headers=world.admin, json=rules)).status_code == 428
+    broken = {**rules, "rfm": {**rules["rfm"], "frequency": [1, 4, 2, 8]},
+              "weights": {"recency": 50, "frequency": 25, "monetary": 40, "satisfaction": 10},
+              "bands": {**rules["bands"], "D": "75"}}
+    refused = await client.put(f"{API}/rules", headers={**world.admin, "If-Match": '"0"'}, json=broken)
+    assert refused.status_code == 422
+    assert [e["field"] for e in refused.json()["errors"]] == ["rfm.frequency", "weights", "bands"]
+    branch_manager = str(uuid.uuid4())
+    await grant(db, world.slug, branch_manager, ["grading.read", "grading.configure"], uuid.UUID(world.branch["id"]))
+    as_branch = {"Authorization": f"Bearer {mint(tenant=world.slug, subject=branch_manager)}"}
+    assert (await client.put(f"{API}/rules", headers={**as_branch, "If-Match": '"0"'},
+                             json=rules)).status_code == 403
+    changed = await client.put(f"{API}/rules", headers={**world.admin, "If-Match": '"0"'},
+                               json={**rules, "windowMonths": 12})
+    assert changed.status_code == 200 and changed.headers["etag"] == '"1"' and changed.json()["isDefault"] is False
+    stale = await client.put(f"{API}/rules", headers={**world.admin, "If-Match": '"0"'}, json=rules)
+    assert stale.status_code == 412
+    restored = await client.put(f"{API}/rules", headers={**world.admin, "If-Match": '"1"'}, json=rules)
+    assert restored.status_code == 200 and restored.headers["etag"] == '"2"'
+
+
+async def test_scores_follow_the_rules_and_contacts_need_consent(client: Any, db: Any, world: World) -> None:
+    deal = {"unitId": world.units[0]["id"], "amount": "2200000.00", "stage": "contract", "contractedOn": "2026-01-05"}
+    plain = await create(client, world, person(name="普通业主", units=[deal]))
+    consenting = await create(client, world, person(
+        name="常联系业主", units=[{**deal, "unitId": world.units[1]["id"]}],
+        consents=[{"kind": "behaviour", "purpose": "服务改进", "channel": "paper"}]))
+    for target in (plain, consenting):
+        for day in ("2026-11-20", "2026-11-25", "2026-12-01", "2026-12-02"):
+            await _visit(client, world, target, f"{day}T10:00:00+08:00")
+    await _grade_all(db, world, at=datetime(2026, 12, 6, 4, tzinfo=UTC))
+
+    def view(customer: dict[str, Any]) -> Any:
+        return client.get(f"{API}/customers/{customer['id']}", headers=world.admin)
+
+    without = (await ok(await view(plain), 200))["grade"]
+    with_ = (await ok(await view(consenting), 200))["grade"]
+    # The deal alone for the one without consent: R by its date, F 1, M 2.2M.
+    assert without["frequency"] == 1 and with_["frequency"] == 5
+    assert without["rfm"][1:] == "24" and with_["rfm"] == "544"
+    assert Decimal(with_["score"]) > Decimal(without["score"])
+    expected = (25 * (int(with_["rfm"][0]) - 1) * 25 + 25 * 3 * 25 + 40 * 3 * 25) / Decimal(90)
+    assert Decimal(with_["score"]) == expected.quantize(Decimal("0.01"))
+    assert with_["grade"] == "B"  # 81.94: B from 80
+    assert with_["rulesVersion"] == (await ok(await client.get(f"{API}/rules", headers=world.admin), 200))["version"]
+
+    table = await ok(await client.get(f"{API}/grades", headers=world.admin, params={"sort": "-score"}), 200)
+    rows = {r["customerId"]: r for r in table["items"]}
+    assert rows[consenting["id"]]["grade"] == "B" and rows[consenting["id"]]["customerNumber"] == consenting["number"]
+    only_b = await ok(await client.get(f"{API}/grades", headers=world.admin, params={"grade": "B"}), 200)
+    assert consenting["id"] in {r["customerId"] for r in only_b["items"]}
+    assert plain["id"] not in {r["customerId"] for r in only_b["items"]}
+
+
+async def test_a_recomputation_job_with_progress_and_the_grade_history(client: Any, db: Any, worker: Worker,
+                                                                       world: World) -> None:
+    customer = await create(client, world, person(units=[{"unitId": world.units[2]["id"], "amount": "900000.00"}]))
+    started = await client.post(f"{API}/recomputations", headers=world.admin, json={"nodeId": world.project["id"]})
+    assert started.status_code == 202, started.text
+    job = await finished_job(db, worker, world.slug, uuid.UUID(started.json()["id"]))
+    assert job.status.value == "succeeded", job.error
+    assert job.progress == 100 and job.total == job.done == job.result["customers"] >= 1
+    polled = await ok(await client.get(started.headers["location"], headers=world.admin), 200)
+    assert polled["result"]["grades"]["E"] + polled["result"]["grades"]["D"] >= 1
+    first = await ok(await client.get(f"{API}/customers/{customer['id']}/history", headers=world.admin), 200)
+    assert [(h["grade"], h["previousGrade"], h["jobId"]) for h in first["items"]] == [
+        (first["items"][0]["grade"], None, started.json()["id"])]
+
+    # Nothing changed: a second run adds no history. New bands: a change, recorded.
+    await _grade_all(db, world)
+    assert (await ok(await client.get(f"{API}/customers/{customer['id']}/history", headers=world.admin),
+                     200))["total"] == 1
+    rules = await client.get(f"{API}/rules", headers=world.admin)
+    lenient = {**rules.json()["rules"], "bands": {"A": "40", "B": "30", "C": "20", "D": "10", "E": "5"}}
+    assert (await client.put(f"{API}/rules", headers={**world.admin, "If-Match": rules.headers["etag"]},
+                             json=lenient)).status_code == 200
+    await _grade_all(db, world)
+    history = await ok(await client.get(f"{API}/customers/{customer['id']}/history", headers=world.admin), 200)
+    assert history["total"] == 2 and history["items"][0]["grade"] == "A"
+    assert history["items"][0]["previousGrade"] == first["items"][0]["grade"]
+    view = await client.get(f"{API}/customers/{customer['id']}", headers=world.admin)
+    assert view.json()["grade"]["grade"] == "A" and view.headers["etag"] == '"2"'
+    assert (await client.put(f"{API}/rules", headers={**world.admin, "If-Match": f'"{int(rules.headers["etag"][1:-1]) + 1}"'},
+                             json=rules.json()["rules"])).status_code == 200
+    unknown = await client.post(f"{API}/recomputations", headers=world.admin, json={"nodeId": str(uuid.uuid4())})
+    assert unknown.status_code == 404
+
+
+async def test_the_daily_beat_grades_every_tenant(client: Any, db: Any, worker: Worker, world: World) -> None:
+    customer = await create(client, world, person(units=[{"unitId": world.units[3]["id"]}]))
+    tasks.recompute_all.apply_async()
+
+    async def graded() -> bool:
+        async with db.tenant_session(f"t_{world.slug}") as session:
+            return await session.get(CustomerGrade, uuid.UUID(customer["id"])) is not None
+
+    assert await wait_for(worker, graded, "the daily grading")
+    async with db.tenant_session(f"t_{world.slug}") as session:
+        runs = await session.scalar(select(func.count()).select_from(tenant_audit).where(
+            tenant_audit.c.action == "grading.recompute", tenant_audit.c.actor_id == "system"))
+        assert runs and runs >= 1
+        assert await session.scalar(select(func.count()).select_from(GradeChange).where(
+            GradeChange.customer_id == uuid.UUID(customer["id"]), GradeChange.job_id.is_(None))) == 1
+
+
+async def _credit_deciders(db: Any, mint: Any, world: World) -> list[dict[str, str]]:
+    chain = [("sales_admin_manager", world.org.branch), ("sales_vp", world.org.root), ("sales_gm", world.org.root),
+             ("group_gm", world.org.root)]
+    people = []
+    for role, node in chain:
+        account = await make_account(db, world.org, role)
+        await assign(db, world.org, account, role, node)
+        people.append(as_(mint, world.org, account))
+    return people
+
+
+async def test_credit_limits_change_through_four_approvals(client: Any, db: Any, mint: Any, world: World) -> None:
+    deciders = await _credit_deciders(db, mint, world)
+    customer = await create(client, world, person(units=[{"unitId": world.units[4]["id"]}]))
+    url = f"{API}/customers/{customer['id']}/credit-changes"
+    body = {"requestedLimit": "500000.00", "reason": "年度采购框架协议"}
+    applied = await client.post(url, headers={**world.admin, "Idempotency-Key": "credit-1"}, json=body)
+    change = await ok(applied)
+    again = await client.post(url, headers={**world.admin, "Idempotency-Key": "credit-1"}, json=body)
+    assert again.json()["id"] == change["id"]
+    assert change["number"].startswith("XY-") and change["status"] == "pending" and change["previousLimit"] is None
+    request = await ok(await client.get(f"/api/v1/approvals/requests/{change['approvalRequestId']}",
+                                        headers=world.admin), 200)
+    assert [s["name"] for s in request["rounds"][0]["steps"]] == ["Sales management manager", "Sales VP",
+                                                                 "Sales GM", "Group GM"]
+    second = await client.post(url, headers=world.admin, json={**body, "requestedLimit": "600000.00"})
+    assert second.status_code == 409
+    view = await ok(await client.get(f"{API}/customers/{customer['id']}", headers=world.admin), 200)
+    assert view["creditLimit"] is None and view["pendingCreditChangeId"] == change["id"]
+
+    for i, who in enumerate(deciders):
+        await ok(await client.post(f"/api/v1/approvals/requests/{change['approvalRequestId']}/approve",
+                                   headers=who, json={}), 200)
+        if i < 3:
+            mid = await ok(await client.get(f"{API}/customers/{customer['id']}", headers=world.admin), 200)
+            assert mid["creditLimit"] is None
+    view = await ok(await client.get(f"{API}/customers/{customer['id']}", headers=world.admin), 200)
+    assert view["creditLimit"] == "500000.00" and view["pendingCreditChangeId"] is None
+    done = await ok(await client.get(applied.headers["location"], headers=world.admin), 200)
+    assert done["status"] == "approved" and done["appliedAt"]
+    async with db.tenant_session(f"t_{world.slug}") as session:
+        [record] = (await session.execute(select(tenant_audit).where(
+            tenant_audit.c.action == "grading.credit_limit.set", tenant_audit.c.entity_id == customer["id"]))).all()
+    assert record.actor_id == subject_of(deciders[-1]) and record.after["creditLimit"] == "500000.00"
+
+    same = await client.post(url, headers=world.admin, json=body)
+    assert same.status_code == 409 and same.json()["errors"][0]["field"] == "requestedLimit"
+    lower = await ok(await client.post(url, headers=world.admin, json={"requestedLimit": "200000", "reason": "逾期"}))
+    assert lower["previousLimit"] == "500000.00"
+    await ok(await client.post(f"/api/v1/approvals/requests/{lower['approvalRequestId']}/reject",
+                               headers=deciders[0], json={"comment": "无逾期记录"}), 200)
+    view = await ok(await client.get(f"{API}/customers/{customer['id']}", headers=world.admin), 200)
+    assert view["creditLimit"] == "500000.00"
+    listed = await ok(await client.get(f"{API}/credit-changes", headers=world.admin,
+                                       params={"customerId": customer["id"], "status": "rejected"}), 200)
+    assert [c["id"] for c in listed["items"]] == [lower["id"]]
+    grades = await ok(await client.get(f"{API}/grades", headers=world.admin, params={"limit": 200}), 200)
+    assert all("creditLimit" in r for r in grades["items"])
+
+    outsider = str(uuid.uuid4())
+    await grant(db, world.slug, outsider, ["grading.read"])
+    refused = await client.post(url, headers={"Authorization": f"Bearer {mint(tenant=world.slug, subject=outsider)}"},
+                                json={"requestedLimit": "1", "reason": "x"})
+    assert refused.status_code == 403
+    assert (await client.post(f"{API}/customers/{uuid.uuid4()}/credit-changes", headers=world.admin,
+                              json=body)).status_code == 404
