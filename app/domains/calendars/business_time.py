@@ -27,6 +27,9 @@ class WorkCalendar:
     rest_weekdays: frozenset[int] = frozenset({6, 7})  # ISO weekdays: Saturday, Sunday
     holidays: frozenset[date] = field(default_factory=frozenset)
     workdays: frozenset[date] = field(default_factory=frozenset)  # make-up working days
+    # Which state of the stored calendar this is (its last change): clocks computed in another
+    # state are computed again.
+    stamp: datetime | None = None
 
     def __post_init__(self) -> None:
         previous: time | None = None

@@ -11,7 +11,7 @@ entered by the tenant (``PUT``), which is why every year is editable.
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, time, timedelta
+from datetime import date, time, timedelta
 from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
@@ -89,7 +89,7 @@ def to_work_calendar(c: WorkingCalendar, holidays: Iterable[CalendarHoliday],
     return WorkCalendar(zone=ZoneInfo(c.time_zone),
                         periods=periods_of(c.work_start, c.lunch_start, c.lunch_minutes, c.work_end),
                         rest_weekdays=frozenset(c.rest_weekdays), holidays=frozenset(off),
-                        workdays=frozenset(w.day for w in workdays))
+                        workdays=frozenset(w.day for w in workdays), stamp=c.updated_at)
 
 
 async def load(session: AsyncSession, calendar_id: uuid.UUID | None = None) -> WorkCalendar:
@@ -253,7 +253,7 @@ async def replace_calendar(session: AsyncSession, row: WorkingCalendar, data: Ca
     row.is_default = data.is_default
     await _replace_days(session, row, data)
     # The row changes even when only its holidays did: its version is the calendar's ETag,
-    # and its updated_at tells business-time clocks that the calendar changed.
+    # and its updated_at (the WorkCalendar's stamp) tells clocks that the calendar changed.
     row.updated_at = func.now()
     await session.flush()
     await session.refresh(row)
@@ -261,12 +261,6 @@ async def replace_calendar(session: AsyncSession, row: WorkingCalendar, data: Ca
     await audit.record(session, action="calendars.replace", entity_type=ENTITY, entity_id=row.id, before=before,
                        after=_snapshot(row, data))
     return row
-
-
-async def changed_at(session: AsyncSession) -> datetime | None:
-    """When any calendar last changed (a new default included): clocks computed before it
-    count in an outdated calendar."""
-    return await session.scalar(select(func.max(WorkingCalendar.updated_at)))
 
 
 def official_days(from_year: int = SEED_FROM_YEAR) -> tuple[list[HolidayIn], list[MakeUpDayIn]]:

@@ -208,10 +208,10 @@ class Complaint(IdMixin, TimestampMixin, VersionMixin, TenantBase):
     resolution_breached_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     escalation_level: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     next_escalation_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    # The scan's schedule: the next instant a clock crosses a line, and when it was computed
-    # (a calendar changed since makes the scan compute it again).
+    # The scan's schedule: the next instant a clock crosses a line, and the state of the
+    # calendar it was computed in (another state makes the scan compute it again).
     sla_next_check_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    sla_computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    sla_calendar_stamp: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
         Index("ix_complaints_node_id", "node_id"),

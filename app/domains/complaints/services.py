@@ -407,14 +407,13 @@ async def retarget(session: AsyncSession, where: ColumnElement[bool] | None) -> 
     stmt = select(Complaint).where(Complaint.status.in_(OPEN_STATUSES)).with_for_update()
     if where is not None:
         stmt = stmt.where(where)
-    now = clock.utcnow()
     entries = []
     for c in (await session.scalars(stmt)).all():
         response, resolution = _effective(rows, rows[c.category_id], defaults)
         before = {"responseTargetMinutes": c.response_target_minutes,
                   "resolutionTargetMinutes": c.resolution_target_minutes}
         c.response_target_minutes, c.resolution_target_minutes = response, resolution
-        sla.schedule(c, calendar, policy, now)
+        sla.schedule(c, calendar, policy)
         entries.append({"action": "complaints.sla.retarget", "entity_type": ENTITY, "entity_id": c.id,
                         "before": before, "after": {"responseTargetMinutes": response,
                                                     "resolutionTargetMinutes": resolution}})
@@ -661,7 +660,6 @@ async def _new_record(session: AsyncSession, *, register: Register, channel: Com
     calendar, policy, defaults = await _clock(session)
     response, resolution = _effective(await _category_rows(session), category, defaults)
     zone = await time_zone(session)
-    now = clock.utcnow()
     c = Complaint(
         register=register, number=await next_number(session, SERIES[register], received_at.astimezone(ZoneInfo(zone))
                                                     .year),
@@ -671,8 +669,8 @@ async def _new_record(session: AsyncSession, *, register: Register, channel: Com
         status=ComplaintStatus.received, handler_id=handler_id, filed_by=_actor(session),
         department=org.responsibility(project, zone).department, received_at=received_at,
         response_target_minutes=response, resolution_target_minutes=resolution, paused_seconds=0,
-        reopen_count=0, escalation_level=0, sla_computed_at=now)
-    sla.schedule(c, calendar, policy, now)
+        reopen_count=0, escalation_level=0)
+    sla.schedule(c, calendar, policy)
     session.add(c)
     await session.flush()
     await session.refresh(c)
@@ -772,7 +770,7 @@ async def _move(session: AsyncSession, c: Complaint, to: ComplaintStatus, action
         sla.resolve(c, calendar, now)
     before = c.status
     c.status = to
-    sla.schedule(c, calendar, policy, now)
+    sla.schedule(c, calendar, policy)
     _event(session, c, action, before=before, to=to, note=note, public=public, data=data)
 
 
@@ -1003,7 +1001,7 @@ async def pause(session: AsyncSession, authz: Authorizer, c: Complaint, path: st
     calendar, policy, _ = await _clock(session)
     now = clock.utcnow()
     sla.pause(c, data.reason, now)
-    sla.schedule(c, calendar, policy, now)
+    sla.schedule(c, calendar, policy)
     # Waiting on the customer is something the customer should know.
     _event(session, c, "paused", note=data.note, public=data.reason is PauseReason.customer,
            data={"reason": data.reason.value})
@@ -1019,7 +1017,7 @@ async def resume(session: AsyncSession, authz: Authorizer, c: Complaint, path: s
     calendar, policy, _ = await _clock(session)
     now = clock.utcnow()
     lasted = sla.resume(c, calendar, now)
-    sla.schedule(c, calendar, policy, now)
+    sla.schedule(c, calendar, policy)
     _event(session, c, "resumed", note=data.note, data={"pausedSeconds": lasted})
     await _audit(session, c, "resume", before, {"pausedSeconds": lasted})
     return c
@@ -1037,7 +1035,7 @@ async def add_note(session: AsyncSession, authz: Authorizer, c: Complaint, path:
         now = clock.utcnow()
         responded = sla.respond(c, calendar, now)
         if responded:
-            sla.schedule(c, calendar, policy, now)
+            sla.schedule(c, calendar, policy)
             _event(session, c, "responded", public=True)
     await session.flush()
     await session.refresh(c)
@@ -1384,10 +1382,10 @@ async def scan(session: AsyncSession) -> dict[str, int]:
     since. One batch, locked with SKIP LOCKED; idempotent: a crossing is marked once."""
     now = clock.utcnow()
     calendar, policy, _ = await _clock(session)
-    changed = await calendar_services.changed_at(session)
-    due = Complaint.sla_next_check_at <= now
-    if changed is not None:
-        due = or_(due, and_(Complaint.status.in_(OPEN_STATUSES), Complaint.sla_computed_at < changed))
+    # Running clocks computed in another state of the calendar (it changed since) are due too.
+    due = or_(Complaint.sla_next_check_at <= now,
+              and_(Complaint.sla_next_check_at.is_not(None),
+                   Complaint.sla_calendar_stamp.is_distinct_from(calendar.stamp)))
     rows = (await session.execute(
         select(Complaint, OrgNode.path).join(OrgNode, OrgNode.id == Complaint.node_id).where(due)
         .order_by(Complaint.sla_next_check_at).limit(SCAN_BATCH)

@@ -66,7 +66,7 @@ def running(c: Complaint) -> bool:
     return c.status in OPEN_STATUSES and c.paused_since is None
 
 
-def schedule(c: Complaint, calendar: WorkCalendar, policy: Policy, now: datetime) -> None:
+def schedule(c: Complaint, calendar: WorkCalendar, policy: Policy) -> None:
     """Recompute the due and warning instants of the clocks still running, the next
     escalation and the scan's next check. A stopped clock (answered, resolved) keeps the
     instants it had; a paused one has none until it resumes."""
@@ -96,7 +96,7 @@ def schedule(c: Complaint, calendar: WorkCalendar, policy: Policy, now: datetime
                     None if c.resolution_breached_at else c.resolution_due_at, c.next_escalation_at]
     found = [p for p in pending if p is not None]
     c.sla_next_check_at = min(found) if found else None
-    c.sla_computed_at = now
+    c.sla_calendar_stamp = calendar.stamp
 
 
 def cross(c: Complaint, calendar: WorkCalendar, policy: Policy, now: datetime) -> list[Crossing]:
@@ -104,7 +104,7 @@ def cross(c: Complaint, calendar: WorkCalendar, policy: Policy, now: datetime) -
     crossed, in order. Reschedules the record."""
     found: list[Crossing] = []
     if not running(c):
-        schedule(c, calendar, policy, now)
+        schedule(c, calendar, policy)
         return found
     if c.first_responded_at is None:
         if c.response_due_at is not None and now >= c.response_due_at and c.response_breached_at is None:
@@ -128,8 +128,8 @@ def cross(c: Complaint, calendar: WorkCalendar, policy: Policy, now: datetime) -
             step = policy.escalation[c.escalation_level]
             c.escalation_level += 1
             found.append(Crossing("escalation", c.escalation_level, step.at))
-            schedule(c, calendar, policy, now)
-    schedule(c, calendar, policy, now)
+            schedule(c, calendar, policy)
+    schedule(c, calendar, policy)
     return found
 
 

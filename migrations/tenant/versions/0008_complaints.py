@@ -140,7 +140,7 @@ def upgrade() -> None:
     sa.Column('escalation_level', sa.Integer(), nullable=False),
     sa.Column('next_escalation_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('sla_next_check_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('sla_computed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('sla_calendar_stamp', sa.DateTime(timezone=True), nullable=True),
     sa.Column('id', sa.UUID(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
