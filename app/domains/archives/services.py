@@ -1,0 +1,1307 @@
+"""Customer archive volumes (案卷): building, numbering, reviewing, filing, access, integrity.
+
+A volume is built in ``draft`` (cover, pages scanned straight into object storage through
+presigned PUTs, contents list, remarks sheet), ``assembled`` (complete and numbered after
+the tenant's scheme), ``reviewed`` by someone else, and ``filed``: from then on its objects
+are under object-lock retention for its retention period, corrections are new page
+revisions with a reason, and it cannot be deleted before its retention ends.
+
+Access to a volume = the token scope (route guard) ∧ ``archives.read`` on its org node ∧ a
+clearance permission covering its classification level ∧ being inside its circulation
+scope. Outside the subtree a volume does not exist (404); inside it without clearance or
+circulation, the answer is 403.
+
+Storage is called before anything is recorded: an upload is recorded as stored only once
+the object is verified, a volume as filed only once every object is locked; a storage
+failure rolls the request back (503 with Retry-After).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Awaitable, Callable, Iterable, TypeVar
+from zoneinfo import ZoneInfo
+
+import msgspec
+from sqlalchemy import ColumnElement, Select, and_, delete, false, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.models import Account, AccountKind
+from app.core import audit, clock, jobs, tenant_settings
+from app.core.ids import new_id
+from app.core.numbering import take
+from app.core.pagination import PageParams, paginate
+from app.core.problems import FieldError, ProblemError, field_error
+from app.core.schemas import Page, provided
+from app.domains.access.authz import Authorizer, register_permissions
+from app.domains.access.models import Role, RoleAssignment
+from app.domains.approvals import services as approvals
+from app.domains.approvals.models import ApprovalRequest, RequestStatus
+from app.domains.approvals.registry import register_request_type
+from app.domains.archives.models import (
+    ArchiveContentsItem,
+    ArchivePage,
+    ArchivePageCheck,
+    ArchiveVolume,
+    ArchiveVolumeUnit,
+    CheckOutcome,
+    PageStatus,
+    RetentionPeriod,
+    VolumeStatus,
+)
+from app.domains.archives.schemas import (
+    ArchivePolicy,
+    ArchiveSettings,
+    Circulation,
+    CirculationIn,
+    ClassificationChangeIn,
+    ContentsIn,
+    ContentsItemOut,
+    CorrectionIn,
+    DEFAULT_POLICY,
+    PageDownloadOut,
+    LastCheck,
+    LegalHoldIn,
+    LegalHoldOut,
+    Manifest,
+    ManifestPage,
+    PageDeclaration,
+    PageOut,
+    PresignedPut,
+    RemarksIn,
+    RemarksOut,
+    ReviewIn,
+    VolumeCreate,
+    VolumeOut,
+    VolumeSummary,
+    VolumeUpdate,
+    page_line,
+)
+from app.domains.customers.models import Customer
+from app.domains.customers.services import time_zone
+from app.domains.org import services as org
+from app.domains.org.models import OrgNode, Unit
+from app.storage import (
+    ChecksumMismatch,
+    ObjectNotFound,
+    ObjectStore,
+    PresignedRequest,
+    StorageUnavailable,
+)
+
+T = TypeVar("T")
+
+READ, WRITE = "archives.read", "archives.write"
+REVIEW, FILE, CORRECT = "archives.review", "archives.file", "archives.correct"
+HOLD, CLASSIFY, VERIFY = "archives.hold", "archives.classify", "archives.verify"
+DISPOSE, CONFIGURE = "archives.dispose", "archives.configure"
+MAX_LEVELS = 6
+ENTITY, PAGE_ENTITY = "archive_volume", "archive_page"
+CLASSIFICATION_TYPE = "archive_classification"
+VERIFY_KIND = "archives.verify_volume"
+
+
+def clearance(rank: int) -> str:
+    """The permission that clears its holder for the tenant's first ``rank`` levels."""
+    return f"archives.clearance.{rank}"
+
+
+register_permissions({
+    READ: "See the archive volumes of the subtree; reading one also needs clearance for its level and "
+          "being inside its circulation scope.",
+    WRITE: "Build archive volumes in the subtree: cover, pages, contents list, remarks sheet; reopen before "
+           "filing; delete unfiled volumes.",
+    REVIEW: "Review assembled archive volumes (not those one assembled oneself).",
+    FILE: "File reviewed archive volumes under object-lock retention.",
+    CORRECT: "Add a corrected revision of a page of a filed archive volume, with a reason.",
+    HOLD: "Set and clear legal holds on filed archive volumes.",
+    CLASSIFY: "Ask for a change of an archive volume's classification (decided through approval).",
+    VERIFY: "Start integrity verifications of archive volumes.",
+    DISPOSE: "Delete filed archive volumes whose retention has ended.",
+    CONFIGURE: "Change the group's archive policy (numbering, classification levels, retention mode); at the "
+               "group node.",
+    **{clearance(n): f"Read archive volumes classified at the group's level {n} or below (levels are listed "
+                     f"lowest first in the archive settings)." for n in range(1, MAX_LEVELS + 1)},
+})
+
+POLICY = tenant_settings.declare(
+    "archives.policy", msgspec.to_builtins(DEFAULT_POLICY),
+    "The group's archive policy: archive numbering, classification levels, retention mode, URL lifetimes and "
+    "the largest page accepted.")
+
+RETENTION_CODES = {RetentionPeriod.permanent: "Y", RetentionPeriod.years_30: "D30", RetentionPeriod.years_10: "D10"}
+# S3 has no "forever": permanent volumes are locked for a century, and the date can only be extended.
+RETENTION_YEARS = {RetentionPeriod.permanent: 100, RetentionPeriod.years_30: 30, RetentionPeriod.years_10: 10}
+# A completion may still come this long after its URL expired; then the upload is cleaned up.
+UPLOAD_GRACE = timedelta(minutes=15)
+STORAGE_CONCURRENCY = 8
+SORT_VOLUMES = {"createdAt": ArchiveVolume.created_at, "archiveNumber": ArchiveVolume.archive_number,
+                "title": ArchiveVolume.title}
+SORT_PAGES = {"position": ArchivePage.seq}
+FILE_EXTENSIONS = {"application/pdf": ".pdf", "image/tiff": ".tif", "image/jpeg": ".jpg", "image/png": ".png"}
+# How each accepted format begins (usability: the bytes are the format they claim).
+MAGIC = {"application/pdf": (b"%PDF-",), "image/tiff": (b"II*\x00", b"MM\x00*"), "image/jpeg": (b"\xff\xd8\xff",),
+         "image/png": (b"\x89PNG\r\n\x1a\n",)}
+
+
+def tenant_of(session: AsyncSession) -> str:
+    return str(session.info["tenant_schema"]).removeprefix("t_")
+
+
+def _wire(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _under(path: str, root: str) -> bool:
+    return path == root or path.startswith(root + "/")
+
+
+async def _each(calls: Iterable[Callable[[], Awaitable[T]]], limit: int = STORAGE_CONCURRENCY) -> list[T]:
+    """Run storage calls a few at a time (never the session: it is not for concurrent use);
+    the first failure cancels the rest and is raised."""
+    semaphore = asyncio.Semaphore(limit)
+
+    async def one(call: Callable[[], Awaitable[T]]) -> T:
+        async with semaphore:
+            return await call()
+
+    tasks = [asyncio.ensure_future(one(call)) for call in calls]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+
+
+# ---------------------------------------------------------------------------- the policy
+
+
+async def get_policy(session: AsyncSession, *, lock: bool = False) -> tuple[ArchivePolicy, int]:
+    value, version = await tenant_settings.get(session, POLICY, lock=lock)
+    return msgspec.convert(value, ArchivePolicy), version
+
+
+def settings_out(policy: ArchivePolicy, version: int) -> ArchiveSettings:
+    return ArchiveSettings(policy=policy, version=version, clearance_permissions={
+        level.code: clearance(n) for n, level in enumerate(policy.classification_levels, 1)})
+
+
+def _level_codes(policy: ArchivePolicy) -> list[str]:
+    return [level.code for level in policy.classification_levels]
+
+
+def _require_level(policy: ArchivePolicy, code: str, field: str) -> None:
+    if code not in _level_codes(policy):
+        raise ProblemError("conflict", f"{code!r} is not one of the group's classification levels "
+                                       f"({', '.join(_level_codes(policy))}).",
+                           errors=[field_error(field, "not a classification level of the group")])
+
+
+async def put_policy(session: AsyncSession, authz: Authorizer, data: ArchivePolicy) -> int:
+    authz.require(CONFIGURE, (await org.get_root(session)).path)
+    codes = _level_codes(data)
+    errors = [field_error(f"classificationLevels.{i}.code", "listed twice")
+              for i, code in enumerate(codes) if code in codes[:i]]
+    if data.default_classification not in codes:
+        errors.append(field_error("defaultClassification", "not one of the classification levels"))
+    used = (await session.scalars(select(ArchiveVolume.classification).distinct())).all()
+    errors += [field_error("classificationLevels", f"{code!r} is the level of existing volumes")
+               for code in sorted(set(used) - set(codes))]
+    if errors:
+        raise ProblemError("conflict", "The policy does not fit: " + "; ".join(
+            f"{e.field}: {e.message}" for e in errors), errors=errors)
+    return await tenant_settings.put(session, POLICY, msgspec.to_builtins(data))
+
+
+# -------------------------------------------------------------------------------- access
+
+
+def _rank(policy: ArchivePolicy, code: str) -> int:
+    codes = _level_codes(policy)
+    return codes.index(code) + 1 if code in codes else MAX_LEVELS + 1  # an unknown level: nobody is cleared
+
+
+def _cleared(authz: Authorizer, policy: ArchivePolicy, code: str, path: str) -> bool:
+    rank = _rank(policy, code)
+    return any(authz.can(clearance(n), path) for n in range(rank, MAX_LEVELS + 1))
+
+
+async def _role_grants(session: AsyncSession, authz: Authorizer) -> list[tuple[str, str]]:
+    """(role code, node path) of the caller's role assignments."""
+    if authz.account_id is None:
+        return []
+    cached = session.info.get("archives_role_grants")
+    if cached is None:
+        cached = [(code, path) for code, path in (await session.execute(
+            select(Role.code, OrgNode.path).join(RoleAssignment, RoleAssignment.role_id == Role.id)
+            .join(OrgNode, OrgNode.id == RoleAssignment.node_id)
+            .where(RoleAssignment.account_id == authz.account_id))).all()]
+        session.info["archives_role_grants"] = cached
+    return cached
+
+
+async def _in_circulation(session: AsyncSession, authz: Authorizer, roles: list[str], accounts: list[str],
+                          path: str) -> bool:
+    if not roles and not accounts:
+        return True
+    if authz.principal.kind != "user":
+        return False  # a partner back end is neither a role holder nor a named person
+    if authz.principal.subject in accounts:
+        return True
+    return any(code in roles and _under(path, at) for code, at in await _role_grants(session, authz))
+
+
+async def require_content_access(session: AsyncSession, authz: Authorizer, policy: ArchivePolicy,
+                                 volume: ArchiveVolume, path: str) -> None:
+    """403 unless the caller is cleared for the volume's level and inside its circulation scope."""
+    if not _cleared(authz, policy, volume.classification, path):
+        raise ProblemError("forbidden", f"Reading this volume needs clearance for the level "
+                                        f"{volume.classification!r} (a permission of "
+                                        f"{', '.join(clearance(n) for n in range(_rank(policy, volume.classification), MAX_LEVELS + 1))}).")
+    if not await _in_circulation(session, authz, volume.circulation_roles, volume.circulation_accounts, path):
+        raise ProblemError("forbidden", "You are outside this volume's circulation scope.")
+
+
+async def _readable_clause(session: AsyncSession, authz: Authorizer, policy: ArchivePolicy) -> ColumnElement[bool]:
+    """Volumes the caller may read: subtree, clearance and circulation, as one WHERE clause."""
+    codes = _level_codes(policy)
+    cleared = or_(false(), *[and_(ArchiveVolume.classification.in_(codes[:n]),
+                                  authz.visible(clearance(n), ArchiveVolume.node_id))
+                             for n in range(1, len(codes) + 1)])
+    circulating: list[ColumnElement[bool]] = [and_(func.jsonb_array_length(ArchiveVolume.circulation_roles) == 0,
+                                                   func.jsonb_array_length(ArchiveVolume.circulation_accounts) == 0)]
+    if authz.principal.kind == "user":
+        circulating.append(ArchiveVolume.circulation_accounts.contains([authz.principal.subject]))
+        for code, at in await _role_grants(session, authz):
+            under = select(OrgNode.id).where(or_(OrgNode.path == at, OrgNode.path.like(at + "/%")))
+            circulating.append(and_(ArchiveVolume.circulation_roles.contains([code]),
+                                    ArchiveVolume.node_id.in_(under)))
+    return and_(authz.visible(READ, ArchiveVolume.node_id), cleared, or_(*circulating))
+
+
+async def get_volume(session: AsyncSession, authz: Authorizer, volume_id: uuid.UUID, *,
+                     lock: bool | str = False) -> tuple[ArchiveVolume, str, ArchivePolicy]:
+    """A volume the caller may read (404 outside the subtree, 403 without clearance or
+    circulation), its node's path and the policy. ``lock``: True for update, "share" for share."""
+    stmt = (select(ArchiveVolume, OrgNode.path).join(OrgNode, OrgNode.id == ArchiveVolume.node_id)
+            .where(ArchiveVolume.id == volume_id))
+    if lock:
+        stmt = stmt.with_for_update(of=ArchiveVolume, read=lock == "share")
+    row = (await session.execute(stmt)).first()
+    if row is None or not authz.can(READ, row[1]):
+        raise ProblemError("not-found", f"No archive volume with id {volume_id}.")
+    volume, path = row[0], row[1]
+    policy, _ = await get_policy(session)
+    await require_content_access(session, authz, policy, volume, path)
+    return volume, path, policy
+
+
+async def get_page(session: AsyncSession, authz: Authorizer, page_id: uuid.UUID, *, lock: bool = False
+                   ) -> tuple[ArchivePage, ArchiveVolume, str, ArchivePolicy]:
+    """A page of a volume the caller may read; the same answers as :func:`get_volume`."""
+    volume_id = await session.scalar(select(ArchivePage.volume_id).where(ArchivePage.id == page_id))
+    try:
+        if volume_id is None:
+            raise ProblemError("not-found")
+        volume, path, policy = await get_volume(session, authz, volume_id, lock="share" if lock else False)
+    except ProblemError as exc:
+        if exc.slug != "not-found":
+            raise
+        raise ProblemError("not-found", f"No archive page with id {page_id}.") from None
+    stmt = select(ArchivePage).where(ArchivePage.id == page_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    page = await session.scalar(stmt)
+    if page is None:
+        raise ProblemError("not-found", f"No archive page with id {page_id}.")
+    return page, volume, path, policy
+
+
+# ------------------------------------------------------------------------------ reading
+
+
+async def _page_numbers(session: AsyncSession, volume_id: uuid.UUID) -> dict[uuid.UUID, int]:
+    """Page numbers: the positions of the volume's current stored pages."""
+    ids = (await session.scalars(select(ArchivePage.id).where(
+        ArchivePage.volume_id == volume_id, ArchivePage.status == PageStatus.stored)
+        .order_by(ArchivePage.seq, ArchivePage.id))).all()
+    return {page_id: n for n, page_id in enumerate(ids, 1)}
+
+
+async def _items(session: AsyncSession, volume_id: uuid.UUID) -> list[ArchiveContentsItem]:
+    return list((await session.scalars(select(ArchiveContentsItem).where(
+        ArchiveContentsItem.volume_id == volume_id).order_by(ArchiveContentsItem.sequence))).all())
+
+
+def _item_of(items: list[ArchiveContentsItem], number: int | None) -> int | None:
+    if number is None:
+        return None
+    return next((i.sequence for i in items if i.page_from <= number <= i.page_to), None)
+
+
+def page_out(page: ArchivePage, numbers: dict[uuid.UUID, int], items: list[ArchiveContentsItem]) -> PageOut:
+    number = numbers.get(page.id)
+    return PageOut(id=page.id, volume_id=page.volume_id, lineage_id=page.lineage_id, revision=page.revision,
+                   status=page.status, page_number=number, contents_item=_item_of(items, number),
+                   content_type=page.content_type, size=page.size, sha256=page.sha256, file_name=page.file_name,
+                   version_id=page.object_version, reason=page.reason, uploaded_by=page.uploaded_by,
+                   created_at=page.created_at, upload_expires_at=page.upload_expires_at,
+                   completed_at=page.completed_at, superseded_at=page.superseded_at, locked_until=page.locked_until,
+                   version=page.version)
+
+
+async def pages_out(session: AsyncSession, volume_id: uuid.UUID, pages: list[ArchivePage]) -> list[PageOut]:
+    numbers, items = await _page_numbers(session, volume_id), await _items(session, volume_id)
+    return [page_out(p, numbers, items) for p in pages]
+
+
+async def _counts(session: AsyncSession, volume_id: uuid.UUID) -> dict[PageStatus, int]:
+    rows = (await session.execute(select(ArchivePage.status, func.count()).where(
+        ArchivePage.volume_id == volume_id).group_by(ArchivePage.status))).all()
+    return {status: count for status, count in rows}
+
+
+async def volume_out(session: AsyncSession, volume: ArchiveVolume) -> VolumeOut:
+    units = (await session.scalars(select(ArchiveVolumeUnit.unit_id).where(
+        ArchiveVolumeUnit.volume_id == volume.id).order_by(ArchiveVolumeUnit.unit_id))).all()
+    items = await _items(session, volume.id)
+    counts = await _counts(session, volume.id)
+    dates = [i.document_date for i in items if i.document_date is not None]
+    return VolumeOut(
+        id=volume.id, archive_number=volume.archive_number, title=volume.title, customer_id=volume.customer_id,
+        unit_ids=list(units), node_id=volume.node_id, responsible_party=volume.responsible_party,
+        organisation_code=volume.organisation_code, year=volume.year, date_from=min(dates) if dates else None,
+        date_to=max(dates) if dates else None, retention=volume.retention, classification=volume.classification,
+        circulation=Circulation(roles=list(volume.circulation_roles),
+                                account_ids=[uuid.UUID(a) for a in volume.circulation_accounts]),
+        status=volume.status, page_count=counts.get(PageStatus.stored, 0),
+        pending_uploads=counts.get(PageStatus.pending, 0), item_count=len(items),
+        contents=[ContentsItemOut(sequence=i.sequence, document_number=i.document_number,
+                                  responsible_party=i.responsible_party, title=i.title, document_date=i.document_date,
+                                  page_from=i.page_from, page_to=i.page_to, remarks=i.remarks) for i in items],
+        remarks=RemarksOut(notes=volume.remarks_notes, compiler=volume.remarks_compiler,
+                           compiled_on=volume.remarks_compiled_on, reviewer=volume.remarks_reviewer,
+                           reviewed_on=volume.remarks_reviewed_on),
+        legal_hold=LegalHoldOut(on=volume.legal_hold, reason=volume.legal_hold_reason,
+                                changed_by=volume.legal_hold_changed_by, changed_at=volume.legal_hold_changed_at),
+        retention_mode=volume.retention_mode, retain_until=volume.retain_until, created_by=volume.created_by,
+        created_at=volume.created_at, assembled_by=volume.assembled_by, assembled_at=volume.assembled_at,
+        reviewed_by=volume.reviewed_by, reviewed_at=volume.reviewed_at, filed_by=volume.filed_by,
+        filed_at=volume.filed_at, version=volume.version)
+
+
+async def list_volumes(session: AsyncSession, authz: Authorizer, params: PageParams, *,
+                       customer_id: uuid.UUID | None, unit_id: uuid.UUID | None, status: VolumeStatus | None,
+                       classification: str | None, retention: RetentionPeriod | None, year: int | None,
+                       legal_hold: bool | None, q: str | None) -> Page[VolumeSummary]:
+    policy, _ = await get_policy(session)
+    stmt: Select[Any] = select(ArchiveVolume).where(await _readable_clause(session, authz, policy))
+    if customer_id is not None:
+        stmt = stmt.where(ArchiveVolume.customer_id == customer_id)
+    if unit_id is not None:
+        stmt = stmt.where(ArchiveVolume.id.in_(select(ArchiveVolumeUnit.volume_id)
+                                               .where(ArchiveVolumeUnit.unit_id == unit_id)))
+    for column, value in ((ArchiveVolume.status, status), (ArchiveVolume.classification, classification),
+                          (ArchiveVolume.retention, retention), (ArchiveVolume.year, year),
+                          (ArchiveVolume.legal_hold, legal_hold)):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    if q:
+        # Title, archive number, or a document of the contents list (title or document number).
+        like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        documents = select(ArchiveContentsItem.volume_id).where(or_(
+            ArchiveContentsItem.title.ilike(like, escape="\\"),
+            ArchiveContentsItem.document_number.ilike(like, escape="\\")))
+        stmt = stmt.where(or_(ArchiveVolume.title.ilike(like, escape="\\"),
+                              ArchiveVolume.archive_number.ilike(like, escape="\\"),
+                              ArchiveVolume.id.in_(documents)))
+    page = await paginate(session, stmt, params, sortable=SORT_VOLUMES, default_sort=["-createdAt"],
+                          tiebreak=ArchiveVolume.id, to_schema=lambda v: v)
+    ids = [v.id for v in page.items]
+    counts = dict((await session.execute(select(ArchivePage.volume_id, func.count()).where(
+        ArchivePage.volume_id.in_(ids), ArchivePage.status == PageStatus.stored)
+        .group_by(ArchivePage.volume_id))).all()) if ids else {}
+    return Page(items=[VolumeSummary(
+        id=v.id, archive_number=v.archive_number, title=v.title, customer_id=v.customer_id, node_id=v.node_id,
+        year=v.year, retention=v.retention, classification=v.classification, status=v.status,
+        page_count=counts.get(v.id, 0), legal_hold=v.legal_hold, filed_at=v.filed_at, created_at=v.created_at)
+        for v in page.items], total=page.total, limit=page.limit, offset=page.offset)
+
+
+async def list_pages(session: AsyncSession, volume: ArchiveVolume, params: PageParams,
+                     status: PageStatus | None) -> Page[PageOut]:
+    stmt: Select[Any] = select(ArchivePage).where(ArchivePage.volume_id == volume.id)
+    stmt = stmt.where(ArchivePage.status == status if status is not None
+                      else ArchivePage.status != PageStatus.superseded)
+    numbers, items = await _page_numbers(session, volume.id), await _items(session, volume.id)
+    return await paginate(session, stmt, params, sortable=SORT_PAGES, default_sort=["position"],
+                          tiebreak=ArchivePage.revision, to_schema=lambda p: page_out(p, numbers, items))
+
+
+# ----------------------------------------------------------------------- building volumes
+
+
+def _snapshot(volume: ArchiveVolume) -> dict[str, Any]:
+    return audit.snapshot(volume, exclude=frozenset({"created_at", "updated_at"}))
+
+
+def _require_status(volume: ArchiveVolume, *allowed: VolumeStatus, doing: str) -> None:
+    if volume.status not in allowed:
+        hint = {
+            VolumeStatus.filed: " It is filed: correct a page with a new revision instead.",
+            VolumeStatus.assembled: " Reopen it first.",
+            VolumeStatus.reviewed: " Reopen it first.",
+        }.get(volume.status, "")
+        raise ProblemError("conflict", f"Volume {volume.archive_number or volume.id} is {volume.status.value}: "
+                                       f"cannot {doing}.{hint}")
+
+
+def _touch(volume: ArchiveVolume) -> None:
+    # Its contents list, units or pages order changed: a new version (and ETag) of the volume.
+    volume.updated_at = clock.utcnow()
+
+
+async def _check_units(session: AsyncSession, unit_ids: list[uuid.UUID]) -> None:
+    found = set((await session.scalars(select(Unit.id).where(Unit.id.in_(unit_ids)))).all()) if unit_ids else set()
+    errors = [field_error(f"unitIds.{i}", "no such unit") for i, u in enumerate(unit_ids) if u not in found]
+    if errors:
+        raise ProblemError("not-found", "A unit of the volume does not exist.", errors=errors)
+
+
+async def _check_circulation(session: AsyncSession, authz: Authorizer, data: CirculationIn, path: str) -> None:
+    errors: list[FieldError] = []
+    if data.roles:
+        known = set((await session.scalars(select(Role.code).where(Role.code.in_(data.roles)))).all())
+        errors += [field_error(f"circulation.roles.{i}", "no such role") for i, r in enumerate(data.roles)
+                   if r not in known]
+    if data.account_ids:
+        tenant = await approvals.tenant_id(session)
+        known_accounts = set((await session.scalars(select(Account.id).where(
+            Account.id.in_(data.account_ids), Account.tenant_id == tenant, Account.kind == AccountKind.staff))).all())
+        errors += [field_error(f"circulation.accountIds.{i}", "no such staff account")
+                   for i, a in enumerate(data.account_ids) if a not in known_accounts]
+    if errors:
+        raise ProblemError("not-found", "The circulation scope names roles or accounts that do not exist.",
+                           errors=errors)
+    if not await _in_circulation(session, authz, list(data.roles), [str(a) for a in data.account_ids], path):
+        raise ProblemError("conflict", "That circulation scope would leave you outside the volume: name "
+                                       "yourself or one of your roles.",
+                           errors=[field_error("circulation", "excludes the caller")])
+
+
+async def create_volume(session: AsyncSession, authz: Authorizer, data: VolumeCreate) -> ArchiveVolume:
+    row = (await session.execute(select(Customer, OrgNode.path).join(OrgNode, OrgNode.id == Customer.node_id)
+                                 .where(Customer.id == data.customer_id))).first()
+    if row is None or not any(authz.can(p, row[1]) for p in ("org.read", READ, WRITE)):
+        raise ProblemError("not-found", f"No customer with id {data.customer_id}.",
+                           errors=[field_error("customerId", "no such customer")])
+    customer, path = row[0], row[1]
+    authz.require(WRITE, path)
+    if customer.merged_into_id is not None:
+        raise ProblemError("conflict", f"Customer {customer.number} was merged into another customer: build the "
+                                       "volume for that one.", errors=[field_error("customerId", "merged")])
+    policy, _ = await get_policy(session)
+    classification = data.classification or policy.default_classification
+    _require_level(policy, classification, "classification")
+    if not _cleared(authz, policy, classification, path):
+        raise ProblemError("forbidden", f"You are not cleared for the level {classification!r}.")
+    await _check_units(session, data.unit_ids)
+    circulation = data.circulation or CirculationIn()
+    await _check_circulation(session, authz, circulation, path)
+    volume = ArchiveVolume(
+        title=data.title, customer_id=customer.id, node_id=customer.node_id,
+        responsible_party=data.responsible_party,
+        organisation_code=data.organisation_code or policy.numbering.default_organisation, year=data.year,
+        retention=data.retention, classification=classification, circulation_roles=sorted(set(circulation.roles)),
+        circulation_accounts=sorted({str(a) for a in circulation.account_ids}), status=VolumeStatus.draft,
+        created_by=authz.principal.subject, legal_hold=False)
+    session.add(volume)
+    await session.flush()
+    session.add_all([ArchiveVolumeUnit(volume_id=volume.id, unit_id=u) for u in dict.fromkeys(data.unit_ids)])
+    await session.flush()
+    await session.refresh(volume)
+    await audit.record(session, action="archives.volume.create", entity_type=ENTITY, entity_id=volume.id,
+                       after={**_snapshot(volume), "unitIds": [str(u) for u in dict.fromkeys(data.unit_ids)]})
+    return volume
+
+
+_NUMBERED = {"organisation_code", "year", "retention"}
+
+
+async def update_volume(session: AsyncSession, authz: Authorizer, volume: ArchiveVolume, path: str,
+                        data: VolumeUpdate) -> ArchiveVolume:
+    authz.require(WRITE, path)
+    changes = provided(data)
+    if set(changes) - {"circulation"}:
+        _require_status(volume, VolumeStatus.draft, doing="change its cover")
+    if volume.archive_number:
+        moved = sorted(f for f in _NUMBERED & set(changes) if getattr(volume, f) != changes[f])
+        if moved:
+            raise ProblemError("conflict", f"The archive number {volume.archive_number} is built from these fields.",
+                               errors=[field_error(_wire(f), "fixed by the archive number") for f in moved])
+    before = _snapshot(volume)
+    if "unit_ids" in changes:
+        unit_ids: list[uuid.UUID] = list(dict.fromkeys(changes.pop("unit_ids")))  # type: ignore[arg-type]
+        await _check_units(session, unit_ids)
+        await session.execute(delete(ArchiveVolumeUnit).where(ArchiveVolumeUnit.volume_id == volume.id))
+        session.add_all([ArchiveVolumeUnit(volume_id=volume.id, unit_id=u) for u in unit_ids])
+        before["unitIds"] = "replaced"
+        _touch(volume)
+    if "circulation" in changes:
+        circulation: CirculationIn = changes.pop("circulation")  # type: ignore[assignment]
+        await _check_circulation(session, authz, circulation, path)
+        volume.circulation_roles = sorted(set(circulation.roles))
+        volume.circulation_accounts = sorted({str(a) for a in circulation.account_ids})
+    for name, value in changes.items():
+        setattr(volume, name, value)
+    await session.flush()
+    await session.refresh(volume)
+    await audit.record(session, action="archives.volume.update", entity_type=ENTITY, entity_id=volume.id,
+                       before=before, after=_snapshot(volume))
+    return volume
+
+
+async def put_contents(session: AsyncSession, authz: Authorizer, volume: ArchiveVolume, path: str,
+                       data: ContentsIn) -> ArchiveVolume:
+    """Replace the contents list; how it fits the pages is checked at assembly."""
+    authz.require(WRITE, path)
+    _require_status(volume, VolumeStatus.draft, doing="change its contents list")
+    before = [audit.snapshot(i, exclude=frozenset({"id", "volume_id"})) for i in await _items(session, volume.id)]
+    await session.execute(delete(ArchiveContentsItem).where(ArchiveContentsItem.volume_id == volume.id))
+    session.add_all([ArchiveContentsItem(
+        volume_id=volume.id, sequence=n, document_number=item.document_number,
+        responsible_party=item.responsible_party, title=item.title, document_date=item.document_date,
+        page_from=item.page_from, page_to=item.page_to, remarks=item.remarks) for n, item in enumerate(data.items, 1)])
+    _touch(volume)
+    await session.flush()
+    after = [audit.snapshot(i, exclude=frozenset({"id", "volume_id"})) for i in await _items(session, volume.id)]
+    await audit.record(session, action="archives.volume.contents", entity_type=ENTITY, entity_id=volume.id,
+                       before={"contents": before}, after={"contents": after})
+    return volume
+
+
+async def put_remarks(session: AsyncSession, authz: Authorizer, volume: ArchiveVolume, path: str,
+                      data: RemarksIn) -> ArchiveVolume:
+    authz.require(WRITE, path)
+    _require_status(volume, VolumeStatus.draft, doing="change its remarks sheet")
+    before = _snapshot(volume)
+    volume.remarks_notes, volume.remarks_compiler = data.notes, data.compiler
+    volume.remarks_compiled_on = data.compiled_on
+    await session.flush()
+    await session.refresh(volume)
+    await audit.record(session, action="archives.volume.remarks", entity_type=ENTITY, entity_id=volume.id,
+                       before=before, after=_snapshot(volume))
+    return volume
+
+
+async def _today(session: AsyncSession) -> date:
+    return clock.utcnow().astimezone(ZoneInfo(await time_zone(session))).date()
+
+
+async def _archive_number(session: AsyncSession, policy: ArchivePolicy, volume: ArchiveVolume, year: int) -> str:
+    """The next number after the tenant's pattern; items are counted per value of the other
+    placeholders the pattern holds (DA/T 22: per year, retention period and organisation)."""
+    scheme = policy.numbering
+    retention = RETENTION_CODES[volume.retention]
+    series = ("A" + (retention if "{retention}" in scheme.pattern else "")
+              + (volume.organisation_code if "{organisation}" in scheme.pattern else ""))
+    item = await take(session, series, year if "{year}" in scheme.pattern else 0)
+    values = {"fonds": scheme.fonds, "category": scheme.category, "year": str(year), "retention": retention,
+              "organisation": volume.organisation_code, "item": f"{item:0{scheme.item_digits}d}"}
+    return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], scheme.pattern)
+
+
+def _contents_problems(items: list[ArchiveContentsItem], page_count: int) -> list[FieldError]:
+    """The contents list must cover pages 1..n in order, each page in exactly one item."""
+    problems: list[FieldError] = []
+    expected = 1
+    for n, item in enumerate(items):
+        if item.page_from > item.page_to:
+            problems.append(field_error(f"contents.{n}.pageTo", "before its pageFrom"))
+        elif item.page_from != expected:
+            problems.append(field_error(f"contents.{n}.pageFrom", f"should be {expected}: every page belongs to "
+                                                                  "exactly one item, in order"))
+        if item.page_to > page_count:
+            problems.append(field_error(f"contents.{n}.pageTo", f"the volume has {page_count} pages"))
+        expected = item.page_to + 1
+    if items and not problems and expected != page_count + 1:
+        problems.append(field_error("contents", f"pages {expected} to {page_count} belong to no item"))
+    return problems
+
+
+async def assemble(session: AsyncSession, authz: Authorizer, volume: ArchiveVolume, path: str,
+                   policy: ArchivePolicy) -> ArchiveVolume:
+    """Draft → assembled: every upload completed, the contents list covering the pages, the
+    remarks sheet compiled; the volume gets its archive number (kept if it had one)."""
+    authz.require(WRITE, path)
+    _require_status(volume, VolumeStatus.draft, doing="assemble it")
+    counts = await _counts(session, volume.id)
+    pages, pending = counts.get(PageStatus.stored, 0), counts.get(PageStatus.pending, 0)
+    items = await _items(session, volume.id)
+    problems: list[FieldError] = []
+    if pending:
+        problems.append(field_error("pages", f"{pending} uploads are not completed: complete or delete them"))
+    if not pages:
+        problems.append(field_error("pages", "no page is stored"))
+    if not items:
+        problems.append(field_error("contents", "the contents list is empty"))
+    problems += _contents_problems(items, pages) if pages else []
+    if not volume.remarks_compiler:
+        problems.append(field_error("remarks.compiler", "the remarks sheet names no compiler"))
+    if not volume.remarks_compiled_on:
+        problems.append(field_error("remarks.compiledOn", "the remarks sheet has no compilation date"))
+    if problems:
+        raise ProblemError("conflict", "The volume is not complete: " + "; ".join(
+            f"{p.field}: {p.message}" for p in problems), errors=problems)
+    before = _snapshot(volume)
+    dates = [i.document_date for i in items if i.document_date is not None]
+    year = volume.year or (max(dates).year if dates else (await _today(session)).year)
+    if volume.archive_number is None:
+        volume.archive_number = await _archive_number(session, policy, volume, year)
+    volume.year = year
+    volume.status = VolumeStatus.assembled
+    volume.assembled_by, volume.assembled_at = authz.principal.subject, clock.utcnow()
+    await session.flush()
+    await session.refresh(volume)
+    await audit.record(session, action="archives.volume.assemble", entity_type=ENTITY, entity_id=volume.id,
+                       before=before, after=_snapshot(volume))
+    return volume
+
+
+async def reopen(session: AsyncSession, authz: Authorizer, volume: ArchiveVolume, path: str,
+                 reason: str) -> ArchiveVolume:
+    """Assembled or reviewed → draft, for corrections before filing; the review is void."""
+    authz.require(WRITE, path)
+    _require_status(volume, VolumeStatus.assembled, VolumeStatus.reviewed, doing="reopen it")
+    before = _snapshot(volume)
+    volume.status = VolumeStatus.draft
+    volume.reviewed_by = volume.reviewed_at = volume.remarks_reviewer = volume.remarks_reviewed_on = None
+    await session.flush()
+    await session.refresh(volume)
+    await audit.record(session, action="archives.volume.reopen", entity_type=ENTITY, entity_id=volume.id,
+                       before=before, after=_snapshot(volume), reason=reason)
+    return volume
+
+
+async def review(session: AsyncSession, authz: Authorizer, volume: ArchiveVolume, path: str,
+                 data: ReviewIn) -> ArchiveVolume:
+    """Assembled → reviewed, by someone other than its assembler; the reviewer signs the remarks sheet."""
+    authz.require(REVIEW, path)
+    _require_status(volume, VolumeStatus.assembled, doing="review it")
+    if volume.assembled_by == authz.principal.subject:
+        raise ProblemError("forbidden", "A volume is reviewed by someone other than the one who assembled it.")
+    before = _snapshot(volume)
+    volume.status = VolumeStatus.reviewed
+    volume.reviewed_by, volume.reviewed_at = authz.principal.subject, clock.utcnow()
+    volume.remarks_reviewer, volume.remarks_reviewed_on = data.reviewer_name, await _today(session)
+    await session.flush()
+    await session.refresh(volume)
+    await audit.record(session, action="archives.volume.review", entity_type=ENTITY, entity_id=volume.id,
+                       before=before, after=_snapshot(volume), reason=data.comment)
+    return volume
+
+
+async def _stored_revisions(session: AsyncSession, volume_id: uuid.UUID) -> list[ArchivePage]:
+    """Every page revision with an object (current and superseded), in page order."""
+    return list((await session.scalars(select(ArchivePage).where(
+        ArchivePage.volume_id == volume_id, ArchivePage.status != PageStatus.pending)
+        .order_by(ArchivePage.seq, ArchivePage.revision))).all())
+
+
+async def retain_until(session: AsyncSession, volume: ArchiveVolume) -> datetime:
+    """DA/T 22 counts retention from 1 January after the documents' year; a volume filed
+    later than that counts from 1 January after its filing (tenant time zone)."""
+    zone = ZoneInfo(await time_zone(session))
+    start = max(volume.year or 0, clock.utcnow().astimezone(zone).year) + 1
+    return datetime(start + RETENTION_YEARS[volume.retention], 1, 1, tzinfo=zone).astimezone(UTC)
+
+
+async def file_volume(session: AsyncSession, authz: Authorizer, store: ObjectStore, volume: ArchiveVolume,
+                      path: str, policy: ArchivePolicy) -> ArchiveVolume:
+    """Reviewed → filed: every object gets object-lock retention until the end of the
+    retention period (the tenant's mode); the volume is recorded as filed only once all are."""
+    authz.require(FILE, path)
+    _require_status(volume, VolumeStatus.reviewed, doing="file it")
+    tenant, mode, until = tenant_of(session), policy.retention_mode, await retain_until(session, volume)
+    pages = await _stored_revisions(session, volume.id)
+    await _each([lambda p=p: store.set_retention(tenant, p.object_key, str(p.object_version), mode, until)
+                 for p in pages])
+    before = _snapshot(volume)
+    for page in pages:
+        page.locked_until = until
+    volume.status = VolumeStatus.filed
+    volume.filed_by, volume.filed_at = authz.principal.subject, clock.utcnow()
+    volume.retention_mode, volume.retain_until = mode, until
+    await session.flush()
+    await session.refresh(volume)
+    await audit.record(session, action="archives.volume.file", entity_type=ENTITY, entity_id=volume.id,
+                       before=before, after={**_snapshot(volume), "lockedObjects": len(pages)})
+    return volume
+
+
+async def set_legal_hold(session: AsyncSession, authz: Authorizer, store: ObjectStore, volume: ArchiveVolume,
+                         path: str, data: LegalHoldIn) -> ArchiveVolume:
+    """Set or clear a legal hold on every object of a filed volume, with a reason."""
+    authz.require(HOLD, path)
+    _require_status(volume, VolumeStatus.filed, doing="put it under legal hold")
+    if volume.legal_hold == data.hold:
+        raise ProblemError("conflict", f"The legal hold is already {'on' if data.hold else 'off'}.")
+    tenant = tenant_of(session)
+    pages = await _stored_revisions(session, volume.id)
+    await _each([lambda p=p: store.set_legal_hold(tenant, p.object_key, str(p.object_version), data.hold)
+                 for p in pages])
+    before = _snapshot(volume)
+    volume.legal_hold, volume.legal_hold_reason = data.hold, data.reason
+    volume.legal_hold_changed_by, volume.legal_hold_changed_at = authz.principal.subject, clock.utcnow()
+    await session.flush()
+    await session.refresh(volume)
+    await audit.record(session, action="archives.volume.legal_hold", entity_type=ENTITY, entity_id=volume.id,
+                       before=before, after={**_snapshot(volume), "objects": len(pages)}, reason=data.reason)
+    return volume
+
+
+async def delete_volume(session: AsyncSession, authz: Authorizer, volume: ArchiveVolume,
+                        path: str) -> list[tuple[str, str | None]]:
+    """Delete an unfiled volume, or a filed one whose retention has ended (not under legal
+    hold); returns the objects to delete once the deletion has committed."""
+    if volume.status is VolumeStatus.filed:
+        authz.require(DISPOSE, path)
+        if volume.legal_hold:
+            raise ProblemError("conflict", f"Volume {volume.archive_number} is under legal hold: "
+                                           f"{volume.legal_hold_reason}")
+        if volume.retain_until is not None and clock.utcnow() < volume.retain_until:
+            raise ProblemError("conflict", f"Volume {volume.archive_number} is retained until "
+                                           f"{volume.retain_until.isoformat()}; it cannot be deleted before.")
+    else:
+        authz.require(WRITE, path)
+    pages = list((await session.scalars(select(ArchivePage).where(ArchivePage.volume_id == volume.id))).all())
+    before = {**_snapshot(volume), "pages": len(pages)}
+    objects = [(p.object_key, p.object_version) for p in pages]
+    await session.delete(volume)
+    await session.flush()
+    action = "archives.volume.dispose" if volume.status is VolumeStatus.filed else "archives.volume.delete"
+    await audit.record(session, action=action, entity_type=ENTITY, entity_id=volume.id, before=before)
+    return objects
+
+
+# ------------------------------------------------------------------------- classification
+
+
+async def _open_classification_request(session: AsyncSession, volume_id: uuid.UUID) -> uuid.UUID | None:
+    return await session.scalar(select(ApprovalRequest.id).where(
+        ApprovalRequest.request_type == CLASSIFICATION_TYPE, ApprovalRequest.subject_id == str(volume_id),
+        ApprovalRequest.status.in_([RequestStatus.draft, RequestStatus.pending, RequestStatus.rejected])))
+
+
+async def request_classification(session: AsyncSession, authz: Authorizer, volume: ArchiveVolume, path: str,
+                                 policy: ArchivePolicy, data: ClassificationChangeIn) -> ApprovalRequest:
+    """Ask for another classification level; applied when the archive_classification chain approves."""
+    authz.require(CLASSIFY, path)
+    _require_level(policy, data.classification, "classification")
+    if data.classification == volume.classification:
+        raise ProblemError("conflict", f"The volume is already classified {data.classification!r}.",
+                           errors=[field_error("classification", "the current level")])
+    if not _cleared(authz, policy, data.classification, path):
+        raise ProblemError("forbidden", f"You are not cleared for the level {data.classification!r}.")
+    open_request = await _open_classification_request(session, volume.id)
+    if open_request is not None:
+        raise ProblemError("conflict", f"Approval request {open_request} about this volume's classification is "
+                                       "still open: decide or withdraw it first.")
+    names = {level.code: level.name for level in policy.classification_levels}
+    return await approvals.create_request(
+        session, request_type=CLASSIFICATION_TYPE, reason=data.reason,
+        title=f"Classify volume {volume.archive_number or volume.title} as {names[data.classification]} "
+              f"({data.classification})",
+        payload={"volumeId": str(volume.id), "classification": data.classification,
+                 "from": volume.classification})
+
+
+def _classification_payload(payload: dict[str, Any]) -> tuple[uuid.UUID, str, str]:
+    try:
+        return uuid.UUID(str(payload["volumeId"])), str(payload["classification"]), str(payload["from"])
+    except (KeyError, ValueError):
+        raise ProblemError("validation", "A classification request names the volume, its level and the new one.",
+                           errors=[field_error("payload", "volumeId, from and classification")]) from None
+
+
+async def _classification_volume(session: AsyncSession, payload: dict[str, Any], *, lock: bool = False
+                                 ) -> ArchiveVolume:
+    volume_id, _, _ = _classification_payload(payload)
+    stmt = select(ArchiveVolume).where(ArchiveVolume.id == volume_id)
+    volume = await session.scalar(stmt.with_for_update() if lock else stmt)
+    if volume is None:
+        raise ProblemError("conflict", f"Archive volume {volume_id} no longer exists.")
+    return volume
+
+
+async def _validate_classification(session: AsyncSession, payload: dict[str, Any]) -> dict[str, Any]:
+    volume_id, classification, current = _classification_payload(payload)
+    await _classification_volume(session, payload)
+    return {"volumeId": str(volume_id), "classification": classification, "from": current}
+
+
+async def _classification_node(session: AsyncSession, payload: dict[str, Any]) -> uuid.UUID:
+    return (await _classification_volume(session, payload)).node_id
+
+
+async def _apply_classification(session: AsyncSession, request: ApprovalRequest) -> None:
+    """On final approval, as the approver: refuse a stale request (the level changed since)."""
+    volume = await _classification_volume(session, request.payload, lock=True)
+    _, classification, current = _classification_payload(request.payload)
+    if volume.classification != current:
+        raise ProblemError("conflict", f"The volume's classification changed to {volume.classification!r} since "
+                                       "this request was submitted: reject it and ask again.")
+    policy, _ = await get_policy(session)
+    _require_level(policy, classification, "payload.classification")
+    before = _snapshot(volume)
+    volume.classification = classification
+    await session.flush()
+    await session.refresh(volume)
+    await audit.record(session, action="archives.volume.classify", entity_type=ENTITY, entity_id=volume.id,
+                       before=before, after=_snapshot(volume),
+                       reason=f"{request.reason or ''} (approval request {request.id}, requested by "
+                              f"{request.submitted_by})".strip())
+
+
+register_request_type(
+    CLASSIFICATION_TYPE, "Change of an archive volume's classification",
+    on_approved=_apply_classification,
+    node_of=_classification_node,
+    validate=_validate_classification,
+    subject_of=lambda payload: (ENTITY, payload["volumeId"]),
+    # The confidentiality rules (DOMAIN.md, 密级): a level is changed by the group's confidentiality officer.
+    default_chain=[{"name": "Confidentiality officer", "role": "confidentiality_officer", "at": "group"}],
+    default_roles={"confidentiality_officer": "保密员 Confidentiality officer"},
+)
+
+
+# ------------------------------------------------------------------------------- pages
+
+
+def _object_key(volume_id: uuid.UUID, page_id: uuid.UUID) -> str:
+    # Derived from ids only, inside the tenant's own bucket; a fresh key per revision.
+    return f"volumes/{volume_id}/pages/{page_id}"
+
+
+def _require_size(policy: ArchivePolicy, size: int, field: str) -> FieldError | None:
+    if size > policy.max_page_bytes:
+        return field_error(field, f"above the group's limit of {policy.max_page_bytes} bytes per page")
+    return None
+
+
+def _refuse_oversize(errors: list[FieldError | None]) -> None:
+    found = [e for e in errors if e is not None]
+    if found:
+        raise ProblemError("conflict", "A page is larger than the group's archive policy allows.", errors=found)
+
+
+async def _presign(store: ObjectStore, tenant: str, page: ArchivePage, minutes: int) -> PresignedRequest:
+    return await store.presign_put(tenant, page.object_key, size=page.size, content_type=page.content_type,
+                                   sha256=page.sha256, expires=timedelta(minutes=minutes))
+
+
+def presigned(signed: PresignedRequest) -> PresignedPut:
+    return PresignedPut(method=signed.method, url=signed.url, headers=dict(signed.headers),
+                           expires_at=signed.expires_at)
+
+
+@dataclass
+class Issued:
+    page: ArchivePage
+    upload: PresignedRequest
+
+
+async def issue_uploads(session: AsyncSession, authz: Authorizer, store: ObjectStore, volume: ArchiveVolume,
+                        path: str, policy: ArchivePolicy, pages: list[PageDeclaration]) -> list[Issued]:
+    """Pending pages at the end of a draft volume, each with a presigned PUT for exactly the
+    declared bytes; nothing counts as stored until completed."""
+    authz.require(WRITE, path)
+    _require_status(volume, VolumeStatus.draft, doing="add pages to it")
+    _refuse_oversize([_require_size(policy, p.size, f"pages.{i}.size") for i, p in enumerate(pages)])
+    await store.health()  # a URL to a server that is down is no use to the scanning station
+    tenant = tenant_of(session)
+    last = await session.scalar(select(func.max(ArchivePage.seq)).where(ArchivePage.volume_id == volume.id)) or 0
+    issued: list[Issued] = []
+    for n, declared in enumerate(pages, 1):
+        page_id = new_id()
+        page = ArchivePage(
+            id=page_id, volume_id=volume.id, lineage_id=page_id, revision=1, seq=last + n, status=PageStatus.pending,
+            object_key=_object_key(volume.id, page_id), content_type=declared.content_type.value, size=declared.size,
+            sha256=declared.sha256, file_name=declared.file_name, uploaded_by=authz.principal.subject,
+            upload_expires_at=clock.utcnow())
+        signed = await _presign(store, tenant, page, policy.upload_url_minutes)
+        page.upload_expires_at = signed.expires_at
+        issued.append(Issued(page, signed))
+    session.add_all([i.page for i in issued])
+    await session.flush()
+    await audit.record_many(session, [
+        {"action": "archives.page.upload", "entity_type": PAGE_ENTITY, "entity_id": i.page.id,
+         "after": {**audit.snapshot(i.page), "volumeId": str(volume.id)}} for i in issued])
+    return issued
+
+
+async def issue_correction(session: AsyncSession, authz: Authorizer, store: ObjectStore, page: ArchivePage,
+                           volume: ArchiveVolume, path: str, policy: ArchivePolicy, data: CorrectionIn) -> Issued:
+    """A new revision of a page of a filed volume (a fresh object; the old one stays locked)."""
+    authz.require(CORRECT, path)
+    _require_status_filed(volume)
+    if page.status is not PageStatus.stored:
+        raise ProblemError("conflict", f"Page {page.id} is {page.status.value}: only a current page is corrected.")
+    _refuse_oversize([_require_size(policy, data.size, "size")])
+    pending = await session.scalar(select(ArchivePage.id).where(
+        ArchivePage.lineage_id == page.lineage_id, ArchivePage.status == PageStatus.pending))
+    if pending is not None:
+        raise ProblemError("conflict", f"A correction of this page is already being uploaded (page {pending}): "
+                                       "complete it first, or let it expire.")
+    await store.health()
+    revision = await session.scalar(select(func.max(ArchivePage.revision)).where(
+        ArchivePage.lineage_id == page.lineage_id)) or page.revision
+    correction_id = new_id()
+    correction = ArchivePage(
+        id=correction_id, volume_id=volume.id, lineage_id=page.lineage_id, revision=revision + 1, seq=page.seq,
+        status=PageStatus.pending, object_key=_object_key(volume.id, correction_id), content_type=data.content_type.value,
+        size=data.size, sha256=data.sha256, file_name=data.file_name, reason=data.reason,
+        uploaded_by=authz.principal.subject, upload_expires_at=clock.utcnow())
+    signed = await _presign(store, tenant_of(session), correction, policy.upload_url_minutes)
+    correction.upload_expires_at = signed.expires_at
+    session.add(correction)
+    await session.flush()
+    await audit.record(session, action="archives.page.correct", entity_type=PAGE_ENTITY, entity_id=correction.id,
+                       after={**audit.snapshot(correction), "corrects": str(page.id)}, reason=data.reason)
+    return Issued(correction, signed)
+
+
+def _require_status_filed(volume: ArchiveVolume) -> None:
+    if volume.status is not VolumeStatus.filed:
+        raise ProblemError("conflict", f"Volume {volume.archive_number or volume.id} is {volume.status.value}: "
+                                       "before filing, delete the page and upload it again.")
+
+
+async def complete_pages(session: AsyncSession, authz: Authorizer, store: ObjectStore, volume: ArchiveVolume,
+                         path: str, page_ids: list[uuid.UUID]) -> list[ArchivePage]:
+    """Confirm uploads: each object must have the declared size and SHA-256 (read back from
+    storage). All or nothing: a page that is not there (409) or not the declared bytes (422)
+    fails the whole call, naming it, and nothing is recorded. Already stored pages are
+    answered as they are. A correction of a filed volume is locked like its volume before
+    it replaces the page it corrects."""
+    authz.require(WRITE, path)
+    ids = list(dict.fromkeys(page_ids))
+    rows = {p.id: p for p in (await session.scalars(select(ArchivePage).where(
+        ArchivePage.id.in_(ids), ArchivePage.volume_id == volume.id).with_for_update())).all()}
+    unknown = [field_error(f"pageIds.{page_ids.index(i)}", "no such page in this volume") for i in ids
+               if i not in rows]
+    if unknown:
+        raise ProblemError("not-found", "A page is not one of this volume's.", errors=unknown)
+    pending = [rows[i] for i in ids if rows[i].status is PageStatus.pending]
+    for page in pending:
+        if page.revision > 1:
+            authz.require(CORRECT, path)
+            _require_status_filed(volume)
+        else:
+            _require_status(volume, VolumeStatus.draft, doing="complete its uploads")
+    tenant = tenant_of(session)
+
+    async def check(page: ArchivePage) -> tuple[ArchivePage, Any]:
+        try:
+            return page, await store.verify(tenant, page.object_key, size=page.size, sha256=page.sha256)
+        except (ObjectNotFound, ChecksumMismatch) as exc:
+            return page, exc
+
+    results = await _each([lambda p=p: check(p) for p in pending])
+    missing = [field_error(f"pageIds.{page_ids.index(p.id)}", "not uploaded yet")
+               for p, r in results if isinstance(r, ObjectNotFound)]
+    wrong = [field_error(f"pageIds.{page_ids.index(p.id)}", f"the stored bytes are not the declared ones: {r}")
+             for p, r in results if isinstance(r, ChecksumMismatch)]
+    if wrong:
+        raise ProblemError("validation", "An upload is not the declared file (size or SHA-256): upload it again "
+                                         "with its URL, or ask for a new one.", errors=wrong + missing)
+    if missing:
+        raise ProblemError("conflict", "An upload has not arrived in storage yet.", errors=missing)
+    now = clock.utcnow()
+    corrections = [(p, info) for p, info in results if p.revision > 1]
+    if corrections:
+        mode, until = volume.retention_mode, volume.retain_until
+        assert mode is not None and until is not None  # a filed volume has both
+        await _each([lambda p=p, i=i: store.set_retention(tenant, p.object_key, i.version_id, mode, until)
+                     for p, i in corrections])
+        if volume.legal_hold:
+            await _each([lambda p=p, i=i: store.set_legal_hold(tenant, p.object_key, i.version_id, True)
+                         for p, i in corrections])
+    replaced: list[ArchivePage] = []
+    for page, info in results:
+        page.status, page.object_version, page.completed_at = PageStatus.stored, info.version_id, now
+        if page.revision > 1:
+            page.locked_until = volume.retain_until
+            current = await session.scalar(select(ArchivePage).where(
+                ArchivePage.lineage_id == page.lineage_id, ArchivePage.status == PageStatus.stored,
+                ArchivePage.id != page.id).with_for_update())
+            if current is not None:
+                current.status, current.superseded_at = PageStatus.superseded, now
+                replaced.append(current)
+    await session.flush()
+    await audit.record_many(session, [
+        {"action": "archives.page.complete", "entity_type": PAGE_ENTITY, "entity_id": p.id,
+         "after": {"volumeId": str(volume.id), "versionId": p.object_version, "size": p.size, "sha256": p.sha256,
+                   "revision": p.revision, "supersedes": next((str(r.id) for r in replaced
+                                                               if r.lineage_id == p.lineage_id), None)}}
+        for p, _ in results])
+    return [rows[i] for i in ids]
+
+
+async def reorder(session: AsyncSession, authz: Authorizer, volume: ArchiveVolume, path: str,
+                  page_ids: list[uuid.UUID]) -> ArchiveVolume:
+    """Put the current pages in a new order (before assembly); pending uploads follow them."""
+    authz.require(WRITE, path)
+    _require_status(volume, VolumeStatus.draft, doing="reorder its pages")
+    pages = {p.id: p for p in (await session.scalars(select(ArchivePage).where(
+        ArchivePage.volume_id == volume.id, ArchivePage.status != PageStatus.superseded)
+        .order_by(ArchivePage.seq, ArchivePage.id).with_for_update())).all()}
+    stored = [p for p in pages.values() if p.status is PageStatus.stored]
+    unknown = [field_error(f"pageIds.{n}", "no such page in this volume") for n, i in enumerate(page_ids)
+               if i not in pages]
+    if unknown:
+        raise ProblemError("not-found", "A page is not one of this volume's.", errors=unknown)
+    errors = [field_error(f"pageIds.{n}", "listed twice") for n, i in enumerate(page_ids) if i in page_ids[:n]]
+    errors += [field_error(f"pageIds.{n}", "not stored yet: complete it first") for n, i in enumerate(page_ids)
+               if pages[i].status is not PageStatus.stored]
+    missing = [p for p in stored if p.id not in page_ids]
+    if missing:
+        errors.append(field_error("pageIds", f"{len(missing)} stored pages are missing from the order, e.g. "
+                                             f"{missing[0].id}"))
+    if errors:
+        raise ProblemError("conflict", "The order must list every stored page of the volume exactly once.",
+                           errors=errors)
+    before = [str(p.id) for p in stored]
+    rest = [p for p in pages.values() if p.status is PageStatus.pending]
+    for seq, page in enumerate([pages[i] for i in page_ids] + rest, 1):
+        page.seq = seq
+    _touch(volume)
+    await session.flush()
+    await audit.record(session, action="archives.volume.reorder", entity_type=ENTITY, entity_id=volume.id,
+                       before={"order": before}, after={"order": [str(i) for i in page_ids]})
+    return volume
+
+
+async def delete_page(session: AsyncSession, authz: Authorizer, page: ArchivePage, volume: ArchiveVolume,
+                      path: str) -> tuple[str, str | None]:
+    """Remove a page (or a pending upload) of a draft volume; returns its object, deleted
+    once the removal has committed."""
+    authz.require(WRITE, path)
+    _require_status(volume, VolumeStatus.draft, doing="delete its pages")
+    before = audit.snapshot(page)
+    await session.delete(page)
+    await session.flush()
+    await audit.record(session, action="archives.page.delete", entity_type=PAGE_ENTITY, entity_id=page.id,
+                       before=before)
+    return page.object_key, page.object_version
+
+
+async def download(session: AsyncSession, authz: Authorizer, store: ObjectStore, page: ArchivePage,
+                   volume: ArchiveVolume, policy: ArchivePolicy) -> PageDownloadOut:
+    """A short-lived presigned GET of the page's recorded version; each issuance is audited
+    (who, which page, when, from which client and address)."""
+    if page.object_version is None:
+        raise ProblemError("conflict", f"Page {page.id} is still being uploaded.")
+    await store.health()
+    number = (await _page_numbers(session, volume.id)).get(page.id)
+    name = f"{volume.archive_number or volume.id}-p{number or 0:04d}-r{page.revision}"
+    signed = await store.presign_get(tenant_of(session), page.object_key, version_id=page.object_version,
+                                     expires=timedelta(seconds=policy.download_url_seconds),
+                                     download_name=name + FILE_EXTENSIONS.get(page.content_type, ""))
+    await audit.record(session, action="archives.page.download", entity_type=PAGE_ENTITY, entity_id=page.id, after={
+        "volumeId": str(volume.id), "archiveNumber": volume.archive_number, "pageNumber": number,
+        "revision": page.revision, "versionId": page.object_version, "classification": volume.classification,
+        "expiresAt": signed.expires_at.isoformat()})
+    return PageDownloadOut(page_id=page.id, page_number=number, version_id=page.object_version,
+                       content_type=page.content_type, size=page.size, sha256=page.sha256, url=signed.url,
+                       expires_at=signed.expires_at)
+
+
+# ---------------------------------------------------------------------------- integrity
+
+
+async def manifest(session: AsyncSession, volume: ArchiveVolume) -> Manifest:
+    pages = await _stored_revisions(session, volume.id)
+    numbers = await _page_numbers(session, volume.id)
+    checks: dict[uuid.UUID, ArchivePageCheck] = {}
+    if pages:
+        latest = (select(ArchivePageCheck).where(ArchivePageCheck.page_id.in_([p.id for p in pages]))
+                  .order_by(ArchivePageCheck.page_id, ArchivePageCheck.checked_at.desc(), ArchivePageCheck.id.desc())
+                  .distinct(ArchivePageCheck.page_id))
+        checks = {c.page_id: c for c in (await session.scalars(latest)).all()}
+    lines = [page_line(p.id, p.revision, p.object_key, str(p.object_version), p.size, p.sha256) for p in pages]
+    return Manifest(
+        volume_id=volume.id, archive_number=volume.archive_number, status=volume.status, retention=volume.retention,
+        retention_mode=volume.retention_mode, retain_until=volume.retain_until, legal_hold=volume.legal_hold,
+        page_count=len(numbers), generated_at=clock.utcnow(),
+        pages=[ManifestPage(
+            page_id=p.id, lineage_id=p.lineage_id, revision=p.revision, current=p.status is PageStatus.stored,
+            page_number=numbers.get(p.id), object_key=p.object_key, version_id=str(p.object_version), size=p.size,
+            sha256=p.sha256, content_type=p.content_type, completed_at=p.completed_at or p.created_at,
+            reason=p.reason, locked_until=p.locked_until,
+            last_check=LastCheck(at=c.checked_at, outcome=c.outcome, detail=c.detail) if (c := checks.get(p.id))
+            else None) for p in pages],
+        digest=hashlib.sha256("".join(lines).encode()).hexdigest())
+
+
+async def check_page(store: ObjectStore, tenant: str, page: ArchivePage, volume: ArchiveVolume
+                     ) -> tuple[CheckOutcome, str | None]:
+    """Compare one stored page revision with storage: there, the recorded bytes, the
+    recorded format, and (once filed) under the lock it should have."""
+    version = str(page.object_version)
+    try:
+        info = await store.stat(tenant, page.object_key, version)
+        if info.size != page.size:
+            return CheckOutcome.mismatch, f"{info.size} bytes stored, {page.size} recorded"
+        digest, head = hashlib.sha256(), b""
+        async for chunk in store.read(tenant, page.object_key, version):
+            if len(head) < 16:
+                head += chunk[:16]
+            digest.update(chunk)
+    except ObjectNotFound:
+        return CheckOutcome.missing, f"version {version} of {page.object_key} is not in storage"
+    if digest.hexdigest() != page.sha256:
+        return CheckOutcome.mismatch, f"SHA-256 {digest.hexdigest()} stored, {page.sha256} recorded"
+    if not head.startswith(MAGIC.get(page.content_type, (b"",))):
+        return CheckOutcome.unusable, f"the bytes do not begin as {page.content_type} does"
+    if volume.status is VolumeStatus.filed and page.locked_until is not None:
+        if info.retain_until is None or info.retain_until < page.locked_until - timedelta(seconds=1):
+            return CheckOutcome.unprotected, (f"retained until {info.retain_until}, recorded "
+                                              f"{page.locked_until.isoformat()}")
+        if info.retention_mode is not volume.retention_mode:
+            return CheckOutcome.unprotected, f"retention mode {info.retention_mode}, recorded {volume.retention_mode}"
+        if volume.legal_hold and not info.legal_hold:
+            return CheckOutcome.unprotected, "no legal hold on the object, the volume is under one"
+    return CheckOutcome.ok, None
+
+
+async def reverify_pages(session: AsyncSession, store: ObjectStore, page_ids: list[uuid.UUID]) -> dict[str, int]:
+    """The background re-verification after completion: each page read back again and the
+    outcome recorded (a redelivered task simply records another check)."""
+    tenant = tenant_of(session)
+    rows = (await session.execute(select(ArchivePage, ArchiveVolume).join(
+        ArchiveVolume, ArchiveVolume.id == ArchivePage.volume_id).where(
+        ArchivePage.id.in_(page_ids), ArchivePage.status != PageStatus.pending))).all()
+    outcomes: dict[uuid.UUID, dict[str, int]] = {}
+    for page, volume in rows:
+        outcome, detail = await check_page(store, tenant, page, volume)
+        session.add(ArchivePageCheck(page_id=page.id, outcome=outcome, detail=detail))
+        counts = outcomes.setdefault(volume.id, {})
+        counts[outcome.value] = counts.get(outcome.value, 0) + 1
+    await session.flush()
+    for volume_id, counts in outcomes.items():
+        await audit.record(session, action="archives.pages.reverify", entity_type=ENTITY, entity_id=volume_id,
+                           after={"pages": [str(p.id) for p, v in rows if v.id == volume_id], "outcomes": counts})
+    return {name: sum(c.get(name, 0) for c in outcomes.values()) for name in {n for c in outcomes.values() for n in c}}
+
+
+async def start_verification(session: AsyncSession, authz: Authorizer, volume: ArchiveVolume, path: str
+                             ) -> jobs.Job:
+    authz.require(VERIFY, path)
+    job = await jobs.create_job(session, VERIFY_KIND)
+    await audit.record(session, action="archives.volume.verify_requested", entity_type=ENTITY, entity_id=volume.id,
+                       after={"jobId": str(job.id)})
+    return job
+
+
+async def verify_volume(session: AsyncSession, store: ObjectStore, volume_id: uuid.UUID, job_id: uuid.UUID,
+                        progress: jobs.Progress) -> dict[str, Any]:
+    """The integrity report: every recorded page revision compared with storage, by the four
+    properties of electronic records. Each page's outcome is recorded as a check."""
+    volume = await session.get(ArchiveVolume, volume_id)
+    if volume is None:
+        raise jobs.JobError(f"Archive volume {volume_id} no longer exists.")
+    tenant = tenant_of(session)
+    pages = await _stored_revisions(session, volume.id)
+    numbers = await _page_numbers(session, volume.id)
+    await progress.report(0, len(pages))
+    problems: list[dict[str, Any]] = []
+    for done, page in enumerate(pages, 1):
+        try:
+            outcome, detail = await check_page(store, tenant, page, volume)
+        except StorageUnavailable:
+            raise jobs.JobError("Object storage did not answer; start the verification again later.") from None
+        session.add(ArchivePageCheck(page_id=page.id, outcome=outcome, detail=detail, job_id=job_id))
+        if outcome is not CheckOutcome.ok:
+            problems.append({"pageId": str(page.id), "pageNumber": numbers.get(page.id), "revision": page.revision,
+                             "outcome": outcome.value, "detail": detail})
+        await progress.report(done)
+    found = {p["outcome"] for p in problems}
+    items = await _items(session, volume.id)
+    contents = _contents_problems(items, len(numbers)) if items else []
+    report = {
+        "volumeId": str(volume.id), "archiveNumber": volume.archive_number, "status": volume.status.value,
+        "checked": len(pages), "pageCount": len(numbers), "ok": not problems and not contents,
+        "properties": {
+            # The bytes are the ones recorded at upload, in the recorded versions.
+            "authenticity": not found & {"mismatch", "missing"},
+            # Every recorded page is there, and the contents list accounts for every page.
+            "integrity": "missing" not in found and not contents,
+            # Each page is readable as the format it was accepted as.
+            "usability": "unusable" not in found and "missing" not in found,
+            # Filed pages are under the retention (and legal hold) their volume promises.
+            "security": "unprotected" not in found,
+        },
+        "problems": problems,
+        "contentsProblems": [{"field": e.field, "message": e.message} for e in contents],
+        "manifestDigest": (await manifest(session, volume)).digest,
+    }
+    await audit.record(session, action="archives.volume.verify", entity_type=ENTITY, entity_id=volume.id,
+                       after={k: v for k, v in report.items() if k != "problems"} | {"problems": len(problems)})
+    return report
+
+
+# ----------------------------------------------------------------------- storage cleanup
+
+
+async def purge_object(store: ObjectStore, tenant: str, key: str, *, attempts: int = 50) -> int:
+    """Delete every version under ``key`` (a page revision's own key: all of them are its),
+    newest first; returns how many. A locked version stops it (kept, and logged by the caller)."""
+    deleted = 0
+    for _ in range(attempts):
+        try:
+            info = await store.stat(tenant, key)
+            await store.delete(tenant, key, info.version_id)
+        except ObjectNotFound:
+            return deleted
+        deleted += 1
+    return deleted
+
+
+async def clean_expired_uploads(session: AsyncSession, store: ObjectStore, *, batch: int = 500) -> dict[str, int]:
+    """Pending uploads whose URL expired more than UPLOAD_GRACE ago: objects first, then the
+    rows (a storage failure leaves both for the next run). Also aborts stale multipart uploads."""
+    tenant = tenant_of(session)
+    cutoff = clock.utcnow() - UPLOAD_GRACE
+    pages = list((await session.scalars(select(ArchivePage).where(
+        ArchivePage.status == PageStatus.pending, ArchivePage.upload_expires_at < cutoff)
+        .order_by(ArchivePage.upload_expires_at).limit(batch).with_for_update(skip_locked=True))).all())
+    objects = sum(await _each([lambda p=p: purge_object(store, tenant, p.object_key) for p in pages]))
+    for page in pages:
+        await session.delete(page)
+    await session.flush()
+    await audit.record_many(session, [
+        {"action": "archives.page.upload_expired", "entity_type": PAGE_ENTITY, "entity_id": p.id,
+         "before": audit.snapshot(p)} for p in pages])
+    aborted = await store.abort_incomplete(tenant, UPLOAD_GRACE)
+    return {"uploads": len(pages), "objects": objects, "multipart": aborted}
+
+
+# ---------------------------------------------------------------------------- org hooks
+
+
+@org.live_records("archives")
+async def _volumes_at(session: AsyncSession, holder: org.Holder) -> str | None:
+    if holder.kind == "unit":
+        count = await session.scalar(select(func.count()).where(ArchiveVolumeUnit.unit_id == holder.id))
+    else:
+        count = await session.scalar(select(func.count()).where(ArchiveVolume.node_id == holder.id))
+    return f"{count} archive volumes" if count else None
