@@ -328,6 +328,20 @@ class ObjectStore(ABC):
         """Delete one version for good; ObjectLocked under legal hold or retention
         (GOVERNANCE gives way to ``bypass_governance``, COMPLIANCE never)."""
 
+    async def delete_key(self, tenant: str, key: str, *, max_versions: int = 100) -> int:
+        """Delete every version under ``key``, newest first, for a key that is garbage as a
+        whole (an upload never confirmed, a removed draft page); returns how many.
+        ObjectLocked at the first locked version (those below it stay too)."""
+        deleted = 0
+        for _ in range(max_versions):
+            try:
+                newest = await self.stat(tenant, key)
+                await self.delete(tenant, key, newest.version_id)
+            except ObjectNotFound:
+                return deleted
+            deleted += 1
+        return deleted
+
     @abstractmethod
     async def list_incomplete(self, tenant: str, older_than: timedelta) -> list[IncompleteUpload]:
         """Uploads started more than ``older_than`` ago that never completed."""

@@ -308,3 +308,20 @@ async def test_an_unreachable_s3_server_is_unavailable_not_a_hang(tenant: str) -
     # Signing needs no server: a URL can still be made, it is the transfer that fails.
     signed = await dead.presign_get(tenant, "a.pdf", expires=MINUTE)
     assert signed.url.startswith(f"http://127.0.0.1:{port}/")
+
+
+async def test_delete_key_removes_every_version_and_stops_at_a_lock(backend: Backend, tenant: str) -> None:
+    await backend.store.ensure_bucket(tenant)
+    for n in range(3):
+        await upload(backend, tenant, "uploads/abandoned.pdf", blob(100 + n)[0])
+    assert await backend.store.delete_key(tenant, "uploads/abandoned.pdf") == 3
+    with pytest.raises(ObjectNotFound):
+        await backend.store.stat(tenant, "uploads/abandoned.pdf")
+    assert await backend.store.delete_key(tenant, "uploads/abandoned.pdf") == 0  # nothing left: nothing to do
+
+    kept = await upload(backend, tenant, "filed/kept.pdf", b"kept")
+    await upload(backend, tenant, "filed/kept.pdf", b"newer, unlocked")
+    await backend.store.set_legal_hold(tenant, "filed/kept.pdf", kept, True)
+    with pytest.raises(ObjectLocked):  # the newer version goes, the held one stays
+        await backend.store.delete_key(tenant, "filed/kept.pdf")
+    assert (await backend.store.stat(tenant, "filed/kept.pdf")).version_id == kept

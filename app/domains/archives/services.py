@@ -1262,20 +1262,6 @@ async def verify_volume(session: AsyncSession, store: ObjectStore, volume_id: uu
 # ----------------------------------------------------------------------- storage cleanup
 
 
-async def purge_object(store: ObjectStore, tenant: str, key: str, *, attempts: int = 50) -> int:
-    """Delete every version under ``key`` (a page revision's own key: all of them are its),
-    newest first; returns how many. A locked version stops it (kept, and logged by the caller)."""
-    deleted = 0
-    for _ in range(attempts):
-        try:
-            info = await store.stat(tenant, key)
-            await store.delete(tenant, key, info.version_id)
-        except ObjectNotFound:
-            return deleted
-        deleted += 1
-    return deleted
-
-
 async def clean_expired_uploads(session: AsyncSession, store: ObjectStore, *, batch: int = 500) -> dict[str, int]:
     """Pending uploads whose URL expired more than UPLOAD_GRACE ago: objects first, then the
     rows (a storage failure leaves both for the next run). Also aborts stale multipart uploads."""
@@ -1284,7 +1270,7 @@ async def clean_expired_uploads(session: AsyncSession, store: ObjectStore, *, ba
     pages = list((await session.scalars(select(ArchivePage).where(
         ArchivePage.status == PageStatus.pending, ArchivePage.upload_expires_at < cutoff)
         .order_by(ArchivePage.upload_expires_at).limit(batch).with_for_update(skip_locked=True))).all())
-    objects = sum(await _each([lambda p=p: purge_object(store, tenant, p.object_key) for p in pages]))
+    objects = sum(await _each([lambda p=p: store.delete_key(tenant, p.object_key) for p in pages]))
     for page in pages:
         await session.delete(page)
     await session.flush()

@@ -47,7 +47,7 @@ async def delete_objects(session: AsyncSession, *, keys: list[str]) -> dict[str,
     tenant, store, deleted = services.tenant_of(session), get_store(), 0
     for key in keys:
         try:
-            deleted += await services.purge_object(store, tenant, key)
+            deleted += await store.delete_key(tenant, key)
         except ObjectLocked:
             log.warning("archives: %s of tenant %s is still locked; kept", key, tenant)
     return {"keys": len(keys), "versions": deleted}
