@@ -100,6 +100,7 @@ async def seed_demo(db: Database, slug: str, actor: Actor, settings: Settings | 
         await grant_by_code(session, account_id=staff_id, role_code="group_admin", node=root)
         await _seed_tree(session)
         await _seed_customers(session, owner_id)
+        await _seed_archives(session)
     if settings is not None and secret:
         path = credentials_file(settings)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -191,6 +192,33 @@ async def _seed_customers(session: AsyncSession, owner_id: Any) -> None:
     ]
     for data in customers:
         await create_customer(session, trusted(), msgspec.convert(data, CustomerCreate))  # type: ignore[arg-type]
+
+
+async def _seed_archives(session: AsyncSession) -> None:
+    """The first owner's archive volume, its contents list and remarks sheet filled in, waiting
+    for its pages to be scanned in (POST /api/v1/archives/volumes/{id}/pages)."""
+    import msgspec
+
+    from app.domains.archives import services as archives
+    from app.domains.archives.models import RetentionPeriod
+    from app.domains.archives.schemas import ContentsIn, RemarksIn, VolumeCreate
+    from app.domains.customers.models import Customer, CustomerUnit
+    from app.domains.org.models import OrgNode
+
+    customer, path = (await session.execute(select(Customer, OrgNode.path).join(
+        OrgNode, OrgNode.id == Customer.node_id).where(Customer.name == "李建国"))).one()
+    units = (await session.scalars(select(CustomerUnit.unit_id).where(CustomerUnit.customer_id == customer.id))).all()
+    volume = await archives.create_volume(session, trusted(), VolumeCreate(
+        customer_id=customer.id, title="李建国 阳光花园1栋601 购房及交付档案", responsible_party="客户事务部 Customer affairs",
+        retention=RetentionPeriod.years_30, unit_ids=list(units)))
+    items = [("认购书 Subscription agreement", "SZ01-RG-2024-0601", "2024-03-02", 1, 2),
+             ("商品房买卖合同 Sale contract", "SZ01-HT-2024-0601", "2024-03-16", 3, 8),
+             ("交付验收单 Handover inspection", "SZ01-JF-2025-0601", "2025-12-28", 9, 9)]
+    await archives.put_contents(session, trusted(), volume, path, msgspec.convert({"items": [
+        {"responsibleParty": "销售部 Sales", "title": title, "documentNumber": number, "date": day, "pageFrom": first,
+         "pageTo": last} for title, number, day, first, last in items]}, ContentsIn))
+    await archives.put_remarks(session, trusted(), volume, path, RemarksIn(
+        notes="待扫描：共9页。 To be scanned: 9 pages.", compiler="王档案", compiled_on=date(2026, 1, 8)))
 
 
 def print_demo_help(console: Any, settings: Settings, base: str) -> None:

@@ -27,6 +27,7 @@ from tests.catalogue.archives import (  # noqa: I001
     PAGES,
     SETTINGS,
     VOLUMES,
+    advance,
     client_token,
     confidentiality_officer,
     declare,
@@ -543,3 +544,45 @@ async def test_the_policy_numbering_levels_and_who_may_change_it(ctx: Ctx, mint:
     ready, url, _ = await volume_in(ctx, "filed")
     assert re.fullmatch(r"Q12/\d{4}/00001", ready["archiveNumber"]) and ready["retentionMode"] == "COMPLIANCE"
     assert volume["organisationCode"] == "KF" and ready["organisationCode"] == "SZKF"
+
+
+async def test_volumes_are_found_and_reopened_before_filing(ctx: Ctx) -> None:
+    c, auth = ctx.client, ctx.auth
+    volume, url, _ = await volume_in(ctx, "reviewed")
+    other, _, _ = await volume_in(ctx, "draft", retention="permanent")
+    customer = await ok(await c.get(f"/api/v1/customers/{volume['customerId']}", headers=auth))
+    unit = customer["units"][0]["unitId"]
+
+    def ids(page: dict[str, Any]) -> list[str]:
+        return [v["id"] for v in page["items"]]
+
+    assert ids(await ok(await c.get(VOLUMES, headers=auth, params={"q": "ht-1"}))) == [volume["id"]]
+    assert ids(await ok(await c.get(VOLUMES, headers=auth, params={"q": volume["archiveNumber"]}))) == [volume["id"]]
+    assert ids(await ok(await c.get(VOLUMES, headers=auth, params={"retention": "permanent"}))) == [other["id"]]
+    assert ids(await ok(await c.get(VOLUMES, headers=auth, params={"status": "reviewed"}))) == [volume["id"]]
+    assert ids(await ok(await c.get(VOLUMES, headers=auth, params={"customerId": other["customerId"]}))) == [
+        other["id"]]
+    assert (await ok(await c.get(VOLUMES, headers=auth, params={"unitId": unit})))["total"] == 0
+
+    # The units are the customer's own; the unit of another customer is not found.
+    other_customer = await ok(await c.get(f"/api/v1/customers/{other['customerId']}", headers=auth))
+    refused = await ok(await c.patch(f"{VOLUMES}/{other['id']}", headers={**auth, "If-Match": etag_of(other)},
+                                     json={"unitIds": [unit]}), 404)
+    assert refused["errors"] == [{"field": "unitIds.0", "message": "no such unit of the customer"}]
+    mine = other_customer["units"][0]["unitId"]
+    await ok(await c.patch(f"{VOLUMES}/{other['id']}", headers={**auth, "If-Match": etag_of(other)},
+                           json={"unitIds": [mine]}))
+    assert ids(await ok(await c.get(VOLUMES, headers=auth, params={"unitId": mine}))) == [other["id"]]
+
+    # Reopened before filing: back to draft, the review void, the number kept.
+    reopened = await advance(ctx, url, "reopen", auth, {"reason": "补扫一页"})
+    assert (reopened["status"], reopened["reviewedBy"], reopened["remarks"]["reviewer"]) == ("draft", None, None)
+    assert reopened["archiveNumber"] == volume["archiveNumber"]
+    fixed = await ok(await c.patch(url, headers={**auth, "If-Match": etag_of(reopened)},
+                                   json={"retention": "permanent"}), 409)
+    assert fixed["errors"] == [{"field": "retention", "message": "fixed by the archive number"}]
+    async with ctx.db.tenant_session(f"t_{ctx.tenant}") as session:
+        reason = await session.scalar(select(tenant_audit.c.reason).where(
+            tenant_audit.c.action == "archives.volume.reopen", tenant_audit.c.entity_id == volume["id"]))
+    assert reason == "补扫一页"
+

@@ -82,10 +82,10 @@ from app.domains.archives.schemas import (
     VolumeUpdate,
     page_line,
 )
-from app.domains.customers.models import Customer
+from app.domains.customers.models import Customer, CustomerUnit
 from app.domains.customers.services import time_zone
 from app.domains.org import services as org
-from app.domains.org.models import OrgNode, Unit
+from app.domains.org.models import OrgNode
 from app.storage import (
     ChecksumMismatch,
     ObjectNotFound,
@@ -263,9 +263,9 @@ async def require_content_access(session: AsyncSession, authz: Authorizer, polic
                                  volume: ArchiveVolume, path: str) -> None:
     """403 unless the caller is cleared for the volume's level and inside its circulation scope."""
     if not _cleared(authz, policy, volume.classification, path):
+        covering = ", ".join(clearance(n) for n in range(_rank(policy, volume.classification), MAX_LEVELS + 1))
         raise ProblemError("forbidden", f"Reading this volume needs clearance for the level "
-                                        f"{volume.classification!r} (a permission of "
-                                        f"{', '.join(clearance(n) for n in range(_rank(policy, volume.classification), MAX_LEVELS + 1))}).")
+                                        f"{volume.classification!r} (one of {covering}).")
     if not await _in_circulation(session, authz, volume.circulation_roles, volume.circulation_accounts, path):
         raise ProblemError("forbidden", "You are outside this volume's circulation scope.")
 
@@ -369,15 +369,19 @@ async def _counts(session: AsyncSession, volume_id: uuid.UUID) -> dict[PageStatu
     return {status: count for status, count in rows}
 
 
+async def _unit_ids(session: AsyncSession, volume_id: uuid.UUID) -> list[uuid.UUID]:
+    return list((await session.scalars(select(ArchiveVolumeUnit.unit_id).where(
+        ArchiveVolumeUnit.volume_id == volume_id).order_by(ArchiveVolumeUnit.unit_id))).all())
+
+
 async def volume_out(session: AsyncSession, volume: ArchiveVolume) -> VolumeOut:
-    units = (await session.scalars(select(ArchiveVolumeUnit.unit_id).where(
-        ArchiveVolumeUnit.volume_id == volume.id).order_by(ArchiveVolumeUnit.unit_id))).all()
+    units = await _unit_ids(session, volume.id)
     items = await _items(session, volume.id)
     counts = await _counts(session, volume.id)
     dates = [i.document_date for i in items if i.document_date is not None]
     return VolumeOut(
         id=volume.id, archive_number=volume.archive_number, title=volume.title, customer_id=volume.customer_id,
-        unit_ids=list(units), node_id=volume.node_id, responsible_party=volume.responsible_party,
+        unit_ids=units, node_id=volume.node_id, responsible_party=volume.responsible_party,
         organisation_code=volume.organisation_code, year=volume.year, date_from=min(dates) if dates else None,
         date_to=max(dates) if dates else None, retention=volume.retention, classification=volume.classification,
         circulation=Circulation(roles=list(volume.circulation_roles),
@@ -469,11 +473,14 @@ def _touch(volume: ArchiveVolume) -> None:
     volume.updated_at = clock.utcnow()
 
 
-async def _check_units(session: AsyncSession, unit_ids: list[uuid.UUID]) -> None:
-    found = set((await session.scalars(select(Unit.id).where(Unit.id.in_(unit_ids)))).all()) if unit_ids else set()
-    errors = [field_error(f"unitIds.{i}", "no such unit") for i, u in enumerate(unit_ids) if u not in found]
+async def _check_units(session: AsyncSession, customer_id: uuid.UUID, unit_ids: list[uuid.UUID]) -> None:
+    """A volume is about units its customer holds (or held when it was built)."""
+    owned = set((await session.scalars(select(CustomerUnit.unit_id).where(
+        CustomerUnit.customer_id == customer_id, CustomerUnit.unit_id.in_(unit_ids))))) if unit_ids else set()
+    errors = [field_error(f"unitIds.{i}", "no such unit of the customer") for i, u in enumerate(unit_ids)
+              if u not in owned]
     if errors:
-        raise ProblemError("not-found", "A unit of the volume does not exist.", errors=errors)
+        raise ProblemError("not-found", "A unit of the volume is not one of its customer's.", errors=errors)
 
 
 async def _check_circulation(session: AsyncSession, authz: Authorizer, data: CirculationIn, path: str) -> None:
@@ -513,7 +520,7 @@ async def create_volume(session: AsyncSession, authz: Authorizer, data: VolumeCr
     _require_level(policy, classification, "classification")
     if not _cleared(authz, policy, classification, path):
         raise ProblemError("forbidden", f"You are not cleared for the level {classification!r}.")
-    await _check_units(session, data.unit_ids)
+    await _check_units(session, customer.id, data.unit_ids)
     circulation = data.circulation or CirculationIn()
     await _check_circulation(session, authz, circulation, path)
     volume = ArchiveVolume(
@@ -548,12 +555,14 @@ async def update_volume(session: AsyncSession, authz: Authorizer, volume: Archiv
             raise ProblemError("conflict", f"The archive number {volume.archive_number} is built from these fields.",
                                errors=[field_error(_wire(f), "fixed by the archive number") for f in moved])
     before = _snapshot(volume)
+    units: dict[str, list[str]] = {}
     if "unit_ids" in changes:
         unit_ids: list[uuid.UUID] = list(dict.fromkeys(changes.pop("unit_ids")))  # type: ignore[arg-type]
-        await _check_units(session, unit_ids)
+        await _check_units(session, volume.customer_id, unit_ids)
+        units["before"] = [str(u) for u in await _unit_ids(session, volume.id)]
+        units["after"] = [str(u) for u in unit_ids]
         await session.execute(delete(ArchiveVolumeUnit).where(ArchiveVolumeUnit.volume_id == volume.id))
         session.add_all([ArchiveVolumeUnit(volume_id=volume.id, unit_id=u) for u in unit_ids])
-        before["unitIds"] = "replaced"
         _touch(volume)
     if "circulation" in changes:
         circulation: CirculationIn = changes.pop("circulation")  # type: ignore[assignment]
@@ -564,8 +573,11 @@ async def update_volume(session: AsyncSession, authz: Authorizer, volume: Archiv
         setattr(volume, name, value)
     await session.flush()
     await session.refresh(volume)
+    after = _snapshot(volume)
+    if units:
+        before["unitIds"], after["unitIds"] = units["before"], units["after"]
     await audit.record(session, action="archives.volume.update", entity_type=ENTITY, entity_id=volume.id,
-                       before=before, after=_snapshot(volume))
+                       before=before, after=after)
     return volume
 
 
@@ -818,7 +830,8 @@ async def request_classification(session: AsyncSession, authz: Authorizer, volum
     names = {level.code: level.name for level in policy.classification_levels}
     return await approvals.create_request(
         session, request_type=CLASSIFICATION_TYPE, reason=data.reason,
-        title=f"Classify volume {volume.archive_number or volume.title} as {names[data.classification]} "
+        # Named by number (or id), not title: approvers see the request, not the volume.
+        title=f"Classify archive volume {volume.archive_number or volume.id} as {names[data.classification]} "
               f"({data.classification})",
         payload={"volumeId": str(volume.id), "classification": data.classification,
                  "from": volume.classification})
