@@ -133,8 +133,8 @@ async def record_in(ctx: Ctx, state: str, register: str = "complaint", **extra: 
     if state == "received":
         return rec
     target = LOOP.index("proposal") if state == "litigation" else LOOP.index(state)
-    if target >= LOOP.index("approval"):
-        rec.approver = await approver(ctx, rec.project["parentId"])
+    # Someone to decide the proposal chain's first step, whether it is proposed here or next.
+    rec.approver = await approver(ctx, rec.project["parentId"])
     moves: list[tuple[str, dict[str, Any]]] = [
         ("investigate", {"reply": "We are looking into it."}),
         ("findings", {"cause": f"A's secret cause {ctx.mark}", "responsibleParty": "contractor"}),

@@ -140,6 +140,8 @@ async def test_contradictory_entries_are_named(client: Any, new_tenant: Any, min
 
     shape = await client.post(BASE, headers=auth, json=body(workStart="12:00"))
     assert shape.status_code == 422 and shape.json()["errors"][0]["field"] == "workStart"
+    zone = await client.post(BASE, headers=auth, json=body(timeZone="localtime"))
+    assert zone.status_code == 422 and zone.json()["errors"][0]["field"] == "timeZone"
     assert (await client.get(BASE, headers=auth)).json()["total"] == 1  # nothing was stored
 
 

@@ -39,9 +39,11 @@ WorkEnd = Annotated[str, msgspec.Meta(pattern=r"^(1[6-9]|2[0-3]):[0-5][0-9]$", e
                                       description="When the working day ends, 16:00 to 23:59.")]
 Weekday = Annotated[int, msgspec.Meta(ge=1, le=7, description="ISO weekday: 1 Monday … 7 Sunday.")]
 # At most six entries: a week with no working day would leave a clock nothing to count.
-RestDays = Annotated[list[Weekday], msgspec.Meta(max_length=6, examples=[[6, 7]],
-                                                 description="Weekdays not worked (unless a make-up day); "
-                                                             "a repeated day counts once.")]
+RestDays = Annotated[list[Weekday], msgspec.Meta(
+    max_length=6, examples=[[6, 7]], description="Weekdays not worked (unless a make-up day); a repeated day "
+                                                 "counts once.",
+    # The items' own bounds, which the document would otherwise leave out.
+    extra_json_schema={"extra": {"items": {"type": "integer", "minimum": 1, "maximum": 7}}})]
 HolidayDays = Annotated[int, msgspec.Meta(ge=1, le=30, description="How many consecutive days off.")]
 
 

@@ -38,6 +38,7 @@ from app.domains.calendars.schemas import (
     holiday_end,
 )
 from app.domains.org.services import get_root
+from app.tenants.schemas import TIME_ZONES
 
 MANAGE = "calendars.manage"
 ENTITY = "working_calendar"
@@ -208,6 +209,10 @@ async def _clear_default(session: AsyncSession, keep: uuid.UUID | None) -> None:
 
 
 def _check(data: CalendarBody) -> None:
+    # The document lists the IANA names; ZoneInfo would also load files such as "localtime".
+    if data.time_zone not in TIME_ZONES:
+        raise ProblemError("validation", f"Unknown time zone {data.time_zone!r}.",
+                           errors=[field_error("timeZone", "not an IANA time zone")])
     errors = _conflicts(data.holidays, data.make_up_days)
     if errors:
         raise ProblemError("conflict", "Some entries of the calendar contradict each other: "

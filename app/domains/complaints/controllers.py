@@ -74,8 +74,8 @@ LETTERS = f"{BASE}/capa-letters"
 ATTACHMENTS = f"{BASE}/attachments"
 MINE = f"{BASE}/mine"
 DEPENDENCIES = {"session": Provide(provide_tenant_session), "authz": Provide(provide_authz)}
-MONTH = Parameter(query="month", pattern=r"^20[0-9]{2}-(0[1-9]|1[0-2])$",
-                  description="The first month, YYYY-MM (tenant time zone).")
+MONTH = Parameter(query="month", pattern=r"^20[0-9]{2}-(0[1-9]|1[0-2])$", default=None,
+                  description="The first month, YYYY-MM (tenant time zone); the current month when absent.")
 MONTHS = Parameter(query="months", ge=1, le=60, default=1, description="How many months from `month` on.")
 XLSX = statistics.XLSX_MEDIA_TYPE
 MOVES = [404, 409, 412, 428]  # what a move on a record may answer beyond the common errors
@@ -369,7 +369,7 @@ class ComplaintPolicyController(Controller):
          description="Records received in the period (tenant time zone) in the caller's subtree, as they stand "
                      "now, with breakdowns by category, project, branch and channel. For a file, start an export.",
          **requires("complaints:read"))
-    async def get_statistics(self, session: AsyncSession, authz: Authorizer, month: str = MONTH,
+    async def get_statistics(self, session: AsyncSession, authz: Authorizer, month: str | None = MONTH,
                              months: int = MONTHS,
                              register: Register | None = Parameter(query="register", default=None)) -> StatisticsOut:
         authz.require_anywhere(services.READ)
@@ -420,7 +420,8 @@ class ComplaintPolicyController(Controller):
     @get("/recurring", operation_id="listRecurringComplaintCauses",
          summary="Recurring causes: category × project pairs with several records in the period",
          **requires("complaints:read"))
-    async def recurring(self, session: AsyncSession, authz: Authorizer, month: str = MONTH, months: int = MONTHS,
+    async def recurring(self, session: AsyncSession, authz: Authorizer, month: str | None = MONTH,
+                        months: int = MONTHS,
                         min_count: int = Parameter(query="minCount", ge=2, le=1000, default=2),
                         register: Register | None = Parameter(query="register", default=None)) -> RecurringPage:
         authz.require_anywhere(services.READ)

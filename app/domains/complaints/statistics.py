@@ -27,6 +27,7 @@ import xlsxwriter
 from sqlalchemy import Float, and_, cast, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core import clock
 from app.core.jobs import JobStatus, Progress, get_job
 from app.core.problems import ProblemError
 from app.domains.access.authz import Authorizer
@@ -61,9 +62,11 @@ class Period:
     end: datetime  # exclusive, UTC
 
 
-async def period_of(session: AsyncSession, month: str, months: int) -> Period:
-    """Whole months from ``month`` (YYYY-MM) on, in the tenant's time zone."""
+async def period_of(session: AsyncSession, month: str | None, months: int) -> Period:
+    """Whole months from ``month`` (YYYY-MM; the current one when None) on, in the tenant's time zone."""
     zone = ZoneInfo(await time_zone(session))
+    if month is None:
+        month = clock.utcnow().astimezone(zone).strftime("%Y-%m")
     year, first = (int(p) for p in month.split("-"))
     last = first - 1 + months
     start = datetime(year, first, 1, tzinfo=zone)
