@@ -160,6 +160,13 @@ async def test_visit_bad_input_and_permissions(client: Any, db: Any, mint: Any, 
     naive = await client.post(f"{API}/visits", headers=world.admin, json={
         "customerId": customer["id"], "purpose": "x", "plannedAt": "2026-05-06T10:00:00"})
     assert naive.status_code == 422 and naive.json()["errors"][0]["field"] == "plannedAt"
+    edge = await client.post(f"{API}/visits", headers=world.admin, json={
+        "customerId": customer["id"], "purpose": "x", "plannedAt": "0001-01-01T00:30:00+01:00"})
+    assert edge.status_code == 422 and edge.json()["errors"][0]["field"] == "plannedAt"
+    for value in ("2026-05-01T00:00:00", "1764718054"):  # no offset; a number is no time
+        listed = await client.get(f"{API}/visits", headers=world.admin, params={"plannedFrom": value})
+        assert listed.status_code == 422 and listed.json()["errors"][0] == {
+            "field": "plannedFrom", "message": listed.json()["errors"][0]["message"], "source": "query"}
 
     visit = await ok(await client.post(f"{API}/visits", headers=world.admin, json={
         "customerId": customer["id"], "purpose": "x", "plannedAt": "2026-05-06T10:00:00+08:00"}))
@@ -313,8 +320,8 @@ async def test_gift_applications_draw_on_their_plan(client: Any, world: World, p
     assert held["committed"] == "1128.00" and held["remaining"] == "752.00"
     too_much = await client.post(f"{API}/gift-applications", headers=world.admin, json=body)
     assert too_much.status_code == 409 and "752.00" in too_much.json()["detail"]
-    shrink = await client.patch(f"{API}/gift-plans/{plan['id']}", headers={**world.admin, "If-Match": f'"{held["version"]}"'},
-                                json={"items": [{"item": "月饼礼盒", "quantity": 5, "unitValue": "188.00"}]})
+    shrink = await client.patch(f"{API}/gift-plans/{plan['id']}",
+                                headers={**world.admin, "If-Match": f'"{held["version"]}"'}, json={"items": [{"item": "月饼礼盒", "quantity": 5, "unitValue": "188.00"}]})
     assert shrink.status_code == 409
 
     early = await client.post(f"{API}/gift-applications/{applied['id']}/issue",

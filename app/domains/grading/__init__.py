@@ -1,1 +1,2 @@
-"""Customer grading and credit: tenant-configurable rules (RFM and weighted score, bands A–E), grades with their history, credit limits and their change applications."""
+"""Customer grading and credit: tenant-configurable rules (RFM and a weighted score, grades A–E),
+grades with their history, credit limits and their change applications."""

@@ -53,8 +53,8 @@ class RulesController(Controller):
 
     @put("/", operation_id="putGradingRules", summary="Set the group's grading rules",
          description="Needs `grading.configure` at the group node; If-Match `\"0\"` while the defaults apply. "
-                     "422 naming the part that is inconsistent (cut points not ascending, weights not summing to "
-                     "100, bands not descending). Grades follow at the next computation.",
+                     "Cut points are kept ascending. Grades follow at the next computation (the daily one, or "
+                     "`POST /api/v1/grading/recomputations`).",
          **requires("grading:write", errors=[412, 428]))
     async def put_rules(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                         data: Rules) -> Response[RulesOut]:

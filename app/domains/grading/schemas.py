@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, get_args
 
 import msgspec
 
@@ -20,28 +20,36 @@ Count = Annotated[int, msgspec.Meta(ge=1, le=10_000)]
 Weight = Annotated[int, msgspec.Meta(ge=0, le=100)]
 ScoreBound = Annotated[str, msgspec.Meta(pattern=r"^(100(\.0{1,2})?|[1-9]?[0-9](\.[0-9]{1,2})?)$", examples=["60"],
                                          description="A score from 0 to 100, at most 2 decimals, as a string.")]
-Cuts = msgspec.Meta(min_length=4, max_length=4, description="Four strictly ascending cut points.")
+AMOUNT_PATTERN = get_args(Amount)[1].pattern
+
+
+def _cuts(items: dict[str, object]) -> msgspec.Meta:
+    # Litestar drops the constraints of a list's items from the document: the list states them.
+    return msgspec.Meta(min_length=4, max_length=4,
+                        description="Four cut points, in any order: used (and kept) ascending.",
+                        extra_json_schema={"extra": {"items": items}})
 
 
 class Rfm(Input):
-    """How recency, frequency and monetary value score 1–5.
+    """How recency, frequency and monetary value score 1–5, by four cut points each.
 
-    - ``recencyDays``: days since the last deal or contact: at most the first cut scores 5,
-      at most the second 4, ... beyond the fourth (or none yet) 1.
-    - ``frequency``: deals and contacts in the window: at least the fourth cut scores 5,
-      at least the third 4, ... below the first 1.
+    - ``recencyDays``: days since the last deal or contact: at most the lowest cut scores 5,
+      at most the next 4, ... beyond the highest (or no deal or contact yet) 1.
+    - ``frequency``: deals and contacts in the window: at least the highest cut scores 5,
+      at least the next 4, ... below the lowest 1.
     - ``monetary``: the total of the customer's deals (yuan): as frequency.
     """
 
-    recency_days: Annotated[list[Days], Cuts]
-    frequency: Annotated[list[Count], Cuts]
-    monetary: Annotated[list[Amount], Cuts]
+    recency_days: Annotated[list[Days], _cuts({"type": "integer", "minimum": 1, "maximum": 3650})]
+    frequency: Annotated[list[Count], _cuts({"type": "integer", "minimum": 1, "maximum": 10_000})]
+    monetary: Annotated[list[Amount], _cuts({"type": "string", "pattern": AMOUNT_PATTERN})]
 
 
 class Weights(Input):
-    """Each factor's weight in the score, summing to 100. Satisfaction (the mean overall
-    score of the customer's survey results in the window) counts only for customers who have
-    one; the other weights then carry the score alone."""
+    """Each factor's relative weight in the score (the score is the weighted mean of the
+    factors, each 0–100). Satisfaction (the mean overall score of the customer's survey
+    results in the window) counts only for customers who have one. With no weight at all
+    every score is 0."""
 
     recency: Weight
     frequency: Weight
@@ -50,14 +58,13 @@ class Weights(Input):
 
 
 class Bands(Input):
-    """The lowest score of each grade, strictly descending; a score below E's is E too
-    (D: watch, E: eliminate)."""
+    """The lowest score of grades A to D; the grade is the first of A, B, C, D whose lowest
+    score the customer's reaches, else E (eliminate). D is watch."""
 
     a: ScoreBound = msgspec.field(name="A")
     b: ScoreBound = msgspec.field(name="B")
     c: ScoreBound = msgspec.field(name="C")
     d: ScoreBound = msgspec.field(name="D")
-    e: ScoreBound = msgspec.field(name="E")
 
 
 class Rules(Input):
@@ -94,9 +101,9 @@ class GradeOut(Schema):
 
 
 class GradeRow(Schema):
-    """A line of the grade summary table."""
+    """A line of the grade summary table: a customer with their grade."""
 
-    customer_id: uuid.UUID
+    id: uuid.UUID  # the customer's
     customer_number: str
     customer_name: str
     node_id: uuid.UUID

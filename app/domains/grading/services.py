@@ -60,7 +60,7 @@ from app.core.ids import new_id
 from app.core.jobs import Progress
 from app.core.numbering import next_number
 from app.core.pagination import PageParams, paginate
-from app.core.problems import FieldError, ProblemError, field_error
+from app.core.problems import ProblemError, field_error
 from app.core.schemas import Page
 from app.domains.access.authz import Authorizer, register_permissions
 from app.domains.approvals import services as approvals
@@ -104,8 +104,8 @@ DEFAULT_RULES: dict[str, Any] = {
     "rfm": {"recencyDays": [30, 90, 180, 365], "frequency": [1, 2, 4, 8],
             "monetary": ["500000.00", "1000000.00", "2000000.00", "5000000.00"]},
     "weights": {"recency": 25, "frequency": 25, "monetary": 40, "satisfaction": 10},
-    # DOMAIN.md: D 60–70 watch, E 50–60 eliminate.
-    "bands": {"A": "90", "B": "80", "C": "70", "D": "60", "E": "50"},
+    # DOMAIN.md: D 60–70 watch, E below (50–60 in the documents) eliminate.
+    "bands": {"A": "90", "B": "80", "C": "70", "D": "60"},
 }
 RULES = tenant_settings.declare("grading.rules", DEFAULT_RULES,
                                 "The group's grading rules: RFM cut points, factor weights, grade bands.")
@@ -118,30 +118,17 @@ def _rules(value: Any) -> Rules:
     return msgspec.convert(value, Rules)
 
 
-def rule_problems(rules: Rules) -> list[FieldError]:
-    """What a rule set's fields cannot say one by one: cut points ascending, weights summing
-    to 100, bands descending."""
-    errors: list[FieldError] = []
-    for name, cuts in (("recencyDays", rules.rfm.recency_days), ("frequency", rules.rfm.frequency),
-                       ("monetary", [Decimal(c) for c in rules.rfm.monetary])):
-        if any(a >= b for a, b in zip(cuts, cuts[1:])):
-            errors.append(field_error(f"rfm.{name}", "the four cut points must be strictly ascending"))
-    w = rules.weights
-    if w.recency + w.frequency + w.monetary + w.satisfaction != 100:
-        errors.append(field_error("weights", "the weights must sum to 100"))
-    if w.recency + w.frequency + w.monetary == 0:
-        errors.append(field_error("weights", "recency, frequency or monetary must weigh something: not every "
-                                             "customer has a satisfaction score"))
-    bands = _bands(rules)
-    if any(a <= b for (_, a), (_, b) in zip(bands, bands[1:])):
-        errors.append(field_error("bands", "the lowest scores must strictly descend from A to E"))
-    return errors
+def normalised(rules: Rules) -> Rules:
+    """The rules as kept and used: each set of cut points ascending."""
+    rfm = rules.rfm
+    return msgspec.structs.replace(rules, rfm=msgspec.structs.replace(
+        rfm, recency_days=sorted(rfm.recency_days), frequency=sorted(rfm.frequency),
+        monetary=sorted(rfm.monetary, key=Decimal)))
 
 
 def _bands(rules: Rules) -> list[tuple[Grade, Decimal]]:
     b = rules.bands
-    return [(Grade.A, Decimal(b.a)), (Grade.B, Decimal(b.b)), (Grade.C, Decimal(b.c)), (Grade.D, Decimal(b.d)),
-            (Grade.E, Decimal(b.e))]
+    return [(Grade.A, Decimal(b.a)), (Grade.B, Decimal(b.b)), (Grade.C, Decimal(b.c)), (Grade.D, Decimal(b.d))]
 
 
 async def get_rules(session: AsyncSession, authz: Authorizer, *, lock: bool = False) -> RulesOut:
@@ -152,9 +139,7 @@ async def get_rules(session: AsyncSession, authz: Authorizer, *, lock: bool = Fa
 
 async def put_rules(session: AsyncSession, authz: Authorizer, rules: Rules) -> RulesOut:
     authz.require(CONFIGURE, (await org.get_root(session)).path)
-    errors = rule_problems(rules)
-    if errors:
-        raise ProblemError("validation", "The grading rules are not consistent.", errors=errors)
+    rules = normalised(rules)
     version = await tenant_settings.put(session, RULES, msgspec.to_builtins(rules))
     return RulesOut(rules=rules, is_default=False, version=version)
 
@@ -221,18 +206,18 @@ def _scored(rules: Rules, scope: ColumnElement[bool], lo: uuid.UUID, hi: uuid.UU
     has_satisfaction = satisfaction.c.s.is_not(None)
     weighted = (w.recency * (r - 1) * 25 + w.frequency * (f - 1) * 25 + w.monetary * (m - 1) * 25
                 + case((has_satisfaction, w.satisfaction * (satisfaction.c.s - 1) * 25), else_=0))
-    weight = w.recency + w.frequency + w.monetary + case((has_satisfaction, w.satisfaction), else_=0)
+    weight = func.nullif(w.recency + w.frequency + w.monetary + case((has_satisfaction, w.satisfaction), else_=0), 0)
     inner = (select(Customer.id.label("customer_id"), recency.label("recency_days"), frequency.label("frequency"),
                     monetary.label("monetary"), func.round(satisfaction.c.s, 2).label("satisfaction"),
                     r.label("r_score"), f.label("f_score"), m.label("m_score"),
-                    func.round(cast(weighted, Numeric) / weight, 2).label("score"),
+                    func.coalesce(func.round(cast(weighted, Numeric) / weight, 2), 0).label("score"),
                     CustomerGrade.grade.label("previous_grade"), CustomerGrade.score.label("previous_score"))
              .select_from(Customer)
              .outerjoin(deals, deals.c.cid == Customer.id).outerjoin(contacts, contacts.c.cid == Customer.id)
              .outerjoin(satisfaction, satisfaction.c.cid == Customer.id)
              .outerjoin(CustomerGrade, CustomerGrade.customer_id == Customer.id)
              .where(Customer.id.between(lo, hi), scope)).subquery()
-    grade = case(*((inner.c.score >= bound, literal(g.value)) for g, bound in _bands(rules)[:-1]),
+    grade = case(*((inner.c.score >= bound, literal(g.value)) for g, bound in _bands(rules)),
                  else_=literal(Grade.E.value))
     return select(inner, grade.label("grade"))
 
@@ -346,7 +331,7 @@ async def list_grades(session: AsyncSession, authz: Authorizer, params: PagePara
     items = []
     for cid in page.items:
         g, number, name, node = rows[cid]
-        items.append(GradeRow(customer_id=cid, customer_number=number, customer_name=name, node_id=node,
+        items.append(GradeRow(id=cid, customer_number=number, customer_name=name, node_id=node,
                               grade=g.grade, score=g.score, rfm=_rfm(g), monetary=g.monetary,
                               satisfaction=g.satisfaction, credit_limit=limits.get(cid), computed_at=g.computed_at))
     return Page(items=items, total=page.total, limit=page.limit, offset=page.offset)
@@ -355,7 +340,8 @@ async def list_grades(session: AsyncSession, authz: Authorizer, params: PagePara
 async def get_customer(session: AsyncSession, authz: Authorizer, customer_id: uuid.UUID, *,
                        lock: bool = False) -> tuple[Customer, str]:
     """A customer whose grading the caller may read; any other id answers 404."""
-    stmt = select(Customer, OrgNode.path).join(OrgNode, OrgNode.id == Customer.node_id).where(Customer.id == customer_id)
+    stmt = (select(Customer, OrgNode.path).join(OrgNode, OrgNode.id == Customer.node_id)
+            .where(Customer.id == customer_id))
     row = (await session.execute(stmt.with_for_update(of=Customer) if lock else stmt)).first()
     if row is None or not authz.can(READ, row[1]):
         raise ProblemError("not-found", f"No customer with id {customer_id}.")
@@ -375,8 +361,9 @@ async def customer_grading(session: AsyncSession, customer: Customer) -> tuple[C
         grade=g.grade, score=g.score, recency_days=g.recency_days, frequency=g.frequency, monetary=g.monetary,
         satisfaction=g.satisfaction, rfm=_rfm(g), rules_version=g.rules_version, computed_at=g.computed_at)
     limit = (await credit_limits(session, [customer.id])).get(customer.id)
-    return CustomerGrading(customer_id=customer.id, grade=grade, credit_limit=limit,
-                           pending_credit_change_id=await _pending_change(session, customer.id)), (g.version if g else 0)
+    grading = CustomerGrading(customer_id=customer.id, grade=grade, credit_limit=limit,
+                              pending_credit_change_id=await _pending_change(session, customer.id))
+    return grading, (g.version if g else 0)
 
 
 HISTORY_SORT = {"computedAt": GradeChange.computed_at}
@@ -458,10 +445,10 @@ async def apply_for_credit(session: AsyncSession, authz: Authorizer, customer_id
         payload={"changeId": str(change_id), "customerId": str(customer.id), "customerNumber": customer.number,
                  "previousLimit": None if current is None else str(current), "requestedLimit": str(requested)},
         node_id=customer.node_id, amount=requested, reason=data.reason)
-    change = CreditChange(id=change_id, number=await next_number(session, "XY", await local_year(session, clock.utcnow())),
-                          customer_id=customer.id, node_id=customer.node_id, applicant_id=authz.principal.subject,
-                          previous_limit=current, requested_limit=requested, reason=data.reason,
-                          approval_request_id=request.id)
+    number = await next_number(session, "XY", await local_year(session, clock.utcnow()))
+    change = CreditChange(id=change_id, number=number, customer_id=customer.id, node_id=customer.node_id,
+                          applicant_id=authz.principal.subject, previous_limit=current, requested_limit=requested,
+                          reason=data.reason, approval_request_id=request.id)
     session.add(change)
     await session.flush()
     await session.refresh(change)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 
 from litestar import Controller, Request, Response, get, patch, post
@@ -19,6 +18,7 @@ from app.core.pagination import PageParams, page_params
 from app.core.schemas import Page
 from app.domains.access.authz import Authorizer, provide_authz
 from app.domains.interactions import services
+from app.domains.interactions.lookups import instant, instant_param
 from app.domains.interactions.models import CallDirection, CallOutcome, GiftPlanStatus, ReceptionKind, VisitStatus
 from app.domains.interactions.schemas import (
     CallCreate,
@@ -74,14 +74,13 @@ class VisitController(Controller):
         customer_id: uuid.UUID | None = Parameter(query="customerId", default=None),
         node_id: uuid.UUID | None = Parameter(query="nodeId", default=None, description=NODE_FILTER),
         mine: bool | None = Parameter(query="mine", default=None, description="true: the caller's visits."),
-        planned_from: datetime | None = Parameter(query="plannedFrom", default=None,
-                                                  description="Planned at or after (RFC 3339)."),
-        planned_to: datetime | None = Parameter(query="plannedTo", default=None,
-                                                description="Planned before (RFC 3339)."),
+        planned_from: str | None = instant_param("plannedFrom", "Planned at or after."),
+        planned_to: str | None = instant_param("plannedTo", "Planned before."),
     ) -> Page[VisitSummary]:
         return await services.list_visits(session, authz, page, status=status, customer_id=customer_id,
-                                          node_id=node_id, mine=mine, planned_from=planned_from,
-                                          planned_to=planned_to)
+                                          node_id=node_id, mine=mine,
+                                          planned_from=instant(planned_from, "plannedFrom"),
+                                          planned_to=instant(planned_to, "plannedTo"))
 
     @post("/", operation_id="planVisit", summary="Plan a visit to a customer",
           description="The visit sits where the customer does. 404 naming the field when the customer or the "
@@ -156,13 +155,12 @@ class ReceptionController(Controller):
         status: ReceptionStatus | None = Parameter(query="status", default=None),
         kind: ReceptionKind | None = Parameter(query="kind", default=None),
         node_id: uuid.UUID | None = Parameter(query="nodeId", default=None, description=NODE_FILTER),
-        scheduled_from: datetime | None = Parameter(query="scheduledFrom", default=None,
-                                                    description="Scheduled at or after (RFC 3339)."),
-        scheduled_to: datetime | None = Parameter(query="scheduledTo", default=None,
-                                                  description="Scheduled before (RFC 3339)."),
+        scheduled_from: str | None = instant_param("scheduledFrom", "Scheduled at or after."),
+        scheduled_to: str | None = instant_param("scheduledTo", "Scheduled before."),
     ) -> Page[ReceptionSummary]:
         return await services.list_receptions(session, authz, page, status=status, kind=kind, node_id=node_id,
-                                              scheduled_from=scheduled_from, scheduled_to=scheduled_to)
+                                              scheduled_from=instant(scheduled_from, "scheduledFrom"),
+                                              scheduled_to=instant(scheduled_to, "scheduledTo"))
 
     @post("/", operation_id="applyForReception", summary="Apply for a reception or hospitality",
           description="At a project or branch; with `submit` (the default) the application goes to the "
@@ -347,14 +345,13 @@ class CallController(Controller):
         customer_id: uuid.UUID | None = Parameter(query="customerId", default=None),
         node_id: uuid.UUID | None = Parameter(query="nodeId", default=None, description=NODE_FILTER),
         mine: bool | None = Parameter(query="mine", default=None, description="true: calls the caller logged."),
-        started_from: datetime | None = Parameter(query="startedFrom", default=None,
-                                                  description="Started at or after (RFC 3339)."),
-        started_to: datetime | None = Parameter(query="startedTo", default=None,
-                                                description="Started before (RFC 3339)."),
+        started_from: str | None = instant_param("startedFrom", "Started at or after."),
+        started_to: str | None = instant_param("startedTo", "Started before."),
     ) -> Page[CallOut]:
         return await services.list_calls(session, authz, page, direction=direction, outcome=outcome,
                                          customer_id=customer_id, node_id=node_id, mine=mine,
-                                         started_from=started_from, started_to=started_to)
+                                         started_from=instant(started_from, "startedFrom"),
+                                         started_to=instant(started_to, "startedTo"))
 
     @post("/", operation_id="logCall", summary="Log a call with its outcome",
           description="Interests and objections are behaviour data: 409 `consent-required` without a customer "

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+from litestar.params import Parameter
 from sqlalchemy import ColumnElement, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,6 +26,7 @@ from app.domains.approvals.services import tenant_id
 from app.domains.customers.models import Customer
 from app.domains.customers.services import READ as CUSTOMERS_READ
 from app.domains.customers.services import time_zone
+from app.domains.interactions.schemas import EDGE_DAYS, INSTANT_PATTERN
 from app.domains.org.models import NodeKind, OrgNode
 
 M = TypeVar("M")
@@ -100,6 +102,40 @@ async def subtree_filter(session: AsyncSession, column: ColumnElement[Any],
     """A list filter: records at ``node_id`` or below (none when there is no such node)."""
     path = await session.scalar(select(OrgNode.path).where(OrgNode.id == node_id))
     return under(column, path) if path is not None else false()
+
+
+def instant_param(name: str, description: str) -> Any:
+    """A query-string instant, taken as text: a number is not a time, and a time without its
+    offset is ambiguous (lenient datetime parsing would accept both)."""
+    return Parameter(query=name, default=None,
+                     description=f"{description} RFC 3339 with an offset (not on 0001-01-01 or 9999-12-31).",
+                     schema_extra={"format": "date-time", "pattern": INSTANT_PATTERN})
+
+
+def instant(value: str | None, field: str) -> datetime | None:
+    """A query-string instant (see ``instant_param``), or 422 naming the parameter."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ProblemError("validation", f"{field}: not an RFC 3339 date-time.",
+                           errors=[field_error(field, "not an RFC 3339 date-time", "query")]) from None
+    if parsed.tzinfo is None:
+        raise ProblemError("validation", f"{field}: give the offset, e.g. 2026-05-01T00:00:00+08:00.",
+                           errors=[field_error(field, "needs an offset", "query")])
+    in_range(source="query", **{field: parsed})
+    return parsed
+
+
+def in_range(source: str = "body", **values: datetime | None) -> None:
+    """Times on the calendar's first or last day are refused, in any offset (the pattern of
+    ``Instant`` says so): some of them fall outside it in UTC, where they are stored."""
+    bad = [name for name, value in values.items() if value is not None and value.date().isoformat() in EDGE_DAYS]
+    if bad:
+        raise ProblemError("validation", "Times on 0001-01-01 or 9999-12-31 cannot be stored.",
+                           errors=[field_error(name, "on the first or last day of the calendar", source)
+                                   for name in bad])
 
 
 async def local_year(session: AsyncSession, at: datetime) -> int:

@@ -31,8 +31,16 @@ Text300 = Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
 Text500 = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
 Text1000 = Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
 LongText = Annotated[str, msgspec.Meta(min_length=1, max_length=10000)]
-Instant = Annotated[datetime, msgspec.Meta(tz=True, description="RFC 3339 with an offset.")]
-Points = Annotated[list[Text200], msgspec.Meta(max_length=20)]
+# The first and last days of the calendar are refused: in some offsets their times fall outside
+# it in UTC, where they are stored (0001-01-01T00:30+01:00 is a time of year 0).
+EDGE_DAYS = ("0001-01-01", "9999-12-31")
+INSTANT_PATTERN = f"^(?!{'|'.join(EDGE_DAYS)})"
+Instant = Annotated[datetime, msgspec.Meta(
+    tz=True, description="RFC 3339 with an offset (not on 0001-01-01 or 9999-12-31).",
+    extra_json_schema={"extra": {"pattern": INSTANT_PATTERN}})]
+# Litestar drops the constraints of a list's items from the document: the list states them.
+Points = Annotated[list[Text200], msgspec.Meta(max_length=20, extra_json_schema={"extra": {
+    "items": {"type": "string", "minLength": 1, "maxLength": 200}}})]
 # A gift's worth: at most 999,999.99 yuan a piece, at most 10,000 pieces, 20 lines: any total
 # fits the columns.
 UnitValue = Annotated[str, msgspec.Meta(pattern=r"^(0|[1-9][0-9]{0,5})(\.[0-9]{1,2})?$", examples=["188.00"],
@@ -66,7 +74,8 @@ class CostsOut(Schema):
     def of(cls, meals: Decimal | None, transport: Decimal | None, gifts: Decimal | None,
            other: Decimal | None) -> CostsOut:
         parts = [v or Decimal("0.00") for v in (meals, transport, gifts, other)]
-        return cls(meals=parts[0], transport=parts[1], gifts=parts[2], other=parts[3], total=sum(parts, Decimal("0.00")))
+        return cls(meals=parts[0], transport=parts[1], gifts=parts[2], other=parts[3],
+                   total=sum(parts, Decimal("0.00")))
 
 
 def costs(data: Costs) -> tuple[Decimal, Decimal, Decimal, Decimal]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from litestar import Controller, Request, Response, get, patch, post
@@ -18,6 +18,7 @@ from app.core.idempotency import idempotent
 from app.core.pagination import PageParams, page_params
 from app.core.schemas import Page
 from app.domains.access.authz import Authorizer, provide_authz
+from app.domains.interactions.lookups import instant, instant_param
 from app.domains.surveys import services
 from app.domains.surveys.models import PlanStatus, QuestionnaireStatus, TargetStatus
 from app.domains.surveys.schemas import (
@@ -201,14 +202,13 @@ class ResultController(Controller):
         plan_id: uuid.UUID | None = Parameter(query="planId", default=None),
         questionnaire_id: uuid.UUID | None = Parameter(query="questionnaireId", default=None),
         node_id: uuid.UUID | None = Parameter(query="nodeId", default=None, description=NODE_FILTER),
-        responded_from: datetime | None = Parameter(query="respondedFrom", default=None,
-                                                    description="At or after (RFC 3339)."),
-        responded_to: datetime | None = Parameter(query="respondedTo", default=None,
-                                                  description="Before (RFC 3339)."),
+        responded_from: str | None = instant_param("respondedFrom", "At or after."),
+        responded_to: str | None = instant_param("respondedTo", "Before."),
     ) -> Page[ResultSummary]:
         return await services.list_results(session, authz, page, customer_id=customer_id, plan_id=plan_id,
                                            questionnaire_id=questionnaire_id, node_id=node_id,
-                                           responded_from=responded_from, responded_to=responded_to)
+                                           responded_from=instant(responded_from, "respondedFrom"),
+                                           responded_to=instant(responded_to, "respondedTo"))
 
     @post("/", operation_id="recordSurveyResult", summary="Record a customer's answers",
           description="Through a plan's target (`targetId`) the target is completed. 422 naming each answer that "

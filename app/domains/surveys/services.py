@@ -24,7 +24,21 @@ from typing import Any, Sequence
 from zoneinfo import ZoneInfo
 
 import msgspec
-from sqlalchemy import ColumnElement, Numeric, Select, and_, case, cast, delete, exists, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Numeric,
+    Select,
+    and_,
+    case,
+    cast,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,7 +52,14 @@ from app.domains.access.authz import Authorizer, register_permissions
 from app.domains.customers.models import Customer, CustomerStatus, CustomerUnit
 from app.domains.customers.services import time_zone
 from app.domains.grading.models import CustomerGrade
-from app.domains.interactions.lookups import customer_for, get_at_node, local_year, node_for, subtree_filter
+from app.domains.interactions.lookups import (
+    customer_for,
+    get_at_node,
+    local_year,
+    node_for,
+    in_range,
+    subtree_filter,
+)
 from app.domains.org import services as org
 from app.domains.org.models import NodeKind, OrgNode
 from app.domains.surveys.models import (
@@ -367,7 +388,8 @@ async def close_plan(session: AsyncSession, authz: Authorizer, plan: ReturnVisit
     await session.flush()
     await session.refresh(plan)
     await audit.record(session, action="surveys.plan.close", entity_type=PLAN, entity_id=plan.id, before=before,
-                       after={**audit.snapshot(plan), "targetsCancelled": result.rowcount},  # type: ignore[attr-defined]
+                       after={**audit.snapshot(plan),
+                              "targetsCancelled": result.rowcount},  # type: ignore[attr-defined]
                        reason=data.reason)
     return plan
 
@@ -556,6 +578,7 @@ async def _target_for(session: AsyncSession, authz: Authorizer, target_id: uuid.
 
 
 async def create_result(session: AsyncSession, authz: Authorizer, data: ResultCreate) -> SurveyResult:
+    in_range(respondedAt=data.responded_at)
     customer, node = await customer_for(session, authz, data.customer_id, WRITE)
     questionnaire = await get_questionnaire(session, authz, data.questionnaire_id, field="questionnaireId")
     _usable(questionnaire, "questionnaireId")
@@ -662,7 +685,8 @@ async def _surveys_at(session: AsyncSession, holder: org.Holder) -> str | None:
     found = []
     for model, what in ((ReturnVisitPlan, "return-visit plans"), (ReturnVisitTarget, "return-visit targets"),
                         (SurveyResult, "survey results")):
-        count = await session.scalar(select(func.count()).where(model.node_id == holder.id))  # type: ignore[attr-defined]
+        count = await session.scalar(
+            select(func.count()).where(model.node_id == holder.id))  # type: ignore[attr-defined]
         if count:
             found.append(f"{count} {what}")
     return ", ".join(found) or None
