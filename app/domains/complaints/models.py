@@ -221,6 +221,8 @@ class Complaint(IdMixin, TimestampMixin, VersionMixin, TenantBase):
         Index("ix_complaints_joint_group", "joint_group"),
         Index("ix_complaints_handler_id", "handler_id"),
         Index("ix_complaints_register_received_at", "register", "received_at"),
+        # Statistics read a period of both registers.
+        Index("ix_complaints_received_at", "received_at"),
         Index("ix_complaints_register_status", "register", "status"),
         # The SLA scan reads only what is due: the open records whose next line is crossed.
         Index("ix_complaints_sla_next_check_at", "sla_next_check_at",
