@@ -10,6 +10,7 @@ import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
+import pytest
 from sqlalchemy import select
 
 from app.auth.models import OutboxMessage
@@ -155,3 +156,39 @@ async def test_a_record_closed_by_staff_can_still_be_rated(client: Any, db: Any,
     filed = await client.post(MINE, headers=partner, json={"unitId": str(uuid.uuid4()), "subject": "x",
                                                             "description": "x"})
     assert filed.status_code == 403 and filed.json()["type"] == PROBLEM + "forbidden"
+
+
+async def test_uploads_never_confirmed_are_removed(client: Any, db: Any, new_tenant: Any, mint: Any,
+                                                   monkeypatch: Any) -> None:
+    from datetime import timedelta
+
+    from app.core import clock
+    from app.core.audit import SYSTEM
+    from app.domains.complaints import services
+    from app.storage import ObjectNotFound, get_store
+    from tests.catalogue.complaints import attachment, new_record
+
+    ctx = await _ctx(client, db, new_tenant, mint, "ownexp")
+    rec = await new_record(ctx)
+    never = await attachment(ctx, rec, stored=False, uploaded=False)
+    unconfirmed = await attachment(ctx, rec, stored=False)
+    kept = await attachment(ctx, rec)
+    store = get_store()
+    key = f"complaints/{rec.id}/{unconfirmed['id']}"
+    assert (await store.stat(ctx.tenant, key)).size == unconfirmed["size"]
+
+    async def expire(after: timedelta) -> int:
+        later = clock.utcnow() + after
+        monkeypatch.setattr(clock, "utcnow", lambda: later)
+        async with db.tenant_transaction(f"t_{ctx.tenant}") as session:
+            session.info["actor"] = SYSTEM
+            return await services.expire_uploads(session, store, ctx.tenant)
+
+    assert await expire(timedelta(minutes=30)) == 0  # the URLs are barely expired
+    assert await expire(timedelta(hours=2)) == 2
+    assert await expire(timedelta(hours=2)) == 0
+    await refresh(ctx, rec)
+    assert [a["id"] for a in rec.body["attachments"]] == [kept["id"]]
+    with pytest.raises(ObjectNotFound):  # the unconfirmed bytes are gone too
+        await store.stat(ctx.tenant, key)
+    assert (await client.get(f"{BASE}/attachments/{never['id']}", headers=ctx.auth)).status_code == 404

@@ -129,6 +129,8 @@ INBOX = approvals.INBOX
 OWNER_CATEGORY = "OTHER"  # where an owner's complaint waits to be classified
 MAX_ATTACHMENTS = 30
 UPLOAD_TTL = timedelta(minutes=15)
+UPLOAD_GRACE = timedelta(hours=1)  # an upload signed and never confirmed is removed this long after its URL expired
+MAX_UPLOAD_VERSIONS = 20
 DOWNLOAD_TTL = timedelta(minutes=5)
 BACKDATE_LIMIT = timedelta(days=366)  # a record entered afterwards: received within the last year
 CLOCK_SKEW = timedelta(minutes=5)
@@ -1116,6 +1118,30 @@ async def download(store: ObjectStore, tenant: str, a: ComplaintAttachment) -> D
     signed = await store.presign_get(tenant, a.key, version_id=a.version_id, expires=DOWNLOAD_TTL,
                                      download_name=a.filename)
     return DownloadOut(url=signed.url, expires_at=signed.expires_at)
+
+
+async def expire_uploads(session: AsyncSession, store: ObjectStore, tenant: str) -> int:
+    """Pending attachments whose upload URL expired (an hour ago, at least) are removed: the
+    bytes that arrived but were never confirmed, and the row. How many; idempotent."""
+    cutoff = clock.utcnow() - UPLOAD_GRACE
+    rows = (await session.scalars(select(ComplaintAttachment).where(
+        ComplaintAttachment.status == AttachmentStatus.pending, ComplaintAttachment.upload_expires_at < cutoff)
+        .limit(SCAN_BATCH).with_for_update(skip_locked=True))).all()
+    for a in rows:
+        # Each PUT made a version: remove them newest first until none is left.
+        for _ in range(MAX_UPLOAD_VERSIONS):
+            try:
+                info = await store.stat(tenant, a.key)
+            except ObjectNotFound:
+                break
+            await store.delete(tenant, a.key, info.version_id)
+        await session.delete(a)
+    await session.flush()
+    await audit.record_many(session, [
+        {"action": "complaints.attachment.expire", "entity_type": ATTACHMENT, "entity_id": a.id,
+         "before": {"complaintId": str(a.complaint_id), "filename": a.filename, "status": a.status.value}}
+        for a in rows])
+    return len(rows)
 
 
 # --------------------------------------------------------------------- corrective actions

@@ -1,5 +1,6 @@
 """The complaints domain's background work: the SLA scan (beat, every few minutes, over every
-tenant) and the statistics export (a tenant job with progress)."""
+tenant; it also removes attachments whose upload was never confirmed) and the statistics
+export (a tenant job with progress)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from app.core.jobs import run_job
 from app.domains.access.authz import SYSTEM_PRINCIPAL, Authorizer
 from app.domains.complaints import services, statistics
 from app.domains.complaints.models import Register
+from app.storage import get_store
 from app.tenants.models import Tenant, TenantStatus, schema_name
 from app.worker import celery_app, run_in_worker, tenant_task
 
@@ -35,7 +37,7 @@ async def scan_all_tenants(db: Database) -> dict[str, int]:
     async with db.platform_transaction() as session:
         slugs = (await session.scalars(select(Tenant.slug).where(Tenant.status == TenantStatus.active))).all()
     totals = {"tenants": len(slugs), "checked": 0, "warnings": 0, "breaches": 0, "escalations": 0, "messages": 0,
-              "moved": 0}
+              "moved": 0, "expiredUploads": 0}
     failed = []
     for slug in slugs:
         try:
@@ -47,6 +49,9 @@ async def scan_all_tenants(db: Database) -> dict[str, int]:
                     totals[key] += value
                 if counts["checked"] < services.SCAN_BATCH:
                     break
+            async with db.tenant_session(schema_name(slug)) as session, session.begin():
+                session.info["actor"] = SYSTEM
+                totals["expiredUploads"] += await services.expire_uploads(session, get_store(), slug)
         except Exception:  # noqa: BLE001 - logged; one tenant never stops the others
             log.exception("the complaints SLA scan of tenant %s failed", slug)
             failed.append(slug)
