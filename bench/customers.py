@@ -14,7 +14,10 @@ unset), dropped at the end:
    masks decrypted for the page; the exact searches are audited too): by exact phone (blind
    index), by exact ID number (blind index), by a one- and a two-character name prefix;
    p50/p95/max over ``--queries`` each, for a whole-group caller and for a project manager
-   whose grants filter the rows.
+   whose grants filter the rows;
+4. grading: every customer scored and graded through the grading job's own code (RFM and
+   weighted score in SQL, in batches, grade history written), as the worker runs it: a first
+   run (every grade new) and a second (nothing changes); customers per second.
 
 It prints each figure. See docs/benchmarks.md for their reading.
 """
@@ -194,6 +197,27 @@ async def searches(db: Database, slug: str, customers: int, queries: int, manage
             await session.rollback()  # the searches' audit records are not kept
 
 
+async def grading(db: Database, slug: str, customers: int) -> None:
+    from app.core.jobs import create_job, run_job
+    from app.domains.grading import services
+
+    for label in ("first run, every grade new", "second run, nothing changes"):
+        async with db.tenant_transaction(f"t_{slug}") as session:
+            session.info["actor"] = ACTOR
+            job = await create_job(session, services.KIND)
+        started = time.perf_counter()
+        async with db.tenant_transaction(f"t_{slug}") as session:
+            session.info["actor"] = Actor(kind="system", id="system")
+
+            async def work(progress: Any) -> dict[str, Any]:
+                return await services.recompute(session, progress=progress, job_id=job.id)
+
+            assert await run_job(session, job.id, services.KIND, work)
+        seconds = time.perf_counter() - started
+        console.print(f"grading, {label}: {customers:,} customers in {seconds:.1f} s, "
+                      f"{customers / seconds:,.0f} customers/s")
+
+
 async def main(args: argparse.Namespace) -> None:
     console.print(f"[bold]Customers bench[/bold]: {args.customers:,} customers in files of {args.file_rows:,} rows; "
                   f"{machine_load_note()}")
@@ -217,6 +241,7 @@ async def main(args: argparse.Namespace) -> None:
                           f"median {statistics.median(rates):,.0f} rows/s (min {min(rates):,.0f}, "
                           f"max {max(rates):,.0f})")
             await searches(db, slug, args.customers, args.queries, manager)
+            await grading(db, slug, args.customers)
         finally:
             await db.dispose()
 

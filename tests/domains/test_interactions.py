@@ -406,3 +406,17 @@ async def test_calls_with_their_outcome_and_the_number_sealed(client: Any, db: A
     assert [c["id"] for c in listed["items"]] == [failed["id"]]
     got = await client.get(f"{API}/calls/{inbound['id']}", headers=world.admin)
     assert got.status_code == 200 and got.headers["etag"] == '"1"'
+
+
+async def test_a_node_holding_interactions_is_not_deleted(client: Any, world: World) -> None:
+    branch = await ok(await client.post("/api/v1/org/branches", headers=world.admin,
+                                        json={"code": f"X{uuid.uuid4().hex[:6]}", "name": "临时分公司"}))
+    project = await ok(await client.post("/api/v1/org/projects", headers=world.admin, json={
+        "branchId": branch["id"], "code": f"X{uuid.uuid4().hex[:6]}", "name": "临时项目"}))
+    await ok(await client.post(f"{API}/calls", headers=world.admin, json={
+        "direction": "outbound", "startedAt": "2026-05-06T10:00:00+08:00", "durationSeconds": 0, "subject": "推介",
+        "outcome": {"kind": "failed", "reason": "busy"}, "nodeId": project["id"]}))
+    url = f"/api/v1/org/projects/{project['id']}"
+    got = await client.get(url, headers=world.admin)
+    refused = await client.delete(url, headers={**world.admin, "If-Match": got.headers["etag"]})
+    assert refused.status_code == 409 and "1 calls" in refused.json()["detail"]
