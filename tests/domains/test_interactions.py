@@ -355,6 +355,9 @@ async def test_gift_applications_draw_on_their_plan(client: Any, world: World, p
     uncovered = await client.post(f"{API}/gift-applications", headers=world.admin,
                                   json={**body, "planId": elsewhere["id"]})
     assert uncovered.status_code == 422 and uncovered.json()["errors"][0]["field"] == "planId"
+    unknown = await client.post(f"{API}/gift-applications", headers=world.admin,
+                                json={**body, "planId": str(uuid.uuid4())})
+    assert unknown.status_code == 404 and unknown.json()["errors"][0]["field"] == "planId"
 
 
 # -------------------------------------------------------------------------------- calls

@@ -28,7 +28,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Sequence
+from typing import Any, Awaitable, Sequence, TypeVar
 
 import msgspec
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
@@ -111,6 +111,7 @@ from app.domains.org import services as org
 from app.domains.org.models import NodeKind, OrgNode
 
 READ, WRITE = "interactions.read", "interactions.write"
+T = TypeVar("T")
 
 register_permissions({
     READ: "See visits, receptions, gift plans and applications, and calls in one's subtree.",
@@ -149,6 +150,16 @@ async def _consented(session: AsyncSession, customer_id: uuid.UUID | None, field
                                                f"kept only with their active behaviour consent, which {who} not "
                                                "given. Record the consent first, or leave them out.",
                            errors=[field_error(name, "needs an active behaviour consent") for name in given])
+
+
+async def _named(lookup: Awaitable[T], field: str) -> T:
+    """A record a body names: its 404 names the field."""
+    try:
+        return await lookup
+    except ProblemError as exc:
+        if exc.slug != "not-found":
+            raise
+        raise ProblemError("not-found", str(exc.detail), errors=[field_error(field, "not found")]) from None
 
 
 def _conflict(what: str, state: str, hint: str = "") -> ProblemError:
@@ -762,14 +773,15 @@ async def create_gift_application(session: AsyncSession, authz: Authorizer,
                                   data: GiftApplicationCreate) -> GiftApplication:
     node = await node_for(session, authz, data.node_id, WRITE, kinds=UNDER_BRANCH)
     if data.plan_id is not None:
-        plan, plan_path = await get_at_node(session, authz, GiftPlan, data.plan_id, READ, "gift plan")
+        plan, plan_path = await _named(get_at_node(session, authz, GiftPlan, data.plan_id, READ, "gift plan"),
+                                       "planId")
         if not (node.path == plan_path or node.path.startswith(plan_path + "/")):
             raise ProblemError("validation", f"The gift plan {plan.title!r} does not cover this node.",
                                errors=[field_error("planId", "its node is not the application's or above it")])
     if data.customer_id is not None:
         await customer_for(session, authz, data.customer_id, WRITE)
     if data.visit_id is not None:
-        visit, _ = await get_at_node(session, authz, Visit, data.visit_id, READ, "visit")
+        visit, _ = await _named(get_at_node(session, authz, Visit, data.visit_id, READ, "visit"), "visitId")
         if data.customer_id is not None and visit.customer_id != data.customer_id:
             raise ProblemError("validation", f"Visit {visit.number} was to another customer.",
                                errors=[field_error("visitId", "a visit to another customer")])
