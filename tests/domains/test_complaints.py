@@ -296,8 +296,8 @@ async def test_bad_input_gets_precise_answers(client: Any, db: Any, new_tenant: 
     made = await ok(await client.post(f"{BASE}/categories", headers=ctx.auth, json={
         "code": "WINDOWS", "name": "门窗 Windows", "quality": True, "parentId": await category(ctx, "QUALITY")}), 201)
     got = await client.get(f"{BASE}/categories/{made['id']}", headers=ctx.auth)
-    await ok(await client.patch(f"{BASE}/categories/{made['id']}", headers={**ctx.auth, "If-Match": got.headers["etag"]},
-                                json={"active": False}))
+    await ok(await client.patch(f"{BASE}/categories/{made['id']}", json={"active": False},
+                                headers={**ctx.auth, "If-Match": got.headers["etag"]}))
     await refused(409, "categoryId", categoryId=made["id"])
     duplicate = await client.post(f"{BASE}/categories", headers=ctx.auth, json={"code": "WINDOWS", "name": "x",
                                                                                "quality": True})
@@ -335,6 +335,10 @@ async def test_categories_and_the_sla_policy(client: Any, db: Any, new_tenant: A
         == (120, 4500)
     assert (by_code["SERVICE"]["effectiveResponseMinutes"], by_code["SERVICE"]["effectiveResolutionMinutes"]) \
         == (240, 2250)
+    # The proposal chain's first approver reads the records they decide on.
+    roles = await ok(await client.get("/api/v1/access/roles", headers=ctx.auth, params={"limit": 200}))
+    manager = next(r for r in roles["items"] if r["code"] == "customer_affairs_manager")
+    assert {"approvals.read", "complaints.read", "complaints.supervise"} <= set(manager["permissions"])
     settings = await client.get(f"{BASE}/settings", headers=ctx.auth)
     assert settings.headers["etag"] == '"0"' and settings.json()["warnPercent"] == 80
     body = {"responseMinutes": 120, "resolutionMinutes": 900, "warnPercent": 90,

@@ -92,7 +92,8 @@ async def test_an_owner_files_follows_and_rates(client: Any, db: Any, new_tenant
                                json={"body": "INTERNAL: blame the window supplier.", "internal": True}), 201)
     await refresh(ctx, rec)
     await step(ctx, rec, "investigate", {"reply": "师傅周三上午上门。"})
-    await step(ctx, rec, "findings", {"cause": "SECRET: sealant skipped on floor 12.", "responsibleParty": "contractor"})
+    await step(ctx, rec, "findings", {"cause": "SECRET: sealant skipped on floor 12.",
+                                      "responsibleParty": "contractor"})
     rec.approver = await approver(ctx, rec.project["parentId"])
     await step(ctx, rec, "proposals", {"kind": "apology", "description": "Rejected wording."})
     await decide(ctx, rec, approve=False, comment="Offer a repair.")

@@ -148,9 +148,10 @@ def _conflicts(holidays: list[HolidayIn], make_up: list[MakeUpDayIn]) -> list[Fi
     for i in ordered:
         if reach is not None and holidays[i].start <= ends[reach]:
             first, second = sorted((reach, i))
+            named, other = holidays[second], holidays[first]
             errors.append(field_error(
-                f"holidays.{second}", f"{holidays[second].name} ({holidays[second].start}–{ends[second]}) overlaps "
-                                      f"holidays.{first}, {holidays[first].name} ({holidays[first].start}–{ends[first]})"))
+                f"holidays.{second}", f"{named.name} ({named.start}–{ends[second]}) overlaps holidays.{first}, "
+                                      f"{other.name} ({other.start}–{ends[first]})"))
         if reach is None or ends[i] > ends[reach]:
             reach = i
     seen: dict[date, int] = {}

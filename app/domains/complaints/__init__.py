@@ -1,1 +1,2 @@
-"""Complaints and disputes: the registers, the resolution loop, corrective actions, SLA clocks in business time, statistics."""
+"""Complaints and disputes: the registers, the resolution loop, corrective actions, SLA clocks in business
+time, statistics."""

@@ -17,6 +17,7 @@ from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.scopes import requires
+from app.core import tenant_settings
 from app.core.deps import provide_tenant_session
 from app.core.etag import check_if_match, etag
 from app.core.idempotency import idempotent
@@ -359,7 +360,7 @@ class ComplaintPolicyController(Controller):
     async def put_settings(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                            data: SlaSettingsIn) -> Response[SlaSettings]:
         await services.require_configurer(session, authz)
-        _, version = await services.tenant_settings.get(session, services.SLA_SETTING, lock=True)
+        _, version = await tenant_settings.get(session, services.SLA_SETTING, lock=True)
         check_if_match(request, version)
         value, version = await services.put_sla_settings(session, data)
         return Response(value, headers={"ETag": etag(version)})
@@ -534,7 +535,8 @@ class MyComplaintController(Controller):
 
     @get("/{record_id:uuid}", operation_id="getMyComplaint", summary="One's own complaint, as the owner sees it",
          **requires("owner:self", errors=[404]))
-    async def get_mine(self, session: AsyncSession, authz: Authorizer, record_id: uuid.UUID) -> Response[OwnComplaintOut]:
+    async def get_mine(self, session: AsyncSession, authz: Authorizer,
+                       record_id: uuid.UUID) -> Response[OwnComplaintOut]:
         c = await services.get_mine(session, authz, record_id)
         return Response(await services.own_out(session, c), headers={"ETag": etag(c.version)})
 

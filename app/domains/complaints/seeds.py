@@ -1,6 +1,7 @@
 """What a new tenant starts with in the complaints domain: the category tree (quality —
 structure, waterproofing, fittings, equipment —; service; delivery; certificate; property
-management; other) and the roles that work complaints."""
+management; other), the roles that work complaints, and the customer affairs manager (the
+proposal chain's first approver) able to read the records they decide on."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.domains.access.authz import trusted
 from app.domains.access.models import Role
-from app.domains.access.schemas import RoleCreate
-from app.domains.access.services import create_role
+from app.domains.access.schemas import RoleCreate, RoleUpdate
+from app.domains.access.services import create_role, update_role
 from app.domains.complaints.schemas import CategoryCreate
 from app.domains.complaints.services import create_category
 from app.tenants.seeding import seeder
@@ -33,6 +35,9 @@ CATEGORIES = [
     ("PROPERTY", "物业管理 Property management", False, (None, None), []),
     ("OTHER", "其他 Other", False, (None, None), []),
 ]
+
+APPROVER_ROLE = "customer_affairs_manager"
+APPROVER_PERMISSIONS = {"complaints.read", "complaints.supervise", "customers.read", "org.read"}
 
 ROLES = [
     RoleCreate(code="complaint_handler", name="客诉专员 Complaint handler",
@@ -60,3 +65,8 @@ async def seed_complaints(session: AsyncSession, tenant: Tenant) -> None:
     for role in ROLES:
         if await session.scalar(select(Role.id).where(Role.code == role.code)) is None:
             await create_role(session, None, role, system=True)
+    # The approval chain's first approver (made by the approvals seeder) sees the records it decides on.
+    approver = await session.scalar(select(Role).where(Role.code == APPROVER_ROLE))
+    if approver is not None:
+        await update_role(session, trusted(), approver, RoleUpdate(
+            permissions=sorted(set(approver.permissions) | APPROVER_PERMISSIONS)))

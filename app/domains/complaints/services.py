@@ -72,6 +72,7 @@ from app.domains.complaints.schemas import (
     CategoryCreate,
     CategoryOut,
     CategoryRef,
+    CategoryUpdate,
     ComplaintOut,
     ComplaintSummary,
     DownloadOut,
@@ -365,7 +366,7 @@ def _subtree(rows: dict[uuid.UUID, ComplaintCategory], root: uuid.UUID) -> set[u
     return found
 
 
-async def update_category(session: AsyncSession, row: ComplaintCategory, data: Any) -> ComplaintCategory:
+async def update_category(session: AsyncSession, row: ComplaintCategory, data: CategoryUpdate) -> ComplaintCategory:
     changes = provided(data)
     before = audit.snapshot(row)
     for name, value in changes.items():
@@ -388,7 +389,8 @@ async def get_sla_settings(session: AsyncSession) -> tuple[SlaSettings, int]:
 
 def _settings_out(value: dict[str, Any]) -> SlaSettings:
     steps = sorted(value.get("escalation", []), key=lambda s: int(s["afterPercent"]))
-    return SlaSettings(response_minutes=int(value["responseMinutes"]), resolution_minutes=int(value["resolutionMinutes"]),
+    return SlaSettings(response_minutes=int(value["responseMinutes"]),
+                       resolution_minutes=int(value["resolutionMinutes"]),
                        warn_percent=int(value["warnPercent"]),
                        escalation=[EscalationOut(after_percent=int(s["afterPercent"]), at=s["at"]) for s in steps])
 
@@ -730,7 +732,8 @@ async def update_record(session: AsyncSession, authz: Authorizer, c: Complaint, 
         c.customer_id = customer_id  # type: ignore[assignment]
     if "handler_id" in changes:
         handler = changes["handler_id"]
-        new = await _staff_account(session, handler, "handlerId") if handler is not None else None  # type: ignore[arg-type]
+        new = (await _staff_account(session, handler, "handlerId")  # type: ignore[arg-type]
+               if handler is not None else None)
         if new != c.handler_id:
             c.handler_id = new
             _event(session, c, "assigned", note=new)

@@ -128,7 +128,8 @@ async def compute(session: AsyncSession, authz: Authorizer, period: Period,
                          {r["node_id"] for r in rows if r["g1"] == 0} | {r["branch_id"] for r in rows if r["g2"] == 0})
 
     def group(index: int, key: str) -> list[GroupRow]:
-        found = [r for r in rows if r[f"g{index}"] == 0 and all(r[f"g{j}"] == 1 for j in range(len(keys)) if j != index)]
+        # The rows of the grouping set of key ``index`` alone.
+        found = [r for r in rows if all(r[f"g{j}"] == (0 if j == index else 1) for j in range(len(keys)))]
         out = []
         for r in found:
             value = r[key]
