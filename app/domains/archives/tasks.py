@@ -17,15 +17,18 @@ from app.core.audit import SYSTEM
 from app.core.db import Database
 from app.core.jobs import Progress, run_job
 from app.domains.archives import services
-from app.storage import ObjectLocked, get_store
+from app.storage import ObjectLocked, StorageUnavailable, get_store
 from app.tenants.models import Tenant, TenantStatus, schema_name
 from app.worker import celery_app, run_in_worker, tenant_task
 
 log = logging.getLogger(__name__)
 CLEAN_EXPIRED_UPLOADS = "archives.clean_expired_uploads"
+# Storage being down is a reason to try again later (10 s, 20 s, 40 s, … up to 10 minutes
+# apart), not to give up: both tasks are safe to run again.
+RETRY_WHILE_STORAGE_IS_DOWN = {"autoretry_for": (StorageUnavailable,), "retry_backoff": 10, "max_retries": 8}
 
 
-@tenant_task("archives.reverify_pages")
+@tenant_task("archives.reverify_pages", **RETRY_WHILE_STORAGE_IS_DOWN)
 async def reverify_pages(session: AsyncSession, *, page_ids: list[str]) -> dict[str, int]:
     return await services.reverify_pages(session, get_store(), [uuid.UUID(p) for p in page_ids])
 
@@ -41,7 +44,7 @@ async def verify_volume(session: AsyncSession, *, job_id: str, volume_id: str) -
     await run_job(session, job, services.VERIFY_KIND, work)
 
 
-@tenant_task("archives.delete_objects")
+@tenant_task("archives.delete_objects", **RETRY_WHILE_STORAGE_IS_DOWN)
 async def delete_objects(session: AsyncSession, *, keys: list[str]) -> dict[str, int]:
     """Every version under the keys of removed page revisions (no row names them any more)."""
     tenant, store, deleted = services.tenant_of(session), get_store(), 0
