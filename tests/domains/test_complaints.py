@@ -356,3 +356,30 @@ async def test_categories_and_the_sla_policy(client: Any, db: Any, new_tenant: A
         == 403
     assert (await client.post(f"{BASE}/categories", headers=as_handler,
                               json={"code": "X", "name": "x", "quality": False})).status_code == 403
+
+
+async def test_open_records_move_to_customer_affairs_at_handover(client: Any, db: Any, new_tenant: Any, mint: Any,
+                                                                monkeypatch: Any) -> None:
+    from datetime import UTC, datetime
+
+    from app.core import clock
+    from app.core.audit import SYSTEM
+    from app.domains.complaints import services
+
+    ctx = await _ctx(client, db, new_tenant, mint, "cplho")
+    open_one = await new_record(ctx)  # its project is handed over on 2030-01-01
+    closed = await record_in(ctx, "closed")
+    assert open_one.body["department"] == closed.body["department"] == "project_department"
+
+    async def switch(at: datetime) -> int:
+        monkeypatch.setattr(clock, "utcnow", lambda: at)
+        async with db.tenant_transaction(f"t_{ctx.tenant}") as session:
+            session.info["actor"] = SYSTEM
+            return await services.switch_at_handover(session)
+
+    assert await switch(datetime(2029, 12, 31, 15, 59, tzinfo=UTC)) == 0
+    assert await switch(datetime(2029, 12, 31, 16, 1, tzinfo=UTC)) == 1  # midnight in Shanghai
+    assert await switch(datetime(2030, 1, 2, tzinfo=UTC)) == 0
+    assert (await refresh(ctx, open_one)).body["department"] == "customer_affairs"
+    assert (await refresh(ctx, closed)).body["department"] == "project_department"  # history stays as it was
+    assert (await _actions(db, ctx.tenant, open_one.id))[-1] == "complaints.handover"

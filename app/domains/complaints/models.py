@@ -220,6 +220,8 @@ class Complaint(IdMixin, TimestampMixin, VersionMixin, TenantBase):
         Index("ix_complaints_category_id", "category_id"),
         Index("ix_complaints_joint_group", "joint_group"),
         Index("ix_complaints_handler_id", "handler_id"),
+        # The handover switch looks for the project department's records of handed-over projects.
+        Index("ix_complaints_department_node_id", "department", "node_id"),
         Index("ix_complaints_register_received_at", "register", "received_at"),
         # Statistics read a period of both registers.
         Index("ix_complaints_received_at", "received_at"),

@@ -1455,19 +1455,23 @@ async def switch_at_handover(session: AsyncSession) -> int:
     """Open records of projects whose handover date has come (tenant time zone) move from
     the project department to customer affairs, each audited. Idempotent."""
     zone = await time_zone(session)
-    rows = (await session.execute(
-        select(Complaint, OrgNode).join(OrgNode, OrgNode.id == Complaint.node_id)
-        .where(Complaint.status.in_(OPEN_STATUSES), Complaint.department == Department.project_department,
-               OrgNode.handover_date.is_not(None))
-        .with_for_update(of=Complaint, skip_locked=True))).all()
-    moved = [c for c, project in rows if org.responsibility(project, zone).department == Department.customer_affairs]
+    projects = (await session.scalars(select(OrgNode).where(OrgNode.kind == NodeKind.project,
+                                                            OrgNode.handover_date.is_not(None)))).all()
+    handed_over = [p.id for p in projects
+                   if org.responsibility(p, zone).department == Department.customer_affairs]
+    if not handed_over:
+        return 0
+    moved = (await session.scalars(
+        select(Complaint.id).where(Complaint.department == Department.project_department,
+                                   Complaint.node_id.in_(handed_over), Complaint.status.in_(OPEN_STATUSES))
+        .with_for_update(skip_locked=True))).all()
     if not moved:
         return 0
-    await session.execute(update(Complaint).where(Complaint.id.in_([c.id for c in moved]))
+    await session.execute(update(Complaint).where(Complaint.id.in_(moved))
                           .values(department=Department.customer_affairs, version=Complaint.version + 1)
                           .execution_options(synchronize_session=False))
     await audit.record_many(session, [
-        {"action": "complaints.handover", "entity_type": ENTITY, "entity_id": c.id,
+        {"action": "complaints.handover", "entity_type": ENTITY, "entity_id": c,
          "before": {"department": Department.project_department.value},
          "after": {"department": Department.customer_affairs.value}} for c in moved])
     return len(moved)
