@@ -328,12 +328,17 @@ async def get_page(session: AsyncSession, authz: Authorizer, page_id: uuid.UUID,
 # ------------------------------------------------------------------------------ reading
 
 
-async def _page_numbers(session: AsyncSession, volume_id: uuid.UUID) -> dict[uuid.UUID, int]:
-    """Page numbers: the positions of the volume's current stored pages."""
-    ids = (await session.scalars(select(ArchivePage.id).where(
-        ArchivePage.volume_id == volume_id, ArchivePage.status == PageStatus.stored)
-        .order_by(ArchivePage.seq, ArchivePage.id))).all()
-    return {page_id: n for n, page_id in enumerate(ids, 1)}
+async def _page_numbers(session: AsyncSession, volume_id: uuid.UUID,
+                        only: list[uuid.UUID] | None = None) -> dict[uuid.UUID, int]:
+    """Page numbers: the positions of the volume's current stored pages (of ``only`` those
+    pages when given: numbered in the database, so a call about a few pages of a large
+    volume does not fetch them all)."""
+    numbered = select(ArchivePage.id, func.row_number().over(order_by=(ArchivePage.seq, ArchivePage.id))
+                      .label("n")).where(ArchivePage.volume_id == volume_id, ArchivePage.status == PageStatus.stored)
+    if only is not None:
+        inner = numbered.subquery()
+        numbered = select(inner.c.id, inner.c.n).where(inner.c.id.in_(only))
+    return {page_id: n for page_id, n in (await session.execute(numbered)).all()}
 
 
 async def _items(session: AsyncSession, volume_id: uuid.UUID) -> list[ArchiveContentsItem]:
@@ -359,7 +364,8 @@ def page_out(page: ArchivePage, numbers: dict[uuid.UUID, int], items: list[Archi
 
 
 async def pages_out(session: AsyncSession, volume_id: uuid.UUID, pages: list[ArchivePage]) -> list[PageOut]:
-    numbers, items = await _page_numbers(session, volume_id), await _items(session, volume_id)
+    numbers = await _page_numbers(session, volume_id, [p.id for p in pages])
+    items = await _items(session, volume_id)
     return [page_out(p, numbers, items) for p in pages]
 
 
@@ -445,9 +451,10 @@ async def list_pages(session: AsyncSession, volume: ArchiveVolume, params: PageP
     stmt: Select[Any] = select(ArchivePage).where(ArchivePage.volume_id == volume.id)
     stmt = stmt.where(ArchivePage.status == status if status is not None
                       else ArchivePage.status != PageStatus.superseded)
-    numbers, items = await _page_numbers(session, volume.id), await _items(session, volume.id)
-    return await paginate(session, stmt, params, sortable=SORT_PAGES, default_sort=["position"],
-                          tiebreak=ArchivePage.revision, to_schema=lambda p: page_out(p, numbers, items))
+    page = await paginate(session, stmt, params, sortable=SORT_PAGES, default_sort=["position"],
+                          tiebreak=ArchivePage.revision, to_schema=lambda p: p)
+    return Page(items=await pages_out(session, volume.id, page.items), total=page.total, limit=page.limit,
+                offset=page.offset)
 
 
 # ----------------------------------------------------------------------- building volumes
@@ -1124,7 +1131,7 @@ async def download(session: AsyncSession, authz: Authorizer, store: ObjectStore,
     if page.object_version is None:
         raise ProblemError("conflict", f"Page {page.id} is still being uploaded.")
     await store.health()
-    number = (await _page_numbers(session, volume.id)).get(page.id)
+    number = (await _page_numbers(session, volume.id, [page.id])).get(page.id)
     name = f"{volume.archive_number or volume.id}-p{number or 0:04d}-r{page.revision}"
     signed = await store.presign_get(tenant_of(session), page.object_key, version_id=page.object_version,
                                      expires=timedelta(seconds=policy.download_url_seconds),
