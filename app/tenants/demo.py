@@ -101,6 +101,7 @@ async def seed_demo(db: Database, slug: str, actor: Actor, settings: Settings | 
         await _seed_tree(session)
         await _seed_customers(session, owner_id)
         await _seed_archives(session)
+        await _seed_relations(session)
     if settings is not None and secret:
         path = credentials_file(settings)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -219,6 +220,60 @@ async def _seed_archives(session: AsyncSession) -> None:
          "pageTo": last} for title, number, day, first, last in items]}, ContentsIn))
     await archives.put_remarks(session, trusted(), volume, path, RemarksIn(
         notes="待扫描：共9页。 To be scanned: 9 pages.", compiler="王档案", compiled_on=date(2026, 1, 8)))
+
+
+async def _seed_relations(session: AsyncSession) -> None:
+    """A visit planned for next week, a call from a prospect, the Mid-Autumn gift plan, the
+    handed-over project's return visits with the first owner's answers, and everyone graded."""
+    from datetime import timedelta
+
+    import msgspec
+
+    from app.domains.customers.models import Customer
+    from app.domains.grading.services import recompute
+    from app.domains.interactions import services as interactions
+    from app.domains.interactions.schemas import CallCreate, GiftPlanCreate, VisitCreate
+    from app.domains.org.models import OrgNode
+    from app.domains.surveys import services as surveys
+    from app.domains.surveys.models import Question, Questionnaire, ReturnVisitTarget
+    from app.domains.surveys.schemas import PlanCreate, ResultCreate
+
+    system, now = trusted(), utcnow()
+
+    async def customer(name: str) -> Customer:
+        return (await session.scalars(select(Customer).where(Customer.name == name))).one()
+
+    async def node(code: str) -> Any:
+        return await session.scalar(select(OrgNode.id).where(OrgNode.code == code))
+
+    await interactions.create_visit(session, system, VisitCreate(
+        customer_id=(await customer("王芳")).id, purpose="签约前拜访：贷款方案与交房时间 Pre-contract visit",
+        planned_at=now + timedelta(days=7), location="阳光·滨海湾售楼处 Sunshine Bay sales office"))
+    await interactions.create_call(session, system, msgspec.convert({
+        "direction": "inbound", "startedAt": (now - timedelta(days=2)).isoformat(), "durationSeconds": 320,
+        "subject": "咨询云山壹号开盘时间 Cloud Hill launch date", "customerId": str((await customer("张伟")).id),
+        "outcome": {"kind": "callback", "callbackAt": (now + timedelta(days=3)).isoformat()}}, CallCreate))
+    await interactions.create_gift_plan(session, system, msgspec.convert({
+        "nodeId": str(await node("SZ")), "title": "2026 中秋业主关怀 Mid-Autumn owner care",
+        "occasion": "中秋节 Mid-Autumn", "items": [{"item": "月饼礼盒 Mooncakes", "quantity": 200, "unitValue": "188.00"}]},
+        GiftPlanCreate))
+    plan = await surveys.create_plan(session, system, msgspec.convert({
+        "nodeId": str(await node("SZ01")), "title": "交付后三十天回访 30 days after handover", "method": "phone",
+        "dueOn": (now + timedelta(days=30)).date().isoformat(), "filters": {"hasUnits": True}}, PlanCreate))
+    questionnaire = (await session.scalars(select(Questionnaire))).one()  # the standard one, seeded
+    owner = await customer("李建国")
+    target = await session.scalar(select(ReturnVisitTarget.id).where(ReturnVisitTarget.plan_id == plan.id,
+                                                                     ReturnVisitTarget.customer_id == owner.id))
+    questions = (await session.scalars(select(Question).where(Question.questionnaire_id == questionnaire.id)
+                                       .order_by(Question.position))).all()
+    scores = {"product_quality": 4, "service": 5, "price": 3, "overall": 4}
+    await surveys.create_result(session, system, msgspec.convert({
+        "customerId": str(owner.id), "questionnaireId": str(questionnaire.id), "method": "phone",
+        "targetId": str(target), "answers": [
+            {"questionId": str(q.id), "score": scores[q.dimension.value]} if q.dimension else
+            {"questionId": str(q.id), "text": "希望小区增加充电桩 More EV chargers, please"} for q in questions]},
+        ResultCreate))
+    await recompute(session)
 
 
 def print_demo_help(console: Any, settings: Settings, base: str) -> None:

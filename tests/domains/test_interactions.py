@@ -423,3 +423,43 @@ async def test_a_node_holding_interactions_is_not_deleted(client: Any, world: Wo
     got = await client.get(url, headers=world.admin)
     refused = await client.delete(url, headers={**world.admin, "If-Match": got.headers["etag"]})
     assert refused.status_code == 409 and "1 calls" in refused.json()["detail"]
+
+
+async def test_the_demo_group_has_interactions_return_visits_and_grades(client: Any, db: Any, mint: Any,
+                                                                       new_tenant: Any) -> None:
+    # The demo's own seeding steps on a tenant of the test's: the demo tenant itself (its OAuth
+    # clients are unique across tenants) is made once per database, by the customers' test.
+    from sqlalchemy import select
+
+    from app.auth.models import AccountKind
+    from app.auth.services import create_account
+    from app.core.audit import Actor
+    from app.tenants import demo
+    from app.tenants.models import Tenant
+
+    slug = await new_tenant("iademo")
+    actor = Actor(kind="operator", id="operator@test")
+    async with db.platform_transaction() as session:
+        session.info["actor"] = actor
+        tenant_id = await session.scalar(select(Tenant.id).where(Tenant.slug == slug))
+        owner = await create_account(session, tenant_id=tenant_id, kind=AccountKind.owner, username="owner",
+                                     display_name="Owner", password=None, scopes=["owner:self"])
+    async with db.tenant_transaction(f"t_{slug}") as session:
+        session.info["actor"] = actor
+        await demo._seed_tree(session)
+        await demo._seed_customers(session, owner.id)
+        await demo._seed_relations(session)
+    auth = {"Authorization": f"Bearer {mint(tenant=slug)}"}
+    [visit] = (await ok(await client.get(f"{API}/visits", headers=auth), 200))["items"]
+    assert visit["status"] == "planned"
+    [call] = (await ok(await client.get(f"{API}/calls", headers=auth), 200))["items"]
+    assert call["outcome"] == "callback"
+    [plan] = (await ok(await client.get(f"{API}/gift-plans", headers=auth), 200))["items"]
+    assert plan["budget"] == "37600.00"
+    [survey] = (await ok(await client.get("/api/v1/surveys/plans", headers=auth), 200))["items"]
+    detail = await ok(await client.get(f"/api/v1/surveys/plans/{survey['id']}", headers=auth), 200)
+    assert detail["targets"]["total"] == 2 and detail["targets"]["completed"] == 1
+    stats = await ok(await client.get("/api/v1/surveys/statistics", headers=auth), 200)
+    assert [r["scores"]["overall"] for r in stats["rows"]] == ["4.00"]
+    grades = await ok(await client.get("/api/v1/grading/grades", headers=auth), 200)
+    assert grades["total"] == 5
