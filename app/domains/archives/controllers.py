@@ -27,19 +27,19 @@ from app.domains.archives.schemas import (
     ClassificationChangeIn,
     ContentsIn,
     CorrectionIn,
-    PageDownloadOut,
     LegalHoldIn,
     Manifest,
     OrderIn,
+    PageDownloadOut,
     PageIdsIn,
     PageOut,
+    PageUploadOut,
+    PageUploadsOut,
     PagesIn,
     PagesOut,
     ReasonIn,
     RemarksIn,
     ReviewIn,
-    PageUploadOut,
-    PageUploadsOut,
     VolumeCreate,
     VolumeOut,
     VolumeSummary,
@@ -74,9 +74,9 @@ async def _page(session: AsyncSession, page: ArchivePage) -> Response[PageOut]:
     return Response(out, headers={"ETag": etag(page.version)})
 
 
-def _delete_later(session: AsyncSession, tenant: str | None, objects: list[tuple[str, str | None]]) -> None:
-    if objects:
-        enqueue_after_commit(session, tasks.delete_objects, tenant=tenant, keys=[key for key, _ in objects])
+def _delete_later(session: AsyncSession, tenant: str | None, keys: list[str]) -> None:
+    if keys:
+        enqueue_after_commit(session, tasks.delete_objects, tenant=tenant, keys=keys)
 
 
 class ArchiveSettingsController(Controller):

@@ -64,13 +64,13 @@ from app.domains.archives.schemas import (
     ContentsItemOut,
     CorrectionIn,
     DEFAULT_POLICY,
-    PageDownloadOut,
     LastCheck,
     LegalHoldIn,
     LegalHoldOut,
     Manifest,
     ManifestPage,
     PageDeclaration,
+    PageDownloadOut,
     PageOut,
     PresignedPut,
     RemarksIn,
@@ -787,10 +787,9 @@ async def set_legal_hold(session: AsyncSession, authz: Authorizer, store: Object
     return volume
 
 
-async def delete_volume(session: AsyncSession, authz: Authorizer, volume: ArchiveVolume,
-                        path: str) -> list[tuple[str, str | None]]:
+async def delete_volume(session: AsyncSession, authz: Authorizer, volume: ArchiveVolume, path: str) -> list[str]:
     """Delete an unfiled volume, or a filed one whose retention has ended (not under legal
-    hold); returns the objects to delete once the deletion has committed."""
+    hold); returns the keys whose objects to delete once the deletion has committed."""
     if volume.status is VolumeStatus.filed:
         authz.require(DISPOSE, path)
         if volume.legal_hold:
@@ -803,12 +802,12 @@ async def delete_volume(session: AsyncSession, authz: Authorizer, volume: Archiv
         authz.require(WRITE, path)
     pages = list((await session.scalars(select(ArchivePage).where(ArchivePage.volume_id == volume.id))).all())
     before = {**_snapshot(volume), "pages": len(pages)}
-    objects = [(p.object_key, p.object_version) for p in pages]
+    keys = [p.object_key for p in pages]
     await session.delete(volume)
     await session.flush()
     action = "archives.volume.dispose" if volume.status is VolumeStatus.filed else "archives.volume.delete"
     await audit.record(session, action=action, entity_type=ENTITY, entity_id=volume.id, before=before)
-    return objects
+    return keys
 
 
 # ------------------------------------------------------------------------- classification
@@ -1111,9 +1110,9 @@ async def reorder(session: AsyncSession, authz: Authorizer, volume: ArchiveVolum
 
 
 async def delete_page(session: AsyncSession, authz: Authorizer, page: ArchivePage, volume: ArchiveVolume,
-                      path: str) -> tuple[str, str | None]:
-    """Remove a page (or a pending upload) of a draft volume; returns its object, deleted
-    once the removal has committed."""
+                      path: str) -> str:
+    """Remove a page (or a pending upload) of a draft volume; returns its key, whose object
+    is deleted once the removal has committed."""
     authz.require(WRITE, path)
     _require_status(volume, VolumeStatus.draft, doing="delete its pages")
     before = audit.snapshot(page)
@@ -1121,7 +1120,7 @@ async def delete_page(session: AsyncSession, authz: Authorizer, page: ArchivePag
     await session.flush()
     await audit.record(session, action="archives.page.delete", entity_type=PAGE_ENTITY, entity_id=page.id,
                        before=before)
-    return page.object_key, page.object_version
+    return page.object_key
 
 
 async def download(session: AsyncSession, authz: Authorizer, store: ObjectStore, page: ArchivePage,
