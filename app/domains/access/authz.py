@@ -18,6 +18,7 @@ Grants are loaded once per request (one query). Callers:
 
 from __future__ import annotations
 
+import bisect
 import sys
 import uuid
 from dataclasses import dataclass, field
@@ -41,7 +42,8 @@ ALL = "*"
 # What the OpenAPI document offers a role: the wildcard and the product's permissions. A live
 # list the document reads when it is built (after every domain registered). Names registered
 # outside the app (by tests) stay valid but undocumented, so that every process that builds
-# the document builds the same one.
+# the document builds the same one; kept sorted ("*" first), so that the order in which
+# domains happened to be imported does not show in it.
 GRANTABLE: list[str] = [ALL]
 
 
@@ -52,7 +54,7 @@ def register_permissions(entries: dict[str, str]) -> None:
         if name in PERMISSIONS and PERMISSIONS[name] != description:
             raise ValueError(f"permission {name!r} registered twice with different descriptions")
         if name not in PERMISSIONS and sys._getframe(1).f_globals.get("__name__", "").split(".")[0] == "app":
-            GRANTABLE.append(name)
+            bisect.insort(GRANTABLE, name)
         PERMISSIONS[name] = description
 
 
