@@ -20,8 +20,9 @@ from app.domains.calendars import services
 from app.domains.calendars.schemas import CalendarCreate, CalendarOut, CalendarReplace, CalendarSummary
 
 BASE = "/api/v1/calendars"
-_RULES = ("Overlapping holidays, a make-up day inside a holiday or a make-up day given twice: 409 `conflict` "
-          "whose errors name the entries. Needs the permission `calendars.manage` at the group node.")
+_RULES = ("Overlapping holidays, a make-up day inside a holiday or given twice, a holiday running past "
+          "9999-12-31: 409 `conflict` whose errors name the entries; an unknown time zone: 422. Needs the "
+          "permission `calendars.manage` at the group node.")
 
 
 async def _out(session: AsyncSession, row: Any, status: int = 200) -> Response[CalendarOut]:
