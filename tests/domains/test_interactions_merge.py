@@ -9,10 +9,9 @@ from typing import Any
 
 import pytest
 
-from app.core.audit import SYSTEM
-from app.domains.grading.services import recompute
 from tests.domains.customers_helpers import API, World, approve_all, create, make_world, ok, person
 from tests.domains.test_approvals import as_, assign, make_account
+from tests.domains.test_grading import grade_all
 from tests.domains.test_surveys import answers, standard
 
 INTERACTIONS, SURVEYS, GRADING = "/api/v1/interactions", "/api/v1/surveys", "/api/v1/grading"
@@ -23,7 +22,18 @@ async def world(app: Any, db: Any, new_tenant: Any, mint: Any) -> World:
     import httpx
 
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c:
-        return await make_world(c, db, new_tenant, mint, units=4, prefix="iam")
+        made = await make_world(c, db, new_tenant, mint, units=4, prefix="iam")
+    # Merges and deletions read every registered customer reference; a test elsewhere registers
+    # a table of its own (tests/domains/test_customers_changes.py): this tenant gets it too.
+    from app.core.models import TenantBase
+    from app.domains.customers.references import CUSTOMER_REFERENCES
+
+    async with db.engine.begin() as conn:
+        conn = await conn.execution_options(schema_translate_map={"tenant": f"t_{made.slug}"})
+        for ref in CUSTOMER_REFERENCES.values():
+            if ref.table.metadata is not TenantBase.metadata:
+                await conn.run_sync(ref.table.create, checkfirst=True)
+    return made
 
 
 async def _decide_all(client: Any, request_id: str, people: list[dict[str, str]]) -> None:
@@ -65,9 +75,7 @@ async def test_a_merge_carries_the_relations_history(client: Any, db: Any, mint:
         change = await ok(await client.post(f"{GRADING}/customers/{customer['id']}/credit-changes", headers=admin,
                                             json={"requestedLimit": limit, "reason": "年度授信"}))
         await _decide_all(client, change["approvalRequestId"], credit_chain)
-    async with db.tenant_transaction(f"t_{world.slug}") as session:
-        session.info["actor"] = SYSTEM
-        await recompute(session)
+    await grade_all(db, world.slug)
     merged_history = await ok(await client.get(f"{GRADING}/customers/{merged['id']}/history", headers=admin), 200)
     assert merged_history["total"] == 1
 
@@ -105,9 +113,7 @@ async def test_a_merge_carries_the_relations_history(client: Any, db: Any, mint:
     assert view["creditLimit"] == "250000.00"
 
     # The tombstone keeps no grade once grades are computed again.
-    async with db.tenant_transaction(f"t_{world.slug}") as session:
-        session.info["actor"] = SYSTEM
-        await recompute(session)
+    await grade_all(db, world.slug)
     tombstone = await ok(await client.get(f"{GRADING}/customers/{merged['id']}", headers=admin), 200)
     assert tombstone["grade"] is None and tombstone["creditLimit"] is None
     listed = await ok(await client.get(f"{GRADING}/grades", headers=admin, params={"limit": 200}), 200)

@@ -10,9 +10,8 @@ from typing import Any
 
 import pytest
 
-from app.core.audit import SYSTEM
-from app.domains.grading.services import recompute
 from tests.domains.customers_helpers import World, create, make_world, ok, person
+from tests.domains.test_grading import grade_all
 from tests.grants import grant
 
 API = "/api/v1/surveys"
@@ -110,9 +109,7 @@ async def test_a_plan_chooses_its_targets_and_works_them_to_results(client: Any,
               for i in range(3)]
     prospect = await create(client, world, person(name="意向客户", nodeId=world.branch["id"]))
     lost = await create(client, world, person(name="流失客户", status="lost", nodeId=world.branch["id"]))
-    async with db.tenant_transaction(f"t_{world.slug}") as session:
-        session.info["actor"] = SYSTEM
-        await recompute(session)
+    await grade_all(db, world.slug)
 
     plan_made = await client.post(f"{API}/plans", headers=world.admin, json={
         "nodeId": world.branch["id"], "title": "交付后三十天回访", "method": "phone", "dueOn": "2026-06-30",
