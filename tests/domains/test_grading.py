@@ -233,3 +233,23 @@ async def test_credit_limits_change_through_four_approvals(client: Any, db: Any,
     assert refused.status_code == 403
     assert (await client.post(f"{API}/customers/{uuid.uuid4()}/credit-changes", headers=world.admin,
                               json=body)).status_code == 404
+
+
+async def test_two_computations_at_once_record_a_change_once(client: Any, db: Any, world: World) -> None:
+    import asyncio
+
+    from app.domains.grading.models import GradeChange
+    from app.domains.grading.services import recompute
+
+    customer = await create(client, world, person(units=[{"unitId": world.units[5]["id"]}]))
+    async with db.tenant_transaction(f"t_{world.slug}") as first:
+        first.info["actor"] = SYSTEM
+        await recompute(first)
+        # The second waits on the first's lock until it commits, then finds nothing changed.
+        second = asyncio.create_task(grade_all(db, world.slug))
+        await asyncio.sleep(0.5)
+        assert not second.done()
+    assert (await second)["changed"] == 0
+    async with db.tenant_session(f"t_{world.slug}") as session:
+        assert await session.scalar(select(func.count()).select_from(GradeChange).where(
+            GradeChange.customer_id == uuid.UUID(customer["id"]))) == 1

@@ -234,6 +234,10 @@ async def recompute(session: AsyncSession, *, node_path: str | None = None, prog
                     job_id: uuid.UUID | None = None) -> dict[str, Any]:
     """Grade every live customer in scope (the group when ``node_path`` is None) by the rules
     in force; returns the counts. Idempotent: a second run changes nothing but the time."""
+    # One computation at a time per tenant (the daily run and a job may meet): the second waits,
+    # then finds nothing changed, so no change is recorded twice.
+    await session.execute(select(func.pg_advisory_xact_lock(
+        func.hashtext(f"grading.recompute:{session.info['tenant_schema']}"))))
     value, rules_version = await tenant_settings.get(session, RULES)
     rules = _rules(value)
     zone = await time_zone(session)
