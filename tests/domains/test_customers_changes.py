@@ -6,7 +6,7 @@ record of the merged customer over and leaves a tombstone."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, AsyncIterator
 
 import pytest
 from sqlalchemy import Column, MetaData, String, Table, insert, select, text
@@ -30,16 +30,15 @@ from tests.domains.customers_helpers import (
 )
 
 # Another domain's table naming customers (complaints, inquiries, ...), made for the test in the
-# tenant's schema: the merge must move its rows through the registry hook.
+# tenant's schema: the merge must move its rows through the registry hook. Registered for this
+# module's tests only: merges in other tenants of the run must not look for it.
 OTHER = Table("test_customer_notes", MetaData(schema=TENANT_PLACEHOLDER),
               Column("id", UUID(as_uuid=True), primary_key=True), Column("customer_id", UUID(as_uuid=True)),
               Column("note", String(100)))
-if "test_customer_notes.customer_id" not in CUSTOMER_REFERENCES:
-    register_customer_reference(OTHER, "customer_id")
 
 
 @pytest.fixture(scope="module")
-async def world(app: Any, db: Any, new_tenant: Any, mint: Any) -> World:
+async def world(app: Any, db: Any, new_tenant: Any, mint: Any) -> AsyncIterator[World]:
     import httpx
 
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c:
@@ -47,7 +46,11 @@ async def world(app: Any, db: Any, new_tenant: Any, mint: Any) -> World:
     async with db.engine.begin() as conn:
         await conn.execute(text(f'CREATE TABLE "t_{made.slug}".test_customer_notes '
                                 "(id uuid PRIMARY KEY, customer_id uuid, note varchar(100))"))
-    return made
+    register_customer_reference(OTHER, "customer_id")
+    try:
+        yield made
+    finally:
+        del CUSTOMER_REFERENCES["test_customer_notes.customer_id"]
 
 
 async def _trail(db: Any, slug: str, entity_id: str, action: str) -> list[Any]:

@@ -363,6 +363,33 @@ async def test_gift_applications_draw_on_their_plan(client: Any, world: World, p
 # -------------------------------------------------------------------------------- calls
 
 
+async def test_withdrawing_the_last_behaviour_consent_erases_needs_and_interests(
+        client: Any, db: Any, world: World) -> None:
+    customer = await create(client, world, consenting())
+    planned = await client.post(f"{API}/visits", headers=world.admin, json={
+        "customerId": customer["id"], "purpose": "回访购房意向", "plannedAt": "2026-05-06T10:00:00+08:00"})
+    visit = await ok(await client.post(f"{planned.headers['location']}/record",
+                                       headers={**world.admin, "If-Match": planned.headers["etag"]},
+                                       json={"needs": ["学区"], "objections": ["楼层太低"]}), 200)
+    call = await ok(await client.post(f"{API}/calls", headers=world.admin, json={
+        "direction": "outbound", "startedAt": "2026-05-06T11:00:00+08:00", "durationSeconds": 60,
+        "subject": "新盘推介", "customerId": customer["id"],
+        "outcome": {"kind": "interested", "interests": ["江景四房"]}}))
+    consent = (await ok(await client.get(f"/api/v1/customers/{customer['id']}/consents", headers=world.admin),
+                        200))["items"][0]
+
+    await ok(await client.post(f"/api/v1/customers/consents/{consent['id']}/withdraw", headers=world.admin,
+                               json={"channel": "phone"}), 200)
+
+    seen = await client.get(f"{API}/visits/{visit['id']}", headers=world.admin)
+    assert seen.json()["needs"] == [] and seen.json()["objections"] == []
+    assert seen.headers["etag"] != f'"{visit["version"]}"'  # clients holding the old copy learn it changed
+    assert (await ok(await client.get(f"{API}/calls/{call['id']}", headers=world.admin), 200))["interests"] == []
+    erased = [r for r in await trail(db, world.slug, customer["id"]) if r.action == "customers.behaviour.erase"]
+    assert len(erased) == 1 and erased[0].after == {"erased": {"visits.needs+objections": 1,
+                                                               "calls.interests+objections": 1}}
+
+
 async def test_calls_with_their_outcome_and_the_number_sealed(client: Any, db: Any, world: World) -> None:
     number = phone()
     inbound = await ok(await client.post(f"{API}/calls", headers=world.admin, json={

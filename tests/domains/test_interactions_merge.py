@@ -23,16 +23,6 @@ async def world(app: Any, db: Any, new_tenant: Any, mint: Any) -> World:
 
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c:
         made = await make_world(c, db, new_tenant, mint, units=4, prefix="iam")
-    # Merges and deletions read every registered customer reference; a test elsewhere registers
-    # a table of its own (tests/domains/test_customers_changes.py): this tenant gets it too.
-    from app.core.models import TenantBase
-    from app.domains.customers.references import CUSTOMER_REFERENCES
-
-    async with db.engine.begin() as conn:
-        conn = await conn.execution_options(schema_translate_map={"tenant": f"t_{made.slug}"})
-        for ref in CUSTOMER_REFERENCES.values():
-            if ref.table.metadata is not TenantBase.metadata:
-                await conn.run_sync(ref.table.create, checkfirst=True)
     return made
 
 

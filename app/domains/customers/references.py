@@ -9,6 +9,10 @@ A domain whose table holds a customer id registers it once, at import::
 When a merge is approved, every registered column is rewritten from the merged-away
 customer to the survivor in the approval's transaction; an approved deletion is refused
 (409) while any registered table outside the customers domain still names the customer.
+
+Columns of other domains that hold a customer's behaviour data (what they want, what they
+object to) are registered with ``register_behaviour_data``: when the customer's last
+behaviour consent is withdrawn, they are cleared in the withdrawal's transaction.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, func, select, update
+from sqlalchemy import Table, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
@@ -69,3 +73,48 @@ async def foreign_holders(session: AsyncSession, customer: uuid.UUID) -> dict[st
         if count:
             found[name] = count
     return found
+
+
+@dataclass(frozen=True)
+class BehaviourData:
+    table: Table
+    customer_column: str
+    cleared: dict[str, Any]  # column -> its value when it holds nothing
+
+    @property
+    def name(self) -> str:
+        return f"{self.table.name}.{'+'.join(sorted(self.cleared))}"
+
+
+BEHAVIOUR_DATA: dict[str, BehaviourData] = {}
+
+
+def register_behaviour_data(table: Any, customer_column: str, cleared: dict[str, Any]) -> None:
+    """Register columns of ``table`` (a Table, or a mapped class) as behaviour data of the
+    customer named in ``customer_column``: set to their ``cleared`` values on withdrawal."""
+    table = getattr(table, "__table__", table)
+    missing = [c for c in [customer_column, *cleared] if c not in table.c]
+    if missing or not cleared:
+        raise ValueError(f"{missing} are not columns of {table!r}")
+    entry = BehaviourData(table=table, customer_column=customer_column, cleared=dict(cleared))
+    if BEHAVIOUR_DATA.get(entry.name, entry) != entry:
+        raise ValueError(f"behaviour data {entry.name} registered twice")
+    BEHAVIOUR_DATA[entry.name] = entry
+
+
+async def erase_behaviour_data(session: AsyncSession, customer: uuid.UUID) -> dict[str, int]:
+    """Clear every registered behaviour column of ``customer``'s rows; rows changed per entry.
+    A versioned row gets a new version, so that its ETag tells clients it changed."""
+    erased: dict[str, int] = {}
+    for name, entry in sorted(BEHAVIOUR_DATA.items()):
+        t = entry.table
+        values: dict[str, Any] = dict(entry.cleared)
+        if "version" in t.c:
+            values["version"] = t.c.version + 1
+        result = await session.execute(
+            update(t).where(t.c[entry.customer_column] == customer,
+                            or_(*(t.c[c] != v for c, v in entry.cleared.items())))
+            .values(values).execution_options(synchronize_session=False))
+        if result.rowcount:  # type: ignore[attr-defined]
+            erased[name] = result.rowcount  # type: ignore[attr-defined]
+    return erased

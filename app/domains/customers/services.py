@@ -46,7 +46,12 @@ from app.domains.customers.models import (
     CustomerUnit,
     OwnerRole,
 )
-from app.domains.customers.references import foreign_holders, move_references, register_customer_reference
+from app.domains.customers.references import (
+    erase_behaviour_data,
+    foreign_holders,
+    move_references,
+    register_customer_reference,
+)
 from app.domains.customers.schemas import (
     BehaviourIn,
     ChangeOwnership,
@@ -664,13 +669,17 @@ async def withdraw_consent(session: AsyncSession, authz: Authorizer, customer: C
     await session.refresh(consent)
     await audit.record(session, action="customers.consent.withdraw", entity_type=CONSENT, entity_id=consent.id,
                        before=before, after={**audit.snapshot(consent), "customer": str(customer.id)})
-    # Behaviour data is kept only while consented to: the last withdrawal erases it.
-    if consent.kind is ConsentKind.behaviour and customer.behaviour is not None \
-            and not await has_consent(session, customer.id, ConsentKind.behaviour):
-        customer.behaviour = None
-        await session.flush()
-        await audit.record(session, action="customers.behaviour.erase", entity_type=ENTITY, entity_id=customer.id,
-                           reason="behaviour consent withdrawn")
+    # Behaviour data is kept only while consented to: the last withdrawal erases it, the
+    # customer's own and what other domains recorded (a visit's needs, a call's interests).
+    if consent.kind is ConsentKind.behaviour and not await has_consent(session, customer.id, ConsentKind.behaviour):
+        erased = await erase_behaviour_data(session, customer.id)
+        if customer.behaviour is not None:
+            customer.behaviour = None
+            await session.flush()
+            erased["customers.behaviour"] = 1
+        if erased:
+            await audit.record(session, action="customers.behaviour.erase", entity_type=ENTITY,
+                               entity_id=customer.id, after={"erased": erased}, reason="behaviour consent withdrawn")
     return consent
 
 

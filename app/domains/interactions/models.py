@@ -31,7 +31,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.models import IdMixin, TenantBase, TimestampMixin, VersionMixin
-from app.domains.customers.references import register_customer_reference
+from app.domains.customers.references import register_behaviour_data, register_customer_reference
 
 
 def _enum(cls: type[enum.Enum]) -> Enum:
@@ -313,3 +313,6 @@ register_customer_reference(Visit, "customer_id")
 register_customer_reference(ReceptionGuest, "customer_id")
 register_customer_reference(GiftApplication, "customer_id")
 register_customer_reference(Call, "customer_id")
+# Erased when the customer's last behaviour consent is withdrawn.
+register_behaviour_data(Visit, "customer_id", {"needs": [], "objections": []})
+register_behaviour_data(Call, "customer_id", {"interests": [], "objections": []})
