@@ -148,10 +148,12 @@ def _validation_errors(extra: Any) -> list[FieldError]:
                 continue
             key = str(item.get("key") or "")
             message = str(item.get("message") or "invalid value")
-            # msgspec reports "… - at `$.field`"; keep the message and take the path out.
+            # msgspec reports "… - at `$.field`"; keep the message and take the path out. An
+            # error raised inside a nested struct names its own field first, then the struct's
+            # place: "… - at `$.field` - at `$.outer`" is `outer.field`.
             if " - at `$" in message:
-                message, _, path = message.partition(" - at `$")
-                key = path.rstrip("`").lstrip(".") or key
+                message, *paths = message.split(" - at `$")
+                key = "".join(p.rstrip("`") for p in reversed(paths)).lstrip(".") or key
             elif key in ("", "data") and "field `" in message:
                 # "Object missing required field `name`", "Object contains unknown field `nme`"
                 key = message.split("field `", 1)[1].split("`", 1)[0]

@@ -6,6 +6,7 @@ unknown fields so that a typo is an error, not a silently ignored value.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 import msgspec
@@ -38,8 +39,30 @@ class Schema(msgspec.Struct, rename="camel", kw_only=True):
     """A response body."""
 
 
+# A point in time given by a client. The offset is required: a time without one names no
+# instant. Times are stored in UTC, and in some offsets a time on the calendar's first or last
+# day falls outside it there (0001-01-01T00:30+01:00 is a time of year 0): those days are
+# refused wherever a body carries a time (``Input.__post_init__``), as the pattern documents.
+EDGE_DAYS = ("0001-01-01", "9999-12-31")
+INSTANT_PATTERN = f"^(?!{'|'.join(EDGE_DAYS)})"
+Instant = Annotated[datetime, msgspec.Meta(
+    tz=True, description="RFC 3339 with an offset (not on 0001-01-01 or 9999-12-31).",
+    extra_json_schema={"extra": {"pattern": INSTANT_PATTERN}})]
+
+
+def on_edge_day(value: datetime) -> bool:
+    return value.date().isoformat() in EDGE_DAYS
+
+
 class Input(msgspec.Struct, rename="camel", kw_only=True, forbid_unknown_fields=True):
     """A request body."""
+
+    def __post_init__(self) -> None:
+        for name, wire in zip(self.__struct_fields__, self.__struct_encode_fields__):
+            value = getattr(self, name)
+            if isinstance(value, datetime) and on_edge_day(value):
+                # msgspec reports it as a validation error at this struct's place in the body.
+                raise ValueError(f"a time on 0001-01-01 or 9999-12-31 cannot be stored - at `$.{wire}`")
 
 
 class Page(Schema, Generic[T]):

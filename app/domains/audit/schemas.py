@@ -8,7 +8,7 @@ from typing import Annotated
 
 import msgspec
 
-from app.core.schemas import Input, Schema, free_object
+from app.core.schemas import Input, Instant, Schema, free_object
 from app.domains.audit.models import AuditRecord
 
 # Limits are the columns' widths (app.core.audit): a longer value could never match.
@@ -25,7 +25,6 @@ Action = Annotated[str, msgspec.Meta(
     min_length=1, max_length=ACTION_MAX, pattern=ACTION_PATTERN,
     description="Exact action, or a prefix ending in `*`: `org.branch.create`, `org.*`.",
 )]
-Instant = Annotated[datetime, msgspec.Meta(tz=True, description="RFC 3339 with an offset.")]
 
 
 class AuditFilter(Input):

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from app.core.schemas import ONE_LINE_PATTERN, Input, Schema
+from app.core.schemas import ONE_LINE_PATTERN, Input, Instant, Schema
 from app.domains.complaints.models import (
     AttachmentStatus,
     ComplaintChannel,
@@ -73,7 +73,7 @@ class RecordCreate(Input):
     unit_id: uuid.UUID | None = None  # a unit of the project
     severity: Severity = Severity.medium
     # When it reached us, for a letter or a call entered afterwards (within the last year).
-    received_at: datetime | None = None
+    received_at: Instant | None = None
     # The other party (disputes), or a third party the complaint involves.
     counterparty: Text500 | None = None
     # Another record of the same register this one is joint with (many owners, one matter).

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from app.core.schemas import ONE_LINE_PATTERN, Email, Input, Schema
+from app.core.schemas import ONE_LINE_PATTERN, Email, Input, Instant, Schema
 from app.domains.customers.models import (
     ConsentChannel,
     ConsentKind,
@@ -96,7 +96,7 @@ class ConsentIn(Input):
     purpose: Purpose
     channel: ConsentChannel
     # When the consent takes effect (the day the customer signed); now when absent.
-    granted_at: datetime | None = None
+    granted_at: Instant | None = None
 
 
 class _Common(Input, kw_only=True):
@@ -245,7 +245,7 @@ class BehaviourIn(Input):
 class ConsentWithdrawal(Input):
     channel: ConsentChannel
     # When the withdrawal takes effect; now when absent. Not before the consent took effect.
-    withdrawn_at: datetime | None = None
+    withdrawn_at: Instant | None = None
 
 
 class OwnContactUpdate(Input):

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import msgspec
 
-from app.core.schemas import Input, Schema
+from app.core.schemas import Input, Instant, Schema
 from app.domains.inquiries.models import Channel, Inquiry, InquiryStatus, InquiryTransfer
 from app.domains.org.schemas import Department
 
@@ -24,7 +24,7 @@ class InquiryCreate(Input):
     project_id: uuid.UUID
     subject: Text200
     description: LongText
-    promised_reply_at: datetime
+    promised_reply_at: Instant
     # Who contacted us and how to reach them for the reply (an unknown caller has no customer).
     contact_note: Text500
     customer_id: uuid.UUID | None = None

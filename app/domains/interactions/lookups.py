@@ -21,12 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import Account, AccountKind, AccountStatus
 from app.core.problems import ProblemError, field_error
+from app.core.schemas import INSTANT_PATTERN, on_edge_day
 from app.domains.access.authz import Authorizer
 from app.domains.approvals.services import tenant_id
 from app.domains.customers.models import Customer
 from app.domains.customers.services import READ as CUSTOMERS_READ
 from app.domains.customers.services import time_zone
-from app.domains.interactions.schemas import EDGE_DAYS, INSTANT_PATTERN
 from app.domains.org.models import NodeKind, OrgNode
 
 M = TypeVar("M")
@@ -124,18 +124,12 @@ def instant(value: str | None, field: str) -> datetime | None:
     if parsed.tzinfo is None:
         raise ProblemError("validation", f"{field}: give the offset, e.g. 2026-05-01T00:00:00+08:00.",
                            errors=[field_error(field, "needs an offset", "query")])
-    in_range(source="query", **{field: parsed})
+    if on_edge_day(parsed):
+        raise ProblemError("validation", f"{field}: a time on 0001-01-01 or 9999-12-31 cannot be stored.",
+                           errors=[field_error(field, "on the first or last day of the calendar", "query")])
     return parsed
 
 
-def in_range(source: str = "body", **values: datetime | None) -> None:
-    """Times on the calendar's first or last day are refused, in any offset (the pattern of
-    ``Instant`` says so): some of them fall outside it in UTC, where they are stored."""
-    bad = [name for name, value in values.items() if value is not None and value.date().isoformat() in EDGE_DAYS]
-    if bad:
-        raise ProblemError("validation", "Times on 0001-01-01 or 9999-12-31 cannot be stored.",
-                           errors=[field_error(name, "on the first or last day of the calendar", source)
-                                   for name in bad])
 
 
 async def local_year(session: AsyncSession, at: datetime) -> int:

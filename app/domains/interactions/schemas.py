@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from app.core.schemas import Input, Schema
+from app.core.schemas import Input, Instant, Schema
 from app.domains.customers.schemas import Amount, Reason
 from app.domains.interactions.models import (
     CallDirection,
@@ -31,13 +31,6 @@ Text300 = Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
 Text500 = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
 Text1000 = Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
 LongText = Annotated[str, msgspec.Meta(min_length=1, max_length=10000)]
-# The first and last days of the calendar are refused: in some offsets their times fall outside
-# it in UTC, where they are stored (0001-01-01T00:30+01:00 is a time of year 0).
-EDGE_DAYS = ("0001-01-01", "9999-12-31")
-INSTANT_PATTERN = f"^(?!{'|'.join(EDGE_DAYS)})"
-Instant = Annotated[datetime, msgspec.Meta(
-    tz=True, description="RFC 3339 with an offset (not on 0001-01-01 or 9999-12-31).",
-    extra_json_schema={"extra": {"pattern": INSTANT_PATTERN}})]
 # Litestar drops the constraints of a list's items from the document: the list states them.
 Points = Annotated[list[Text200], msgspec.Meta(max_length=20, extra_json_schema={"extra": {
     "items": {"type": "string", "minLength": 1, "maxLength": 200}}})]

@@ -56,7 +56,6 @@ from app.domains.interactions.lookups import (
     local_year,
     node_for,
     staff_account,
-    in_range,
     subtree_filter,
 )
 from app.domains.interactions.models import (
@@ -231,7 +230,6 @@ async def _new_visit(session: AsyncSession, customer: Customer, node_id: uuid.UU
 
 
 async def create_visit(session: AsyncSession, authz: Authorizer, data: VisitCreate) -> Visit:
-    in_range(plannedAt=data.planned_at)
     customer, node = await customer_for(session, authz, data.customer_id, WRITE)
     owner = await staff_account(session, data.owner_id, "ownerId") if data.owner_id else authz.principal.subject
     return await _new_visit(session, customer, node.id, owner, data.purpose, data.planned_at, data.location)
@@ -248,7 +246,6 @@ async def update_visit(session: AsyncSession, authz: Authorizer, visit: Visit, p
     authz.require(WRITE, path)
     _require_visit(visit, VisitStatus.planned)
     changes = provided(data)
-    in_range(plannedAt=changes.get("planned_at"))  # type: ignore[arg-type]
     if "owner_id" in changes:
         changes["owner_id"] = await staff_account(session, data.owner_id, "ownerId")  # type: ignore[arg-type]
     before = _snapshot(visit)
@@ -267,7 +264,6 @@ async def record_visit(session: AsyncSession, authz: Authorizer, visit: Visit, p
     follow-up visit (same customer, same visitor)."""
     authz.require(WRITE, path)
     _require_visit(visit, VisitStatus.planned)
-    in_range(visitedAt=data.visited_at, nextAppointmentAt=data.next_appointment_at)
     await _consented(session, visit.customer_id, {"needs": data.needs, "objections": data.objections})
     before = _snapshot(visit)
     gifts, _ = gift_lines(data.gifts)
@@ -421,7 +417,6 @@ def _guest_snapshot(guests: Sequence[ReceptionGuest]) -> list[dict[str, Any]]:
 
 
 async def create_reception(session: AsyncSession, authz: Authorizer, data: ReceptionCreate) -> Reception:
-    in_range(scheduledAt=data.scheduled_at)
     node = await node_for(session, authz, data.node_id, WRITE, kinds=UNDER_BRANCH)
     meals, transport, gifts, other = costs(data.budget)
     reception = Reception(
@@ -456,7 +451,6 @@ async def update_reception(session: AsyncSession, authz: Authorizer, reception: 
         raise _conflict(f"reception {reception.number}", _stage_status(reception.stage.value, status),
                         "only a draft, or an application rejected or withdrawn, can be revised")
     changes = provided(data)
-    in_range(scheduledAt=changes.get("scheduled_at"))  # type: ignore[arg-type]
     before = _snapshot(reception)
     guests: list[ReceptionGuest] | None = None
     if "guests" in changes:
@@ -515,7 +509,6 @@ async def report_reception(session: AsyncSession, authz: Authorizer, reception: 
     if not (reception.stage is ReceptionStage.submitted and status is RequestStatus.approved):
         raise _conflict(f"reception {reception.number}", _stage_status(reception.stage.value, status),
                         "only an approved reception is reported")
-    in_range(heldAt=data.held_at)
     before = _snapshot(reception)
     reception.stage, reception.held_at, reception.attendee_count = (ReceptionStage.reported, data.held_at,
                                                                     data.attendee_count)
@@ -811,7 +804,6 @@ async def issue_gifts(session: AsyncSession, authz: Authorizer, application: Gif
     if not (application.stage is GiftApplicationStage.submitted and status is RequestStatus.approved):
         raise _conflict(f"gift application {application.number}", _stage_status(application.stage.value, status),
                         "only an approved application is issued")
-    in_range(issuedAt=data.issued_at)
     before = _snapshot(application)
     application.stage, application.issued_at = GiftApplicationStage.issued, data.issued_at or clock.utcnow()
     await session.flush()
@@ -915,7 +907,6 @@ async def _inquiry_for(session: AsyncSession, authz: Authorizer, inquiry_id: uui
 
 
 async def create_call(session: AsyncSession, authz: Authorizer, data: CallCreate) -> Call:
-    in_range(startedAt=data.started_at, **{"outcome.callbackAt": getattr(data.outcome, "callback_at", None)})
     if data.customer_id is not None:
         _, node = await customer_for(session, authz, data.customer_id, WRITE)
         if data.node_id is not None and data.node_id != node.id:

@@ -10,11 +10,11 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from app.core.schemas import Input, Schema
+from app.core.schemas import Input, Instant, Schema
 from app.domains.customers.models import CustomerKind
 from app.domains.customers.schemas import LiveStatus, Reason
 from app.domains.grading.models import Grade
-from app.domains.interactions.schemas import Instant, LongText, Text200, Text500, Text1000
+from app.domains.interactions.schemas import LongText, Text200, Text500, Text1000
 from app.domains.surveys.models import (
     Dimension,
     PlanStatus,

@@ -57,7 +57,6 @@ from app.domains.interactions.lookups import (
     get_at_node,
     local_year,
     node_for,
-    in_range,
     subtree_filter,
 )
 from app.domains.org import services as org
@@ -578,7 +577,6 @@ async def _target_for(session: AsyncSession, authz: Authorizer, target_id: uuid.
 
 
 async def create_result(session: AsyncSession, authz: Authorizer, data: ResultCreate) -> SurveyResult:
-    in_range(respondedAt=data.responded_at)
     customer, node = await customer_for(session, authz, data.customer_id, WRITE)
     questionnaire = await get_questionnaire(session, authz, data.questionnaire_id, field="questionnaireId")
     _usable(questionnaire, "questionnaireId")
