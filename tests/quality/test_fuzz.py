@@ -53,6 +53,7 @@ SEED = 20261123  # fixed: the same cases every run, so a failure reproduces
 
 # Schemathesis's default expected statuses, extended below where the API is right to differ.
 _MISSING_HEADER_DEFAULT = ["400", "401", "403", "406", "415", "422"]
+_POSITIVE_DEFAULT = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
 
 CONFIG: dict[str, Any] = {
     "seed": SEED,
@@ -69,6 +70,12 @@ CONFIG: dict[str, Any] = {
         # made for it; Schemathesis only expects the generic 4xx codes.
         "missing_required_header": {"expected-statuses": [*_MISSING_HEADER_DEFAULT, "428"]},
     },
+    "operations": [
+        # JSON Schema cannot relate two parameters: the audit search and export refuse a `from`
+        # at or after `to` with 422 naming `from`, which a schema-valid pair can be.
+        {"include-operation-id": ["searchAudit", "exportAudit"],
+         "checks": {"positive_data_acceptance": {"expected-statuses": [*_POSITIVE_DEFAULT, "422"]}}},
+    ],
 }
 
 
