@@ -15,7 +15,6 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 from _common import console, scratch_database, stop_cleanly_on_signals
 from _common import progress as _progress

@@ -13,12 +13,12 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, DateTime, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.clock import utcnow
-from app.core.models import IdMixin, PlatformBase, TimestampMixin, VersionMixin
+from app.core.models import IdMixin, PlatformBase, TimestampMixin, VersionMixin, str_enum
 
 
 class AccountKind(str, enum.Enum):
@@ -42,9 +42,6 @@ class ClientStatus(str, enum.Enum):
     disabled = "disabled"
 
 
-def _enum(cls: type[enum.Enum]) -> Enum:
-    return Enum(cls, native_enum=False, length=20)
-
 
 class Account(IdMixin, TimestampMixin, VersionMixin, PlatformBase):
     __tablename__ = "accounts"
@@ -52,11 +49,11 @@ class Account(IdMixin, TimestampMixin, VersionMixin, PlatformBase):
     tenant_id: Mapped[uuid.UUID | None] = mapped_column(
         UUID(as_uuid=True), ForeignKey("tenants.id", ondelete="CASCADE"), index=True
     )
-    kind: Mapped[AccountKind] = mapped_column(_enum(AccountKind), nullable=False)
+    kind: Mapped[AccountKind] = mapped_column(str_enum(AccountKind), nullable=False)
     username: Mapped[str] = mapped_column(String(100), nullable=False)  # stored lower-case
     email: Mapped[str | None] = mapped_column(String(254))
     display_name: Mapped[str] = mapped_column(String(200), nullable=False)
-    status: Mapped[AccountStatus] = mapped_column(_enum(AccountStatus), nullable=False,
+    status: Mapped[AccountStatus] = mapped_column(str_enum(AccountStatus), nullable=False,
                                                   default=AccountStatus.active)
     password_hash: Mapped[str | None] = mapped_column(String(200))
     password_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -82,7 +79,7 @@ class OAuthClient(IdMixin, TimestampMixin, VersionMixin, PlatformBase):
         UUID(as_uuid=True), ForeignKey("tenants.id", ondelete="CASCADE"), index=True
     )
     name: Mapped[str] = mapped_column(String(200), nullable=False)
-    kind: Mapped[ClientKind] = mapped_column(_enum(ClientKind), nullable=False)
+    kind: Mapped[ClientKind] = mapped_column(str_enum(ClientKind), nullable=False)
     # HMAC-SHA256 of a 256-bit random secret: a slow password hash adds nothing to a secret
     # with that much entropy, and would cap the token endpoint at a few requests a second.
     secret_hash: Mapped[str | None] = mapped_column(String(128))
@@ -92,7 +89,7 @@ class OAuthClient(IdMixin, TimestampMixin, VersionMixin, PlatformBase):
     grant_types: Mapped[list[str]] = mapped_column(JSONB, nullable=False, default=list)
     # A first-party app (our own mobile app) skips the consent screen.
     first_party: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
-    status: Mapped[ClientStatus] = mapped_column(_enum(ClientStatus), nullable=False, default=ClientStatus.active)
+    status: Mapped[ClientStatus] = mapped_column(str_enum(ClientStatus), nullable=False, default=ClientStatus.active)
 
 
 class AuthorizationCode(PlatformBase):
@@ -183,7 +180,7 @@ class OutboxMessage(IdMixin, TimestampMixin, PlatformBase):
     body: Mapped[str] = mapped_column(Text, nullable=False)
     # Structured payload for tests and templates (never secrets in clear text beyond the body).
     data: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)
-    status: Mapped[OutboxStatus] = mapped_column(_enum(OutboxStatus), nullable=False, default=OutboxStatus.pending)
+    status: Mapped[OutboxStatus] = mapped_column(str_enum(OutboxStatus), nullable=False, default=OutboxStatus.pending)
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str | None] = mapped_column(Text)

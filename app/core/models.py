@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import enum
 import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Integer, MetaData, func
+from sqlalchemy import DateTime, Enum, Integer, MetaData, func
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
@@ -20,6 +21,12 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+def str_enum(cls: type[enum.Enum], length: int = 20) -> Enum:
+    """An enum column stored as a string, not a native PostgreSQL type: adding a value then
+    needs no ALTER TYPE in every tenant schema."""
+    return Enum(cls, native_enum=False, length=length)
 
 
 class PlatformBase(DeclarativeBase):

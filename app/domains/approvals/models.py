@@ -16,7 +16,6 @@ from typing import Any
 
 from sqlalchemy import (
     DateTime,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -29,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.core.models import IdMixin, TenantBase, TimestampMixin, VersionMixin
+from app.core.models import IdMixin, TenantBase, TimestampMixin, VersionMixin, str_enum
 
 
 class RequestStatus(str, enum.Enum):
@@ -49,9 +48,6 @@ class ActionKind(str, enum.Enum):
     resubmit = "resubmit"
     delegate = "delegate"
 
-
-def _enum(cls: type[enum.Enum]) -> Enum:
-    return Enum(cls, native_enum=False, length=20)
 
 
 class ApprovalChain(IdMixin, TimestampMixin, VersionMixin, TenantBase):
@@ -78,7 +74,7 @@ class ApprovalRequest(IdMixin, TimestampMixin, VersionMixin, TenantBase):
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)
     amount: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))  # for step conditions; never a float
     reason: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[RequestStatus] = mapped_column(_enum(RequestStatus), nullable=False)
+    status: Mapped[RequestStatus] = mapped_column(str_enum(RequestStatus), nullable=False)
     round: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     # 1-based position in ``steps`` while pending; None otherwise.
     current_step: Mapped[int | None] = mapped_column(Integer)
@@ -131,7 +127,7 @@ class ApprovalAction(IdMixin, TenantBase):
     round: Mapped[int] = mapped_column(Integer, nullable=False)
     step: Mapped[int | None] = mapped_column(Integer)  # None for actions on the whole request
     actor: Mapped[str] = mapped_column(String(200), nullable=False)
-    action: Mapped[ActionKind] = mapped_column(_enum(ActionKind), nullable=False)
+    action: Mapped[ActionKind] = mapped_column(str_enum(ActionKind), nullable=False)
     comment: Mapped[str | None] = mapped_column(Text)
     # What else the action carried: the round's steps (submit, resubmit), a delegate's id,
     # the payload a resubmission replaced.

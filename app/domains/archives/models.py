@@ -13,7 +13,6 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -25,13 +24,10 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.core.models import IdMixin, TenantBase, TimestampMixin, VersionMixin
+from app.core.models import IdMixin, TenantBase, TimestampMixin, VersionMixin, str_enum
 from app.domains.customers.references import register_customer_reference
 from app.storage import RetentionMode
 
-
-def _enum(cls: type[enum.Enum]) -> Enum:
-    return Enum(cls, native_enum=False, length=20)
 
 
 class RetentionPeriod(str, enum.Enum):
@@ -76,12 +72,12 @@ class ArchiveVolume(IdMixin, TimestampMixin, VersionMixin, TenantBase):
     responsible_party: Mapped[str] = mapped_column(String(200), nullable=False)  # 立卷单位
     organisation_code: Mapped[str] = mapped_column(String(6), nullable=False)  # 机构代码 in the number
     year: Mapped[int | None] = mapped_column(Integer)  # 年度; from the contents list when not given
-    retention: Mapped[RetentionPeriod] = mapped_column(_enum(RetentionPeriod), nullable=False)
+    retention: Mapped[RetentionPeriod] = mapped_column(str_enum(RetentionPeriod), nullable=False)
     classification: Mapped[str] = mapped_column(String(40), nullable=False)  # a level code of the tenant
     # Circulation scope (传阅范围): role codes and account ids; both empty means everyone cleared.
     circulation_roles: Mapped[list[str]] = mapped_column(JSONB, nullable=False, default=list)
     circulation_accounts: Mapped[list[str]] = mapped_column(JSONB, nullable=False, default=list)
-    status: Mapped[VolumeStatus] = mapped_column(_enum(VolumeStatus), nullable=False)
+    status: Mapped[VolumeStatus] = mapped_column(str_enum(VolumeStatus), nullable=False)
     # The remarks sheet (备考表).
     remarks_notes: Mapped[str | None] = mapped_column(Text)
     remarks_compiler: Mapped[str | None] = mapped_column(String(100))
@@ -95,7 +91,7 @@ class ArchiveVolume(IdMixin, TimestampMixin, VersionMixin, TenantBase):
     reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     filed_by: Mapped[str | None] = mapped_column(String(200))
     filed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    retention_mode: Mapped[RetentionMode | None] = mapped_column(_enum(RetentionMode))
+    retention_mode: Mapped[RetentionMode | None] = mapped_column(str_enum(RetentionMode))
     retain_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     legal_hold: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     legal_hold_reason: Mapped[str | None] = mapped_column(Text)
@@ -154,7 +150,7 @@ class ArchivePage(IdMixin, VersionMixin, TenantBase):
     revision: Mapped[int] = mapped_column(Integer, nullable=False)
     # Order in the volume; page numbers are the positions of the current stored pages.
     seq: Mapped[int] = mapped_column(Integer, nullable=False)
-    status: Mapped[PageStatus] = mapped_column(_enum(PageStatus), nullable=False)
+    status: Mapped[PageStatus] = mapped_column(str_enum(PageStatus), nullable=False)
     object_key: Mapped[str] = mapped_column(String(255), nullable=False, unique=True)
     object_version: Mapped[str | None] = mapped_column(String(128))  # known once stored
     content_type: Mapped[str] = mapped_column(String(40), nullable=False)
@@ -186,7 +182,7 @@ class ArchivePageCheck(IdMixin, TenantBase):
     page_id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), ForeignKey("archive_pages.id", ondelete="CASCADE"), nullable=False)
     checked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
-    outcome: Mapped[CheckOutcome] = mapped_column(_enum(CheckOutcome), nullable=False)
+    outcome: Mapped[CheckOutcome] = mapped_column(str_enum(CheckOutcome), nullable=False)
     detail: Mapped[str | None] = mapped_column(String(500))
     job_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))  # the volume verification, if any
 

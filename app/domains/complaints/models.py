@@ -20,7 +20,6 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -34,13 +33,10 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.core.models import IdMixin, TenantBase, TimestampMixin, VersionMixin
+from app.core.models import IdMixin, TenantBase, TimestampMixin, VersionMixin, str_enum
 from app.domains.customers.references import register_customer_reference
 from app.domains.org.schemas import Department
 
-
-def _enum(cls: type[enum.Enum]) -> Enum:
-    return Enum(cls, native_enum=False, length=20)
 
 
 class Register(str, enum.Enum):
@@ -143,9 +139,9 @@ class ComplaintCategory(IdMixin, TimestampMixin, VersionMixin, TenantBase):
 class Complaint(IdMixin, TimestampMixin, VersionMixin, TenantBase):
     __tablename__ = "complaints"
 
-    register: Mapped[Register] = mapped_column(_enum(Register), nullable=False)
+    register: Mapped[Register] = mapped_column(str_enum(Register), nullable=False)
     number: Mapped[str] = mapped_column(String(30), nullable=False, unique=True)
-    channel: Mapped[ComplaintChannel] = mapped_column(_enum(ComplaintChannel), nullable=False)
+    channel: Mapped[ComplaintChannel] = mapped_column(str_enum(ComplaintChannel), nullable=False)
     customer_id: Mapped[uuid.UUID | None] = mapped_column(
         UUID(as_uuid=True), ForeignKey("customers.id", ondelete="RESTRICT"))
     # An unknown caller has no customer record: who they are and how to reach them.
@@ -157,24 +153,24 @@ class Complaint(IdMixin, TimestampMixin, VersionMixin, TenantBase):
     category_id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), ForeignKey("complaint_categories.id", ondelete="RESTRICT"), nullable=False)
     quality: Mapped[bool] = mapped_column(Boolean, nullable=False)  # the category's flag, kept with the record
-    severity: Mapped[Severity] = mapped_column(_enum(Severity), nullable=False)
+    severity: Mapped[Severity] = mapped_column(str_enum(Severity), nullable=False)
     subject: Mapped[str] = mapped_column(String(200), nullable=False)
     description: Mapped[str] = mapped_column(Text, nullable=False)
     counterparty: Mapped[str | None] = mapped_column(String(500))  # disputes: the other party
     # Complaints of one joint complaint share this (the id of the first of them).
     joint_group: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
-    status: Mapped[ComplaintStatus] = mapped_column(_enum(ComplaintStatus), nullable=False)
+    status: Mapped[ComplaintStatus] = mapped_column(str_enum(ComplaintStatus), nullable=False)
     # The staff account handling it (None until assigned: filed from the app or by a partner system).
     handler_id: Mapped[str | None] = mapped_column(String(200))
     filed_by: Mapped[str] = mapped_column(String(200), nullable=False)  # the registering token's subject
-    department: Mapped[Department] = mapped_column(_enum(Department), nullable=False)
+    department: Mapped[Department] = mapped_column(str_enum(Department), nullable=False)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     first_responded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # The investigation.
     cause: Mapped[str | None] = mapped_column(Text)
-    responsible_party: Mapped[ResponsibleParty | None] = mapped_column(_enum(ResponsibleParty))
+    responsible_party: Mapped[ResponsibleParty | None] = mapped_column(str_enum(ResponsibleParty))
     # Handling and feedback.
     handling_result: Mapped[str | None] = mapped_column(Text)
     check_result: Mapped[str | None] = mapped_column(Text)
@@ -193,7 +189,7 @@ class Complaint(IdMixin, TimestampMixin, VersionMixin, TenantBase):
     resolution_target_minutes: Mapped[int] = mapped_column(Integer, nullable=False)
     paused_seconds: Mapped[int] = mapped_column(Integer, nullable=False, default=0)  # ended pauses
     paused_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    pause_reason: Mapped[PauseReason | None] = mapped_column(_enum(PauseReason))
+    pause_reason: Mapped[PauseReason | None] = mapped_column(str_enum(PauseReason))
     response_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     response_warn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     resolution_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -241,13 +237,13 @@ class ComplaintProposal(IdMixin, TenantBase):
     complaint_id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), ForeignKey("complaints.id", ondelete="CASCADE"), nullable=False)
     round: Mapped[int] = mapped_column(Integer, nullable=False)
-    kind: Mapped[ProposalKind] = mapped_column(_enum(ProposalKind), nullable=False)
+    kind: Mapped[ProposalKind] = mapped_column(str_enum(ProposalKind), nullable=False)
     amount: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))  # compensation, yuan
     item: Mapped[str | None] = mapped_column(String(500))  # replacement: what is replaced
     due_date: Mapped[date | None] = mapped_column(Date)  # repair and replacement: done by
     description: Mapped[str] = mapped_column(Text, nullable=False)
     pre_negotiated: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
-    status: Mapped[ProposalStatus] = mapped_column(_enum(ProposalStatus), nullable=False)
+    status: Mapped[ProposalStatus] = mapped_column(str_enum(ProposalStatus), nullable=False)
     approval_request_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     decision_comment: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[str] = mapped_column(String(200), nullable=False)
@@ -288,8 +284,8 @@ class ComplaintEvent(IdMixin, TenantBase):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     actor_id: Mapped[str] = mapped_column(String(200), nullable=False)
     action: Mapped[str] = mapped_column(String(40), nullable=False)
-    from_status: Mapped[ComplaintStatus | None] = mapped_column(_enum(ComplaintStatus))
-    to_status: Mapped[ComplaintStatus | None] = mapped_column(_enum(ComplaintStatus))
+    from_status: Mapped[ComplaintStatus | None] = mapped_column(str_enum(ComplaintStatus))
+    to_status: Mapped[ComplaintStatus | None] = mapped_column(str_enum(ComplaintStatus))
     note: Mapped[str | None] = mapped_column(Text)
     public: Mapped[bool] = mapped_column(Boolean, nullable=False)
     data: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
@@ -325,7 +321,7 @@ class ComplaintAttachment(IdMixin, VersionMixin, TenantBase):
     content_type: Mapped[str] = mapped_column(String(100), nullable=False)
     size: Mapped[int] = mapped_column(BigInteger, nullable=False)
     sha256: Mapped[str] = mapped_column(String(64), nullable=False)
-    status: Mapped[AttachmentStatus] = mapped_column(_enum(AttachmentStatus), nullable=False)
+    status: Mapped[AttachmentStatus] = mapped_column(str_enum(AttachmentStatus), nullable=False)
     version_id: Mapped[str | None] = mapped_column(String(128))
     uploaded_by: Mapped[str] = mapped_column(String(200), nullable=False)
     by_owner: Mapped[bool] = mapped_column(Boolean, nullable=False)
@@ -350,7 +346,7 @@ class CapaLetter(IdMixin, TimestampMixin, VersionMixin, TenantBase):
     root_cause: Mapped[str] = mapped_column(Text, nullable=False)
     requested_action: Mapped[str] = mapped_column(Text, nullable=False)
     due_date: Mapped[date] = mapped_column(Date, nullable=False)
-    status: Mapped[LetterStatus] = mapped_column(_enum(LetterStatus), nullable=False)
+    status: Mapped[LetterStatus] = mapped_column(str_enum(LetterStatus), nullable=False)
     response: Mapped[str | None] = mapped_column(Text)
     responded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     responded_by: Mapped[str | None] = mapped_column(String(200))

@@ -16,7 +16,6 @@ from typing import Any
 from sqlalchemy import (
     Date,
     DateTime,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -30,11 +29,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.core.models import IdMixin, TenantBase, TimestampMixin, VersionMixin
+from app.core.models import IdMixin, TenantBase, TimestampMixin, VersionMixin, str_enum
 
-
-def _enum(cls: type[enum.Enum]) -> Enum:
-    return Enum(cls, native_enum=False, length=20)
 
 
 class CustomerKind(str, enum.Enum):
@@ -103,9 +99,9 @@ class Customer(IdMixin, TimestampMixin, VersionMixin, TenantBase):
     __tablename__ = "customers"
 
     number: Mapped[str] = mapped_column(String(30), nullable=False, unique=True)  # KH-2026-000123
-    kind: Mapped[CustomerKind] = mapped_column(_enum(CustomerKind), nullable=False)
+    kind: Mapped[CustomerKind] = mapped_column(str_enum(CustomerKind), nullable=False)
     name: Mapped[str] = mapped_column(String(200), nullable=False)
-    status: Mapped[CustomerStatus] = mapped_column(_enum(CustomerStatus), nullable=False)
+    status: Mapped[CustomerStatus] = mapped_column(str_enum(CustomerStatus), nullable=False)
     # Where the customer sits for the Authorizer: the project of their unit, else a branch or
     # the group (prospects).
     node_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("org_nodes.id", ondelete="RESTRICT"),
@@ -122,15 +118,15 @@ class Customer(IdMixin, TimestampMixin, VersionMixin, TenantBase):
     phone_index: Mapped[str | None] = mapped_column(String(40))
     address_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     # Person
-    gender: Mapped[Gender | None] = mapped_column(_enum(Gender))
+    gender: Mapped[Gender | None] = mapped_column(str_enum(Gender))
     id_number_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     id_number_index: Mapped[str | None] = mapped_column(String(40))
     occupation: Mapped[str | None] = mapped_column(String(100))
     interests: Mapped[list[str]] = mapped_column(JSONB, nullable=False, default=list)
     # Enterprise
     industry: Mapped[str | None] = mapped_column(String(100))
-    size: Mapped[EnterpriseSize | None] = mapped_column(_enum(EnterpriseSize))
-    credit_rating: Mapped[CreditRating | None] = mapped_column(_enum(CreditRating))
+    size: Mapped[EnterpriseSize | None] = mapped_column(str_enum(EnterpriseSize))
+    credit_rating: Mapped[CreditRating | None] = mapped_column(str_enum(CreditRating))
     bank_name: Mapped[str | None] = mapped_column(String(200))
     bank_account: Mapped[str | None] = mapped_column(String(40))
     tax_id: Mapped[str | None] = mapped_column(String(30))
@@ -177,13 +173,13 @@ class CustomerConsent(IdMixin, VersionMixin, TenantBase):
 
     customer_id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), ForeignKey("customers.id", ondelete="CASCADE"), nullable=False)
-    kind: Mapped[ConsentKind] = mapped_column(_enum(ConsentKind), nullable=False)
+    kind: Mapped[ConsentKind] = mapped_column(str_enum(ConsentKind), nullable=False)
     purpose: Mapped[str] = mapped_column(String(500), nullable=False)
-    channel: Mapped[ConsentChannel] = mapped_column(_enum(ConsentChannel), nullable=False)
+    channel: Mapped[ConsentChannel] = mapped_column(str_enum(ConsentChannel), nullable=False)
     granted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     recorded_by: Mapped[str] = mapped_column(String(200), nullable=False)
     withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    withdrawal_channel: Mapped[ConsentChannel | None] = mapped_column(_enum(ConsentChannel))
+    withdrawal_channel: Mapped[ConsentChannel | None] = mapped_column(str_enum(ConsentChannel))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
 
     __table_args__ = (Index("ix_customer_consents_customer_id_kind", "customer_id", "kind"),)
@@ -199,12 +195,12 @@ class CustomerUnit(IdMixin, TimestampMixin, VersionMixin, TenantBase):
         UUID(as_uuid=True), ForeignKey("customers.id", ondelete="CASCADE"), nullable=False)
     unit_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("units.id", ondelete="RESTRICT"),
                                                nullable=False)
-    role: Mapped[OwnerRole] = mapped_column(_enum(OwnerRole), nullable=False)
-    stage: Mapped[ContractStage] = mapped_column(_enum(ContractStage), nullable=False)
+    role: Mapped[OwnerRole] = mapped_column(str_enum(OwnerRole), nullable=False)
+    stage: Mapped[ContractStage] = mapped_column(str_enum(ContractStage), nullable=False)
     contract_number: Mapped[str | None] = mapped_column(String(40))
     subscribed_on: Mapped[date | None] = mapped_column(Date)
     contracted_on: Mapped[date | None] = mapped_column(Date)
-    payment_method: Mapped[PaymentMethod | None] = mapped_column(_enum(PaymentMethod))
+    payment_method: Mapped[PaymentMethod | None] = mapped_column(str_enum(PaymentMethod))
     amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))  # yuan; never a float
 
     __table_args__ = (

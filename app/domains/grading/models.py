@@ -12,11 +12,11 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import DateTime, Enum, ForeignKey, Index, Integer, Numeric, SmallInteger, String, Text
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, Numeric, SmallInteger, String, Text
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.core.models import IdMixin, TenantBase, TimestampMixin, VersionMixin
+from app.core.models import IdMixin, TenantBase, TimestampMixin, VersionMixin, str_enum
 from app.domains.customers.references import register_customer_reference
 
 
@@ -29,7 +29,7 @@ class Grade(str, enum.Enum):
 
 
 def _grade(nullable: bool = False) -> Mapped[Grade | None]:
-    return mapped_column(Enum(Grade, native_enum=False, length=1), nullable=nullable)
+    return mapped_column(str_enum(Grade, 1), nullable=nullable)
 
 
 class CustomerGrade(VersionMixin, TenantBase):

@@ -6,17 +6,14 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import DateTime, Enum, ForeignKey, Index, Integer, String, Text, func
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, func
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.core.models import IdMixin, TenantBase, TimestampMixin, VersionMixin
+from app.core.models import IdMixin, TenantBase, TimestampMixin, VersionMixin, str_enum
 from app.domains.customers.references import register_customer_reference
 from app.domains.org.schemas import Department
 
-
-def _enum(cls: type[enum.Enum]) -> Enum:
-    return Enum(cls, native_enum=False, length=20)
 
 
 class Channel(str, enum.Enum):
@@ -39,7 +36,7 @@ class Inquiry(IdMixin, TimestampMixin, VersionMixin, TenantBase):
     __tablename__ = "inquiries"
 
     number: Mapped[str] = mapped_column(String(30), nullable=False, unique=True)  # ZX-2026-000001
-    channel: Mapped[Channel] = mapped_column(_enum(Channel), nullable=False)
+    channel: Mapped[Channel] = mapped_column(str_enum(Channel), nullable=False)
     customer_id: Mapped[uuid.UUID | None] = mapped_column(
         UUID(as_uuid=True), ForeignKey("customers.id", ondelete="RESTRICT"))
     # An unknown caller has no customer record: who they are and how to reach them.
@@ -51,9 +48,9 @@ class Inquiry(IdMixin, TimestampMixin, VersionMixin, TenantBase):
     description: Mapped[str] = mapped_column(Text, nullable=False)
     # The token subject of the current owner (first responder, then whoever it was transferred to).
     owner_id: Mapped[str] = mapped_column(String(200), nullable=False)
-    department: Mapped[Department] = mapped_column(_enum(Department), nullable=False)
+    department: Mapped[Department] = mapped_column(str_enum(Department), nullable=False)
     promised_reply_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
-    status: Mapped[InquiryStatus] = mapped_column(_enum(InquiryStatus), nullable=False)
+    status: Mapped[InquiryStatus] = mapped_column(str_enum(InquiryStatus), nullable=False)
     answer: Mapped[str | None] = mapped_column(Text)
     answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     transfer_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)

@@ -18,7 +18,6 @@ from typing import Any
 from sqlalchemy import (
     CheckConstraint,
     DateTime,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -30,12 +29,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.core.models import IdMixin, TenantBase, TimestampMixin, VersionMixin
+from app.core.models import IdMixin, TenantBase, TimestampMixin, VersionMixin, str_enum
 from app.domains.customers.references import register_behaviour_data, register_customer_reference
 
-
-def _enum(cls: type[enum.Enum]) -> Enum:
-    return Enum(cls, native_enum=False, length=20)
 
 
 def _money(nullable: bool = False) -> Mapped[Any]:
@@ -76,7 +72,7 @@ class Visit(IdMixin, TimestampMixin, VersionMixin, TenantBase):
     purpose: Mapped[str] = mapped_column(String(500), nullable=False)
     planned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     location: Mapped[str | None] = mapped_column(String(300))
-    status: Mapped[VisitStatus] = mapped_column(_enum(VisitStatus), nullable=False)
+    status: Mapped[VisitStatus] = mapped_column(str_enum(VisitStatus), nullable=False)
     # The visit this one follows up (made from that visit's next appointment).
     follow_up_of_id: Mapped[uuid.UUID | None] = mapped_column(
         UUID(as_uuid=True), ForeignKey("visits.id", ondelete="RESTRICT"))
@@ -130,7 +126,7 @@ class Reception(IdMixin, TimestampMixin, VersionMixin, TenantBase):
     __tablename__ = "receptions"
 
     number: Mapped[str] = mapped_column(String(30), nullable=False, unique=True)  # JD-2026-000001 (接待)
-    kind: Mapped[ReceptionKind] = mapped_column(_enum(ReceptionKind), nullable=False)
+    kind: Mapped[ReceptionKind] = mapped_column(str_enum(ReceptionKind), nullable=False)
     node_id: Mapped[uuid.UUID] = _node()
     applicant_id: Mapped[str] = mapped_column(String(200), nullable=False)
     title: Mapped[str] = mapped_column(String(200), nullable=False)
@@ -141,7 +137,7 @@ class Reception(IdMixin, TimestampMixin, VersionMixin, TenantBase):
     budget_transport: Mapped[Decimal] = _money()
     budget_gifts: Mapped[Decimal] = _money()
     budget_other: Mapped[Decimal] = _money()
-    stage: Mapped[ReceptionStage] = mapped_column(_enum(ReceptionStage), nullable=False)
+    stage: Mapped[ReceptionStage] = mapped_column(str_enum(ReceptionStage), nullable=False)
     # The application's current approval request (a withdrawn one is replaced on resubmission).
     approval_request_id: Mapped[uuid.UUID | None] = _approval()
     held_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -177,7 +173,7 @@ class ReceptionGuest(IdMixin, TenantBase):
     position: Mapped[int] = mapped_column(Integer, nullable=False)
     name: Mapped[str] = mapped_column(String(100), nullable=False)
     organisation: Mapped[str | None] = mapped_column(String(200))
-    role: Mapped[GuestRole] = mapped_column(_enum(GuestRole), nullable=False)
+    role: Mapped[GuestRole] = mapped_column(str_enum(GuestRole), nullable=False)
     customer_id: Mapped[uuid.UUID | None] = _customer(nullable=True)
 
     __table_args__ = (
@@ -205,7 +201,7 @@ class GiftPlan(IdMixin, TimestampMixin, VersionMixin, TenantBase):
     # [{"item", "quantity", "unitValue"}]; unitValue a decimal string.
     items: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, nullable=False, default=list)
     budget: Mapped[Decimal] = _money()  # the items' total
-    status: Mapped[GiftPlanStatus] = mapped_column(_enum(GiftPlanStatus), nullable=False)
+    status: Mapped[GiftPlanStatus] = mapped_column(str_enum(GiftPlanStatus), nullable=False)
 
     __table_args__ = (Index("ix_gift_plans_node_id", "node_id"),)
 
@@ -232,7 +228,7 @@ class GiftApplication(IdMixin, TimestampMixin, VersionMixin, TenantBase):
     purpose: Mapped[str] = mapped_column(String(1000), nullable=False)
     items: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, nullable=False, default=list)
     total: Mapped[Decimal] = _money()
-    stage: Mapped[GiftApplicationStage] = mapped_column(_enum(GiftApplicationStage), nullable=False)
+    stage: Mapped[GiftApplicationStage] = mapped_column(str_enum(GiftApplicationStage), nullable=False)
     approval_request_id: Mapped[uuid.UUID | None] = _approval()
     issued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     cancel_reason: Mapped[str | None] = mapped_column(String(2000))
@@ -276,7 +272,7 @@ class Call(IdMixin, TimestampMixin, VersionMixin, TenantBase):
 
     __tablename__ = "calls"
 
-    direction: Mapped[CallDirection] = mapped_column(_enum(CallDirection), nullable=False)
+    direction: Mapped[CallDirection] = mapped_column(str_enum(CallDirection), nullable=False)
     customer_id: Mapped[uuid.UUID | None] = _customer(nullable=True)
     # An unknown caller: who they said they are.
     contact_note: Mapped[str | None] = mapped_column(String(500))
@@ -289,11 +285,11 @@ class Call(IdMixin, TimestampMixin, VersionMixin, TenantBase):
     duration_seconds: Mapped[int] = mapped_column(Integer, nullable=False)
     subject: Mapped[str] = mapped_column(String(200), nullable=False)
     notes: Mapped[str | None] = mapped_column(Text)
-    outcome: Mapped[CallOutcome] = mapped_column(_enum(CallOutcome), nullable=False)
+    outcome: Mapped[CallOutcome] = mapped_column(str_enum(CallOutcome), nullable=False)
     # Behaviour data (what interests them, what they object to): only with their consent.
     interests: Mapped[list[str]] = mapped_column(JSONB, nullable=False, default=list)
     objections: Mapped[list[str]] = mapped_column(JSONB, nullable=False, default=list)
-    failure_reason: Mapped[FailureReason | None] = mapped_column(_enum(FailureReason))
+    failure_reason: Mapped[FailureReason | None] = mapped_column(str_enum(FailureReason))
     callback_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # The inquiry the call became or was about.
     inquiry_id: Mapped[uuid.UUID | None] = mapped_column(

@@ -7,11 +7,11 @@ import uuid
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import Date, Enum, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.core.models import IdMixin, TenantBase, TimestampMixin, VersionMixin
+from app.core.models import IdMixin, TenantBase, TimestampMixin, VersionMixin, str_enum
 
 
 class NodeKind(str, enum.Enum):
@@ -39,7 +39,7 @@ class UnitStatus(str, enum.Enum):
 class OrgNode(IdMixin, TimestampMixin, VersionMixin, TenantBase):
     __tablename__ = "org_nodes"
 
-    kind: Mapped[NodeKind] = mapped_column(Enum(NodeKind, native_enum=False, length=20), nullable=False)
+    kind: Mapped[NodeKind] = mapped_column(str_enum(NodeKind), nullable=False)
     parent_id: Mapped[uuid.UUID | None] = mapped_column(
         UUID(as_uuid=True), ForeignKey("org_nodes.id", ondelete="RESTRICT")
     )
@@ -77,7 +77,7 @@ class Unit(IdMixin, TimestampMixin, VersionMixin, TenantBase):
     floor: Mapped[int] = mapped_column(Integer, nullable=False)
     layout: Mapped[str | None] = mapped_column(String(40))
     area: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))  # m², never a float
-    status: Mapped[UnitStatus] = mapped_column(Enum(UnitStatus, native_enum=False, length=20), nullable=False,
+    status: Mapped[UnitStatus] = mapped_column(str_enum(UnitStatus), nullable=False,
                                                default=UnitStatus.unsold)
 
     __table_args__ = (

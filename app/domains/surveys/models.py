@@ -18,7 +18,6 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -30,12 +29,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.core.models import IdMixin, TenantBase, TimestampMixin, VersionMixin
+from app.core.models import IdMixin, TenantBase, TimestampMixin, VersionMixin, str_enum
 from app.domains.customers.references import register_customer_reference
 
-
-def _enum(cls: type[enum.Enum]) -> Enum:
-    return Enum(cls, native_enum=False, length=20)
 
 
 class Dimension(str, enum.Enum):
@@ -72,7 +68,7 @@ class Questionnaire(IdMixin, TimestampMixin, VersionMixin, TenantBase):
 
     title: Mapped[str] = mapped_column(String(200), nullable=False)
     description: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[QuestionnaireStatus] = mapped_column(_enum(QuestionnaireStatus), nullable=False)
+    status: Mapped[QuestionnaireStatus] = mapped_column(str_enum(QuestionnaireStatus), nullable=False)
 
 
 class Question(IdMixin, TenantBase):
@@ -82,8 +78,8 @@ class Question(IdMixin, TenantBase):
         UUID(as_uuid=True), ForeignKey("questionnaires.id", ondelete="CASCADE"), nullable=False)
     position: Mapped[int] = mapped_column(Integer, nullable=False)
     text: Mapped[str] = mapped_column(String(500), nullable=False)
-    kind: Mapped[QuestionKind] = mapped_column(_enum(QuestionKind), nullable=False)
-    dimension: Mapped[Dimension | None] = mapped_column(_enum(Dimension))  # scale questions only
+    kind: Mapped[QuestionKind] = mapped_column(str_enum(QuestionKind), nullable=False)
+    dimension: Mapped[Dimension | None] = mapped_column(str_enum(Dimension))  # scale questions only
     required: Mapped[bool] = mapped_column(Boolean, nullable=False)
 
     __table_args__ = (Index("ix_questionnaire_questions_questionnaire_id", "questionnaire_id"),)
@@ -101,13 +97,13 @@ class ReturnVisitPlan(IdMixin, TimestampMixin, VersionMixin, TenantBase):
     node_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("org_nodes.id", ondelete="RESTRICT"),
                                                nullable=False)
     title: Mapped[str] = mapped_column(String(200), nullable=False)
-    method: Mapped[ReturnMethod] = mapped_column(_enum(ReturnMethod), nullable=False)
+    method: Mapped[ReturnMethod] = mapped_column(str_enum(ReturnMethod), nullable=False)
     questionnaire_id: Mapped[uuid.UUID | None] = mapped_column(
         UUID(as_uuid=True), ForeignKey("questionnaires.id", ondelete="RESTRICT"))
     due_on: Mapped[date] = mapped_column(Date, nullable=False)
     # The filters the targets were chosen by, as given (camelCase): what the plan meant.
     filters: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)
-    status: Mapped[PlanStatus] = mapped_column(_enum(PlanStatus), nullable=False)
+    status: Mapped[PlanStatus] = mapped_column(str_enum(PlanStatus), nullable=False)
     created_by: Mapped[str] = mapped_column(String(200), nullable=False)
 
     __table_args__ = (Index("ix_return_visit_plans_node_id", "node_id"),)
@@ -133,7 +129,7 @@ class ReturnVisitTarget(IdMixin, VersionMixin, TenantBase):
     node_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("org_nodes.id", ondelete="RESTRICT"),
                                                nullable=False)
     due_on: Mapped[date] = mapped_column(Date, nullable=False)
-    status: Mapped[TargetStatus] = mapped_column(_enum(TargetStatus), nullable=False)
+    status: Mapped[TargetStatus] = mapped_column(str_enum(TargetStatus), nullable=False)
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     note: Mapped[str | None] = mapped_column(String(1000))
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -163,7 +159,7 @@ class SurveyResult(IdMixin, TimestampMixin, VersionMixin, TenantBase):
     # One result per target: the partial unique index is the database's word on it.
     target_id: Mapped[uuid.UUID | None] = mapped_column(
         UUID(as_uuid=True), ForeignKey("return_visit_targets.id", ondelete="RESTRICT"))
-    method: Mapped[ReturnMethod] = mapped_column(_enum(ReturnMethod), nullable=False)
+    method: Mapped[ReturnMethod] = mapped_column(str_enum(ReturnMethod), nullable=False)
     responded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     recorded_by: Mapped[str] = mapped_column(String(200), nullable=False)
     comment: Mapped[str | None] = mapped_column(Text)
@@ -185,7 +181,7 @@ class SurveyAnswer(IdMixin, TenantBase):
     question_id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), ForeignKey("questionnaire_questions.id", ondelete="RESTRICT"), nullable=False)
     # The question's dimension, kept beside the score: statistics read one table.
-    dimension: Mapped[Dimension | None] = mapped_column(_enum(Dimension))
+    dimension: Mapped[Dimension | None] = mapped_column(str_enum(Dimension))
     score: Mapped[int | None] = mapped_column(SmallInteger)
     text: Mapped[str | None] = mapped_column(Text)
 
