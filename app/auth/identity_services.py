@@ -16,8 +16,8 @@ from typing import Iterable
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth import accounts, outbox
-from app.auth.models import Account, AccountKind, AccountStatus, OutboxMessage, PasswordReset
+from app.auth import accounts
+from app.auth.models import Account, AccountKind, AccountStatus, PasswordReset
 from app.auth.principal import Principal
 from app.auth.server import digest, new_secret
 from app.auth.services import ACCOUNT, SECRET_FIELDS, create_account, revoke_refresh_tokens
@@ -25,9 +25,9 @@ from app.core import audit
 from app.core.audit import Actor
 from app.core.clock import utcnow
 from app.core.db import Database
+from app.core.notify import queue_messages
 from app.core.problems import FieldError, ProblemError, field_error
 from app.tenants.models import Tenant, TenantStatus, schema_name
-from app.worker import enqueue_after_commit
 
 RESET_TTL = timedelta(minutes=30)
 INVITATION_TTL = timedelta(days=3)  # a new colleague may not read mail the same hour
@@ -43,22 +43,6 @@ class CredentialRefused(ProblemError):
 
 def _weak(password: str, username: str, field: str) -> list[FieldError]:
     return [field_error(field, p) for p in accounts.password_problems(password, username=username)]
-
-
-# ----------------------------------------------------------------------- outbox mail
-
-
-async def queue_mail(session: AsyncSession, *, tenant_id: uuid.UUID | None, recipient: str, subject: str,
-                     body: str, data: dict[str, str], secret: str | None = None) -> OutboxMessage:
-    """Write a message to the outbox; its delivery is enqueued once this transaction commits.
-    A ``secret`` in the body is blanked out of the stored copy once the message is sent."""
-    if secret:
-        data = {**data, outbox.REDACTED_BODY: body.replace(secret, "[sent]")}
-    message = OutboxMessage(tenant_id=tenant_id, recipient=recipient, subject=subject, body=body, data=data)
-    session.add(message)
-    await session.flush()
-    enqueue_after_commit(session, outbox.deliver_after_commit, message_id=str(message.id))
-    return message
 
 
 async def _issue_set_password(session: AsyncSession, account: Account, ttl: timedelta) -> tuple[str, PasswordReset]:
@@ -91,8 +75,8 @@ async def invite(session: AsyncSession, *, tenant_id: uuid.UUID, kind: AccountKi
     account = await create_account(session, tenant_id=tenant_id, kind=kind, username=username,
                                    display_name=display_name, password=None, scopes=scopes, email=email)
     token, reset = await _issue_set_password(session, account, INVITATION_TTL)
-    message = await queue_mail(
-        session, tenant_id=tenant_id, recipient=email, subject="Your Cornerstone account",
+    [message] = await queue_messages(
+        session, [email], tenant_id=tenant_id, subject="Your Cornerstone account",
         body=_set_password_body(f"Hello {display_name}, an account {account.username!r} was made for you.",
                                 token, issuer, reset.expires_at.isoformat(timespec="minutes")),
         data={"kind": "invitation", "accountId": str(account.id)}, secret=token,
@@ -119,8 +103,8 @@ async def request_password_reset(session: AsyncSession, *, tenant_slug: str | No
     if account is None or account.status is not AccountStatus.active or not account.email:
         return
     token, reset = await _issue_set_password(session, account, RESET_TTL)
-    message = await queue_mail(
-        session, tenant_id=tenant_id, recipient=account.email, subject="Reset your Cornerstone password",
+    [message] = await queue_messages(
+        session, [account.email], tenant_id=tenant_id, subject="Reset your Cornerstone password",
         body=_set_password_body(f"Hello {account.display_name}, a password reset was asked for your account.",
                                 token, issuer, reset.expires_at.isoformat(timespec="minutes")),
         data={"kind": "password_reset", "accountId": str(account.id)}, secret=token,

@@ -1,5 +1,6 @@
-"""Delivering the outbox: mail written in the same transaction as the change that needs it
-(a password reset, an invitation) and sent by a task enqueued after that commit.
+"""Delivering the outbox: messages written in the same transaction as the change that needs
+them (a password reset, an invitation, an approval awaiting a decision), through
+``app.core.notify.queue``, and delivered by a task enqueued after that commit.
 
 The outbox is a platform table, so these tasks are plain Celery tasks that take a message id
 (no tenant binding). Delivery is at-least-once: a message is locked while it is sent and
@@ -42,6 +43,10 @@ RESEND_BATCH = 500
 SMTP_TIMEOUT = 30.0
 # In a message's data: its body without the one-time code, which replaces the body once sent.
 REDACTED_BODY = "redactedBody"
+# Channels: mail to an address, sent through the SMTP relay; an in-app message to an account
+# id, delivered by being stored (nothing leaves the database).
+EMAIL = "email"
+INBOX = "inbox"
 
 
 def send_smtp(url: str, message: OutboxMessage) -> None:
@@ -91,7 +96,9 @@ async def deliver_message(db: Database, message_id: uuid.UUID, smtp_url: str | N
             return message.status.value  # a redelivered task: nothing left to do
         message.attempts += 1
         try:
-            if smtp_url:
+            if message.channel == INBOX:
+                pass  # an account id is no mail address: the stored message is the notification
+            elif smtp_url:
                 await anyio.to_thread.run_sync(send_smtp, smtp_url, message)
             else:
                 # No relay configured (development, tests): the log is the mailbox.

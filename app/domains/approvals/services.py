@@ -23,11 +23,11 @@ import msgspec
 from sqlalchemy import and_, exists, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth import outbox
-from app.auth.models import Account, AccountKind, AccountStatus, OutboxMessage
+from app.auth.models import Account, AccountKind, AccountStatus
 from app.auth.principal import Principal
 from app.core import audit
 from app.core.clock import utcnow
+from app.core.notify import queue_messages
 from app.core.pagination import PageParams, paginate
 from app.core.problems import FieldError, ProblemError, field_error
 from app.core.schemas import Page
@@ -64,7 +64,6 @@ from app.domains.approvals.schemas import (
 )
 from app.domains.org.models import NodeKind, OrgNode
 from app.tenants.models import Tenant
-from app.worker import enqueue_after_commit
 
 ENTITY = "approval_request"
 CHAIN_ENTITY = "approval_chain"
@@ -320,18 +319,10 @@ async def notify(session: AsyncSession, recipients: Sequence[str], event: str, r
     delivered by the outbox once it commits."""
     if not recipients:
         return
-    tid = await tenant_id(session)
-    messages = [
-        OutboxMessage(tenant_id=tid, channel=INBOX, recipient=r, subject=subject[:300], body=body, data={
-            "event": event, "requestId": str(request.id), "requestType": request.request_type,
-            "round": request.round, "step": request.current_step, "status": request.status.value,
-        })
-        for r in dict.fromkeys(recipients)
-    ]
-    session.add_all(messages)
-    await session.flush()
-    for message in messages:
-        enqueue_after_commit(session, outbox.deliver, message_id=str(message.id))
+    await queue_messages(session, recipients, tenant_id=await tenant_id(session), channel=INBOX, subject=subject,
+                         body=body, data={"event": event, "requestId": str(request.id),
+                                          "requestType": request.request_type, "round": request.round,
+                                          "step": request.current_step, "status": request.status.value})
 
 
 # ----------------------------------------------------------------------------- requests

@@ -27,11 +27,11 @@ import msgspec
 from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth import outbox
-from app.auth.models import Account, AccountKind, AccountStatus, OutboxMessage
+from app.auth.models import Account, AccountKind, AccountStatus
 from app.core import audit, clock, tenant_settings
 from app.core.numbering import next_number
 from app.core.ids import new_id
+from app.core.notify import queue_messages
 from app.core.pagination import PageParams, order_by, paginate
 from app.core.problems import ProblemError, field_error
 from app.core.schemas import Page, provided
@@ -118,7 +118,6 @@ from app.domains.org.models import NodeKind, OrgNode, Unit
 from app.domains.org.schemas import Department
 from app.storage import ObjectNotFound, ObjectStore
 from app.storage.base import ChecksumMismatch
-from app.worker import enqueue_after_commit
 
 READ, WRITE = "complaints.read", "complaints.write"
 SUPERVISE, CONFIGURE = "complaints.supervise", "complaints.configure"
@@ -247,14 +246,10 @@ async def notify(session: AsyncSession, recipients: Sequence[str | None], event:
     people = [p for p in dict.fromkeys(_person(r) for r in recipients) if p is not None]
     if not people:
         return 0
-    tid = await approvals.tenant_id(session)
-    messages = [OutboxMessage(tenant_id=tid, channel=INBOX, recipient=p, subject=subject[:300], body=body, data={
-        "event": event, "complaintId": str(c.id), "number": c.number, "register": c.register.value,
-        "status": c.status.value}) for p in people]
-    session.add_all(messages)
-    await session.flush()
-    for message in messages:
-        enqueue_after_commit(session, outbox.deliver_after_commit, message_id=str(message.id))
+    messages = await queue_messages(session, people, tenant_id=await approvals.tenant_id(session), channel=INBOX,
+                                    subject=subject, body=body, data={
+                                        "event": event, "complaintId": str(c.id), "number": c.number,
+                                        "register": c.register.value, "status": c.status.value})
     return len(messages)
 
 
