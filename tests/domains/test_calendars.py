@@ -10,8 +10,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import delete, select
 
+from app.core.audit import tenant_audit
 from app.domains.calendars import services
+from app.domains.calendars.models import WorkingCalendar
 from app.domains.calendars.business_time import WorkCalendar, periods_of
 from tests.conftest import bearer
 from tests.grants import grant
@@ -157,6 +160,10 @@ async def test_one_default_calendar_and_replacing_one(client: Any, new_tenant: A
     assert sz["code"] == "SZ" and sz["isDefault"] is True and sz["workingMinutesPerDay"] == 480
     old = (await client.get(f"{BASE}/{cn['id']}", headers=auth)).json()
     assert old["isDefault"] is False and old["version"] == cn["version"] + 1
+    async with db.tenant_transaction(f"t_{slug}") as session:
+        cleared = (await session.execute(select(tenant_audit.c.action, tenant_audit.c.after).where(
+            tenant_audit.c.entity_id == cn["id"]).order_by(tenant_audit.c.occurred_at))).all()
+    assert cleared[-1] == ("calendars.default.clear", {"code": "CN", "isDefault": False})
     duplicate = await client.post(BASE, headers=auth, json={"code": "SZ", "name": "again"})
     assert duplicate.status_code == 409 and duplicate.json()["type"] == PROBLEM + "duplicate"
 
@@ -195,3 +202,35 @@ def test_periods_of_a_day_without_a_break() -> None:
     with pytest.raises(ValueError):
         WorkCalendar(zone=SH, periods=((time(13), time(12)),))
     assert timedelta(seconds=OCTOBER_2024.day_seconds) == timedelta(hours=7, minutes=30)
+
+
+def test_business_time_across_a_daylight_saving_change() -> None:
+    # New York moves its clocks on Sunday 10 March 2024: the working day stays 09:00–18:00 local.
+    ny = ZoneInfo("America/New_York")
+    cal = WorkCalendar(zone=ny, periods=DAY)
+    friday = datetime(2024, 3, 8, 16, tzinfo=ny)
+    monday = datetime(2024, 3, 11, 11, tzinfo=ny)
+    assert cal.add(friday, 4 * HOUR) == monday
+    assert monday.astimezone(UTC) == datetime(2024, 3, 11, 15, tzinfo=UTC)  # already summer time
+    assert cal.seconds_between(friday, monday) == 4 * HOUR
+    assert cal.seconds_between(friday, datetime(2024, 3, 15, 18, tzinfo=ny)) == (2 + 5 * 7.5) * HOUR
+
+
+async def test_without_a_calendar_clocks_count_in_the_tenants_time_zone(client: Any, new_tenant: Any, mint: Any,
+                                                                        db: Any) -> None:
+    slug = await new_tenant("caltz", time_zone="Europe/Berlin")
+    auth = bearer(mint(tenant=slug))
+    async with db.tenant_transaction(f"t_{slug}") as session:
+        await session.execute(delete(WorkingCalendar))  # a group that has none (yet)
+    async with db.tenant_transaction(f"t_{slug}") as session:
+        fallback = await services.load(session)
+    assert fallback.zone == ZoneInfo("Europe/Berlin") and fallback.day_seconds == 7.5 * HOUR
+    assert fallback.add(datetime(2031, 3, 3, 9, tzinfo=ZoneInfo("Europe/Berlin")), HOUR) == \
+        datetime(2031, 3, 3, 10, tzinfo=ZoneInfo("Europe/Berlin"))
+    # A calendar given no time zone is the tenant's.
+    created = await client.post(BASE, headers=auth, json={"code": "DE", "name": "Berlin office"})
+    assert created.status_code == 201, created.text
+    assert created.json()["timeZone"] == "Europe/Berlin" and created.json()["isDefault"] is True
+    replaced = await client.put(created.headers["location"], headers={**auth, "If-Match": created.headers["etag"]},
+                                json={"name": "Berlin office", "isDefault": True})
+    assert replaced.status_code == 200 and replaced.json()["timeZone"] == "Europe/Berlin"

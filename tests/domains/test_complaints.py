@@ -383,3 +383,48 @@ async def test_open_records_move_to_customer_affairs_at_handover(client: Any, db
     assert (await refresh(ctx, open_one)).body["department"] == "customer_affairs"
     assert (await refresh(ctx, closed)).body["department"] == "project_department"  # history stays as it was
     assert (await _actions(db, ctx.tenant, open_one.id))[-1] == "complaints.handover"
+
+
+async def test_a_rejected_proposal_is_answered_by_a_new_one_not_by_resubmitting(client: Any, db: Any,
+                                                                                new_tenant: Any, mint: Any) -> None:
+    ctx = await _ctx(client, db, new_tenant, mint, "cplresub")
+    rec = await record_in(ctx, "proposal")
+    await step(ctx, rec, "proposals", {"kind": "apology", "description": "Sorry."})
+    request_id = rec.body["proposals"][0]["approvalRequestId"]
+    await decide(ctx, rec, approve=False)
+    assert rec.body["status"] == "proposal"
+    # Not through the engine: its approval would find the proposal rejected and move nothing.
+    again = await client.post(f"/api/v1/approvals/requests/{request_id}/resubmit", headers=ctx.auth,
+                              json={"reason": "Please look again."})
+    assert again.status_code == 422 and again.json()["errors"][0]["field"] == "type"
+    request = await ok(await client.get(f"/api/v1/approvals/requests/{request_id}", headers=ctx.auth))
+    assert request["status"] == "rejected"
+    await step(ctx, rec, "proposals", {"kind": "apology", "description": "Sorry, properly."})
+    await decide(ctx, rec, approve=True)
+    assert rec.body["status"] == "negotiation"
+    assert [p["status"] for p in rec.body["proposals"]] == ["rejected", "approved"]
+
+
+async def test_the_clocks_pause_only_while_the_resolution_clock_runs(client: Any, db: Any, new_tenant: Any,
+                                                                    mint: Any) -> None:
+    ctx = await _ctx(client, db, new_tenant, mint, "cplpause")
+    rec = await record_in(ctx, "feedback")
+    # Resolved: the time until a reopen counts as paused already; a pause here would count twice.
+    refused = await client.post(f"{rec.url}/pause", headers={**ctx.auth, "If-Match": rec.etag},
+                                json={"reason": "customer", "note": "Waiting for the owner's opinion."})
+    assert refused.status_code == 409 and "resolution clock" in refused.json()["detail"]
+    assert (await refresh(ctx, rec)).body["sla"]["pausedSince"] is None
+
+
+async def test_related_records_are_those_the_caller_may_see(client: Any, db: Any, new_tenant: Any,
+                                                            mint: Any) -> None:
+    ctx = await _ctx(client, db, new_tenant, mint, "cplrel")
+    first = await new_record(ctx)
+    second = await new_record(ctx, jointWith=first.id)  # another project, another branch
+    third = await new_record(ctx, project=first.project, jointWith=first.id)
+    _, as_first = await _person(ctx, mint, "complaint_handler", first.project["id"])
+    seen = await ok(await client.get(first.url, headers=as_first))
+    assert [r["id"] for r in seen["related"]] == [third.id]
+    assert second.body["number"] not in str(seen)
+    whole = await ok(await client.get(first.url, headers=ctx.auth))
+    assert {r["id"] for r in whole["related"]} == {second.id, third.id}

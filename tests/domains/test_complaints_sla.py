@@ -242,3 +242,39 @@ async def test_the_beat_task_runs_through_the_worker(client: Any, worker: Worker
     assert await wait_for(worker, escalated, "the SLA scan")
     await refresh(ctx, rec)
     assert rec.body["sla"]["responseMet"] is False and rec.body["sla"]["resolutionMet"] is False
+
+
+async def test_a_policy_change_leaves_stopped_clocks_their_targets(client: Any, db: Any, new_tenant: Any,
+                                                                   mint: Any) -> None:
+    from tests.catalogue.complaints import record_in
+    from tests.domains.test_complaints import _actions
+
+    ctx = await _ctx(client, db, new_tenant, mint, "slapol")
+    service = await category(ctx, "SERVICE")  # the tenant's defaults: 240 and 2250
+    waiting = await new_record(ctx, categoryId=service)
+    answered = await record_in(ctx, "investigating", categoryId=service)
+    resolved = await record_in(ctx, "feedback", categoryId=service)
+    closed = await record_in(ctx, "closed", categoryId=service)
+    assert resolved.body["sla"]["resolutionMet"] is True and answered.body["sla"]["responseMet"] is True
+
+    settings = await client.get(f"{BASE}/settings", headers=ctx.auth)
+    put = await client.put(f"{BASE}/settings", headers={**ctx.auth, "If-Match": settings.headers["etag"]},
+                           json={"responseMinutes": 60, "resolutionMinutes": 900, "warnPercent": 80,
+                                 "escalation": []})
+    assert put.status_code == 200, put.text
+
+    def targets(rec: Any) -> tuple[int, int]:
+        return rec.body["sla"]["responseTargetMinutes"], rec.body["sla"]["resolutionTargetMinutes"]
+
+    # The running clocks take the new targets; a verdict keeps the target it was reached against.
+    assert targets(await refresh(ctx, waiting)) == (60, 900)
+    assert targets(await refresh(ctx, answered)) == (240, 900)
+    assert targets(await refresh(ctx, resolved)) == (240, 2250)
+    assert resolved.body["sla"]["resolutionMet"] is True
+    assert targets(await refresh(ctx, closed)) == (240, 2250)
+    # Only what changed is audited.
+    assert "complaints.sla.retarget" in await _actions(db, ctx.tenant, waiting.id)
+    assert "complaints.sla.retarget" not in await _actions(db, ctx.tenant, resolved.id)
+    # A reopened record's resolution clock runs again, against the policy of now.
+    await step(ctx, closed, "reopen", {"reason": "The leak is back."})
+    assert targets(closed) == (240, 900)

@@ -213,3 +213,24 @@ async def test_the_export_is_a_job_with_progress(client: Any, db: Any, new_tenan
     # Only its requester downloads it.
     other = bearer(mint(tenant=ctx.tenant, subject=str(uuid.uuid4()), scopes=["complaints:read"]))
     assert (await client.get(f"{BASE}/statistics/exports/{job['id']}/csv", headers=other)).status_code == 404
+
+
+async def test_a_reopened_record_leaves_its_earlier_rating_behind(client: Any, db: Any, new_tenant: Any,
+                                                                  mint: Any) -> None:
+    from tests.catalogue.complaints import record_in
+
+    slug = await new_tenant("statsro", time_zone="Asia/Shanghai")
+    ctx = Ctx(client=client, db=db, tenant=slug, subject="stats-test", auth=bearer(mint(tenant=slug)),
+              mark=uuid.uuid4().hex[:6])
+    rec = await record_in(ctx, "closed")  # rated 4
+
+    async def satisfaction() -> dict[str, Any]:
+        stats = await ok(await client.get(f"{BASE}/statistics", headers=ctx.auth))
+        return stats["totals"]["satisfaction"]  # type: ignore[no-any-return]
+
+    assert await satisfaction() == {"rated": 1, "average": 4.0, "distribution": [0, 0, 0, 1, 0]}
+    await step(ctx, rec, "reopen", {"reason": "The leak is back."})
+    # The rating judged a result that did not hold: the record (and its figures) wait for a new one.
+    assert rec.body["satisfaction"] is None and rec.body["feedbackOpinion"] is None
+    assert await satisfaction() == {"rated": 0, "average": None, "distribution": [0, 0, 0, 0, 0]}
+    assert [e["note"] for e in rec.body["events"] if e["action"] == "closed"] == ["Fine."]  # the history keeps it

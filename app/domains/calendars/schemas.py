@@ -60,7 +60,7 @@ class MakeUpDayIn(Input):
 
 class CalendarBody(Input):
     name: Name
-    time_zone: TimeZone = "Asia/Shanghai"
+    time_zone: TimeZone | None = None  # the tenant's time zone when absent
     work_start: WorkStart = "09:00"
     lunch_start: LunchStart | None = "12:00"
     lunch_minutes: LunchMinutes = 90

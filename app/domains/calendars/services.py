@@ -37,6 +37,7 @@ from app.domains.calendars.schemas import (
     hhmm,
     holiday_end,
 )
+from app.domains.customers.services import time_zone
 from app.domains.org.services import get_root
 from app.tenants.schemas import TIME_ZONES
 
@@ -45,8 +46,8 @@ ENTITY = "working_calendar"
 DEFAULT_CODE = "CN"
 # The official calendar seeded for a new tenant starts here (older years matter to no clock).
 SEED_FROM_YEAR = 2020
-# Used when a tenant has no calendar at all (every calendar deleted by hand in the database).
-FALLBACK = WorkCalendar(zone=ZoneInfo("Asia/Shanghai"), periods=periods_of(time(9), time(12), 90, time(18)))
+# The working day counted in, in the tenant's time zone, while a tenant has no calendar at all.
+FALLBACK_DAY = periods_of(time(9), time(12), 90, time(18))
 
 register_permissions({MANAGE: "Create and change the group's working calendars (hours, holidays, make-up days)."})
 
@@ -104,7 +105,7 @@ async def load(session: AsyncSession, calendar_id: uuid.UUID | None = None) -> W
         stmt.order_by(WorkingCalendar.is_default.desc(), WorkingCalendar.created_at).limit(1)
     row = await session.scalar(stmt)
     if row is None:
-        value = FALLBACK
+        value = WorkCalendar(zone=ZoneInfo(await time_zone(session)), periods=FALLBACK_DAY)
     else:
         holidays, workdays = await _rows(session, row.id)
         value = to_work_calendar(row, holidays, workdays)
@@ -166,9 +167,9 @@ def _conflicts(holidays: list[HolidayIn], make_up: list[MakeUpDayIn]) -> list[Fi
     return errors
 
 
-def _apply(row: WorkingCalendar, data: CalendarBody) -> None:
+async def _apply(session: AsyncSession, row: WorkingCalendar, data: CalendarBody) -> None:
     row.name = data.name
-    row.time_zone = data.time_zone
+    row.time_zone = data.time_zone or await time_zone(session)
     row.work_start = _clock(data.work_start)
     row.lunch_start = _clock(data.lunch_start) if data.lunch_start else None
     row.lunch_minutes = data.lunch_minutes if data.lunch_start else 0
@@ -199,19 +200,24 @@ async def _replace_days(session: AsyncSession, row: WorkingCalendar, data: Calen
 
 
 async def _clear_default(session: AsyncSession, keep: uuid.UUID | None) -> None:
-    """Take the default flag off every calendar but ``keep`` (each such change is part of this
-    write). Done before the new default is written: one default at a time, as the unique
+    """Take the default flag off every calendar but ``keep``, each change audited as part of
+    this write. Done before the new default is written: one default at a time, as the unique
     index insists."""
     stmt = update(WorkingCalendar).where(WorkingCalendar.is_default)
     if keep is not None:
         stmt = stmt.where(WorkingCalendar.id != keep)
-    await session.execute(stmt.values(is_default=False, version=WorkingCalendar.version + 1)
-                          .execution_options(synchronize_session=False))
+    cleared = (await session.execute(stmt.values(is_default=False, version=WorkingCalendar.version + 1)
+                                     .returning(WorkingCalendar.id, WorkingCalendar.code)
+                                     .execution_options(synchronize_session=False))).all()
+    await audit.record_many(session, [
+        {"action": "calendars.default.clear", "entity_type": ENTITY, "entity_id": calendar_id,
+         "before": {"code": code, "isDefault": True}, "after": {"code": code, "isDefault": False}}
+        for calendar_id, code in cleared])
 
 
 def _check(data: CalendarBody) -> None:
     # The document lists the IANA names; ZoneInfo would also load files such as "localtime".
-    if data.time_zone not in TIME_ZONES:
+    if data.time_zone is not None and data.time_zone not in TIME_ZONES:
         raise ProblemError("validation", f"Unknown time zone {data.time_zone!r}.",
                            errors=[field_error("timeZone", "not an IANA time zone")])
     errors = _conflicts(data.holidays, data.make_up_days)
@@ -234,7 +240,7 @@ async def create_calendar(session: AsyncSession, data: CalendarCreate) -> Workin
     row = WorkingCalendar(code=code, is_default=data.is_default or first)
     if row.is_default and not first:
         await _clear_default(session, None)
-    _apply(row, data)
+    await _apply(session, row, data)
     session.add(row)
     await session.flush()
     await _replace_days(session, row, data)
@@ -255,7 +261,7 @@ async def replace_calendar(session: AsyncSession, row: WorkingCalendar, data: Ca
     before = _snapshot(row, holidays=len(holidays), workdays=len(workdays))
     if data.is_default and not row.is_default:
         await _clear_default(session, row.id)
-    _apply(row, data)
+    await _apply(session, row, data)
     row.is_default = data.is_default
     await _replace_days(session, row, data)
     # The row changes even when only its holidays did: its version is the calendar's ETag,

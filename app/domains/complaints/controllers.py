@@ -86,8 +86,10 @@ def _store(request: Request[Any, Any, Any]) -> ObjectStore:
     return request.app.state.store  # type: ignore[no-any-return]
 
 
-async def _record(session: AsyncSession, c: Complaint, status: int = 200) -> Response[ComplaintOut]:
-    return Response(await services.record_out(session, c), status_code=status, headers={"ETag": etag(c.version)})
+async def _record(session: AsyncSession, authz: Authorizer, c: Complaint,
+                  status: int = 200) -> Response[ComplaintOut]:
+    return Response(await services.record_out(session, authz, c), status_code=status,
+                    headers={"ETag": etag(c.version)})
 
 
 Move = Callable[[AsyncSession, Authorizer, Complaint, str, Any], Awaitable[Complaint]]
@@ -103,7 +105,7 @@ def _register_controller(register: Register) -> type[Controller]:
                    action: Move, data: Any) -> Response[ComplaintOut]:
         c, path = await services.get_record(session, authz, register, record_id, lock=True)
         check_if_match(request, c.version)
-        return await _record(session, await action(session, authz, c, path, data))
+        return await _record(session, authz, await action(session, authz, c, path, data))
 
     class RegisterController(Controller):
         path = base
@@ -139,7 +141,7 @@ def _register_controller(register: Register) -> type[Controller]:
                                 data: RecordCreate) -> Response[ComplaintOut]:
             async def produce() -> Response[ComplaintOut]:
                 c = await services.create_record(session, authz, register, data)
-                response = await _record(session, c, 201)
+                response = await _record(session, authz, c, 201)
                 response.headers["Location"] = f"{base}/{c.id}"
                 return response
 
@@ -151,7 +153,7 @@ def _register_controller(register: Register) -> type[Controller]:
         async def get_record(self, session: AsyncSession, authz: Authorizer,
                              record_id: uuid.UUID) -> Response[ComplaintOut]:
             c, _ = await services.get_record(session, authz, register, record_id)
-            return await _record(session, c)
+            return await _record(session, authz, c)
 
         @patch("/{record_id:uuid}", operation_id=f"update{noun}",
                summary=f"Change a {word}'s details, category (its SLA targets follow), handler or joint group",
@@ -232,6 +234,7 @@ def _register_controller(register: Register) -> type[Controller]:
 
         @post("/{record_id:uuid}/pause", operation_id=f"pause{noun}Clocks", status_code=200,
               summary="Pause the SLA clocks while waiting on the customer or a third party",
+              description="409 once the resolution clock has stopped (resolved, closed, in litigation).",
               **requires("complaints:write", errors=MOVES))
         async def pause(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                         record_id: uuid.UUID, data: PauseIn) -> Response[ComplaintOut]:
@@ -251,7 +254,7 @@ def _register_controller(register: Register) -> type[Controller]:
                            record_id: uuid.UUID, data: NoteIn) -> Response[ComplaintOut]:
             async def produce() -> Response[ComplaintOut]:
                 c, path = await services.get_record(session, authz, register, record_id, lock=True)
-                return await _record(session, await services.add_note(session, authz, c, path, data), 201)
+                return await _record(session, authz, await services.add_note(session, authz, c, path, data), 201)
 
             return await idempotent(request, session, produce)
 
@@ -333,7 +336,8 @@ class ComplaintPolicyController(Controller):
     @patch("/categories/{category_id:uuid}", operation_id="updateComplaintCategory",
            summary="Rename a category, change its SLA targets (open records take them), or stop using it",
            description="Needs `complaints.configure` at the group node. New targets apply at once to the open "
-                       "records of the category and of those inheriting from it, their paused time kept.",
+                       "records of the category and of those inheriting from it (to the clocks still running), their "
+                       "paused time kept.",
            **requires("complaints:write", errors=[404, 412, 428]))
     async def update_category(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                               category_id: uuid.UUID, data: CategoryUpdate) -> Response[CategoryOut]:
@@ -353,9 +357,9 @@ class ComplaintPolicyController(Controller):
 
     @put("/settings", operation_id="putComplaintSettings", summary="Change the SLA policy",
          description="Needs `complaints.configure` at the group node; If-Match `\"0\"` while the defaults apply. "
-                     "Open records take the new targets at once, their paused time kept. Escalation levels are "
-                     "kept sorted by `afterPercent`: at each, the supervisors (`complaints.supervise`) at the "
-                     "record's project, branch or group are told.",
+                     "The running clocks of open records take the new targets at once, their paused time kept. "
+                     "Escalation levels are kept sorted by `afterPercent`: at each, the supervisors "
+                     "(`complaints.supervise`) at the record's project, branch or group are told.",
          **requires("complaints:write", errors=[412, 428]))
     async def put_settings(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                            data: SlaSettingsIn) -> Response[SlaSettings]:

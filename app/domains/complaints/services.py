@@ -27,7 +27,6 @@ import msgspec
 from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.models import Account, AccountKind, AccountStatus
 from app.core import audit, clock, tenant_settings
 from app.core.numbering import next_number
 from app.core.ids import new_id
@@ -113,6 +112,7 @@ from app.domains.complaints.schemas import (
 )
 from app.domains.customers.models import Customer, CustomerUnit
 from app.domains.customers.services import get_customer, time_zone
+from app.domains.interactions.lookups import local_year, staff_account
 from app.domains.org import services as org
 from app.domains.org.models import NodeKind, OrgNode, Unit
 from app.domains.org.schemas import Department
@@ -157,19 +157,22 @@ SORT = {"receivedAt": Complaint.received_at, "number": Complaint.number, "status
 LETTER_SORT = {"dueDate": CapaLetter.due_date, "createdAt": CapaLetter.created_at, "number": CapaLetter.number}
 CATEGORY_SORT = {"code": ComplaintCategory.code, "name": ComplaintCategory.name}
 
-# action -> (statuses it starts from, the status it leads to; None: decided by the action)
-TRANSITIONS: dict[str, tuple[frozenset[ComplaintStatus], ComplaintStatus | None]] = {
-    "investigate": (frozenset({ComplaintStatus.received}), ComplaintStatus.investigating),
-    "findings": (frozenset({ComplaintStatus.investigating}), ComplaintStatus.proposal),
-    "propose": (frozenset({ComplaintStatus.proposal}), ComplaintStatus.approval),
-    "decide": (frozenset({ComplaintStatus.approval}), None),  # the approval engine: negotiation or proposal
-    "negotiate": (frozenset({ComplaintStatus.negotiation}), None),  # handling, or proposal again
-    "handle": (frozenset({ComplaintStatus.handling}), ComplaintStatus.feedback),
-    "feedback": (frozenset({ComplaintStatus.feedback}), ComplaintStatus.closed),
-    "litigate": (frozenset({ComplaintStatus.investigating, ComplaintStatus.proposal, ComplaintStatus.negotiation}),
-                 ComplaintStatus.litigation),
-    "litigation_outcome": (frozenset({ComplaintStatus.litigation}), ComplaintStatus.closed),
-    "reopen": (frozenset({ComplaintStatus.closed}), ComplaintStatus.investigating),
+# move -> (the statuses it starts from, the statuses it may lead to). Every change of status
+# goes through ``_move``, which holds it to this table.
+_S = ComplaintStatus
+TRANSITIONS: dict[str, tuple[frozenset[ComplaintStatus], frozenset[ComplaintStatus]]] = {
+    "investigate": (frozenset({_S.received}), frozenset({_S.investigating})),
+    "findings": (frozenset({_S.investigating}), frozenset({_S.proposal})),
+    "propose": (frozenset({_S.proposal}), frozenset({_S.approval})),
+    # The approval engine's decision: negotiation (handling for a pre-negotiated proposal), or
+    # proposal again after a rejection or a withdrawal.
+    "decide": (frozenset({_S.approval}), frozenset({_S.negotiation, _S.handling, _S.proposal})),
+    "negotiate": (frozenset({_S.negotiation}), frozenset({_S.handling, _S.proposal})),
+    "handle": (frozenset({_S.handling}), frozenset({_S.feedback})),
+    "feedback": (frozenset({_S.feedback}), frozenset({_S.closed})),  # staff's record, or the owner's rating
+    "litigate": (frozenset({_S.investigating, _S.proposal, _S.negotiation}), frozenset({_S.litigation})),
+    "litigation_outcome": (frozenset({_S.litigation}), frozenset({_S.closed})),
+    "reopen": (frozenset({_S.closed}), frozenset({_S.investigating})),
 }
 
 
@@ -180,17 +183,12 @@ def _label(c: Complaint) -> str:
     return f"{'Dispute' if c.register is Register.dispute else 'Complaint'} {c.number}"
 
 
-def _require_status(c: Complaint, action: str) -> None:
-    allowed, _ = TRANSITIONS[action]
+def _require_status(c: Complaint, move: str) -> None:
+    allowed, _ = TRANSITIONS[move]
     if c.status not in allowed:
         needs = " or ".join(sorted(s.value for s in allowed))
-        raise ProblemError("conflict", f"{_label(c)} is {c.status.value}: {action.replace('_', ' ')} needs it to "
+        raise ProblemError("conflict", f"{_label(c)} is {c.status.value}: {move.replace('_', ' ')} needs it to "
                                        f"be {needs}.")
-
-
-def _require_open(c: Complaint, what: str) -> None:
-    if c.status not in OPEN_STATUSES:
-        raise ProblemError("conflict", f"{_label(c)} is {c.status.value}: {what} needs an open record.")
 
 
 def _actor(session: AsyncSession) -> str:
@@ -253,25 +251,15 @@ async def notify(session: AsyncSession, recipients: Sequence[str | None], event:
     return len(messages)
 
 
-async def _staff_account(session: AsyncSession, account_id: uuid.UUID, field: str) -> str:
-    found = await session.scalar(select(Account.id).where(
-        Account.id == account_id, Account.tenant_id == await approvals.tenant_id(session),
-        Account.kind == AccountKind.staff, Account.status == AccountStatus.active))
-    if found is None:
-        raise ProblemError("not-found", f"No active staff account {account_id} in the group.",
-                           errors=[field_error(field, "not an active staff account of the group")])
-    return str(found)
-
-
 async def _registrant_handler(session: AsyncSession, authz: Authorizer) -> str | None:
     """Who handles a record by default: the staff member registering it (not a partner system)."""
     account = _person(authz.principal.subject) if authz.principal.kind == "user" else None
     if account is None:
         return None
-    found = await session.scalar(select(Account.id).where(
-        Account.id == uuid.UUID(account), Account.tenant_id == await approvals.tenant_id(session),
-        Account.kind == AccountKind.staff, Account.status == AccountStatus.active))
-    return account if found is not None else None
+    try:
+        return await staff_account(session, uuid.UUID(account), "handlerId")
+    except ProblemError:
+        return None  # a user who is no active staff member of the group: nobody by default
 
 
 # --------------------------------------------------------------------------- categories
@@ -293,6 +281,11 @@ def _effective(rows: dict[uuid.UUID, ComplaintCategory], category: ComplaintCate
         node = rows.get(node.parent_id) if node.parent_id else None
     return (response if response is not None else int(defaults["responseMinutes"]),
             resolution if resolution is not None else int(defaults["resolutionMinutes"]))
+
+
+async def _targets(session: AsyncSession, category_id: uuid.UUID, defaults: dict[str, Any]) -> tuple[int, int]:
+    rows = await _category_rows(session)
+    return _effective(rows, rows[category_id], defaults)
 
 
 def _category_out(rows: dict[uuid.UUID, ComplaintCategory], c: ComplaintCategory,
@@ -399,23 +392,30 @@ async def put_sla_settings(session: AsyncSession, data: SlaSettingsIn) -> tuple[
 
 
 async def retarget(session: AsyncSession, where: ColumnElement[bool] | None) -> int:
-    """Give the open records matching ``where`` (all when None) the targets their category's
-    policy sets now and recompute their clocks; paused time is kept. Audited per record."""
+    """Give the records matching ``where`` (all when None) whose resolution clock runs the
+    targets their category's policy sets now, and recompute their clocks; paused time is kept.
+    A clock that stopped keeps the target its verdict was reached against. Each record whose
+    targets changed is audited; how many."""
     calendar, policy, defaults = await _clock(session)
     rows = await _category_rows(session)
-    stmt = select(Complaint).where(Complaint.status.in_(OPEN_STATUSES)).with_for_update()
+    stmt = select(Complaint).where(Complaint.status.in_(OPEN_STATUSES), Complaint.resolved_at.is_(None))
     if where is not None:
         stmt = stmt.where(where)
     entries = []
-    for c in (await session.scalars(stmt)).all():
+    for c in (await session.scalars(stmt.with_for_update())).all():
         response, resolution = _effective(rows, rows[c.category_id], defaults)
         before = {"responseTargetMinutes": c.response_target_minutes,
                   "resolutionTargetMinutes": c.resolution_target_minutes}
-        c.response_target_minutes, c.resolution_target_minutes = response, resolution
+        if c.first_responded_at is None:
+            c.response_target_minutes = response
+        c.resolution_target_minutes = resolution
+        after = {"responseTargetMinutes": c.response_target_minutes,
+                 "resolutionTargetMinutes": c.resolution_target_minutes}
+        if after == before:
+            continue
         sla.schedule(c, calendar, policy)
         entries.append({"action": "complaints.sla.retarget", "entity_type": ENTITY, "entity_id": c.id,
-                        "before": before, "after": {"responseTargetMinutes": response,
-                                                    "resolutionTargetMinutes": resolution}})
+                        "before": before, "after": after})
     await session.flush()
     await audit.record_many(session, entries)
     return len(entries)
@@ -530,13 +530,15 @@ async def _children(session: AsyncSession, model: Any, complaint_id: uuid.UUID, 
                                        .order_by(*order, model.id))).all())
 
 
-async def record_out(session: AsyncSession, c: Complaint) -> ComplaintOut:
+async def record_out(session: AsyncSession, authz: Authorizer, c: Complaint) -> ComplaintOut:
     category = await session.get(ComplaintCategory, c.category_id)
     assert category is not None  # a foreign key holds it
     related: list[RelatedOut] = []
     if c.joint_group is not None:
+        # A joint complaint may span projects: the caller sees those of its records they may read.
         related = [RelatedOut(id=r.id, number=r.number, status=r.status) for r in (await session.scalars(
-            select(Complaint).where(Complaint.joint_group == c.joint_group, Complaint.id != c.id)
+            select(Complaint).where(Complaint.joint_group == c.joint_group, Complaint.id != c.id,
+                                    authz.visible(READ, Complaint.node_id))
             .order_by(Complaint.number))).all()]
     proposals = await _children(session, ComplaintProposal, c.id, ComplaintProposal.round)
     negotiations = await _children(session, ComplaintNegotiation, c.id, ComplaintNegotiation.round)
@@ -657,11 +659,10 @@ async def _new_record(session: AsyncSession, *, register: Register, channel: Com
                       severity: Severity, counterparty: str | None, joint_group: uuid.UUID | None,
                       handler_id: str | None) -> Complaint:
     calendar, policy, defaults = await _clock(session)
-    response, resolution = _effective(await _category_rows(session), category, defaults)
+    response, resolution = await _targets(session, category.id, defaults)
     zone = await time_zone(session)
     c = Complaint(
-        register=register, number=await next_number(session, SERIES[register], received_at.astimezone(ZoneInfo(zone))
-                                                    .year),
+        register=register, number=await next_number(session, SERIES[register], await local_year(session, received_at)),
         channel=channel, customer_id=customer_id, contact_note=contact_note, node_id=project.id, unit_id=unit_id,
         category_id=category.id, quality=category.quality, severity=severity, subject=subject,
         description=description, counterparty=counterparty, joint_group=joint_group,
@@ -687,7 +688,7 @@ async def create_record(session: AsyncSession, authz: Authorizer, register: Regi
     if data.customer_id is not None:
         await _customer_of(session, authz, data.customer_id)
     category = await _active_category(session, data.category_id)
-    handler = (await _staff_account(session, data.handler_id, "handlerId") if data.handler_id
+    handler = (await staff_account(session, data.handler_id, "handlerId") if data.handler_id
                else await _registrant_handler(session, authz))
     received_at = _received_at(data.received_at, clock.utcnow())
     group = await _joint_group(session, authz, register, None, data.joint_with) if data.joint_with else None
@@ -727,7 +728,7 @@ async def update_record(session: AsyncSession, authz: Authorizer, c: Complaint, 
         c.customer_id = customer_id  # type: ignore[assignment]
     if "handler_id" in changes:
         handler = changes["handler_id"]
-        new = (await _staff_account(session, handler, "handlerId")  # type: ignore[arg-type]
+        new = (await staff_account(session, handler, "handlerId")  # type: ignore[arg-type]
                if handler is not None else None)
         if new != c.handler_id:
             c.handler_id = new
@@ -754,11 +755,15 @@ async def update_record(session: AsyncSession, authz: Authorizer, c: Complaint, 
 # ----------------------------------------------------------------------------- the loop
 
 
-async def _move(session: AsyncSession, c: Complaint, to: ComplaintStatus, action: str, *, note: str | None = None,
-                public: bool = True, data: dict[str, Any] | None = None,
+async def _move(session: AsyncSession, c: Complaint, move: str, to: ComplaintStatus, action: str, *,
+                note: str | None = None, public: bool = True, data: dict[str, Any] | None = None,
                 clock_change: str | None = None) -> None:
-    """Move ``c`` to ``to`` (a running pause ends with it) and reschedule its clocks.
-    ``clock_change``: "respond" or "resolve" stops that clock at this moment."""
+    """Make ``move`` take ``c`` to ``to`` (a running pause ends with it), reschedule its clocks
+    and record ``action`` in its history. ``clock_change``: "respond" or "resolve" stops that
+    clock at this moment."""
+    _require_status(c, move)
+    if to not in TRANSITIONS[move][1]:
+        raise RuntimeError(f"the move {move} does not lead to {to.value}")
     calendar, policy, _ = await _clock(session)
     now = clock.utcnow()
     if c.paused_since is not None:
@@ -784,7 +789,8 @@ async def investigate(session: AsyncSession, authz: Authorizer, c: Complaint, pa
     # The reply is what the customer is told: a note they see (the history need not repeat it).
     session.add(ComplaintNote(complaint_id=c.id, at=clock.utcnow(), author_id=_actor(session), by_owner=False,
                               internal=False, body=data.reply))
-    await _move(session, c, ComplaintStatus.investigating, "investigation_started", clock_change="respond")
+    await _move(session, c, "investigate", ComplaintStatus.investigating, "investigation_started",
+                clock_change="respond")
     await _audit(session, c, "investigate", before, {"reply": data.reply})
     return c
 
@@ -795,7 +801,7 @@ async def record_findings(session: AsyncSession, authz: Authorizer, c: Complaint
     _require_status(c, "findings")
     before = _state(c)
     c.cause, c.responsible_party = data.cause, data.responsible_party
-    await _move(session, c, ComplaintStatus.proposal, "findings", note=data.cause, public=False,
+    await _move(session, c, "findings", ComplaintStatus.proposal, "findings", note=data.cause, public=False,
                 data={"responsibleParty": data.responsible_party.value})
     await _audit(session, c, "findings", before, {"cause": data.cause,
                                                   "responsibleParty": data.responsible_party.value})
@@ -833,7 +839,7 @@ async def propose(session: AsyncSession, authz: Authorizer, c: Complaint, path: 
                  "item": fields["item"], "dueDate": fields["due_date"].isoformat() if fields["due_date"] else None,
                  "description": fields["description"], "preNegotiated": fields["pre_negotiated"]})
     proposal.approval_request_id = request.id
-    await _move(session, c, ComplaintStatus.approval, "proposed", public=False,
+    await _move(session, c, "propose", ComplaintStatus.approval, "proposed", public=False,
                 data={"round": proposal.round, "kind": kind, "approvalRequestId": str(request.id)})
     await _audit(session, c, "propose", before, {"round": proposal.round, "kind": kind, "amount": _money(amount),
                                                   "approvalRequestId": str(request.id)})
@@ -849,7 +855,7 @@ async def _decided(session: AsyncSession, request: ApprovalRequest, outcome: Pro
     c = await session.scalar(select(Complaint).where(Complaint.id == proposal.complaint_id).with_for_update()
                              .execution_options(populate_existing=True))
     assert c is not None  # a foreign key holds it
-    if proposal.status is not ProposalStatus.pending or c.status is not ComplaintStatus.approval:
+    if proposal.status is not ProposalStatus.pending or c.status not in TRANSITIONS["decide"][0]:
         raise ProblemError("conflict", f"{_label(c)} no longer awaits this proposal's approval "
                                        f"(it is {c.status.value}).")
     comment = await session.scalar(select(ApprovalAction.comment).where(
@@ -862,12 +868,14 @@ async def _decided(session: AsyncSession, request: ApprovalRequest, outcome: Pro
     if outcome is ProposalStatus.approved and proposal.pre_negotiated:
         # Agreed with the customer beforehand: handling starts at once.
         proposal.status = ProposalStatus.agreed
-        await _move(session, c, ComplaintStatus.handling, "approved", data={**data, "preNegotiated": True},
+        await _move(session, c, "decide", ComplaintStatus.handling, "approved",
+                    data={**data, "preNegotiated": True},
                     note="The pre-negotiated proposal was approved.")
     elif outcome is ProposalStatus.approved:
-        await _move(session, c, ComplaintStatus.negotiation, "approved", data=data)
+        await _move(session, c, "decide", ComplaintStatus.negotiation, "approved", data=data)
     else:
-        await _move(session, c, ComplaintStatus.proposal, outcome.value, public=False, note=comment, data=data)
+        await _move(session, c, "decide", ComplaintStatus.proposal, outcome.value, public=False, note=comment,
+                    data=data)
     await _audit(session, c, f"proposal.{outcome.value}", before, {"round": proposal.round})
     await notify(session, [c.handler_id], f"complaint.proposal_{outcome.value}", c,
                  f"{_label(c)}: proposal round {proposal.round} {outcome.value}",
@@ -922,7 +930,8 @@ async def negotiate(session: AsyncSession, authz: Authorizer, c: Complaint, path
                                      recorded_by=_actor(session), at=clock.utcnow()))
     proposal.status = ProposalStatus.agreed if data.agreed else ProposalStatus.not_agreed
     to = ComplaintStatus.handling if data.agreed else ComplaintStatus.proposal
-    await _move(session, c, to, "agreed" if data.agreed else "not_agreed", note=data.customer_response,
+    await _move(session, c, "negotiate", to, "agreed" if data.agreed else "not_agreed",
+                note=data.customer_response,
                 data={"round": rounds + 1, "proposalRound": proposal.round})
     await _audit(session, c, "negotiate", before, {"round": rounds + 1, "agreed": data.agreed})
     return c
@@ -933,7 +942,8 @@ async def handle(session: AsyncSession, authz: Authorizer, c: Complaint, path: s
     _require_status(c, "handle")
     before = _state(c)
     c.handling_result, c.check_result = data.result, data.check
-    await _move(session, c, ComplaintStatus.feedback, "handled", note=data.result, clock_change="resolve")
+    await _move(session, c, "handle", ComplaintStatus.feedback, "handled", note=data.result,
+                clock_change="resolve")
     await _audit(session, c, "handle", before, {"result": data.result, "check": data.check})
     return c
 
@@ -944,7 +954,7 @@ async def record_feedback(session: AsyncSession, authz: Authorizer, c: Complaint
     _require_status(c, "feedback")
     before = _state(c)
     c.feedback_opinion, c.satisfaction, c.closed_at = data.opinion, data.satisfaction, clock.utcnow()
-    await _move(session, c, ComplaintStatus.closed, "closed", note=data.opinion,
+    await _move(session, c, "feedback", ComplaintStatus.closed, "closed", note=data.opinion,
                 data={"satisfaction": data.satisfaction})
     await _audit(session, c, "feedback", before, {"opinion": data.opinion, "satisfaction": data.satisfaction})
     return c
@@ -960,7 +970,8 @@ async def litigate(session: AsyncSession, authz: Authorizer, c: Complaint, path:
     if data.note is not None:  # the legal side's own words stay internal
         session.add(ComplaintNote(complaint_id=c.id, at=clock.utcnow(), author_id=_actor(session), by_owner=False,
                                   internal=True, body=data.note))
-    await _move(session, c, ComplaintStatus.litigation, "litigation", note=f"Case {data.case_reference}",
+    await _move(session, c, "litigate", ComplaintStatus.litigation, "litigation",
+                note=f"Case {data.case_reference}",
                 data={"caseReference": data.case_reference, "court": data.court})
     await _audit(session, c, "litigate", before, {"caseReference": data.case_reference, "court": data.court})
     return c
@@ -972,7 +983,8 @@ async def record_litigation_outcome(session: AsyncSession, authz: Authorizer, c:
     _require_status(c, "litigation_outcome")
     before = _state(c)
     c.litigation_outcome, c.closed_at = data.outcome, clock.utcnow()
-    await _move(session, c, ComplaintStatus.closed, "litigation_outcome", note=data.outcome)
+    await _move(session, c, "litigation_outcome", ComplaintStatus.closed, "litigation_outcome",
+                note=data.outcome)
     await _audit(session, c, "litigation_outcome", before, {"outcome": data.outcome})
     return c
 
@@ -980,20 +992,31 @@ async def record_litigation_outcome(session: AsyncSession, authz: Authorizer, c:
 async def reopen(session: AsyncSession, authz: Authorizer, c: Complaint, path: str, data: ReopenIn) -> Complaint:
     authz.require(WRITE, path)
     _require_status(c, "reopen")
-    before = _state(c)
-    calendar, _, _ = await _clock(session)
+    before = {**_state(c), "resolutionTargetMinutes": c.resolution_target_minutes, "satisfaction": c.satisfaction,
+              "feedbackOpinion": c.feedback_opinion}
+    calendar, _, defaults = await _clock(session)
     sla.reopen(c, calendar, clock.utcnow())
+    # The resolution clock runs again, against the target its category's policy sets now.
+    c.resolution_target_minutes = (await _targets(session, c.category_id, defaults))[1]
+    # The feedback judged a result that did not hold: it stays in the history, not on the record
+    # (nor in the statistics) until the record is closed again.
     c.reopen_count += 1
-    c.closed_at = None
-    await _move(session, c, ComplaintStatus.investigating, "reopened", note=data.reason)
-    await _audit(session, c, "reopen", before, {"reason": data.reason}, reason=data.reason)
+    c.closed_at = c.satisfaction = c.feedback_opinion = None
+    await _move(session, c, "reopen", ComplaintStatus.investigating, "reopened", note=data.reason)
+    await _audit(session, c, "reopen", before, {"reason": data.reason,
+                                                "resolutionTargetMinutes": c.resolution_target_minutes,
+                                                "satisfaction": None, "feedbackOpinion": None}, reason=data.reason)
     await notify(session, [c.handler_id], "complaint.reopened", c, f"{_label(c)} reopened", data.reason[:2000])
     return c
 
 
 async def pause(session: AsyncSession, authz: Authorizer, c: Complaint, path: str, data: PauseIn) -> Complaint:
     authz.require(WRITE, path)
-    _require_open(c, "pausing the clocks")
+    if c.status not in OPEN_STATUSES or c.resolved_at is not None:
+        # Resolved: the time until a reopen counts as paused already (sla.reopen), so a pause
+        # now would be counted twice.
+        raise ProblemError("conflict", f"{_label(c)} is {c.status.value}: its resolution clock has stopped, "
+                                       "there is no clock to pause.")
     if c.paused_since is not None:
         raise ProblemError("conflict", f"The clocks of {_label(c)} are already paused (since "
                                        f"{c.paused_since.isoformat()}).")
@@ -1155,10 +1178,9 @@ async def send_letter(session: AsyncSession, authz: Authorizer, c: Complaint, pa
     if root_cause is None:
         raise ProblemError("conflict", f"{_label(c)} has no recorded cause: give the root cause.",
                            errors=[field_error("rootCause", "required: the record has no cause")])
-    assignee = await _staff_account(session, data.assignee_id, "assigneeId") if data.assignee_id else None
-    zone = await time_zone(session)
+    assignee = await staff_account(session, data.assignee_id, "assigneeId") if data.assignee_id else None
     letter = CapaLetter(complaint_id=c.id, number=await next_number(
-        session, LETTER_SERIES, clock.utcnow().astimezone(ZoneInfo(zone)).year), department=data.department,
+        session, LETTER_SERIES, await local_year(session, clock.utcnow())), department=data.department,
         assignee_id=uuid.UUID(assignee) if assignee else None, root_cause=root_cause,
         requested_action=data.requested_action, due_date=data.due_date, status=LetterStatus.sent,
         created_by=_actor(session))
@@ -1344,7 +1366,7 @@ async def rate(session: AsyncSession, c: Complaint, data: RatingIn) -> Complaint
     if c.status is ComplaintStatus.feedback:
         c.feedback_opinion = data.opinion or c.feedback_opinion
         c.satisfaction, c.closed_at = data.satisfaction, clock.utcnow()
-        await _move(session, c, ComplaintStatus.closed, "rated", note=data.opinion,
+        await _move(session, c, "feedback", ComplaintStatus.closed, "rated", note=data.opinion,
                     data={"satisfaction": data.satisfaction})
     elif c.status is ComplaintStatus.closed and c.satisfaction is None:
         c.satisfaction = data.satisfaction

@@ -8,8 +8,8 @@ Revises: 0007_relations
 Create Date: 2026-12-04
 
 A tenant migrated here (rather than provisioned) has no calendar nor categories: business
-time falls back to China's standard working day (services.FALLBACK) until a calendar is
-created, and complaints need a category, which the group administrator creates
+time falls back to China's standard working day in the tenant's time zone
+(calendars.services.FALLBACK_DAY) until a calendar is created, and complaints need a category, which the group administrator creates
 (``POST /api/v1/complaints/categories``); provisioning seeds both.
 """
 
