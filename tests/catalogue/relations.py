@@ -300,6 +300,39 @@ async def _grading_customer(ctx: Ctx) -> Made:
                 url=f"{GRADING}/customers/{c['id']}", bodies={"POST": _credit_body(ctx)})
 
 
+async def _graded_customer(ctx: Ctx) -> Made:
+    """A customer graded (in-process: no worker takes a task sent here) and a staff account to
+    look after them."""
+    from app.core.audit import SYSTEM
+    from app.domains.grading.services import recompute
+
+    c, _, _ = await _new_customer(ctx)
+    async with ctx.db.tenant_transaction(f"t_{ctx.tenant}") as session:
+        session.info["actor"] = SYSTEM
+        await recompute(session, customer_id=uuid.UUID(c["id"]))
+    return Made(params={"customer_id": c["id"]}, values=[c["id"], c["number"], c["name"]],
+                url=f"{GRADING}/customers/{c['id']}", bodies={"PUT": {"accountId": await _staff_account(ctx),
+                                                                     "reason": "catalogue"}})
+
+
+def _review_body(ctx: Ctx, customer_id: str) -> dict[str, Any]:
+    return {"customerId": customer_id, "abnormality": f"A-only abnormality {ctx.mark}"}
+
+
+async def _credit_reviews(ctx: Ctx) -> Made:
+    c, _, _ = await _new_customer(ctx)
+    return Made(params={}, values=[], url=None, bodies={"POST": _review_body(ctx, c["id"])})
+
+
+async def _credit_review(ctx: Ctx) -> Made:
+    c, _, _ = await _new_customer(ctx)
+    await _credit_deciders(ctx, c["nodeId"])
+    r, location = await _create(ctx, f"{GRADING}/credit-reviews", _review_body(ctx, c["id"]))
+    return Made(params={"review_id": r["id"]}, values=[r["id"], r["number"], r["abnormality"]], url=location,
+                bodies={"POST": {"conclusion": {"kind": "serious", "findings": f"A-only findings {ctx.mark}",
+                                                "grade": "E", "holdsMonths": 6}}})
+
+
 async def _credit_change(ctx: Ctx) -> Made:
     c, _, _ = await _new_customer(ctx)
     await _credit_deciders(ctx, c["nodeId"])
@@ -345,7 +378,11 @@ FACTORIES: dict[str, Factory] = {
     f"{GRADING}/customers/{{customer_id:uuid}}": _grading_customer,
     f"{GRADING}/customers/{{customer_id:uuid}}/history": _grading_customer,
     f"{GRADING}/customers/{{customer_id:uuid}}/credit-changes": _grading_customer,
+    f"{GRADING}/customers/{{customer_id:uuid}}/account-manager": _graded_customer,
     f"{GRADING}/credit-changes/{{change_id:uuid}}": _credit_change,
+    f"{GRADING}/credit-reviews": _credit_reviews,
+    f"{GRADING}/credit-reviews/{{review_id:uuid}}": _credit_review,
+    f"{GRADING}/credit-reviews/{{review_id:uuid}}/conclude": _credit_review,
 }
 
 
@@ -363,7 +400,7 @@ def _at_node(model: Any, value: Any) -> Callable[[], Select[Any]]:
 
 def _kinds() -> dict[str, Kind]:
     from app.domains.customers.models import Customer
-    from app.domains.grading.models import CreditChange
+    from app.domains.grading.models import CreditChange, CreditReview
     from app.domains.interactions.models import Call, GiftApplication, GiftPlan, Reception, Visit
     from app.domains.org.models import OrgNode
     from app.domains.surveys.models import ReturnVisitPlan, ReturnVisitTarget, SurveyResult
@@ -386,6 +423,7 @@ def _kinds() -> dict[str, Kind]:
         # A customer as the grading routes show them (their grade, credit limit, history).
         "graded_customer": Kind("grading.read", _at_node(Customer, Customer.name)),
         "credit_change": Kind("grading.read", _at_node(CreditChange, CreditChange.reason)),
+        "credit_review": Kind("grading.read", _at_node(CreditReview, CreditReview.abnormality)),
     }
 
 
@@ -404,8 +442,10 @@ def _details() -> dict[str, str]:
         **{f"{plan}{tail}": "return_visit_plan" for tail in ("", "/close")},
         f"{SURVEYS}/targets/{{target_id:uuid}}": "return_visit_target",
         f"{SURVEYS}/results/{{result_id:uuid}}": "survey_result",
-        **{f"{customer}{tail}": "graded_customer" for tail in ("", "/history", "/credit-changes")},
+        **{f"{customer}{tail}": "graded_customer" for tail in ("", "/history", "/credit-changes",
+                                                                 "/account-manager")},
         f"{GRADING}/credit-changes/{{change_id:uuid}}": "credit_change",
+        **{f"{GRADING}/credit-reviews/{{review_id:uuid}}{tail}": "credit_review" for tail in ("", "/conclude")},
     }
 
 
@@ -431,6 +471,9 @@ def _write_bodies() -> dict[tuple[str, str], Callable[[Any, Any], Any]]:
         (f"{SURVEYS}/targets/{{target_id:uuid}}", "PATCH"): lambda w, u: {"note": "changed"},
         (f"{GRADING}/customers/{{customer_id:uuid}}/credit-changes", "POST"):
             lambda w, u: {"requestedLimit": "1000.00", "reason": "changed"},
+        (f"{GRADING}/customers/{{customer_id:uuid}}/account-manager", "PUT"): lambda w, u: {"accountId": None},
+        (f"{GRADING}/credit-reviews/{{review_id:uuid}}/conclude", "POST"):
+            lambda w, u: {"conclusion": {"kind": "not_serious", "findings": "changed"}},
     }
 
 
@@ -456,8 +499,9 @@ def _creates() -> dict[str, tuple[str, Callable[[uuid.UUID], dict[str, Any]], st
 
 async def _populate(seed: WorldSeed) -> None:
     """Per branch a gift plan; per project a visit, a draft reception, a gift application
-    under review, a call, a return-visit plan with its target and a result, and a credit-limit
-    change under review, all about the project's owner; then every customer graded."""
+    under review, a call, a return-visit plan with its target and a result, a credit-limit
+    change under review and a credit review, all about the project's owner; then every customer
+    graded."""
     from app.core.audit import SYSTEM
     from app.domains.grading.services import recompute
 
@@ -490,6 +534,8 @@ async def _populate(seed: WorldSeed) -> None:
                                                   "method": "visit", "answers": answers, "comment": f"{name}的意见"})
         await _create(ctx, f"{GRADING}/customers/{owner['id']}/credit-changes", {
             "requestedLimit": "800000.00", "reason": f"{name}业主授信"})
+        await _create(ctx, f"{GRADING}/credit-reviews", {"customerId": owner["id"],
+                                                         "abnormality": f"{name}业主认购逾期未签约"})
     async with seed.db.tenant_transaction(f"t_{seed.slug}") as session:
         session.info["actor"] = SYSTEM
         await recompute(session)
@@ -507,6 +553,7 @@ SUBTREE = SubtreeSpec(
         f"{SURVEYS}/targets": "return_visit_target",
         f"{SURVEYS}/results": "survey_result",
         f"{GRADING}/credit-changes": "credit_change",
+        f"{GRADING}/credit-reviews": "credit_review",
     },
     # Graded customers only: the grade summary table.
     subset_lists={f"{GRADING}/grades": "graded_customer"},
@@ -517,6 +564,7 @@ SUBTREE = SubtreeSpec(
         "call": f"{INTERACTIONS}/calls/{{}}", "return_visit_plan": f"{SURVEYS}/plans/{{}}",
         "return_visit_target": f"{SURVEYS}/targets/{{}}", "survey_result": f"{SURVEYS}/results/{{}}",
         "graded_customer": f"{GRADING}/customers/{{}}", "credit_change": f"{GRADING}/credit-changes/{{}}",
+        "credit_review": f"{GRADING}/credit-reviews/{{}}",
     },
     no_node={
         f"{SURVEYS}/questionnaires": "questionnaires are the group's: surveys.read anywhere reads them, "

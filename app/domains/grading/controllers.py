@@ -20,14 +20,19 @@ from app.core.schemas import Page
 from app.domains.access.authz import Authorizer, provide_authz
 from app.domains.approvals.models import RequestStatus
 from app.domains.grading import services, tasks
-from app.domains.grading.models import Grade
+from app.domains.grading.models import Grade, Tier
 from app.domains.grading.schemas import (
+    AccountManagerIn,
+    Conclusion,
     CreditChangeIn,
     CreditChangeOut,
+    CreditReviewIn,
+    CreditReviewOut,
     CustomerGrading,
     GradeChangeOut,
     GradeRow,
     Recompute,
+    ReviewStatus,
     Rules,
     RulesOut,
 )
@@ -53,7 +58,8 @@ class RulesController(Controller):
 
     @put("/", operation_id="putGradingRules", summary="Set the group's grading rules",
          description="Needs `grading.configure` at the group node; If-Match `\"0\"` while the defaults apply. "
-                     "Cut points are kept ascending. Grades follow at the next computation (the daily one, or "
+                     "Cut points are kept ascending; the bands must fall from A to D (422). Grades follow at the "
+                     "next computation (the daily one, or "
                      "`POST /api/v1/grading/recomputations`).",
          **requires("grading:write", errors=[412, 428]))
     async def put_rules(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
@@ -95,23 +101,48 @@ class GradeController(Controller):
     tags = ["Grading and credit"]
     dependencies = DEPENDENCIES
 
-    @get("/grades", operation_id="listGrades", summary="The grade summary table: customers with grade, score, "
-                                                        "RFM and credit limit",
+    @get("/grades", operation_id="listGrades",
+         summary="The grade summary table: customer, account manager, score, coefficient, monthly sales, credit "
+                 "fulfilment rate, grade, credit limit, value tier",
+         description="The customers the caller may read that were graded. `suggestedLimit` is the monthly sales "
+                     "times the grade's coefficient; `creditLimit` the approved one.",
          dependencies={"page": page_params(*services.GRADE_SORT)}, **requires("grading:read"))
     async def list_grades(
         self, session: AsyncSession, authz: Authorizer, page: PageParams,
         grade: Grade | None = Parameter(query="grade", default=None),
+        tier: Tier | None = Parameter(query="tier", default=None),
         node_id: uuid.UUID | None = Parameter(query="nodeId", default=None, description=NODE_FILTER),
+        account_manager_id: uuid.UUID | None = Parameter(query="accountManagerId", default=None),
+        has_account_manager: bool | None = Parameter(
+            query="hasAccountManager", default=None,
+            description="false: customers nobody looks after (with `tier=high`: those still owed a dedicated "
+                        "account manager)."),
     ) -> Page[GradeRow]:
-        return await services.list_grades(session, authz, page, grade=grade, node_id=node_id)
+        return await services.list_grades(session, authz, page, grade=grade, tier=tier, node_id=node_id,
+                                          account_manager_id=str(account_manager_id) if account_manager_id else None,
+                                          has_account_manager=has_account_manager)
 
     @get("/customers/{customer_id:uuid}", operation_id="getCustomerGrading",
-         summary="A customer's grade, credit limit and pending credit-limit application",
+         summary="A customer's grade and tier, account manager, credit limit and pending credit-limit application",
          description="The ETag is the grade's version (`\"0\"` before the first grading).",
          **requires("grading:read", errors=[404]))
     async def get_customer(self, session: AsyncSession, authz: Authorizer,
                            customer_id: uuid.UUID) -> Response[CustomerGrading]:
         customer, _ = await services.get_customer(session, authz, customer_id)
+        grading, version = await services.customer_grading(session, customer)
+        return Response(grading, headers={"ETag": etag(version)})
+
+    @put("/customers/{customer_id:uuid}/account-manager", operation_id="setAccountManager",
+         summary="Assign the staff account that looks after a graded customer (null: nobody)",
+         description="Needs `grading.assign` at the customer; If-Match is the grade's ETag. 404 naming `accountId` "
+                     "for no active staff account; 409 for a customer not graded yet or merged away.",
+         **requires("grading:write", errors=[404, 409, 412, 428]))
+    async def set_account_manager(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                                  customer_id: uuid.UUID, data: AccountManagerIn) -> Response[CustomerGrading]:
+        customer, path = await services.get_customer(session, authz, customer_id)
+        grade = await services.graded(session, customer, lock=True)
+        check_if_match(request, grade.version)
+        await services.set_account_manager(session, authz, customer, path, grade, data)
         grading, version = await services.customer_grading(session, customer)
         return Response(grading, headers={"ETag": etag(version)})
 
@@ -157,4 +188,60 @@ class GradeController(Controller):
         return Response(await services.credit_change_out(session, change), headers={"ETag": etag(change.version)})
 
 
-CONTROLLERS: list[type[Controller]] = [RulesController, RecomputationController, GradeController]
+class CreditReviewController(Controller):
+    path = f"{BASE}/credit-reviews"
+    tags = ["Grading and credit"]
+    dependencies = DEPENDENCIES
+
+    async def _out(self, session: AsyncSession, review: Any, status: int = 200) -> Response[CreditReviewOut]:
+        return Response(await services.review_out(session, review), status_code=status,
+                        headers={"ETag": etag(review.version)})
+
+    @get("/", operation_id="listCreditReviews", summary="List credit reviews (abnormalities and grade changes)",
+         dependencies={"page": page_params(*services.REVIEW_SORT)}, **requires("grading:read"))
+    async def list_reviews(
+        self, session: AsyncSession, authz: Authorizer, page: PageParams,
+        status: ReviewStatus | None = Parameter(query="status", default=None),
+        customer_id: uuid.UUID | None = Parameter(query="customerId", default=None),
+        node_id: uuid.UUID | None = Parameter(query="nodeId", default=None, description=NODE_FILTER),
+    ) -> Page[CreditReviewOut]:
+        return await services.list_reviews(session, authz, page, status=status, customer_id=customer_id,
+                                           node_id=node_id)
+
+    @post("/", operation_id="openCreditReview", summary="Record an abnormality in a customer's credit, to investigate",
+          description="Needs `grading.review` at the customer. 404 naming `customerId` when the customer is not "
+                      "there for the caller; 409 for a merged-away customer.",
+          **requires("grading:write", errors=[404, 409]))
+    async def open_review(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                          data: CreditReviewIn) -> Response[CreditReviewOut]:
+        async def produce() -> Response[CreditReviewOut]:
+            review = await services.open_review(session, authz, data)
+            response = await self._out(session, review, 201)
+            response.headers["Location"] = f"{BASE}/credit-reviews/{review.id}"
+            return response
+
+        return await idempotent(request, session, produce)
+
+    @get("/{review_id:uuid}", operation_id="getCreditReview", summary="A credit review",
+         **requires("grading:read", errors=[404]))
+    async def get_review(self, session: AsyncSession, authz: Authorizer,
+                         review_id: uuid.UUID) -> Response[CreditReviewOut]:
+        review, _ = await services.get_review(session, authz, review_id)
+        return await self._out(session, review)
+
+    @post("/{review_id:uuid}/conclude", operation_id="concludeCreditReview", status_code=200,
+          summary="Conclude the investigation: not serious (closed), or serious with a lower grade to approve",
+          description="A serious conclusion goes to the `credit_grade_change` chain; on approval the grade applies "
+                      "at once, holds for `holdsMonths`, is in the grade history, and the customer is told. 409 for a "
+                      "grade not below the customer's, a review concluded already (one rejected or withdrawn may "
+                      "be concluded again), or a chain step nobody can decide.",
+          **requires("grading:write", errors=[404, 409, 412, 428]))
+    async def conclude(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                       review_id: uuid.UUID, data: Conclusion) -> Response[CreditReviewOut]:
+        review, path = await services.get_review(session, authz, review_id, lock=True)
+        check_if_match(request, review.version)
+        return await self._out(session, await services.conclude_review(session, authz, review, path, data))
+
+
+CONTROLLERS: list[type[Controller]] = [RulesController, RecomputationController, GradeController,
+                                       CreditReviewController]

@@ -1,5 +1,7 @@
-"""The grading domain's tables: each customer's current grade, the history of grade changes,
-and credit-limit change applications (whose approved ones make the credit limit).
+"""The grading domain's tables: each customer's current grade (with its value tier and the
+figures of the grade summary table), the history of grade changes, credit-limit change
+applications (whose approved ones make the credit limit), and credit reviews (an abnormality
+investigated, and on approval a lower grade that holds for a time).
 
 The grading rules themselves are a tenant setting (``grading.rules``): versioned, audited,
 the default applying until the group edits them.
@@ -9,10 +11,10 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, Numeric, SmallInteger, String, Text
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, Numeric, SmallInteger, String, Text
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -28,8 +30,30 @@ class Grade(str, enum.Enum):
     E = "E"  # eliminate (淘汰)
 
 
+class Tier(str, enum.Enum):
+    """A customer's value tier (DOMAIN.md, tiering), from their grade; a customer without a
+    deal yet is potential. Each tier has its treatment (``TREATMENTS``)."""
+
+    high = "high"
+    mid = "mid"
+    low = "low"
+    potential = "potential"
+
+
+TREATMENTS = {
+    Tier.high: "Dedicated account manager",
+    Tier.mid: "Standard service with periodic return visits",
+    Tier.low: "Standard service",
+    Tier.potential: "Promotions (to customers who consented to marketing)",
+}
+
+
 def _grade(nullable: bool = False) -> Mapped[Grade | None]:
     return mapped_column(str_enum(Grade, 1), nullable=nullable)
+
+
+def _review() -> Mapped[uuid.UUID | None]:
+    return mapped_column(UUID(as_uuid=True), ForeignKey("credit_reviews.id", ondelete="SET NULL"))
 
 
 class CustomerGrade(VersionMixin, TenantBase):
@@ -50,10 +74,25 @@ class CustomerGrade(VersionMixin, TenantBase):
     r_score: Mapped[int] = mapped_column(SmallInteger, nullable=False)
     f_score: Mapped[int] = mapped_column(SmallInteger, nullable=False)
     m_score: Mapped[int] = mapped_column(SmallInteger, nullable=False)
+    tier: Mapped[Tier] = mapped_column(str_enum(Tier, 10), nullable=False)
+    # The grade summary table's figures (docs/relations.md): the grade's credit coefficient,
+    # the mean monthly total of the customer's deals in the window, and the share of their
+    # deals whose contract was signed in time (None while none was due).
+    coefficient: Mapped[Decimal] = mapped_column(Numeric(4, 2), nullable=False)
+    monthly_sales: Mapped[Decimal] = mapped_column(Numeric(16, 2), nullable=False)
+    fulfilment_rate: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
+    # The credit review whose grade holds this one down; None while the computed grade stands.
+    review_id: Mapped[uuid.UUID | None] = _review()
     rules_version: Mapped[int] = mapped_column(Integer, nullable=False)
     computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    # The staff account that looks after the customer (a high tier's dedicated account manager).
+    account_manager_id: Mapped[str | None] = mapped_column(String(200))
 
-    __table_args__ = (Index("ix_customer_grades_grade_score", "grade", "score"),)
+    __table_args__ = (
+        Index("ix_customer_grades_grade_score", "grade", "score"),
+        Index("ix_customer_grades_tier", "tier"),
+        Index("ix_customer_grades_account_manager_id", "account_manager_id"),
+    )
 
 
 class GradeChange(IdMixin, TenantBase):
@@ -71,6 +110,8 @@ class GradeChange(IdMixin, TenantBase):
     computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     # The on-demand job that made it; None for the daily run.
     job_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), ForeignKey("jobs.id", ondelete="SET NULL"))
+    # The credit review whose grade it is, when one holds the grade down.
+    review_id: Mapped[uuid.UUID | None] = _review()
 
     __table_args__ = (Index("ix_grade_history_customer_id_computed_at", "customer_id", "computed_at"),)
 
@@ -101,7 +142,52 @@ class CreditChange(IdMixin, TimestampMixin, VersionMixin, TenantBase):
     )
 
 
+class ReviewStage(str, enum.Enum):
+    """Where a credit review is; while ``submitted`` its approval request says whether the
+    grade change is pending, approved (and applied), rejected or withdrawn."""
+
+    investigating = "investigating"
+    dismissed = "dismissed"  # investigated: not serious, the grade stays
+    submitted = "submitted"
+
+
+class CreditReview(IdMixin, TimestampMixin, VersionMixin, TenantBase):
+    """A credit-grade change (DOMAIN.md): an abnormality found, investigated, and when serious a
+    lower grade proposed; on approval the grade holds the customer's down until ``holds_until``
+    and the customer is told."""
+
+    __tablename__ = "credit_reviews"
+
+    number: Mapped[str] = mapped_column(String(30), nullable=False, unique=True)  # YC-2026-000001 (异常)
+    customer_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("customers.id", ondelete="RESTRICT"), nullable=False)
+    node_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("org_nodes.id", ondelete="RESTRICT"),
+                                               nullable=False)
+    opened_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    abnormality: Mapped[str] = mapped_column(Text, nullable=False)  # what was found
+    stage: Mapped[ReviewStage] = mapped_column(str_enum(ReviewStage), nullable=False)
+    findings: Mapped[str | None] = mapped_column(Text)  # what the investigation concluded
+    serious: Mapped[bool | None] = mapped_column(Boolean)
+    grade: Mapped[Grade | None] = _grade(nullable=True)  # the grade it sets, when serious
+    previous_grade: Mapped[Grade | None] = _grade(nullable=True)  # the customer's when concluded
+    holds_until: Mapped[date | None] = mapped_column(Date)  # the last day the grade holds
+    concluded_by: Mapped[str | None] = mapped_column(String(200))
+    concluded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The conclusion's current approval request (a new one when concluded again).
+    approval_request_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("approval_requests.id", ondelete="RESTRICT"))
+    applied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    notified_via: Mapped[str | None] = mapped_column(String(20))  # inbox | email | none
+
+    __table_args__ = (
+        Index("ix_credit_reviews_customer_id_applied_at", "customer_id", "applied_at"),
+        Index("ix_credit_reviews_node_id", "node_id"),
+        Index("ix_credit_reviews_approval_request_id", "approval_request_id"),
+    )
+
+
 # The history moves with a merge and goes with a deleted customer (derived data, like the
 # customers domain's own tables); credit decisions are records that block a deletion.
 register_customer_reference(GradeChange, "customer_id", owned=True)
 register_customer_reference(CreditChange, "customer_id")
+register_customer_reference(CreditReview, "customer_id")

@@ -1,26 +1,29 @@
-"""Request and response bodies of grading and credit: the rules, grades and their history,
-credit-limit change applications."""
+"""Request and response bodies of grading and credit: the rules, grades and their history, the
+grade summary table, credit-limit change applications, credit reviews."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, get_args
+from typing import Annotated, Literal, get_args
 
 import msgspec
 
 from app.core.schemas import Input, Schema
 from app.domains.approvals.models import RequestStatus
 from app.domains.customers.schemas import Amount, Reason
-from app.domains.grading.models import Grade
+from app.domains.grading.models import Grade, Tier
 
 Days = Annotated[int, msgspec.Meta(ge=1, le=3650)]
 Count = Annotated[int, msgspec.Meta(ge=1, le=10_000)]
 Weight = Annotated[int, msgspec.Meta(ge=0, le=100)]
 ScoreBound = Annotated[str, msgspec.Meta(pattern=r"^(100(\.0{1,2})?|[1-9]?[0-9](\.[0-9]{1,2})?)$", examples=["60"],
                                          description="A score from 0 to 100, at most 2 decimals, as a string.")]
+Coefficient = Annotated[str, msgspec.Meta(pattern=r"^(10(\.0{1,2})?|[0-9](\.[0-9]{1,2})?)$", examples=["1.20"],
+                                          description="From 0 to 10, at most 2 decimals, as a string.")]
 AMOUNT_PATTERN = get_args(Amount)[1].pattern
+Finding = Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
 
 
 def _cuts(items: dict[str, object]) -> msgspec.Meta:
@@ -58,23 +61,65 @@ class Weights(Input):
 
 
 class Bands(Input):
-    """The lowest score of grades A to D; the grade is the first of A, B, C, D whose lowest
-    score the customer's reaches, else E (eliminate). D is watch."""
+    """The lowest score of grades A to D, falling from A to D (422 otherwise); the grade is the
+    first of A, B, C, D whose lowest score the customer's reaches, else E (eliminate). D is
+    watch."""
 
     a: ScoreBound = msgspec.field(name="A")
     b: ScoreBound = msgspec.field(name="B")
     c: ScoreBound = msgspec.field(name="C")
     d: ScoreBound = msgspec.field(name="D")
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        lows = [Decimal(v) for v in (self.a, self.b, self.c, self.d)]
+        if any(lower >= higher for higher, lower in zip(lows, lows[1:])):
+            # msgspec names the place: "... - at `$.bands`".
+            raise ValueError("each grade's lowest score must be below the one of the grade before it (A > B > C > D)")
+
+
+class Coefficients(Input):
+    """Each grade's credit coefficient: the grade summary table suggests a credit limit of the
+    customer's monthly sales times it."""
+
+    a: Coefficient = msgspec.field(name="A", default="1.50")
+    b: Coefficient = msgspec.field(name="B", default="1.20")
+    c: Coefficient = msgspec.field(name="C", default="1.00")
+    d: Coefficient = msgspec.field(name="D", default="0.50")
+    e: Coefficient = msgspec.field(name="E", default="0")
+
+    def of(self, grade: Grade) -> Decimal:
+        return Decimal(getattr(self, grade.value.lower())).quantize(Decimal("0.01"))
+
+
+class Tiers(Input):
+    """The value tier of each grade; a customer without a deal yet is ``potential`` whatever
+    their grade. Treatments: high, a dedicated account manager; mid, standard service with
+    periodic return visits; low, standard service; potential, promotions."""
+
+    a: Literal["high", "mid", "low"] = msgspec.field(name="A", default="high")
+    b: Literal["high", "mid", "low"] = msgspec.field(name="B", default="high")
+    c: Literal["high", "mid", "low"] = msgspec.field(name="C", default="mid")
+    d: Literal["high", "mid", "low"] = msgspec.field(name="D", default="low")
+    e: Literal["high", "mid", "low"] = msgspec.field(name="E", default="low")
+
+    def of(self, grade: Grade) -> Tier:
+        return Tier(getattr(self, grade.value.lower()))
+
 
 class Rules(Input):
     """A group's grading rules. Contacts (visits, calls) count for a customer's recency and
-    frequency only while their behaviour consent is active; deals always count."""
+    frequency only while their behaviour consent is active; deals always count.
+    ``signingDays``: the days a subscription has to become a contract, for the credit
+    fulfilment rate."""
 
     window_months: Annotated[int, msgspec.Meta(ge=1, le=120)]
     rfm: Rfm
     weights: Weights
     bands: Bands
+    coefficients: Coefficients = msgspec.field(default_factory=Coefficients)
+    tiers: Tiers = msgspec.field(default_factory=Tiers)
+    signing_days: Annotated[int, msgspec.Meta(ge=1, le=365)] = 30
 
 
 class RulesOut(Schema):
@@ -96,31 +141,51 @@ class GradeOut(Schema):
     monetary: Decimal
     satisfaction: Decimal | None
     rfm: str  # the three 1–5 scores, e.g. "543"
+    tier: Tier
+    treatment: str  # what the tier gets
+    coefficient: Decimal
+    monthly_sales: Decimal
+    fulfilment_rate: Decimal | None
+    review_id: uuid.UUID | None  # the credit review holding the grade down, if one does
     rules_version: int
     computed_at: datetime
 
 
 class GradeRow(Schema):
-    """A line of the grade summary table: a customer with their grade."""
+    """A line of the grade summary table (docs/relations.md says what each figure means)."""
 
     id: uuid.UUID  # the customer's
     customer_number: str
     customer_name: str
     node_id: uuid.UUID
-    grade: Grade
+    account_manager_id: str | None  # the salesperson / account manager looking after them
     score: Decimal
+    coefficient: Decimal
+    monthly_sales: Decimal
+    fulfilment_rate: Decimal | None  # percent of deals whose contract was signed in time
+    grade: Grade
+    credit_limit: Decimal | None  # the approved limit
+    suggested_limit: Decimal  # monthly sales × coefficient
+    tier: Tier
+    treatment: str
     rfm: str
-    monetary: Decimal
-    satisfaction: Decimal | None
-    credit_limit: Decimal | None
+    review_id: uuid.UUID | None
     computed_at: datetime
 
 
 class CustomerGrading(Schema):
     customer_id: uuid.UUID
     grade: GradeOut | None  # None until the customer was first graded
+    account_manager_id: str | None
     credit_limit: Decimal | None  # None until a credit-limit change was approved
     pending_credit_change_id: uuid.UUID | None
+
+
+class AccountManagerIn(Input):
+    """The staff account that looks after the customer; null: nobody."""
+
+    account_id: uuid.UUID | None
+    reason: Reason | None = None
 
 
 class GradeChangeOut(Schema):
@@ -131,6 +196,7 @@ class GradeChangeOut(Schema):
     rules_version: int
     computed_at: datetime
     job_id: uuid.UUID | None
+    review_id: uuid.UUID | None  # the credit review whose grade it is
 
 
 class CreditChangeIn(Input):
@@ -161,3 +227,57 @@ class RecomputeResult(Schema):
     changed: int
     grades: dict[str, int]  # customers per grade after the run
     rules_version: int
+
+
+# --------------------------------------------------------------------------- credit reviews
+
+ReviewStatus = Literal["investigating", "dismissed", "pending", "approved", "rejected", "withdrawn"]
+
+
+class CreditReviewIn(Input):
+    """An abnormality found in a customer's credit (an overdue payment, a broken commitment, a
+    report from finance or a bank): the review investigates it."""
+
+    customer_id: uuid.UUID
+    abnormality: Finding
+
+
+class NotSerious(Input, tag="not_serious", tag_field="kind"):
+    """Investigated: not serious enough to change the grade. The review is closed."""
+
+    findings: Finding
+
+
+class Serious(Input, tag="serious", tag_field="kind"):
+    """Serious: the customer's grade goes down to ``grade`` for ``holdsMonths`` months once the
+    ``credit_grade_change`` chain approves, and the customer is told."""
+
+    findings: Finding
+    grade: Grade
+    holds_months: Annotated[int, msgspec.Meta(ge=1, le=24)] = 12
+
+
+class Conclusion(Input):
+    conclusion: NotSerious | Serious
+
+
+class CreditReviewOut(Schema):
+    id: uuid.UUID
+    number: str
+    customer_id: uuid.UUID
+    node_id: uuid.UUID
+    opened_by: str
+    abnormality: str
+    status: ReviewStatus  # the review's stage, or while submitted its approval request's
+    findings: str | None
+    serious: bool | None
+    grade: Grade | None
+    previous_grade: Grade | None
+    holds_until: date | None
+    concluded_by: str | None
+    concluded_at: datetime | None
+    approval_request_id: uuid.UUID | None
+    applied_at: datetime | None
+    notified_via: str | None  # how the customer was told: inbox, email, or none (no address)
+    created_at: datetime
+    version: int

@@ -1,5 +1,6 @@
 """What the relations domains (interactions, surveys, grading) share: finding a record at its
-org node for a caller, and checking the customer, node or staff account a request names.
+org node for a caller, checking the customer, node or staff account a request names, the
+status of a record decided by the approval engine, and the count of records at a node.
 
 A record of these domains sits at an org node; a caller without the domain's read
 permission there gets 404, as for an id that does not exist. A customer or node named in a
@@ -12,21 +13,23 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Sequence, TypeVar
 from zoneinfo import ZoneInfo
 
 from litestar.params import Parameter
-from sqlalchemy import ColumnElement, false, or_, select
+from sqlalchemy import ColumnElement, and_, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import Account, AccountKind, AccountStatus
 from app.core.problems import ProblemError, field_error
 from app.core.schemas import INSTANT_PATTERN, on_edge_day
 from app.domains.access.authz import Authorizer
+from app.domains.approvals.models import ApprovalRequest, RequestStatus
 from app.domains.approvals.services import tenant_id
 from app.domains.customers.models import Customer
 from app.domains.customers.services import READ as CUSTOMERS_READ
 from app.domains.customers.services import time_zone
+from app.domains.org import services as org
 from app.domains.org.models import NodeKind, OrgNode
 
 M = TypeVar("M")
@@ -130,8 +133,69 @@ def instant(value: str | None, field: str) -> datetime | None:
     return parsed
 
 
-
-
 async def local_year(session: AsyncSession, at: datetime) -> int:
     """The year of ``at`` in the tenant's time zone (numbers are counted per year there)."""
     return at.astimezone(ZoneInfo(await time_zone(session))).year
+
+
+# ------------------------------------------------- records whose decision is the engine's
+# A reception, a gift application or a credit review under review shows its approval
+# request's status, read from the engine rather than copied, so that an action taken through
+# the engine's own API can never leave the two disagreeing.
+
+SUBMITTED = "submitted"  # the stage whose shown status is the request's
+
+
+def shown_status(stage: str, request_status: RequestStatus | None) -> str:
+    """The status shown for a record whose ``submitted`` stage defers to its request."""
+    if stage == SUBMITTED:
+        return request_status.value if request_status is not None else RequestStatus.pending.value
+    return stage
+
+
+def status_filter(stage_column: Any, stages: type[Any], status: str) -> ColumnElement[bool]:
+    """The WHERE clause for a status as shown (the record's stage, or its request's); the
+    statement joins ApprovalRequest on the record's request."""
+    if status in {s.value for s in RequestStatus}:
+        return and_(stage_column == stages(SUBMITTED), ApprovalRequest.status == RequestStatus(status))
+    return stage_column == stages(status)  # type: ignore[no-any-return]
+
+
+async def request_statuses(session: AsyncSession,
+                           ids: Sequence[uuid.UUID | None]) -> dict[uuid.UUID, RequestStatus]:
+    wanted = [i for i in ids if i is not None]
+    if not wanted:
+        return {}
+    return dict((await session.execute(select(ApprovalRequest.id, ApprovalRequest.status)
+                                       .where(ApprovalRequest.id.in_(wanted)))).all())  # type: ignore[arg-type]
+
+
+async def request_status(session: AsyncSession, request_id: uuid.UUID | None) -> RequestStatus | None:
+    if request_id is None:
+        return None
+    return await session.scalar(select(ApprovalRequest.status).where(ApprovalRequest.id == request_id))
+
+
+def payload_id(payload: dict[str, Any], key: str) -> uuid.UUID:
+    """The record id an approval request's payload names (422 naming it otherwise)."""
+    try:
+        return uuid.UUID(str(payload.get(key)))
+    except ValueError:
+        raise ProblemError("validation", f"The request names no {key}.",
+                           errors=[field_error(f"payload.{key}", "a record id")]) from None
+
+
+# ------------------------------------------------------------------------------ org hooks
+
+
+async def records_at(session: AsyncSession, holder: org.Holder, models: Sequence[tuple[Any, str]]) -> str | None:
+    """For a domain's live-records check: how many records of each model (with ``node_id``)
+    sit at the org node about to be deleted, e.g. "2 visits, 1 calls"; None when none."""
+    if holder.kind != "node":
+        return None
+    found = []
+    for model, what in models:
+        count = await session.scalar(select(func.count()).where(model.node_id == holder.id))
+        if count:
+            found.append(f"{count} {what}")
+    return ", ".join(found) or None

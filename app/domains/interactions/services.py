@@ -18,8 +18,7 @@ while their behaviour consent is active (409 consent-required otherwise), and ke
 the audit trail (which records that they changed, not what they say).
 
 The status of a reception or gift application under review is its approval request's
-(pending, approved, rejected, withdrawn), read from the engine rather than copied, so that
-an action taken through the engine's own API can never leave the two disagreeing.
+(pending, approved, rejected, withdrawn), read from the engine (``lookups.shown_status``).
 """
 
 from __future__ import annotations
@@ -55,7 +54,13 @@ from app.domains.interactions.lookups import (
     get_at_node,
     local_year,
     node_for,
+    payload_id,
+    records_at,
+    request_status,
+    request_statuses,
+    shown_status,
     staff_account,
+    status_filter,
     subtree_filter,
 )
 from app.domains.interactions.models import (
@@ -311,37 +316,6 @@ async def cancel_visit(session: AsyncSession, authz: Authorizer, visit: Visit, p
     return visit
 
 
-# --------------------------------------------------------------- approval-backed records
-
-
-def _stage_status(stage: str, request_status: RequestStatus | None) -> str:
-    """The status shown for a record whose ``submitted`` stage defers to its request."""
-    if stage == "submitted":
-        return request_status.value if request_status is not None else "pending"
-    return stage
-
-
-def _status_filter(stage_column: Any, stages: type[Any], status: str) -> ColumnElement[bool]:
-    """The WHERE clause for a status as shown (the record's stage, or its request's)."""
-    if status in {s.value for s in RequestStatus}:
-        return and_(stage_column == stages("submitted"), ApprovalRequest.status == RequestStatus(status))
-    return stage_column == stages(status)  # type: ignore[no-any-return]
-
-
-async def _request_statuses(session: AsyncSession, ids: Sequence[uuid.UUID | None]) -> dict[uuid.UUID, RequestStatus]:
-    wanted = [i for i in ids if i is not None]
-    if not wanted:
-        return {}
-    return dict((await session.execute(select(ApprovalRequest.id, ApprovalRequest.status)
-                                       .where(ApprovalRequest.id.in_(wanted)))).all())  # type: ignore[arg-type]
-
-
-async def _request_status(session: AsyncSession, request_id: uuid.UUID | None) -> RequestStatus | None:
-    if request_id is None:
-        return None
-    return await session.scalar(select(ApprovalRequest.status).where(ApprovalRequest.id == request_id))
-
-
 # --------------------------------------------------------------------------- receptions
 
 RECEPTION_SORT = {"scheduledAt": Reception.scheduled_at, "createdAt": Reception.created_at,
@@ -368,7 +342,7 @@ async def reception_out(session: AsyncSession, r: Reception) -> ReceptionOut:
         purpose=r.purpose, venue=r.venue, scheduled_at=r.scheduled_at,
         guests=[GuestOut(name=g.name, role=g.role, organisation=g.organisation, customer_id=g.customer_id)
                 for g in guests],
-        budget=budget, status=_stage_status(r.stage.value, await _request_status(session, r.approval_request_id)),
+        budget=budget, status=shown_status(r.stage.value, await request_status(session, r.approval_request_id)),
         approval_request_id=r.approval_request_id, held_at=r.held_at, attendee_count=r.attendee_count,
         actual=actual, over_budget=None if actual is None else actual.total > budget.total, summary=r.summary,
         reported_at=r.reported_at, cancel_reason=r.cancel_reason, created_at=r.created_at, version=r.version)
@@ -381,7 +355,7 @@ async def list_receptions(session: AsyncSession, authz: Authorizer, params: Page
                          .outerjoin(ApprovalRequest, ApprovalRequest.id == Reception.approval_request_id)
                          .where(authz.visible(READ, Reception.node_id)))
     if status is not None:
-        stmt = stmt.where(_status_filter(Reception.stage, ReceptionStage, status))
+        stmt = stmt.where(status_filter(Reception.stage, ReceptionStage, status))
     if kind is not None:
         stmt = stmt.where(Reception.kind == kind)
     if node_id is not None:
@@ -392,10 +366,10 @@ async def list_receptions(session: AsyncSession, authz: Authorizer, params: Page
         stmt = stmt.where(Reception.scheduled_at < scheduled_to)
     page = await paginate(session, stmt, params, sortable=RECEPTION_SORT, default_sort=["-scheduledAt"],
                           tiebreak=Reception.id, to_schema=lambda r: r)
-    statuses = await _request_statuses(session, [r.approval_request_id for r in page.items])
+    statuses = await request_statuses(session, [r.approval_request_id for r in page.items])
     return Page(items=[ReceptionSummary(id=r.id, number=r.number, kind=r.kind, node_id=r.node_id, title=r.title,
                                         scheduled_at=r.scheduled_at, budget_total=_budget(r).total,
-                                        status=_stage_status(r.stage.value, statuses.get(r.approval_request_id)),
+                                        status=shown_status(r.stage.value, statuses.get(r.approval_request_id)),
                                         version=r.version) for r in page.items],
                 total=page.total, limit=page.limit, offset=page.offset)
 
@@ -446,9 +420,9 @@ def _revisable(reception: Reception, request_status: RequestStatus | None) -> bo
 async def update_reception(session: AsyncSession, authz: Authorizer, reception: Reception, path: str,
                            data: ReceptionUpdate) -> Reception:
     authz.require(WRITE, path)
-    status = await _request_status(session, reception.approval_request_id)
+    status = await request_status(session, reception.approval_request_id)
     if not _revisable(reception, status):
-        raise _conflict(f"reception {reception.number}", _stage_status(reception.stage.value, status),
+        raise _conflict(f"reception {reception.number}", shown_status(reception.stage.value, status),
                         "only a draft, or an application rejected or withdrawn, can be revised")
     changes = provided(data)
     before = _snapshot(reception)
@@ -478,9 +452,9 @@ async def submit_reception(session: AsyncSession, authz: Authorizer, reception: 
     """To approval: a draft or a withdrawn application as a new request, a rejected one as
     the next round of its request (by its submitter, the engine's rule)."""
     authz.require(WRITE, path)
-    status = await _request_status(session, reception.approval_request_id)
+    status = await request_status(session, reception.approval_request_id)
     if not _revisable(reception, status):
-        raise _conflict(f"reception {reception.number}", _stage_status(reception.stage.value, status),
+        raise _conflict(f"reception {reception.number}", shown_status(reception.stage.value, status),
                         "it is already under review or decided")
     total = _budget(reception).total
     before = _snapshot(reception)
@@ -505,9 +479,9 @@ async def submit_reception(session: AsyncSession, authz: Authorizer, reception: 
 async def report_reception(session: AsyncSession, authz: Authorizer, reception: Reception, path: str,
                            data: ReceptionReport) -> Reception:
     authz.require(WRITE, path)
-    status = await _request_status(session, reception.approval_request_id)
+    status = await request_status(session, reception.approval_request_id)
     if not (reception.stage is ReceptionStage.submitted and status is RequestStatus.approved):
-        raise _conflict(f"reception {reception.number}", _stage_status(reception.stage.value, status),
+        raise _conflict(f"reception {reception.number}", shown_status(reception.stage.value, status),
                         "only an approved reception is reported")
     before = _snapshot(reception)
     reception.stage, reception.held_at, reception.attendee_count = (ReceptionStage.reported, data.held_at,
@@ -525,11 +499,11 @@ async def report_reception(session: AsyncSession, authz: Authorizer, reception: 
 async def cancel_reception(session: AsyncSession, authz: Authorizer, reception: Reception, path: str,
                            data: Cancellation) -> Reception:
     authz.require(WRITE, path)
-    status = await _request_status(session, reception.approval_request_id)
+    status = await request_status(session, reception.approval_request_id)
     if reception.stage in (ReceptionStage.reported, ReceptionStage.cancelled) or status is RequestStatus.pending:
         hint = ("withdraw its approval request first" if status is RequestStatus.pending
                 and reception.stage is ReceptionStage.submitted else "")
-        raise _conflict(f"reception {reception.number}", _stage_status(reception.stage.value, status), hint)
+        raise _conflict(f"reception {reception.number}", shown_status(reception.stage.value, status), hint)
     before = _snapshot(reception)
     reception.stage, reception.cancel_reason = ReceptionStage.cancelled, data.reason
     await session.flush()
@@ -539,16 +513,8 @@ async def cancel_reception(session: AsyncSession, authz: Authorizer, reception: 
     return reception
 
 
-def _payload_id(payload: dict[str, Any], key: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(payload.get(key)))
-    except ValueError:
-        raise ProblemError("validation", f"The request names no {key}.",
-                           errors=[field_error(f"payload.{key}", "a record id")]) from None
-
-
 async def _reception_of(session: AsyncSession, payload: dict[str, Any], *, lock: bool = False) -> Reception:
-    stmt = select(Reception).where(Reception.id == _payload_id(payload, "receptionId"))
+    stmt = select(Reception).where(Reception.id == payload_id(payload, "receptionId"))
     reception = await session.scalar(stmt.with_for_update() if lock else stmt)
     if reception is None:
         raise ProblemError("validation", "No such reception.", errors=[field_error("payload.receptionId", "unknown")])
@@ -685,13 +651,13 @@ def _application_out(a: GiftApplication, request_status: RequestStatus | None) -
     return GiftApplicationOut(
         id=a.id, number=a.number, node_id=a.node_id, applicant_id=a.applicant_id, plan_id=a.plan_id,
         customer_id=a.customer_id, visit_id=a.visit_id, recipient=a.recipient, purpose=a.purpose,
-        items=gift_lines_out(a.items), total=a.total, status=_stage_status(a.stage.value, request_status),
+        items=gift_lines_out(a.items), total=a.total, status=shown_status(a.stage.value, request_status),
         approval_request_id=a.approval_request_id, issued_at=a.issued_at, cancel_reason=a.cancel_reason,
         created_at=a.created_at, version=a.version)
 
 
 async def gift_application_out(session: AsyncSession, a: GiftApplication) -> GiftApplicationOut:
-    return _application_out(a, await _request_status(session, a.approval_request_id))
+    return _application_out(a, await request_status(session, a.approval_request_id))
 
 
 async def list_gift_applications(session: AsyncSession, authz: Authorizer, params: PageParams, *,
@@ -701,7 +667,7 @@ async def list_gift_applications(session: AsyncSession, authz: Authorizer, param
                          .outerjoin(ApprovalRequest, ApprovalRequest.id == GiftApplication.approval_request_id)
                          .where(authz.visible(READ, GiftApplication.node_id)))
     if status is not None:
-        stmt = stmt.where(_status_filter(GiftApplication.stage, GiftApplicationStage, status))
+        stmt = stmt.where(status_filter(GiftApplication.stage, GiftApplicationStage, status))
     if plan_id is not None:
         stmt = stmt.where(GiftApplication.plan_id == plan_id)
     if customer_id is not None:
@@ -710,13 +676,13 @@ async def list_gift_applications(session: AsyncSession, authz: Authorizer, param
         stmt = stmt.where(await subtree_filter(session, GiftApplication.node_id, node_id))
     page = await paginate(session, stmt, params, sortable=APPLICATION_SORT, default_sort=["-createdAt"],
                           tiebreak=GiftApplication.id, to_schema=lambda a: a)
-    statuses = await _request_statuses(session, [a.approval_request_id for a in page.items])
+    statuses = await request_statuses(session, [a.approval_request_id for a in page.items])
     return Page(items=[_application_out(a, statuses.get(a.approval_request_id)) for a in page.items],
                 total=page.total, limit=page.limit, offset=page.offset)
 
 
 async def _application_of(session: AsyncSession, payload: dict[str, Any], *, lock: bool = False) -> GiftApplication:
-    stmt = select(GiftApplication).where(GiftApplication.id == _payload_id(payload, "applicationId"))
+    stmt = select(GiftApplication).where(GiftApplication.id == payload_id(payload, "applicationId"))
     application = await session.scalar(stmt.with_for_update() if lock else stmt)
     if application is None:
         raise ProblemError("validation", "No such gift application.",
@@ -800,9 +766,9 @@ async def create_gift_application(session: AsyncSession, authz: Authorizer,
 async def issue_gifts(session: AsyncSession, authz: Authorizer, application: GiftApplication, path: str,
                       data: Issue) -> GiftApplication:
     authz.require(WRITE, path)
-    status = await _request_status(session, application.approval_request_id)
+    status = await request_status(session, application.approval_request_id)
     if not (application.stage is GiftApplicationStage.submitted and status is RequestStatus.approved):
-        raise _conflict(f"gift application {application.number}", _stage_status(application.stage.value, status),
+        raise _conflict(f"gift application {application.number}", shown_status(application.stage.value, status),
                         "only an approved application is issued")
     before = _snapshot(application)
     application.stage, application.issued_at = GiftApplicationStage.issued, data.issued_at or clock.utcnow()
@@ -816,10 +782,10 @@ async def issue_gifts(session: AsyncSession, authz: Authorizer, application: Gif
 async def cancel_gift_application(session: AsyncSession, authz: Authorizer, application: GiftApplication,
                                   path: str, data: Cancellation) -> GiftApplication:
     authz.require(WRITE, path)
-    status = await _request_status(session, application.approval_request_id)
+    status = await request_status(session, application.approval_request_id)
     if application.stage is not GiftApplicationStage.submitted or status is RequestStatus.pending:
         hint = "withdraw its approval request first" if status is RequestStatus.pending else ""
-        raise _conflict(f"gift application {application.number}", _stage_status(application.stage.value, status),
+        raise _conflict(f"gift application {application.number}", shown_status(application.stage.value, status),
                         hint)
     before = _snapshot(application)
     application.stage, application.cancel_reason = GiftApplicationStage.cancelled, data.reason
@@ -946,13 +912,5 @@ async def create_call(session: AsyncSession, authz: Authorizer, data: CallCreate
 
 @org.live_records("interactions")
 async def _interactions_at(session: AsyncSession, holder: org.Holder) -> str | None:
-    if holder.kind != "node":
-        return None
-    found = []
-    for model, what in ((Visit, "visits"), (Reception, "receptions"), (GiftPlan, "gift plans"),
-                        (GiftApplication, "gift applications"), (Call, "calls")):
-        count = await session.scalar(
-            select(func.count()).where(model.node_id == holder.id))  # type: ignore[attr-defined]
-        if count:
-            found.append(f"{count} {what}")
-    return ", ".join(found) or None
+    return await records_at(session, holder, [(Visit, "visits"), (Reception, "receptions"), (GiftPlan, "gift plans"),
+                                              (GiftApplication, "gift applications"), (Call, "calls")])

@@ -13,7 +13,7 @@ import msgspec
 from app.core.schemas import Input, Instant, Schema
 from app.domains.customers.models import CustomerKind
 from app.domains.customers.schemas import LiveStatus, Reason
-from app.domains.grading.models import Grade
+from app.domains.grading.models import Grade, Tier
 from app.domains.interactions.schemas import LongText, Text200, Text500, Text1000
 from app.domains.surveys.models import (
     Dimension,
@@ -105,6 +105,9 @@ class TargetFilters(Input):
     # Projects or branches (under the plan's node) to take customers from; all when empty.
     node_ids: Annotated[list[uuid.UUID], msgspec.Meta(max_length=50)] = []
     grades: Annotated[list[Grade], msgspec.Meta(max_length=5)] = []
+    # Value tiers (a mid tier's periodic return visit: ``tiers: ["mid"]`` with
+    # ``notSurveyedWithinDays``).
+    tiers: Annotated[list[Tier], msgspec.Meta(max_length=4)] = []
     statuses: Annotated[list[LiveStatus], msgspec.Meta(max_length=3)] = msgspec.field(
         default_factory=lambda: ["active"])
     kinds: Annotated[list[CustomerKind], msgspec.Meta(max_length=2)] = []
@@ -152,6 +155,7 @@ class TargetFiltersOut(Schema):
     kinds: list[CustomerKind]
     has_units: bool | None
     not_surveyed_within_days: int | None
+    tiers: list[Tier] = []  # absent from plans made before tiers existed
 
 
 class PlanOut(Schema):

@@ -5,7 +5,7 @@
   questionnaire's questions are fixed once a result uses it; it can be retired.
 - A **return-visit plan** sits at a node (the group, a branch, a project) and chooses its
   targets when it is made: the live customers under that node matching its filters (projects
-  or branches, grade, status, kind, owners or prospects, not surveyed lately), one target
+  or branches, grade, value tier, status, kind, owners or prospects, not surveyed lately), one target
   each, due on the plan's date. Staff work their targets (unreachable, declined, again) until
   a result completes them; closing the plan cancels what is left.
 - A **result** is one customer's answers, at the customer's node; through a target it
@@ -57,6 +57,7 @@ from app.domains.interactions.lookups import (
     get_at_node,
     local_year,
     node_for,
+    records_at,
     subtree_filter,
 )
 from app.domains.org import services as org
@@ -304,6 +305,9 @@ async def _selection(session: AsyncSession, authz: Authorizer, plan_node: OrgNod
     if filters.grades:
         stmt = stmt.where(Customer.id.in_(select(CustomerGrade.customer_id)
                                           .where(CustomerGrade.grade.in_(filters.grades))))
+    if filters.tiers:
+        stmt = stmt.where(Customer.id.in_(select(CustomerGrade.customer_id)
+                                          .where(CustomerGrade.tier.in_(filters.tiers))))
     if filters.kinds:
         stmt = stmt.where(Customer.kind.in_(filters.kinds))
     if filters.has_units is not None:
@@ -678,13 +682,6 @@ async def statistics(session: AsyncSession, authz: Authorizer, *, group_by: Grou
 
 @org.live_records("surveys")
 async def _surveys_at(session: AsyncSession, holder: org.Holder) -> str | None:
-    if holder.kind != "node":
-        return None
-    found = []
-    for model, what in ((ReturnVisitPlan, "return-visit plans"), (ReturnVisitTarget, "return-visit targets"),
-                        (SurveyResult, "survey results")):
-        count = await session.scalar(
-            select(func.count()).where(model.node_id == holder.id))  # type: ignore[attr-defined]
-        if count:
-            found.append(f"{count} {what}")
-    return ", ".join(found) or None
+    return await records_at(session, holder, [(ReturnVisitPlan, "return-visit plans"),
+                                              (ReturnVisitTarget, "return-visit targets"),
+                                              (SurveyResult, "survey results")])

@@ -1,6 +1,7 @@
 """Customer relations, part 3: interactions (visits, receptions and their guests, gift plans and
 applications, calls), return visits (questionnaires, plans, targets, results and answers),
-grading and credit (current grades, the grade history, credit-limit changes).
+grading and credit (current grades with their value tiers, the grade history, credit-limit
+changes, credit reviews).
 
 Revision ID: 0007_relations
 Revises: 0006_inquiries
@@ -111,6 +112,37 @@ def upgrade() -> None:
     op.create_index('ix_credit_changes_approval_request_id', 'credit_changes', ['approval_request_id'], unique=True, schema='tenant')
     op.create_index('ix_credit_changes_customer_id_applied_at', 'credit_changes', ['customer_id', 'applied_at'], unique=False, schema='tenant')
     op.create_index('ix_credit_changes_node_id', 'credit_changes', ['node_id'], unique=False, schema='tenant')
+    op.create_table('credit_reviews',
+    sa.Column('number', sa.String(length=30), nullable=False),
+    sa.Column('customer_id', sa.UUID(), nullable=False),
+    sa.Column('node_id', sa.UUID(), nullable=False),
+    sa.Column('opened_by', sa.String(length=200), nullable=False),
+    sa.Column('abnormality', sa.Text(), nullable=False),
+    sa.Column('stage', sa.Enum('investigating', 'dismissed', 'submitted', name='reviewstage', native_enum=False, length=20, schema='tenant'), nullable=False),
+    sa.Column('findings', sa.Text(), nullable=True),
+    sa.Column('serious', sa.Boolean(), nullable=True),
+    sa.Column('grade', sa.Enum('A', 'B', 'C', 'D', 'E', name='grade', native_enum=False, schema='tenant'), nullable=True),
+    sa.Column('previous_grade', sa.Enum('A', 'B', 'C', 'D', 'E', name='grade', native_enum=False, schema='tenant'), nullable=True),
+    sa.Column('holds_until', sa.Date(), nullable=True),
+    sa.Column('concluded_by', sa.String(length=200), nullable=True),
+    sa.Column('concluded_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('approval_request_id', sa.UUID(), nullable=True),
+    sa.Column('applied_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('notified_via', sa.String(length=20), nullable=True),
+    sa.Column('id', sa.UUID(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['approval_request_id'], ['tenant.approval_requests.id'], name=op.f('fk_credit_reviews_approval_request_id_approval_requests'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['customer_id'], ['tenant.customers.id'], name=op.f('fk_credit_reviews_customer_id_customers'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['node_id'], ['tenant.org_nodes.id'], name=op.f('fk_credit_reviews_node_id_org_nodes'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_credit_reviews')),
+    sa.UniqueConstraint('number', name=op.f('uq_credit_reviews_number')),
+    schema='tenant'
+    )
+    op.create_index('ix_credit_reviews_approval_request_id', 'credit_reviews', ['approval_request_id'], unique=False, schema='tenant')
+    op.create_index('ix_credit_reviews_customer_id_applied_at', 'credit_reviews', ['customer_id', 'applied_at'], unique=False, schema='tenant')
+    op.create_index('ix_credit_reviews_node_id', 'credit_reviews', ['node_id'], unique=False, schema='tenant')
     op.create_table('customer_grades',
     sa.Column('customer_id', sa.UUID(), nullable=False),
     sa.Column('grade', sa.Enum('A', 'B', 'C', 'D', 'E', name='grade', native_enum=False, schema='tenant'), nullable=False),
@@ -122,14 +154,23 @@ def upgrade() -> None:
     sa.Column('r_score', sa.SmallInteger(), nullable=False),
     sa.Column('f_score', sa.SmallInteger(), nullable=False),
     sa.Column('m_score', sa.SmallInteger(), nullable=False),
+    sa.Column('tier', sa.Enum('high', 'mid', 'low', 'potential', name='tier', native_enum=False, length=10, schema='tenant'), nullable=False),
+    sa.Column('coefficient', sa.Numeric(precision=4, scale=2), nullable=False),
+    sa.Column('monthly_sales', sa.Numeric(precision=16, scale=2), nullable=False),
+    sa.Column('fulfilment_rate', sa.Numeric(precision=5, scale=2), nullable=True),
+    sa.Column('review_id', sa.UUID(), nullable=True),
     sa.Column('rules_version', sa.Integer(), nullable=False),
     sa.Column('computed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('account_manager_id', sa.String(length=200), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['customer_id'], ['tenant.customers.id'], name=op.f('fk_customer_grades_customer_id_customers'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['review_id'], ['tenant.credit_reviews.id'], name=op.f('fk_customer_grades_review_id_credit_reviews'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('customer_id', name=op.f('pk_customer_grades')),
     schema='tenant'
     )
+    op.create_index('ix_customer_grades_account_manager_id', 'customer_grades', ['account_manager_id'], unique=False, schema='tenant')
     op.create_index('ix_customer_grades_grade_score', 'customer_grades', ['grade', 'score'], unique=False, schema='tenant')
+    op.create_index('ix_customer_grades_tier', 'customer_grades', ['tier'], unique=False, schema='tenant')
     op.create_table('grade_history',
     sa.Column('customer_id', sa.UUID(), nullable=False),
     sa.Column('grade', sa.Enum('A', 'B', 'C', 'D', 'E', name='grade', native_enum=False, schema='tenant'), nullable=False),
@@ -139,9 +180,11 @@ def upgrade() -> None:
     sa.Column('rules_version', sa.Integer(), nullable=False),
     sa.Column('computed_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('job_id', sa.UUID(), nullable=True),
+    sa.Column('review_id', sa.UUID(), nullable=True),
     sa.Column('id', sa.UUID(), nullable=False),
     sa.ForeignKeyConstraint(['customer_id'], ['tenant.customers.id'], name=op.f('fk_grade_history_customer_id_customers'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['job_id'], ['tenant.jobs.id'], name=op.f('fk_grade_history_job_id_jobs'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['review_id'], ['tenant.credit_reviews.id'], name=op.f('fk_grade_history_review_id_credit_reviews'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_grade_history')),
     schema='tenant'
     )
@@ -412,8 +455,14 @@ def downgrade() -> None:
     op.drop_table('receptions', schema='tenant')
     op.drop_index('ix_grade_history_customer_id_computed_at', table_name='grade_history', schema='tenant')
     op.drop_table('grade_history', schema='tenant')
+    op.drop_index('ix_customer_grades_tier', table_name='customer_grades', schema='tenant')
     op.drop_index('ix_customer_grades_grade_score', table_name='customer_grades', schema='tenant')
+    op.drop_index('ix_customer_grades_account_manager_id', table_name='customer_grades', schema='tenant')
     op.drop_table('customer_grades', schema='tenant')
+    op.drop_index('ix_credit_reviews_node_id', table_name='credit_reviews', schema='tenant')
+    op.drop_index('ix_credit_reviews_customer_id_applied_at', table_name='credit_reviews', schema='tenant')
+    op.drop_index('ix_credit_reviews_approval_request_id', table_name='credit_reviews', schema='tenant')
+    op.drop_table('credit_reviews', schema='tenant')
     op.drop_index('ix_credit_changes_node_id', table_name='credit_changes', schema='tenant')
     op.drop_index('ix_credit_changes_customer_id_applied_at', table_name='credit_changes', schema='tenant')
     op.drop_index('ix_credit_changes_approval_request_id', table_name='credit_changes', schema='tenant')
