@@ -146,6 +146,11 @@ async def test_contradictory_entries_are_named(client: Any, new_tenant: Any, min
     zone = await client.post(BASE, headers=auth, json=body(timeZone="localtime"))
     assert zone.status_code == 422 and zone.json()["errors"][0]["field"] == "timeZone"
     assert (await client.get(BASE, headers=auth)).json()["total"] == 1  # nothing was stored
+    # A holiday on the very last day there is is no contradiction, and the calendar still counts.
+    last = await client.post(BASE, headers=auth, json=body(holidays=[{"name": "Last", "start": "9999-12-31",
+                                                                       "days": 1}]))
+    assert last.status_code == 201, last.text
+    assert (await client.get(last.headers["location"], headers=auth)).json()["coveredUntil"] == 9999
 
 
 async def test_one_default_calendar_and_replacing_one(client: Any, new_tenant: Any, mint: Any, db: Any) -> None:

@@ -278,3 +278,51 @@ async def test_a_policy_change_leaves_stopped_clocks_their_targets(client: Any, 
     # A reopened record's resolution clock runs again, against the policy of now.
     await step(ctx, closed, "reopen", {"reason": "The leak is back."})
     assert targets(closed) == (240, 900)
+
+
+async def _add_holiday(ctx: Ctx, name: str, start: str) -> None:
+    [cn] = (await ok(await ctx.client.get("/api/v1/calendars", headers=ctx.auth)))["items"]
+    got = await ctx.client.get(f"/api/v1/calendars/{cn['id']}", headers=ctx.auth)
+    body = {k: got.json()[k] for k in ("name", "timeZone", "workStart", "lunchStart", "lunchMinutes", "workEnd",
+                                       "restWeekdays", "makeUpDays", "isDefault")}
+    body["holidays"] = [{k: h[k] for k in ("name", "start", "days")} for h in got.json()["holidays"]] + [
+        {"name": name, "start": start, "days": 1}]
+    replaced = await ctx.client.put(f"/api/v1/calendars/{cn['id']}", json=body,
+                                    headers={**ctx.auth, "If-Match": got.headers["etag"]})
+    assert replaced.status_code == 200, replaced.text
+
+
+async def test_the_scan_judges_a_line_where_the_new_calendar_draws_it(client: Any, db: Any, new_tenant: Any,
+                                                                      mint: Any, monkeypatch: Any) -> None:
+    ctx = await _ctx(client, db, new_tenant, mint, "slacal2")
+    now = Clock(monkeypatch)
+    now.set(at("2031-03-03", "09:00"))  # a Monday
+    rec = await new_record(ctx, categoryId=await category(ctx, "SERVICE"))
+    assert _due(rec)[0] == iso(at("2031-03-03", "14:30"))
+    # That Monday becomes a company holiday: no working time has passed, whatever the old line said.
+    await _add_holiday(ctx, "Company day", "2031-03-03")
+    now.set(at("2031-03-03", "15:00"))
+    scanned = await _scan(db, ctx.tenant)
+    assert (scanned["checked"], scanned["warnings"], scanned["breaches"]) == (1, 0, 0)
+    await refresh(ctx, rec)
+    assert rec.body["sla"]["responseBreachedAt"] is None and rec.body["overdue"] is False
+    assert _due(rec)[0] == iso(at("2031-03-04", "14:30"))
+
+
+async def test_a_policy_without_escalation_levels_stops_escalating(client: Any, db: Any, new_tenant: Any,
+                                                                   mint: Any, monkeypatch: Any) -> None:
+    ctx = await _ctx(client, db, new_tenant, mint, "slaesc")
+    now = Clock(monkeypatch)
+    now.set(at("2024-11-04", "09:00"))  # a Monday
+    rec = await new_record(ctx, categoryId=await category(ctx, "SERVICE"))
+    now.set(at("2024-11-08", "18:00"))  # 100% of the resolution target: level 1
+    assert (await _scan(db, ctx.tenant))["escalations"] == 1
+    settings = await client.get(f"{BASE}/settings", headers=ctx.auth)
+    put = await client.put(f"{BASE}/settings", headers={**ctx.auth, "If-Match": settings.headers["etag"]},
+                           json={"responseMinutes": 240, "resolutionMinutes": 2250, "warnPercent": 80,
+                                 "escalation": []})
+    assert put.status_code == 200, put.text
+    now.set(at("2024-11-29", "09:00"))  # long past the 150% and 200% lines of the old rule
+    scanned = await _scan(db, ctx.tenant)
+    assert scanned["escalations"] == 0
+    assert (await refresh(ctx, rec)).body["sla"]["escalationLevel"] == 1

@@ -26,6 +26,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import msgspec
+
 from app.core import clock
 from tests.routes import Ctx, _new_project, _staff_account  # first: it loads the catalogue modules
 from tests.catalogue.complaints import (  # noqa: I001
@@ -234,3 +236,31 @@ async def test_a_reopened_record_leaves_its_earlier_rating_behind(client: Any, d
     assert rec.body["satisfaction"] is None and rec.body["feedbackOpinion"] is None
     assert await satisfaction() == {"rated": 0, "average": None, "distribution": [0, 0, 0, 0, 0]}
     assert [e["note"] for e in rec.body["events"] if e["action"] == "closed"] == ["Fine."]  # the history keeps it
+
+
+def test_the_files_keep_names_as_text() -> None:
+    """A category or project name is the group's text: neither file may turn it into a formula."""
+    from app.domains.complaints import statistics
+    from app.domains.complaints.schemas import GroupRow, StatisticsOut
+
+    stats = msgspec.convert({
+        "month": "2024-11", "months": 1, "periodStart": "2024-10-31T16:00:00Z", "periodEnd": "2024-11-30T16:00:00Z",
+        "register": None, "totals": {
+            "received": 1, "quality": 0, "nonQuality": 1, "open": 1, "closed": 0, "litigation": 0, "reopened": 0,
+            "responseHours": {"count": 0, "average": None, "median": None},
+            "resolutionHours": {"count": 0, "average": None, "median": None},
+            "responseAttainment": {"met": 0, "measured": 0, "percent": None},
+            "resolutionAttainment": {"met": 0, "measured": 0, "percent": None},
+            "satisfaction": {"rated": 0, "average": None, "distribution": [0, 0, 0, 0, 0]}},
+        "byCategory": [], "byProject": [], "byBranch": [], "byChannel": []}, StatisticsOut)
+    row = GroupRow(key=str(uuid.uuid4()), code="=CODE", name='=HYPERLINK("http://example.com","x")', received=1,
+                   closed=0, litigation=0, reopened=0, average_response_hours=None, average_resolution_hours=None,
+                   response_attainment_percent=None, resolution_attainment_percent=None, average_satisfaction=None)
+    stats.by_category = [row]
+    rows = list(csv.reader(io.StringIO(statistics.render_csv(stats).removeprefix("\ufeff"))))
+    assert rows[2][2:4] == ["'=CODE", "'=HYPERLINK(\"http://example.com\",\"x\")"]
+    with zipfile.ZipFile(io.BytesIO(statistics.render_xlsx(stats))) as book:
+        sheets = [book.read(n).decode() for n in book.namelist() if n.startswith("xl/worksheets/")]
+        strings = book.read("xl/sharedStrings.xml").decode()
+    assert not any("<f>" in sheet for sheet in sheets)
+    assert "=HYPERLINK" in strings and "=CODE" in strings

@@ -84,10 +84,8 @@ def to_work_calendar(c: WorkingCalendar, holidays: Iterable[CalendarHoliday],
                      workdays: Iterable[CalendarWorkday]) -> WorkCalendar:
     off: set[date] = set()
     for h in holidays:
-        day = h.start_date
-        while day <= h.end_date:
-            off.add(day)
-            day += timedelta(days=1)
+        # Counted rather than stepped past the end: a holiday may end on the last date there is.
+        off.update(h.start_date + timedelta(days=k) for k in range((h.end_date - h.start_date).days + 1))
     return WorkCalendar(zone=ZoneInfo(c.time_zone),
                         periods=periods_of(c.work_start, c.lunch_start, c.lunch_minutes, c.work_end),
                         rest_weekdays=frozenset(c.rest_weekdays), holidays=frozenset(off),

@@ -391,11 +391,24 @@ async def put_sla_settings(session: AsyncSession, data: SlaSettingsIn) -> tuple[
     return _settings_out(value), version
 
 
+# What a policy change may change on a record: the targets, the lines drawn from them, and the
+# state of the calendar they were drawn in.
+_CLOCK_COLUMNS = ("response_target_minutes", "resolution_target_minutes", "response_warn_at", "response_due_at",
+                  "resolution_warn_at", "resolution_due_at", "next_escalation_at", "sla_next_check_at",
+                  "sla_calendar_stamp")
+
+
+def _clocks(c: Complaint) -> dict[str, Any]:
+    snap = audit.snapshot(c)
+    return {name: snap[name] for name in _CLOCK_COLUMNS}
+
+
 async def retarget(session: AsyncSession, where: ColumnElement[bool] | None) -> int:
     """Give the records matching ``where`` (all when None) whose resolution clock runs the
-    targets their category's policy sets now, and recompute their clocks; paused time is kept.
-    A clock that stopped keeps the target its verdict was reached against. Each record whose
-    targets changed is audited; how many."""
+    targets their category's policy sets now, and draw their lines again (the near-breach
+    share and the escalation rule may have changed too); paused time is kept. A clock that
+    stopped keeps the target its verdict was reached against. Each record that changed is
+    audited; how many."""
     calendar, policy, defaults = await _clock(session)
     rows = await _category_rows(session)
     stmt = select(Complaint).where(Complaint.status.in_(OPEN_STATUSES), Complaint.resolved_at.is_(None))
@@ -404,18 +417,15 @@ async def retarget(session: AsyncSession, where: ColumnElement[bool] | None) -> 
     entries = []
     for c in (await session.scalars(stmt.with_for_update())).all():
         response, resolution = _effective(rows, rows[c.category_id], defaults)
-        before = {"responseTargetMinutes": c.response_target_minutes,
-                  "resolutionTargetMinutes": c.resolution_target_minutes}
+        before = _clocks(c)
         if c.first_responded_at is None:
             c.response_target_minutes = response
         c.resolution_target_minutes = resolution
-        after = {"responseTargetMinutes": c.response_target_minutes,
-                 "resolutionTargetMinutes": c.resolution_target_minutes}
-        if after == before:
-            continue
         sla.schedule(c, calendar, policy)
-        entries.append({"action": "complaints.sla.retarget", "entity_type": ENTITY, "entity_id": c.id,
-                        "before": before, "after": after})
+        after = _clocks(c)
+        if after != before:
+            entries.append({"action": "complaints.sla.retarget", "entity_type": ENTITY, "entity_id": c.id,
+                            "before": before, "after": after})
     await session.flush()
     await audit.record_many(session, entries)
     return len(entries)

@@ -101,10 +101,11 @@ def schedule(c: Complaint, calendar: WorkCalendar, policy: Policy) -> None:
 
 def cross(c: Complaint, calendar: WorkCalendar, policy: Policy, now: datetime) -> list[Crossing]:
     """Mark the lines the clocks have crossed by ``now`` and not yet announced; what was
-    crossed, in order. Reschedules the record."""
+    crossed, in order. The lines are first drawn again in ``calendar`` and ``policy``: either
+    may have changed since the record was last scheduled (a holiday added, a level removed)."""
     found: list[Crossing] = []
+    schedule(c, calendar, policy)
     if not running(c):
-        schedule(c, calendar, policy)
         return found
     if c.first_responded_at is None:
         if c.response_due_at is not None and now >= c.response_due_at and c.response_breached_at is None:

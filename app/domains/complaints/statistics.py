@@ -52,6 +52,9 @@ CSV_COLUMNS = ["section", "key", "code", "name", "received", "closed", "litigati
                "resolutionAttainmentPercent", "averageSatisfaction"]
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 BOM = "\ufeff"  # Excel reads a UTF-8 CSV as such only with it
+# A spreadsheet runs a CSV cell starting with one of these as a formula (the rule of the audit
+# export): names are the group's own text, so such a cell gets a leading "'".
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -232,12 +235,18 @@ def _table(stats: StatisticsOut) -> list[list[Any]]:
     return rows
 
 
+def _csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
+
+
 def render_csv(stats: StatisticsOut) -> str:
     out = io.StringIO()
     out.write(BOM)
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
-    writer.writerows([["" if v is None else v for v in row] for row in _table(stats)])
+    writer.writerows([[_csv_cell(v) for v in row] for row in _table(stats)])
     return out.getvalue()
 
 
@@ -268,7 +277,8 @@ def _summary(stats: StatisticsOut) -> list[tuple[str, Any]]:
 
 def render_xlsx(stats: StatisticsOut) -> bytes:
     out = io.BytesIO()
-    book = xlsxwriter.Workbook(out, {"in_memory": True})
+    # Text stays text: xlsxwriter would otherwise write "=…" as a formula and "http…" as a link.
+    book = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False})
     bold = book.add_format({"bold": True})
     summary = book.add_worksheet("Summary")
     summary.set_column(0, 0, 44)
