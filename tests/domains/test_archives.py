@@ -13,6 +13,7 @@ import re
 import uuid
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select, update
@@ -20,7 +21,7 @@ from sqlalchemy import select, update
 from app.core import clock
 from app.core.audit import tenant_audit
 from app.domains.archives import tasks
-from app.domains.archives.models import ArchivePage, ArchiveVolume
+from app.domains.archives.models import ArchiveObjectRemoval, ArchivePage, ArchiveVolume
 from app.storage import LocalStore, ObjectLocked, RetentionMode
 from tests.routes import Ctx, _new_project  # first: it loads the route catalogue
 from tests.catalogue.archives import (  # noqa: I001
@@ -154,8 +155,9 @@ async def test_a_volume_is_built_numbered_reviewed_and_filed(ctx: Ctx, app: Any,
     filed = await ok(await c.post(f"{url}/file", headers={**auth, "If-Match": etag_of(reviewed)}))
     assert filed["status"] == "filed" and filed["retentionMode"] == "GOVERNANCE"
     # 30 years from 1 January after the documents' year (2026) or the filing year if later,
-    # at midnight in the group's time zone (Asia/Shanghai).
-    assert filed["retainUntil"] == f"{max(2026, clock.utcnow().year) + 30}-12-31T16:00:00Z"
+    # at midnight in the group's time zone (Asia/Shanghai), whose year may be UTC's next.
+    group_year = clock.utcnow().astimezone(ZoneInfo("Asia/Shanghai")).year
+    assert filed["retainUntil"] == f"{max(2026, group_year) + 30}-12-31T16:00:00Z"
     for page in order:
         key = f"volumes/{volume['id']}/pages/{page}"
         locked = await store.stat(ctx.tenant, key)
@@ -211,6 +213,20 @@ async def test_bad_input_is_refused_precisely(ctx: Ctx) -> None:
         "unitIds": [str(uuid.uuid4())], "circulation": {"roles": ["no_such_role"], "accountIds": [str(uuid.uuid4())]}}),
         404)
     assert [e["field"] for e in nobody["errors"]] == ["unitIds.0"]
+    # Documents are archived once formed: a later year would lock the objects too long.
+    next_year = clock.utcnow().astimezone(ZoneInfo("Asia/Shanghai")).year + 1
+    future = await ok(await c.post(VOLUMES, headers=auth, json={
+        "customerId": volume["customerId"], "title": "x", "responsibleParty": "x", "retention": "10_years",
+        "year": next_year}), 422)
+    assert future["errors"] == [{"field": "year", "message": f"after {next_year - 1}"}]
+    got = await c.get(url, headers=auth)
+    assert (await ok(await c.patch(url, headers={**auth, "If-Match": got.headers["etag"]},
+                                   json={"year": next_year}), 422))["errors"][0]["field"] == "year"
+    dated = await ok(await c.put(f"{url}/contents", headers={**auth, "If-Match": got.headers["etag"]}, json={
+        "items": [{"responsibleParty": "销售部", "title": "认购书", "pageFrom": 1, "pageTo": 1, "date": "2026-01-05"},
+                  {"responsibleParty": "销售部", "title": "合同", "pageFrom": 2, "pageTo": 2,
+                   "date": f"{next_year}-01-01"}]}), 422)
+    assert [e["field"] for e in dated["errors"]] == ["items.1.date"]
 
     # A signed upload accepts only the declared bytes; the local store keeps nothing else.
     issued = await ok(await c.post(f"{url}/pages", headers=auth, json={"pages": [declare(data)]}), 201)
@@ -221,18 +237,40 @@ async def test_bad_input_is_refused_precisely(ctx: Ctx) -> None:
                                     json={"pageIds": [str(uuid.uuid4()), page_id]}), 404)
     assert missing["errors"] == [{"field": "pageIds.0", "message": "no such page in this volume"}]
 
+    # Declared a PDF, uploaded exactly as declared, but not a PDF: refused at completion.
+    html = b"<html><script>alert(1)</script></html>"
+    issued = await ok(await c.post(f"{url}/pages", headers=auth, json={"pages": [declare(html)]}), 201)
+    await ok(await put_bytes(c, issued["items"][0]["upload"], html))
+    page_id = issued["items"][0]["page"]["id"]
+    refused = await ok(await c.post(f"{url}/pages/complete", headers=auth, json={"pageIds": [page_id]}), 422)
+    assert refused["errors"] == [{"field": "pageIds.0", "message": "the stored object is not the declared file: the "
+                                                                   "bytes do not begin as application/pdf does"}]
+    assert (await ok(await c.get(f"{PAGES}/{page_id}", headers=auth)))["status"] == "pending"
+
 
 async def test_pages_are_deleted_and_their_objects_removed(ctx: Ctx, app: Any, worker: Worker) -> None:
-    volume, url, pages = await volume_in(ctx, "pages", pages=3)
+    c, auth = ctx.client, ctx.auth
+    volume, url = await new_volume(ctx)
+    data = [scan(), scan(), scan()]
+    issued = await ok(await c.post(f"{url}/pages", headers=auth, json={"pages": [declare(d) for d in data]}), 201)
+    for item, body in zip(issued["items"], data):
+        await ok(await put_bytes(c, item["upload"], body))
+    pages = (await ok(await c.post(f"{url}/pages/complete", headers=auth,
+                                   json={"pageIds": [i["page"]["id"] for i in issued["items"]]})))["items"]
     key = f"volumes/{volume['id']}/pages/{pages[1]['id']}"
     page_url = f"{PAGES}/{pages[1]['id']}"
-    got = await ctx.client.get(page_url, headers=ctx.auth)
+    got = await c.get(page_url, headers=auth)
     assert (await ok(got))["pageNumber"] == 2
-    await ok(await ctx.client.delete(page_url, headers={**ctx.auth, "If-Match": got.headers["etag"]}), 204)
-    listed = await ok(await ctx.client.get(f"{url}/pages", headers=ctx.auth))
+    volume_etag = (await c.get(url, headers=auth)).headers["etag"]
+    await ok(await c.delete(page_url, headers={**auth, "If-Match": got.headers["etag"]}), 204)
+    listed = await ok(await c.get(f"{url}/pages", headers=auth))
     assert [p["pageNumber"] for p in listed["items"]] == [1, 2]
     assert await _actions(ctx.db, ctx.tenant, pages[1]["id"]) == [
         "archives.page.upload", "archives.page.complete", "archives.page.delete"]
+    # The pages after it moved up: a contents list written against the old numbering is stale.
+    stale = await c.put(f"{url}/contents", headers={**auth, "If-Match": volume_etag}, json={"items": [
+        {"responsibleParty": "销售部", "title": "认购书", "pageFrom": 1, "pageTo": 3}]})
+    assert stale.status_code == 412, stale.text
 
     async def removed() -> bool:
         try:
@@ -241,7 +279,60 @@ async def test_pages_are_deleted_and_their_objects_removed(ctx: Ctx, app: Any, w
             return True
         return False
 
-    await wait_for(worker, removed, "the page's object to be deleted")
+    async def entries() -> list[Any]:
+        async with ctx.db.tenant_session(f"t_{ctx.tenant}") as session:
+            return list((await session.scalars(select(ArchiveObjectRemoval.not_before).where(
+                ArchiveObjectRemoval.object_key == key))).all())
+
+    async def removed_once() -> bool:
+        return await removed() and len(await entries()) == 1
+
+    await wait_for(worker, removed_once, "the page's object to be deleted")
+    # Its upload URL is still valid, and a replayed PUT puts the bytes back under the key; the
+    # removal list holds the key until the URL has expired, and the clean-up clears it then.
+    [later] = await entries()
+    assert later > clock.utcnow() + timedelta(minutes=30)
+    await ok(await put_bytes(c, issued["items"][1]["upload"], data[1]))
+    assert not await removed()
+    async with ctx.db.tenant_transaction(f"t_{ctx.tenant}") as session:
+        await session.execute(update(ArchiveObjectRemoval).where(ArchiveObjectRemoval.object_key == key)
+                              .values(not_before=clock.utcnow() - timedelta(seconds=1)))
+    tasks.clean_expired_uploads.apply_async()
+
+    async def cleared() -> bool:
+        return await removed() and not await entries()
+
+    await wait_for(worker, cleared, "the replayed upload to be removed by the clean-up", timeout=90)
+    assert "archives.object.remove" in await _actions(ctx.db, ctx.tenant, key, system=True)
+
+
+async def test_a_pending_page_deleted_before_its_upload_arrives_leaves_no_object(ctx: Ctx, app: Any,
+                                                                                 worker: Worker) -> None:
+    c, auth = ctx.client, ctx.auth
+    volume, url = await new_volume(ctx)
+    data = scan()
+    issued = await ok(await c.post(f"{url}/pages", headers=auth, json={"pages": [declare(data)]}), 201)
+    page = issued["items"][0]["page"]
+    key = f"volumes/{volume['id']}/pages/{page['id']}"
+    await ok(await c.delete(f"{PAGES}/{page['id']}", headers={**auth, "If-Match": f'"{page["version"]}"'}), 204)
+    # The scanning station had the URL: its PUT arrives after the page is gone.
+    await ok(await put_bytes(c, issued["items"][0]["upload"], data))
+    assert (await _store(app).stat(ctx.tenant, key)).size == len(data)
+    async with ctx.db.tenant_transaction(f"t_{ctx.tenant}") as session:  # the URL expired long ago
+        await session.execute(update(ArchiveObjectRemoval).where(ArchiveObjectRemoval.object_key == key)
+                              .values(not_before=clock.utcnow() - timedelta(seconds=1)))
+    tasks.clean_expired_uploads.apply_async()
+
+    async def gone() -> bool:
+        try:
+            await _store(app).stat(ctx.tenant, key)
+            return False
+        except Exception:  # noqa: BLE001 - ObjectNotFound
+            async with ctx.db.tenant_session(f"t_{ctx.tenant}") as session:
+                return not (await session.scalars(select(ArchiveObjectRemoval.id).where(
+                    ArchiveObjectRemoval.object_key == key))).all()
+
+    await wait_for(worker, gone, "the late upload of a deleted page to be removed", timeout=90)
 
 
 # ------------------------------------------------------------------------------- access
@@ -265,6 +356,11 @@ async def test_clearance_circulation_and_the_audited_download(ctx: Ctx, app: Any
     assert (await ok(await c.get(url, headers=reader), 403))["type"] == PROBLEM + "forbidden"
     assert (await ok(await c.get(VOLUMES, headers=reader)))["total"] == 0
     assert [v["id"] for v in (await ok(await c.get(VOLUMES, headers=cleared)))["items"]] == [secret["id"]]
+    # Clearance N covers the first N levels, also when the group has fewer than N: the list
+    # shows what the volume itself answers.
+    _, widest = await person(ctx, mint, ["archives.read", "archives.clearance.6"])
+    await ok(await c.get(url, headers=widest))
+    assert [v["id"] for v in (await ok(await c.get(VOLUMES, headers=widest)))["items"]] == [secret["id"]]
 
     # Cleared: a short-lived URL, read with a plain HTTP client, and the issuance audited.
     download = await ok(await c.post(f"{page_url}/download", headers={**cleared, "X-Request-Id": "dl-1"}))
@@ -374,6 +470,14 @@ async def test_corrections_of_a_filed_volume_are_new_revisions(ctx: Ctx, app: An
             tenant_audit.c.action == "archives.page.correct", tenant_audit.c.entity_id == correction["id"]))
     assert reason == "扫描件缺角，重新扫描"
 
+    # Once its retention has ended a volume is due for disposal: no correction could be locked.
+    async with ctx.db.tenant_transaction(f"t_{ctx.tenant}") as session:
+        await session.execute(update(ArchiveVolume).where(ArchiveVolume.id == uuid.UUID(volume["id"]))
+                              .values(retain_until=clock.utcnow() - timedelta(days=1)))
+    ended = await ok(await c.post(f"{PAGES}/{correction['id']}/corrections", headers=auth,
+                                  json=declare(scan(), reason="again")), 409)
+    assert "due for disposal" in ended["detail"]
+
 
 async def test_legal_hold_and_disposal_after_retention(ctx: Ctx, app: Any, worker: Worker) -> None:
     c, auth = ctx.client, ctx.auth
@@ -415,6 +519,12 @@ async def test_legal_hold_and_disposal_after_retention(ctx: Ctx, app: Any, worke
             tenant_audit.c.action == "archives.volume.dispose", tenant_audit.c.entity_id == volume["id"]))).one()
     assert disposal.reason == "retention ended; disposal list 2057-01"
     assert (disposal.before["archive_number"], disposal.before["pages"]) == (volume["archiveNumber"], 2)
+    # What was destroyed stays on record: the contents list and the manifest of the objects.
+    assert [i["title"] for i in disposal.before["contents"]] == [i["title"] for i in volume["contents"]]
+    assert disposal.before["manifest"] == [f"{p['id']} 1 {k} {p['versionId']} {p['size']} {p['sha256']}"
+                                           for p, k in zip(pages, keys)]
+    assert disposal.before["manifestDigest"] == hashlib.sha256(
+        "".join(line + "\n" for line in disposal.before["manifest"]).encode()).hexdigest()
 
     async def objects_gone() -> bool:
         for key in keys:
@@ -540,6 +650,10 @@ async def test_the_policy_numbering_levels_and_who_may_change_it(ctx: Ctx, mint:
     bad = await c.put(SETTINGS, headers={**admin, "If-Match": '"1"'}, json={
         **mine, "numbering": {**mine["numbering"], "pattern": "{fonds}-{volume}"}})
     assert bad.status_code == 422 and "pattern" in bad.text
+    # A pattern whose numbers would not fit the register is refused, not failed on at assembly.
+    long = await ok(await c.put(SETTINGS, headers={**admin, "If-Match": '"1"'}, json={
+        **mine, "numbering": {**mine["numbering"], "fonds": "Z" * 10, "pattern": "{fonds}" * 10 + "{item}"}}), 422)
+    assert long["errors"] == [{"field": "numbering.pattern", "message": "numbers of up to 110 characters, above 100"}]
 
     ready, url, _ = await volume_in(ctx, "filed")
     assert re.fullmatch(r"Q12/\d{4}/00001", ready["archiveNumber"]) and ready["retentionMode"] == "COMPLIANCE"

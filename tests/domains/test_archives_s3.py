@@ -192,6 +192,15 @@ async def test_an_upload_that_is_not_the_declared_file_is_not_stored(s3_ctx: tup
     assert refused["errors"][0]["field"] == "pageIds.0" and "SHA-256" in refused["errors"][0]["message"]
     page = await ok(await ctx.client.get(f"/api/v1/archives/pages/{page_id}", headers=ctx.auth))
     assert (page["status"], page["versionId"]) == ("pending", None)
+    # The right bytes under another type (moto does not hold the client to the signed header):
+    # the object would be served as what it is not.
+    async with httpx.AsyncClient(timeout=10) as plain:
+        upload = issued["items"][0]["upload"]
+        await ok(await put_bytes(plain, {**upload, "headers": {**upload["headers"], "Content-Type": "text/html"}},
+                                 data))
+    refused = await ok(await ctx.client.post(f"{url}/pages/complete", headers=ctx.auth,
+                                             json={"pageIds": [page_id]}), 422)
+    assert "stored as text/html, declared application/pdf" in refused["errors"][0]["message"]
     # Uploaded again, right this time (the URL is still valid): now it completes.
     async with httpx.AsyncClient(timeout=10) as plain:
         await ok(await put_bytes(plain, issued["items"][0]["upload"], data))

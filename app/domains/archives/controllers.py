@@ -45,7 +45,6 @@ from app.domains.archives.schemas import (
     VolumeSummary,
     VolumeUpdate,
 )
-from app.domains.org.services import get_root
 from app.storage import ObjectStore
 from app.worker import enqueue_after_commit
 
@@ -74,9 +73,9 @@ async def _page(session: AsyncSession, page: ArchivePage) -> Response[PageOut]:
     return Response(out, headers={"ETag": etag(page.version)})
 
 
-def _delete_later(session: AsyncSession, tenant: str | None, keys: list[str]) -> None:
-    if keys:
-        enqueue_after_commit(session, tasks.delete_objects, tenant=tenant, keys=keys)
+def _clear_storage_later(request: Request[Any, Any, Any], session: AsyncSession) -> None:
+    # The keys are on the removal list already (same transaction): this only clears them sooner.
+    enqueue_after_commit(session, tasks.remove_objects, tenant=request.user.tenant)
 
 
 class ArchiveSettingsController(Controller):
@@ -100,7 +99,6 @@ class ArchiveSettingsController(Controller):
          **requires("archives:admin", errors=[409, 412, 428]))
     async def put_settings(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                            data: ArchivePolicy) -> Response[ArchiveSettings]:
-        authz.require(services.CONFIGURE, (await get_root(session)).path)
         _, version = await services.get_policy(session, lock=True)
         check_if_match(request, version)
         version = await services.put_policy(session, authz, data)
@@ -171,14 +169,16 @@ class VolumeController(Controller):
 
     @delete("/{volume_id:uuid}", operation_id="deleteArchiveVolume", summary="Delete a volume",
             description="An unfiled volume, with `archives.write`. A filed one only once its retention has ended "
-                        "and without legal hold, with `archives.dispose` (409 before). Its objects are deleted "
-                        "from storage once the deletion has committed.",
+                        "and without legal hold, with `archives.dispose` (409 before). The audit record keeps the "
+                        "cover, contents list and manifest; the objects are cleared from storage after the commit "
+                        "(storage need not answer now).",
             **requires("archives:write", errors=[404, 409, 412, 428]))
     async def delete_volume(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                             volume_id: uuid.UUID) -> None:
         volume, path, _ = await services.get_volume(session, authz, volume_id, lock=True)
         check_if_match(request, volume.version)
-        _delete_later(session, request.user.tenant, await services.delete_volume(session, authz, volume, path))
+        await services.delete_volume(session, authz, volume, path)
+        _clear_storage_later(request, session)
 
     @put("/{volume_id:uuid}/contents", operation_id="putArchiveContents",
          summary="Replace the contents list (卷内目录)",
@@ -324,14 +324,16 @@ class VolumeController(Controller):
         return await idempotent(request, session, produce)
 
     @post("/{volume_id:uuid}/pages/complete", operation_id="completeArchivePages", status_code=200,
-          summary="Confirm uploads: size and SHA-256 checked against storage",
-          description="All or nothing: 409 naming the pages not uploaded yet, 422 naming those whose stored bytes "
-                      "are not the declared ones; nothing is recorded then. Stored pages are re-verified in the "
-                      "background and the outcome recorded (see the manifest). 503 while storage is down.",
+          summary="Confirm uploads: size, SHA-256, type and format checked against storage",
+          description="All or nothing: 409 naming the pages not uploaded yet, 422 naming those whose stored object "
+                      "is not the declared file (size, SHA-256, type, or bytes that do not begin as the format "
+                      "does); nothing is recorded then. Pages already stored are answered as they are. The "
+                      "volume's ETag changes (its page numbers do). Stored pages are re-verified in the background "
+                      "and the outcome recorded (see the manifest). 503 while storage is down.",
           **requires("archives:write", errors=[404, 409, UNAVAILABLE]))
     async def complete_pages(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                              store: ObjectStore, volume_id: uuid.UUID, data: PageIdsIn) -> Response[PagesOut]:
-        volume, path, _ = await services.get_volume(session, authz, volume_id, lock="share")
+        volume, path, _ = await services.get_volume(session, authz, volume_id, lock=True)
         pages = await services.complete_pages(session, authz, store, volume, path, data.page_ids)
         enqueue_after_commit(session, tasks.reverify_pages, tenant=request.user.tenant,
                              page_ids=[str(p.id) for p in pages])
@@ -359,13 +361,15 @@ class PageController(Controller):
         return await _page(session, page)
 
     @delete("/{page_id:uuid}", operation_id="deleteArchivePage", summary="Remove a page of a draft volume",
-            description="Also a pending upload. The object is deleted from storage once the removal has committed.",
+            description="Also a pending upload. The volume's ETag changes (the pages after it move up). The object "
+                        "is cleared from storage after the commit, and once more when its upload URL has expired.",
             **requires("archives:write", errors=[404, 409, 412, 428]))
     async def delete_page(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                           page_id: uuid.UUID) -> None:
         page, volume, path, _ = await services.get_page(session, authz, page_id, lock=True)
         check_if_match(request, page.version)
-        _delete_later(session, request.user.tenant, [await services.delete_page(session, authz, page, volume, path)])
+        await services.delete_page(session, authz, page, volume, path)
+        _clear_storage_later(request, session)
 
     @post("/{page_id:uuid}/download", operation_id="downloadArchivePage", status_code=200,
           summary="A short-lived download URL of the page (audited)",

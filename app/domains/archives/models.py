@@ -29,7 +29,6 @@ from app.domains.customers.references import register_customer_reference
 from app.storage import RetentionMode
 
 
-
 class RetentionPeriod(str, enum.Enum):
     # DA/T 22 codes in the archive number: 永久 Y, 定期30年 D30, 定期10年 D10.
     permanent = "permanent"
@@ -187,6 +186,22 @@ class ArchivePageCheck(IdMixin, TenantBase):
     job_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))  # the volume verification, if any
 
     __table_args__ = (Index("ix_archive_page_checks_page_id_checked_at", "page_id", "checked_at"),)
+
+
+class ArchiveObjectRemoval(IdMixin, TenantBase):
+    """A key whose object versions are to be deleted from storage, written in the transaction
+    that removes the page rows naming it: storage is cleared after the commit, by a task and
+    by the hourly clean-up, and a key is forgotten only once nothing is left under it."""
+
+    __tablename__ = "archive_object_removals"
+
+    object_key: Mapped[str] = mapped_column(String(255), nullable=False)
+    # When to try next: at once; when the page's upload URL can no longer add a version; or
+    # when the retention of a version that refused deletion ends.
+    not_before: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+
+    __table_args__ = (Index("ix_archive_object_removals_not_before", "not_before"),)
 
 
 register_customer_reference(ArchiveVolume, "customer_id")

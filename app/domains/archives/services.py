@@ -13,13 +13,17 @@ circulation, the answer is 403.
 
 Storage is called before anything is recorded: an upload is recorded as stored only once
 the object is verified, a volume as filed only once every object is locked; a storage
-failure rolls the request back (503 with Retry-After).
+failure rolls the request back (503 with Retry-After). The other way round, rows go first:
+removing pages writes their keys to ``archive_object_removals`` in the same transaction,
+and storage is cleared from that list afterwards (``remove_objects``), so no object
+outlives the rows that name it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import re
 import uuid
 from dataclasses import dataclass
@@ -45,6 +49,7 @@ from app.domains.approvals.models import ApprovalRequest, RequestStatus
 from app.domains.approvals.registry import register_request_type
 from app.domains.archives.models import (
     ArchiveContentsItem,
+    ArchiveObjectRemoval,
     ArchivePage,
     ArchivePageCheck,
     ArchiveVolume,
@@ -87,7 +92,8 @@ from app.domains.customers.services import time_zone
 from app.domains.org import services as org
 from app.domains.org.models import OrgNode
 from app.storage import (
-    ChecksumMismatch,
+    ObjectInfo,
+    ObjectLocked,
     ObjectNotFound,
     ObjectStore,
     PresignedRequest,
@@ -95,13 +101,14 @@ from app.storage import (
 )
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 READ, WRITE = "archives.read", "archives.write"
 REVIEW, FILE, CORRECT = "archives.review", "archives.file", "archives.correct"
 HOLD, CLASSIFY, VERIFY = "archives.hold", "archives.classify", "archives.verify"
 DISPOSE, CONFIGURE = "archives.dispose", "archives.configure"
 MAX_LEVELS = 6
-ENTITY, PAGE_ENTITY = "archive_volume", "archive_page"
+ENTITY, PAGE_ENTITY, OBJECT_ENTITY = "archive_volume", "archive_page", "archive_object"
 CLASSIFICATION_TYPE = "archive_classification"
 VERIFY_KIND = "archives.verify_volume"
 
@@ -135,10 +142,18 @@ POLICY = tenant_settings.declare(
     "the largest page accepted.")
 
 RETENTION_CODES = {RetentionPeriod.permanent: "Y", RetentionPeriod.years_30: "D30", RetentionPeriod.years_10: "D10"}
+NUMBER_MAX = ArchiveVolume.__table__.c.archive_number.type.length  # type: ignore[attr-defined]
+# The item placeholder is given room for ten digits, whatever itemDigits pads it to.
+ITEM_WIDTH = 10
 # S3 has no "forever": permanent volumes are locked for a century, and the date can only be extended.
 RETENTION_YEARS = {RetentionPeriod.permanent: 100, RetentionPeriod.years_30: 30, RetentionPeriod.years_10: 10}
-# A completion may still come this long after its URL expired; then the upload is cleaned up.
+# A PUT begun before its URL expired may still be arriving this long after; then the upload is
+# cleaned up, and a removed page's key is cleared once more.
 UPLOAD_GRACE = timedelta(minutes=15)
+# Versions deleted under one key per removal run (a signed PUT can be replayed until it expires).
+KEY_VERSIONS = 100
+LOCKED_RETRY = timedelta(days=1)
+REMOVAL_BATCH = 500
 STORAGE_CONCURRENCY = 8
 SORT_VOLUMES = {"createdAt": ArchiveVolume.created_at, "archiveNumber": ArchiveVolume.archive_number,
                 "title": ArchiveVolume.title}
@@ -147,6 +162,7 @@ FILE_EXTENSIONS = {"application/pdf": ".pdf", "image/tiff": ".tif", "image/jpeg"
 # How each accepted format begins (usability: the bytes are the format they claim).
 MAGIC = {"application/pdf": (b"%PDF-",), "image/tiff": (b"II*\x00", b"MM\x00*"), "image/jpeg": (b"\xff\xd8\xff",),
          "image/png": (b"\x89PNG\r\n\x1a\n",)}
+MAGIC_BYTES = max(len(mark) for marks in MAGIC.values() for mark in marks)
 
 
 def tenant_of(session: AsyncSession) -> str:
@@ -205,8 +221,24 @@ def _require_level(policy: ArchivePolicy, code: str, field: str) -> None:
                            errors=[field_error(field, "not a classification level of the group")])
 
 
+def _longest_number(policy: ArchivePolicy) -> int:
+    """The most characters an archive number of the policy's pattern can have."""
+    scheme = policy.numbering
+    widths = {"fonds": len(scheme.fonds), "category": len(scheme.category), "year": 4,
+              "retention": max(map(len, RETENTION_CODES.values())),
+              "organisation": ArchiveVolume.__table__.c.organisation_code.type.length,  # type: ignore[attr-defined]
+              "item": max(scheme.item_digits, ITEM_WIDTH)}
+    return len(re.sub(r"\{(\w+)\}", lambda m: "x" * widths[m.group(1)], scheme.pattern))
+
+
 async def put_policy(session: AsyncSession, authz: Authorizer, data: ArchivePolicy) -> int:
     authz.require(CONFIGURE, (await org.get_root(session)).path)
+    longest = _longest_number(data)
+    if longest > NUMBER_MAX:
+        raise ProblemError("validation", f"The pattern makes archive numbers of up to {longest} characters; at "
+                                         f"most {NUMBER_MAX} are kept.",
+                           errors=[field_error("numbering.pattern", f"numbers of up to {longest} characters, "
+                                                                    f"above {NUMBER_MAX}")])
     codes = _level_codes(data)
     errors = [field_error(f"classificationLevels.{i}.code", "listed twice")
               for i, code in enumerate(codes) if code in codes[:i]]
@@ -273,9 +305,11 @@ async def require_content_access(session: AsyncSession, authz: Authorizer, polic
 async def _readable_clause(session: AsyncSession, authz: Authorizer, policy: ArchivePolicy) -> ColumnElement[bool]:
     """Volumes the caller may read: subtree, clearance and circulation, as one WHERE clause."""
     codes = _level_codes(policy)
+    # As _cleared: archives.clearance.N clears the first N levels, also when N is more than the
+    # group has (a role kept from a policy with more levels).
     cleared = or_(false(), *[and_(ArchiveVolume.classification.in_(codes[:n]),
                                   authz.visible(clearance(n), ArchiveVolume.node_id))
-                             for n in range(1, len(codes) + 1)])
+                             for n in range(1, MAX_LEVELS + 1)])
     circulating: list[ColumnElement[bool]] = [and_(func.jsonb_array_length(ArchiveVolume.circulation_roles) == 0,
                                                    func.jsonb_array_length(ArchiveVolume.circulation_accounts) == 0)]
     if authz.principal.kind == "user":
@@ -288,13 +322,13 @@ async def _readable_clause(session: AsyncSession, authz: Authorizer, policy: Arc
 
 
 async def get_volume(session: AsyncSession, authz: Authorizer, volume_id: uuid.UUID, *,
-                     lock: bool | str = False) -> tuple[ArchiveVolume, str, ArchivePolicy]:
+                     lock: bool = False) -> tuple[ArchiveVolume, str, ArchivePolicy]:
     """A volume the caller may read (404 outside the subtree, 403 without clearance or
-    circulation), its node's path and the policy. ``lock``: True for update, "share" for share."""
+    circulation), its node's path and the policy; ``lock``: for update."""
     stmt = (select(ArchiveVolume, OrgNode.path).join(OrgNode, OrgNode.id == ArchiveVolume.node_id)
             .where(ArchiveVolume.id == volume_id))
     if lock:
-        stmt = stmt.with_for_update(of=ArchiveVolume, read=lock == "share")
+        stmt = stmt.with_for_update(of=ArchiveVolume)
     row = (await session.execute(stmt)).first()
     if row is None or not authz.can(READ, row[1]):
         raise ProblemError("not-found", f"No archive volume with id {volume_id}.")
@@ -306,12 +340,13 @@ async def get_volume(session: AsyncSession, authz: Authorizer, volume_id: uuid.U
 
 async def get_page(session: AsyncSession, authz: Authorizer, page_id: uuid.UUID, *, lock: bool = False
                    ) -> tuple[ArchivePage, ArchiveVolume, str, ArchivePolicy]:
-    """A page of a volume the caller may read; the same answers as :func:`get_volume`."""
+    """A page of a volume the caller may read; the same answers as :func:`get_volume`.
+    ``lock``: the volume and the page for update (volume first, as every writer locks them)."""
     volume_id = await session.scalar(select(ArchivePage.volume_id).where(ArchivePage.id == page_id))
     try:
         if volume_id is None:
             raise ProblemError("not-found")
-        volume, path, policy = await get_volume(session, authz, volume_id, lock="share" if lock else False)
+        volume, path, policy = await get_volume(session, authz, volume_id, lock=lock)
     except ProblemError as exc:
         if exc.slug != "not-found":
             raise
@@ -476,7 +511,7 @@ def _require_status(volume: ArchiveVolume, *allowed: VolumeStatus, doing: str) -
 
 
 def _touch(volume: ArchiveVolume) -> None:
-    # Its contents list, units or pages order changed: a new version (and ETag) of the volume.
+    # Its contents list, units or page numbers changed: a new version (and ETag) of the volume.
     volume.updated_at = clock.utcnow()
 
 
@@ -527,6 +562,7 @@ async def create_volume(session: AsyncSession, authz: Authorizer, data: VolumeCr
     _require_level(policy, classification, "classification")
     if not _cleared(authz, policy, classification, path):
         raise ProblemError("forbidden", f"You are not cleared for the level {classification!r}.")
+    await _require_formed(session, data.year)
     await _check_units(session, customer.id, data.unit_ids)
     circulation = data.circulation or CirculationIn()
     await _check_circulation(session, authz, circulation, path)
@@ -561,6 +597,8 @@ async def update_volume(session: AsyncSession, authz: Authorizer, volume: Archiv
         if moved:
             raise ProblemError("conflict", f"The archive number {volume.archive_number} is built from these fields.",
                                errors=[field_error(_wire(f), "fixed by the archive number") for f in moved])
+    if "year" in changes:
+        await _require_formed(session, changes["year"])  # type: ignore[arg-type]
     before = _snapshot(volume)
     units: dict[str, list[str]] = {}
     if "unit_ids" in changes:
@@ -593,6 +631,11 @@ async def put_contents(session: AsyncSession, authz: Authorizer, volume: Archive
     """Replace the contents list; how it fits the pages is checked at assembly."""
     authz.require(WRITE, path)
     _require_status(volume, VolumeStatus.draft, doing="change its contents list")
+    today = await _today(session)
+    future = [field_error(f"items.{n}.date", f"after today ({today})") for n, item in enumerate(data.items)
+              if item.document_date is not None and item.document_date > today]
+    if future:
+        raise ProblemError("validation", "A document of the contents list is dated after today.", errors=future)
     before = [audit.snapshot(i, exclude=frozenset({"id", "volume_id"})) for i in await _items(session, volume.id)]
     await session.execute(delete(ArchiveContentsItem).where(ArchiveContentsItem.volume_id == volume.id))
     session.add_all([ArchiveContentsItem(
@@ -623,6 +666,15 @@ async def put_remarks(session: AsyncSession, authz: Authorizer, volume: ArchiveV
 
 async def _today(session: AsyncSession) -> date:
     return clock.utcnow().astimezone(ZoneInfo(await time_zone(session))).date()
+
+
+async def _require_formed(session: AsyncSession, year: int | None) -> None:
+    """A volume holds documents already formed: a later year is a slip, and filing would lock
+    its objects for longer than the retention period (under COMPLIANCE, irrevocably)."""
+    this_year = (await _today(session)).year
+    if year is not None and year > this_year:
+        raise ProblemError("validation", f"The year {year} is after this year ({this_year}).",
+                           errors=[field_error("year", f"after {this_year}")])
 
 
 async def _archive_number(session: AsyncSession, policy: ArchivePolicy, volume: ArchiveVolume, year: int) -> str:
@@ -787,9 +839,10 @@ async def set_legal_hold(session: AsyncSession, authz: Authorizer, store: Object
     return volume
 
 
-async def delete_volume(session: AsyncSession, authz: Authorizer, volume: ArchiveVolume, path: str) -> list[str]:
+async def delete_volume(session: AsyncSession, authz: Authorizer, volume: ArchiveVolume, path: str) -> None:
     """Delete an unfiled volume, or a filed one whose retention has ended (not under legal
-    hold); returns the keys whose objects to delete once the deletion has committed."""
+    hold). The audit record keeps what is destroyed: the cover, units, contents list and
+    manifest; the objects are queued for removal from storage."""
     if volume.status is VolumeStatus.filed:
         authz.require(DISPOSE, path)
         if volume.legal_hold:
@@ -800,14 +853,20 @@ async def delete_volume(session: AsyncSession, authz: Authorizer, volume: Archiv
                                            f"{volume.retain_until.isoformat()}; it cannot be deleted before.")
     else:
         authz.require(WRITE, path)
-    pages = list((await session.scalars(select(ArchivePage).where(ArchivePage.volume_id == volume.id))).all())
-    before = {**_snapshot(volume), "pages": len(pages)}
-    keys = [p.object_key for p in pages]
+    pages = list((await session.scalars(select(ArchivePage).where(ArchivePage.volume_id == volume.id)
+                                        .order_by(ArchivePage.seq, ArchivePage.revision))).all())
+    stored = [p for p in pages if p.status is not PageStatus.pending]
+    lines = _manifest_lines(stored)
+    before = {**_snapshot(volume), "unitIds": [str(u) for u in await _unit_ids(session, volume.id)],
+              "contents": [audit.snapshot(i, exclude=frozenset({"id", "volume_id"}))
+                           for i in await _items(session, volume.id)],
+              "pages": len(pages), "manifest": [line.rstrip("\n") for line in lines],
+              "manifestDigest": _digest(lines)}
+    _remove_later(session, pages)
     await session.delete(volume)
     await session.flush()
     action = "archives.volume.dispose" if volume.status is VolumeStatus.filed else "archives.volume.delete"
     await audit.record(session, action=action, entity_type=ENTITY, entity_id=volume.id, before=before)
-    return keys
 
 
 # ------------------------------------------------------------------------- classification
@@ -929,7 +988,7 @@ async def _presign(store: ObjectStore, tenant: str, page: ArchivePage, minutes: 
 
 def presigned(signed: PresignedRequest) -> PresignedPut:
     return PresignedPut(method=signed.method, url=signed.url, headers=dict(signed.headers),
-                           expires_at=signed.expires_at)
+                        expires_at=signed.expires_at)
 
 
 @dataclass
@@ -967,11 +1026,21 @@ async def issue_uploads(session: AsyncSession, authz: Authorizer, store: ObjectS
     return issued
 
 
+def _require_correctable(volume: ArchiveVolume) -> None:
+    """Corrections are new revisions of a filed volume's pages, locked until its date: while it runs."""
+    if volume.status is not VolumeStatus.filed:
+        raise ProblemError("conflict", f"Volume {volume.archive_number or volume.id} is {volume.status.value}: "
+                                       "before filing, delete the page and upload it again.")
+    if volume.retain_until is not None and volume.retain_until <= clock.utcnow():
+        raise ProblemError("conflict", f"The retention of volume {volume.archive_number} ended on "
+                                       f"{volume.retain_until.isoformat()}: it is due for disposal, not correction.")
+
+
 async def issue_correction(session: AsyncSession, authz: Authorizer, store: ObjectStore, page: ArchivePage,
                            volume: ArchiveVolume, path: str, policy: ArchivePolicy, data: CorrectionIn) -> Issued:
     """A new revision of a page of a filed volume (a fresh object; the old one stays locked)."""
     authz.require(CORRECT, path)
-    _require_status_filed(volume)
+    _require_correctable(volume)
     if page.status is not PageStatus.stored:
         raise ProblemError("conflict", f"Page {page.id} is {page.status.value}: only a current page is corrected.")
     _refuse_oversize([_require_size(policy, data.size, "size")])
@@ -986,9 +1055,9 @@ async def issue_correction(session: AsyncSession, authz: Authorizer, store: Obje
     correction_id = new_id()
     correction = ArchivePage(
         id=correction_id, volume_id=volume.id, lineage_id=page.lineage_id, revision=revision + 1, seq=page.seq,
-        status=PageStatus.pending, object_key=_object_key(volume.id, correction_id), content_type=data.content_type.value,
-        size=data.size, sha256=data.sha256, file_name=data.file_name, reason=data.reason,
-        uploaded_by=authz.principal.subject, upload_expires_at=clock.utcnow())
+        status=PageStatus.pending, object_key=_object_key(volume.id, correction_id),
+        content_type=data.content_type.value, size=data.size, sha256=data.sha256, file_name=data.file_name,
+        reason=data.reason, uploaded_by=authz.principal.subject, upload_expires_at=clock.utcnow())
     signed = await _presign(store, tenant_of(session), correction, policy.upload_url_minutes)
     correction.upload_expires_at = signed.expires_at
     session.add(correction)
@@ -998,19 +1067,38 @@ async def issue_correction(session: AsyncSession, authz: Authorizer, store: Obje
     return Issued(correction, signed)
 
 
-def _require_status_filed(volume: ArchiveVolume) -> None:
-    if volume.status is not VolumeStatus.filed:
-        raise ProblemError("conflict", f"Volume {volume.archive_number or volume.id} is {volume.status.value}: "
-                                       "before filing, delete the page and upload it again.")
+async def _inspect(store: ObjectStore, tenant: str, page: ArchivePage, version: str | None
+                   ) -> tuple[ObjectInfo | None, CheckOutcome, str | None]:
+    """Storage's copy of a page revision (``version``; the newest when None) against its
+    record: there, the recorded size and SHA-256 (read back, never taken from metadata), the
+    recorded type, and bytes that begin as that format does."""
+    try:
+        info = await store.stat(tenant, page.object_key, version)
+        if info.size != page.size:
+            return info, CheckOutcome.mismatch, f"{info.size} bytes stored, {page.size} declared"
+        digest, head = hashlib.sha256(), b""
+        async for chunk in store.read(tenant, page.object_key, info.version_id):
+            head += chunk[:MAGIC_BYTES - len(head)]
+            digest.update(chunk)
+    except ObjectNotFound:
+        return None, CheckOutcome.missing, f"{page.object_key} (version {version or 'newest'}) is not in storage"
+    if digest.hexdigest() != page.sha256:
+        return info, CheckOutcome.mismatch, f"SHA-256 {digest.hexdigest()} stored, {page.sha256} declared"
+    stored_type = (info.content_type or "").split(";")[0].strip().lower()
+    if stored_type != page.content_type:
+        return info, CheckOutcome.unusable, f"stored as {stored_type or 'no type'}, declared {page.content_type}"
+    if not head.startswith(MAGIC[page.content_type]):
+        return info, CheckOutcome.unusable, f"the bytes do not begin as {page.content_type} does"
+    return info, CheckOutcome.ok, None
 
 
 async def complete_pages(session: AsyncSession, authz: Authorizer, store: ObjectStore, volume: ArchiveVolume,
                          path: str, page_ids: list[uuid.UUID]) -> list[ArchivePage]:
-    """Confirm uploads: each object must have the declared size and SHA-256 (read back from
-    storage). All or nothing: a page that is not there (409) or not the declared bytes (422)
-    fails the whole call, naming it, and nothing is recorded. Already stored pages are
-    answered as they are. A correction of a filed volume is locked like its volume before
-    it replaces the page it corrects."""
+    """Confirm uploads: each object must be the declared file (:func:`_inspect`). All or
+    nothing: a page that is not there (409) or not the declared file (422) fails the whole
+    call, naming it, and nothing is recorded. Already stored pages are answered as they are.
+    A correction of a filed volume is locked like its volume before it replaces the page it
+    corrects. The caller holds the volume for update (completing renumbers its pages)."""
     authz.require(WRITE, path)
     ids = list(dict.fromkeys(page_ids))
     rows = {p.id: p for p in (await session.scalars(select(ArchivePage).where(
@@ -1023,27 +1111,23 @@ async def complete_pages(session: AsyncSession, authz: Authorizer, store: Object
     for page in pending:
         if page.revision > 1:
             authz.require(CORRECT, path)
-            _require_status_filed(volume)
+            _require_correctable(volume)
         else:
             _require_status(volume, VolumeStatus.draft, doing="complete its uploads")
     tenant = tenant_of(session)
-
-    async def check(page: ArchivePage) -> tuple[ArchivePage, Any]:
-        try:
-            return page, await store.verify(tenant, page.object_key, size=page.size, sha256=page.sha256)
-        except (ObjectNotFound, ChecksumMismatch) as exc:
-            return page, exc
-
-    results = await _each([lambda p=p: check(p) for p in pending])
+    inspected = await _each([lambda p=p: _inspect(store, tenant, p, None) for p in pending])
     missing = [field_error(f"pageIds.{page_ids.index(p.id)}", "not uploaded yet")
-               for p, r in results if isinstance(r, ObjectNotFound)]
-    wrong = [field_error(f"pageIds.{page_ids.index(p.id)}", f"the stored bytes are not the declared ones: {r}")
-             for p, r in results if isinstance(r, ChecksumMismatch)]
+               for p, (_, outcome, _) in zip(pending, inspected) if outcome is CheckOutcome.missing]
+    wrong = [field_error(f"pageIds.{page_ids.index(p.id)}", f"the stored object is not the declared file: {detail}")
+             for p, (_, outcome, detail) in zip(pending, inspected)
+             if outcome not in (CheckOutcome.ok, CheckOutcome.missing)]
     if wrong:
-        raise ProblemError("validation", "An upload is not the declared file (size or SHA-256): upload it again "
-                                         "with its URL, or ask for a new one.", errors=wrong + missing)
+        raise ProblemError("validation", "An upload is not the declared file (size, SHA-256 or type): delete the "
+                                         "page and declare it again, or upload it again with its URL.",
+                           errors=wrong + missing)
     if missing:
         raise ProblemError("conflict", "An upload has not arrived in storage yet.", errors=missing)
+    results = [(p, info) for p, (info, _, _) in zip(pending, inspected) if info is not None]
     now = clock.utcnow()
     corrections = [(p, info) for p, info in results if p.revision > 1]
     if corrections:
@@ -1065,6 +1149,8 @@ async def complete_pages(session: AsyncSession, authz: Authorizer, store: Object
             if current is not None:
                 current.status, current.superseded_at = PageStatus.superseded, now
                 replaced.append(current)
+    if results:
+        _touch(volume)
     await session.flush()
     await audit.record_many(session, [
         {"action": "archives.page.complete", "entity_type": PAGE_ENTITY, "entity_id": p.id,
@@ -1075,6 +1161,24 @@ async def complete_pages(session: AsyncSession, authz: Authorizer, store: Object
     return [rows[i] for i in ids]
 
 
+def _order_problems(page_ids: list[uuid.UUID], pages: dict[uuid.UUID, ArchivePage]) -> list[FieldError]:
+    """Why ``page_ids`` is not an order of the volume's stored pages, each once (sets: an
+    order may list ten thousand pages)."""
+    seen: set[uuid.UUID] = set()
+    errors: list[FieldError] = []
+    for n, page_id in enumerate(page_ids):
+        if page_id in seen:
+            errors.append(field_error(f"pageIds.{n}", "listed twice"))
+        seen.add(page_id)
+    errors += [field_error(f"pageIds.{n}", "not stored yet: complete it first") for n, i in enumerate(page_ids)
+               if pages[i].status is not PageStatus.stored]
+    missing = [p for p in pages.values() if p.status is PageStatus.stored and p.id not in seen]
+    if missing:
+        errors.append(field_error("pageIds", f"{len(missing)} stored pages are missing from the order, e.g. "
+                                             f"{missing[0].id}"))
+    return errors
+
+
 async def reorder(session: AsyncSession, authz: Authorizer, volume: ArchiveVolume, path: str,
                   page_ids: list[uuid.UUID]) -> ArchiveVolume:
     """Put the current pages in a new order (before assembly); pending uploads follow them."""
@@ -1083,22 +1187,15 @@ async def reorder(session: AsyncSession, authz: Authorizer, volume: ArchiveVolum
     pages = {p.id: p for p in (await session.scalars(select(ArchivePage).where(
         ArchivePage.volume_id == volume.id, ArchivePage.status != PageStatus.superseded)
         .order_by(ArchivePage.seq, ArchivePage.id).with_for_update())).all()}
-    stored = [p for p in pages.values() if p.status is PageStatus.stored]
     unknown = [field_error(f"pageIds.{n}", "no such page in this volume") for n, i in enumerate(page_ids)
                if i not in pages]
     if unknown:
         raise ProblemError("not-found", "A page is not one of this volume's.", errors=unknown)
-    errors = [field_error(f"pageIds.{n}", "listed twice") for n, i in enumerate(page_ids) if i in page_ids[:n]]
-    errors += [field_error(f"pageIds.{n}", "not stored yet: complete it first") for n, i in enumerate(page_ids)
-               if pages[i].status is not PageStatus.stored]
-    missing = [p for p in stored if p.id not in page_ids]
-    if missing:
-        errors.append(field_error("pageIds", f"{len(missing)} stored pages are missing from the order, e.g. "
-                                             f"{missing[0].id}"))
+    errors = _order_problems(page_ids, pages)
     if errors:
         raise ProblemError("conflict", "The order must list every stored page of the volume exactly once.",
                            errors=errors)
-    before = [str(p.id) for p in stored]
+    before = [str(p.id) for p in pages.values() if p.status is PageStatus.stored]
     rest = [p for p in pages.values() if p.status is PageStatus.pending]
     for seq, page in enumerate([pages[i] for i in page_ids] + rest, 1):
         page.seq = seq
@@ -1109,18 +1206,29 @@ async def reorder(session: AsyncSession, authz: Authorizer, volume: ArchiveVolum
     return volume
 
 
+def _remove_later(session: AsyncSession, pages: Iterable[ArchivePage]) -> None:
+    """Queue the objects of pages whose rows are being deleted: at once, and once more when
+    their upload URL has expired, for a PUT it signed may still arrive until then."""
+    now = clock.utcnow()
+    for page in pages:
+        session.add(ArchiveObjectRemoval(object_key=page.object_key, not_before=now))
+        if (late := page.upload_expires_at + UPLOAD_GRACE) > now:
+            session.add(ArchiveObjectRemoval(object_key=page.object_key, not_before=late))
+
+
 async def delete_page(session: AsyncSession, authz: Authorizer, page: ArchivePage, volume: ArchiveVolume,
-                      path: str) -> str:
-    """Remove a page (or a pending upload) of a draft volume; returns its key, whose object
-    is deleted once the removal has committed."""
+                      path: str) -> None:
+    """Remove a page (or a pending upload) of a draft volume; its object is queued for removal
+    from storage. The caller holds the volume for update (the pages after it move up)."""
     authz.require(WRITE, path)
     _require_status(volume, VolumeStatus.draft, doing="delete its pages")
     before = audit.snapshot(page)
+    _remove_later(session, [page])
     await session.delete(page)
+    _touch(volume)
     await session.flush()
     await audit.record(session, action="archives.page.delete", entity_type=PAGE_ENTITY, entity_id=page.id,
                        before=before)
-    return page.object_key
 
 
 async def download(session: AsyncSession, authz: Authorizer, store: ObjectStore, page: ArchivePage,
@@ -1140,11 +1248,19 @@ async def download(session: AsyncSession, authz: Authorizer, store: ObjectStore,
         "revision": page.revision, "versionId": page.object_version, "classification": volume.classification,
         "expiresAt": signed.expires_at.isoformat()})
     return PageDownloadOut(page_id=page.id, page_number=number, version_id=page.object_version,
-                       content_type=page.content_type, size=page.size, sha256=page.sha256, url=signed.url,
-                       expires_at=signed.expires_at)
+                           content_type=page.content_type, size=page.size, sha256=page.sha256, url=signed.url,
+                           expires_at=signed.expires_at)
 
 
 # ---------------------------------------------------------------------------- integrity
+
+
+def _manifest_lines(pages: list[ArchivePage]) -> list[str]:
+    return [page_line(p.id, p.revision, p.object_key, str(p.object_version), p.size, p.sha256) for p in pages]
+
+
+def _digest(lines: list[str]) -> str:
+    return hashlib.sha256("".join(lines).encode()).hexdigest()
 
 
 async def manifest(session: AsyncSession, volume: ArchiveVolume) -> Manifest:
@@ -1156,7 +1272,6 @@ async def manifest(session: AsyncSession, volume: ArchiveVolume) -> Manifest:
                   .order_by(ArchivePageCheck.page_id, ArchivePageCheck.checked_at.desc(), ArchivePageCheck.id.desc())
                   .distinct(ArchivePageCheck.page_id))
         checks = {c.page_id: c for c in (await session.scalars(latest)).all()}
-    lines = [page_line(p.id, p.revision, p.object_key, str(p.object_version), p.size, p.sha256) for p in pages]
     return Manifest(
         volume_id=volume.id, archive_number=volume.archive_number, status=volume.status, retention=volume.retention,
         retention_mode=volume.retention_mode, retain_until=volume.retain_until, legal_hold=volume.legal_hold,
@@ -1168,29 +1283,16 @@ async def manifest(session: AsyncSession, volume: ArchiveVolume) -> Manifest:
             reason=p.reason, locked_until=p.locked_until,
             last_check=LastCheck(at=c.checked_at, outcome=c.outcome, detail=c.detail) if (c := checks.get(p.id))
             else None) for p in pages],
-        digest=hashlib.sha256("".join(lines).encode()).hexdigest())
+        digest=_digest(_manifest_lines(pages)))
 
 
 async def check_page(store: ObjectStore, tenant: str, page: ArchivePage, volume: ArchiveVolume
                      ) -> tuple[CheckOutcome, str | None]:
-    """Compare one stored page revision with storage: there, the recorded bytes, the
-    recorded format, and (once filed) under the lock it should have."""
-    version = str(page.object_version)
-    try:
-        info = await store.stat(tenant, page.object_key, version)
-        if info.size != page.size:
-            return CheckOutcome.mismatch, f"{info.size} bytes stored, {page.size} recorded"
-        digest, head = hashlib.sha256(), b""
-        async for chunk in store.read(tenant, page.object_key, version):
-            if len(head) < 16:
-                head += chunk[:16]
-            digest.update(chunk)
-    except ObjectNotFound:
-        return CheckOutcome.missing, f"version {version} of {page.object_key} is not in storage"
-    if digest.hexdigest() != page.sha256:
-        return CheckOutcome.mismatch, f"SHA-256 {digest.hexdigest()} stored, {page.sha256} recorded"
-    if not head.startswith(MAGIC.get(page.content_type, (b"",))):
-        return CheckOutcome.unusable, f"the bytes do not begin as {page.content_type} does"
+    """Compare one stored page revision with storage: the recorded version holds the
+    recorded file (:func:`_inspect`) and, once filed, is under the lock it should have."""
+    info, outcome, detail = await _inspect(store, tenant, page, str(page.object_version))
+    if info is None or outcome is not CheckOutcome.ok:
+        return outcome, detail
     if volume.status is VolumeStatus.filed and page.locked_until is not None:
         if info.retain_until is None or info.retain_until < page.locked_until - timedelta(seconds=1):
             return CheckOutcome.unprotected, (f"retained until {info.retain_until}, recorded "
@@ -1281,23 +1383,68 @@ async def verify_volume(session: AsyncSession, store: ObjectStore, volume_id: uu
 # ----------------------------------------------------------------------- storage cleanup
 
 
-async def clean_expired_uploads(session: AsyncSession, store: ObjectStore, *, batch: int = 500) -> dict[str, int]:
-    """Pending uploads whose URL expired more than UPLOAD_GRACE ago: objects first, then the
-    rows (a storage failure leaves both for the next run). Also aborts stale multipart uploads."""
-    tenant = tenant_of(session)
+async def clean_expired_uploads(session: AsyncSession, *, batch: int = 500) -> int:
+    """Pending uploads whose URL expired more than UPLOAD_GRACE ago (no PUT can add to them
+    any more): the rows go, their keys join the removal list. A completion holding a row's
+    lock keeps it (SKIP LOCKED); one that comes after finds no page. Returns how many."""
     cutoff = clock.utcnow() - UPLOAD_GRACE
     pages = list((await session.scalars(select(ArchivePage).where(
         ArchivePage.status == PageStatus.pending, ArchivePage.upload_expires_at < cutoff)
         .order_by(ArchivePage.upload_expires_at).limit(batch).with_for_update(skip_locked=True))).all())
-    objects = sum(await _each([lambda p=p: store.delete_key(tenant, p.object_key) for p in pages]))
+    _remove_later(session, pages)
     for page in pages:
         await session.delete(page)
     await session.flush()
     await audit.record_many(session, [
         {"action": "archives.page.upload_expired", "entity_type": PAGE_ENTITY, "entity_id": p.id,
          "before": audit.snapshot(p)} for p in pages])
-    aborted = await store.abort_incomplete(tenant, UPLOAD_GRACE)
-    return {"uploads": len(pages), "objects": objects, "multipart": aborted}
+    return len(pages)
+
+
+async def _remove_key(store: ObjectStore, tenant: str, key: str, now: datetime) -> tuple[int, datetime | None]:
+    """Delete every version under ``key``: how many, and when to try again (None: nothing is
+    left). A version that refuses deletion is kept until its retention ends (a legal hold
+    has no date: a day, then again)."""
+    try:
+        deleted = await store.delete_key(tenant, key, max_versions=KEY_VERSIONS)
+    except ObjectLocked:
+        locked = await store.stat(tenant, key)  # delete_key stops at the newest locked version
+        log.warning("archives: %s of tenant %s is locked (%s until %s); its removal waits", key, tenant,
+                    "legal hold" if locked.legal_hold else locked.retention_mode, locked.retain_until)
+        until = locked.retain_until
+        return 0, until if until is not None and until > now and not locked.legal_hold else now + LOCKED_RETRY
+    return deleted, now if deleted == KEY_VERSIONS else None  # perhaps more left: the next run goes on
+
+
+async def remove_objects(session: AsyncSession, store: ObjectStore, *, batch: int = REMOVAL_BATCH
+                         ) -> dict[str, int]:
+    """Clear storage of the due keys of the removal list; a key's entries go once nothing is
+    left under it (audited as ``archives.object.remove``). How many entries were due, keys
+    cleared (and the versions they held) and keys put off."""
+    tenant, now = tenant_of(session), clock.utcnow()
+    due = list((await session.scalars(select(ArchiveObjectRemoval).where(ArchiveObjectRemoval.not_before <= now)
+                                      .order_by(ArchiveObjectRemoval.not_before).limit(batch)
+                                      .with_for_update(skip_locked=True))).all())
+    by_key: dict[str, list[ArchiveObjectRemoval]] = {}
+    for row in due:
+        by_key.setdefault(row.object_key, []).append(row)
+    keys = list(by_key)
+    outcomes = await _each([lambda k=k: _remove_key(store, tenant, k, now) for k in keys])
+    cleared: list[tuple[str, int]] = []
+    for key, (deleted, again) in zip(keys, outcomes):
+        for row in by_key[key]:
+            if again is None:
+                await session.delete(row)
+            else:
+                row.not_before = again
+        if again is None:
+            cleared.append((key, deleted))
+    await session.flush()
+    await audit.record_many(session, [
+        {"action": "archives.object.remove", "entity_type": OBJECT_ENTITY, "entity_id": key,
+         "after": {"versionsDeleted": deleted}} for key, deleted in cleared])
+    return {"due": len(due), "keys": len(cleared), "versions": sum(d for _, d in cleared),
+            "deferred": len(keys) - len(cleared)}
 
 
 # ---------------------------------------------------------------------------- org hooks

@@ -1,6 +1,6 @@
 """The archives domain's background work: re-verifying completed uploads, integrity
-verifications with progress, deleting the objects of removed pages and volumes, and the
-hourly clean-up of uploads that were never completed.
+verifications with progress, clearing storage of the objects of removed pages and volumes,
+and the hourly clean-up of uploads that were never completed.
 
 The store is the worker's own (``get_store()``: the same settings as the API's)."""
 
@@ -17,15 +17,18 @@ from app.core.audit import SYSTEM
 from app.core.db import Database
 from app.core.jobs import Progress, run_job
 from app.domains.archives import services
-from app.storage import ObjectLocked, StorageUnavailable, get_store
+from app.storage import StorageUnavailable, get_store
 from app.tenants.models import Tenant, TenantStatus, schema_name
-from app.worker import celery_app, run_in_worker, tenant_task
+from app.worker import celery_app, enqueue_after_commit, run_in_worker, tenant_task
 
 log = logging.getLogger(__name__)
 CLEAN_EXPIRED_UPLOADS = "archives.clean_expired_uploads"
 # Storage being down is a reason to try again later (10 s, 20 s, 40 s, … up to 10 minutes
-# apart), not to give up: both tasks are safe to run again.
+# apart), not to give up: both tasks are safe to run again, and the hourly clean-up goes
+# over the removal list too.
 RETRY_WHILE_STORAGE_IS_DOWN = {"autoretry_for": (StorageUnavailable,), "retry_backoff": 10, "max_retries": 8}
+# Removal batches one tenant's hourly clean-up works through (the rest waits an hour).
+CLEAN_UP_BATCHES = 20
 
 
 @tenant_task("archives.reverify_pages", **RETRY_WHILE_STORAGE_IS_DOWN)
@@ -44,16 +47,14 @@ async def verify_volume(session: AsyncSession, *, job_id: str, volume_id: str) -
     await run_job(session, job, services.VERIFY_KIND, work)
 
 
-@tenant_task("archives.delete_objects", **RETRY_WHILE_STORAGE_IS_DOWN)
-async def delete_objects(session: AsyncSession, *, keys: list[str]) -> dict[str, int]:
-    """Every version under the keys of removed page revisions (no row names them any more)."""
-    tenant, store, deleted = services.tenant_of(session), get_store(), 0
-    for key in keys:
-        try:
-            deleted += await store.delete_key(tenant, key)
-        except ObjectLocked:
-            log.warning("archives: %s of tenant %s is still locked; kept", key, tenant)
-    return {"keys": len(keys), "versions": deleted}
+@tenant_task("archives.remove_objects", **RETRY_WHILE_STORAGE_IS_DOWN)
+async def remove_objects(session: AsyncSession, *, batch: int = services.REMOVAL_BATCH) -> dict[str, int]:
+    """The due keys of the removal list, right after the deletion that queued them; a full
+    batch sends the task again for the rest."""
+    done = await services.remove_objects(session, get_store(), batch=batch)
+    if done["due"] == batch:
+        enqueue_after_commit(session, remove_objects, tenant=services.tenant_of(session), batch=batch)
+    return done
 
 
 @celery_app.task(name=CLEAN_EXPIRED_UPLOADS)
@@ -61,23 +62,39 @@ def clean_expired_uploads() -> dict[str, int]:
     return run_in_worker(clean_all_tenants)
 
 
+async def _clean_tenant(db: Database, slug: str) -> dict[str, int]:
+    """One tenant: expired uploads to the removal list (one transaction, the database only),
+    then the due removals (a transaction per batch), then stale multipart uploads."""
+    store, schema = get_store(), schema_name(slug)
+    async with db.tenant_session(schema) as session, session.begin():
+        session.info["actor"] = SYSTEM
+        uploads = await services.clean_expired_uploads(session)
+    keys = versions = 0
+    for _ in range(CLEAN_UP_BATCHES):
+        async with db.tenant_session(schema) as session, session.begin():
+            session.info["actor"] = SYSTEM
+            done = await services.remove_objects(session, store)
+        keys, versions = keys + done["keys"], versions + done["versions"]
+        if done["due"] < services.REMOVAL_BATCH:
+            break
+    multipart = await store.abort_incomplete(slug, services.UPLOAD_GRACE)
+    return {"uploads": uploads, "keys": keys, "versions": versions, "multipart": multipart}
+
+
 async def clean_all_tenants(db: Database) -> dict[str, int]:
-    """Run the clean-up in every active tenant, one transaction each; a failing tenant (its
-    storage down, say) is logged and the others go on; the next run retries it."""
+    """Run the clean-up in every active tenant; a failing tenant (its storage down, say) is
+    logged and the others go on; the next run retries it."""
     async with db.platform_transaction() as session:
         slugs = (await session.scalars(select(Tenant.slug).where(Tenant.status == TenantStatus.active))).all()
-    totals: dict[str, int] = {"uploads": 0, "objects": 0, "multipart": 0}
+    totals: dict[str, int] = {"uploads": 0, "keys": 0, "versions": 0, "multipart": 0}
     failed = []
-    store = get_store()
     for slug in slugs:
         try:
-            async with db.tenant_session(schema_name(slug)) as session, session.begin():
-                session.info["actor"] = SYSTEM
-                for name, count in (await services.clean_expired_uploads(session, store)).items():
-                    totals[name] += count
+            for name, count in (await _clean_tenant(db, slug)).items():
+                totals[name] += count
         except Exception:  # noqa: BLE001 - logged; one tenant never stops the others
-            log.exception("the clean-up of expired archive uploads failed for tenant %s", slug)
+            log.exception("the clean-up of archive uploads and objects failed for tenant %s", slug)
             failed.append(slug)
     if failed:
-        raise RuntimeError(f"the archive upload clean-up failed for {len(failed)} tenants: {', '.join(failed[:20])}")
+        raise RuntimeError(f"the archive clean-up failed for {len(failed)} tenants: {', '.join(failed[:20])}")
     return {**totals, "tenants": len(slugs)}

@@ -1,5 +1,5 @@
 """Customer archive volumes: cover, contents list, scanned pages in object storage, remarks
-sheet, page checks.
+sheet, page checks, object keys awaiting removal from storage.
 
 Revision ID: 0009_archives
 Revises: 0008_complaints
@@ -131,9 +131,20 @@ def upgrade() -> None:
     schema='tenant'
     )
     op.create_index('ix_archive_page_checks_page_id_checked_at', 'archive_page_checks', ['page_id', 'checked_at'], unique=False, schema='tenant')
+    op.create_table('archive_object_removals',
+    sa.Column('object_key', sa.String(length=255), nullable=False),
+    sa.Column('not_before', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.Column('id', sa.UUID(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_archive_object_removals')),
+    schema='tenant'
+    )
+    op.create_index('ix_archive_object_removals_not_before', 'archive_object_removals', ['not_before'], unique=False, schema='tenant')
 
 
 def downgrade() -> None:
+    op.drop_index('ix_archive_object_removals_not_before', table_name='archive_object_removals', schema='tenant')
+    op.drop_table('archive_object_removals', schema='tenant')
     op.drop_index('ix_archive_page_checks_page_id_checked_at', table_name='archive_page_checks', schema='tenant')
     op.drop_table('archive_page_checks', schema='tenant')
     op.drop_index('ix_archive_volume_units_unit_id', table_name='archive_volume_units', schema='tenant')
