@@ -354,3 +354,36 @@ async def test_return_visits_by_value_tier(client: Any, db: Any, world: World) -
                                         params={"planId": plan["id"], "limit": 200}), 200)
     chosen = {t["customerId"] for t in targets["items"]}
     assert prospect["id"] in chosen and owner["id"] not in chosen
+
+
+async def test_an_approval_during_a_computation_waits_for_it(client: Any, db: Any, mint: Any, world: World) -> None:
+    import asyncio
+
+    from app.domains.grading.services import recompute
+
+    sales_manager, vp = await _deciders(db, mint, world, [("sales_admin_manager", world.org.branch),
+                                                          ("sales_vp", world.org.root)])
+    other = await create(client, world, person())
+    await grade_all(db, world.slug)
+    # Not graded yet: the computation below inserts their first grade (which checks the customer row).
+    customer = await create(client, world, person(units=[_deal(world, 9, "5000000.00", contracted=1)]))
+    review, location = await _review(client, world, customer, "担保人失联")
+    submitted = await ok(await _conclude(client, world, location, {"kind": "serious", "findings": "属实",
+                                                                   "grade": "D"}), 200)
+    await ok(await client.post(f"/api/v1/approvals/requests/{submitted['approvalRequestId']}/approve",
+                               headers=sales_manager, json={}), 200)
+    async with db.tenant_transaction(f"t_{world.slug}") as running:
+        running.info["actor"] = SYSTEM
+        await recompute(running, customer_id=uuid.UUID(other["id"]))  # holds the grading lock
+        approval = asyncio.create_task(client.post(
+            f"/api/v1/approvals/requests/{submitted['approvalRequestId']}/approve", headers=vp, json={}))
+        await asyncio.sleep(0.5)
+        assert not approval.done()  # waiting for the computation
+        # The computation writes the customer's grade meanwhile: the approval holds no lock on them.
+        await recompute(running)
+    answer = await approval
+    assert answer.status_code == 200, answer.text
+    assert (await _grade_of(client, world, customer))["grade"] == "D"
+    history = (await ok(await client.get(f"{API}/customers/{customer['id']}/history", headers=world.admin),
+                        200))["items"]
+    assert [(h["grade"], h["reviewId"]) for h in history] == [("D", review["id"]), ("C", None)]

@@ -256,3 +256,33 @@ async def test_questionnaires_are_defined_at_the_group(client: Any, db: Any, min
     elsewhere = await client.post(f"{API}/plans", headers=as_manager, json={
         "nodeId": str(world.org.root), "title": "集团回访", "method": "sms", "dueOn": due.isoformat()})
     assert elsewhere.status_code == 404 and elsewhere.json()["errors"][0]["field"] == "nodeId"
+
+
+async def test_answers_meet_the_questions_as_they_are_after_a_concurrent_change(client: Any, db: Any,
+                                                                               world: World) -> None:
+    """A result recorded while the questionnaire's questions are being replaced waits for the
+    change, then is checked against the new questions (422), not written against removed ones."""
+    import asyncio
+
+    from app.core.audit import SYSTEM
+    from app.domains.access.authz import trusted
+    from app.domains.surveys import services
+    from app.domains.surveys.models import Dimension
+    from app.domains.surveys.schemas import QuestionnaireUpdate, ScaleQuestion
+
+    made = await ok(await client.post(f"{API}/questionnaires", headers=world.admin, json={
+        "title": "并发修改", "questions": [{"kind": "scale", "text": "总体", "dimension": "overall"}]}))
+    customer = await create(client, world, person())
+    async with db.tenant_transaction(f"t_{world.slug}") as changing:
+        changing.info["actor"] = SYSTEM
+        q = await services.get_questionnaire(changing, trusted(), uuid.UUID(made["id"]), lock=True)
+        await services.update_questionnaire(changing, trusted(), q, QuestionnaireUpdate(
+            questions=[ScaleQuestion(text="服务", dimension=Dimension.service)]))
+        recording = asyncio.create_task(client.post(f"{API}/results", headers=world.admin, json={
+            "customerId": customer["id"], "questionnaireId": made["id"], "method": "phone",
+            "answers": [{"questionId": made["questions"][0]["id"], "score": 5}]}))
+        await asyncio.sleep(0.5)
+        assert not recording.done()
+    answer = await recording
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["errors"][0]["field"] == "answers.0.questionId"

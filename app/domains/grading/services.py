@@ -734,7 +734,7 @@ async def conclude_review(session: AsyncSession, authz: Authorizer, review: Cred
     if review.stage is not ReviewStage.investigating and not again:
         raise ProblemError("conflict", f"The credit review {review.number} is "
                                        f"{shown_status(review.stage.value, status)}: it was concluded already.")
-    customer = await session.scalar(select(Customer).where(Customer.id == review.customer_id).with_for_update())
+    customer = await session.get(Customer, review.customer_id)
     assert customer is not None  # a foreign key holds it
     _live(customer)
     before = audit.snapshot(review)
@@ -827,7 +827,9 @@ async def _on_grade_approved(session: AsyncSession, request: ApprovalRequest) ->
     review = await _review_for(session, request)
     review.updated_at = clock.utcnow()
     if review.applied_at is None:
-        customer = await session.scalar(select(Customer).where(Customer.id == review.customer_id).with_for_update())
+        # No lock on the customer: a computation holding the grading lock may be waiting to
+        # write their grade, and recompute() below waits for that lock (a deadlock otherwise).
+        customer = await session.get(Customer, review.customer_id)
         assert customer is not None  # a foreign key holds it
         _live(customer)
         review.applied_at = clock.utcnow()

@@ -129,11 +129,15 @@ QUESTIONNAIRE_SORT = {"title": Questionnaire.title, "createdAt": Questionnaire.c
 
 
 async def get_questionnaire(session: AsyncSession, authz: Authorizer, questionnaire_id: uuid.UUID, *,
-                            lock: bool = False, field: str | None = None) -> Questionnaire:
-    """A questionnaire, for a caller who reads surveys somewhere (they are the group's)."""
+                            lock: bool = False, share: bool = False, field: str | None = None) -> Questionnaire:
+    """A questionnaire, for a caller who reads surveys somewhere (they are the group's);
+    ``lock`` to change it, ``share`` to answer it (its questions stay while the answers are
+    written)."""
     authz.require_anywhere(READ)
     stmt = select(Questionnaire).where(Questionnaire.id == questionnaire_id)
-    found = await session.scalar(stmt.with_for_update() if lock else stmt)
+    if lock or share:
+        stmt = stmt.with_for_update(read=not lock)
+    found = await session.scalar(stmt)
     if found is None:
         raise ProblemError("not-found", f"No questionnaire with id {questionnaire_id}.",
                            errors=[field_error(field, "no such questionnaire")] if field else None)
@@ -582,7 +586,8 @@ async def _target_for(session: AsyncSession, authz: Authorizer, target_id: uuid.
 
 async def create_result(session: AsyncSession, authz: Authorizer, data: ResultCreate) -> SurveyResult:
     customer, node = await customer_for(session, authz, data.customer_id, WRITE)
-    questionnaire = await get_questionnaire(session, authz, data.questionnaire_id, field="questionnaireId")
+    questionnaire = await get_questionnaire(session, authz, data.questionnaire_id, share=True,
+                                            field="questionnaireId")
     _usable(questionnaire, "questionnaireId")
     target = None
     if data.target_id is not None:
