@@ -387,3 +387,15 @@ async def test_an_approval_during_a_computation_waits_for_it(client: Any, db: An
     history = (await ok(await client.get(f"{API}/customers/{customer['id']}/history", headers=world.admin),
                         200))["items"]
     assert [(h["grade"], h["reviewId"]) for h in history] == [("D", review["id"]), ("C", None)]
+
+
+async def test_dates_at_the_calendars_ends_do_not_stop_the_computation(client: Any, db: Any, world: World) -> None:
+    # 0001-01-01 and 9999-12-31 are stored as -infinity and infinity; a day near either end
+    # has no date 30 days beyond it.
+    late = await create(client, world, person(units=[{"unitId": world.units[10]["id"], "stage": "subscription",
+                                                      "subscribedOn": "9999-12-20", "amount": "1.00"}]))
+    edges = await create(client, world, person(units=[{"unitId": world.units[11]["id"], "stage": "contract",
+                                                       "subscribedOn": "0001-01-01", "contractedOn": "9999-12-31"}]))
+    await grade_all(db, world.slug)
+    assert (await _grade_of(client, world, late))["fulfilmentRate"] is None  # not due yet
+    assert (await _grade_of(client, world, edges))["fulfilmentRate"] == "100.00"

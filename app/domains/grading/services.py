@@ -233,13 +233,20 @@ def _scored(rules: Rules, scope: ColumnElement[bool], lo: uuid.UUID, hi: uuid.UU
     def day(column: Any) -> ColumnElement[date]:
         return cast(func.timezone(zone, column), Date)
 
-    deal_day = func.coalesce(CustomerUnit.contracted_on, CustomerUnit.subscribed_on, day(CustomerUnit.created_at))
-    # A subscription is a promise to sign the contract within the signing days.
-    deadline = CustomerUnit.subscribed_on + rules.signing_days
+    def finite(column: Any) -> ColumnElement[date]:
+        # The calendar's first and last days are stored as -infinity and infinity (asyncpg's
+        # date.min and date.max), which no day count can be taken from: such a date counts as unknown.
+        return case((func.isfinite(column), column))
+
+    subscribed_on, contracted_on = finite(CustomerUnit.subscribed_on), finite(CustomerUnit.contracted_on)
+    deal_day = func.coalesce(contracted_on, subscribed_on, day(CustomerUnit.created_at))
+    # A subscription is a promise to sign the contract within the signing days. Days between
+    # dates, never a date plus days: a date near the calendar's end has no date after it.
     contract = CustomerUnit.stage == ContractStage.contract
-    due = or_(contract, and_(CustomerUnit.stage == ContractStage.subscription, deadline < today))
-    kept = and_(contract, or_(CustomerUnit.subscribed_on.is_(None), CustomerUnit.contracted_on.is_(None),
-                              CustomerUnit.contracted_on <= deadline))
+    due = or_(contract, and_(CustomerUnit.stage == ContractStage.subscription,
+                             literal(today, Date) - subscribed_on > rules.signing_days))
+    kept = and_(contract, or_(subscribed_on.is_(None), contracted_on.is_(None),
+                              contracted_on - subscribed_on <= rules.signing_days))
     deals = (select(CustomerUnit.customer_id.label("cid"), func.max(deal_day).label("last"),
                     func.count().filter(deal_day >= start).label("n"),
                     func.coalesce(func.sum(CustomerUnit.amount), 0).label("m"),
