@@ -428,3 +428,43 @@ async def test_related_records_are_those_the_caller_may_see(client: Any, db: Any
     assert second.body["number"] not in str(seen)
     whole = await ok(await client.get(first.url, headers=ctx.auth))
     assert {r["id"] for r in whole["related"]} == {second.id, third.id}
+
+
+async def test_joining_a_record_another_request_holds_answers_409(client: Any, db: Any, new_tenant: Any,
+                                                                  mint: Any) -> None:
+    from app.domains.complaints.models import Complaint
+
+    ctx = await _ctx(client, db, new_tenant, mint, "cpllock")
+    first = await new_record(ctx)
+    second = await new_record(ctx, project=first.project)
+    # Another request is changing the second record (and could be joining it to the first).
+    async with db.tenant_transaction(f"t_{ctx.tenant}") as session:
+        await session.execute(select(Complaint.id).where(Complaint.id == uuid.UUID(second.id)).with_for_update())
+        busy = await client.patch(first.url, headers={**ctx.auth, "If-Match": first.etag},
+                                  json={"jointWith": second.id})
+    assert busy.status_code == 409 and "try again" in busy.json()["detail"]
+    joined = await client.patch(first.url, headers={**ctx.auth, "If-Match": first.etag},
+                                json={"jointWith": second.id})
+    assert (await ok(joined))["jointGroup"] == second.id
+
+
+async def test_a_target_too_long_to_draw_is_refused(client: Any, db: Any, new_tenant: Any, mint: Any) -> None:
+    from app.domains.complaints.models import Complaint
+
+    ctx = await _ctx(client, db, new_tenant, mint, "cplhuge")
+    settings = await client.get(f"{BASE}/settings", headers=ctx.auth)
+    # Half a million business minutes: its escalation lines would lie decades ahead, past any
+    # calendar, and the record would have no deadline at all.
+    huge = await client.put(f"{BASE}/settings", headers={**ctx.auth, "If-Match": settings.headers["etag"]},
+                            json={"responseMinutes": 240, "resolutionMinutes": 500_000, "warnPercent": 80,
+                                  "escalation": [{"afterPercent": 1000, "at": "group"}]})
+    assert huge.status_code == 422 and huge.json()["errors"][0]["field"] == "resolutionMinutes"
+    longest = await client.put(f"{BASE}/settings", headers={**ctx.auth, "If-Match": settings.headers["etag"]},
+                               json={"responseMinutes": 240, "resolutionMinutes": 100_000, "warnPercent": 80,
+                                     "escalation": [{"afterPercent": 1000, "at": "group"}]})
+    assert longest.status_code == 200, longest.text
+    rec = await new_record(ctx, categoryId=await category(ctx, "SERVICE"))
+    assert rec.body["sla"]["resolutionDueAt"] is not None
+    async with db.tenant_transaction(f"t_{ctx.tenant}") as session:
+        row = await session.get(Complaint, uuid.UUID(rec.id))
+        assert row is not None and row.next_escalation_at is not None  # the tenfold line is drawn too

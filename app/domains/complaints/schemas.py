@@ -44,7 +44,9 @@ CategoryCode = Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=
 PositiveMoney = Annotated[str, msgspec.Meta(
     pattern=r"^(?:[1-9][0-9]{0,15}(?:\.[0-9]{1,2})?|0\.(?:0[1-9]|[1-9][0-9]?))$", examples=["3000.00"],
     description="Yuan, a decimal string with at most two decimals, above zero.")]
-TargetMinutes = Annotated[int, msgspec.Meta(ge=1, le=525600, description="Business minutes (at most a year's worth).")]
+# At most some 220 working days of 7.5 hours: even its tenfold (the furthest escalation line)
+# then ends within the ten years business time looks ahead (business_time.MAX_SEARCH_DAYS).
+TargetMinutes = Annotated[int, msgspec.Meta(ge=1, le=100_000, description="Business minutes, at most 100,000.")]
 Satisfaction = Annotated[int, msgspec.Meta(ge=1, le=5, description="1 (very dissatisfied) to 5 (very satisfied).")]
 Month = Annotated[str, msgspec.Meta(pattern=r"^20[0-9]{2}-(0[1-9]|1[0-2])$", examples=["2026-03"],
                                     description="A month, YYYY-MM, in the tenant's time zone.")]

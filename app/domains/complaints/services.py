@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import audit, clock, tenant_settings
@@ -135,6 +136,7 @@ DOWNLOAD_TTL = timedelta(minutes=5)
 BACKDATE_LIMIT = timedelta(days=366)  # a record entered afterwards: received within the last year
 CLOCK_SKEW = timedelta(minutes=5)
 SCAN_BATCH = 500
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's answer to FOR UPDATE NOWAIT on a locked row
 
 register_permissions({
     READ: "See complaints and disputes of the projects in the subtree, their history and statistics.",
@@ -449,13 +451,20 @@ def is_overdue(c: Complaint, now: datetime) -> bool:
 
 
 async def get_record(session: AsyncSession, authz: Authorizer, register: Register, record_id: uuid.UUID, *,
-                     lock: bool = False) -> tuple[Complaint, str]:
-    """A record of ``register`` the caller may read, with its project's path; any other id: 404."""
+                     lock: bool = False, nowait: bool = False) -> tuple[Complaint, str]:
+    """A record of ``register`` the caller may read, with its project's path; any other id: 404.
+    ``nowait``: a record another transaction holds answers 409 at once instead of waiting."""
     stmt = (select(Complaint, OrgNode.path).join(OrgNode, OrgNode.id == Complaint.node_id)
             .where(Complaint.id == record_id, Complaint.register == register))
     if lock:
-        stmt = stmt.with_for_update(of=Complaint)
-    row = (await session.execute(stmt)).first()
+        stmt = stmt.with_for_update(of=Complaint, nowait=nowait)
+    try:
+        row = (await session.execute(stmt)).first()
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+            raise
+        raise ProblemError("conflict", f"The {register.value} {record_id} is being changed by another request: "
+                                       "try again.") from None
     if row is None or not authz.can(READ, row[1]):
         raise ProblemError("not-found", f"No {register.value} with id {record_id}.")
     return row[0], row[1]
@@ -634,10 +643,14 @@ async def _active_category(session: AsyncSession, category_id: uuid.UUID) -> Com
 
 async def _joint_group(session: AsyncSession, authz: Authorizer, register: Register, c: Complaint | None,
                        other_id: uuid.UUID) -> uuid.UUID:
-    """The joint group of record ``other_id`` (made of it when it had none)."""
+    """The joint group of record ``other_id`` (made of it when it had none). Changing ``c``
+    (locked already), the other record is locked without waiting: two requests joining two
+    records each to the other would otherwise wait on each other (409 for one of them instead)."""
     try:
-        other, _ = await get_record(session, authz, register, other_id, lock=True)
-    except ProblemError:
+        other, _ = await get_record(session, authz, register, other_id, lock=True, nowait=c is not None)
+    except ProblemError as exc:
+        if exc.slug != "not-found":
+            raise
         raise ProblemError("not-found", f"No {register.value} with id {other_id}.",
                            errors=[field_error("jointWith", f"no such {register.value}")]) from None
     if c is not None and other.id == c.id:
