@@ -17,7 +17,9 @@ unset), dropped at the end:
    whose grants filter the rows;
 4. grading: every customer scored and graded through the grading job's own code (RFM and
    weighted score in SQL, in batches, grade history written), as the worker runs it: a first
-   run (every grade new) and a second (nothing changes); customers per second.
+   run (every grade new) and a second (nothing changes); customers per second;
+5. the grade summary table: pages of 50 over every customer, by score, by monthly sales, and
+   the high tier by fulfilment rate (latency).
 
 It prints each figure. See docs/benchmarks.md for their reading.
 """
@@ -218,6 +220,28 @@ async def grading(db: Database, slug: str, customers: int) -> None:
                       f"{customers / seconds:,.0f} customers/s")
 
 
+async def summary_table(db: Database, slug: str, queries: int) -> None:
+    """Pages of the grade summary table (one SQL statement and its count), whole group."""
+    from app.core.pagination import PageParams
+    from app.domains.access.authz import trusted
+    from app.domains.grading import services
+    from app.domains.grading.models import Tier
+
+    rng = random.Random(11)
+    async with db.tenant_session(f"t_{slug}", read_only=True) as session:
+        for label, sort, tier in (("by score", None, None), ("by monthly sales", "-monthlySales", None),
+                                  ("high tier, by fulfilment rate", "fulfilmentRate", Tier.high)):
+            async def page(offset: int) -> int:
+                return len((await services.list_grades(
+                    session, trusted(), PageParams(limit=50, offset=offset, sort=sort), grade=None, tier=tier,
+                    node_id=None, account_manager_id=None, has_account_manager=None)).items)
+
+            offsets = [rng.randrange(0, 5_000, 50) for _ in range(min(queries, 50))]
+            await page(0)
+            samples, _ = await timed(offsets, page)
+            console.print(f"grade summary table, a page of 50 {label}: {_stats(samples)}")
+
+
 async def main(args: argparse.Namespace) -> None:
     console.print(f"[bold]Customers bench[/bold]: {args.customers:,} customers in files of {args.file_rows:,} rows; "
                   f"{machine_load_note()}")
@@ -242,6 +266,7 @@ async def main(args: argparse.Namespace) -> None:
                           f"max {max(rates):,.0f})")
             await searches(db, slug, args.customers, args.queries, manager)
             await grading(db, slug, args.customers)
+            await summary_table(db, slug, args.queries)
         finally:
             await db.dispose()
 
