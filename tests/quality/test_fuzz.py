@@ -71,9 +71,10 @@ CONFIG: dict[str, Any] = {
         "missing_required_header": {"expected-statuses": [*_MISSING_HEADER_DEFAULT, "428"]},
     },
     "operations": [
-        # JSON Schema cannot relate two parameters: the audit search and export refuse a `from`
-        # at or after `to` with 422 naming `from`, which a schema-valid pair can be.
-        {"include-operation-id": ["searchAudit", "exportAudit"],
+        # JSON Schema cannot relate two parameters or fields: the audit search and export refuse
+        # a `from` at or after `to` with 422 naming `from`, the grading rules bands that do not
+        # fall from A to D with 422 naming `bands`, which schema-valid values can be.
+        {"include-operation-id": ["searchAudit", "exportAudit", "putGradingRules"],
          "checks": {"positive_data_acceptance": {"expected-statuses": [*_POSITIVE_DEFAULT, "422"]}}},
     ],
 }
