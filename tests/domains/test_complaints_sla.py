@@ -326,3 +326,23 @@ async def test_a_policy_without_escalation_levels_stops_escalating(client: Any, 
     scanned = await _scan(db, ctx.tenant)
     assert scanned["escalations"] == 0
     assert (await refresh(ctx, rec)).body["sla"]["escalationLevel"] == 1
+
+
+async def test_clocks_drawn_in_a_calendar_that_is_gone_are_drawn_again(client: Any, db: Any, new_tenant: Any,
+                                                                       mint: Any, monkeypatch: Any) -> None:
+    from sqlalchemy import delete
+
+    from app.domains.calendars.models import WorkingCalendar
+
+    ctx = await _ctx(client, db, new_tenant, mint, "slagone")
+    now = Clock(monkeypatch)
+    now.set(at("2024-09-30", "15:00"))  # the eve of National Day
+    rec = await new_record(ctx, categoryId=await category(ctx, "SERVICE"))
+    assert _due(rec)[0] == iso(at("2024-10-08", "10:00"))
+    async with db.tenant_transaction(f"t_{ctx.tenant}") as session:
+        await session.execute(delete(WorkingCalendar))  # the group has no calendar any more
+    now.set(at("2024-09-30", "16:00"))
+    assert (await _scan(db, ctx.tenant))["checked"] == 1
+    # The standard working day, no holidays: 3 h on Monday, 1 h on Tuesday 1 October.
+    assert _due(await refresh(ctx, rec))[0] == iso(at("2024-10-01", "10:00"))
+    assert (await _scan(db, ctx.tenant))["checked"] == 0

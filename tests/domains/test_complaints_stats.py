@@ -264,3 +264,26 @@ def test_the_files_keep_names_as_text() -> None:
         strings = book.read("xl/sharedStrings.xml").decode()
     assert not any("<f>" in sheet for sheet in sheets)
     assert "=HYPERLINK" in strings and "=CODE" in strings
+
+
+async def test_months_and_numbers_follow_the_tenants_time_zone(client: Any, db: Any, new_tenant: Any, mint: Any,
+                                                               monkeypatch: Any) -> None:
+    ny = ZoneInfo("America/New_York")
+    slug = await new_tenant("statsny", time_zone="America/New_York")
+    ctx = Ctx(client=client, db=db, tenant=slug, subject="stats-test", auth=bearer(mint(tenant=slug)),
+              mark=uuid.uuid4().hex[:6])
+    monkeypatch.setattr(clock, "utcnow", lambda: datetime(2025, 1, 10, 15, tzinfo=ZoneInfo("UTC")))
+    project, _ = await _new_project(ctx)
+    # The last evening of November and the first of December, New York time (both December in UTC).
+    november = await new_record(ctx, project=project, receivedAt="2024-11-30T23:30:00-05:00")
+    await new_record(ctx, project=project, receivedAt="2024-12-01T00:30:00-05:00")
+    new_year = await new_record(ctx, project=project, receivedAt="2024-12-31T23:30:00-05:00")
+    assert november.body["number"].startswith("TS-2024-") and new_year.body["number"].startswith("TS-2024-")
+
+    async def received(month: str) -> int:
+        stats = await ok(await client.get(f"{BASE}/statistics", headers=ctx.auth, params={"month": month}))
+        return stats["totals"]["received"]  # type: ignore[no-any-return]
+
+    assert (await received("2024-11"), await received("2024-12"), await received("2025-01")) == (1, 2, 0)
+    stats = await ok(await client.get(f"{BASE}/statistics", headers=ctx.auth, params={"month": "2024-11"}))
+    assert (stats["periodStart"], stats["periodEnd"]) == ("2024-11-01T04:00:00Z", "2024-12-01T05:00:00Z")

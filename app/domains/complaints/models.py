@@ -38,7 +38,6 @@ from app.domains.customers.references import register_customer_reference
 from app.domains.org.schemas import Department
 
 
-
 class Register(str, enum.Enum):
     complaint = "complaint"  # 客户投诉登记表
     dispute = "dispute"  # 纠纷登记簿
@@ -224,6 +223,9 @@ class Complaint(IdMixin, TimestampMixin, VersionMixin, TenantBase):
         Index("ix_complaints_register_status", "register", "status"),
         # The SLA scan reads only what is due: the open records whose next line is crossed.
         Index("ix_complaints_sla_next_check_at", "sla_next_check_at",
+              postgresql_where=text("sla_next_check_at IS NOT NULL")),
+        # ... and those whose lines were drawn in a calendar that has changed since.
+        Index("ix_complaints_sla_calendar_stamp", "sla_calendar_stamp",
               postgresql_where=text("sla_next_check_at IS NOT NULL")),
         CheckConstraint("satisfaction BETWEEN 1 AND 5", name="satisfaction_range"),
     )

@@ -20,7 +20,8 @@ from datetime import datetime
 from app.domains.calendars.business_time import WorkCalendar
 from app.domains.complaints.models import OPEN_STATUSES, Complaint, PauseReason
 
-LEVELS = ("project", "branch", "group")
+# Where an escalation level's supervisors sit: the depth of the record's project path.
+LEVELS = ("group", "branch", "project")
 
 
 @dataclass(frozen=True)

@@ -42,10 +42,10 @@ from app.domains.complaints.schemas import (
     StatisticsOut,
     Totals,
 )
+from app.domains.complaints.services import READ
 from app.domains.customers.services import time_zone
 from app.domains.org.models import OrgNode
 
-READ = "complaints.read"
 EXPORT_KIND = "complaints.statistics_export"
 CSV_COLUMNS = ["section", "key", "code", "name", "received", "closed", "litigation", "reopened",
                "averageResponseHours", "averageResolutionHours", "responseAttainmentPercent",

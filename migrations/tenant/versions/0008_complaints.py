@@ -163,6 +163,7 @@ def upgrade() -> None:
     op.create_index('ix_complaints_received_at', 'complaints', ['received_at'], unique=False, schema='tenant')
     op.create_index('ix_complaints_register_received_at', 'complaints', ['register', 'received_at'], unique=False, schema='tenant')
     op.create_index('ix_complaints_register_status', 'complaints', ['register', 'status'], unique=False, schema='tenant')
+    op.create_index('ix_complaints_sla_calendar_stamp', 'complaints', ['sla_calendar_stamp'], unique=False, schema='tenant', postgresql_where=sa.text('sla_next_check_at IS NOT NULL'))
     op.create_index('ix_complaints_sla_next_check_at', 'complaints', ['sla_next_check_at'], unique=False, schema='tenant', postgresql_where=sa.text('sla_next_check_at IS NOT NULL'))
     op.create_index('ix_complaints_unit_id', 'complaints', ['unit_id'], unique=False, schema='tenant')
     op.create_table('complaint_proposals',
@@ -293,6 +294,7 @@ def downgrade() -> None:
     op.drop_table('complaint_proposals', schema='tenant')
     op.drop_index('ix_complaints_unit_id', table_name='complaints', schema='tenant')
     op.drop_index('ix_complaints_sla_next_check_at', table_name='complaints', schema='tenant')
+    op.drop_index('ix_complaints_sla_calendar_stamp', table_name='complaints', schema='tenant')
     op.drop_index('ix_complaints_register_status', table_name='complaints', schema='tenant')
     op.drop_index('ix_complaints_register_received_at', table_name='complaints', schema='tenant')
     op.drop_index('ix_complaints_received_at', table_name='complaints', schema='tenant')
