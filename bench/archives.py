@@ -14,7 +14,8 @@ the run; the local store writes under a temporary directory. For each store:
 3. the files uploaded straight to storage with a plain HTTP client, 16 at a time (storage's
    work, not the API's: printed for scale);
 4. the pages completed through the API, in requests of ``--batch`` and one by one: each
-   object's size and SHA-256 read back from storage before the page is recorded as stored.
+   object read back from storage (size, SHA-256, type, the format's first bytes) before the
+   page is recorded as stored.
 
 It prints each figure. The background re-verification that completion enqueues goes to an
 in-memory broker here: it is a worker's work, not part of the figures.
@@ -166,7 +167,7 @@ async def run_store(name: str, settings: Settings, db: Database, slug: str, bran
         await upload(uploader, issued_b, data_b)
 
         seconds, _ = await timed(lambda: complete(api, auth, batched, issued_a, batch))
-        figure(f"complete {count:,} pages, {batch} per request (size + SHA-256)", seconds, count,
+        figure(f"complete {count:,} pages, {batch} per request (read back, checked)", seconds, count,
                -(-count // batch))
         seconds, _ = await timed(lambda: complete(api, auth, single, issued_b, 1))
         figure(f"complete {count:,} pages, one per request", seconds, count, count)

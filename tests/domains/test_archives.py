@@ -217,15 +217,15 @@ async def test_bad_input_is_refused_precisely(ctx: Ctx) -> None:
     next_year = clock.utcnow().astimezone(ZoneInfo("Asia/Shanghai")).year + 1
     future = await ok(await c.post(VOLUMES, headers=auth, json={
         "customerId": volume["customerId"], "title": "x", "responsibleParty": "x", "retention": "10_years",
-        "year": next_year}), 422)
+        "year": next_year}), 409)
     assert future["errors"] == [{"field": "year", "message": f"after {next_year - 1}"}]
     got = await c.get(url, headers=auth)
     assert (await ok(await c.patch(url, headers={**auth, "If-Match": got.headers["etag"]},
-                                   json={"year": next_year}), 422))["errors"][0]["field"] == "year"
+                                   json={"year": next_year}), 409))["errors"][0]["field"] == "year"
     dated = await ok(await c.put(f"{url}/contents", headers={**auth, "If-Match": got.headers["etag"]}, json={
         "items": [{"responsibleParty": "销售部", "title": "认购书", "pageFrom": 1, "pageTo": 1, "date": "2026-01-05"},
                   {"responsibleParty": "销售部", "title": "合同", "pageFrom": 2, "pageTo": 2,
-                   "date": f"{next_year}-01-01"}]}), 422)
+                   "date": f"{next_year}-01-01"}]}), 409)
     assert [e["field"] for e in dated["errors"]] == ["items.1.date"]
 
     # A signed upload accepts only the declared bytes; the local store keeps nothing else.
@@ -652,7 +652,7 @@ async def test_the_policy_numbering_levels_and_who_may_change_it(ctx: Ctx, mint:
     assert bad.status_code == 422 and "pattern" in bad.text
     # A pattern whose numbers would not fit the register is refused, not failed on at assembly.
     long = await ok(await c.put(SETTINGS, headers={**admin, "If-Match": '"1"'}, json={
-        **mine, "numbering": {**mine["numbering"], "fonds": "Z" * 10, "pattern": "{fonds}" * 10 + "{item}"}}), 422)
+        **mine, "numbering": {**mine["numbering"], "fonds": "Z" * 10, "pattern": "{fonds}" * 10 + "{item}"}}), 409)
     assert long["errors"] == [{"field": "numbering.pattern", "message": "numbers of up to 110 characters, above 100"}]
 
     ready, url, _ = await volume_in(ctx, "filed")

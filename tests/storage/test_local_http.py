@@ -118,6 +118,38 @@ async def test_altered_or_expired_urls_are_forbidden(local_store: LocalStore, lo
     assert response.status_code == 403 and "expired" in response.json()["detail"]
 
 
+async def test_a_url_reaches_its_own_tenant_key_and_version_only(local_store: LocalStore,
+                                                                local_http: httpx.AsyncClient, bucket: str) -> None:
+    other = bucket + "_b"
+    await local_store.ensure_bucket(other)
+    old, new, theirs = b"%PDF first", b"%PDF second", b"%PDF another tenant's"
+    for tenant, data in ((bucket, old), (bucket, new), (other, theirs)):
+        signed = await _signed_put(local_store, tenant, data)
+        assert (await local_http.put(signed.url, content=data, headers=signed.headers)).status_code == 200
+    versions = sorted(p.name[:-5] for p in (local_store.root / local_store.bucket_name(bucket) / "in" / "doc.pdf"
+                                            / ".v").glob("*.data"))
+    first = versions[0]
+    pinned = await local_store.presign_get(bucket, "in/doc.pdf", version_id=first, expires=MINUTE)
+    assert (await local_http.get(pinned.url)).content == old
+    params = parse_qs(urlsplit(pinned.url).query)
+    unpinned = urlunsplit(urlsplit(pinned.url)._replace(query=urlencode({"exp": params["exp"][0],
+                                                                          "sig": params["sig"][0]})))
+    for url in (
+        # The same key in another tenant's bucket (which exists, and holds one).
+        pinned.url.replace(f"/{local_store.bucket_name(bucket)}/", f"/{local_store.bucket_name(other)}/"),
+        _with(pinned.url, v=versions[1]),  # another version of the key
+        unpinned,  # no version: it would be the newest
+    ):
+        response = await local_http.get(url)
+        assert response.status_code == 403, (url, response.text)
+    # A PUT URL for one tenant cannot write into another's bucket either.
+    signed = await _signed_put(local_store, bucket, theirs, key="in/new.pdf")
+    moved = signed.url.replace(f"/{local_store.bucket_name(bucket)}/", f"/{local_store.bucket_name(other)}/")
+    assert (await local_http.put(moved, content=theirs, headers=signed.headers)).status_code == 403
+    with pytest.raises(ObjectNotFound):
+        await local_store.stat(other, "in/new.pdf")
+
+
 async def test_a_deleted_version_is_gone_even_with_a_valid_url(local_store: LocalStore,
                                                               local_http: httpx.AsyncClient, bucket: str) -> None:
     data = b"draft"

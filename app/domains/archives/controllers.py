@@ -68,6 +68,14 @@ async def _volume(session: AsyncSession, volume: ArchiveVolume, status: int = 20
                     headers={"ETag": etag(volume.version)})
 
 
+async def _for_update(request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                      volume_id: uuid.UUID) -> tuple[ArchiveVolume, str, ArchivePolicy]:
+    """The volume, locked for update, once the request's If-Match holds."""
+    volume, path, policy = await services.get_volume(session, authz, volume_id, lock=True)
+    check_if_match(request, volume.version)
+    return volume, path, policy
+
+
 async def _page(session: AsyncSession, page: ArchivePage) -> Response[PageOut]:
     [out] = await services.pages_out(session, page.volume_id, [page])
     return Response(out, headers={"ETag": etag(page.version)})
@@ -163,8 +171,7 @@ class VolumeController(Controller):
            **requires("archives:write", errors=[404, 409, 412, 428]))
     async def update_volume(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                             volume_id: uuid.UUID, data: VolumeUpdate) -> Response[VolumeOut]:
-        volume, path, _ = await services.get_volume(session, authz, volume_id, lock=True)
-        check_if_match(request, volume.version)
+        volume, path, _ = await _for_update(request, session, authz, volume_id)
         return await _volume(session, await services.update_volume(session, authz, volume, path, data))
 
     @delete("/{volume_id:uuid}", operation_id="deleteArchiveVolume", summary="Delete a volume",
@@ -175,8 +182,7 @@ class VolumeController(Controller):
             **requires("archives:write", errors=[404, 409, 412, 428]))
     async def delete_volume(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                             volume_id: uuid.UUID) -> None:
-        volume, path, _ = await services.get_volume(session, authz, volume_id, lock=True)
-        check_if_match(request, volume.version)
+        volume, path, _ = await _for_update(request, session, authz, volume_id)
         await services.delete_volume(session, authz, volume, path)
         _clear_storage_later(request, session)
 
@@ -187,8 +193,7 @@ class VolumeController(Controller):
          **requires("archives:write", errors=[404, 409, 412, 428]))
     async def put_contents(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                            volume_id: uuid.UUID, data: ContentsIn) -> Response[VolumeOut]:
-        volume, path, _ = await services.get_volume(session, authz, volume_id, lock=True)
-        check_if_match(request, volume.version)
+        volume, path, _ = await _for_update(request, session, authz, volume_id)
         return await _volume(session, await services.put_contents(session, authz, volume, path, data))
 
     @put("/{volume_id:uuid}/remarks", operation_id="putArchiveRemarks", summary="Fill in the remarks sheet (备考表)",
@@ -196,8 +201,7 @@ class VolumeController(Controller):
          **requires("archives:write", errors=[404, 409, 412, 428]))
     async def put_remarks(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                           volume_id: uuid.UUID, data: RemarksIn) -> Response[VolumeOut]:
-        volume, path, _ = await services.get_volume(session, authz, volume_id, lock=True)
-        check_if_match(request, volume.version)
+        volume, path, _ = await _for_update(request, session, authz, volume_id)
         return await _volume(session, await services.put_remarks(session, authz, volume, path, data))
 
     @post("/{volume_id:uuid}/assemble", operation_id="assembleArchiveVolume", status_code=200,
@@ -207,8 +211,7 @@ class VolumeController(Controller):
           **requires("archives:write", errors=[404, 409, 412, 428]))
     async def assemble(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                        volume_id: uuid.UUID) -> Response[VolumeOut]:
-        volume, path, policy = await services.get_volume(session, authz, volume_id, lock=True)
-        check_if_match(request, volume.version)
+        volume, path, policy = await _for_update(request, session, authz, volume_id)
         return await _volume(session, await services.assemble(session, authz, volume, path, policy))
 
     @post("/{volume_id:uuid}/reopen", operation_id="reopenArchiveVolume", status_code=200,
@@ -216,8 +219,7 @@ class VolumeController(Controller):
           **requires("archives:write", errors=[404, 409, 412, 428]))
     async def reopen(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                      volume_id: uuid.UUID, data: ReasonIn) -> Response[VolumeOut]:
-        volume, path, _ = await services.get_volume(session, authz, volume_id, lock=True)
-        check_if_match(request, volume.version)
+        volume, path, _ = await _for_update(request, session, authz, volume_id)
         return await _volume(session, await services.reopen(session, authz, volume, path, data.reason))
 
     @post("/{volume_id:uuid}/review", operation_id="reviewArchiveVolume", status_code=200,
@@ -226,8 +228,7 @@ class VolumeController(Controller):
           **requires("archives:admin", errors=[404, 409, 412, 428]))
     async def review(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                      volume_id: uuid.UUID, data: ReviewIn) -> Response[VolumeOut]:
-        volume, path, _ = await services.get_volume(session, authz, volume_id, lock=True)
-        check_if_match(request, volume.version)
+        volume, path, _ = await _for_update(request, session, authz, volume_id)
         return await _volume(session, await services.review(session, authz, volume, path, data))
 
     @post("/{volume_id:uuid}/file", operation_id="fileArchiveVolume", status_code=200,
@@ -239,8 +240,7 @@ class VolumeController(Controller):
           **requires("archives:admin", errors=[404, 409, 412, 428, UNAVAILABLE]))
     async def file(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                    store: ObjectStore, volume_id: uuid.UUID) -> Response[VolumeOut]:
-        volume, path, policy = await services.get_volume(session, authz, volume_id, lock=True)
-        check_if_match(request, volume.version)
+        volume, path, policy = await _for_update(request, session, authz, volume_id)
         return await _volume(session, await services.file_volume(session, authz, store, volume, path, policy))
 
     @post("/{volume_id:uuid}/legal-hold", operation_id="setArchiveLegalHold", status_code=200,
@@ -250,8 +250,7 @@ class VolumeController(Controller):
           **requires("archives:admin", errors=[404, 409, 412, 428, UNAVAILABLE]))
     async def legal_hold(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                          store: ObjectStore, volume_id: uuid.UUID, data: LegalHoldIn) -> Response[VolumeOut]:
-        volume, path, _ = await services.get_volume(session, authz, volume_id, lock=True)
-        check_if_match(request, volume.version)
+        volume, path, _ = await _for_update(request, session, authz, volume_id)
         return await _volume(session, await services.set_legal_hold(session, authz, store, volume, path, data))
 
     @post("/{volume_id:uuid}/classification-requests", operation_id="requestArchiveClassification",
@@ -344,8 +343,7 @@ class VolumeController(Controller):
          **requires("archives:write", errors=[404, 409, 412, 428]))
     async def order_pages(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                           volume_id: uuid.UUID, data: OrderIn) -> Response[VolumeOut]:
-        volume, path, _ = await services.get_volume(session, authz, volume_id, lock=True)
-        check_if_match(request, volume.version)
+        volume, path, _ = await _for_update(request, session, authz, volume_id)
         return await _volume(session, await services.reorder(session, authz, volume, path, data.page_ids))
 
 

@@ -233,15 +233,11 @@ def _longest_number(policy: ArchivePolicy) -> int:
 
 async def put_policy(session: AsyncSession, authz: Authorizer, data: ArchivePolicy) -> int:
     authz.require(CONFIGURE, (await org.get_root(session)).path)
-    longest = _longest_number(data)
-    if longest > NUMBER_MAX:
-        raise ProblemError("validation", f"The pattern makes archive numbers of up to {longest} characters; at "
-                                         f"most {NUMBER_MAX} are kept.",
-                           errors=[field_error("numbering.pattern", f"numbers of up to {longest} characters, "
-                                                                    f"above {NUMBER_MAX}")])
     codes = _level_codes(data)
     errors = [field_error(f"classificationLevels.{i}.code", "listed twice")
               for i, code in enumerate(codes) if code in codes[:i]]
+    if (longest := _longest_number(data)) > NUMBER_MAX:
+        errors.append(field_error("numbering.pattern", f"numbers of up to {longest} characters, above {NUMBER_MAX}"))
     if data.default_classification not in codes:
         errors.append(field_error("defaultClassification", "not one of the classification levels"))
     used = (await session.scalars(select(ArchiveVolume.classification).distinct())).all()
@@ -499,6 +495,17 @@ def _snapshot(volume: ArchiveVolume) -> dict[str, Any]:
     return audit.snapshot(volume, exclude=frozenset({"created_at", "updated_at"}))
 
 
+async def _recorded(session: AsyncSession, volume: ArchiveVolume, action: str, before: dict[str, Any], *,
+                    reason: str | None = None, **extra: Any) -> ArchiveVolume:
+    """Write the volume's change and its audit record (its state before and after, and
+    ``extra`` facts about the change), in the request's transaction."""
+    await session.flush()
+    await session.refresh(volume)
+    await audit.record(session, action=f"archives.volume.{action}", entity_type=ENTITY, entity_id=volume.id,
+                       before=before, after={**_snapshot(volume), **extra}, reason=reason)
+    return volume
+
+
 def _require_status(volume: ArchiveVolume, *allowed: VolumeStatus, doing: str) -> None:
     if volume.status not in allowed:
         hint = {
@@ -604,8 +611,8 @@ async def update_volume(session: AsyncSession, authz: Authorizer, volume: Archiv
     if "unit_ids" in changes:
         unit_ids: list[uuid.UUID] = list(dict.fromkeys(changes.pop("unit_ids")))  # type: ignore[arg-type]
         await _check_units(session, volume.customer_id, unit_ids)
-        units["before"] = [str(u) for u in await _unit_ids(session, volume.id)]
-        units["after"] = [str(u) for u in unit_ids]
+        before["unitIds"] = [str(u) for u in await _unit_ids(session, volume.id)]
+        units["unitIds"] = [str(u) for u in unit_ids]
         await session.execute(delete(ArchiveVolumeUnit).where(ArchiveVolumeUnit.volume_id == volume.id))
         session.add_all([ArchiveVolumeUnit(volume_id=volume.id, unit_id=u) for u in unit_ids])
         _touch(volume)
@@ -616,14 +623,7 @@ async def update_volume(session: AsyncSession, authz: Authorizer, volume: Archiv
         volume.circulation_accounts = sorted({str(a) for a in circulation.account_ids})
     for name, value in changes.items():
         setattr(volume, name, value)
-    await session.flush()
-    await session.refresh(volume)
-    after = _snapshot(volume)
-    if units:
-        before["unitIds"], after["unitIds"] = units["before"], units["after"]
-    await audit.record(session, action="archives.volume.update", entity_type=ENTITY, entity_id=volume.id,
-                       before=before, after=after)
-    return volume
+    return await _recorded(session, volume, "update", before, **units)
 
 
 async def put_contents(session: AsyncSession, authz: Authorizer, volume: ArchiveVolume, path: str,
@@ -635,7 +635,8 @@ async def put_contents(session: AsyncSession, authz: Authorizer, volume: Archive
     future = [field_error(f"items.{n}.date", f"after today ({today})") for n, item in enumerate(data.items)
               if item.document_date is not None and item.document_date > today]
     if future:
-        raise ProblemError("validation", "A document of the contents list is dated after today.", errors=future)
+        # 409, as complaints answer a receipt in the future: the schema cannot know today's date.
+        raise ProblemError("conflict", "A document of the contents list is dated after today.", errors=future)
     before = [audit.snapshot(i, exclude=frozenset({"id", "volume_id"})) for i in await _items(session, volume.id)]
     await session.execute(delete(ArchiveContentsItem).where(ArchiveContentsItem.volume_id == volume.id))
     session.add_all([ArchiveContentsItem(
@@ -657,11 +658,7 @@ async def put_remarks(session: AsyncSession, authz: Authorizer, volume: ArchiveV
     before = _snapshot(volume)
     volume.remarks_notes, volume.remarks_compiler = data.notes, data.compiler
     volume.remarks_compiled_on = data.compiled_on
-    await session.flush()
-    await session.refresh(volume)
-    await audit.record(session, action="archives.volume.remarks", entity_type=ENTITY, entity_id=volume.id,
-                       before=before, after=_snapshot(volume))
-    return volume
+    return await _recorded(session, volume, "remarks", before)
 
 
 async def _today(session: AsyncSession) -> date:
@@ -673,7 +670,7 @@ async def _require_formed(session: AsyncSession, year: int | None) -> None:
     its objects for longer than the retention period (under COMPLIANCE, irrevocably)."""
     this_year = (await _today(session)).year
     if year is not None and year > this_year:
-        raise ProblemError("validation", f"The year {year} is after this year ({this_year}).",
+        raise ProblemError("conflict", f"The year {year} is after this year ({this_year}).",
                            errors=[field_error("year", f"after {this_year}")])
 
 
@@ -740,11 +737,7 @@ async def assemble(session: AsyncSession, authz: Authorizer, volume: ArchiveVolu
     volume.year = year
     volume.status = VolumeStatus.assembled
     volume.assembled_by, volume.assembled_at = authz.principal.subject, clock.utcnow()
-    await session.flush()
-    await session.refresh(volume)
-    await audit.record(session, action="archives.volume.assemble", entity_type=ENTITY, entity_id=volume.id,
-                       before=before, after=_snapshot(volume))
-    return volume
+    return await _recorded(session, volume, "assemble", before)
 
 
 async def reopen(session: AsyncSession, authz: Authorizer, volume: ArchiveVolume, path: str,
@@ -755,11 +748,7 @@ async def reopen(session: AsyncSession, authz: Authorizer, volume: ArchiveVolume
     before = _snapshot(volume)
     volume.status = VolumeStatus.draft
     volume.reviewed_by = volume.reviewed_at = volume.remarks_reviewer = volume.remarks_reviewed_on = None
-    await session.flush()
-    await session.refresh(volume)
-    await audit.record(session, action="archives.volume.reopen", entity_type=ENTITY, entity_id=volume.id,
-                       before=before, after=_snapshot(volume), reason=reason)
-    return volume
+    return await _recorded(session, volume, "reopen", before, reason=reason)
 
 
 async def review(session: AsyncSession, authz: Authorizer, volume: ArchiveVolume, path: str,
@@ -773,11 +762,7 @@ async def review(session: AsyncSession, authz: Authorizer, volume: ArchiveVolume
     volume.status = VolumeStatus.reviewed
     volume.reviewed_by, volume.reviewed_at = authz.principal.subject, clock.utcnow()
     volume.remarks_reviewer, volume.remarks_reviewed_on = data.reviewer_name, await _today(session)
-    await session.flush()
-    await session.refresh(volume)
-    await audit.record(session, action="archives.volume.review", entity_type=ENTITY, entity_id=volume.id,
-                       before=before, after=_snapshot(volume), reason=data.comment)
-    return volume
+    return await _recorded(session, volume, "review", before, reason=data.comment)
 
 
 async def _stored_revisions(session: AsyncSession, volume_id: uuid.UUID) -> list[ArchivePage]:
@@ -811,11 +796,7 @@ async def file_volume(session: AsyncSession, authz: Authorizer, store: ObjectSto
     volume.status = VolumeStatus.filed
     volume.filed_by, volume.filed_at = authz.principal.subject, clock.utcnow()
     volume.retention_mode, volume.retain_until = mode, until
-    await session.flush()
-    await session.refresh(volume)
-    await audit.record(session, action="archives.volume.file", entity_type=ENTITY, entity_id=volume.id,
-                       before=before, after={**_snapshot(volume), "lockedObjects": len(pages)})
-    return volume
+    return await _recorded(session, volume, "file", before, lockedObjects=len(pages))
 
 
 async def set_legal_hold(session: AsyncSession, authz: Authorizer, store: ObjectStore, volume: ArchiveVolume,
@@ -832,11 +813,7 @@ async def set_legal_hold(session: AsyncSession, authz: Authorizer, store: Object
     before = _snapshot(volume)
     volume.legal_hold, volume.legal_hold_reason = data.hold, data.reason
     volume.legal_hold_changed_by, volume.legal_hold_changed_at = authz.principal.subject, clock.utcnow()
-    await session.flush()
-    await session.refresh(volume)
-    await audit.record(session, action="archives.volume.legal_hold", entity_type=ENTITY, entity_id=volume.id,
-                       before=before, after={**_snapshot(volume), "objects": len(pages)}, reason=data.reason)
-    return volume
+    return await _recorded(session, volume, "legal_hold", before, reason=data.reason, objects=len(pages))
 
 
 async def delete_volume(session: AsyncSession, authz: Authorizer, volume: ArchiveVolume, path: str) -> None:
@@ -941,11 +918,8 @@ async def _apply_classification(session: AsyncSession, request: ApprovalRequest)
     _require_level(policy, classification, "payload.classification")
     before = _snapshot(volume)
     volume.classification = classification
-    await session.flush()
-    await session.refresh(volume)
-    await audit.record(session, action="archives.volume.classify", entity_type=ENTITY, entity_id=volume.id,
-                       before=before, after=_snapshot(volume),
-                       reason=f"{request.reason or ''} (approval request {request.id}, requested by "
+    await _recorded(session, volume, "classify", before,
+                    reason=f"{request.reason or ''} (approval request {request.id}, requested by "
                               f"{request.submitted_by})".strip())
 
 
