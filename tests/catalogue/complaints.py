@@ -40,6 +40,16 @@ async def ok(response: Any, status: int = 200) -> Any:
 # ---------------------------------------------------------------------- building blocks
 
 
+async def tenant_ctx(client: Any, db: Any, new_tenant: Any, mint: Any, prefix: str, *, subject: str = "complaints-test",
+                     time_zone: str = "Asia/Shanghai") -> Ctx:
+    """A new tenant, and the context of a caller with every tenant scope in it (its subject is
+    no account: helpers make the owners and staff they need)."""
+    from tests.conftest import bearer
+
+    slug = await new_tenant(prefix, time_zone=time_zone)
+    return Ctx(client=client, db=db, tenant=slug, subject=subject, auth=bearer(mint(tenant=slug)), mark=_unique()[:6])
+
+
 async def category(ctx: Ctx, code: str = "WATERPROOFING") -> str:
     """The id of a seeded category of ``ctx.tenant``."""
     listed = await ok(await ctx.client.get(f"{BASE}/categories", params={"limit": 200}, headers=ctx.auth))

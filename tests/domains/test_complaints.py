@@ -8,10 +8,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.core.audit import tenant_audit
-from tests.routes import Ctx, _new_project, _staff_account  # first: it loads the catalogue modules
+from app.domains.customers.models import Customer
+from tests.routes import Ctx, _new_customer, _new_project, _staff_account  # first: it loads the catalogue modules
 from tests.catalogue.complaints import (  # noqa: I001
     BASE,
     DISPUTES,
@@ -28,18 +29,12 @@ from tests.catalogue.complaints import (  # noqa: I001
     record_in,
     refresh,
     step,
+    tenant_ctx,
 )
 from tests.conftest import bearer
 from tests.grants import grant
 
 PROBLEM = "urn:cornerstone:problem:"
-
-
-async def _ctx(client: Any, db: Any, new_tenant: Any, mint: Any, prefix: str) -> Ctx:
-    slug = await new_tenant(prefix)
-    # A subject that is no account: helpers make owners of their own.
-    return Ctx(client=client, db=db, tenant=slug, subject="complaints-test", auth=bearer(mint(tenant=slug)),
-               mark=uuid.uuid4().hex[:6])
 
 
 async def _person(ctx: Ctx, mint: Any, role: str, node_id: str, scopes: list[str] | None = None
@@ -57,7 +52,7 @@ async def _actions(db: Any, slug: str, entity_id: str) -> list[str]:
 
 
 async def test_the_full_loop(client: Any, db: Any, new_tenant: Any, mint: Any) -> None:
-    ctx = await _ctx(client, db, new_tenant, mint, "cpl")
+    ctx = await tenant_ctx(client, db, new_tenant, mint, "cpl")
     owner_auth, customer, unit = await owner(ctx)
     project = await ok(await client.get(f"/api/v1/org/projects/{customer['units'][0]['projectId']}",
                                         headers=ctx.auth))
@@ -197,7 +192,7 @@ async def test_the_full_loop(client: Any, db: Any, new_tenant: Any, mint: Any) -
 
 
 async def test_litigation_and_reopen(client: Any, db: Any, new_tenant: Any, mint: Any) -> None:
-    ctx = await _ctx(client, db, new_tenant, mint, "cpllit")
+    ctx = await tenant_ctx(client, db, new_tenant, mint, "cpllit")
     rec = await record_in(ctx, "negotiation")
     handler, as_handler = await _person(ctx, mint, "complaint_handler", rec.project["id"])
     supervisor, as_supervisor = await _person(ctx, mint, "complaint_supervisor", rec.project["id"])
@@ -225,7 +220,7 @@ async def test_litigation_and_reopen(client: Any, db: Any, new_tenant: Any, mint
 
 
 async def test_disputes_are_a_register_of_their_own(client: Any, db: Any, new_tenant: Any, mint: Any) -> None:
-    ctx = await _ctx(client, db, new_tenant, mint, "cpldis")
+    ctx = await tenant_ctx(client, db, new_tenant, mint, "cpldis")
     dispute = await new_record(ctx, "dispute", counterparty="深圳某装饰工程有限公司")
     complaint = await new_record(ctx, "complaint", project=dispute.project)
     assert dispute.body["number"].startswith("JF-") and dispute.body["register"] == "dispute"
@@ -243,7 +238,7 @@ async def test_disputes_are_a_register_of_their_own(client: Any, db: Any, new_te
 
 
 async def test_joint_complaints_are_grouped(client: Any, db: Any, new_tenant: Any, mint: Any) -> None:
-    ctx = await _ctx(client, db, new_tenant, mint, "cpljoint")
+    ctx = await tenant_ctx(client, db, new_tenant, mint, "cpljoint")
     first = await new_record(ctx)
     second = await new_record(ctx, project=first.project, jointWith=first.id)
     third = await new_record(ctx, project=first.project, jointWith=second.id)
@@ -258,7 +253,7 @@ async def test_joint_complaints_are_grouped(client: Any, db: Any, new_tenant: An
 
 
 async def test_bad_input_gets_precise_answers(client: Any, db: Any, new_tenant: Any, mint: Any) -> None:
-    ctx = await _ctx(client, db, new_tenant, mint, "cplbad")
+    ctx = await tenant_ctx(client, db, new_tenant, mint, "cplbad")
     project, _ = await _new_project(ctx)
     other, _ = await _new_project(ctx)
     building = await ok(await client.post("/api/v1/org/buildings", headers=ctx.auth, json={
@@ -280,6 +275,12 @@ async def test_bad_input_gets_precise_answers(client: Any, db: Any, new_tenant: 
 
     await refused(404, "unitId", unitId=unit["id"])  # a unit of another project
     await refused(404, "customerId", customerId=str(uuid.uuid4()))
+    merged, _, _ = await _new_customer(ctx)
+    survivor, _, _ = await _new_customer(ctx)
+    async with db.tenant_transaction(f"t_{ctx.tenant}") as session:
+        await session.execute(update(Customer).where(Customer.id == uuid.UUID(merged["id"]))
+                              .values(merged_into_id=uuid.UUID(survivor["id"])))
+    assert survivor["id"] in (await refused(409, "customerId", customerId=merged["id"]))["detail"]
     await refused(404, "categoryId", categoryId=str(uuid.uuid4()))
     await refused(404, "handlerId", handlerId=str(uuid.uuid4()))
     await refused(409, "receivedAt", receivedAt="2099-01-01T00:00:00Z")
@@ -326,7 +327,7 @@ async def test_bad_input_gets_precise_answers(client: Any, db: Any, new_tenant: 
 
 
 async def test_categories_and_the_sla_policy(client: Any, db: Any, new_tenant: Any, mint: Any) -> None:
-    ctx = await _ctx(client, db, new_tenant, mint, "cplcat")
+    ctx = await tenant_ctx(client, db, new_tenant, mint, "cplcat")
     listed = await ok(await client.get(f"{BASE}/categories", headers=ctx.auth, params={"limit": 200}))
     by_code = {c["code"]: c for c in listed["items"]}
     assert {"QUALITY", "STRUCTURE", "WATERPROOFING", "SERVICE", "OTHER"} <= set(by_code)
@@ -366,7 +367,7 @@ async def test_open_records_move_to_customer_affairs_at_handover(client: Any, db
     from app.core.audit import SYSTEM
     from app.domains.complaints import services
 
-    ctx = await _ctx(client, db, new_tenant, mint, "cplho")
+    ctx = await tenant_ctx(client, db, new_tenant, mint, "cplho")
     open_one = await new_record(ctx)  # its project is handed over on 2030-01-01
     closed = await record_in(ctx, "closed")
     assert open_one.body["department"] == closed.body["department"] == "project_department"
@@ -387,7 +388,7 @@ async def test_open_records_move_to_customer_affairs_at_handover(client: Any, db
 
 async def test_a_rejected_proposal_is_answered_by_a_new_one_not_by_resubmitting(client: Any, db: Any,
                                                                                 new_tenant: Any, mint: Any) -> None:
-    ctx = await _ctx(client, db, new_tenant, mint, "cplresub")
+    ctx = await tenant_ctx(client, db, new_tenant, mint, "cplresub")
     rec = await record_in(ctx, "proposal")
     await step(ctx, rec, "proposals", {"kind": "apology", "description": "Sorry."})
     request_id = rec.body["proposals"][0]["approvalRequestId"]
@@ -407,7 +408,7 @@ async def test_a_rejected_proposal_is_answered_by_a_new_one_not_by_resubmitting(
 
 async def test_the_clocks_pause_only_while_the_resolution_clock_runs(client: Any, db: Any, new_tenant: Any,
                                                                     mint: Any) -> None:
-    ctx = await _ctx(client, db, new_tenant, mint, "cplpause")
+    ctx = await tenant_ctx(client, db, new_tenant, mint, "cplpause")
     rec = await record_in(ctx, "feedback")
     # Resolved: the time until a reopen counts as paused already; a pause here would count twice.
     refused = await client.post(f"{rec.url}/pause", headers={**ctx.auth, "If-Match": rec.etag},
@@ -418,7 +419,7 @@ async def test_the_clocks_pause_only_while_the_resolution_clock_runs(client: Any
 
 async def test_related_records_are_those_the_caller_may_see(client: Any, db: Any, new_tenant: Any,
                                                             mint: Any) -> None:
-    ctx = await _ctx(client, db, new_tenant, mint, "cplrel")
+    ctx = await tenant_ctx(client, db, new_tenant, mint, "cplrel")
     first = await new_record(ctx)
     second = await new_record(ctx, jointWith=first.id)  # another project, another branch
     third = await new_record(ctx, project=first.project, jointWith=first.id)
@@ -434,7 +435,7 @@ async def test_joining_a_record_another_request_holds_answers_409(client: Any, d
                                                                   mint: Any) -> None:
     from app.domains.complaints.models import Complaint
 
-    ctx = await _ctx(client, db, new_tenant, mint, "cpllock")
+    ctx = await tenant_ctx(client, db, new_tenant, mint, "cpllock")
     first = await new_record(ctx)
     second = await new_record(ctx, project=first.project)
     # Another request is changing the second record (and could be joining it to the first).
@@ -451,7 +452,7 @@ async def test_joining_a_record_another_request_holds_answers_409(client: Any, d
 async def test_a_target_too_long_to_draw_is_refused(client: Any, db: Any, new_tenant: Any, mint: Any) -> None:
     from app.domains.complaints.models import Complaint
 
-    ctx = await _ctx(client, db, new_tenant, mint, "cplhuge")
+    ctx = await tenant_ctx(client, db, new_tenant, mint, "cplhuge")
     settings = await client.get(f"{BASE}/settings", headers=ctx.auth)
     # Half a million business minutes: its escalation lines would lie decades ahead, past any
     # calendar, and the record would have no deadline at all.

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from app.auth.models import OutboxMessage
-from tests.routes import Ctx, _staff_account  # first: it loads the catalogue modules
+from tests.routes import _staff_account  # first: it loads the catalogue modules
 from tests.catalogue.complaints import (  # noqa: I001
     BASE,
     MINE,
@@ -28,20 +28,15 @@ from tests.catalogue.complaints import (  # noqa: I001
     put_bytes,
     refresh,
     step,
+    tenant_ctx,
 )
 from tests.conftest import bearer
 
 PROBLEM = "urn:cornerstone:problem:"
 
 
-async def _ctx(client: Any, db: Any, new_tenant: Any, mint: Any, prefix: str) -> Ctx:
-    slug = await new_tenant(prefix)
-    return Ctx(client=client, db=db, tenant=slug, subject="owner-test", auth=bearer(mint(tenant=slug)),
-               mark=uuid.uuid4().hex[:6])
-
-
 async def test_an_owner_files_follows_and_rates(client: Any, db: Any, new_tenant: Any, mint: Any) -> None:
-    ctx = await _ctx(client, db, new_tenant, mint, "own")
+    ctx = await tenant_ctx(client, db, new_tenant, mint, "own", subject="owner-test")
     me, customer, unit = await owner(ctx)
     other, _, other_unit = await owner(ctx)
 
@@ -140,7 +135,7 @@ async def test_a_record_closed_by_staff_can_still_be_rated(client: Any, db: Any,
                                                            mint: Any) -> None:
     from tests.catalogue.complaints import owners_record
 
-    ctx = await _ctx(client, db, new_tenant, mint, "ownrate")
+    ctx = await tenant_ctx(client, db, new_tenant, mint, "ownrate", subject="owner-test")
     rec, me = await owners_record(ctx, "feedback")
     await step(ctx, rec, "feedback", {"opinion": "Owner not reachable by phone."})
     assert rec.body["status"] == "closed" and rec.body["satisfaction"] is None
@@ -169,7 +164,7 @@ async def test_uploads_never_confirmed_are_removed(client: Any, db: Any, new_ten
     from app.storage import ObjectNotFound, get_store
     from tests.catalogue.complaints import attachment, new_record
 
-    ctx = await _ctx(client, db, new_tenant, mint, "ownexp")
+    ctx = await tenant_ctx(client, db, new_tenant, mint, "ownexp", subject="owner-test")
     rec = await new_record(ctx)
     never = await attachment(ctx, rec, stored=False, uploaded=False)
     unconfirmed = await attachment(ctx, rec, stored=False)

@@ -29,8 +29,8 @@ from tests.catalogue.complaints import (  # noqa: I001
     ok,
     refresh,
     step,
+    tenant_ctx,
 )
-from tests.conftest import bearer
 from tests.worker.conftest import Worker, wait_for
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -53,12 +53,6 @@ class Clock:
         self.monkeypatch.setattr(clock, "utcnow", lambda: instant.astimezone(ZoneInfo("UTC")))
 
 
-async def _ctx(client: Any, db: Any, new_tenant: Any, mint: Any, prefix: str) -> Ctx:
-    slug = await new_tenant(prefix, time_zone="Asia/Shanghai")
-    return Ctx(client=client, db=db, tenant=slug, subject="sla-test", auth=bearer(mint(tenant=slug)),
-               mark=uuid.uuid4().hex[:6])
-
-
 def _due(rec: Any) -> tuple[str | None, str | None]:
     sla = rec.body["sla"]
     return sla["responseDueAt"], sla["resolutionDueAt"]
@@ -66,7 +60,7 @@ def _due(rec: Any) -> tuple[str | None, str | None]:
 
 async def test_a_weekend_and_the_lunch_break(client: Any, db: Any, new_tenant: Any, mint: Any,
                                             monkeypatch: Any) -> None:
-    ctx = await _ctx(client, db, new_tenant, mint, "slawk")
+    ctx = await tenant_ctx(client, db, new_tenant, mint, "slawk", subject="sla-test")
     now = Clock(monkeypatch)
     now.set(at("2024-09-20", "16:00"))  # a Friday
     rec = await new_record(ctx, categoryId=await category(ctx, "SERVICE"))  # 240 and 2250 business minutes
@@ -87,7 +81,7 @@ async def test_a_weekend_and_the_lunch_break(client: Any, db: Any, new_tenant: A
 
 async def test_national_day_a_make_up_day_a_pause_and_a_policy_change(client: Any, db: Any, new_tenant: Any,
                                                                         mint: Any, monkeypatch: Any) -> None:
-    ctx = await _ctx(client, db, new_tenant, mint, "slanat")
+    ctx = await tenant_ctx(client, db, new_tenant, mint, "slanat", subject="sla-test")
     now = Clock(monkeypatch)
     waterproofing = await category(ctx, "WATERPROOFING")  # 240 minutes, and the quality branch's 4500
     now.set(at("2024-09-30", "15:00"))  # Monday, the eve of National Day
@@ -150,7 +144,7 @@ async def _messages(db: Any, complaint_id: str) -> list[tuple[str, str]]:
 
 async def test_the_scan_warns_breaches_and_escalates_once(client: Any, db: Any, new_tenant: Any, mint: Any,
                                                          monkeypatch: Any) -> None:
-    ctx = await _ctx(client, db, new_tenant, mint, "slascan")
+    ctx = await tenant_ctx(client, db, new_tenant, mint, "slascan", subject="sla-test")
     now = Clock(monkeypatch)
     now.set(at("2024-11-04", "09:00"))  # a Monday
     handler = await _staff_account(ctx)
@@ -206,7 +200,7 @@ async def test_the_scan_warns_breaches_and_escalates_once(client: Any, db: Any, 
 
 async def test_a_changed_calendar_is_taken_up_by_the_scan(client: Any, db: Any, new_tenant: Any, mint: Any,
                                                          monkeypatch: Any) -> None:
-    ctx = await _ctx(client, db, new_tenant, mint, "slacal")
+    ctx = await tenant_ctx(client, db, new_tenant, mint, "slacal", subject="sla-test")
     now = Clock(monkeypatch)
     now.set(at("2031-03-03", "09:00"))  # a Monday, a year the official calendar has not reached
     rec = await new_record(ctx, categoryId=await category(ctx, "SERVICE"))
@@ -228,7 +222,7 @@ async def test_a_changed_calendar_is_taken_up_by_the_scan(client: Any, db: Any, 
 
 async def test_the_beat_task_runs_through_the_worker(client: Any, worker: Worker, db: Any, new_tenant: Any,
                                                     mint: Any) -> None:
-    ctx = await _ctx(client, db, new_tenant, mint, "slabeat")
+    ctx = await tenant_ctx(client, db, new_tenant, mint, "slabeat", subject="sla-test")
     received = datetime.now(ZoneInfo("UTC")) - timedelta(days=40)
     rec = await new_record(ctx, categoryId=await category(ctx, "SERVICE"), receivedAt=received.isoformat())
     assert rec.body["overdue"] is True
@@ -249,7 +243,7 @@ async def test_a_policy_change_leaves_stopped_clocks_their_targets(client: Any, 
     from tests.catalogue.complaints import record_in
     from tests.domains.test_complaints import _actions
 
-    ctx = await _ctx(client, db, new_tenant, mint, "slapol")
+    ctx = await tenant_ctx(client, db, new_tenant, mint, "slapol", subject="sla-test")
     service = await category(ctx, "SERVICE")  # the tenant's defaults: 240 and 2250
     waiting = await new_record(ctx, categoryId=service)
     answered = await record_in(ctx, "investigating", categoryId=service)
@@ -294,7 +288,7 @@ async def _add_holiday(ctx: Ctx, name: str, start: str) -> None:
 
 async def test_the_scan_judges_a_line_where_the_new_calendar_draws_it(client: Any, db: Any, new_tenant: Any,
                                                                       mint: Any, monkeypatch: Any) -> None:
-    ctx = await _ctx(client, db, new_tenant, mint, "slacal2")
+    ctx = await tenant_ctx(client, db, new_tenant, mint, "slacal2", subject="sla-test")
     now = Clock(monkeypatch)
     now.set(at("2031-03-03", "09:00"))  # a Monday
     rec = await new_record(ctx, categoryId=await category(ctx, "SERVICE"))
@@ -311,7 +305,7 @@ async def test_the_scan_judges_a_line_where_the_new_calendar_draws_it(client: An
 
 async def test_a_policy_without_escalation_levels_stops_escalating(client: Any, db: Any, new_tenant: Any,
                                                                    mint: Any, monkeypatch: Any) -> None:
-    ctx = await _ctx(client, db, new_tenant, mint, "slaesc")
+    ctx = await tenant_ctx(client, db, new_tenant, mint, "slaesc", subject="sla-test")
     now = Clock(monkeypatch)
     now.set(at("2024-11-04", "09:00"))  # a Monday
     rec = await new_record(ctx, categoryId=await category(ctx, "SERVICE"))
@@ -334,7 +328,7 @@ async def test_clocks_drawn_in_a_calendar_that_is_gone_are_drawn_again(client: A
 
     from app.domains.calendars.models import WorkingCalendar
 
-    ctx = await _ctx(client, db, new_tenant, mint, "slagone")
+    ctx = await tenant_ctx(client, db, new_tenant, mint, "slagone", subject="sla-test")
     now = Clock(monkeypatch)
     now.set(at("2024-09-30", "15:00"))  # the eve of National Day
     rec = await new_record(ctx, categoryId=await category(ctx, "SERVICE"))

@@ -40,6 +40,7 @@ from tests.catalogue.complaints import (  # noqa: I001
     new_record,
     ok,
     step,
+    tenant_ctx,
 )
 from tests.conftest import bearer
 from tests.worker.conftest import Worker, finished_job
@@ -52,9 +53,7 @@ def _at(day: int, hhmm: str, month: int = 11) -> datetime:
 
 
 async def _fixture(client: Any, db: Any, new_tenant: Any, mint: Any, monkeypatch: Any) -> tuple[Ctx, dict[str, Any]]:
-    slug = await new_tenant("stats", time_zone="Asia/Shanghai")
-    ctx = Ctx(client=client, db=db, tenant=slug, subject="stats-test", auth=bearer(mint(tenant=slug)),
-              mark=uuid.uuid4().hex[:6])
+    ctx = await tenant_ctx(client, db, new_tenant, mint, "stats", subject="stats-test")
 
     def now(day: int, hhmm: str, month: int = 11) -> None:
         monkeypatch.setattr(clock, "utcnow", lambda: _at(day, hhmm, month))
@@ -221,9 +220,7 @@ async def test_a_reopened_record_leaves_its_earlier_rating_behind(client: Any, d
                                                                   mint: Any) -> None:
     from tests.catalogue.complaints import record_in
 
-    slug = await new_tenant("statsro", time_zone="Asia/Shanghai")
-    ctx = Ctx(client=client, db=db, tenant=slug, subject="stats-test", auth=bearer(mint(tenant=slug)),
-              mark=uuid.uuid4().hex[:6])
+    ctx = await tenant_ctx(client, db, new_tenant, mint, "statsro", subject="stats-test")
     rec = await record_in(ctx, "closed")  # rated 4
 
     async def satisfaction() -> dict[str, Any]:
@@ -269,9 +266,7 @@ def test_the_files_keep_names_as_text() -> None:
 async def test_months_and_numbers_follow_the_tenants_time_zone(client: Any, db: Any, new_tenant: Any, mint: Any,
                                                                monkeypatch: Any) -> None:
     ny = ZoneInfo("America/New_York")
-    slug = await new_tenant("statsny", time_zone="America/New_York")
-    ctx = Ctx(client=client, db=db, tenant=slug, subject="stats-test", auth=bearer(mint(tenant=slug)),
-              mark=uuid.uuid4().hex[:6])
+    ctx = await tenant_ctx(client, db, new_tenant, mint, "statsny", subject="stats-test", time_zone="America/New_York")
     monkeypatch.setattr(clock, "utcnow", lambda: datetime(2025, 1, 10, 15, tzinfo=ZoneInfo("UTC")))
     project, _ = await _new_project(ctx)
     # The last evening of November and the first of December, New York time (both December in UTC).

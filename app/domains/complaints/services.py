@@ -627,6 +627,11 @@ async def _customer_of(session: AsyncSession, authz: Authorizer, customer_id: uu
             raise
         raise ProblemError("not-found", f"No customer with id {customer_id}.",
                            errors=[field_error("customerId", "no such customer")]) from None
+    if customer.merged_into_id is not None:
+        # The merge moved the customer's records to the survivor: a new one belongs there too.
+        raise ProblemError("conflict", f"Customer {customer.number} was merged into customer "
+                                       f"{customer.merged_into_id}: use that one.",
+                           errors=[field_error("customerId", f"merged into {customer.merged_into_id}")])
     return customer
 
 
