@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from app.core import jobs
 from app.core.audit import SYSTEM, tenant_audit
 from app.domains.archives import services
-from app.domains.archives.models import ArchivePage, ArchiveVolume, PageStatus, VolumeStatus
+from app.domains.archives.models import ArchiveObjectRemoval, ArchivePage, ArchiveVolume, PageStatus, VolumeStatus
 from app.storage import ObjectLocked, RetentionMode, S3Store
 from tests.routes import Ctx  # first: it loads the route catalogue
 from tests.catalogue.archives import (  # noqa: I001
@@ -253,3 +253,12 @@ async def test_storage_down_answers_503_and_records_nothing(s3_ctx: tuple[Ctx, S
     branch = await c.post("/api/v1/org/branches", headers=admin, json={"code": f"B{uuid.uuid4().hex[:8]}",
                                                                         "name": "存储故障期间新建"})
     assert branch.status_code == 201, branch.text
+    # Deleting needs no storage either: the page goes, its key waits on the removal list.
+    deleted = await c.delete(f"/api/v1/archives/pages/{waiting['id']}",
+                             headers={**admin, "If-Match": f'"{waiting["version"]}"'})
+    assert deleted.status_code == 204, deleted.text
+    async with ctx.db.tenant_session(f"t_{ctx.tenant}") as session:
+        assert await session.get(ArchivePage, uuid.UUID(waiting["id"])) is None
+        queued = await session.scalar(select(func.count()).where(
+            ArchiveObjectRemoval.object_key == f"volumes/{volume['id']}/pages/{waiting['id']}"))
+    assert queued == 2  # now, and again once its upload URL has expired

@@ -169,11 +169,6 @@ def tenant_of(session: AsyncSession) -> str:
     return str(session.info["tenant_schema"]).removeprefix("t_")
 
 
-def _wire(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
-
-
 def _under(path: str, root: str) -> bool:
     return path == root or path.startswith(root + "/")
 
@@ -590,7 +585,8 @@ async def create_volume(session: AsyncSession, authz: Authorizer, data: VolumeCr
     return volume
 
 
-_NUMBERED = {"organisation_code", "year", "retention"}
+# The fields the archive number is built from, with their names on the wire.
+_NUMBERED = {"organisation_code": "organisationCode", "year": "year", "retention": "retention"}
 
 
 async def update_volume(session: AsyncSession, authz: Authorizer, volume: ArchiveVolume, path: str,
@@ -600,10 +596,10 @@ async def update_volume(session: AsyncSession, authz: Authorizer, volume: Archiv
     if set(changes) - {"circulation"}:
         _require_status(volume, VolumeStatus.draft, doing="change its cover")
     if volume.archive_number:
-        moved = sorted(f for f in _NUMBERED & set(changes) if getattr(volume, f) != changes[f])
+        moved = sorted(f for f in _NUMBERED.keys() & changes.keys() if getattr(volume, f) != changes[f])
         if moved:
             raise ProblemError("conflict", f"The archive number {volume.archive_number} is built from these fields.",
-                               errors=[field_error(_wire(f), "fixed by the archive number") for f in moved])
+                               errors=[field_error(_NUMBERED[f], "fixed by the archive number") for f in moved])
     if "year" in changes:
         await _require_formed(session, changes["year"])  # type: ignore[arg-type]
     before = _snapshot(volume)
