@@ -306,6 +306,18 @@ async def test_pages_are_deleted_and_their_objects_removed(ctx: Ctx, app: Any, w
     assert "archives.object.remove" in await _actions(ctx.db, ctx.tenant, key, system=True)
 
 
+async def test_a_permanent_volume_is_never_disposed_of(ctx: Ctx) -> None:
+    volume, url, _ = await volume_in(ctx, "filed", retention="permanent")
+    # Permanent volumes are locked for a century, storage's stand-in for "forever": when that
+    # date has passed, the volume is still not disposed of.
+    async with ctx.db.tenant_transaction(f"t_{ctx.tenant}") as session:
+        await session.execute(update(ArchiveVolume).where(ArchiveVolume.id == uuid.UUID(volume["id"]))
+                              .values(retain_until=clock.utcnow() - timedelta(days=1)))
+    refused = await ok(await ctx.client.delete(url, headers={**ctx.auth, "If-Match": etag_of(volume)}), 409)
+    assert "kept permanently" in refused["detail"]
+    assert (await ok(await ctx.client.get(url, headers=ctx.auth)))["status"] == "filed"
+
+
 async def test_a_pending_page_deleted_before_its_upload_arrives_leaves_no_object(ctx: Ctx, app: Any,
                                                                                  worker: Worker) -> None:
     c, auth = ctx.client, ctx.auth
@@ -423,6 +435,10 @@ async def test_classification_changes_through_approval(ctx: Ctx, mint: Any, db: 
     again = await ok(await c.post(f"{url}/classification-requests", headers=admin,
                                   json={"classification": "secret", "reason": "again"}), 409)
     assert request["id"] in again["detail"]
+    # Nor is the volume deleted under an open request (it would be left about nothing).
+    current = await c.get(url, headers=admin)
+    stranded = await ok(await c.delete(url, headers={**admin, "If-Match": current.headers["etag"]}), 409)
+    assert request["id"] in stranded["detail"]
     assert (await ok(await c.get(url, headers=admin)))["classification"] == "internal"
 
     approver = bearer(mint(tenant=ctx.tenant, subject=officer, scopes=["approvals:read", "approvals:write"]))

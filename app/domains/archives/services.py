@@ -814,10 +814,14 @@ async def set_legal_hold(session: AsyncSession, authz: Authorizer, store: Object
 
 async def delete_volume(session: AsyncSession, authz: Authorizer, volume: ArchiveVolume, path: str) -> None:
     """Delete an unfiled volume, or a filed one whose retention has ended (not under legal
-    hold). The audit record keeps what is destroyed: the cover, units, contents list and
-    manifest; the objects are queued for removal from storage."""
+    hold; a permanent one never). The audit record keeps what is destroyed: the cover,
+    units, contents list and manifest; the objects are queued for removal from storage."""
     if volume.status is VolumeStatus.filed:
         authz.require(DISPOSE, path)
+        if volume.retention is RetentionPeriod.permanent:
+            # Its lock date is only storage's stand-in for "forever" (see RETENTION_YEARS).
+            raise ProblemError("conflict", f"Volume {volume.archive_number} is kept permanently: it is never "
+                                           "disposed of.")
         if volume.legal_hold:
             raise ProblemError("conflict", f"Volume {volume.archive_number} is under legal hold: "
                                            f"{volume.legal_hold_reason}")
@@ -826,6 +830,7 @@ async def delete_volume(session: AsyncSession, authz: Authorizer, volume: Archiv
                                            f"{volume.retain_until.isoformat()}; it cannot be deleted before.")
     else:
         authz.require(WRITE, path)
+    await _refuse_open_classification_request(session, volume.id)
     pages = list((await session.scalars(select(ArchivePage).where(ArchivePage.volume_id == volume.id)
                                         .order_by(ArchivePage.seq, ArchivePage.revision))).all())
     stored = [p for p in pages if p.status is not PageStatus.pending]
@@ -845,10 +850,15 @@ async def delete_volume(session: AsyncSession, authz: Authorizer, volume: Archiv
 # ------------------------------------------------------------------------- classification
 
 
-async def _open_classification_request(session: AsyncSession, volume_id: uuid.UUID) -> uuid.UUID | None:
-    return await session.scalar(select(ApprovalRequest.id).where(
+async def _refuse_open_classification_request(session: AsyncSession, volume_id: uuid.UUID) -> None:
+    """409 while a request about the volume's classification may still be decided (a rejected
+    one may be resubmitted): a second one would race it, a deleted volume would strand it."""
+    open_request = await session.scalar(select(ApprovalRequest.id).where(
         ApprovalRequest.request_type == CLASSIFICATION_TYPE, ApprovalRequest.subject_id == str(volume_id),
         ApprovalRequest.status.in_([RequestStatus.draft, RequestStatus.pending, RequestStatus.rejected])))
+    if open_request is not None:
+        raise ProblemError("conflict", f"Approval request {open_request} about this volume's classification is "
+                                       "still open: decide or withdraw it first.")
 
 
 async def request_classification(session: AsyncSession, authz: Authorizer, volume: ArchiveVolume, path: str,
@@ -861,10 +871,7 @@ async def request_classification(session: AsyncSession, authz: Authorizer, volum
                            errors=[field_error("classification", "the current level")])
     if not _cleared(authz, policy, data.classification, path):
         raise ProblemError("forbidden", f"You are not cleared for the level {data.classification!r}.")
-    open_request = await _open_classification_request(session, volume.id)
-    if open_request is not None:
-        raise ProblemError("conflict", f"Approval request {open_request} about this volume's classification is "
-                                       "still open: decide or withdraw it first.")
+    await _refuse_open_classification_request(session, volume.id)
     names = {level.code: level.name for level in policy.classification_levels}
     return await approvals.create_request(
         session, request_type=CLASSIFICATION_TYPE, reason=data.reason,
