@@ -184,7 +184,8 @@ async def main(args: argparse.Namespace) -> None:
     celery_app.conf.broker_url = "memory://localhost/"
     console.print(f"[bold]Archives bench[/bold]: {machine_load_note()}")
     base = get_settings()
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # no line per request
+    for noisy in ("httpx", "werkzeug"):  # no line per request (werkzeug: moto's server)
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     with scratch_database("cs_bench_arch") as url, tempfile.TemporaryDirectory(prefix="cs-bench-objects-") as tmp:
         db = Database(url, pool_size=4)
         moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
