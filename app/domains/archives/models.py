@@ -53,7 +53,7 @@ class CheckOutcome(str, enum.Enum):
     ok = "ok"
     missing = "missing"  # no such object version in storage
     mismatch = "mismatch"  # another size or SHA-256 than recorded
-    unusable = "unusable"  # the bytes are not the recorded format (PDF, TIFF, JPEG, PNG)
+    unusable = "unusable"  # stored as another type, or bytes that are not the recorded format (PDF, TIFF, …)
     unprotected = "unprotected"  # a filed page without the retention or legal hold it should have
 
 
