@@ -32,7 +32,7 @@ from app.core import audit, clock, tenant_settings
 from app.core.numbering import next_number
 from app.core.ids import new_id
 from app.core.notify import queue_messages
-from app.core.pagination import PageParams, order_by, paginate
+from app.core.pagination import PageParams, paginate
 from app.core.problems import ProblemError, field_error
 from app.core.schemas import Page, provided
 from app.domains.access.authz import ALL, Authorizer, register_permissions
@@ -1246,7 +1246,7 @@ async def list_letters(session: AsyncSession, authz: Authorizer, params: PagePar
                        status: LetterStatus | None, overdue: bool | None,
                        complaint_id: uuid.UUID | None) -> Page[CapaLetterOut]:
     today = await _today(session)
-    stmt: Select[Any] = (select(CapaLetter, Complaint.number).join(Complaint, Complaint.id == CapaLetter.complaint_id)
+    stmt: Select[Any] = (select(CapaLetter).join(Complaint, Complaint.id == CapaLetter.complaint_id)
                          .where(authz.visible(READ, Complaint.node_id)))
     if status is not None:
         stmt = stmt.where(CapaLetter.status == status)
@@ -1255,11 +1255,12 @@ async def list_letters(session: AsyncSession, authz: Authorizer, params: PagePar
         stmt = stmt.where(late if overdue else ~late)
     if complaint_id is not None:
         stmt = stmt.where(CapaLetter.complaint_id == complaint_id)
-    total = await session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    rows = (await session.execute(stmt.order_by(*order_by(params.sort, LETTER_SORT, ["dueDate"]), CapaLetter.id)
-                                  .limit(params.limit).offset(params.offset))).all()
-    return Page(items=[letter_out(letter, number, today) for letter, number in rows], total=total,
-                limit=params.limit, offset=params.offset)
+    page = await paginate(session, stmt, params, sortable=LETTER_SORT, default_sort=["dueDate"], tiebreak=CapaLetter.id,
+                          to_schema=lambda letter: letter)
+    numbers = dict((await session.execute(select(Complaint.id, Complaint.number).where(
+        Complaint.id.in_({letter.complaint_id for letter in page.items})))).all())
+    return Page(items=[letter_out(letter, numbers[letter.complaint_id], today) for letter in page.items],
+                total=page.total, limit=page.limit, offset=page.offset)
 
 
 async def respond_letter(session: AsyncSession, authz: Authorizer, letter: CapaLetter, c: Complaint, path: str,
