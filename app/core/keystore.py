@@ -85,6 +85,6 @@ async def tenant_keys(session: AsyncSession) -> crypto.TenantKeys:
     return keys
 
 
-@seeder("core.data_keys")
+@seeder("core.data_keys", since=None)  # provisioning only: a migrated tenant makes its keys on first use
 async def seed_keys(session: AsyncSession, tenant: "Tenant") -> None:
     await create_keys(session)

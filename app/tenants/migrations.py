@@ -4,8 +4,9 @@ The shared schema is migrated with plain Alembic (``migrations/shared``). Tenant
 use the script directory ``migrations/tenant`` but not Alembic's per-schema version
 table: each tenant's revision is a column of the registry, so one query tells which
 schemas are behind, and the runner migrates only those, each in its own transaction
-(DDL and the revision stamp commit together), several at a time, reporting failures
-without stopping. A re-run resumes where a failed or interrupted run stopped.
+(DDL, the defaults of the domains it brings, and the revision stamp commit together),
+several at a time, reporting failures without stopping. A re-run resumes where a failed
+or interrupted run stopped.
 """
 
 from __future__ import annotations
@@ -28,11 +29,15 @@ from alembic.operations import Operations
 from alembic.script import ScriptDirectory
 from sqlalchemy import event, select, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.config import PROJECT_ROOT
+from app.core import audit
+from app.core.audit import Actor
 from app.core.clock import utcnow
 from app.core.db import TENANT_PLACEHOLDER, Database, sync_url
 from app.tenants.models import Tenant, TenantStatus, schema_name
+from app.tenants.seeding import seed_migrated
 
 SHARED_SCRIPTS = PROJECT_ROOT / "migrations" / "shared"
 TENANT_SCRIPTS = PROJECT_ROOT / "migrations" / "tenant"
@@ -107,7 +112,13 @@ class _TaskLocalOps:
 _TASK_LOCAL_OPS = _TaskLocalOps()
 
 
-def _apply(sync_conn: Connection, schema: str, current: str | None, target: str, scripts: Path) -> None:
+def _lineage(target: str, scripts: Path) -> set[str]:
+    """Every revision up to ``target``, itself included."""
+    return {r.revision for r in _scripts(scripts).iterate_revisions(target, "base")}
+
+
+def _apply(sync_conn: Connection, schema: str, current: str | None, target: str, scripts: Path) -> list[str]:
+    """Run the scripts from ``current`` to ``target``; the revisions applied, in order."""
     directory = _scripts(scripts)
     ctx = MigrationContext.configure(sync_conn, opts={"tenant_schema": schema})
     steps = list(directory.iterate_revisions(target, current or "base"))
@@ -130,6 +141,22 @@ def _apply(sync_conn: Connection, schema: str, current: str | None, target: str,
     finally:
         _tenant_ops.reset(token)
         event.remove(sync_conn, "before_execute", translate)
+    return [revision.revision for revision in reversed(steps)]
+
+
+async def _seed(conn: AsyncConnection, slug: str, schema: str, current: str | None, target: str,
+                applied: list[str], scripts: Path) -> list[str]:
+    """The defaults of the domains the migration brought (app/tenants/seeding.py), written and
+    audited on the migration's own connection and transaction; the seeders run."""
+    why = f"tenant migration {current or 'base'} -> {target}"
+    async with AsyncSession(bind=conn, expire_on_commit=False) as session:
+        session.info.update(tenant_schema=schema, actor=Actor(kind="system", id="migrations", reason=why))
+        tenant = (await session.scalars(select(Tenant).where(Tenant.slug == slug))).one()
+        seeded = await seed_migrated(session, tenant, applied=applied, lineage=_lineage(target, scripts))
+        await audit.record(session, action="tenant.migrate", entity_type="tenant", entity_id=slug,
+                           after={"fromRevision": current, "toRevision": target, "seeded": seeded})
+        await session.flush()
+    return seeded
 
 
 @dataclass
@@ -140,6 +167,7 @@ class TenantResult:
     ok: bool
     seconds: float
     error: str | None = None
+    seeded: list[str] = field(default_factory=list)  # the seeders the migration ran
     # Another runner held the tenant's row lock: not a failure (nothing is recorded), and
     # the next run picks the tenant up if it is still behind.
     skipped: bool = False
@@ -208,6 +236,7 @@ async def _upgrade_one(db: Database, slug: str, head: str, scripts: Path) -> Ten
     started = time.perf_counter()
     schema = schema_name(slug)
     current: str | None = None
+    seeded: list[str] = []
     try:
         async with db.engine.connect() as conn:
             async with conn.begin():
@@ -222,14 +251,15 @@ async def _upgrade_one(db: Database, slug: str, head: str, scripts: Path) -> Ten
                 current = row[0]
                 if current != head:
                     await conn.execution_options(schema_translate_map={TENANT_PLACEHOLDER: schema})
-                    await conn.run_sync(_apply, schema, current, head, scripts)
+                    applied = await conn.run_sync(_apply, schema, current, head, scripts)
+                    seeded = await _seed(conn, slug, schema, current, head, applied, scripts)
                 await conn.execute(
                     update(Tenant).where(Tenant.slug == slug).values(
                         schema_revision=head, migration_error=None, migration_failed_at=None,
                         version=Tenant.version + 1,
                     )
                 )
-        return TenantResult(slug, current, head, True, time.perf_counter() - started)
+        return TenantResult(slug, current, head, True, time.perf_counter() - started, seeded=seeded)
     except Exception as exc:  # noqa: BLE001 - any failure is recorded and reported, not raised
         message = f"{type(exc).__name__}: {exc}"[:2000]
         try:

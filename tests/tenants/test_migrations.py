@@ -6,76 +6,27 @@ or nothing. Speed is measured by bench/tenancy.py, not asserted here.
 
 from __future__ import annotations
 
-import shutil
 import uuid
 from pathlib import Path
-from typing import Any, AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import delete, event, select, text
+from sqlalchemy import event, select, text
 from sqlalchemy.engine import Connection
 
 from app.core.audit import Actor
 from app.core.db import PLATFORM_SCHEMA
 from app.core.models import PlatformBase
 from app.core.problems import ProblemError
-from app.tenants.migrations import TENANT_SCRIPTS, tenant_head, upgrade_shared, upgrade_tenants
+from app.tenants.migrations import tenant_head, upgrade_shared, upgrade_tenants
 from app.tenants.models import Tenant, TenantStatus, schema_name
 from app.tenants.provisioning import create_schema, drop_schema
 from app.tenants.schemas import TenantCreate
 from app.tenants.services import create_tenant
 from tests.conftest import OPERATOR
-
-NEXT_REVISION = "0900_test_nickname"
-
-# Two steps, so that a tenant failing at the second proves the first was rolled back too.
-_NEXT_SCRIPT = f'''
-import sqlalchemy as sa
-from alembic import op
-
-revision = "{NEXT_REVISION}"
-down_revision = "{tenant_head()}"
-branch_labels = None
-depends_on = None
-
-
-def upgrade() -> None:
-    op.add_column("idempotency_keys", sa.Column("note", sa.Text(), nullable=True), schema="tenant")
-    op.add_column("org_nodes", sa.Column("nickname", sa.String(50), nullable=True), schema="tenant")
-'''
-
-
-@pytest.fixture
-def next_scripts(tmp_path: Path) -> Path:
-    """A copy of the tenant script directory with one more revision on top."""
-    scripts = tmp_path / "tenant"
-    shutil.copytree(TENANT_SCRIPTS, scripts, ignore=shutil.ignore_patterns("__pycache__"))
-    (scripts / "versions" / f"{NEXT_REVISION}.py").write_text(_NEXT_SCRIPT)
-    return scripts
-
-
-@pytest.fixture
-async def scratch(db: Any) -> AsyncIterator[list[str]]:
-    """Slugs whose tenants are removed after the test: a schema left at a revision the real
-    scripts do not know would make every later run over all tenants report it as failed."""
-    slugs: list[str] = []
-    yield slugs
-    async with db.engine.begin() as conn:
-        for slug in slugs:
-            await drop_schema(conn, schema_name(slug))
-        await conn.execute(delete(Tenant).where(Tenant.slug.in_(slugs)))
-
-
-@pytest.fixture
-def tenant(new_tenant: Callable[..., Awaitable[str]], scratch: list[str]) -> Callable[[], Awaitable[str]]:
-    async def _new() -> str:
-        slug = await new_tenant("mig")
-        scratch.append(slug)
-        return slug
-
-    return _new
+from tests.tenants.conftest import NEXT_REVISION
 
 
 async def _registry(db: Any, slug: str) -> Tenant:

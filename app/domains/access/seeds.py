@@ -2,15 +2,23 @@
 
 ``group_admin`` holds ``*``: every permission, including those domains register later.
 The other sets use today's permissions; a domain that adds permissions extends them here.
+
+A role added to these lists in a later revision reaches the groups that existed before it
+at their next migration: the seeder runs on every migration and creates the default roles
+whose code is missing (a system role cannot be deleted, nor its code changed, so a missing
+one is one the group never had). A role that exists is the group's and is left as it is.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domains.access.authz import ALL
+from app.domains.access.models import Role
 from app.domains.access.schemas import RoleCreate
 from app.domains.access.services import create_role
 from app.tenants.seeding import seeder
@@ -37,7 +45,16 @@ DEFAULT_ROLES = [
 ]
 
 
-@seeder("access.roles")
+async def ensure_roles(session: AsyncSession, roles: Iterable[RoleCreate]) -> None:
+    """Create, as system roles, those of ``roles`` whose code the tenant does not have."""
+    wanted = list(roles)
+    codes = [r.code for r in wanted]
+    have = set((await session.scalars(select(Role.code).where(Role.code.in_(codes)))).all())
+    for role in wanted:
+        if role.code not in have:
+            await create_role(session, None, role, system=True)
+
+
+@seeder("access.roles", since="0003_org_access", every_migration=True)
 async def seed_roles(session: AsyncSession, tenant: "Tenant") -> None:
-    for role in DEFAULT_ROLES:
-        await create_role(session, None, role, system=True)
+    await ensure_roles(session, DEFAULT_ROLES)

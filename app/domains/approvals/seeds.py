@@ -1,16 +1,22 @@
-"""A new tenant's approval chains: each registered type's default, stored as the tenant's own.
+"""A tenant's approval chains: each registered type's default, stored as the tenant's own,
+with the roles it names.
 
-Types registered after a tenant was provisioned need no seeding: their default applies
-(``GET /api/v1/approvals/chains/{type}`` shows it at version 0) until the tenant edits it.
+Runs on every migration too, so a request type a later domain registers gets its chain and
+its roles in the groups that existed before it. Only types without a stored chain are
+written: a type without one runs on its default anyway, so storing that default changes
+nothing the group chose, while a chain the group edited is stored and left alone. A role
+the chain names that the group already has (by code) is the group's and is not touched.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domains.approvals import services
+from app.domains.approvals.models import ApprovalChain
 from app.domains.approvals.registry import REQUEST_TYPES
 from app.tenants.seeding import seeder
 
@@ -18,7 +24,9 @@ if TYPE_CHECKING:
     from app.tenants.models import Tenant
 
 
-@seeder("approvals.chains")
+@seeder("approvals.chains", since="0004_approvals", every_migration=True)
 async def seed_chains(session: AsyncSession, tenant: Tenant) -> None:
-    for code in sorted(REQUEST_TYPES):
+    # One query tells which types have a chain: a migration that brings no new type costs no more.
+    stored = set((await session.scalars(select(ApprovalChain.request_type))).all())
+    for code in sorted(REQUEST_TYPES.keys() - stored):
         await services.create_default_chain(session, REQUEST_TYPES[code])

@@ -3,6 +3,10 @@
 The archive policy needs no row (its defaults apply until the group changes it), and the
 approval chain of classification changes is seeded by the approvals domain from the type
 the services register (importing them here registers it before any seeder runs).
+
+Groups that existed before archives get these roles at the migration that brings them, and
+a role added here later at their next migration (the seeder runs on every migration); a role
+of one of these codes that the group already has is left as it is.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domains.access.schemas import RoleCreate
-from app.domains.access.services import create_role
+from app.domains.access.seeds import ensure_roles
 from app.domains.archives import services
 from app.tenants.seeding import seeder
 
@@ -32,7 +36,6 @@ ROLES = [
 ]
 
 
-@seeder("archives.roles")
+@seeder("archives.roles", since="0009_archives", every_migration=True)
 async def seed_roles(session: AsyncSession, tenant: Tenant) -> None:
-    for role in ROLES:
-        await create_role(session, None, role, system=True)
+    await ensure_roles(session, ROLES)

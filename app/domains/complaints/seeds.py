@@ -1,7 +1,13 @@
 """What a new tenant starts with in the complaints domain: the category tree (quality —
 structure, waterproofing, fittings, equipment —; service; delivery; certificate; property
 management; other), the roles that work complaints, and the customer affairs manager (the
-proposal chain's first approver) able to read the records they decide on."""
+proposal chain's first approver) able to read the records they decide on.
+
+A group that existed before complaints gets the same at the migration that brings them:
+categories by code (a code is never changed nor deleted, so an existing one is the group's,
+left as it is), the roles whose code it lacks (on every migration, like the access domain's
+roles), and the approver's permissions added to its customer affairs manager.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.domains.access.authz import trusted
 from app.domains.access.models import Role
 from app.domains.access.schemas import RoleCreate, RoleUpdate
-from app.domains.access.services import create_role, update_role
+from app.domains.access.seeds import ensure_roles
+from app.domains.access.services import update_role
+from app.domains.complaints.models import ComplaintCategory
 from app.domains.complaints.schemas import CategoryCreate
 from app.domains.complaints.services import create_category
 from app.tenants.seeding import seeder
@@ -52,21 +60,32 @@ ROLES = [
 ]
 
 
-@seeder("complaints.defaults")
+async def _category(session: AsyncSession, existing: dict[str, ComplaintCategory],
+                    data: CategoryCreate) -> ComplaintCategory:
+    """The category of that code: the group's when it has one, else the default, created."""
+    found = existing.get(data.code)
+    return found if found is not None else await create_category(session, data)
+
+
+@seeder("complaints.roles", since="0008_complaints", every_migration=True)
+async def seed_roles(session: AsyncSession, tenant: Tenant) -> None:
+    await ensure_roles(session, ROLES)
+
+
+@seeder("complaints.defaults", since="0008_complaints")
 async def seed_complaints(session: AsyncSession, tenant: Tenant) -> None:
+    existing = {c.code: c for c in (await session.scalars(select(ComplaintCategory))).all()}
     for code, name, quality, (response, resolution), children in CATEGORIES:
-        parent = await create_category(session, CategoryCreate(code=code, name=name, quality=quality,
-                                                               response_minutes=response,
-                                                               resolution_minutes=resolution))
+        parent = await _category(session, existing, CategoryCreate(code=code, name=name, quality=quality,
+                                                                   response_minutes=response,
+                                                                   resolution_minutes=resolution))
         for child_code, child_name, (child_response, child_resolution) in children:
-            await create_category(session, CategoryCreate(code=child_code, name=child_name, quality=quality,
-                                                          parent_id=parent.id, response_minutes=child_response,
-                                                          resolution_minutes=child_resolution))
-    for role in ROLES:
-        if await session.scalar(select(Role.id).where(Role.code == role.code)) is None:
-            await create_role(session, None, role, system=True)
-    # The approval chain's first approver (made by the approvals seeder) sees the records it decides on.
+            await _category(session, existing, CategoryCreate(
+                code=child_code, name=child_name, quality=quality, parent_id=parent.id,
+                response_minutes=child_response, resolution_minutes=child_resolution))
+    # The approval chain's first approver (made by the approvals seeder) sees the records it decides
+    # on: the permissions are added, nothing else the role has is taken away or renamed.
     approver = await session.scalar(select(Role).where(Role.code == APPROVER_ROLE))
-    if approver is not None:
+    if approver is not None and not APPROVER_PERMISSIONS <= set(approver.permissions):
         await update_role(session, trusted(), approver, RoleUpdate(
             permissions=sorted(set(approver.permissions) | APPROVER_PERMISSIONS)))

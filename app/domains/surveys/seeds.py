@@ -1,13 +1,15 @@
 """What a new tenant starts with in the surveys domain: the standard satisfaction
-questionnaire, one scale question per dimension of the documents and a remark."""
+questionnaire, one scale question per dimension of the documents and a remark. A group
+that already has a questionnaire keeps what it has."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.domains.surveys.models import Dimension
+from app.domains.surveys.models import Dimension, Questionnaire
 from app.domains.surveys.schemas import QuestionnaireCreate, ScaleQuestion, TextQuestion
 from app.domains.surveys.services import add_questionnaire
 from app.tenants.seeding import seeder
@@ -31,6 +33,7 @@ STANDARD = QuestionnaireCreate(
 )
 
 
-@seeder("surveys.questionnaire")
+@seeder("surveys.questionnaire", since="0007_relations")
 async def seed_questionnaire(session: AsyncSession, tenant: Tenant) -> None:
-    await add_questionnaire(session, STANDARD)
+    if await session.scalar(select(Questionnaire.id).limit(1)) is None:
+        await add_questionnaire(session, STANDARD)

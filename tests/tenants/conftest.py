@@ -1,0 +1,77 @@
+"""Fixtures of the tenancy tests: scratch tenants removed afterwards, a tenant script
+directory with one more revision on top, and one cut at an older revision."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any, AsyncIterator, Awaitable, Callable
+
+import pytest
+from alembic.script import ScriptDirectory
+from sqlalchemy import delete
+
+from app.tenants.migrations import TENANT_SCRIPTS, tenant_head
+from app.tenants.models import Tenant, schema_name
+from app.tenants.provisioning import drop_schema
+
+NEXT_REVISION = "0900_test_nickname"
+
+# Two steps, so that a tenant failing at the second proves the first was rolled back too.
+_NEXT_SCRIPT = f'''
+import sqlalchemy as sa
+from alembic import op
+
+revision = "{NEXT_REVISION}"
+down_revision = "{tenant_head()}"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column("idempotency_keys", sa.Column("note", sa.Text(), nullable=True), schema="tenant")
+    op.add_column("org_nodes", sa.Column("nickname", sa.String(50), nullable=True), schema="tenant")
+'''
+
+
+@pytest.fixture
+def next_scripts(tmp_path: Path) -> Path:
+    """A copy of the tenant script directory with one more revision on top."""
+    scripts = tmp_path / "tenant"
+    shutil.copytree(TENANT_SCRIPTS, scripts, ignore=shutil.ignore_patterns("__pycache__"))
+    (scripts / "versions" / f"{NEXT_REVISION}.py").write_text(_NEXT_SCRIPT)
+    return scripts
+
+
+def scripts_until(root: Path, revision: str) -> Path:
+    """A copy of the tenant script directory whose head is ``revision``: what the runner of
+    the release that ended there migrated tenants to."""
+    keep = {Path(r.path).name for r in ScriptDirectory(str(TENANT_SCRIPTS)).iterate_revisions(revision, "base")}
+    scripts = root / f"until_{revision}"
+    shutil.copytree(TENANT_SCRIPTS, scripts, ignore=shutil.ignore_patterns("__pycache__"))
+    for script in (scripts / "versions").glob("*.py"):
+        if script.name not in keep:
+            script.unlink()
+    return scripts
+
+
+@pytest.fixture
+async def scratch(db: Any) -> AsyncIterator[list[str]]:
+    """Slugs whose tenants are removed after the test: a schema left at a revision the real
+    scripts do not know would make every later run over all tenants report it as failed."""
+    slugs: list[str] = []
+    yield slugs
+    async with db.engine.begin() as conn:
+        for slug in slugs:
+            await drop_schema(conn, schema_name(slug))
+        await conn.execute(delete(Tenant).where(Tenant.slug.in_(slugs)))
+
+
+@pytest.fixture
+def tenant(new_tenant: Callable[..., Awaitable[str]], scratch: list[str]) -> Callable[[], Awaitable[str]]:
+    async def _new() -> str:
+        slug = await new_tenant("mig")
+        scratch.append(slug)
+        return slug
+
+    return _new
