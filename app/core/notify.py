@@ -31,9 +31,9 @@ INBOX = outbox.INBOX  # in-app, to an account id
 SUBJECT_MAX = 300  # the outbox column's length
 
 
-async def queue_messages(session: AsyncSession, recipients: Iterable[str], *, tenant_id: uuid.UUID | None, subject: str,
-                body: str, data: Mapping[str, Any], channel: str = EMAIL,
-                secret: str | None = None) -> list[OutboxMessage]:
+async def queue_messages(session: AsyncSession, recipients: Iterable[str], *, tenant_id: uuid.UUID | None,
+                         subject: str, body: str, data: Mapping[str, Any], channel: str = EMAIL,
+                         secret: str | None = None) -> list[OutboxMessage]:
     """Queue one message to each distinct recipient (in their first order); the messages.
 
     ``tenant_id`` names the tenant whose people these are (None: platform operators); the
@@ -45,8 +45,8 @@ async def queue_messages(session: AsyncSession, recipients: Iterable[str], *, te
     stored = dict(data)
     if secret:
         stored[outbox.REDACTED_BODY] = body.replace(secret, "[sent]")
-    messages = [OutboxMessage(tenant_id=tenant_id, channel=channel, recipient=r, subject=subject[:SUBJECT_MAX],
-                              body=body, data=dict(stored))
+    messages = [OutboxMessage(tenant_id=tenant_id, channel=channel, recipient=r,
+                              subject=subject[:SUBJECT_MAX], body=body, data=dict(stored))
                 for r in dict.fromkeys(recipients)]
     if not messages:
         return []
