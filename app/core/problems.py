@@ -64,6 +64,7 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "consent-required": (409, "The person has not consented to this use of their data"),
     "idempotency-key-reused": (422, "The Idempotency-Key was used with a different request"),
     "idempotency-in-progress": (409, "A request with this Idempotency-Key is still running"),
+    "concurrent-request": (409, "The request collided with a concurrent one; retry it"),
     "precondition-failed": (412, "The resource has changed since it was read"),
     "precondition-required": (428, "This update requires an If-Match header"),
     "payload-too-large": (413, "The request body is too large"),
@@ -227,11 +228,24 @@ def handle_integrity(request: Request[Any, Any, Any], exc: IntegrityError) -> Re
 _UNSTORABLE_TEXT = {"22021", "22P05"}  # character_not_in_repertoire, untranslatable_character
 
 
+# Two transactions that wait for each other (the database breaks the cycle by failing one), or
+# a lock taken with NOWAIT that another request holds: the request was rolled back whole and
+# may simply be sent again.
+_COLLISIONS = {"40P01", "40001", "55P03"}  # deadlock_detected, serialization_failure, lock_not_available
+
+
 def handle_database_error(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[bytes]:
-    if getattr(exc.orig, "sqlstate", None) in _UNSTORABLE_TEXT:
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if sqlstate in _UNSTORABLE_TEXT:
         return problem_response(
             "validation", 422, detail="Text must not contain NUL characters or invalid UTF-8.",
             instance=request.url.path,
+        )
+    if sqlstate in _COLLISIONS:
+        log.warning("%s %s collided with a concurrent request (%s)", request.method, request.url.path, sqlstate)
+        return problem_response(
+            "concurrent-request", 409, detail="Nothing was applied; send the request again.",
+            instance=request.url.path, headers={"Retry-After": "1"},
         )
     return handle_unexpected(request, exc)
 
