@@ -7,10 +7,8 @@ Revision ID: 0007_relations
 Revises: 0006_inquiries
 Create Date: 2026-12-04
 
-A tenant migration of tables only. A group provisioned before it has no standard
-questionnaire, and the roles the new approval chains name (cs_manager, general_manager,
-finance, sales_admin_manager, sales_vp, sales_gm, group_gm) until its administrator creates
-them or edits the chains (docs/relations.md).
+Tables only: the runner seeds, in the same transaction, what a new group starts with (the
+standard questionnaire, the roles and chains of the new request types; docs/operations.md).
 """
 
 from __future__ import annotations

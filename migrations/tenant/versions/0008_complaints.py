@@ -7,10 +7,8 @@ Revision ID: 0008_complaints
 Revises: 0007_relations
 Create Date: 2026-12-04
 
-A tenant migrated here (rather than provisioned) has no calendar nor categories: business
-time falls back to China's standard working day in the tenant's time zone
-(calendars.services.FALLBACK_DAY) until a calendar is created, and complaints need a category, which the group administrator creates
-(``POST /api/v1/complaints/categories``); provisioning seeds both.
+Tables only: the runner seeds, in the same transaction, what a new group starts with (the
+default calendar, the category tree, the complaint roles and chain; docs/operations.md).
 """
 
 from __future__ import annotations
