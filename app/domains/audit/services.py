@@ -56,6 +56,7 @@ from app.core.jobs import Job, JobError, JobStatus, Progress, create_job, get_jo
 from app.core.pagination import PageParams, paginate
 from app.core.problems import ProblemError, field_error
 from app.core.schemas import Page
+from app.core.spreadsheets import BOM, text_cell
 from app.domains.access.authz import load_authorizer
 from app.domains.audit.models import AuditRecord
 from app.domains.audit.schemas import AuditFilter, AuditRecordOut
@@ -69,10 +70,8 @@ EXPORT_KIND = "audit.export"
 MAX_EXPORT_ROWS = 50_000
 EXPORT_BATCH = 1000
 PURGE_BATCH = 1000
-BOM = "\ufeff"
 COLUMNS = ["occurredAt", "id", "actorKind", "actorId", "clientId", "action", "entityType", "entityId",
            "reason", "before", "after", "requestId", "ip"]
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 async def require_auditor(session: AsyncSession, principal: Principal) -> None:
@@ -152,10 +151,6 @@ async def start_export(session: AsyncSession, f: AuditFilter) -> Job:
     return job
 
 
-def _cell(value: str) -> str:
-    return "'" + value if value.startswith(_FORMULA_STARTS) else value
-
-
 def _json(value: Any) -> str:
     return "" if value is None else msgspec.json.encode(value, order="sorted").decode()
 
@@ -164,7 +159,7 @@ def _row(r: AuditRecord) -> list[str]:
     cells = [r.occurred_at.astimezone(UTC).isoformat(), str(r.id), r.actor_kind, r.actor_id,
              r.client_id or "", r.action, r.entity_type, r.entity_id, r.reason or "",
              _json(r.before), _json(r.after), r.request_id or "", r.ip or ""]
-    return [_cell(c) for c in cells]
+    return [text_cell(c) for c in cells]
 
 
 async def run_export(session: AsyncSession, job_id: uuid.UUID, f: AuditFilter) -> bool:

@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core import clock
 from app.core.jobs import JobStatus, Progress, get_job
 from app.core.problems import ProblemError
+from app.core.spreadsheets import BOM, text_cell
 from app.domains.access.authz import Authorizer
 from app.domains.complaints.models import OPEN_STATUSES, Complaint, ComplaintCategory, ComplaintStatus, Register
 from app.domains.complaints.schemas import (
@@ -51,10 +52,6 @@ CSV_COLUMNS = ["section", "key", "code", "name", "received", "closed", "litigati
                "averageResponseHours", "averageResolutionHours", "responseAttainmentPercent",
                "resolutionAttainmentPercent", "averageSatisfaction"]
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-BOM = "\ufeff"  # Excel reads a UTF-8 CSV as such only with it
-# A spreadsheet runs a CSV cell starting with one of these as a formula (the rule of the audit
-# export): names are the group's own text, so such a cell gets a leading "'".
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -238,7 +235,7 @@ def _table(stats: StatisticsOut) -> list[list[Any]]:
 def _csv_cell(value: Any) -> Any:
     if value is None:
         return ""
-    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
+    return text_cell(value) if isinstance(value, str) else value  # names are the group's own text
 
 
 def render_csv(stats: StatisticsOut) -> str:
