@@ -36,7 +36,6 @@ def make_celery() -> Celery:
     celery = Celery("cornerstone", broker=broker_url(settings, url),
                     include=["app.tasks", "app.auth.outbox", "app.domains.audit.tasks",
                              "app.domains.customers.tasks", "app.domains.inquiries.tasks",
-                             "app.domains.interactions.tasks", "app.domains.surveys.tasks",
                              "app.domains.grading.tasks", "app.domains.complaints.tasks",
                              "app.domains.archives.tasks"])
     celery.conf.update(

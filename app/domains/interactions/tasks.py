@@ -1,1 +1,0 @@
-"""The interactions domain's background work."""

@@ -1,1 +1,0 @@
-"""The surveys domain's background work."""
