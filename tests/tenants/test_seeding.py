@@ -160,7 +160,7 @@ async def test_what_the_group_edited_stays_its_own(db: Any, scratch: list[str], 
             # The complaint approver's role exists already (the chain of that type is stored).
             await update_role(session, trusted(), roles[APPROVER_ROLE], RoleUpdate(name="Our affairs manager"))
             # A role of the group's own under a code a later default uses.
-            await create_role(session, None, RoleCreate(code="archivist", name="Our archivist",
+            await create_role(session, trusted(), RoleCreate(code="archivist", name="Our archivist",
                                                         permissions=["org.read"]))
             [questionnaire] = (await session.scalars(select(Questionnaire))).all()
             questionnaire.title = "Our questionnaire"

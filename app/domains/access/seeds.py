@@ -11,16 +11,13 @@ one is one the group never had). A role that exists is the group's and is left a
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domains.access.authz import ALL
-from app.domains.access.models import Role
 from app.domains.access.schemas import RoleCreate
-from app.domains.access.services import create_role
+from app.domains.access.services import ensure_roles
 from app.tenants.seeding import seeder
 
 if TYPE_CHECKING:
@@ -43,16 +40,6 @@ DEFAULT_ROLES = [
                description="Reads the org tree and the audit trail; changes nothing.",
                permissions=["audit.read", "org.read"]),
 ]
-
-
-async def ensure_roles(session: AsyncSession, roles: Iterable[RoleCreate]) -> None:
-    """Create, as system roles, those of ``roles`` whose code the tenant does not have."""
-    wanted = list(roles)
-    codes = [r.code for r in wanted]
-    have = set((await session.scalars(select(Role.code).where(Role.code.in_(codes)))).all())
-    for role in wanted:
-        if role.code not in have:
-            await create_role(session, None, role, system=True)
 
 
 @seeder("access.roles", since="0003_org_access", every_migration=True)

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -84,23 +85,37 @@ async def get_role(session: AsyncSession, authz: Authorizer, role_id: uuid.UUID,
     return role
 
 
-async def create_role(session: AsyncSession, authz: Authorizer | None, data: RoleCreate, *,
-                      system: bool = False) -> Role:
-    """A role; ``authz`` None only for provisioning's seed roles."""
-    if authz is not None:
-        await _require_at_group(session, authz)
+async def create_role(session: AsyncSession, authz: Authorizer, data: RoleCreate) -> Role:
+    """A role the group defines (``ensure_roles`` makes the system roles)."""
+    await _require_at_group(session, authz)
     permissions = check_permissions(data.permissions)
     if await session.scalar(select(exists().where(Role.code == data.code))):
         raise ProblemError("duplicate", f"The role code {data.code!r} is already used.",
                            errors=[field_error("code", "already used")])
-    role = Role(code=data.code, name=data.name, description=data.description, permissions=permissions,
-                system=system)
+    role = Role(code=data.code, name=data.name, description=data.description, permissions=permissions)
     session.add(role)
     await session.flush()
     await session.refresh(role)
     await audit.record(session, action="access.role.create", entity_type=ROLE, entity_id=role.id,
                        after=audit.snapshot(role))
     return role
+
+
+async def ensure_roles(session: AsyncSession, roles: Iterable[RoleCreate]) -> None:
+    """Create, as system roles, those of ``roles`` whose code the tenant does not have (seeding:
+    provisioning and migrations); a role the group has is the group's and is left alone. One
+    read, one insert and one audit statement, whatever the number of roles."""
+    wanted = {r.code: r for r in roles}
+    have = set((await session.scalars(select(Role.code).where(Role.code.in_(wanted)))).all())
+    rows = [Role(code=r.code, name=r.name, description=r.description, permissions=check_permissions(r.permissions),
+                 system=True) for code, r in wanted.items() if code not in have]
+    if not rows:
+        return
+    session.add_all(rows)
+    await session.flush()
+    await audit.record_many(session, [
+        {"action": "access.role.create", "entity_type": ROLE, "entity_id": r.id,
+         "after": audit.snapshot(r, exclude=frozenset({"created_at", "updated_at"}))} for r in rows])
 
 
 async def update_role(session: AsyncSession, authz: Authorizer, role: Role, data: RoleUpdate) -> Role:

@@ -28,5 +28,4 @@ if TYPE_CHECKING:
 async def seed_chains(session: AsyncSession, tenant: Tenant) -> None:
     # One query tells which types have a chain: a migration that brings no new type costs no more.
     stored = set((await session.scalars(select(ApprovalChain.request_type))).all())
-    for code in sorted(REQUEST_TYPES.keys() - stored):
-        await services.create_default_chain(session, REQUEST_TYPES[code])
+    await services.create_default_chains(session, [REQUEST_TYPES[code] for code in sorted(REQUEST_TYPES.keys() - stored)])

@@ -34,7 +34,7 @@ from app.core.schemas import Page
 from app.domains.access.authz import Authorizer, register_permissions
 from app.domains.access.models import Role, RoleAssignment
 from app.domains.access.schemas import RoleCreate
-from app.domains.access.services import create_role
+from app.domains.access.services import ensure_roles
 from app.domains.approvals import registry
 from app.domains.approvals.models import (
     ActionKind,
@@ -224,21 +224,22 @@ async def chains_naming_role(session: AsyncSession, code: str) -> list[str]:
     return sorted(t for t, steps in rows if any(s.get("role") == code for s in steps))
 
 
-async def create_default_chain(session: AsyncSession, entry: RequestType) -> ApprovalChain | None:
-    """Store ``entry``'s default as the tenant's chain (seeding), creating missing roles."""
-    if not entry.default_chain or await _chain_row(session, entry.code) is not None:
-        return None
-    for code, name in entry.default_roles.items():
-        if await session.scalar(select(Role.id).where(Role.code == code)) is None:
-            # Reading requests is what an approver's role needs; the rest is the access domain's.
-            await create_role(session, None, RoleCreate(code=code, name=name, permissions=["approvals.read"]),
-                              system=True)
-    row = ApprovalChain(request_type=entry.code, steps=dump_steps(parse_steps([dict(s) for s in entry.default_chain])))
-    session.add(row)
+async def create_default_chains(session: AsyncSession, entries: list[RequestType]) -> None:
+    """Store each of ``entries``' default as the tenant's chain (seeding; the caller knows they
+    have none), creating the roles they name that the tenant lacks: a few statements in all."""
+    entries = [e for e in entries if e.default_chain]
+    # Reading requests is what an approver's role needs; the rest is the access domain's.
+    await ensure_roles(session, [RoleCreate(code=code, name=name, permissions=["approvals.read"])
+                                 for e in entries for code, name in e.default_roles.items()])
+    rows = [ApprovalChain(request_type=e.code, steps=dump_steps(parse_steps([dict(s) for s in e.default_chain])))
+            for e in entries]
+    if not rows:
+        return
+    session.add_all(rows)
     await session.flush()
-    await audit.record(session, action="approvals.chain.create", entity_type=CHAIN_ENTITY, entity_id=entry.code,
-                       after=audit.snapshot(row))
-    return row
+    await audit.record_many(session, [
+        {"action": "approvals.chain.create", "entity_type": CHAIN_ENTITY, "entity_id": r.request_type,
+         "after": audit.snapshot(r, exclude=frozenset({"created_at", "updated_at"}))} for r in rows])
 
 
 # ---------------------------------------------------------------------- who may decide

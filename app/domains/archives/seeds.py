@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domains.access.schemas import RoleCreate
-from app.domains.access.seeds import ensure_roles
+from app.domains.access.services import ensure_roles
 from app.domains.archives import services
 from app.tenants.seeding import seeder
 
