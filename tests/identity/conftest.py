@@ -6,9 +6,10 @@ from __future__ import annotations
 import re
 import secrets
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -17,7 +18,7 @@ from app.auth.models import AccountKind, OutboxMessage, RefreshToken
 from app.core.audit import Actor, platform_audit, tenant_audit
 from app.core.clock import utcnow
 from app.tenants.models import Tenant
-from tests.conftest import OPERATOR, bearer
+from tests.conftest import OPERATOR, QUEUE, bearer
 
 PROBLEM = "urn:cornerstone:problem:"
 # Never in any answer of the identity API.
@@ -36,6 +37,34 @@ class Person:
     def auth(self, mint: Any, scopes: list[str] | None = None) -> dict[str, str]:
         """A user token of this person (as the token endpoint would issue it)."""
         return bearer(mint(tenant=self.tenant, subject=str(self.id), scopes=scopes or ["account:self"]))
+
+
+HELD = f"{QUEUE}-held"  # a queue no worker consumes
+
+
+class _HeldDelivery:
+    """``outbox.deliver_after_commit`` sending to the held queue: the real broker gets the
+    task, but no worker runs it."""
+
+    def apply_async(self, kwargs: dict[str, Any]) -> None:
+        from app.auth.outbox import deliver
+
+        deliver.apply_async(kwargs=kwargs, queue=HELD)
+
+
+@pytest.fixture(autouse=True)
+def held_mail(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Mail stays in the outbox as written while a test reads its code: once a worker (the
+    session's, when another directory started it) sends a message, the code is blanked."""
+    from app.auth import outbox
+    from app.worker import celery_app
+
+    monkeypatch.setattr(outbox, "deliver_after_commit", _HeldDelivery())
+    yield
+    with celery_app.connection_for_write() as conn:
+        bound = celery_app.amqp.queues[HELD].bind(conn.default_channel)
+        bound.declare()
+        bound.delete()
 
 
 def strong_password() -> str:
