@@ -194,6 +194,31 @@ def tenants_create(slug: str, display_name: str, time_zone: str, locale: str) ->
     console.print(f"created {tenant.slug} (schema {tenant.schema}) in {tenant.provisioning_ms} ms")
 
 
+@tenants.command("prepare")
+@click.option("--count", type=click.IntRange(0, 100), default=None,
+              help="Spare schemas to keep (default: CORNERSTONE_SPARE_SCHEMAS; 0 empties the pool).")
+def tenants_prepare(count: int | None) -> None:
+    """Fill the pool of spare schemas that creating a tenant takes from; drop stale ones."""
+    from app.tenants.spares import fill_pool
+
+    size = _settings().spare_schemas if count is None else count
+
+    async def work(database: Database) -> Any:
+        with Progress(TextColumn("spare schemas"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=console, transient=False) as progress:
+            bar = progress.add_task("prepare", total=None)
+            return await fill_pool(database, size, actor=_operator(),
+                                   on_start=lambda n: progress.update(bar, total=n),
+                                   on_done=lambda _: progress.advance(bar))
+
+    report = _with_db(work)
+    console.print(f"head {report.head}: {report.ready} spare schemas ready (pool size {size}), "
+                  f"{len(report.built)} built, {len(report.dropped)} dropped in {report.seconds:.2f}s")
+    if report.foreign:
+        console.print(f"[yellow]{report.foreign} spare schemas at a revision this code does not know "
+                      "(made by newer code) were left alone[/yellow]")
+
+
 @tenants.command("list")
 def tenants_list() -> None:
     """List tenants."""

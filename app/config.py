@@ -41,6 +41,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_body_bytes: int
     db_pool_size: int
     migration_concurrency: int
+    # Tenant schemas kept built in advance, so that creating a tenant renames one instead of
+    # running the DDL (app/tenants/spares.py); 0: none, every tenant is built from the DDL.
+    spare_schemas: int
     # Seconds a tenant's status may be served from the in-process cache.
     tenant_cache_ttl: float
     log_level: str
@@ -178,6 +181,7 @@ _SPEC: list[tuple[str, str, str | None, Callable[[str], Any]]] = [
     ("CORNERSTONE_MAX_BODY_BYTES", "max_body_bytes", str(1024 * 1024), _int(1024, 1024**3)),
     ("CORNERSTONE_DB_POOL_SIZE", "db_pool_size", "20", _int(1, 200)),
     ("CORNERSTONE_MIGRATION_CONCURRENCY", "migration_concurrency", "4", _int(1, 64)),
+    ("CORNERSTONE_SPARE_SCHEMAS", "spare_schemas", "3", _int(0, 100)),
     ("CORNERSTONE_TENANT_CACHE_TTL", "tenant_cache_ttl", "2", _float(0, 300)),
     ("CORNERSTONE_LOG_LEVEL", "log_level", "INFO", _choice("DEBUG", "INFO", "WARNING", "ERROR")),
     ("CORNERSTONE_DEMO_TENANT", "demo_tenant", "demo", _text),

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Table, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.config import get_settings
 from app.core import audit
 from app.core.audit import SYSTEM
 from app.core.clock import utcnow
@@ -21,11 +22,13 @@ from app.core.idempotency import platform_keys, tenant_keys
 from app.core.jobs import Progress, run_job
 from app.domains.org.models import NodeKind, OrgNode
 from app.tenants.models import Tenant, TenantStatus, schema_name
+from app.tenants.spares import fill_pool
 from app.worker import celery_app, run_in_worker, tenant_task
 
 log = logging.getLogger(__name__)
 
 EXPORT_BRANCHES = "org.export_branches"
+PREPARE_SPARES = "tenants.prepare_spares"
 EXPORT_BATCH = 500
 IDEMPOTENCY_KEY_TTL = timedelta(hours=24)  # docs/api.md promises clients 24 hours
 
@@ -87,3 +90,11 @@ async def _purge(session: AsyncSession, table: Table, cutoff: datetime) -> int:
         await audit.record(session, action="idempotency.purge", entity_type="idempotency_keys",
                            entity_id="expired", after={"deleted": count, "createdBefore": cutoff.isoformat()})
     return count
+
+
+@celery_app.task(name=PREPARE_SPARES)
+def prepare_spares() -> dict[str, Any]:
+    """Keep CORNERSTONE_SPARE_SCHEMAS spare schemas at the tenant head (beat, every minute):
+    a full pool costs one short transaction, so it can run often."""
+    report = run_in_worker(lambda db: fill_pool(db, get_settings().spare_schemas, actor=SYSTEM))
+    return report.summary()

@@ -61,6 +61,8 @@ def make_celery() -> Celery:
             "complaints-sla-scan": {"task": "complaints.sla_scan", "schedule": 300.0},
             # Page uploads never completed (their presigned URL expired): objects and metadata removed.
             "archives-expired-uploads": {"task": "archives.clean_expired_uploads", "schedule": 3600.0},
+            # Spare tenant schemas rebuilt soon after creations took them or a deploy made them stale.
+            "tenants-prepare-spares": {"task": "tenants.prepare_spares", "schedule": 60.0},
         },
     )
     return celery

@@ -112,7 +112,7 @@ class _TaskLocalOps:
 _TASK_LOCAL_OPS = _TaskLocalOps()
 
 
-def _lineage(target: str, scripts: Path) -> set[str]:
+def lineage(target: str, scripts: Path) -> set[str]:
     """Every revision up to ``target``, itself included."""
     return {r.revision for r in _scripts(scripts).iterate_revisions(target, "base")}
 
@@ -152,7 +152,7 @@ async def _seed(conn: AsyncConnection, slug: str, schema: str, current: str | No
     async with AsyncSession(bind=conn, expire_on_commit=False) as session:
         session.info.update(tenant_schema=schema, actor=Actor(kind="system", id="migrations", reason=why))
         tenant = (await session.scalars(select(Tenant).where(Tenant.slug == slug))).one()
-        seeded = await seed_migrated(session, tenant, applied=applied, lineage=_lineage(target, scripts))
+        seeded = await seed_migrated(session, tenant, applied=applied, lineage=lineage(target, scripts))
         await audit.record(session, action="tenant.migrate", entity_type="tenant", entity_id=slug,
                            after={"fromRevision": current, "toRevision": target, "seeded": seeded})
         await session.flush()

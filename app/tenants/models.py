@@ -1,4 +1,4 @@
-"""The tenant registry (platform schema)."""
+"""The tenant registry and the pool of spare schemas (platform schema)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import enum
 import re
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, DateTime, Enum, Integer, String, Text, true
+from sqlalchemy import Boolean, CheckConstraint, DateTime, Enum, Integer, String, Text, func, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.audit import RETENTION_FLOOR_DAYS
@@ -47,6 +47,12 @@ def schema_name(slug: str) -> str:
     return "t_" + slug
 
 
+# A spare schema is named so that it can never be a tenant's: tenant schemas start with
+# "t_" (and only those match the tenant pattern of app/core/db.py), spares with "spare_".
+SPARE_PREFIX = "spare_"
+SPARE_RE = re.compile(r"^spare_[0-9a-f]{32}$")
+
+
 class Tenant(IdMixin, TimestampMixin, VersionMixin, PlatformBase):
     __tablename__ = "tenants"
 
@@ -81,3 +87,18 @@ class Tenant(IdMixin, TimestampMixin, VersionMixin, PlatformBase):
     @property
     def schema(self) -> str:
         return schema_name(self.slug)
+
+
+class SpareSchema(PlatformBase):
+    """A schema prepared in advance (every table, index and trigger, no rows) at the tenant
+    ``revision`` it was built at; provisioning renames one at head to ``t_<slug>``.
+
+    Not a tenant: nothing that works on tenants (the registry, the migration runner, the
+    platform API, the purge) reads this table."""
+
+    __tablename__ = "spare_schemas"
+
+    name: Mapped[str] = mapped_column(String(63), primary_key=True)
+    revision: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
+                                                 nullable=False)

@@ -4,12 +4,14 @@ transaction, so that a failure leaves nothing behind.
 The DDL is compiled once per process from the tenant metadata (with a sentinel schema
 name that is then replaced by the real one) and sent as one multi-statement script: one
 round trip instead of one per table and index. No migration history is replayed; the
-drift test proves that metadata and migrations describe the same schema.
+drift test proves that metadata and migrations describe the same schema. The same script
+builds the spare schemas of the pool (app/tenants/spares.py) under their own names.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 import asyncpg
 from sqlalchemy.dialects import postgresql
@@ -20,7 +22,7 @@ from app.core.audit import append_only_sql
 from app.core.db import TENANT_PLACEHOLDER
 from app.core.models import TenantBase
 from app.core.problems import ProblemError
-from app.tenants.models import SLUG_RE
+from app.tenants.models import SLUG_RE, SPARE_RE
 
 _SENTINEL = "t_zzschemazz"
 
@@ -50,35 +52,61 @@ def _ddl_template() -> str:
     return ";\n".join(statements) + ";"
 
 
+def _check(schema: str) -> None:
+    """Only a tenant schema (t_<slug>) or a spare of the pool is ever built, renamed or dropped here."""
+    if not (schema.startswith("t_") and SLUG_RE.match(schema[2:])) and not SPARE_RE.match(schema):
+        raise ValueError(f"not a tenant or spare schema: {schema!r}")
+
+
 def tenant_ddl(schema: str) -> str:
     """The script that creates ``schema`` with every tenant table."""
-    if not schema.startswith("t_") or not SLUG_RE.match(schema[2:]):
-        raise ValueError(f"not a tenant schema: {schema!r}")
+    _check(schema)
     return _ddl_template().replace(_SENTINEL, schema)
+
+
+def _exists(schema: str) -> ProblemError:
+    return ProblemError("conflict", f"A schema named {schema!r} already exists in the database; "
+                                    "it belongs to no tenant and must be removed by an operator first.")
+
+
+async def _driver_in_transaction(conn: AsyncConnection) -> Any:
+    """The asyncpg connection under ``conn``, inside ``conn``'s transaction."""
+    raw = await conn.get_raw_connection()
+    driver = raw.driver_connection
+    if not driver.is_in_transaction():  # type: ignore[union-attr]
+        # SQLAlchemy's asyncpg adapter begins its transaction lazily, at the first
+        # statement; a script sent past it would otherwise autocommit statement by statement.
+        await conn.exec_driver_sql("SELECT 1")
+        if not driver.is_in_transaction():  # type: ignore[union-attr]
+            raise RuntimeError("schema DDL needs a connection inside a transaction")
+    return driver
 
 
 async def create_schema(conn: AsyncConnection, schema: str) -> None:
     """Run the DDL script on the connection's open transaction (one round trip)."""
     ddl = tenant_ddl(schema)
-    raw = await conn.get_raw_connection()
-    driver = raw.driver_connection
-    if not driver.is_in_transaction():  # type: ignore[union-attr]
-        # SQLAlchemy's asyncpg adapter begins its transaction lazily, at the first
-        # statement; the script sent past it would otherwise autocommit schema by schema.
-        await conn.exec_driver_sql("SELECT 1")
-        if not driver.is_in_transaction():  # type: ignore[union-attr]
-            raise RuntimeError("create_schema needs a connection inside a transaction")
+    driver = await _driver_in_transaction(conn)
     try:
-        await driver.execute(ddl)  # type: ignore[union-attr]
+        await driver.execute(ddl)
     except asyncpg.DuplicateSchemaError:
-        raise ProblemError("conflict", f"A schema named {schema!r} already exists in the database; "
-                                       "it belongs to no tenant and must be removed by an operator "
-                                       "first.") from None
+        raise _exists(schema) from None
+
+
+async def rename_schema(conn: AsyncConnection, old: str, new: str) -> None:
+    """Rename a schema in the connection's open transaction: a catalog update, whatever the
+    schema holds. Its objects refer to each other by oid (foreign keys, triggers, indexes),
+    never by the schema's name, so they follow it (tests/tenants/test_spares.py)."""
+    _check(old)
+    _check(new)
+    driver = await _driver_in_transaction(conn)
+    try:
+        await driver.execute(f'ALTER SCHEMA "{old}" RENAME TO "{new}"')
+    except asyncpg.DuplicateSchemaError:
+        raise _exists(new) from None
 
 
 async def drop_schema(conn: AsyncConnection, schema: str) -> None:
-    if not schema.startswith("t_") or not SLUG_RE.match(schema[2:]):
-        raise ValueError(f"not a tenant schema: {schema!r}")
+    _check(schema)
     # Fail fast rather than queue behind busy sessions of the tenant (the purge is retried).
     await conn.exec_driver_sql("SET LOCAL lock_timeout = '10s'")
     await conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')

@@ -22,6 +22,7 @@ from app.tenants.migrations import tenant_head
 from app.tenants.models import Tenant, TenantStatus, schema_name, slug_problem
 from app.tenants.seeding import seed_tenant
 from app.tenants.provisioning import create_schema, drop_schema
+from app.tenants.spares import take_spare
 from app.tenants.schemas import TIME_ZONES, TenantCreate, TenantOut, TenantUpdate
 
 ENTITY = "tenant"
@@ -91,18 +92,21 @@ async def create_tenant(session: AsyncSession, data: TenantCreate) -> Tenant:
 
 
 async def provision_schema(session: AsyncSession, tenant: Tenant) -> None:
-    """Create the schema and seed it, on the session's own connection and transaction."""
+    """Make the schema (a spare of the pool renamed, else built from the DDL) and seed it, on
+    the session's own connection and transaction."""
     schema = schema_name(tenant.slug)
     conn = await session.connection()
-    await create_schema(conn, schema)
+    spare = await take_spare(session, schema, tenant.slug)
+    if spare is None:
+        await create_schema(conn, schema)
     # Execution options on this connection last for this checkout only; the platform tables
     # are unaffected because only the tenant placeholder is translated.
     tenant_conn = await conn.execution_options(schema_translate_map={TENANT_PLACEHOLDER: schema})
     async with AsyncSession(bind=tenant_conn, expire_on_commit=False) as tenant_session:
         tenant_session.info.update(tenant_schema=schema, actor=audit.actor_of(session))
         await seed_tenant(tenant_session, tenant)
-        await audit.record(tenant_session, action="tenant.provision", entity_type=ENTITY,
-                           entity_id=tenant.slug, after={"schema": schema, "revision": tenant_head()})
+        await audit.record(tenant_session, action="tenant.provision", entity_type=ENTITY, entity_id=tenant.slug,
+                           after={"schema": schema, "revision": tenant_head(), "spare": spare})
         await tenant_session.flush()
 
 

@@ -24,6 +24,7 @@ def test_defaults_with_an_empty_environment() -> None:
     assert s.tenant_cache_ttl == 2.0
     assert s.log_level == "INFO"
     assert s.demo_tenant == "demo"
+    assert s.spare_schemas == 3
 
 
 def test_empty_values_fall_back_to_defaults() -> None:
@@ -45,9 +46,10 @@ def test_valid_values_are_parsed() -> None:
     s = load_settings({
         "DATABASE_URL": "postgresql://u:p@db:5432/cs", "REDIS_URL": "rediss://cache:6380/0",
         "CORNERSTONE_PORT": "65535", "CORNERSTONE_LOG_LEVEL": "debug", "CORNERSTONE_TENANT_CACHE_TTL": "0.5",
-        "CORNERSTONE_HOST": "  0.0.0.0 ",
+        "CORNERSTONE_HOST": "  0.0.0.0 ", "CORNERSTONE_SPARE_SCHEMAS": "0",
     })
     assert s.database_url == "postgresql://u:p@db:5432/cs" and s.redis_url == "rediss://cache:6380/0"
+    assert s.spare_schemas == 0  # 0 turns the pool off
     assert s.port == 65535 and s.log_level == "DEBUG" and s.tenant_cache_ttl == 0.5 and s.host == "0.0.0.0"
 
 
@@ -64,6 +66,9 @@ def test_valid_values_are_parsed() -> None:
     ("CORNERSTONE_MAX_BODY_BYTES", "1MB"),
     ("CORNERSTONE_DB_POOL_SIZE", "0"),
     ("CORNERSTONE_MIGRATION_CONCURRENCY", "1000"),
+    ("CORNERSTONE_SPARE_SCHEMAS", "-1"),
+    ("CORNERSTONE_SPARE_SCHEMAS", "101"),
+    ("CORNERSTONE_SPARE_SCHEMAS", "three"),
     ("CORNERSTONE_TENANT_CACHE_TTL", "soon"),
     ("CORNERSTONE_TENANT_CACHE_TTL", "-1"),
     ("CORNERSTONE_TENANT_CACHE_TTL", "nan"),
@@ -92,3 +97,13 @@ def test_every_variable_is_documented_with_its_default() -> None:
     names = [var for var, _ in ENVIRONMENT_VARIABLES]
     assert len(names) == len(set(names))
     assert all(var.isupper() for var in names)
+
+
+def test_every_variable_is_in_the_readme_with_its_default() -> None:
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    rows = {line.split("|")[1]: line for line in readme.splitlines() if line.startswith("| `")}
+    for var, default in ENVIRONMENT_VARIABLES:
+        [row] = [line for first, line in rows.items() if f"`{var}`" in first]
+        # The data directory's default is the absolute path of the checkout, shown as ./.data.
+        if default is not None and var != "CORNERSTONE_DATA_DIR":
+            assert f"`{default}`" in row, (var, default)
