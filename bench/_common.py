@@ -385,18 +385,12 @@ def app_variant_factory() -> Any:
     find by elimination what a request costs. Read from the environment:
 
     * ``CS_BENCH_POOL_FIXED=N``: the pool keeps N connections and opens no overflow ones
-      (the shipped pool is CORNERSTONE_DB_POOL_SIZE plus as many overflow connections, which
-      are closed again as soon as they are returned to a full pool);
-    * ``CS_BENCH_NO_PING=1``: no ``pool_pre_ping`` (it costs BEGIN, ``;``, ROLLBACK on every
-      checkout with asyncpg);
+      (the shipped pool is CORNERSTONE_DB_POOL_SIZE plus 4 overflow connections, which are
+      closed again as soon as they are returned to a full pool); no pre-ping, as shipped;
     * ``CS_BENCH_NO_AUTH=1``: the authentication middleware is replaced by one that hands
       every request the same tenant principal without reading any header (no token parse,
       no signature check, no tenant status lookup); the scope guard, the tenant-bound
-      session and the handler are unchanged;
-    * ``CS_BENCH_ASYNC_GUARD=1``: the scope guard is called as a coroutine (Litestar hands a
-      sync guard to a worker thread on every request);
-    * ``CS_BENCH_AUTOCOMMIT=1``: the org routes get a tenant session in autocommit, so a
-      one-statement read sends no BEGIN and no COMMIT.
+      session and the handler are unchanged.
     """
     import app.asgi as asgi
     from sqlalchemy.ext.asyncio import create_async_engine
@@ -407,47 +401,12 @@ def app_variant_factory() -> Any:
     settings = get_settings()
     database = Database(resolve_database_url(settings), pool_size=settings.db_pool_size)
     fixed = int(os.environ.get("CS_BENCH_POOL_FIXED", "0"))
-    no_ping = os.environ.get("CS_BENCH_NO_PING") == "1"
-    if fixed or no_ping:
-        size = fixed or settings.db_pool_size
-        database.engine = create_async_engine(async_url(database.url), pool_size=size,
-                                              max_overflow=0 if fixed else size, pool_pre_ping=not no_ping)
+    if fixed:
+        database.engine = create_async_engine(async_url(database.url), pool_size=fixed, max_overflow=0,
+                                              pool_pre_ping=False, pool_recycle=1800)
     if os.environ.get("CS_BENCH_NO_AUTH") == "1":
         asgi.BearerAuthentication = _fixed_principal_middleware(os.environ["CS_BENCH_TENANT"])  # type: ignore[misc]
-    if os.environ.get("CS_BENCH_ASYNC_GUARD") == "1":
-        sync_guard = asgi.scope_guard
-
-        async def scope_guard(connection: Any, handler: Any) -> None:
-            sync_guard(connection, handler)
-
-        asgi.scope_guard = scope_guard  # type: ignore[assignment]
-    if os.environ.get("CS_BENCH_AUTOCOMMIT") == "1":
-        _autocommit_org_sessions()
     return asgi.create_app(settings, database=database)
-
-
-def _autocommit_org_sessions() -> None:
-    from litestar.di import Provide
-    from sqlalchemy.ext.asyncio import AsyncSession
-
-    from app.core.deps import actor_from
-    from app.domains.org.controllers import OrgController
-
-    engines: dict[str, Any] = {}
-
-    async def provide_autocommit_session(request: Any) -> Any:
-        schema = request.user.schema
-        engine = engines.get(schema)
-        if engine is None:
-            engine = engines[schema] = request.app.state.db.tenant_engine(schema).execution_options(
-                isolation_level="AUTOCOMMIT")
-        async with AsyncSession(bind=engine, expire_on_commit=False) as session:
-            session.info["tenant_schema"] = schema
-            session.info["actor"] = actor_from(request)
-            session.info["principal"] = request.user
-            yield session
-
-    OrgController.dependencies = {**OrgController.dependencies, "session": Provide(provide_autocommit_session)}
 
 
 def _fixed_principal_middleware(tenant: str) -> Any:

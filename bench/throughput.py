@@ -1,7 +1,7 @@
 """Throughput of one authenticated, tenant-bound, permission-checked GET against a bare ceiling.
 
     .venv/bin/python bench/throughput.py [--duration 15] [--warmup 3] [--connections 50]
-                                         [--rounds 1] [--profile]
+                                         [--rounds 1] [--explain] [--profile]
 
 In a scratch database of its own (DATABASE_URL's server, else the embedded one) it
 provisions a tenant with three branches, then serves, with uvicorn and 2 workers each:
@@ -45,15 +45,11 @@ BRANCH_PATH = "/api/v1/org/branches/"
 # ------------------------------------------------------------------- the bare handler
 
 
-def bare_app_factory() -> Any:
-    """A raw ASGI app: the same SELECT on an asyncpg pool, msgspec JSON, nothing else.
-
-    Imports stay inside so that uvicorn's workers load only what this needs.
-    """
-    import asyncpg
+def _bare_parts() -> tuple[str, Any, int]:
+    """What the bare targets share: the app's SELECT of one branch (every column,
+    schema-qualified), the answer's shape (the app's OrgNodeOut fields), the pool size."""
     import msgspec
 
-    from app.core.db import libpq_url
     from app.domains.org.models import OrgNode
 
     schema = os.environ["CS_BENCH_SCHEMA"]
@@ -63,7 +59,7 @@ def bare_app_factory() -> Any:
     columns = [c.name for c in OrgNode.__table__.columns]
     sql = (f"SELECT {', '.join(columns)} FROM {schema}.org_nodes "
            "WHERE org_nodes.id = $1 AND org_nodes.kind = $2")
-    pool_size = int(os.environ.get("CS_BENCH_POOL", "20"))  # the app's pool: 10 + 10 overflow per worker
+    pool_size = int(os.environ.get("CS_BENCH_POOL", "20"))  # the app's pool size per worker
 
     class Out(msgspec.Struct, rename="camel", kw_only=True):  # the app's OrgNodeOut fields
         id: uuid.UUID
@@ -76,6 +72,26 @@ def bare_app_factory() -> Any:
         created_at: Any
         updated_at: Any
 
+    return sql, Out, pool_size
+
+
+def _out(shape: Any, row: Any) -> Any:
+    return shape(id=row["id"], kind=row["kind"], parent_id=row["parent_id"], code=row["code"], name=row["name"],
+                 description=row["description"], version=row["version"], created_at=row["created_at"],
+                 updated_at=row["updated_at"])
+
+
+def bare_app_factory() -> Any:
+    """A raw ASGI app: the same SELECT on an asyncpg pool, msgspec JSON, nothing else.
+
+    Imports stay inside so that uvicorn's workers load only what this needs.
+    """
+    import asyncpg
+    import msgspec
+
+    from app.core.db import libpq_url
+
+    sql, Out, pool_size = _bare_parts()
     encode = msgspec.json.Encoder().encode
     state: dict[str, Any] = {}
     json_headers = [(b"content-type", b"application/json")]
@@ -113,12 +129,44 @@ def bare_app_factory() -> Any:
         if row is None:
             await send_simple(send, 404, b"{}", json_headers)
             return
-        body = encode(Out(id=row["id"], kind=row["kind"], parent_id=row["parent_id"], code=row["code"],
-                          name=row["name"], description=row["description"], version=row["version"],
-                          created_at=row["created_at"], updated_at=row["updated_at"]))
+        body = encode(_out(Out, row))
         await send_simple(send, 200, body, [*json_headers, (b"etag", f'"{row["version"]}"'.encode())])
 
     return app
+
+
+def litestar_app_factory() -> Any:
+    """The bare handler's work inside Litestar (``--explain``): routing, path parsing, the
+    handler call and the response, and nothing of the app (no authentication, guard, ORM
+    session or problem handlers). What the framework alone costs against the raw ASGI app."""
+    import asyncpg
+    from litestar import Litestar, Response, get
+
+    from app.core.db import libpq_url
+
+    sql, Out, pool_size = _bare_parts()
+    state: dict[str, Any] = {}
+
+    async def open_pool(_: Any) -> None:
+        state["pool"] = await asyncpg.create_pool(libpq_url(os.environ["DATABASE_URL"]), min_size=2,
+                                                  max_size=pool_size)
+
+    async def close_pool(_: Any) -> None:
+        await state["pool"].close()
+
+    @get("/health/live")
+    async def live() -> dict[str, Any]:
+        return {"status": "ok", "checks": []}
+
+    @get(BRANCH_PATH + "{branch_id:uuid}")
+    async def get_branch(branch_id: uuid.UUID) -> Response[Any]:
+        row = await state["pool"].fetchrow(sql, branch_id, "branch")
+        if row is None:
+            return Response({}, status_code=404)
+        return Response(_out(Out, row), headers={"etag": f'"{row["version"]}"'})
+
+    return Litestar([live, get_branch], on_startup=[open_pool], on_shutdown=[close_pool], openapi_config=None,
+                    signature_namespace={"Response": Response})
 
 
 # ---------------------------------------------------------------------- the benchmark
@@ -136,10 +184,10 @@ def _profile(pyspy: str, pid: int, seconds: float, out: Path) -> subprocess.Pope
 # Where a sample's time belongs: the first marker found walking from the root of its stack.
 STEPS = [
     ("authentication middleware (token, tenant status)", "authenticate_request"),
-    ("scope guard (a sync guard: sent to a worker thread)", "authorize_connection"),
-    ("scope guard (a sync guard: sent to a worker thread)", "scope_guard"),
-    ("tenant session dependency: COMMIT, close, return to the pool", "provide_tenant_session"),
-    ("handler: get_node (checkout + pre-ping, BEGIN, SELECT, ORM)", "get_node"),
+    ("scope guard (Litestar copies the handler for each guard call)", "authorize_connection"),
+    ("scope guard (Litestar copies the handler for each guard call)", "scope_guard"),
+    ("tenant session dependency: session set-up and end, return to the pool", "provide_tenant_session"),
+    ("handler: get_node (checkout, SELECT in autocommit, ORM)", "get_node"),
     ("response: OrgNodeOut, msgspec, headers", "_one"),
     ("response: uvicorn writing it", "send"),
     ("request: uvicorn reading it", "data_received"),
@@ -250,7 +298,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=50, help="concurrent keep-alive connections (50)")
     parser.add_argument("--rounds", type=int, default=1, help="alternations app → bare (1)")
     parser.add_argument("--explain", action="store_true",
-                        help="also measure bench-only variants of the app (pool, pre-ping, auth) to find the costs")
+                        help="also measure bench-only variants of the app (fixed pool, no token check) to find the costs")
     parser.add_argument("--profile", action="store_true",
                         help="sample one app worker with py-spy during one more run (py-spy on PATH or --py-spy)")
     parser.add_argument("--py-spy", default=shutil.which("py-spy"), help="path of py-spy")
@@ -274,12 +322,10 @@ def main() -> None:
     if args.explain:
         # Cumulative: each variant keeps the changes above it, so the last one shows what
         # Litestar and the ORM cost on their own.
+        targets.append(Target("Litestar + bare SQL", "throughput:litestar_app_factory"))
         variant, env = "_common:app_variant_factory", {}
         for name, key, value in [("app, pool 20 fixed", "CS_BENCH_POOL_FIXED", "20"),
-                                 (" + no pre-ping", "CS_BENCH_NO_PING", "1"),
-                                 (" + async guard", "CS_BENCH_ASYNC_GUARD", "1"),
-                                 (" + no token check", "CS_BENCH_NO_AUTH", "1"),
-                                 (" + no BEGIN/COMMIT", "CS_BENCH_AUTOCOMMIT", "1")]:
+                                 (" + no token check", "CS_BENCH_NO_AUTH", "1")]:
             env = {**env, key: value}
             targets.append(Target(name, variant, env))
 
