@@ -327,6 +327,19 @@ async def test_a_pending_page_deleted_before_its_upload_arrives_leaves_no_object
     page = issued["items"][0]["page"]
     key = f"volumes/{volume['id']}/pages/{page['id']}"
     await ok(await c.delete(f"{PAGES}/{page['id']}", headers={**auth, "If-Match": f'"{page["version"]}"'}), 204)
+
+    async def removals() -> list[Any]:
+        async with ctx.db.tenant_session(f"t_{ctx.tenant}") as session:
+            return list((await session.scalars(select(ArchiveObjectRemoval.not_before).where(
+                ArchiveObjectRemoval.object_key == key))).all())
+
+    # The immediate removal (nothing stored yet) runs first; the one at the URL's expiry waits.
+    async def only_the_late_removal_left() -> bool:
+        return len(await removals()) == 1
+
+    await wait_for(worker, only_the_late_removal_left, "the immediate removal of the deleted page's key")
+    [late] = await removals()
+    assert late > clock.utcnow()
     # The scanning station had the URL: its PUT arrives after the page is gone.
     await ok(await put_bytes(c, issued["items"][0]["upload"], data))
     assert (await _store(app).stat(ctx.tenant, key)).size == len(data)
