@@ -63,7 +63,7 @@ from app.domains.approvals.schemas import (
     step_problems,
 )
 from app.domains.org.models import NodeKind, OrgNode
-from app.tenants.models import Tenant
+from app.tenants.bound import tenant_id
 
 ENTITY = "approval_request"
 CHAIN_ENTITY = "approval_chain"
@@ -75,18 +75,6 @@ register_permissions({
 
 
 # ------------------------------------------------------------------------------ helpers
-
-async def tenant_id(session: AsyncSession) -> uuid.UUID:
-    """The id of the tenant the session is bound to (accounts and the outbox name it)."""
-    cached = session.info.get("tenant_id")
-    if cached is None:
-        schema = session.info["tenant_schema"]
-        cached = await session.scalar(select(Tenant.id).where(Tenant.slug == schema.removeprefix("t_")))
-        if cached is None:
-            raise RuntimeError(f"no tenant for schema {schema}")
-        session.info["tenant_id"] = cached
-    return cached  # type: ignore[no-any-return]
-
 
 async def _staff(session: AsyncSession) -> Any:
     """Active staff accounts of this tenant: the only ones who may decide a step."""

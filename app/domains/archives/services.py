@@ -27,7 +27,7 @@ import logging
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Awaitable, Callable, Iterable, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -60,6 +60,7 @@ from app.domains.archives.models import (
     VolumeStatus,
 )
 from app.domains.archives.schemas import (
+    DEFAULT_POLICY,
     ArchivePolicy,
     ArchiveSettings,
     Circulation,
@@ -68,7 +69,6 @@ from app.domains.archives.schemas import (
     ContentsIn,
     ContentsItemOut,
     CorrectionIn,
-    DEFAULT_POLICY,
     LastCheck,
     LegalHoldIn,
     LegalHoldOut,
@@ -88,7 +88,6 @@ from app.domains.archives.schemas import (
     page_line,
 )
 from app.domains.customers.models import Customer, CustomerUnit
-from app.domains.customers.services import time_zone
 from app.domains.org import services as org
 from app.domains.org.models import OrgNode
 from app.storage import (
@@ -99,6 +98,8 @@ from app.storage import (
     PresignedRequest,
     StorageUnavailable,
 )
+from app.tenants import bound
+from app.tenants.bound import tenant_id, time_zone
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -534,7 +535,7 @@ async def _check_circulation(session: AsyncSession, authz: Authorizer, data: Cir
         errors += [field_error(f"circulation.roles.{i}", "no such role") for i, r in enumerate(data.roles)
                    if r not in known]
     if data.account_ids:
-        tenant = await approvals.tenant_id(session)
+        tenant = await tenant_id(session)
         known_accounts = set((await session.scalars(select(Account.id).where(
             Account.id.in_(data.account_ids), Account.tenant_id == tenant, Account.kind == AccountKind.staff))).all())
         errors += [field_error(f"circulation.accountIds.{i}", "no such staff account")
@@ -627,7 +628,7 @@ async def put_contents(session: AsyncSession, authz: Authorizer, volume: Archive
     """Replace the contents list; how it fits the pages is checked at assembly."""
     authz.require(WRITE, path)
     _require_status(volume, VolumeStatus.draft, doing="change its contents list")
-    today = await _today(session)
+    today = await bound.today(session)
     future = [field_error(f"items.{n}.date", f"after today ({today})") for n, item in enumerate(data.items)
               if item.document_date is not None and item.document_date > today]
     if future:
@@ -657,14 +658,10 @@ async def put_remarks(session: AsyncSession, authz: Authorizer, volume: ArchiveV
     return await _recorded(session, volume, "remarks", before)
 
 
-async def _today(session: AsyncSession) -> date:
-    return clock.utcnow().astimezone(ZoneInfo(await time_zone(session))).date()
-
-
 async def _require_formed(session: AsyncSession, year: int | None) -> None:
     """A volume holds documents already formed: a later year is a slip, and filing would lock
     its objects for longer than the retention period (under COMPLIANCE, irrevocably)."""
-    this_year = (await _today(session)).year
+    this_year = (await bound.today(session)).year
     if year is not None and year > this_year:
         raise ProblemError("conflict", f"The year {year} is after this year ({this_year}).",
                            errors=[field_error("year", f"after {this_year}")])
@@ -727,7 +724,7 @@ async def assemble(session: AsyncSession, authz: Authorizer, volume: ArchiveVolu
             f"{p.field}: {p.message}" for p in problems), errors=problems)
     before = _snapshot(volume)
     dates = [i.document_date for i in items if i.document_date is not None]
-    year = volume.year or (max(dates).year if dates else (await _today(session)).year)
+    year = volume.year or (max(dates).year if dates else (await bound.today(session)).year)
     if volume.archive_number is None:
         volume.archive_number = await _archive_number(session, policy, volume, year)
     volume.year = year
@@ -757,7 +754,7 @@ async def review(session: AsyncSession, authz: Authorizer, volume: ArchiveVolume
     before = _snapshot(volume)
     volume.status = VolumeStatus.reviewed
     volume.reviewed_by, volume.reviewed_at = authz.principal.subject, clock.utcnow()
-    volume.remarks_reviewer, volume.remarks_reviewed_on = data.reviewer_name, await _today(session)
+    volume.remarks_reviewer, volume.remarks_reviewed_on = data.reviewer_name, await bound.today(session)
     return await _recorded(session, volume, "review", before, reason=data.comment)
 
 

@@ -37,8 +37,8 @@ from app.domains.calendars.schemas import (
     hhmm,
     holiday_end,
 )
-from app.domains.customers.services import time_zone
 from app.domains.org.services import get_root
+from app.tenants.bound import time_zone
 from app.tenants.schemas import TIME_ZONES
 
 MANAGE = "calendars.manage"

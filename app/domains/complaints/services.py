@@ -21,7 +21,6 @@ import uuid
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Sequence
-from zoneinfo import ZoneInfo
 
 import msgspec
 from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, update
@@ -29,9 +28,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import audit, clock, tenant_settings
-from app.core.numbering import next_number
 from app.core.ids import new_id
 from app.core.notify import queue_messages
+from app.core.numbering import next_number
 from app.core.pagination import PageParams, paginate
 from app.core.problems import ProblemError, field_error
 from app.core.schemas import Page, provided
@@ -112,13 +111,15 @@ from app.domains.complaints.schemas import (
     UploadOut,
 )
 from app.domains.customers.models import Customer, CustomerUnit
-from app.domains.customers.services import get_customer, time_zone
+from app.domains.customers.services import get_customer
 from app.domains.interactions.lookups import local_year, staff_account
 from app.domains.org import services as org
 from app.domains.org.models import NodeKind, OrgNode, Unit
 from app.domains.org.schemas import Department
 from app.storage import ObjectNotFound, ObjectStore
 from app.storage.base import ChecksumMismatch
+from app.tenants import bound
+from app.tenants.bound import tenant_id, time_zone
 
 READ, WRITE = "complaints.read", "complaints.write"
 SUPERVISE, CONFIGURE = "complaints.supervise", "complaints.configure"
@@ -246,7 +247,7 @@ async def notify(session: AsyncSession, recipients: Sequence[str | None], event:
     people = [p for p in dict.fromkeys(_person(r) for r in recipients) if p is not None]
     if not people:
         return 0
-    messages = await queue_messages(session, people, tenant_id=await approvals.tenant_id(session), channel=INBOX,
+    messages = await queue_messages(session, people, tenant_id=await tenant_id(session), channel=INBOX,
                                     subject=subject, body=body, data={
                                         "event": event, "complaintId": str(c.id), "number": c.number,
                                         "register": c.register.value, "status": c.status.value})
@@ -540,10 +541,6 @@ def letter_out(letter: CapaLetter, complaint_number: str, today: date) -> CapaLe
                          created_at=letter.created_at, version=letter.version)
 
 
-async def _today(session: AsyncSession) -> date:
-    return clock.utcnow().astimezone(ZoneInfo(await time_zone(session))).date()
-
-
 async def _children(session: AsyncSession, model: Any, complaint_id: uuid.UUID, *order: Any) -> list[Any]:
     return list((await session.scalars(select(model).where(model.complaint_id == complaint_id)
                                        .order_by(*order, model.id))).all())
@@ -565,7 +562,7 @@ async def record_out(session: AsyncSession, authz: Authorizer, c: Complaint) -> 
     attachments = await _children(session, ComplaintAttachment, c.id, ComplaintAttachment.created_at)
     letters = await _children(session, CapaLetter, c.id, CapaLetter.created_at)
     events = await _children(session, ComplaintEvent, c.id, ComplaintEvent.at)
-    today = await _today(session)
+    today = await bound.today(session)
     return ComplaintOut(
         id=c.id, register=c.register, number=c.number, channel=c.channel, customer_id=c.customer_id,
         contact_note=c.contact_note, project_id=c.node_id, unit_id=c.unit_id,
@@ -1239,13 +1236,13 @@ async def get_letter(session: AsyncSession, authz: Authorizer, letter_id: uuid.U
 
 
 async def letter_view(session: AsyncSession, letter: CapaLetter, c: Complaint) -> CapaLetterOut:
-    return letter_out(letter, c.number, await _today(session))
+    return letter_out(letter, c.number, await bound.today(session))
 
 
 async def list_letters(session: AsyncSession, authz: Authorizer, params: PageParams, *,
                        status: LetterStatus | None, overdue: bool | None,
                        complaint_id: uuid.UUID | None) -> Page[CapaLetterOut]:
-    today = await _today(session)
+    today = await bound.today(session)
     stmt: Select[Any] = (select(CapaLetter).join(Complaint, Complaint.id == CapaLetter.complaint_id)
                          .where(authz.visible(READ, Complaint.node_id)))
     if status is not None:

@@ -44,8 +44,8 @@ from app.domains.complaints.schemas import (
     Totals,
 )
 from app.domains.complaints.services import READ
-from app.domains.customers.services import time_zone
 from app.domains.org.models import OrgNode
+from app.tenants.bound import time_zone
 
 EXPORT_KIND = "complaints.statistics_export"
 CSV_COLUMNS = ["section", "key", "code", "name", "received", "closed", "litigation", "reopened",

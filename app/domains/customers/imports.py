@@ -51,6 +51,7 @@ from app.domains.customers.models import (
 )
 from app.domains.customers.schemas import ImportRejection, ImportResult
 from app.domains.org.models import NodeKind, OrgNode, Unit
+from app.tenants.bound import time_zone
 
 IMPORT_KIND = "customers.import"
 MAX_BYTES = 16 * 1024 * 1024  # ~150,000 rows of typical width
@@ -495,7 +496,7 @@ async def _run(session: AsyncSession, staged: CustomerImport, keys: TenantKeys, 
 
 
 async def _write(session: AsyncSession, rows: list[Row], progress: Progress, offset: int) -> int:
-    tz = await services.time_zone(session)
+    tz = await time_zone(session)
     year = clock.utcnow().astimezone(services._zone(tz)).year
     first = await take(session, services.SERIES, year, count=len(rows))
     written = units = 0

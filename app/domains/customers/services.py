@@ -81,6 +81,7 @@ from app.domains.customers.schemas import (
 )
 from app.domains.org import services as org
 from app.domains.org.models import NodeKind, OrgNode, Unit
+from app.tenants.bound import tenant_id, time_zone
 
 READ = "customers.read"
 WRITE = "customers.write"
@@ -124,17 +125,6 @@ register_customer_reference(CustomerUnit, "customer_id", owned=True)
 
 def _open(keys: TenantKeys, field: str, sealed: bytes | None) -> str | None:
     return None if sealed is None else keys.open(field, sealed)
-
-
-async def time_zone(session: AsyncSession) -> str:
-    """The tenant's time zone (responsibility and numbering years are counted in it)."""
-    from app.tenants.services import get_tenant
-
-    tz = session.info.get("tenant_time_zone")
-    if tz is None:
-        tz = (await get_tenant(session, session.info["tenant_schema"].removeprefix("t_"))).time_zone
-        session.info["tenant_time_zone"] = tz
-    return str(tz)
 
 
 def normalise_phone(value: str, field: str) -> str:
@@ -453,7 +443,7 @@ async def _check_account(session: AsyncSession, account_id: uuid.UUID | None, fi
         return
     from app.auth.models import Account, AccountKind
 
-    tenant = await approvals.tenant_id(session)
+    tenant = await tenant_id(session)
     found = await session.scalar(select(Account.id).where(Account.id == account_id, Account.tenant_id == tenant,
                                                           Account.kind == AccountKind.owner))
     if found is None:

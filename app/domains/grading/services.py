@@ -81,7 +81,6 @@ from app.domains.approvals import services as approvals
 from app.domains.approvals.models import ApprovalRequest, RequestStatus
 from app.domains.approvals.registry import register_request_type
 from app.domains.customers.models import ConsentKind, ContractStage, Customer, CustomerConsent, CustomerUnit
-from app.domains.customers.services import time_zone
 from app.domains.grading.models import (
     TREATMENTS,
     CreditChange,
@@ -125,6 +124,7 @@ from app.domains.interactions.models import Call, CallOutcome, Visit
 from app.domains.org import services as org
 from app.domains.org.models import OrgNode
 from app.domains.surveys.models import Dimension, SurveyAnswer, SurveyResult
+from app.tenants.bound import tenant_id, time_zone
 
 READ, CONFIGURE, RECOMPUTE, CREDIT = "grading.read", "grading.configure", "grading.recompute", "grading.credit"
 REVIEW, ASSIGN = "grading.review", "grading.assign"
@@ -820,7 +820,7 @@ async def _notify_customer(session: AsyncSession, customer: Customer, review: Cr
             f"如有疑问，请联系客户服务中心。\n"
             f"Dear customer, your credit grade is now {review.grade.value}, until {review.holds_until.isoformat()}. "
             "For any question, please contact our customer service centre.")
-    await queue_messages(session, [recipient], tenant_id=await approvals.tenant_id(session), channel=channel,
+    await queue_messages(session, [recipient], tenant_id=await tenant_id(session), channel=channel,
                          subject="信用等级变更通知 Your credit grade has changed", body=body,
                          data={"event": "grading.credit_grade.changed", "customerId": str(customer.id),
                                "reviewId": str(review.id), "grade": review.grade.value,

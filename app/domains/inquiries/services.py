@@ -22,12 +22,13 @@ from app.core.pagination import PageParams, paginate
 from app.core.problems import ProblemError, field_error
 from app.core.schemas import Page
 from app.domains.access.authz import Authorizer, register_permissions
-from app.domains.customers.services import get_customer, time_zone
+from app.domains.customers.services import get_customer
 from app.domains.inquiries.models import Inquiry, InquiryStatus, InquiryTransfer
 from app.domains.inquiries.schemas import AnswerIn, InquiryCreate, InquiryOut, InquirySummary, TransferIn
 from app.domains.org.models import NodeKind, OrgNode
 from app.domains.org.schemas import Department
 from app.domains.org.services import responsibility
+from app.tenants.bound import time_zone
 
 READ, WRITE, SUPERVISE = "inquiries.read", "inquiries.write", "inquiries.supervise"
 ENTITY = "inquiry"

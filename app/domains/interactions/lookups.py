@@ -25,12 +25,11 @@ from app.core.problems import ProblemError, field_error
 from app.core.schemas import INSTANT_PATTERN, on_edge_day
 from app.domains.access.authz import Authorizer
 from app.domains.approvals.models import ApprovalRequest, RequestStatus
-from app.domains.approvals.services import tenant_id
 from app.domains.customers.models import Customer
 from app.domains.customers.services import READ as CUSTOMERS_READ
-from app.domains.customers.services import time_zone
 from app.domains.org import services as org
 from app.domains.org.models import NodeKind, OrgNode
+from app.tenants.bound import tenant_id, time_zone
 
 M = TypeVar("M")
 

@@ -50,7 +50,6 @@ from app.core.problems import FieldError, ProblemError, field_error
 from app.core.schemas import Page, provided
 from app.domains.access.authz import Authorizer, register_permissions
 from app.domains.customers.models import Customer, CustomerStatus, CustomerUnit
-from app.domains.customers.services import time_zone
 from app.domains.grading.models import CustomerGrade
 from app.domains.interactions.lookups import (
     customer_for,
@@ -103,6 +102,7 @@ from app.domains.surveys.schemas import (
     TargetOut,
     TargetUpdate,
 )
+from app.tenants.bound import time_zone
 
 READ, WRITE, CONFIGURE = "surveys.read", "surveys.write", "surveys.configure"
 
