@@ -113,17 +113,19 @@ DOCUMENT = _document()
 SCHEMA = schemathesis.openapi.from_dict(DOCUMENT, config=schemathesis.Config.from_dict(CONFIG))
 
 
-# Headers that frame the HTTP message belong to the HTTP server: uvicorn answers a malformed
-# one itself (400 text/plain "Invalid HTTP request received.") before the app runs, so a value
-# generated there tests uvicorn, not the API. Hypothesis draws header names from string
-# constants of the code under test ("content-length" is one), hence the filter.
-FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding", "host", "connection", "expect", "te",
-                             "upgrade", "trailer", "keep-alive", "proxy-connection"})
+# Extra headers Hypothesis may add to a case (it draws names from string constants of the code
+# under test: "content-length" is one) that describe the message rather than the request:
+# framing headers belong to the HTTP server, and uvicorn answers a malformed one itself (400
+# text/plain "Invalid HTTP request received.") before the app runs; Content-Type is set by
+# Schemathesis from the body it sends, and a generated one would contradict it. Neither tests
+# the API.
+MESSAGE_HEADERS = frozenset({"content-length", "transfer-encoding", "host", "connection", "expect", "te",
+                             "upgrade", "trailer", "keep-alive", "proxy-connection", "content-type"})
 
 
-def _without_framing_headers(case: Any) -> None:
+def _without_message_headers(case: Any) -> None:
     if case.headers:
-        case.headers = {k: v for k, v in case.headers.items() if k.lower() not in FRAMING_HEADERS}
+        case.headers = {k: v for k, v in case.headers.items() if k.lower() not in MESSAGE_HEADERS}
 
 
 @dataclass
@@ -146,7 +148,7 @@ class Fuzz:
 
     def prepare(self, case: Any) -> None:
         """Point a case at a fresh resource where its path (and If-Match) are valid values."""
-        _without_framing_headers(case)
+        _without_message_headers(case)
         found = self.operations.get((case.path, case.method.upper()))
         if found is None:
             return  # a method the path does not serve (Schemathesis probes for 405)
@@ -222,5 +224,5 @@ def test_fuzz_platform_api(case: Any, fuzz: Fuzz) -> None:
 # Everything else in the document is public (/health, the sign-in side of OAuth): no token.
 @SCHEMA.exclude(path_regex="^/(api|platform)/").parametrize()
 def test_fuzz_public(case: Any, fuzz: Fuzz) -> None:
-    _without_framing_headers(case)
+    _without_message_headers(case)
     case.call_and_validate(base_url=fuzz.base)
