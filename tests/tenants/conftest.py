@@ -4,13 +4,15 @@ directory with one more revision on top, and one cut at an older revision."""
 from __future__ import annotations
 
 import shutil
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable
 
 import pytest
 from alembic.script import ScriptDirectory
-from sqlalchemy import delete
+from sqlalchemy import delete, text
 
+from app.core.db import PLATFORM_SCHEMA
 from app.tenants.migrations import TENANT_SCRIPTS, tenant_head
 from app.tenants.models import Tenant, schema_name
 from app.tenants.provisioning import drop_schema
@@ -75,3 +77,27 @@ def tenant(new_tenant: Callable[..., Awaitable[str]], scratch: list[str]) -> Cal
         return slug
 
     return _new
+
+
+@asynccontextmanager
+async def creation_refused_at_the_end(db: Any, slug: str) -> AsyncIterator[None]:
+    """Inside, the database refuses the very last statement of creating tenant ``slug`` (its
+    platform audit record), after the schema, its tables and its seed rows were written: the
+    creation raises "refused for the test"."""
+    function = f"public.refuse_{slug}"
+    async with db.engine.begin() as conn:
+        await conn.execute(text(
+            f"CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            f"IF NEW.action = 'tenant.create' AND NEW.entity_id = '{slug}' THEN "
+            f"RAISE EXCEPTION 'refused for the test'; END IF; RETURN NEW; END $$"
+        ))
+        await conn.execute(text(
+            f'CREATE TRIGGER "refuse_{slug}" BEFORE INSERT ON {PLATFORM_SCHEMA}.audit_log '
+            f"FOR EACH ROW EXECUTE FUNCTION {function}()"
+        ))
+    try:
+        yield
+    finally:
+        async with db.engine.begin() as conn:
+            await conn.execute(text(f'DROP TRIGGER "refuse_{slug}" ON {PLATFORM_SCHEMA}.audit_log'))
+            await conn.execute(text(f"DROP FUNCTION {function}()"))

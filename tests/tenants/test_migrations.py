@@ -26,7 +26,7 @@ from app.tenants.provisioning import create_schema, drop_schema
 from app.tenants.schemas import TenantCreate
 from app.tenants.services import create_tenant
 from tests.conftest import OPERATOR
-from tests.tenants.conftest import NEXT_REVISION
+from tests.tenants.conftest import NEXT_REVISION, creation_refused_at_the_end
 
 
 async def _registry(db: Any, slug: str) -> Tenant:
@@ -278,26 +278,10 @@ async def test_schema_script_joins_a_transaction_not_yet_started(db: Any) -> Non
 
 async def test_failure_after_the_schema_is_built_leaves_nothing(db: Any) -> None:
     slug = f"doomed_{uuid.uuid4().hex[:10]}"
-    function = f"public.refuse_{slug}"
-    # The database itself refuses the very last statement of create_tenant (its platform
-    # audit record), after the schema, its tables and its seed rows were written.
-    async with db.engine.begin() as conn:
-        await conn.execute(text(
-            f"CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-            f"IF NEW.action = 'tenant.create' AND NEW.entity_id = '{slug}' THEN "
-            f"RAISE EXCEPTION 'refused for the test'; END IF; RETURN NEW; END $$"
-        ))
-        await conn.execute(text(
-            f'CREATE TRIGGER "refuse_{slug}" BEFORE INSERT ON {PLATFORM_SCHEMA}.audit_log '
-            f"FOR EACH ROW EXECUTE FUNCTION {function}()"
-        ))
-    try:
-        with pytest.raises(Exception, match="refused for the test"):
+    # Refused at the very end, after the schema, its tables and its seed rows were written.
+    with pytest.raises(Exception, match="refused for the test"):
+        async with creation_refused_at_the_end(db, slug):
             await _provision(db, slug)
-    finally:
-        async with db.engine.begin() as conn:
-            await conn.execute(text(f'DROP TRIGGER "refuse_{slug}" ON {PLATFORM_SCHEMA}.audit_log'))
-            await conn.execute(text(f"DROP FUNCTION {function}()"))
 
     assert not await _registered(db, slug)
     assert not await _schema_exists(db, schema_name(slug))

@@ -29,7 +29,7 @@ from app.domains.approvals.models import ApprovalChain
 from app.domains.calendars.models import CalendarHoliday, CalendarWorkday, WorkingCalendar
 from app.domains.complaints.models import ComplaintCategory
 from app.domains.complaints.seeds import APPROVER_PERMISSIONS, APPROVER_ROLE
-from app.domains.org.models import NodeKind, OrgNode
+from app.domains.org.models import OrgNode
 from app.domains.surveys.models import Question, Questionnaire
 from app.storage import get_store
 from app.tenants.migrations import TENANT_SCRIPTS, tenant_head, upgrade_tenants

@@ -18,7 +18,6 @@ from sqlalchemy import delete, func, select, text, update
 from app import tasks
 from app.cli import main as cli
 from app.core.audit import Actor, platform_audit, tenant_audit
-from app.core.db import PLATFORM_SCHEMA
 from app.core.models import TenantBase
 from app.core.problems import ProblemError
 from app.tenants.migrations import TENANT_SCRIPTS, _scripts, tenant_head
@@ -29,7 +28,7 @@ from app.tenants.services import create_tenant
 from app.tenants.spares import fill_pool
 from app.worker import celery_app
 from tests.conftest import OPERATOR, TEST_CLIENT, bearer
-from tests.tenants.conftest import NEXT_REVISION
+from tests.tenants.conftest import NEXT_REVISION, creation_refused_at_the_end
 from tests.tenants.test_migrations import _CATALOG, _catalog, _registered, _schema_exists
 from tests.worker.conftest import wait_for
 
@@ -180,26 +179,11 @@ async def test_a_spare_being_taken_is_skipped_not_waited_for(db: Any) -> None:
 async def test_a_failed_creation_leaves_the_spare_in_the_pool(db: Any) -> None:
     [spare] = (await fill_pool(db, 1, actor=ACTOR)).built
     slug = _slug("doomed_spare")
-    function = f"public.refuse_{slug}"
     # The last statement of create_tenant (its platform audit record) is refused, after the
     # spare was renamed and seeded.
-    async with db.engine.begin() as conn:
-        await conn.execute(text(
-            f"CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-            f"IF NEW.action = 'tenant.create' AND NEW.entity_id = '{slug}' THEN "
-            f"RAISE EXCEPTION 'refused for the test'; END IF; RETURN NEW; END $$"
-        ))
-        await conn.execute(text(
-            f'CREATE TRIGGER "refuse_{slug}" BEFORE INSERT ON {PLATFORM_SCHEMA}.audit_log '
-            f"FOR EACH ROW EXECUTE FUNCTION {function}()"
-        ))
-    try:
-        with pytest.raises(Exception, match="refused for the test"):
+    with pytest.raises(Exception, match="refused for the test"):
+        async with creation_refused_at_the_end(db, slug):
             await _create(db, slug)
-    finally:
-        async with db.engine.begin() as conn:
-            await conn.execute(text(f'DROP TRIGGER "refuse_{slug}" ON {PLATFORM_SCHEMA}.audit_log'))
-            await conn.execute(text(f"DROP FUNCTION {function}()"))
 
     assert not await _registered(db, slug) and not await _schema_exists(db, schema_name(slug))
     assert await _pool(db) == {spare: tenant_head()} and await _schema_exists(db, spare)
