@@ -110,10 +110,10 @@ from app.domains.interactions.lookups import (
     customer_for,
     get_at_node,
     local_year,
+    page_with_request_status,
     payload_id,
     records_at,
     request_status,
-    request_statuses,
     shown_status,
     staff_account,
     status_filter,
@@ -558,7 +558,8 @@ async def get_credit_change(session: AsyncSession, authz: Authorizer, change_id:
     return await get_at_node(session, authz, CreditChange, change_id, READ, "credit-limit change")
 
 
-def _change_out(c: CreditChange, status: RequestStatus) -> CreditChangeOut:
+def _change_out(c: CreditChange, status: RequestStatus | None) -> CreditChangeOut:
+    assert status is not None  # a credit change is made with its request (a foreign key holds it)
     return CreditChangeOut(id=c.id, number=c.number, customer_id=c.customer_id, node_id=c.node_id,
                            applicant_id=c.applicant_id, previous_limit=c.previous_limit,
                            requested_limit=c.requested_limit, reason=c.reason, status=status,
@@ -567,9 +568,7 @@ def _change_out(c: CreditChange, status: RequestStatus) -> CreditChangeOut:
 
 
 async def credit_change_out(session: AsyncSession, c: CreditChange) -> CreditChangeOut:
-    status = await request_status(session, c.approval_request_id)
-    assert status is not None  # a foreign key holds it
-    return _change_out(c, status)
+    return _change_out(c, await request_status(session, c.approval_request_id))
 
 
 async def list_credit_changes(session: AsyncSession, authz: Authorizer, params: PageParams, *,
@@ -584,11 +583,8 @@ async def list_credit_changes(session: AsyncSession, authz: Authorizer, params: 
         stmt = stmt.where(CreditChange.customer_id == customer_id)
     if node_id is not None:
         stmt = stmt.where(await subtree_filter(session, CreditChange.node_id, node_id))
-    page = await paginate(session, stmt, params, sortable=CREDIT_SORT, default_sort=["-createdAt"],
-                          tiebreak=CreditChange.id, to_schema=lambda c: c)
-    statuses = await request_statuses(session, [c.approval_request_id for c in page.items])
-    return Page(items=[_change_out(c, statuses[c.approval_request_id]) for c in page.items], total=page.total,
-                limit=page.limit, offset=page.offset)
+    return await page_with_request_status(session, stmt, params, sortable=CREDIT_SORT, default_sort=["-createdAt"],
+                                          tiebreak=CreditChange.id, to_schema=_change_out)
 
 
 async def apply_for_credit(session: AsyncSession, authz: Authorizer, customer_id: uuid.UUID,
@@ -706,11 +702,8 @@ async def list_reviews(session: AsyncSession, authz: Authorizer, params: PagePar
         stmt = stmt.where(CreditReview.customer_id == customer_id)
     if node_id is not None:
         stmt = stmt.where(await subtree_filter(session, CreditReview.node_id, node_id))
-    page = await paginate(session, stmt, params, sortable=REVIEW_SORT, default_sort=["-createdAt"],
-                          tiebreak=CreditReview.id, to_schema=lambda r: r)
-    statuses = await request_statuses(session, [r.approval_request_id for r in page.items])
-    return Page(items=[_review_out(r, statuses.get(r.approval_request_id)) for r in page.items],
-                total=page.total, limit=page.limit, offset=page.offset)
+    return await page_with_request_status(session, stmt, params, sortable=REVIEW_SORT, default_sort=["-createdAt"],
+                                          tiebreak=CreditReview.id, to_schema=_review_out)
 
 
 async def open_review(session: AsyncSession, authz: Authorizer, data: CreditReviewIn) -> CreditReview:

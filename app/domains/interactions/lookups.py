@@ -13,16 +13,18 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from collections.abc import Callable
 from typing import Any, Sequence, TypeVar
 from zoneinfo import ZoneInfo
 
 from litestar.params import Parameter
-from sqlalchemy import ColumnElement, and_, false, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import Account, AccountKind, AccountStatus
+from app.core.pagination import PageParams, paginate
 from app.core.problems import ProblemError, field_error
-from app.core.schemas import INSTANT_PATTERN, on_edge_day
+from app.core.schemas import INSTANT_PATTERN, Page, on_edge_day
 from app.domains.access.authz import Authorizer
 from app.domains.approvals.models import ApprovalRequest, RequestStatus
 from app.domains.customers.models import Customer
@@ -32,6 +34,7 @@ from app.domains.org.models import NodeKind, OrgNode
 from app.tenants.bound import tenant_id, time_zone
 
 M = TypeVar("M")
+T = TypeVar("T")
 
 
 async def get_at_node(session: AsyncSession, authz: Authorizer, model: type[M], record_id: uuid.UUID,
@@ -167,6 +170,19 @@ async def request_statuses(session: AsyncSession,
         return {}
     return dict((await session.execute(select(ApprovalRequest.id, ApprovalRequest.status)
                                        .where(ApprovalRequest.id.in_(wanted)))).all())  # type: ignore[arg-type]
+
+
+async def page_with_request_status(session: AsyncSession, stmt: Select[Any], params: PageParams, *,
+                                   sortable: dict[str, ColumnElement[Any]], default_sort: Sequence[str],
+                                   tiebreak: ColumnElement[Any],
+                                   to_schema: Callable[[Any, RequestStatus | None], T]) -> Page[T]:
+    """A page of such records (``stmt`` selects them), each shown with its request's status,
+    read in one query for the whole page."""
+    page = await paginate(session, stmt, params, sortable=sortable, default_sort=default_sort, tiebreak=tiebreak,
+                          to_schema=lambda r: r)
+    statuses = await request_statuses(session, [r.approval_request_id for r in page.items])
+    return Page(items=[to_schema(r, statuses.get(r.approval_request_id)) for r in page.items], total=page.total,
+                limit=page.limit, offset=page.offset)
 
 
 async def request_status(session: AsyncSession, request_id: uuid.UUID | None) -> RequestStatus | None:

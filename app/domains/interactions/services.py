@@ -54,10 +54,10 @@ from app.domains.interactions.lookups import (
     get_at_node,
     local_year,
     node_for,
+    page_with_request_status,
     payload_id,
     records_at,
     request_status,
-    request_statuses,
     shown_status,
     staff_account,
     status_filter,
@@ -364,14 +364,11 @@ async def list_receptions(session: AsyncSession, authz: Authorizer, params: Page
         stmt = stmt.where(Reception.scheduled_at >= scheduled_from)
     if scheduled_to is not None:
         stmt = stmt.where(Reception.scheduled_at < scheduled_to)
-    page = await paginate(session, stmt, params, sortable=RECEPTION_SORT, default_sort=["-scheduledAt"],
-                          tiebreak=Reception.id, to_schema=lambda r: r)
-    statuses = await request_statuses(session, [r.approval_request_id for r in page.items])
-    return Page(items=[ReceptionSummary(id=r.id, number=r.number, kind=r.kind, node_id=r.node_id, title=r.title,
-                                        scheduled_at=r.scheduled_at, budget_total=_budget(r).total,
-                                        status=shown_status(r.stage.value, statuses.get(r.approval_request_id)),
-                                        version=r.version) for r in page.items],
-                total=page.total, limit=page.limit, offset=page.offset)
+    return await page_with_request_status(
+        session, stmt, params, sortable=RECEPTION_SORT, default_sort=["-scheduledAt"], tiebreak=Reception.id,
+        to_schema=lambda r, request_status: ReceptionSummary(
+            id=r.id, number=r.number, kind=r.kind, node_id=r.node_id, title=r.title, scheduled_at=r.scheduled_at,
+            budget_total=_budget(r).total, status=shown_status(r.stage.value, request_status), version=r.version))
 
 
 async def _guests(session: AsyncSession, authz: Authorizer, reception_id: uuid.UUID,
@@ -674,11 +671,9 @@ async def list_gift_applications(session: AsyncSession, authz: Authorizer, param
         stmt = stmt.where(GiftApplication.customer_id == customer_id)
     if node_id is not None:
         stmt = stmt.where(await subtree_filter(session, GiftApplication.node_id, node_id))
-    page = await paginate(session, stmt, params, sortable=APPLICATION_SORT, default_sort=["-createdAt"],
-                          tiebreak=GiftApplication.id, to_schema=lambda a: a)
-    statuses = await request_statuses(session, [a.approval_request_id for a in page.items])
-    return Page(items=[_application_out(a, statuses.get(a.approval_request_id)) for a in page.items],
-                total=page.total, limit=page.limit, offset=page.offset)
+    return await page_with_request_status(session, stmt, params, sortable=APPLICATION_SORT,
+                                          default_sort=["-createdAt"], tiebreak=GiftApplication.id,
+                                          to_schema=_application_out)
 
 
 async def _application_of(session: AsyncSession, payload: dict[str, Any], *, lock: bool = False) -> GiftApplication:
