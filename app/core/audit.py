@@ -10,6 +10,7 @@ for rows older than a year (the minimum any tenant policy may ask for).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -22,7 +23,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from app.core.db import TENANT_PLACEHOLDER, refuse_writes
-
 from app.core.ids import new_id
 from app.core.models import PlatformBase, TenantBase
 
@@ -173,6 +173,19 @@ async def record_many(session: AsyncSession, entries: list[dict[str, Any]]) -> N
     rows = [_values(actor, e["action"], e["entity_type"], e["entity_id"], e.get("before"), e.get("after"),
                     e.get("reason")) for e in entries]
     await session.execute(table.insert(), rows)
+
+
+async def add_created(session: AsyncSession, rows: Sequence[Any], *, action: str, entity_type: str,
+                      entity_id: Callable[[Any], Any] = lambda row: row.id) -> None:
+    """Insert ``rows`` and record each one's creation with its columns (timestamps aside):
+    one insert and one audit statement, for bulk creations such as seeding."""
+    if not rows:
+        return
+    session.add_all(rows)
+    await session.flush()
+    await record_many(session, [
+        {"action": action, "entity_type": entity_type, "entity_id": entity_id(row),
+         "after": snapshot(row, exclude=frozenset({"created_at", "updated_at"}))} for row in rows])
 
 
 def _insert(schema: str | None, values: dict[str, Any]) -> tuple[Any, dict[str, Any]]:

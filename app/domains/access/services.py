@@ -109,13 +109,7 @@ async def ensure_roles(session: AsyncSession, roles: Iterable[RoleCreate]) -> No
     have = set((await session.scalars(select(Role.code).where(Role.code.in_(wanted)))).all())
     rows = [Role(code=r.code, name=r.name, description=r.description, permissions=check_permissions(r.permissions),
                  system=True) for code, r in wanted.items() if code not in have]
-    if not rows:
-        return
-    session.add_all(rows)
-    await session.flush()
-    await audit.record_many(session, [
-        {"action": "access.role.create", "entity_type": ROLE, "entity_id": r.id,
-         "after": audit.snapshot(r, exclude=frozenset({"created_at", "updated_at"}))} for r in rows])
+    await audit.add_created(session, rows, action="access.role.create", entity_type=ROLE)
 
 
 async def update_role(session: AsyncSession, authz: Authorizer, role: Role, data: RoleUpdate) -> Role:

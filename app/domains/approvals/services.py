@@ -221,13 +221,8 @@ async def create_default_chains(session: AsyncSession, entries: list[RequestType
                                  for e in entries for code, name in e.default_roles.items()])
     rows = [ApprovalChain(request_type=e.code, steps=dump_steps(parse_steps([dict(s) for s in e.default_chain])))
             for e in entries]
-    if not rows:
-        return
-    session.add_all(rows)
-    await session.flush()
-    await audit.record_many(session, [
-        {"action": "approvals.chain.create", "entity_type": CHAIN_ENTITY, "entity_id": r.request_type,
-         "after": audit.snapshot(r, exclude=frozenset({"created_at", "updated_at"}))} for r in rows])
+    await audit.add_created(session, rows, action="approvals.chain.create", entity_type=CHAIN_ENTITY,
+                            entity_id=lambda chain: chain.request_type)
 
 
 # ---------------------------------------------------------------------- who may decide
