@@ -124,6 +124,7 @@ from app.domains.interactions.models import Call, CallOutcome, Visit
 from app.domains.org import services as org
 from app.domains.org.models import OrgNode
 from app.domains.surveys.models import Dimension, SurveyAnswer, SurveyResult
+from app.tenants import bound
 from app.tenants.bound import tenant_id, time_zone
 
 READ, CONFIGURE, RECOMPUTE, CREDIT = "grading.read", "grading.configure", "grading.recompute", "grading.credit"
@@ -750,7 +751,7 @@ async def conclude_review(session: AsyncSession, authz: Authorizer, review: Cred
                                            f"abnormality lowers the grade (to one of "
                                            f"{', '.join(g.value for g in Grade if g.value > current.value) or 'none'}).",
                                errors=[field_error("conclusion.grade", f"not below {current.value}")])
-        today = clock.utcnow().astimezone(ZoneInfo(await time_zone(session))).date()
+        today = await bound.today(session)
         review.grade, review.previous_grade = c.grade, current
         review.holds_until = _holds_until(today, c.holds_months)
         request = await approvals.create_request(

@@ -21,7 +21,6 @@ import uuid
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Sequence
-from zoneinfo import ZoneInfo
 
 import msgspec
 from sqlalchemy import (
@@ -102,6 +101,7 @@ from app.domains.surveys.schemas import (
     TargetOut,
     TargetUpdate,
 )
+from app.tenants import bound
 from app.tenants.bound import time_zone
 
 READ, WRITE, CONFIGURE = "surveys.read", "surveys.write", "surveys.configure"
@@ -117,10 +117,6 @@ QUESTIONNAIRE, PLAN, TARGET, RESULT = "questionnaire", "return_visit_plan", "ret
 MAX_TARGETS = 50_000  # one plan's reach; a larger campaign is several plans
 INSERT_BATCH = 5_000
 TWO = Decimal("0.01")
-
-
-def _today_in(zone: str) -> date:
-    return clock.utcnow().astimezone(ZoneInfo(zone)).date()
 
 
 # ------------------------------------------------------------------------ questionnaires
@@ -261,7 +257,7 @@ def _overdue(today: date) -> ColumnElement[bool]:
 
 
 async def plan_out(session: AsyncSession, p: ReturnVisitPlan) -> PlanOut:
-    today = _today_in(await time_zone(session))
+    today = await bound.today(session)
     counts = dict((await session.execute(
         select(ReturnVisitTarget.status, func.count()).where(ReturnVisitTarget.plan_id == p.id)
         .group_by(ReturnVisitTarget.status))).all())
@@ -430,13 +426,13 @@ async def _targets_out(session: AsyncSession, targets: Sequence[ReturnVisitTarge
 
 
 async def target_out(session: AsyncSession, target: ReturnVisitTarget) -> TargetOut:
-    return (await _targets_out(session, [target], _today_in(await time_zone(session))))[0]
+    return (await _targets_out(session, [target], await bound.today(session)))[0]
 
 
 async def list_targets(session: AsyncSession, authz: Authorizer, params: PageParams, *,
                        plan_id: uuid.UUID | None, status: TargetStatus | None, overdue: bool | None,
                        customer_id: uuid.UUID | None, node_id: uuid.UUID | None) -> Page[TargetOut]:
-    today = _today_in(await time_zone(session))
+    today = await bound.today(session)
     stmt: Select[Any] = (select(ReturnVisitTarget).join(Customer, Customer.id == ReturnVisitTarget.customer_id)
                          .where(authz.visible(READ, ReturnVisitTarget.node_id)))
     if plan_id is not None:
