@@ -167,15 +167,19 @@ async def test_the_daily_beat_grades_every_tenant(client: Any, db: Any, worker: 
             GradeChange.customer_id == uuid.UUID(customer["id"]), GradeChange.job_id.is_(None))) == 1
 
 
-async def _credit_deciders(db: Any, mint: Any, world: World) -> list[dict[str, str]]:
-    chain = [("sales_admin_manager", world.org.branch), ("sales_vp", world.org.root), ("sales_gm", world.org.root),
-             ("group_gm", world.org.root)]
+async def deciders(db: Any, mint: Any, world: World, chain: list[tuple[str, uuid.UUID]]) -> list[dict[str, str]]:
+    """Auth headers of one new account per step of ``chain``, holding its role at its node."""
     people = []
     for role, node in chain:
         account = await make_account(db, world.org, role)
         await assign(db, world.org, account, role, node)
         people.append(as_(mint, world.org, account))
     return people
+
+
+async def _credit_deciders(db: Any, mint: Any, world: World) -> list[dict[str, str]]:
+    return await deciders(db, mint, world, [("sales_admin_manager", world.org.branch), ("sales_vp", world.org.root),
+                                            ("sales_gm", world.org.root), ("group_gm", world.org.root)])
 
 
 async def test_credit_limits_change_through_four_approvals(client: Any, db: Any, mint: Any, world: World) -> None:

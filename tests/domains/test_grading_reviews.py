@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 from app.core.audit import SYSTEM, tenant_audit
 from tests.conftest import subject_of
 from tests.domains.customers_helpers import World, create, make_world, ok, person
-from tests.domains.test_approvals import as_, assign, make_account
-from tests.domains.test_grading import grade_all
+from tests.domains.test_approvals import make_account
+from tests.domains.test_grading import deciders, grade_all
 from tests.grants import grant
 
 API = "/api/v1/grading"
@@ -46,15 +46,6 @@ def _deal(world: World, unit: int, amount: str, **dates: int) -> dict[str, Any]:
     if "contracted" in dates:
         body["contractedOn"] = _day(dates["contracted"])
     return body
-
-
-async def _deciders(db: Any, mint: Any, world: World, chain: list[tuple[str, uuid.UUID]]) -> list[dict[str, str]]:
-    people = []
-    for role, node in chain:
-        account = await make_account(db, world.org, role)
-        await assign(db, world.org, account, role, node)
-        people.append(as_(mint, world.org, account))
-    return people
 
 
 async def _rows(client: Any, world: World, **params: Any) -> dict[str, dict[str, Any]]:
@@ -102,7 +93,7 @@ async def test_the_grade_summary_table(client: Any, db: Any, mint: Any, world: W
     assert (await client.get(f"{API}/grades", headers=world.admin, params={"sort": "monetary"})).status_code == 422
 
     # The approved credit limit beside the suggested one, sortable.
-    sales_manager, vp, gm, group_gm = await _deciders(db, mint, world, [
+    sales_manager, vp, gm, group_gm = await deciders(db, mint, world, [
         ("sales_admin_manager", world.org.branch), ("sales_vp", world.org.root), ("sales_gm", world.org.root),
         ("group_gm", world.org.root)])
     change = await ok(await client.post(f"{API}/customers/{old['id']}/credit-changes", headers=world.admin,
@@ -205,7 +196,7 @@ async def test_a_serious_abnormality_lowers_the_grade_and_the_customer_is_told(
         client: Any, db: Any, mint: Any, world: World) -> None:
     from app.auth.models import OutboxMessage
 
-    sales_manager, vp = await _deciders(db, mint, world, [("sales_admin_manager", world.org.branch),
+    sales_manager, vp = await deciders(db, mint, world, [("sales_admin_manager", world.org.branch),
                                                           ("sales_vp", world.org.root)])
     # A fresh 5M deal: R 5, F 2, M 5 → 79.17, grade C by the default rules.
     customer = await create(client, world, person(name="信用异常业主", email="credit.review@example.com",
@@ -269,7 +260,7 @@ async def test_a_review_dismissed_or_concluded_again(client: Any, db: Any, mint:
     from app.auth.services import create_account
     from app.core.audit import Actor
 
-    sales_manager, vp = await _deciders(db, mint, world, [("sales_admin_manager", world.org.branch),
+    sales_manager, vp = await deciders(db, mint, world, [("sales_admin_manager", world.org.branch),
                                                           ("sales_vp", world.org.root)])
     async with db.platform_transaction() as session:
         session.info["actor"] = Actor(kind="operator", id="operator@test")
@@ -319,7 +310,7 @@ async def test_an_approved_credit_change_applies_once(client: Any, db: Any, mint
     from app.domains.approvals.models import ApprovalRequest
     from app.domains.grading import services
 
-    sales_manager, vp, gm, group_gm = await _deciders(db, mint, world, [
+    sales_manager, vp, gm, group_gm = await deciders(db, mint, world, [
         ("sales_admin_manager", world.org.branch), ("sales_vp", world.org.root), ("sales_gm", world.org.root),
         ("group_gm", world.org.root)])
     customer = await create(client, world, person(units=[_deal(world, 7, "800000.00", contracted=30)]))
@@ -361,7 +352,7 @@ async def test_an_approval_during_a_computation_waits_for_it(client: Any, db: An
 
     from app.domains.grading.services import recompute
 
-    sales_manager, vp = await _deciders(db, mint, world, [("sales_admin_manager", world.org.branch),
+    sales_manager, vp = await deciders(db, mint, world, [("sales_admin_manager", world.org.branch),
                                                           ("sales_vp", world.org.root)])
     other = await create(client, world, person())
     await grade_all(db, world.slug)
