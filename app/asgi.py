@@ -10,6 +10,7 @@ from typing import AsyncIterator
 from litestar import Litestar, Response, Router, get
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
+from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
@@ -26,6 +27,7 @@ from app.auth.tokens import KeyRing
 from app.config import Settings, get_settings
 from app.core.broker import broker_probe
 from app.core.db import Database, resolve_database_url
+from app.core.deps import provide_reader
 from app.core.jobs_controller import JobController
 from app.core.allow import complete_allow_header
 from app.core.openapi import ClosedStructSchemaPlugin, security_components
@@ -76,7 +78,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     # Object storage (app/storage): S3 when CORNERSTONE_S3_ENDPOINT is set, else local disk.
     store = store_for(settings)
-    db = database or Database(resolve_database_url(settings), pool_size=settings.db_pool_size)
+    # A fixed pool: no request path holds two connections at once (sessions take theirs at
+    # their first statement, readers for one statement), so waiting for one cannot deadlock.
+    db = database or Database(resolve_database_url(settings), pool_size=settings.db_pool_size, max_overflow=0)
     # Loaded lazily by the authentication middleware on the first token (and on unknown kids).
     key_ring = KeyRing(issuer=settings.issuer, audience=settings.audience, token_ttl=settings.access_token_ttl)
     state = State({
@@ -153,6 +157,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         state=state,
         middleware=[DefineMiddleware(BearerAuthentication, exclude_from_auth_key="public")],
         guards=[scope_guard],
+        # Synchronous and cheap: no worker thread.
+        dependencies={"reader": Provide(provide_reader, sync_to_thread=False)},
         exception_handlers={**EXCEPTION_HANDLERS, **STORAGE_EXCEPTION_HANDLERS},  # type: ignore[arg-type]
         openapi_config=openapi,
         plugins=[ClosedStructSchemaPlugin()],

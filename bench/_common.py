@@ -384,29 +384,16 @@ def app_variant_factory() -> Any:
     """The real app from app.asgi.create_app, changed ONLY inside the benchmark process, to
     find by elimination what a request costs. Read from the environment:
 
-    * ``CS_BENCH_POOL_FIXED=N``: the pool keeps N connections and opens no overflow ones
-      (the shipped pool is CORNERSTONE_DB_POOL_SIZE plus 4 overflow connections, which are
-      closed again as soon as they are returned to a full pool); no pre-ping, as shipped;
     * ``CS_BENCH_NO_AUTH=1``: the authentication middleware is replaced by one that hands
       every request the same tenant principal without reading any header (no token parse,
-      no signature check, no tenant status lookup); the scope guard, the tenant-bound
-      session and the handler are unchanged.
+      no signature check, no tenant status lookup); the scope guard, the reader and the
+      handler are unchanged.
     """
     import app.asgi as asgi
-    from sqlalchemy.ext.asyncio import create_async_engine
 
-    from app.config import get_settings
-    from app.core.db import Database, async_url, resolve_database_url
-
-    settings = get_settings()
-    database = Database(resolve_database_url(settings), pool_size=settings.db_pool_size)
-    fixed = int(os.environ.get("CS_BENCH_POOL_FIXED", "0"))
-    if fixed:
-        database.engine = create_async_engine(async_url(database.url), pool_size=fixed, max_overflow=0,
-                                              pool_pre_ping=False, pool_recycle=1800)
     if os.environ.get("CS_BENCH_NO_AUTH") == "1":
         asgi.BearerAuthentication = _fixed_principal_middleware(os.environ["CS_BENCH_TENANT"])  # type: ignore[misc]
-    return asgi.create_app(settings, database=database)
+    return asgi.create_app()
 
 
 def _fixed_principal_middleware(tenant: str) -> Any:

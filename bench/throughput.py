@@ -8,7 +8,8 @@ provisions a tenant with three branches, then serves, with uvicorn and 2 workers
 
 * the app (`uvicorn --factory app.asgi:app_factory`): GET /api/v1/org/branches/{id} with a
   Bearer token minted from the database's signing key (verified in-process, tenant status
-  checked, scope guard, a tenant-bound SQLAlchemy session, msgspec response);
+  checked, scope guard, the caller's grants, the record read by the tenant-bound reader of
+  app/core/reads.py, msgspec response);
 * the bare handler (``bare_app_factory`` below): a raw ASGI callable, no framework, that
   runs the same SELECT of the same row (schema-qualified) on an asyncpg pool and encodes
   the same JSON with msgspec: the practical ceiling of Python + PostgreSQL on this machine.
@@ -186,8 +187,8 @@ STEPS = [
     ("authentication middleware (token, tenant status)", "authenticate_request"),
     ("scope guard (Litestar copies the handler for each guard call)", "authorize_connection"),
     ("scope guard (Litestar copies the handler for each guard call)", "scope_guard"),
-    ("tenant session dependency: session set-up and end, return to the pool", "provide_tenant_session"),
-    ("handler: get_node (checkout, SELECT in autocommit, ORM)", "get_node"),
+    ("grants (authz dependency)", "provide_authz"),
+    ("handler: read_node (checkout, SELECT on the driver, row)", "read_node"),
     ("response: OrgNodeOut, msgspec, headers", "_one"),
     ("response: uvicorn writing it", "send"),
     ("request: uvicorn reading it", "data_received"),
@@ -298,7 +299,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=50, help="concurrent keep-alive connections (50)")
     parser.add_argument("--rounds", type=int, default=1, help="alternations app → bare (1)")
     parser.add_argument("--explain", action="store_true",
-                        help="also measure bench-only variants of the app (fixed pool, no token check) to find the costs")
+                        help="also measure Litestar with the bare SQL, and the app without its token check, to find the costs")
     parser.add_argument("--profile", action="store_true",
                         help="sample one app worker with py-spy during one more run (py-spy on PATH or --py-spy)")
     parser.add_argument("--py-spy", default=shutil.which("py-spy"), help="path of py-spy")
@@ -320,14 +321,8 @@ def main() -> None:
     slug = "bench"
     targets = [Target("app", "app.asgi:app_factory"), Target("bare", "throughput:bare_app_factory")]
     if args.explain:
-        # Cumulative: each variant keeps the changes above it, so the last one shows what
-        # Litestar and the ORM cost on their own.
         targets.append(Target("Litestar + bare SQL", "throughput:litestar_app_factory"))
-        variant, env = "_common:app_variant_factory", {}
-        for name, key, value in [("app, pool 20 fixed", "CS_BENCH_POOL_FIXED", "20"),
-                                 (" + no token check", "CS_BENCH_NO_AUTH", "1")]:
-            env = {**env, key: value}
-            targets.append(Target(name, variant, env))
+        targets.append(Target("app, no token check", "_common:app_variant_factory", {"CS_BENCH_NO_AUTH": "1"}))
 
     with scratch_database() as url:
         settings = load_settings({"DATABASE_URL": url})

@@ -95,7 +95,9 @@ async def db(settings: Any) -> AsyncIterator[Any]:
     from app.core.db import Database
     from app.tenants.migrations import upgrade_shared
 
-    database = Database(os.environ["DATABASE_URL"], pool_size=5)
+    # As the API runs (app.asgi): a fixed pool, so a request path that held two connections
+    # at once would wait on itself here.
+    database = Database(os.environ["DATABASE_URL"], pool_size=5, max_overflow=0)
     await upgrade_shared(database)
     async with database.platform_transaction() as session:
         await ensure_signing_key(session, token_ttl=settings.access_token_ttl)

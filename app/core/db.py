@@ -97,7 +97,15 @@ def with_database(url: str, name: str) -> str:
 
 
 _SCHEMA_RE = re.compile(r"^t_[a-z][a-z0-9_]{1,40}$")
+POOL_TIMEOUT = 10.0  # seconds a request waits for a pooled connection before answering 503
 READ_ONLY = "read_only"  # session.info key of a read-only (autocommit) tenant session
+
+
+def tenant_schema(schema: str) -> str:
+    """``schema`` when it is a tenant schema's name (it is then written into SQL unquoted-safe)."""
+    if not _SCHEMA_RE.fullmatch(schema):
+        raise ValueError(f"not a tenant schema: {schema!r}")
+    return schema
 
 
 def refuse_writes(session: AsyncSession, what: str) -> None:
@@ -115,15 +123,20 @@ def _no_flush_when_read_only(session: Session, flush_context: Any, instances: An
 class Database:
     """One engine (one pool) per process, with cheap per-tenant proxies over it."""
 
-    def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
+    def __init__(self, url: str, *, pool_size: int = 10, max_overflow: int = 4,
+                 pool_timeout: float = POOL_TIMEOUT, echo: bool = False) -> None:
+        """``max_overflow``: connections opened beyond ``pool_size`` when every pooled one is
+        busy, closed again as soon as they return to a full pool. Slack for the worker and the
+        CLI, whose code may hold two connections. The API runs with none (see create_app):
+        under sustained load overflow would mean a new PostgreSQL connection, and its set-up
+        round trips, for each request beyond the pool. A request waits instead, and answers
+        503 after ``pool_timeout`` seconds."""
         self.url = url
         self.engine: AsyncEngine = create_async_engine(
             async_url(url),
-            # A mostly fixed pool: overflow connections are closed as soon as they return,
-            # which under sustained load means a new PostgreSQL connection per request. A
-            # few stay allowed for bursts and for code that briefly holds two connections.
             pool_size=pool_size,
-            max_overflow=4,
+            max_overflow=max_overflow,
+            pool_timeout=pool_timeout,
             # No ping on every checkout (a round trip per request); recycle instead, and a
             # connection broken by a server restart fails one request and is replaced.
             pool_pre_ping=False,
@@ -144,9 +157,7 @@ class Database:
         return self._sync_engine
 
     def tenant_engine(self, schema: str, *, read_only: bool = False) -> AsyncEngine:
-        if not _SCHEMA_RE.match(schema):
-            raise ValueError(f"not a tenant schema: {schema!r}")
-        key = (schema, read_only)
+        key = (tenant_schema(schema), read_only)
         engine = self._tenant_engines.get(key)
         if engine is None:
             options: dict[str, Any] = {"schema_translate_map": {TENANT_PLACEHOLDER: schema}}

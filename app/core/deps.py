@@ -1,4 +1,4 @@
-"""Request-scoped dependencies: the one session a request works through."""
+"""Request-scoped dependencies: the one session a request works through, and its reader."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
 from app.core.audit import Actor
+from app.core.reads import TenantReader
 
 REASON_HEADER = "change-reason"
 READ_METHODS = frozenset({"GET", "HEAD"})
@@ -36,6 +37,12 @@ async def provide_tenant_session(request: Request[Any, Any, Any]) -> AsyncGenera
         session.info["principal"] = principal
         async with session.begin():
             yield session
+
+
+def provide_reader(request: Request[Any, Any, Any]) -> TenantReader:
+    """Hot reads in the caller's tenant (app/core/reads.py); bound like the session, from
+    the token. Made for every route that asks, e.g. through ``authz``."""
+    return TenantReader(request.app.state.db.engine, request.user.schema)
 
 
 async def provide_platform_session(request: Request[Any, Any, Any]) -> AsyncGenerator[AsyncSession, None]:

@@ -22,6 +22,7 @@ from litestar.exceptions import (
 )
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
 
 log = logging.getLogger(__name__)
@@ -250,10 +251,20 @@ def handle_database_error(request: Request[Any, Any, Any], exc: DBAPIError) -> R
     return handle_unexpected(request, exc)
 
 
+def handle_pool_timeout(request: Request[Any, Any, Any], exc: PoolTimeout) -> Response[bytes]:
+    # Every pooled connection stayed busy for the pool's whole timeout: overloaded, not broken.
+    log.warning("%s %s waited too long for a database connection", request.method, request.url.path)
+    return problem_response(
+        "service-unavailable", 503, detail="The service is busy; nothing was applied. Send the request again.",
+        instance=request.url.path, headers={"Retry-After": "1"},
+    )
+
+
 EXCEPTION_HANDLERS = {
     HTTPException: handle_http_exception,
     StaleDataError: handle_stale,
     IntegrityError: handle_integrity,
     DBAPIError: handle_database_error,
+    PoolTimeout: handle_pool_timeout,
     Exception: handle_unexpected,
 }

@@ -25,11 +25,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from litestar import Request
-from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy import ColumnElement, bindparam, false, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
 from app.core.problems import ProblemError
+from app.core.reads import Read, TenantReader
 from app.domains.access.models import Role, RoleAssignment
 from app.domains.org.models import OrgNode
 
@@ -145,19 +146,28 @@ def trusted() -> Authorizer:
     return Authorizer(principal=SYSTEM_PRINCIPAL, whole_group=True)
 
 
-async def load_authorizer(session: AsyncSession, principal: Principal) -> Authorizer:
+# The grants of one account: the org path of each assignment, and its role's permissions.
+GRANTS = Read(
+    select(OrgNode.path, Role.permissions)
+    .join(RoleAssignment, RoleAssignment.node_id == OrgNode.id)
+    .join(Role, Role.id == RoleAssignment.role_id)
+    .where(RoleAssignment.account_id == bindparam("account_id"))
+)
+
+
+async def load_authorizer(source: AsyncSession | TenantReader, principal: Principal) -> Authorizer:
+    """The caller's grants, read in ``source``: a request's reader, or a session (whose
+    transaction then sees the assignments it has not committed yet)."""
     if principal.kind == "client":
         return Authorizer(principal=principal, whole_group=True)
     try:
         account_id = uuid.UUID(principal.subject)
     except ValueError:
         return Authorizer(principal=principal)  # not an account: nothing granted
-    rows = (await session.execute(
-        select(OrgNode.path, Role.permissions)
-        .join(RoleAssignment, RoleAssignment.node_id == OrgNode.id)
-        .join(Role, Role.id == RoleAssignment.role_id)
-        .where(RoleAssignment.account_id == account_id)
-    )).all()
+    if isinstance(source, TenantReader):
+        rows = await source.all(GRANTS, account_id=account_id)
+    else:
+        rows = (await source.execute(GRANTS.statement, {"account_id": account_id})).all()
     grants: dict[str, list[str]] = {}
     for path, permissions in rows:
         # The wildcard expands against the permissions registered now, not when the role was saved.
@@ -169,6 +179,6 @@ async def load_authorizer(session: AsyncSession, principal: Principal) -> Author
     return Authorizer(principal=principal, grants=grants, account_id=account_id)
 
 
-async def provide_authz(request: Request[Any, Any, Any], session: AsyncSession) -> Authorizer:
-    """Litestar dependency: the caller's grants in this tenant (needs ``session``)."""
-    return await load_authorizer(session, request.user)
+async def provide_authz(request: Request[Any, Any, Any], reader: TenantReader) -> Authorizer:
+    """Litestar dependency: the caller's grants in this tenant (through ``reader``)."""
+    return await load_authorizer(reader, request.user)

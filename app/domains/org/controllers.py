@@ -22,6 +22,7 @@ from app.core.etag import check_if_match, etag
 from app.core.idempotency import idempotent
 from app.core.jobs import JobOut, accepted, create_job
 from app.core.pagination import PageParams, page_params
+from app.core.reads import TenantReader
 from app.core.schemas import Page
 from app.domains.access.authz import Authorizer, provide_authz
 from app.domains.org import services
@@ -121,8 +122,8 @@ class OrgController(Controller):
 
     @get("/branches/{branch_id:uuid}", operation_id="getBranch", summary="Get a branch",
          **requires("org:read", errors=[404]))
-    async def get_branch(self, session: AsyncSession, authz: Authorizer, branch_id: uuid.UUID) -> Response[OrgNodeOut]:
-        return _one(await services.get_node(session, authz, branch_id, NodeKind.branch))
+    async def get_branch(self, reader: TenantReader, authz: Authorizer, branch_id: uuid.UUID) -> Response[OrgNodeOut]:
+        return _one(await services.read_node(reader, authz, branch_id, NodeKind.branch))
 
     @patch("/branches/{branch_id:uuid}", operation_id="updateBranch", summary="Update a branch",
            **requires("org:write", errors=[404, 409, 412, 428]))
@@ -172,9 +173,9 @@ class ProjectController(Controller):
 
     @get("/{project_id:uuid}", operation_id="getProject", summary="Get a project",
          **requires("org:read", errors=[404]))
-    async def get_project(self, session: AsyncSession, authz: Authorizer,
+    async def get_project(self, reader: TenantReader, authz: Authorizer,
                           project_id: uuid.UUID) -> Response[ProjectOut]:
-        return _project(await services.get_node(session, authz, project_id, NodeKind.project))
+        return _project(await services.read_node(reader, authz, project_id, NodeKind.project))
 
     @patch("/{project_id:uuid}", operation_id="updateProject", summary="Update a project (e.g. its handover date)",
            **requires("org:write", errors=[404, 409, 412, 428]))
@@ -228,9 +229,9 @@ class BuildingController(Controller):
 
     @get("/{building_id:uuid}", operation_id="getBuilding", summary="Get a building",
          **requires("org:read", errors=[404]))
-    async def get_building(self, session: AsyncSession, authz: Authorizer,
+    async def get_building(self, reader: TenantReader, authz: Authorizer,
                            building_id: uuid.UUID) -> Response[OrgNodeOut]:
-        return _one(await services.get_node(session, authz, building_id, NodeKind.building))
+        return _one(await services.read_node(reader, authz, building_id, NodeKind.building))
 
     @patch("/{building_id:uuid}", operation_id="updateBuilding", summary="Update a building",
            **requires("org:write", errors=[404, 409, 412, 428]))

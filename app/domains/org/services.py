@@ -17,13 +17,14 @@ from decimal import Decimal
 from typing import Any, Awaitable, Callable, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, case, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import audit, clock
 from app.core.ids import new_id
 from app.core.pagination import PageParams, paginate
 from app.core.problems import ProblemError, field_error
+from app.core.reads import Read, TenantReader
 from app.core.schemas import Page, provided
 from app.domains.access.authz import Authorizer, trusted
 from app.domains.org.models import PARENT_KIND, NodeKind, OrgNode, Unit, UnitStatus
@@ -118,13 +119,23 @@ async def get_root(session: AsyncSession, authz: Authorizer | None = None, *, lo
     return root
 
 
+# A node by id and kind: GETs read it through the reader, updates lock it in their session.
+NODE = Read(select(OrgNode).where(OrgNode.id == bindparam("id"), OrgNode.kind == bindparam("kind")))
+
+
+async def read_node(reader: TenantReader, authz: Authorizer, node_id: uuid.UUID, kind: NodeKind) -> Any:
+    """A node of ``kind`` the caller may read, as a row (for GETs); any other id answers 404."""
+    return _readable(await reader.one(NODE, id=node_id, kind=kind), authz, node_id, kind)
+
+
 async def get_node(session: AsyncSession, authz: Authorizer, node_id: uuid.UUID, kind: NodeKind, *,
                    lock: bool = False) -> OrgNode:
-    """A node of ``kind`` the caller may read; any other id answers 404."""
-    stmt = select(OrgNode).where(OrgNode.id == node_id, OrgNode.kind == kind)
-    if lock:
-        stmt = stmt.with_for_update()
-    node = await session.scalar(stmt)
+    """The same node as an ORM object in ``session`` (``lock``: FOR UPDATE, to change it)."""
+    stmt = NODE.statement.with_for_update() if lock else NODE.statement
+    return _readable(await session.scalar(stmt, {"id": node_id, "kind": kind}), authz, node_id, kind)
+
+
+def _readable(node: Any, authz: Authorizer, node_id: uuid.UUID, kind: NodeKind) -> Any:
     if node is None or not authz.can(READ, node.path):
         raise ProblemError("not-found", f"No {kind.value} with id {node_id}.")
     return node

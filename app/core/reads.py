@@ -1,0 +1,129 @@
+"""Hot reads: a SELECT compiled once, run on the pooled connection's driver.
+
+A GET of one record through the ORM session spends most of its CPU in SQLAlchemy, not in
+PostgreSQL: building the statement and its cache key, the execution context, loading the
+object, the greenlet bridge (about 0.5 ms a statement here; docs/benchmarks.md). A ``Read``
+is a statement built once at import; it is compiled once, its tenant schema written in per
+schema (the schema_translate_map of tenant sessions, done ahead), and ``TenantReader`` runs
+it with asyncpg directly on a connection checked out of the same pool, outside any
+transaction, as the read-only sessions of GET requests do. Rows keep the statement's
+column types: the bind and result processors of each column's type are applied, so a row
+holds what the ORM object would.
+
+Writes and reads that build their statement per request (lists, searches) stay on the
+session; reads of one record by id, and the grants every request loads, go through here.
+"""
+
+from __future__ import annotations
+
+import collections
+from typing import Any, Callable
+
+import asyncpg
+from sqlalchemy import Select
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.core.db import TENANT_PLACEHOLDER, tenant_schema
+
+_SCHEMA_TOKEN = f"__[SCHEMA_{TENANT_PLACEHOLDER}]"
+_MAX_SCHEMAS = 8192  # SQL texts kept per statement, as the database keeps tenant engines
+
+
+class Read:
+    """One SELECT of tenant tables with named bind parameters (``bindparam("id")``)."""
+
+    def __init__(self, statement: Select[Any]) -> None:
+        self.statement = statement
+        self.columns = [column.key for column in statement.selected_columns]
+        # Attribute access, as on ORM objects: schemas' ``of(obj)`` take either.
+        self.row = collections.namedtuple("Row", self.columns)  # type: ignore[misc]
+        self._compiled: dict[type[Dialect], _Compiled] = {}
+
+    def compiled(self, dialect: Dialect) -> _Compiled:
+        compiled = self._compiled.get(type(dialect))
+        if compiled is None:
+            compiled = self._compiled[type(dialect)] = _Compiled(self, dialect)
+        return compiled
+
+
+class _Compiled:
+    """A Read for one dialect: its text with a token for the schema, the bind processing of
+    its parameters in order, the result processing of its columns, its text per schema."""
+
+    def __init__(self, read: Read, dialect: Dialect) -> None:
+        # With a translate map the compiler leaves a token where each schema goes.
+        compiled = read.statement.compile(dialect=dialect,
+                                          schema_translate_map={TENANT_PLACEHOLDER: TENANT_PLACEHOLDER})
+        if _SCHEMA_TOKEN not in compiled.string:
+            raise ValueError(f"{read.columns}: a Read reads tenant tables")
+        self.row = read.row
+        self._template = compiled.string
+        self._quote_schema = dialect.identifier_preparer.quote_schema
+        self._params: list[tuple[str, Callable[[Any], Any] | None]] = [
+            (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
+            for name in compiled.positiontup or []
+        ]
+        self._names = {name for name, _ in self._params}
+        processors = [column.type.dialect_impl(dialect).result_processor(dialect, None)
+                      for column in read.statement.selected_columns]
+        self._results = [(i, p) for i, p in enumerate(processors) if p is not None]
+        self._sql: collections.OrderedDict[str, str] = collections.OrderedDict()
+
+    def sql(self, schema: str) -> str:
+        sql = self._sql.get(schema)
+        if sql is None:
+            sql = self._template.replace(_SCHEMA_TOKEN, self._quote_schema(tenant_schema(schema)))
+            self._sql[schema] = sql
+            if len(self._sql) > _MAX_SCHEMAS:
+                self._sql.popitem(last=False)
+        return sql
+
+    def arguments(self, params: dict[str, Any]) -> list[Any]:
+        if params.keys() != self._names:
+            raise TypeError(f"parameters {sorted(params)}, expected {sorted(self._names)}")
+        return [process(params[name]) if process else params[name] for name, process in self._params]
+
+    def to_row(self, record: asyncpg.Record) -> Any:
+        if not self._results:
+            return self.row._make(record)
+        values = list(record)
+        for i, process in self._results:
+            values[i] = process(values[i])
+        return self.row._make(values)
+
+
+class TenantReader:
+    """Runs ``Read`` statements in one tenant's schema; each takes a pooled connection for
+    its one round trip (autocommit: every statement sees its own snapshot)."""
+
+    def __init__(self, engine: AsyncEngine, schema: str) -> None:
+        self.engine = engine
+        self.schema = tenant_schema(schema)
+
+    async def one(self, read: Read, **params: Any) -> Any | None:
+        """The first row, or None."""
+        compiled = read.compiled(self.engine.dialect)
+        record = await self._run(compiled, "fetchrow", params)
+        return None if record is None else compiled.to_row(record)
+
+    async def all(self, read: Read, **params: Any) -> list[Any]:
+        compiled = read.compiled(self.engine.dialect)
+        return [compiled.to_row(record) for record in await self._run(compiled, "fetch", params)]
+
+    async def _run(self, compiled: _Compiled, method: str, params: dict[str, Any]) -> Any:
+        sql = compiled.sql(self.schema)
+        arguments = compiled.arguments(params)
+        async with self.engine.connect() as connection:
+            driver = (await connection.get_raw_connection()).driver_connection
+            try:
+                return await getattr(driver, method)(sql, *arguments)
+            except Exception as exc:
+                if driver.is_closed():  # gone (server restart, terminated): out of the pool
+                    await connection.invalidate()
+                if isinstance(exc, asyncpg.PostgresError):
+                    # As the session would raise it, so the problem handlers answer it alike.
+                    raise DBAPIError(sql, arguments, exc) from exc
+                raise
+

@@ -1,0 +1,127 @@
+"""Hot reads (app/core/reads.py): a Read run by a TenantReader gives what the session gives,
+in the reader's tenant only; its failures look like the session's, a broken connection
+leaves the pool, and a request that finds the pool busy too long answers 503."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import bindparam, select, text
+from sqlalchemy.exc import DBAPIError
+
+from app.core.db import Database
+from app.core.reads import Read, TenantReader
+from app.domains.org.models import NodeKind, OrgNode
+from app.domains.org.services import NODE
+from tests.conftest import bearer
+
+BY_CODE = Read(select(OrgNode.id).where(OrgNode.code == bindparam("code")))
+
+
+async def _root(db: Any, schema: str) -> OrgNode:
+    async with db.tenant_session(schema) as session:
+        root = await session.scalar(select(OrgNode).where(OrgNode.kind == NodeKind.group))
+    assert root is not None
+    return root
+
+
+async def test_a_read_gives_what_the_session_gives(db: Any, new_tenant: Any) -> None:
+    schema = "t_" + await new_tenant("reads")
+    root = await _root(db, schema)
+    row = await TenantReader(db.engine, schema).one(NODE, id=root.id, kind=NodeKind.group)
+    assert row is not None
+    for column in NODE.columns:
+        value = getattr(row, column)
+        assert value == getattr(root, column), column
+        assert type(value) is type(getattr(root, column)) or isinstance(value, uuid.UUID), column
+    assert row.kind is NodeKind.group  # the column type's result processing applied
+    assert await TenantReader(db.engine, schema).one(NODE, id=root.id, kind=NodeKind.branch) is None
+    assert [r.id for r in await TenantReader(db.engine, schema).all(BY_CODE, code=root.code)] == [root.id]
+
+
+async def test_a_reader_reads_its_own_tenant_only(db: Any, new_tenant: Any) -> None:
+    a, b = "t_" + await new_tenant("reads_a"), "t_" + await new_tenant("reads_b")
+    root_a = await _root(db, a)
+    # Alternately on the pool's connections: nothing of one tenant's statement sticks to them.
+    for _ in range(3):
+        assert (await TenantReader(db.engine, a).one(NODE, id=root_a.id, kind=NodeKind.group)) is not None
+        assert (await TenantReader(db.engine, b).one(NODE, id=root_a.id, kind=NodeKind.group)) is None
+
+
+@pytest.mark.parametrize("name", ["platform", "tenant", "public", "t_acme\n", "t_acme; drop table x", ""])
+def test_a_reader_takes_only_a_tenant_schema(db: Any, name: str) -> None:
+    with pytest.raises(ValueError, match="not a tenant schema"):
+        TenantReader(db.engine, name)
+
+
+async def test_a_read_takes_exactly_its_parameters(db: Any, new_tenant: Any) -> None:
+    reader = TenantReader(db.engine, "t_" + await new_tenant("reads_params"))
+    with pytest.raises(TypeError, match="expected"):
+        await reader.one(NODE, id=uuid.uuid4())
+    with pytest.raises(TypeError, match="expected"):
+        await reader.one(NODE, id=uuid.uuid4(), kind=NodeKind.group, code="x")
+
+
+def test_a_read_of_platform_tables_is_refused(db: Any) -> None:
+    from app.tenants.models import Tenant
+
+    with pytest.raises(ValueError, match="reads tenant tables"):
+        Read(select(Tenant.slug).where(Tenant.id == bindparam("id"))).compiled(db.engine.dialect)
+
+
+async def test_a_database_error_comes_as_the_sessions_would(db: Any, new_tenant: Any) -> None:
+    reader = TenantReader(db.engine, "t_" + await new_tenant("reads_error"))
+    # PostgreSQL refuses NUL in text: the problem handlers answer DBAPIError by its SQLSTATE.
+    with pytest.raises(DBAPIError) as raised:
+        await reader.one(BY_CODE, code="A\x00B")
+    assert getattr(raised.value.orig, "sqlstate", None) == "22021"
+    assert await reader.one(BY_CODE, code="AB") is None  # the connection is still good
+
+
+async def test_a_broken_connection_leaves_the_pool(db: Any, new_tenant: Any) -> None:
+    schema = "t_" + await new_tenant("reads_broken")
+    root = await _root(db, schema)
+    small = Database(db.url, pool_size=1, max_overflow=0)
+    try:
+        async with small.engine.connect() as conn:
+            pid = await conn.scalar(text("SELECT pg_backend_pid()"))
+        async with db.engine.connect() as conn:
+            assert await conn.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        reader = TenantReader(small.engine, schema)
+        with pytest.raises(Exception):  # noqa: B017 - the driver's own error for a dead connection
+            await reader.one(NODE, id=root.id, kind=NodeKind.group)
+        # Invalidated, not returned: the next read opens a new connection and succeeds.
+        assert (await reader.one(NODE, id=root.id, kind=NodeKind.group)).id == root.id
+        async with small.engine.connect() as conn:
+            assert await conn.scalar(text("SELECT pg_backend_pid()")) != pid
+    finally:
+        await small.dispose()
+
+
+async def test_a_request_that_finds_the_pool_busy_answers_503(db: Any, settings: Any, new_tenant: Any,
+                                                                mint: Any) -> None:
+    from app.asgi import create_app
+
+    slug = await new_tenant("reads_busy")
+    root = await _root(db, f"t_{slug}")
+    small = Database(db.url, pool_size=1, max_overflow=0, pool_timeout=0.3)
+    app = create_app(settings, database=small)
+    headers = bearer(mint(tenant=slug))
+    path = "/api/v1/org/group"
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+            assert (await client.get(path, headers=headers)).status_code == 200
+            async with small.engine.connect() as held:
+                await held.execute(text("SELECT 1"))  # the pool's only connection, taken
+                busy = await client.get(path, headers=headers)
+            assert busy.status_code == 503, busy.text
+            assert busy.headers["content-type"] == "application/problem+json"
+            assert busy.headers["retry-after"] == "1"
+            assert busy.json()["type"] == "urn:cornerstone:problem:service-unavailable"
+            again = await client.get(path, headers=headers)
+            assert again.status_code == 200 and again.json()["id"] == str(root.id)
+    finally:
+        await small.dispose()
