@@ -386,7 +386,7 @@ def app_variant_factory() -> Any:
 
     * ``CS_BENCH_NO_AUTH=1``: the authentication middleware is replaced by one that hands
       every request the same tenant principal without reading any header (no token parse,
-      no signature check, no tenant status lookup); the scope guard, the reader and the
+      no signature check, no tenant status lookup); the scope check, the reader and the
       handler are unchanged.
     """
     import app.asgi as asgi
@@ -399,6 +399,7 @@ def app_variant_factory() -> Any:
 def _fixed_principal_middleware(tenant: str) -> Any:
     from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
+    from app.auth.guards import require_scopes
     from app.auth.principal import Principal
 
     principal = Principal(subject="bench-partner", client_id="bench-partner", scopes=frozenset({"org:read"}),
@@ -406,6 +407,7 @@ def _fixed_principal_middleware(tenant: str) -> Any:
 
     class FixedPrincipal(AbstractAuthenticationMiddleware):
         async def authenticate_request(self, connection: Any) -> AuthenticationResult:
+            require_scopes(principal, connection.scope["route_handler"])
             return AuthenticationResult(user=principal, auth=None)
 
     return FixedPrincipal

@@ -184,9 +184,7 @@ def _profile(pyspy: str, pid: int, seconds: float, out: Path) -> subprocess.Pope
 
 # Where a sample's time belongs: the first marker found walking from the root of its stack.
 STEPS = [
-    ("authentication middleware (token, tenant status)", "authenticate_request"),
-    ("scope guard (Litestar copies the handler for each guard call)", "authorize_connection"),
-    ("scope guard (Litestar copies the handler for each guard call)", "scope_guard"),
+    ("authentication middleware (token, tenant status, scopes)", "authenticate_request"),
     ("grants (authz dependency)", "provide_authz"),
     ("handler: read_node (checkout, SELECT on the driver, row)", "read_node"),
     ("response: OrgNodeOut, msgspec, headers", "_one"),

@@ -17,9 +17,8 @@ time:
    is measured here);
 3. GET /api/v1/org/branches/{id} on two servers built through app.asgi.create_app that
    differ only in the authentication middleware, swapped inside this benchmark for one
-   that hands every request the same principal (same route, guard, session, SQL and
-   response; both with a fixed pool of 20 so that the shipped pool's connection churn
-   does not drown the difference): without a token; with one token reused (the
+   that hands every request the same principal (same route, scope check, reader, SQL and
+   response): without a token; with one token reused (the
    verified-token cache answers); with a new token on every request (a full ES256
    signature and claims check each time). Alternated in ``--get-rounds`` rounds; reported
    as throughput ratios and as server CPU per request (the token's cost: verification
@@ -181,16 +180,14 @@ def main() -> None:
                 console.print("[red]a chain broke: the refresh figure is not valid[/red]")
 
         # 3. The tenant GET, on two servers that differ only in their authentication
-        # middleware. Both are built by _common.app_variant_factory with a fixed pool of 20
-        # (no overflow connections opened and closed under load): the shipped pool's churn
-        # varies from run to run and would drown the token's cost. Alternated in rounds.
+        # middleware, both built by _common.app_variant_factory. Alternated in rounds.
         record_path = BRANCH_PATH + str(tenant.branch_ids[0])
         tokens_file = Path(tempfile.mkdtemp(prefix="bench-tokens-")) / "tokens.txt"
         get_runs: dict[str, list[Any]] = {"GET, no auth": [], "GET, token reused": [], "GET, new token each": []}
         try:
             for _ in range(args.get_rounds):
                 port = free_port()
-                env = server_env(url, port, bench_modules=True, CS_BENCH_POOL_FIXED="20", CS_BENCH_NO_AUTH="1",
+                env = server_env(url, port, bench_modules=True, CS_BENCH_NO_AUTH="1",
                                  CS_BENCH_TENANT=slug)
                 with uvicorn_server("_common:app_variant_factory", port=port, env=env, workers=SERVER_WORKERS,
                                     ready_path="/health/live", name="app-noauth") as server:
@@ -203,7 +200,7 @@ def main() -> None:
 
                 port = free_port()
                 ring.issuer = f"http://127.0.0.1:{port}"
-                env = server_env(url, port, bench_modules=True, CS_BENCH_POOL_FIXED="20")
+                env = server_env(url, port, bench_modules=True)
                 with uvicorn_server("_common:app_variant_factory", port=port, env=env, workers=SERVER_WORKERS,
                                     ready_path="/health/live", name="app-auth") as server:
                     get_url = server.url + record_path
@@ -246,8 +243,8 @@ def main() -> None:
             extra = "" if name == "GET, no auth" else (
                 f"  → {ratio:.2f}× the no-auth throughput, {m.cpu_us - base.cpu_us:+.0f} µs server CPU per request")
             console.print(f"  {name:20} {m.line()}{extra}")
-        console.print(f"  ({args.get_rounds} alternating rounds; both servers: app.asgi.create_app with a fixed "
-                      "pool of 20, differing only in the authentication middleware. CPU per request is the "
+        console.print(f"  ({args.get_rounds} alternating rounds; both servers: app.asgi.create_app, "
+                      "differing only in the authentication middleware. CPU per request is the "
                       "steadier figure when other work shares the machine)")
         if any(m.load.failed for m in results.values()):
             console.print("[red]some requests failed: the figures above are not valid[/red]")

@@ -1,7 +1,8 @@
 """Authentication: every request that is not public presents a Bearer access token.
 
 The token is verified in-process (signature, expiry, issuer, audience); a tenant token is
-accepted only while its tenant is active. The result is ``request.user`` (a Principal).
+accepted only while its tenant is active; its scopes must cover the route's (guards.py).
+The result is ``request.user`` (a Principal).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from litestar.connection import ASGIConnection
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from sqlalchemy import select
 
+from app.auth.guards import require_scopes
 from app.auth.tokens import InvalidToken, KeyRing
 from app.core.db import Database
 from app.core.problems import ProblemError
@@ -78,4 +80,5 @@ class BearerAuthentication(AbstractAuthenticationMiddleware):
                                    headers=_challenge("invalid_token", "unknown tenant"))
             if status is not TenantStatus.active:
                 raise ProblemError("tenant-unavailable", f"The tenant is {status.value.replace('_', ' ')}.")
+        require_scopes(principal, connection.scope["route_handler"])
         return AuthenticationResult(user=principal, auth=token)
