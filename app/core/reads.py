@@ -24,6 +24,7 @@ from sqlalchemy import Select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.util import greenlet_spawn
 
 from app.core.db import TENANT_PLACEHOLDER, tenant_schema
 
@@ -32,7 +33,7 @@ _MAX_SCHEMAS = 8192  # SQL texts kept per statement, as the database keeps tenan
 
 
 class Read:
-    """One SELECT of tenant tables with named bind parameters (``bindparam("id")``)."""
+    """One SELECT of tenant tables; what varies per call is a named ``bindparam("id")``."""
 
     def __init__(self, statement: Select[Any]) -> None:
         self.statement = statement
@@ -61,14 +62,19 @@ class _Compiled:
         self.row = read.row
         self._template = compiled.string
         self._quote_schema = dialect.identifier_preparer.quote_schema
-        self._params: list[tuple[str, Callable[[Any], Any] | None]] = [
-            (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
-            for name in compiled.positiontup or []
-        ]
-        self._names = {name for name, _ in self._params}
-        processors = [column.type.dialect_impl(dialect).result_processor(dialect, None)
-                      for column in read.statement.selected_columns]
-        self._results = [(i, p) for i, p in enumerate(processors) if p is not None]
+        # Each parameter in order: its name when the caller gives it (``bindparam("id")``),
+        # else the value written in the statement (``OrgNode.kind == NodeKind.group``).
+        self._params: list[tuple[str | None, Any, Callable[[Any], Any] | None]] = []
+        for name in compiled.positiontup or []:
+            bind = compiled.binds[name]
+            self._params.append((name if bind.required else None, bind.effective_value,
+                                 bind.type.dialect_impl(dialect).bind_processor(dialect)))
+        self._names = {name for name, _, _ in self._params if name is not None}
+        self._dialect = dialect
+        self._types = [column.type.dialect_impl(dialect) for column in read.statement.selected_columns]
+        # Some result processing depends on the type the server sends (numeric or float for a
+        # Numeric column): learnt from the first statement prepared (see learn_types).
+        self._results: list[tuple[int, Callable[[Any], Any]]] | None = None
         self._sql: collections.OrderedDict[str, str] = collections.OrderedDict()
 
     def sql(self, schema: str) -> str:
@@ -83,7 +89,18 @@ class _Compiled:
     def arguments(self, params: dict[str, Any]) -> list[Any]:
         if params.keys() != self._names:
             raise TypeError(f"parameters {sorted(params)}, expected {sorted(self._names)}")
-        return [process(params[name]) if process else params[name] for name, process in self._params]
+        values = [value if name is None else params[name] for name, value, _ in self._params]
+        return [process(v) if process else v for v, (_, _, process) in zip(values, self._params)]
+
+    @property
+    def knows_types(self) -> bool:
+        return self._results is not None
+
+    def learn_types(self, oids: list[int]) -> None:
+        """The result processing of each column, given the type oids the server answers with
+        (as SQLAlchemy reads them from the cursor's description)."""
+        processors = [t.result_processor(self._dialect, oid) for t, oid in zip(self._types, oids, strict=True)]
+        self._results = [(i, p) for i, p in enumerate(processors) if p is not None]
 
     def to_row(self, record: asyncpg.Record) -> Any:
         if not self._results:
@@ -115,15 +132,21 @@ class TenantReader:
     async def _run(self, compiled: _Compiled, method: str, params: dict[str, Any]) -> Any:
         sql = compiled.sql(self.schema)
         arguments = compiled.arguments(params)
-        async with self.engine.connect() as connection:
-            driver = (await connection.get_raw_connection()).driver_connection
-            try:
-                return await getattr(driver, method)(sql, *arguments)
-            except Exception as exc:
-                if driver.is_closed():  # gone (server restart, terminated): out of the pool
-                    await connection.invalidate()
-                if isinstance(exc, asyncpg.PostgresError):
-                    # As the session would raise it, so the problem handlers answer it alike.
-                    raise DBAPIError(sql, arguments, exc) from exc
-                raise
-
+        # The pool's connection itself, not an engine Connection around it: that wrapper and
+        # its greenlet round trips cost more than the statement (docs/benchmarks.md).
+        connection = await self.engine.raw_connection()
+        driver = connection.driver_connection
+        try:
+            if not compiled.knows_types:  # once per statement and process
+                compiled.learn_types([a.type.oid for a in (await driver.prepare(sql)).get_attributes()])
+            return await getattr(driver, method)(sql, *arguments)
+        except Exception as exc:
+            if driver.is_closed():  # gone (server restart, terminated): out of the pool
+                await greenlet_spawn(connection.invalidate)
+            if isinstance(exc, asyncpg.PostgresError):
+                # As the session would raise it, so the problem handlers answer it alike.
+                raise DBAPIError(sql, arguments, exc) from exc
+            raise
+        finally:
+            # Back to the pool, whose reset may wait on the driver: in SQLAlchemy's greenlet.
+            await greenlet_spawn(connection.close)

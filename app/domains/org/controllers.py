@@ -79,8 +79,8 @@ class OrgController(Controller):
 
     @get("/group", operation_id="getGroup", summary="The group (root of the org tree)",
          **requires("org:read", errors=[404]))
-    async def get_group(self, session: AsyncSession, authz: Authorizer) -> Response[OrgNodeOut]:
-        return _one(await services.get_root(session, authz))
+    async def get_group(self, reader: TenantReader, authz: Authorizer) -> Response[OrgNodeOut]:
+        return _one(await services.read_root(reader, authz))
 
     @patch("/group", operation_id="updateGroup", summary="Rename or describe the group",
            **requires("org:write", errors=[404, 409, 412, 428]))
@@ -280,8 +280,8 @@ class UnitController(Controller):
         return await idempotent(request, session, produce)
 
     @get("/{unit_id:uuid}", operation_id="getUnit", summary="Get a unit", **requires("org:read", errors=[404]))
-    async def get_unit(self, session: AsyncSession, authz: Authorizer, unit_id: uuid.UUID) -> Response[UnitOut]:
-        unit, _ = await services.get_unit(session, authz, unit_id)
+    async def get_unit(self, reader: TenantReader, authz: Authorizer, unit_id: uuid.UUID) -> Response[UnitOut]:
+        unit = await services.read_unit(reader, authz, unit_id)
         return _unit(unit)
 
     @patch("/{unit_id:uuid}", operation_id="updateUnit", summary="Update a unit (e.g. its sales status)",

@@ -105,13 +105,23 @@ async def create_root(session: AsyncSession, name: str) -> OrgNode:
     return root
 
 
+# The group node: GET /group reads it through the reader, the rest through their session.
+GROUP_NODE = Read(select(OrgNode).where(OrgNode.kind == NodeKind.group))
+
+
+async def read_root(reader: TenantReader, authz: Authorizer) -> Any:
+    """The group node as a row (for GETs), for a caller who may read it."""
+    return _root(await reader.one(GROUP_NODE), authz)
+
+
 async def get_root(session: AsyncSession, authz: Authorizer | None = None, *, lock: bool = False) -> OrgNode:
     """The group node; with ``authz``, only for a caller who may read it (403 otherwise:
     that the group exists is no secret)."""
-    stmt = select(OrgNode).where(OrgNode.kind == NodeKind.group)
-    if lock:
-        stmt = stmt.with_for_update()
-    root = await session.scalar(stmt)
+    stmt = GROUP_NODE.statement.with_for_update() if lock else GROUP_NODE.statement
+    return _root(await session.scalar(stmt), authz)
+
+
+def _root(root: Any, authz: Authorizer | None) -> Any:
     if root is None:
         raise ProblemError("not-found", "The tenant has no group node.")
     if authz is not None:
@@ -120,18 +130,18 @@ async def get_root(session: AsyncSession, authz: Authorizer | None = None, *, lo
 
 
 # A node by id and kind: GETs read it through the reader, updates lock it in their session.
-NODE = Read(select(OrgNode).where(OrgNode.id == bindparam("id"), OrgNode.kind == bindparam("kind")))
+NODE_BY_ID = Read(select(OrgNode).where(OrgNode.id == bindparam("id"), OrgNode.kind == bindparam("kind")))
 
 
 async def read_node(reader: TenantReader, authz: Authorizer, node_id: uuid.UUID, kind: NodeKind) -> Any:
     """A node of ``kind`` the caller may read, as a row (for GETs); any other id answers 404."""
-    return _readable(await reader.one(NODE, id=node_id, kind=kind), authz, node_id, kind)
+    return _readable(await reader.one(NODE_BY_ID, id=node_id, kind=kind), authz, node_id, kind)
 
 
 async def get_node(session: AsyncSession, authz: Authorizer, node_id: uuid.UUID, kind: NodeKind, *,
                    lock: bool = False) -> OrgNode:
     """The same node as an ORM object in ``session`` (``lock``: FOR UPDATE, to change it)."""
-    stmt = NODE.statement.with_for_update() if lock else NODE.statement
+    stmt = NODE_BY_ID.statement.with_for_update() if lock else NODE_BY_ID.statement
     return _readable(await session.scalar(stmt, {"id": node_id, "kind": kind}), authz, node_id, kind)
 
 
@@ -346,16 +356,32 @@ async def _building_path(session: AsyncSession, building_id: uuid.UUID) -> str:
     return (await session.scalar(select(OrgNode.path).where(OrgNode.id == building_id))) or ""
 
 
+# A unit with its building's path (where its readers' grants are checked).
+UNIT_BY_ID = Read(select(Unit, OrgNode.path.label("building_path"))
+                  .join(OrgNode, OrgNode.id == Unit.building_id).where(Unit.id == bindparam("id")))
+
+
+async def read_unit(reader: TenantReader, authz: Authorizer, unit_id: uuid.UUID) -> Any:
+    """A unit the caller may read, as a row with its ``building_path`` (for GETs); any
+    other id answers 404."""
+    row = await reader.one(UNIT_BY_ID, id=unit_id)
+    return _readable_unit(row, row.building_path if row else None, authz, unit_id)
+
+
 async def get_unit(session: AsyncSession, authz: Authorizer, unit_id: uuid.UUID, *, lock: bool = False
                    ) -> tuple[Unit, str]:
-    """A unit the caller may read, with its building's path; any other id answers 404."""
-    stmt = (select(Unit, OrgNode.path).join(OrgNode, OrgNode.id == Unit.building_id).where(Unit.id == unit_id))
-    if lock:
-        stmt = stmt.with_for_update(of=Unit)
-    row = (await session.execute(stmt)).first()
-    if row is None or not authz.can(READ, row[1]):
+    """The same unit as an ORM object in ``session``, with its building's path (``lock``:
+    FOR UPDATE of the unit, to change it)."""
+    stmt = UNIT_BY_ID.statement.with_for_update(of=Unit) if lock else UNIT_BY_ID.statement
+    row = (await session.execute(stmt, {"id": unit_id})).first()
+    unit = _readable_unit(row[0] if row else None, row[1] if row else None, authz, unit_id)
+    return unit, row[1]
+
+
+def _readable_unit(unit: Any, path: str | None, authz: Authorizer, unit_id: uuid.UUID) -> Any:
+    if unit is None or path is None or not authz.can(READ, path):
         raise ProblemError("not-found", f"No unit with id {unit_id}.")
-    return row[0], row[1]
+    return unit
 
 
 UNIT_SORT = {
