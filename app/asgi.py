@@ -99,6 +99,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         # process: out of the collector's way, so that a full collection under load does not
         # walk it again each time (a pause of tens of milliseconds for the requests in flight).
         gc.freeze()
+        if database is None:
+            await db.open_pool(settings.db_pool_size)
         try:
             yield
         finally:

@@ -279,7 +279,9 @@ def live_server(db: Any, settings: Any, output_dir: Path) -> Iterator[str]:
     for attempt in range(3):  # another process may take the port between probe and bind
         port = _free_port()
         log = output_dir / f"live-server-{QUEUE}.log"
-        env = {**os.environ, "CORNERSTONE_ISSUER": settings.issuer, "CORNERSTONE_TEST_QUEUE": QUEUE}
+        # A small pool: the server opens all of it at start, and a run holds several servers.
+        env = {**os.environ, "CORNERSTONE_ISSUER": settings.issuer, "CORNERSTONE_TEST_QUEUE": QUEUE,
+               "CORNERSTONE_DB_POOL_SIZE": "5"}
         with log.open("wb") as out:
             process = subprocess.Popen(
                 [sys.executable, "-c", _SERVE, "--factory", "app.asgi:app_factory",

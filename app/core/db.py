@@ -196,6 +196,22 @@ class Database:
         async with self.platform_session() as session, session.begin():
             yield session
 
+    async def open_pool(self, count: int) -> int:
+        """Open up to ``count`` pooled connections now (a process starting), so that its first
+        requests under load do not each wait for one: opening a connection takes several round
+        trips and blocks the event loop for milliseconds (TLS negotiation, type set-up). Best
+        effort: returns how many are open; a database that does not answer is the readiness
+        check's to report, not a reason to refuse to start."""
+        connections = []
+        try:
+            for _ in range(count):
+                connections.append(await self.engine.connect())
+        except Exception as exc:  # noqa: BLE001 - logged; the requests will try again
+            log.warning("opened %d of %d database connections at start: %s", len(connections), count, exc)
+        for connection in connections:
+            await connection.close()
+        return len(connections)
+
     async def ping(self, timeout: float = 2.0) -> None:
         async def _ping() -> None:
             async with self.engine.connect() as conn:

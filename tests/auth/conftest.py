@@ -101,7 +101,9 @@ def live_server(db: Any, output_dir: Path) -> Iterator[LiveServer]:
     env = {**os.environ, "CORNERSTONE_ISSUER": base, "CORNERSTONE_PORT": str(port),
            # Every request here comes from 127.0.0.1, far above the per-IP sign-in limit
            # (30 a minute); these tests are about OAuth, the limiter is tested on its own.
-           "CORNERSTONE_AUTH_RATE_LIMIT": "1000000"}
+           "CORNERSTONE_AUTH_RATE_LIMIT": "1000000",
+           # A small pool: the server opens all of it at start, and a run holds several servers.
+           "CORNERSTONE_DB_POOL_SIZE": "5"}
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "--factory", "app.asgi:app_factory", "--host", "127.0.0.1",

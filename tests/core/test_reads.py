@@ -154,3 +154,18 @@ async def test_a_request_that_finds_the_pool_busy_answers_503(db: Any, settings:
             assert again.status_code == 200 and again.json()["id"] == str(root.id)
     finally:
         await small.dispose()
+
+
+async def test_a_starting_process_opens_its_pool(db: Any) -> None:
+    small = Database(db.url, pool_size=3, max_overflow=0)
+    try:
+        assert await small.open_pool(3) == 3
+        assert small.engine.pool.checkedin() == 3  # type: ignore[attr-defined]
+        assert small.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    finally:
+        await small.dispose()
+    nowhere = Database("postgresql://postgres@127.0.0.1:1/none", pool_size=2, max_overflow=0)
+    try:
+        assert await nowhere.open_pool(2) == 0  # logged, not raised: readiness reports it
+    finally:
+        await nowhere.dispose()
