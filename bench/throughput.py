@@ -309,7 +309,7 @@ def main() -> None:
         parser.error("--profile needs py-spy (pip install py-spy, then put it on PATH or pass --py-spy)")
 
     from _common import (SHARED_CORES_NOTE, combine, console, load_key_ring, machine_load_note, provision_tenant,
-                         scratch_database, stop_cleanly_on_signals, verdict, wrk_path)
+                         scratch_database, settle, stop_cleanly_on_signals, verdict, wrk_path)
     from app.config import load_settings
     from app.core.db import Database
 
@@ -336,6 +336,7 @@ def main() -> None:
                 await db.dispose()
 
         tenant, ring = asyncio.run(prepare())
+        settle(url)
         branch = tenant.branch_ids[0]
         reference: dict[str, Any] = {}
         console.print(f"GET {BRANCH_PATH}{{id}}: uvicorn with {SERVER_WORKERS} workers per target, wrk "
