@@ -111,7 +111,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         title="Cornerstone API",
         version="1.0.0",
         description=DESCRIPTION,
-        # The document and its viewers are public; the router's opt says so to the guard.
+        # The document and its viewers are public; the router's opt says so to the authentication.
         # They are not API operations, so the document leaves them out.
         openapi_router=Router(path="/schema", route_handlers=[], opt={"public": True}, include_in_schema=False),
         render_plugins=[SwaggerRenderPlugin(path="/swagger", init_oauth={"usePkceWithAuthorizationCodeGrant": True})],

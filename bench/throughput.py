@@ -8,8 +8,8 @@ provisions a tenant with three branches, then serves, with uvicorn and 2 workers
 
 * the app (`uvicorn --factory app.asgi:app_factory`): GET /api/v1/org/branches/{id} with a
   Bearer token minted from the database's signing key (verified in-process, tenant status
-  checked, scope guard, the caller's grants, the record read by the tenant-bound reader of
-  app/core/reads.py, msgspec response);
+  and the route's scopes checked, the caller's grants, the record read by the tenant-bound
+  reader of app/core/reads.py, msgspec response);
 * the bare handler (``bare_app_factory`` below): a raw ASGI callable, no framework, that
   runs the same SELECT of the same row (schema-qualified) on an asyncpg pool and encodes
   the same JSON with msgspec: the practical ceiling of Python + PostgreSQL on this machine.
@@ -138,8 +138,8 @@ def bare_app_factory() -> Any:
 
 def litestar_app_factory() -> Any:
     """The bare handler's work inside Litestar (``--explain``): routing, path parsing, the
-    handler call and the response, and nothing of the app (no authentication, guard, ORM
-    session or problem handlers). What the framework alone costs against the raw ASGI app."""
+    handler call and the response, and nothing of the app (no authentication, scope check,
+    reader, grants or problem handlers). What the framework alone costs against the raw ASGI app."""
     import asyncpg
     from litestar import Litestar, Response, get
 

@@ -1,6 +1,6 @@
 """The scope catalogue: the one list of coarse permissions a token can carry.
 
-Routes declare what they need with :func:`requires`; the guard, the OpenAPI document and
+Routes declare what they need with :func:`requires`; the scope check, the OpenAPI document and
 the scope test matrix all read that same declaration from the route's ``opt``.
 """
 
@@ -57,7 +57,7 @@ def requires(*scopes: str, errors: Iterable[int] = ()) -> dict[str, Any]:
     """Route keyword arguments that require every one of ``scopes``.
 
     Usage: ``@get("/branches/{id}", **requires("org:read", errors=[404]))``: the scopes go
-    to the guard (through ``opt``) and to the OpenAPI security requirement, and the common
+    to the scope check (through ``opt``) and to the OpenAPI security requirement, and the common
     problem responses plus ``errors`` are documented. A route that reads If-Match
     (``check_if_match``) says so with ``errors=[412, 428]``: the header is then documented,
     and ``check_if_match`` refuses to run on a route that did not say so.

@@ -1,6 +1,6 @@
 """The one permission check every domain uses.
 
-permission = token scope (the route guard) ∧ a role permission ∧ the record's org node
+permission = token scope (the route's scope check) ∧ a role permission ∧ the record's org node
 lies in the subtree of the node the role was assigned at. Deny by default.
 
 - ``Authorizer.require(permission, node_path)`` guards one record (403 otherwise).

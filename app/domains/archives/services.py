@@ -6,7 +6,7 @@ the tenant's scheme), ``reviewed`` by someone else, and ``filed``: from then on 
 are under object-lock retention for its retention period, corrections are new page
 revisions with a reason, and it cannot be deleted before its retention ends.
 
-Access to a volume = the token scope (route guard) ∧ ``archives.read`` on its org node ∧ a
+Access to a volume = the token scope (the route's scope check) ∧ ``archives.read`` on its org node ∧ a
 clearance permission covering its classification level ∧ being inside its circulation
 scope. Outside the subtree a volume does not exist (404); inside it without clearance or
 circulation, the answer is 403.

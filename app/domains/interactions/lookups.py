@@ -12,8 +12,8 @@ naming the field otherwise.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, Sequence, TypeVar
 from zoneinfo import ZoneInfo
 
