@@ -86,7 +86,7 @@ class OrgController(Controller):
            **requires("org:write", errors=[404, 409, 412, 428]))
     async def update_group(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                            data: NodeUpdate) -> Response[OrgNodeOut]:
-        root = await services.get_root(session, authz, lock=True)
+        root = await services.get_root(session, authz)
         check_if_match(request, root.version)
         return _one(await services.update_node(session, authz, root, data))
 
@@ -129,7 +129,7 @@ class OrgController(Controller):
            **requires("org:write", errors=[404, 409, 412, 428]))
     async def update_branch(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                             branch_id: uuid.UUID, data: NodeUpdate) -> Response[OrgNodeOut]:
-        node = await services.get_node(session, authz, branch_id, NodeKind.branch, lock=True)
+        node = await services.lock_node(session, authz, branch_id, NodeKind.branch)
         check_if_match(request, node.version)
         return _one(await services.update_node(session, authz, node, data))
 
@@ -137,7 +137,7 @@ class OrgController(Controller):
             **requires("org:write", errors=[404, 409, 412, 428]))
     async def delete_branch(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                             branch_id: uuid.UUID) -> None:
-        node = await services.get_node(session, authz, branch_id, NodeKind.branch, lock=True)
+        node = await services.lock_node(session, authz, branch_id, NodeKind.branch)
         check_if_match(request, node.version)
         await services.delete_node(session, authz, node)
 
@@ -181,7 +181,7 @@ class ProjectController(Controller):
            **requires("org:write", errors=[404, 409, 412, 428]))
     async def update_project(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                              project_id: uuid.UUID, data: ProjectUpdate) -> Response[ProjectOut]:
-        node = await services.get_node(session, authz, project_id, NodeKind.project, lock=True)
+        node = await services.lock_node(session, authz, project_id, NodeKind.project)
         check_if_match(request, node.version)
         return _project(await services.update_node(session, authz, node, data))
 
@@ -189,7 +189,7 @@ class ProjectController(Controller):
             **requires("org:write", errors=[404, 409, 412, 428]))
     async def delete_project(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                              project_id: uuid.UUID) -> None:
-        node = await services.get_node(session, authz, project_id, NodeKind.project, lock=True)
+        node = await services.lock_node(session, authz, project_id, NodeKind.project)
         check_if_match(request, node.version)
         await services.delete_node(session, authz, node)
 
@@ -198,7 +198,7 @@ class ProjectController(Controller):
           status_code=200, **requires("org:write", errors=[404, 409, 412, 428]))
     async def move_project(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                            project_id: uuid.UUID, data: ProjectMove) -> Response[ProjectOut]:
-        node = await services.get_node(session, authz, project_id, NodeKind.project, lock=True)
+        node = await services.lock_node(session, authz, project_id, NodeKind.project)
         check_if_match(request, node.version)
         return _project(await services.move_project(session, authz, node, data))
 
@@ -237,7 +237,7 @@ class BuildingController(Controller):
            **requires("org:write", errors=[404, 409, 412, 428]))
     async def update_building(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                               building_id: uuid.UUID, data: NodeUpdate) -> Response[OrgNodeOut]:
-        node = await services.get_node(session, authz, building_id, NodeKind.building, lock=True)
+        node = await services.lock_node(session, authz, building_id, NodeKind.building)
         check_if_match(request, node.version)
         return _one(await services.update_node(session, authz, node, data))
 
@@ -245,7 +245,7 @@ class BuildingController(Controller):
             **requires("org:write", errors=[404, 409, 412, 428]))
     async def delete_building(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                               building_id: uuid.UUID) -> None:
-        node = await services.get_node(session, authz, building_id, NodeKind.building, lock=True)
+        node = await services.lock_node(session, authz, building_id, NodeKind.building)
         check_if_match(request, node.version)
         await services.delete_node(session, authz, node)
 
@@ -288,7 +288,7 @@ class UnitController(Controller):
            **requires("org:write", errors=[404, 409, 412, 428]))
     async def update_unit(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                           unit_id: uuid.UUID, data: UnitUpdate) -> Response[UnitOut]:
-        unit, path = await services.get_unit(session, authz, unit_id, lock=True)
+        unit, path = await services.get_unit(session, authz, unit_id)
         check_if_match(request, unit.version)
         return _unit(await services.update_unit(session, authz, unit, path, data))
 
@@ -296,7 +296,7 @@ class UnitController(Controller):
             **requires("org:write", errors=[404, 409, 412, 428]))
     async def delete_unit(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                           unit_id: uuid.UUID) -> None:
-        unit, path = await services.get_unit(session, authz, unit_id, lock=True)
+        unit, path = await services.get_unit(session, authz, unit_id)
         check_if_match(request, unit.version)
         await services.delete_unit(session, authz, unit, path)
 

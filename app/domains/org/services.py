@@ -138,10 +138,9 @@ async def read_node(reader: TenantReader, authz: Authorizer, node_id: uuid.UUID,
     return _readable(await reader.one(NODE_BY_ID, id=node_id, kind=kind), authz, node_id, kind)
 
 
-async def get_node(session: AsyncSession, authz: Authorizer, node_id: uuid.UUID, kind: NodeKind, *,
-                   lock: bool = False) -> OrgNode:
-    """The same node as an ORM object in ``session`` (``lock``: FOR UPDATE, to change it)."""
-    stmt = NODE_BY_ID.statement.with_for_update() if lock else NODE_BY_ID.statement
+async def lock_node(session: AsyncSession, authz: Authorizer, node_id: uuid.UUID, kind: NodeKind) -> OrgNode:
+    """The same node as an ORM object in ``session``, locked FOR UPDATE: to change it."""
+    stmt = NODE_BY_ID.statement.with_for_update()
     return _readable(await session.scalar(stmt, {"id": node_id, "kind": kind}), authz, node_id, kind)
 
 
