@@ -18,6 +18,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Tag
 from litestar.status_codes import HTTP_307_TEMPORARY_REDIRECT
 
+from app import domains
 from app.auth.controllers import OAuthController
 from app.auth.identity_controllers import CONTROLLERS as IDENTITY_CONTROLLERS
 from app.auth.middleware import BearerAuthentication, TenantDirectory
@@ -32,20 +33,9 @@ from app.core.jobs_controller import JobController
 from app.core.allow import complete_allow_header
 from app.core.openapi import ClosedStructSchemaPlugin, security_components
 from app.core.problems import EXCEPTION_HANDLERS
-from app.domains.approvals.controllers import ApprovalController
-from app.domains.audit.controllers import AuditController
-from app.domains.customers.controllers import CONTROLLERS as CUSTOMER_CONTROLLERS
-from app.domains.inquiries.controllers import CONTROLLERS as INQUIRY_CONTROLLERS
-from app.domains.interactions.controllers import CONTROLLERS as INTERACTION_CONTROLLERS
-from app.domains.surveys.controllers import CONTROLLERS as SURVEY_CONTROLLERS
-from app.domains.grading.controllers import CONTROLLERS as GRADING_CONTROLLERS
-from app.domains.calendars.controllers import CONTROLLERS as CALENDAR_CONTROLLERS
-from app.domains.complaints.controllers import CONTROLLERS as COMPLAINT_CONTROLLERS
-from app.domains.archives.controllers import CONTROLLERS as ARCHIVE_CONTROLLERS
-from app.domains.access.controllers import CONTROLLERS as ACCESS_CONTROLLERS
-from app.domains.org.controllers import CONTROLLERS as ORG_CONTROLLERS
 from app.health import HealthController
 from app.storage import store_for
+from app.storage.controllers import routes_for
 from app.storage.problems import STORAGE_EXCEPTION_HANDLERS
 from app.tenants.controllers import TenantController
 
@@ -59,10 +49,25 @@ group → branch → project matrix scoping who sees what.
   creating POSTs accept `Idempotency-Key`.
 """
 
-ROUTES = [HealthController, OAuthController, TenantController, *ORG_CONTROLLERS, *ACCESS_CONTROLLERS, JobController, AuditController,
-          ApprovalController, *IDENTITY_CONTROLLERS, *CUSTOMER_CONTROLLERS,
-          *INQUIRY_CONTROLLERS, *INTERACTION_CONTROLLERS, *SURVEY_CONTROLLERS, *GRADING_CONTROLLERS,
-          *CALENDAR_CONTROLLERS, *COMPLAINT_CONTROLLERS, *ARCHIVE_CONTROLLERS]
+# The platform's own routes; each domain brings its own (app/domains/__init__.py).
+PLATFORM_ROUTES = [HealthController, OAuthController, TenantController, *IDENTITY_CONTROLLERS, JobController]
+
+# The platform's own tags, around the domains' (the document lists them in this order).
+PLATFORM_TAGS_FIRST = {
+    "Platform: tenants": "Tenant provisioning and lifecycle (operators).",
+    "Identity": "The group's accounts (staff and owners) and OAuth clients (group administrators).",
+    "My account": "One's own account: password, two-step verification, recovery codes; password reset without a "
+                  "token.",
+}
+PLATFORM_TAGS_LAST = {
+    "Jobs": "Background jobs: status, progress and result.",
+    "Health": "Liveness and readiness.",
+}
+
+
+def _tags() -> list[Tag]:
+    described = domains.declared("tags", lambda d: d.tags, first=PLATFORM_TAGS_FIRST, last=PLATFORM_TAGS_LAST)
+    return [Tag(name=name, description=description) for name, description in described.items()]
 
 
 @get("/docs", include_in_schema=False, **public())
@@ -72,6 +77,7 @@ async def docs_redirect() -> Response[None]:
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> Litestar:
     settings = settings or get_settings()
+    domains.load()  # every domain's parts, so that what they register at import is complete
     # TLS ends at the proxy in front of the API; authlib must not insist on https itself.
     os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -120,45 +126,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             authorization_url=f"{settings.issuer}/oauth/authorize",
             scopes=SCOPES,
         ),
-        tags=[
-            Tag(name="Platform: tenants", description="Tenant provisioning and lifecycle (operators)."),
-            Tag(name="Organisation", description="The org tree: group → branches → projects → buildings → units; "
-                                                 "who is responsible for a unit's customers."),
-            Tag(name="Access", description="Roles (sets of permissions) and their assignment to accounts at org "
-                                           "nodes: a role holds on the node's whole subtree."),
-            Tag(name="Approvals", description="One approval engine for every request type: chains per type, "
-                                              "requests and their rounds, decisions, the approver's inbox."),
-            Tag(name="Identity", description="The group's accounts (staff and owners) and OAuth clients "
-                                             "(group administrators)."),
-            Tag(name="My account", description="One's own account: password, two-step verification, recovery "
-                                               "codes; password reset without a token."),
-            Tag(name="Customers", description="Person and enterprise customers: profiles with personal data "
-                                              "encrypted and masked, consents, unit ownership, protected changes "
-                                              "and merges through approval, CSV imports."),
-            Tag(name="Inquiries", description="Inquiries under first-responder responsibility: the first "
-                                              "responder owns one until answered or transferred with a stated "
-                                              "need; overdue ones surface to their owner."),
-            Tag(name="Interactions", description="Visits, receptions and hospitality (with their application "
-                                                 "through approval), gifts, inbound and outbound calls."),
-            Tag(name="Return visits", description="Return-visit plans, questionnaires and their results, "
-                                                  "satisfaction statistics."),
-            Tag(name="Grading and credit", description="Grading rules, customer grades and their history, "
-                                                       "credit limits and their change applications."),
-            Tag(name="Calendars", description="The group's working calendars: working hours, public holidays "
-                                              "and make-up working days, that business-time clocks count in."),
-            Tag(name="Complaints", description="The complaint register and its resolution loop: investigate, "
-                                               "propose, approve, negotiate, handle, feedback, corrective action."),
-            Tag(name="Disputes", description="The dispute register: the same loop, its own numbering."),
-            Tag(name="Archives", description="Customer archive volumes: cover, contents list, scanned pages in "
-                                             "object storage, remarks sheet, filing under retention."),
-            Tag(name="Jobs", description="Background jobs: status, progress and result."),
-            Tag(name="Audit", description="The append-only audit trail: search, CSV export for auditors."),
-            Tag(name="Health", description="Liveness and readiness."),
-        ],
+        tags=_tags(),
         use_handler_docstrings=False,
     )
     return Litestar(
-        route_handlers=[*ROUTES, docs_redirect, *store.route_handlers()],
+        route_handlers=[*PLATFORM_ROUTES, *domains.route_handlers(), docs_redirect, *routes_for(store)],
         lifespan=[lifespan],
         state=state,
         middleware=[DefineMiddleware(BearerAuthentication, exclude_from_auth_key="public")],

@@ -336,7 +336,7 @@ def demo() -> None:
 @demo.command("seed")
 def demo_seed() -> None:
     """Create the demo tenant with believable data (skipped when it exists)."""
-    from app.tenants.demo import seed_demo
+    from app.demo import seed_demo
 
     created = _with_db(lambda d: seed_demo(d, _settings().demo_tenant, _operator(), _settings()))
     console.print("demo tenant created" if created else "demo tenant already present")
@@ -366,7 +366,7 @@ def run(host: str | None, port: int | None, workers: int | None, with_worker: bo
     """Migrate, seed the demo tenant, start a job worker and serve the API."""
     import uvicorn
 
-    from app.tenants.demo import print_demo_help, seed_demo
+    from app.demo import print_demo_help, seed_demo
 
     settings = _settings()
     url = resolve_database_url(settings)

@@ -1,25 +1,25 @@
 """Every mapped table, imported in one place so that metadata is complete (provisioning and
-the shared migrations import this module; nothing imports names from it)."""
+the shared migrations call ``load_all``): the platform's own, then each domain's."""
 
-# ruff: noqa: F401
-import app.auth.models
-import app.auth.tokens  # signing keys
-import app.core.audit  # the audit_log of both kinds of schema
-import app.core.idempotency  # idempotency keys, both kinds
-import app.core.jobs
-import app.core.keystore  # the tenant's wrapped data keys
-import app.core.numbering
-import app.core.tenant_settings
-import app.domains.access.models
-import app.domains.approvals.models
-import app.domains.archives.models
-import app.domains.audit.models
-import app.domains.calendars.models
-import app.domains.complaints.models
-import app.domains.customers.models
-import app.domains.grading.models
-import app.domains.inquiries.models
-import app.domains.interactions.models
-import app.domains.org.models
-import app.domains.surveys.models
-import app.tenants.models
+from __future__ import annotations
+
+from importlib import import_module
+
+from app.domains import domains
+
+PLATFORM = (
+    "app.auth.models",
+    "app.auth.tokens",  # signing keys
+    "app.core.audit",  # the audit_log of both kinds of schema
+    "app.core.idempotency",  # idempotency keys, both kinds
+    "app.core.jobs",
+    "app.core.keystore",  # the tenant's wrapped data keys
+    "app.core.numbering",
+    "app.core.tenant_settings",
+    "app.tenants.models",
+)
+
+
+def load_all() -> None:
+    for module in (*PLATFORM, *(m for domain in domains() for m in domain.models)):
+        import_module(module)

@@ -14,7 +14,7 @@ import logging
 from typing import Any, Awaitable, Callable, TypeVar
 
 from celery import Celery, Task
-from celery.signals import worker_process_shutdown
+from celery.signals import worker_init, worker_process_shutdown
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,6 +22,8 @@ from app.config import get_settings
 from app.core.audit import SYSTEM
 from app.core.broker import broker_transport_options, broker_url
 from app.core.db import Database, resolve_database_url
+from app.core.manifest import Beat
+from app.domains import declared, domains, load
 from app.tenants.models import schema_name, slug_problem
 
 log = logging.getLogger(__name__)
@@ -30,14 +32,26 @@ T = TypeVar("T")
 LONGEST_TASK = 3600  # seconds; the broker's visibility timeout must exceed it
 
 
+# The platform's own task modules and periodic tasks; each domain declares its own.
+PLATFORM_TASKS = ["app.tasks", "app.auth.outbox"]
+PLATFORM_BEAT = {
+    "purge-idempotency-keys": Beat("platform.purge_idempotency_keys", 3600.0),
+    "resend-outbox": Beat("outbox.resend", 60.0),
+    # Spare tenant schemas rebuilt soon after creations took them or a deploy made them stale.
+    "tenants-prepare-spares": Beat("tenants.prepare_spares", 60.0),
+}
+
+
+def beat_schedule() -> dict[str, dict[str, Any]]:
+    entries = declared("beat entries", lambda d: d.beat, first=PLATFORM_BEAT)
+    return {name: {"task": beat.task, "schedule": beat.every} for name, beat in entries.items()}
+
+
 def make_celery() -> Celery:
     settings = get_settings()
     url = resolve_database_url(settings)
     celery = Celery("cornerstone", broker=broker_url(settings, url),
-                    include=["app.tasks", "app.auth.outbox", "app.domains.audit.tasks",
-                             "app.domains.customers.tasks", "app.domains.inquiries.tasks",
-                             "app.domains.grading.tasks", "app.domains.complaints.tasks",
-                             "app.domains.archives.tasks"])
+                    include=[*PLATFORM_TASKS, *(m for domain in domains() for m in domain.tasks)])
     celery.conf.update(
         task_acks_late=True,
         task_reject_on_worker_lost=True,
@@ -49,21 +63,7 @@ def make_celery() -> Celery:
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
         timezone="UTC",
-        beat_schedule={
-            "purge-idempotency-keys": {"task": "platform.purge_idempotency_keys", "schedule": 3600.0},
-            "resend-outbox": {"task": "outbox.resend", "schedule": 60.0},
-            "enforce-audit-retention": {"task": "audit.enforce_retention", "schedule": 86400.0},
-            # Hourly, so that a project's handover day starts within the hour in any time zone.
-            "inquiries-handover-switch": {"task": "inquiries.handover_switch", "schedule": 3600.0},
-            # Every tenant's grades, recomputed by its rules once a day.
-            "grading-recompute": {"task": "grading.recompute_all", "schedule": 86400.0},
-            # SLA breaches and near-breaches, found and notified, escalated by rule.
-            "complaints-sla-scan": {"task": "complaints.sla_scan", "schedule": 300.0},
-            # Page uploads never completed (their presigned URL expired): objects and metadata removed.
-            "archives-expired-uploads": {"task": "archives.clean_expired_uploads", "schedule": 3600.0},
-            # Spare tenant schemas rebuilt soon after creations took them or a deploy made them stale.
-            "tenants-prepare-spares": {"task": "tenants.prepare_spares", "schedule": 60.0},
-        },
+        beat_schedule=beat_schedule(),
     )
     return celery
 
@@ -91,6 +91,13 @@ class _Runtime:
         if cls.loop is not None and cls.db is not None:
             cls.loop.run_until_complete(cls.db.dispose())
         cls.db = None
+
+
+@worker_init.connect
+def _load_domains(**_: Any) -> None:
+    # Tasks may reach any domain's registrations (approval request types, permissions…):
+    # complete them before the first task runs, as the API does at start.
+    load()
 
 
 @worker_process_shutdown.connect

@@ -1,4 +1,5 @@
-"""The scope catalogue: the one list of coarse permissions a token can carry.
+"""The scope catalogue: the one list of coarse permissions a token can carry (the platform's
+own and those each domain declares).
 
 Routes declare what they need with :func:`requires`; the scope check, the OpenAPI document and
 the scope test matrix all read that same declaration from the route's ``opt``.
@@ -9,42 +10,21 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from app.core.openapi import COMMON_ERRORS, IF_MATCH_OPT, IfMatchOperation, problem_responses
+from app.domains import declared
 
-SCOPES: dict[str, str] = {
+# The scopes of the platform itself; each domain adds its own (app/domains/__init__.py).
+BUILT_IN: dict[str, str] = {
     "platform:admin": "Provision and operate tenants (platform operators only).",
-    "org:read": "Read the organisation tree: group, branches, projects.",
-    "org:write": "Change the organisation tree.",
     "owner:self": "Act as a home owner on their own records (mobile apps).",
     "jobs:read": "Read the status, progress and result of background jobs the caller started.",
     "identity:read": "Read the group's accounts and OAuth clients (group administrators).",
     "identity:write": "Invite, change, disable and enable accounts; register and manage OAuth clients "
                       "(group administrators).",
     "account:self": "Manage one's own account: password, two-step verification, recovery codes.",
-    "approvals:read": "Read approval chains, the approval requests one may see, and one's approval inbox.",
-    "approvals:write": "Submit, decide, withdraw, resubmit and delegate approval requests; configure chains.",
-    "access:read": "Read roles, permissions and role assignments.",
-    "access:write": "Define roles and assign them to accounts.",
-    "audit:read": "Search and export the audit trail (with the permission audit.read at the group).",
-    "customers:read": "Read customers (personal data masked), their units and consents; reveal with the "
-                      "permission customers.reveal.",
-    "customers:write": "Create and change customers, record consents and ownership, ask for protected changes, "
-                       "merges and imports.",
-    "inquiries:read": "Read inquiries and their transfers; list overdue ones and one's own.",
-    "inquiries:write": "Record, transfer and answer inquiries.",
-    "interactions:read": "Read visits, receptions, gifts and calls.",
-    "interactions:write": "Plan and report visits, apply for receptions and gifts, log calls.",
-    "surveys:read": "Read return-visit plans, questionnaires, results and satisfaction statistics.",
-    "surveys:write": "Plan return visits, define questionnaires, record results.",
-    "grading:read": "Read grading rules, customer grades with their history, and credit limits.",
-    "grading:write": "Configure grading rules, recompute grades, apply for credit-limit changes.",
-    "calendars:read": "Read the group's working calendars.",
-    "calendars:write": "Change the group's working calendars (hours, holidays, make-up working days).",
-    "complaints:read": "Read complaints and disputes, their history and statistics.",
-    "complaints:write": "Register complaints and disputes and move them through the resolution loop.",
-    "archives:read": "Read archive volumes and download their pages (within one's clearance).",
-    "archives:write": "Build archive volumes: cover, contents list, pages, remarks sheet.",
-    "archives:admin": "Review and file volumes, set legal holds, change classification, verify integrity.",
 }
+
+
+SCOPES: dict[str, str] = declared("scopes", lambda d: d.scopes, first=BUILT_IN)
 
 TENANT_SCOPES = frozenset(s for s in SCOPES if not s.startswith("platform:"))
 PLATFORM_SCOPES = frozenset(s for s in SCOPES if s.startswith("platform:"))

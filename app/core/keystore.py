@@ -1,7 +1,7 @@
 """Each tenant's data and index keys (app/core/crypto.py), kept wrapped in the tenant table
 ``data_keys`` and unwrapped on first use by a process, with the master key from settings.
 
-The keys are made by a tenant seeder at provisioning, so every tenant has them from its
+The keys are made at provisioning (app/tenants/seeding.py), so every tenant has them from its
 first request; tenants provisioned before this table existed get theirs on first use.
 """
 
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
 from sqlalchemy import DateTime, LargeBinary, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,10 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core import crypto
 from app.core.models import IdMixin, TenantBase
-from app.tenants.seeding import seeder
 
-if TYPE_CHECKING:
-    from app.tenants.models import Tenant
 
 
 class DataKey(IdMixin, TenantBase):
@@ -84,7 +80,3 @@ async def tenant_keys(session: AsyncSession) -> crypto.TenantKeys:
     _CACHE[schema] = keys
     return keys
 
-
-@seeder("core.data_keys", since=None)  # provisioning only: a migrated tenant makes its keys on first use
-async def seed_keys(session: AsyncSession, tenant: "Tenant") -> None:
-    await create_keys(session)

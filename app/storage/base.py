@@ -358,7 +358,3 @@ class ObjectStore(ABC):
     @abstractmethod
     async def health(self) -> None:
         """Return when storage answers; raise StorageUnavailable otherwise."""
-
-    def route_handlers(self) -> list[Any]:
-        """Routes the API must serve for this store (the local store's signed URLs)."""
-        return []

@@ -14,7 +14,14 @@ from litestar.response import Stream
 
 from app.auth.scopes import public
 from app.core.problems import ProblemError
-from app.storage.base import ChecksumMismatch, InvalidKey, ObjectNotFound, check_key, content_disposition
+from app.storage.base import (
+    ChecksumMismatch,
+    InvalidKey,
+    ObjectNotFound,
+    ObjectStore,
+    check_key,
+    content_disposition,
+)
 from app.storage.local import URL_PREFIX, LocalStore, SignatureExpired, SignatureInvalid
 
 
@@ -83,3 +90,8 @@ class LocalStorageController(Controller):
                 "Cache-Control": "private, no-cache",
             },
         )
+
+
+def routes_for(store: ObjectStore) -> list[type[Controller]]:
+    """The routes the API serves for ``store``: the local store's signed URLs; none for S3."""
+    return [LocalStorageController] if isinstance(store, LocalStore) else []

@@ -486,11 +486,6 @@ class LocalStore(ObjectStore):
     async def health(self) -> None:
         await self._run(self._health)
 
-    def route_handlers(self) -> list[Any]:
-        from app.storage.controllers import LocalStorageController
-
-        return [LocalStorageController]
-
     # -- receiving an upload (the signed PUT endpoint) --------------------------------------
 
     async def receive(self, bucket: str, key: str, body: AsyncIterator[bytes], *, size: int, content_type: str,

@@ -22,19 +22,15 @@ from app.core.audit import append_only_sql
 from app.core.db import TENANT_PLACEHOLDER
 from app.core.models import TenantBase
 from app.core.problems import ProblemError
+from app.models import load_all
 from app.tenants.models import SLUG_RE, SPARE_RE
 
 _SENTINEL = "t_zzschemazz"
 
 
-def _import_models() -> None:
-    # Every tenant table must be registered on the metadata before DDL is compiled.
-    import app.models  # noqa: F401
-
-
 @lru_cache(maxsize=1)
 def _ddl_template() -> str:
-    _import_models()
+    load_all()  # every tenant table on the metadata before the DDL is compiled
     dialect = postgresql.dialect()
     translate = {TENANT_PLACEHOLDER: _SENTINEL}
     statements = [f'CREATE SCHEMA "{_SENTINEL}"']

@@ -6,8 +6,9 @@ tables its defaults live in::
 
     @seeder("calendars.default", since="0008_complaints")
 
-Provisioning runs every seeder, in the order of their modules in ``app/seeds.py``, in its
-transaction. The migration runner, in the transaction that migrates a tenant from revision
+Provisioning runs every seeder in its transaction: the tenant's data keys first, then each
+domain's in the order of the domain list (``app/domains/__init__.py``), then the tenant's
+bucket. The migration runner, in the transaction that migrates a tenant from revision
 R, runs the seeders whose ``since`` it applies: a group that upgrades finds the new domain
 with the defaults a new group gets, once. Seeders with ``every_migration`` also run on each
 later migration: their defaults grow with later revisions (a role a later domain adds to the
@@ -30,6 +31,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core import keystore
+from app.domains import domains, load
+from app.storage import get_store
 
 if TYPE_CHECKING:
     from app.tenants.models import Tenant
@@ -69,15 +74,38 @@ def seeder(name: str, *, since: str | None, every_migration: bool = False) -> Ca
 
 
 def registered() -> list[Seeder]:
-    """Every domain's seeders, in the order they run: their modules' in ``app.seeds.ORDER``,
-    then their own within a module."""
-    from app.seeds import ORDER
-
-    position = {module.__name__: i for i, module in enumerate(ORDER)}
+    """Every seeder, in the order they run: the tenant's keys, each domain's (in the order of
+    the domain list, then their own within a module), the tenant's bucket."""
+    load()  # every domain's parts: their seeders, and what those read (approval request types…)
+    modules = [d.seeds for d in domains() if d.seeds]
+    position = {module: i for i, module in enumerate(modules)}
     unordered = sorted({s.seed.__module__ for s in SEEDERS} - position.keys())
     if unordered:
-        raise RuntimeError(f"seeders of {unordered} are not in app.seeds.ORDER")
-    return sorted(SEEDERS, key=lambda s: position[s.seed.__module__])  # stable: a module's own order
+        raise RuntimeError(f"seeders of {unordered} belong to no domain of app.domains")
+    return [KEYS, *sorted(SEEDERS, key=lambda s: position[s.seed.__module__]), BUCKET]
+
+
+async def _create_keys(session: AsyncSession, tenant: Tenant) -> None:
+    await keystore.create_keys(session)
+
+
+async def _create_bucket(session: AsyncSession, tenant: Tenant) -> None:
+    await get_store().ensure_bucket(tenant.slug)
+
+
+# Provisioning only: a tenant migrated from before the keys existed makes its keys on first use.
+KEYS = Seeder("core.data_keys", None, False, _create_keys)
+# Every tenant gets its own bucket at provisioning (object lock exists only if the bucket is
+# created with it, so the bucket comes before any data); a tenant that existed before the
+# first records kept in storage (complaint attachments, 0008) gets it at that migration, and a
+# storage outage then fails that tenant's migration, to be re-run.
+#
+# Last: a provisioning that fails in an earlier seeder makes no bucket. One that fails later
+# (or whose transaction rolls back) leaves an empty bucket behind; that is harmless and
+# deliberate: creation is idempotent, so provisioning the slug again reuses it, and nothing can
+# write to it without the API signing a URL for a tenant that exists. A storage outage makes
+# provisioning fail as a whole (503), like a database outage.
+BUCKET = Seeder("storage.bucket", "0008_complaints", False, _create_bucket)
 
 
 async def seed_tenant(session: AsyncSession, tenant: "Tenant") -> None:

@@ -7,7 +7,9 @@ from sqlalchemy import create_engine
 
 from app.core.db import PLATFORM_SCHEMA
 from app.core.models import PlatformBase
-import app.models  # noqa: F401  (registers every table)
+from app.models import load_all
+
+load_all()  # registers every table
 
 target_metadata = PlatformBase.metadata
 

@@ -1,6 +1,7 @@
 """Route-catalogue entries that domains keep in a module of their own (one per domain here).
 
-Each module ``tests/catalogue/<domain>.py`` defines:
+Each module ``tests/catalogue/<domain>.py``, named by its domain's declaration
+(``catalogue="tests.catalogue.complaints"`` in ``app/domains/complaints/__init__.py``), defines:
 
 - ``FACTORIES``: path template -> factory, in the shape of ``tests.routes.FACTORIES`` (which
   merges them): the cross-tenant matrix, the audit gate and the fuzzer read them;
@@ -22,9 +23,6 @@ from types import ModuleType
 from typing import Any, Awaitable, Callable
 
 from sqlalchemy import Select
-
-# The domain modules, in the order their entries are merged.
-DOMAINS = ("relations", "complaints", "archives")
 
 
 @dataclass(frozen=True)
@@ -68,4 +66,8 @@ class SubtreeSpec:
 
 
 def modules() -> list[ModuleType]:
-    return [importlib.import_module(f"tests.catalogue.{name}") for name in DOMAINS]
+    """The catalogue modules the domains declare (``Domain.catalogue``), in the domain list's
+    order; several domains may share one."""
+    from app.domains import domains
+
+    return [importlib.import_module(name) for name in dict.fromkeys(d.catalogue for d in domains() if d.catalogue)]

@@ -320,7 +320,7 @@ async def test_stored_row_matches_the_answer(db: Any, client: Any, world: World)
 
 async def test_demo_customers_are_believable_and_valid(client: Any, db: Any, mint: Any, settings: Any) -> None:
     from app.auth.models import Account
-    from app.tenants.demo import OWNER, seed_demo
+    from app.demo import OWNER, seed_demo
 
     slug = f"demo_{uuid.uuid4().hex[:8]}"
     assert await seed_demo(db, slug, Actor(kind="operator", id=OPERATOR))

@@ -461,7 +461,7 @@ async def test_the_demo_group_has_interactions_return_visits_and_grades(client: 
     from app.auth.models import AccountKind
     from app.auth.services import create_account
     from app.core.audit import Actor
-    from app.tenants import demo
+    from app import demo
     from app.tenants.models import Tenant
 
     slug = await new_tenant("iademo")

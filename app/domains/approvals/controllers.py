@@ -206,3 +206,6 @@ class ApprovalController(Controller):
             return await _detail(session, done)
 
         return await idempotent(request, session, produce)
+
+
+CONTROLLERS = [ApprovalController]

@@ -99,3 +99,6 @@ class AuditController(Controller):
         content, filename = await services.export_csv(session, job_id, request.user.subject)
         return Response(content, media_type=CSV_MEDIA_TYPE,
                         headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+CONTROLLERS = [AuditController]
