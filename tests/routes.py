@@ -243,10 +243,10 @@ APPROVAL_SUBMIT = "test.catalogue.submit"
 def _register_approval_type() -> None:
     # At import: the cross-tenant matrix grants every permission registered when it runs.
     from app.domains.access.authz import register_permissions
-    from app.domains.approvals.registry import REQUEST_TYPES, register_request_type
+    from app.domains.approvals.registry import register_request_type, request_types
 
     register_permissions({APPROVAL_SUBMIT: "Tests: submit the route catalogue's approval requests."})
-    if APPROVAL_TYPE not in REQUEST_TYPES:
+    if APPROVAL_TYPE not in request_types():
         # No default chain: a tenant has a chain of this type only once a factory made one.
         register_request_type(APPROVAL_TYPE, "Route catalogue request", permission=APPROVAL_SUBMIT)
 

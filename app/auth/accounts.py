@@ -22,6 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import Account, AccountKind, AccountStatus
 from app.core.clock import utcnow
+from app.core.problems import ProblemError, field_error
+from app.tenants.bound import tenant_id
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 # Verified against when the username is unknown, so that timing does not reveal it.
@@ -156,3 +158,15 @@ async def check_password(session: AsyncSession, tenant_id: uuid.UUID | None, use
         record_failure(account)
         return PasswordCheck(account, ok=False, locked=is_locked(account))
     return PasswordCheck(account, ok=True)
+
+
+async def active_staff(session: AsyncSession, account_id: uuid.UUID, field: str) -> str:
+    """An active staff account of the session's tenant, as a subject id; 404 naming ``field``
+    otherwise (an owner, a disabled account, another tenant's or no account at all)."""
+    found = await session.scalar(select(Account.id).where(
+        Account.id == account_id, Account.tenant_id == await tenant_id(session), Account.kind == AccountKind.staff,
+        Account.status == AccountStatus.active))
+    if found is None:
+        raise ProblemError("not-found", f"No active staff account {account_id} in the group.",
+                           errors=[field_error(field, "no active staff account with this id")])
+    return str(found)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -51,3 +51,8 @@ async def time_zone(session: AsyncSession) -> str:
 async def today(session: AsyncSession) -> date:
     """Today's date in the tenant's time zone."""
     return clock.utcnow().astimezone(ZoneInfo(await time_zone(session))).date()
+
+
+async def local_year(session: AsyncSession, at: datetime) -> int:
+    """The year of ``at`` in the tenant's time zone (register numbers count per year there)."""
+    return at.astimezone(ZoneInfo(await time_zone(session))).year

@@ -332,9 +332,9 @@ async def _approval_drafts(db: Any, slug: str, projects: list[dict[str, Any]]) -
     submitter, and only subtree grants make it visible)."""
     from app.core.audit import SYSTEM
     from app.domains.approvals import services
-    from app.domains.approvals.registry import REQUEST_TYPES, register_request_type
+    from app.domains.approvals.registry import register_request_type, request_types
 
-    if "test_subtree" not in REQUEST_TYPES:
+    if "test_subtree" not in request_types():
         register_request_type("test_subtree", "Subtree matrix request")
     async with db.tenant_transaction(f"t_{slug}") as session:
         session.info["actor"] = SYSTEM

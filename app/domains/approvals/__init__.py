@@ -10,6 +10,7 @@ DOMAIN = Domain(
             "approvals:write": "Submit, decide, withdraw, resubmit and delegate approval requests; configure "
                                "chains."},
     controllers="app.domains.approvals.controllers:CONTROLLERS",
+    approvals="app.domains.approvals.services:REQUEST_TYPES",
     models=("app.domains.approvals.models",),
     seeds="app.domains.approvals.seeds",
 )

@@ -1,8 +1,9 @@
 """What domains register with the approval engine: request types and change appliers.
 
-A domain registers each kind of request it sends for approval, once, at import::
+A domain declares each kind of request it sends for approval, once, in the list its
+declaration names (``approvals="app.domains.complaints.resolutions:REQUEST_TYPES"``)::
 
-    register_request_type(
+    REQUEST_TYPES = [request_type(
         "complaint_resolution", "Complaint resolution proposal",
         on_approved=mark_proposal_approved,      # async (session, request) -> None
         on_rejected=mark_proposal_rejected,      # same; the proposal goes back for revision
@@ -11,7 +12,7 @@ A domain registers each kind of request it sends for approval, once, at import::
             {"name": "Group GM", "role": "group_gm", "at": "group", "minAmount": "50000"},
         ],
         default_roles={"cs_manager": "Customer service manager", "group_gm": "Group general manager"},
-    )
+    )]
 
 and submits with ``app.domains.approvals.services.create_request``. Callbacks run in the
 engine's transaction, as the approver: what they write commits with the decision, and an
@@ -68,10 +69,7 @@ class RequestType:
         return self.permission(payload) if callable(self.permission) else self.permission
 
 
-REQUEST_TYPES: dict[str, RequestType] = {}
-
-
-def register_request_type(
+def request_type(
     code: str,
     title: str,
     *,
@@ -85,8 +83,8 @@ def register_request_type(
     default_chain: Sequence[Mapping[str, Any]] = (),
     default_roles: Mapping[str, str] | None = None,
 ) -> RequestType:
-    if code in REQUEST_TYPES:
-        raise ValueError(f"request type {code!r} registered twice")
+    """A request type, checked: a domain lists its types in the module its declaration names
+    (``approvals="app.domains.x.module:REQUEST_TYPES"``)."""
     if not code.replace("_", "").isalnum() or not code.islower() or len(code) > 60:
         raise ValueError(f"request type code {code!r}: lower-case letters, digits and underscores")
     if default_chain:
@@ -94,11 +92,39 @@ def register_request_type(
         from app.domains.approvals.schemas import parse_steps
 
         parse_steps(list(default_chain))
-    entry = RequestType(code=code, title=title, on_approved=on_approved, on_rejected=on_rejected,
-                        on_withdrawn=on_withdrawn, permission=permission, node_of=node_of, validate=validate,
-                        subject_of=subject_of, default_chain=tuple(default_chain),
-                        default_roles=dict(default_roles or {}))
-    REQUEST_TYPES[code] = entry
+    return RequestType(code=code, title=title, on_approved=on_approved, on_rejected=on_rejected,
+                       on_withdrawn=on_withdrawn, permission=permission, node_of=node_of, validate=validate,
+                       subject_of=subject_of, default_chain=tuple(default_chain),
+                       default_roles=dict(default_roles or {}))
+
+
+_TYPES: dict[str, RequestType] = {}
+_DECLARED = False
+
+
+def request_types() -> dict[str, RequestType]:
+    """Every request type: those the domains declare, and any registered at run time."""
+    global _DECLARED
+    if not _DECLARED:
+        _DECLARED = True
+        from app.domains import domains
+
+        for domain in domains():
+            for entry in domain.request_types():
+                _add(entry)
+    return _TYPES
+
+
+def _add(entry: RequestType) -> None:
+    if _TYPES.setdefault(entry.code, entry) is not entry:
+        raise ValueError(f"request type {entry.code!r} registered twice")
+
+
+def register_request_type(code: str, title: str, **kwargs: Any) -> RequestType:
+    """Register a type outside the domain list (a test's own): ``request_type``'s arguments."""
+    request_types()
+    entry = request_type(code, title, **kwargs)
+    _add(entry)
     return entry
 
 

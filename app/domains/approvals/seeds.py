@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domains.approvals import services
 from app.domains.approvals.models import ApprovalChain
-from app.domains.approvals.registry import REQUEST_TYPES
+from app.domains.approvals.registry import request_types
 from app.tenants.seeding import seeder
 
 if TYPE_CHECKING:
@@ -28,4 +28,5 @@ if TYPE_CHECKING:
 async def seed_chains(session: AsyncSession, tenant: Tenant) -> None:
     # One query tells which types have a chain: a migration that brings no new type costs no more.
     stored = set((await session.scalars(select(ApprovalChain.request_type))).all())
-    await services.create_default_chains(session, [REQUEST_TYPES[code] for code in sorted(REQUEST_TYPES.keys() - stored)])
+    types = request_types()
+    await services.create_default_chains(session, [types[code] for code in sorted(types.keys() - stored)])

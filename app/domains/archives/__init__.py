@@ -11,6 +11,7 @@ DOMAIN = Domain(
             "archives:write": "Build archive volumes: cover, contents list, pages, remarks sheet.",
             "archives:admin": "Review and file volumes, set legal holds, change classification, verify integrity."},
     controllers="app.domains.archives.controllers:CONTROLLERS",
+    approvals="app.domains.archives.services:REQUEST_TYPES",
     models=("app.domains.archives.models",),
     seeds="app.domains.archives.seeds",
     tasks=("app.domains.archives.tasks",),

@@ -46,7 +46,7 @@ from app.domains.access.authz import Authorizer, register_permissions
 from app.domains.access.models import Role, RoleAssignment
 from app.domains.approvals import services as approvals
 from app.domains.approvals.models import ApprovalRequest, RequestStatus
-from app.domains.approvals.registry import register_request_type
+from app.domains.approvals.registry import request_type
 from app.domains.archives.models import (
     ArchiveContentsItem,
     ArchiveObjectRemoval,
@@ -923,7 +923,7 @@ async def _apply_classification(session: AsyncSession, request: ApprovalRequest)
                               f"{request.submitted_by})".strip())
 
 
-register_request_type(
+CLASSIFICATION_REQUEST = request_type(
     CLASSIFICATION_TYPE, "Change of an archive volume's classification",
     on_approved=_apply_classification,
     node_of=_classification_node,
@@ -1431,3 +1431,6 @@ async def _volumes_at(session: AsyncSession, holder: org.Holder) -> str | None:
     else:
         count = await session.scalar(select(func.count()).where(ArchiveVolume.node_id == holder.id))
     return f"{count} archive volumes" if count else None
+
+
+REQUEST_TYPES = [CLASSIFICATION_REQUEST]  # the domain's declaration names this list

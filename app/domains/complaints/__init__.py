@@ -11,6 +11,7 @@ DOMAIN = Domain(
     scopes={"complaints:read": "Read complaints and disputes, their history and statistics.",
             "complaints:write": "Register complaints and disputes and move them through the resolution loop."},
     controllers="app.domains.complaints.controllers:CONTROLLERS",
+    approvals="app.domains.complaints.services:REQUEST_TYPES",
     models=("app.domains.complaints.models",),
     seeds="app.domains.complaints.seeds",
     tasks=("app.domains.complaints.tasks",),

@@ -38,7 +38,7 @@ from app.domains.access.authz import ALL, Authorizer, register_permissions
 from app.domains.access.models import Role, RoleAssignment
 from app.domains.approvals import services as approvals
 from app.domains.approvals.models import ActionKind, ApprovalAction, ApprovalRequest
-from app.domains.approvals.registry import register_request_type
+from app.domains.approvals.registry import request_type
 from app.domains.calendars import services as calendar_services
 from app.domains.calendars.business_time import WorkCalendar
 from app.domains.complaints import sla
@@ -112,7 +112,8 @@ from app.domains.complaints.schemas import (
 )
 from app.domains.customers.models import Customer, CustomerUnit
 from app.domains.customers.services import get_customer
-from app.domains.interactions.lookups import local_year, staff_account
+from app.auth.accounts import active_staff
+from app.tenants.bound import local_year
 from app.domains.org import services as org
 from app.domains.org.models import NodeKind, OrgNode, Unit
 from app.domains.org.schemas import Department
@@ -260,7 +261,7 @@ async def _registrant_handler(session: AsyncSession, authz: Authorizer) -> str |
     if account is None:
         return None
     try:
-        return await staff_account(session, uuid.UUID(account), "handlerId")
+        return await active_staff(session, uuid.UUID(account), "handlerId")
     except ProblemError:
         return None  # a user who is no active staff member of the group: nobody by default
 
@@ -713,7 +714,7 @@ async def create_record(session: AsyncSession, authz: Authorizer, register: Regi
     if data.customer_id is not None:
         await _customer_of(session, authz, data.customer_id)
     category = await _active_category(session, data.category_id)
-    handler = (await staff_account(session, data.handler_id, "handlerId") if data.handler_id
+    handler = (await active_staff(session, data.handler_id, "handlerId") if data.handler_id
                else await _registrant_handler(session, authz))
     received_at = _received_at(data.received_at, clock.utcnow())
     group = await _joint_group(session, authz, register, None, data.joint_with) if data.joint_with else None
@@ -753,7 +754,7 @@ async def update_record(session: AsyncSession, authz: Authorizer, c: Complaint, 
         c.customer_id = customer_id  # type: ignore[assignment]
     if "handler_id" in changes:
         handler = changes["handler_id"]
-        new = (await staff_account(session, handler, "handlerId")  # type: ignore[arg-type]
+        new = (await active_staff(session, handler, "handlerId")  # type: ignore[arg-type]
                if handler is not None else None)
         if new != c.handler_id:
             c.handler_id = new
@@ -920,7 +921,7 @@ async def _on_withdrawn(session: AsyncSession, request: ApprovalRequest) -> None
     await _decided(session, request, ProposalStatus.withdrawn)
 
 
-register_request_type(
+RESOLUTION_REQUEST = request_type(
     REQUEST_TYPE, "Complaint or dispute resolution proposal",
     on_approved=_on_approved, on_rejected=_on_rejected, on_withdrawn=_on_withdrawn,
     subject_of=lambda payload: (ENTITY, str(payload["complaintId"])),
@@ -1203,7 +1204,7 @@ async def send_letter(session: AsyncSession, authz: Authorizer, c: Complaint, pa
     if root_cause is None:
         raise ProblemError("conflict", f"{_label(c)} has no recorded cause: give the root cause.",
                            errors=[field_error("rootCause", "required: the record has no cause")])
-    assignee = await staff_account(session, data.assignee_id, "assigneeId") if data.assignee_id else None
+    assignee = await active_staff(session, data.assignee_id, "assigneeId") if data.assignee_id else None
     letter = CapaLetter(complaint_id=c.id, number=await next_number(
         session, LETTER_SERIES, await local_year(session, clock.utcnow())), department=data.department,
         assignee_id=uuid.UUID(assignee) if assignee else None, root_cause=root_cause,
@@ -1540,3 +1541,6 @@ async def _complaints_at(session: AsyncSession, holder: org.Holder) -> str | Non
     column = Complaint.unit_id if holder.kind == "unit" else Complaint.node_id
     count = await session.scalar(select(func.count()).where(column == holder.id))
     return f"{count} complaints or disputes" if count else None
+
+
+REQUEST_TYPES = [RESOLUTION_REQUEST]  # the domain's declaration names this list

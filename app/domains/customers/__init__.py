@@ -12,6 +12,7 @@ DOMAIN = Domain(
             "customers:write": "Create and change customers, record consents and ownership, ask for protected "
                                "changes, merges and imports."},
     controllers="app.domains.customers.controllers:CONTROLLERS",
+    approvals="app.domains.customers.services:REQUEST_TYPES",
     models=("app.domains.customers.models",),
     tasks=("app.domains.customers.tasks",),
 )

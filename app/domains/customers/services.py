@@ -35,7 +35,7 @@ from app.core.schemas import Page, provided
 from app.domains.access.authz import Authorizer, register_permissions
 from app.domains.approvals import services as approvals
 from app.domains.approvals.models import ApprovalRequest
-from app.domains.approvals.registry import ChangeApplier, register_change_applier, register_request_type
+from app.domains.approvals.registry import ChangeApplier, register_change_applier, request_type
 from app.domains.customers.models import (
     ConsentKind,
     Customer,
@@ -1080,7 +1080,7 @@ async def _on_merge_approved(session: AsyncSession, request: ApprovalRequest) ->
     await merge(session, survivor_id, merged_id)
 
 
-register_request_type(
+MERGE_REQUEST = request_type(
     MERGE_TYPE, "Merge of two customer records",
     on_approved=_on_merge_approved,
     node_of=_merge_node,
@@ -1188,3 +1188,5 @@ async def _customers_at(session: AsyncSession, holder: org.Holder) -> str | None
     count = await session.scalar(select(func.count()).where(Customer.node_id == holder.id))
     return f"{count} customers" if count else None
 
+
+REQUEST_TYPES = [MERGE_REQUEST]  # the domain's declaration names this list

@@ -10,6 +10,7 @@ DOMAIN = Domain(
     scopes={"grading:read": "Read grading rules, customer grades with their history, and credit limits.",
             "grading:write": "Configure grading rules, recompute grades, apply for credit-limit changes."},
     controllers="app.domains.grading.controllers:CONTROLLERS",
+    approvals="app.domains.grading.services:REQUEST_TYPES",
     models=("app.domains.grading.models",),
     seeds="app.domains.grading.seeds",
     tasks=("app.domains.grading.tasks",),

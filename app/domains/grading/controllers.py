@@ -36,7 +36,7 @@ from app.domains.grading.schemas import (
     Rules,
     RulesOut,
 )
-from app.domains.interactions.lookups import node_for
+from app.domains.access.records import node_for
 from app.domains.org.services import get_root
 from app.worker import enqueue_after_commit
 

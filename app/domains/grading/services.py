@@ -79,7 +79,7 @@ from app.core.schemas import Page
 from app.domains.access.authz import Authorizer, register_permissions
 from app.domains.approvals import services as approvals
 from app.domains.approvals.models import ApprovalRequest, RequestStatus
-from app.domains.approvals.registry import register_request_type
+from app.domains.approvals.registry import request_type
 from app.domains.customers.models import ConsentKind, ContractStage, Customer, CustomerConsent, CustomerUnit
 from app.domains.grading.models import (
     TREATMENTS,
@@ -106,20 +106,12 @@ from app.domains.grading.schemas import (
     RulesOut,
     Serious,
 )
-from app.domains.interactions.lookups import (
-    customer_for,
-    get_at_node,
-    local_year,
-    page_with_request_status,
-    payload_id,
-    records_at,
-    request_status,
-    shown_status,
-    staff_account,
-    status_filter,
-    subtree_filter,
-    under,
-)
+from app.auth.accounts import active_staff
+from app.domains.access.records import get_at_node, subtree_filter, under
+from app.domains.approvals.approvable import page_with_request_status, payload_id, request_status, shown_status, status_filter
+from app.domains.customers.lookups import customer_for
+from app.domains.org.services import records_at
+from app.tenants.bound import local_year
 from app.domains.interactions.models import Call, CallOutcome, Visit
 from app.domains.org import services as org
 from app.domains.org.models import OrgNode
@@ -540,7 +532,7 @@ async def set_account_manager(session: AsyncSession, authz: Authorizer, customer
                               g: CustomerGrade, data: AccountManagerIn) -> CustomerGrade:
     authz.require(ASSIGN, path)
     _live(customer)
-    account = await staff_account(session, data.account_id, "accountId") if data.account_id else None
+    account = await active_staff(session, data.account_id, "accountId") if data.account_id else None
     before = {"accountManagerId": g.account_manager_id}
     g.account_manager_id = account
     await session.flush()
@@ -652,7 +644,7 @@ async def _credit_decided(session: AsyncSession, request: ApprovalRequest) -> No
     await session.flush()
 
 
-register_request_type(
+CREDIT_REQUEST = request_type(
     CREDIT_TYPE, "Credit-limit change",
     on_approved=_on_credit_approved, on_rejected=_credit_decided, on_withdrawn=_credit_decided,
     subject_of=lambda payload: (CUSTOMER, payload["customerId"]),
@@ -854,7 +846,7 @@ async def _review_decided(session: AsyncSession, request: ApprovalRequest) -> No
     await session.flush()
 
 
-register_request_type(
+GRADE_REQUEST = request_type(
     GRADE_TYPE, "Credit grade change",
     on_approved=_on_grade_approved, on_rejected=_review_decided, on_withdrawn=_review_decided,
     node_of=_review_node, validate=_review_payload,
@@ -874,3 +866,6 @@ register_request_type(
 async def _grading_at(session: AsyncSession, holder: org.Holder) -> str | None:
     return await records_at(session, holder, [(CreditChange, "credit-limit changes"),
                                               (CreditReview, "credit reviews")])
+
+
+REQUEST_TYPES = [CREDIT_REQUEST, GRADE_REQUEST]  # the domain's declaration names this list

@@ -10,6 +10,7 @@ DOMAIN = Domain(
     scopes={"interactions:read": "Read visits, receptions, gifts and calls.",
             "interactions:write": "Plan and report visits, apply for receptions and gifts, log calls."},
     controllers="app.domains.interactions.controllers:CONTROLLERS",
+    approvals="app.domains.interactions.services:REQUEST_TYPES",
     models=("app.domains.interactions.models",),
     seeds="app.domains.interactions.seeds",
     catalogue="tests.catalogue.relations",

@@ -43,26 +43,18 @@ from app.core.schemas import Page, provided
 from app.domains.access.authz import Authorizer, register_permissions
 from app.domains.approvals import services as approvals
 from app.domains.approvals.models import ApprovalRequest, RequestStatus
-from app.domains.approvals.registry import register_request_type
+from app.domains.approvals.approvable import Approvable, approvable_type
 from app.domains.approvals.schemas import Resubmission
 from app.domains.customers.models import ConsentKind, Customer
 from app.domains.customers.services import has_consent, normalise_phone
 from app.domains.inquiries.models import Inquiry
 from app.domains.inquiries.services import READ as INQUIRIES_READ
-from app.domains.interactions.lookups import (
-    customer_for,
-    get_at_node,
-    local_year,
-    node_for,
-    page_with_request_status,
-    payload_id,
-    records_at,
-    request_status,
-    shown_status,
-    staff_account,
-    status_filter,
-    subtree_filter,
-)
+from app.auth.accounts import active_staff
+from app.domains.access.records import get_at_node, node_for, subtree_filter
+from app.domains.approvals.approvable import page_with_request_status, payload_id, request_status, shown_status, status_filter
+from app.domains.customers.lookups import customer_for
+from app.domains.org.services import records_at
+from app.tenants.bound import local_year
 from app.domains.interactions.models import (
     Call,
     CallDirection,
@@ -236,7 +228,7 @@ async def _new_visit(session: AsyncSession, customer: Customer, node_id: uuid.UU
 
 async def create_visit(session: AsyncSession, authz: Authorizer, data: VisitCreate) -> Visit:
     customer, node = await customer_for(session, authz, data.customer_id, WRITE)
-    owner = await staff_account(session, data.owner_id, "ownerId") if data.owner_id else authz.principal.subject
+    owner = await active_staff(session, data.owner_id, "ownerId") if data.owner_id else authz.principal.subject
     return await _new_visit(session, customer, node.id, owner, data.purpose, data.planned_at, data.location)
 
 
@@ -252,7 +244,7 @@ async def update_visit(session: AsyncSession, authz: Authorizer, visit: Visit, p
     _require_visit(visit, VisitStatus.planned)
     changes = provided(data)
     if "owner_id" in changes:
-        changes["owner_id"] = await staff_account(session, data.owner_id, "ownerId")  # type: ignore[arg-type]
+        changes["owner_id"] = await active_staff(session, data.owner_id, "ownerId")  # type: ignore[arg-type]
     before = _snapshot(visit)
     for name, value in changes.items():
         setattr(visit, name, value)
@@ -510,18 +502,11 @@ async def cancel_reception(session: AsyncSession, authz: Authorizer, reception: 
     return reception
 
 
-async def _reception_of(session: AsyncSession, payload: dict[str, Any], *, lock: bool = False) -> Reception:
-    stmt = select(Reception).where(Reception.id == payload_id(payload, "receptionId"))
-    reception = await session.scalar(stmt.with_for_update() if lock else stmt)
-    if reception is None:
-        raise ProblemError("validation", "No such reception.", errors=[field_error("payload.receptionId", "unknown")])
-    return reception
+RECEPTION_RECORD = Approvable(Reception, key="receptionId", entity=RECEPTION, what="reception")
 
 
-async def _reception_payload(session: AsyncSession, payload: dict[str, Any]) -> dict[str, Any]:
-    """What the approvers decide on, taken from the reception as it is now (so a revision
-    resubmitted through the engine's own API shows its new values too)."""
-    r = await _reception_of(session, payload)
+async def _reception_payload(session: AsyncSession, r: Reception) -> dict[str, Any]:
+    """What the approvers decide on."""
     budget = _budget(r)
     guests = (await session.scalars(select(ReceptionGuest).where(ReceptionGuest.reception_id == r.id)
                                     .order_by(ReceptionGuest.position))).all()
@@ -531,23 +516,8 @@ async def _reception_payload(session: AsyncSession, payload: dict[str, Any]) -> 
             "guests": [{"name": g.name, "role": g.role.value, "organisation": g.organisation} for g in guests]}
 
 
-async def _reception_node(session: AsyncSession, payload: dict[str, Any]) -> uuid.UUID:
-    return (await _reception_of(session, payload)).node_id
-
-
-async def _reception_decided(session: AsyncSession, request: ApprovalRequest) -> None:
-    # The shown status comes from the request; the reception's version moves with it, so
-    # that its ETag tells a client it changed.
-    reception = await _reception_of(session, request.payload, lock=True)
-    reception.updated_at = clock.utcnow()
-    await session.flush()
-
-
-register_request_type(
-    RECEPTION_TYPE, "Reception or hospitality application",
-    on_approved=_reception_decided, on_rejected=_reception_decided, on_withdrawn=_reception_decided,
-    node_of=_reception_node, validate=_reception_payload,
-    subject_of=lambda payload: (RECEPTION, payload["receptionId"]),
+RECEPTION_REQUEST = approvable_type(
+    RECEPTION_TYPE, "Reception or hospitality application", RECEPTION_RECORD, describe=_reception_payload,
     # DOMAIN.md: approved by the customer-service manager, the GM and finance.
     default_chain=[
         {"name": "Customer service manager", "role": "cs_manager", "at": "branch"},
@@ -676,19 +646,13 @@ async def list_gift_applications(session: AsyncSession, authz: Authorizer, param
                                           to_schema=_application_out)
 
 
-async def _application_of(session: AsyncSession, payload: dict[str, Any], *, lock: bool = False) -> GiftApplication:
-    stmt = select(GiftApplication).where(GiftApplication.id == payload_id(payload, "applicationId"))
-    application = await session.scalar(stmt.with_for_update() if lock else stmt)
-    if application is None:
-        raise ProblemError("validation", "No such gift application.",
-                           errors=[field_error("payload.applicationId", "unknown")])
-    return application
+APPLICATION_RECORD = Approvable(GiftApplication, key="applicationId", entity=GIFT_APPLICATION,
+                                what="gift application")
 
 
-async def _application_payload(session: AsyncSession, payload: dict[str, Any]) -> dict[str, Any]:
+async def _application_payload(session: AsyncSession, a: GiftApplication) -> dict[str, Any]:
     """What the approvers decide on; a plan's budget must still hold it (checked again on
     every submission, since other applications may have drawn on the plan meanwhile)."""
-    a = await _application_of(session, payload)
     if a.plan_id is not None:
         plan = await session.scalar(select(GiftPlan).where(GiftPlan.id == a.plan_id).with_for_update())
         assert plan is not None  # a foreign key holds it
@@ -703,21 +667,8 @@ async def _application_payload(session: AsyncSession, payload: dict[str, Any]) -
             "planId": str(a.plan_id) if a.plan_id else None, "items": a.items, "total": str(a.total)}
 
 
-async def _application_node(session: AsyncSession, payload: dict[str, Any]) -> uuid.UUID:
-    return (await _application_of(session, payload)).node_id
-
-
-async def _application_decided(session: AsyncSession, request: ApprovalRequest) -> None:
-    application = await _application_of(session, request.payload, lock=True)
-    application.updated_at = clock.utcnow()
-    await session.flush()
-
-
-register_request_type(
-    GIFT_TYPE, "Gift application",
-    on_approved=_application_decided, on_rejected=_application_decided, on_withdrawn=_application_decided,
-    node_of=_application_node, validate=_application_payload,
-    subject_of=lambda payload: (GIFT_APPLICATION, payload["applicationId"]),
+GIFT_REQUEST = approvable_type(
+    GIFT_TYPE, "Gift application", APPLICATION_RECORD, describe=_application_payload,
     default_chain=[{"name": "Customer service manager", "role": "cs_manager", "at": "branch"}],
     default_roles={"cs_manager": "Customer service manager"},
 )
@@ -909,3 +860,6 @@ async def create_call(session: AsyncSession, authz: Authorizer, data: CallCreate
 async def _interactions_at(session: AsyncSession, holder: org.Holder) -> str | None:
     return await records_at(session, holder, [(Visit, "visits"), (Reception, "receptions"), (GiftPlan, "gift plans"),
                                               (GiftApplication, "gift applications"), (Call, "calls")])
+
+
+REQUEST_TYPES = [RECEPTION_REQUEST, GIFT_REQUEST]  # the domain's declaration names this list

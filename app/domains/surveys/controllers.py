@@ -18,7 +18,7 @@ from app.core.idempotency import idempotent
 from app.core.pagination import PageParams, page_params
 from app.core.schemas import Page
 from app.domains.access.authz import Authorizer, provide_authz
-from app.domains.interactions.lookups import instant, instant_param
+from app.core.params import instant, instant_param
 from app.domains.surveys import services
 from app.domains.surveys.models import PlanStatus, QuestionnaireStatus, TargetStatus
 from app.domains.surveys.schemas import (

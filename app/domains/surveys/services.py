@@ -50,14 +50,10 @@ from app.core.schemas import Page, provided
 from app.domains.access.authz import Authorizer, register_permissions
 from app.domains.customers.models import Customer, CustomerStatus, CustomerUnit
 from app.domains.grading.models import CustomerGrade
-from app.domains.interactions.lookups import (
-    customer_for,
-    get_at_node,
-    local_year,
-    node_for,
-    records_at,
-    subtree_filter,
-)
+from app.domains.access.records import get_at_node, node_for, subtree_filter
+from app.domains.customers.lookups import customer_for
+from app.domains.org.services import records_at
+from app.tenants.bound import local_year
 from app.domains.org import services as org
 from app.domains.org.models import NodeKind, OrgNode
 from app.domains.surveys.models import (
