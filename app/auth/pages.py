@@ -6,8 +6,8 @@ opens, and every value shown is escaped.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from html import escape
-from typing import Iterable
 
 TEXT = {
     "zh": {

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 import secrets
 import uuid
-from typing import Any, Callable, Iterable, TypeVar
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -321,7 +322,8 @@ async def list_clients(session: AsyncSession, tenant_id: uuid.UUID, params: Page
         stmt = stmt.where(OAuthClient.status == status)
     if q:
         like = f"%{_escape_like(q)}%"
-        stmt = stmt.where(or_(OAuthClient.name.ilike(like, escape="\\"), OAuthClient.client_id.ilike(like, escape="\\")))
+        stmt = stmt.where(or_(OAuthClient.name.ilike(like, escape="\\"),
+                              OAuthClient.client_id.ilike(like, escape="\\")))
     return await paginate(session, stmt, params, sortable=CLIENT_SORTS, default_sort=["name"],
                           tiebreak=OAuthClient.id, to_schema=to_schema)
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 import enum
 import logging
 import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any, AsyncIterator, Awaitable, Callable
+from typing import Any
 
 from litestar import Response
 from sqlalchemy import CheckConstraint, DateTime, Enum, Integer, String, Text, func, select, update
@@ -81,7 +82,7 @@ class JobOut(Schema):
     version: int
 
     @classmethod
-    def of(cls, job: Job) -> "JobOut":
+    def of(cls, job: Job) -> JobOut:
         return cls(
             id=job.id, kind=job.kind, status=job.status, progress=job.progress, total=job.total, done=job.done,
             result=job.result, error=job.error, requested_by=job.requested_by, created_at=job.created_at,

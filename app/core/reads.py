@@ -17,7 +17,8 @@ session; reads of one record by id, and the grants every request loads, go throu
 from __future__ import annotations
 
 import collections
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import asyncpg
 from sqlalchemy import Select
@@ -90,7 +91,7 @@ class _Compiled:
         if params.keys() != self._names:
             raise TypeError(f"parameters {sorted(params)}, expected {sorted(self._names)}")
         values = [value if name is None else params[name] for name, value, _ in self._params]
-        return [process(v) if process else v for v, (_, _, process) in zip(values, self._params)]
+        return [process(v) if process else v for v, (_, _, process) in zip(values, self._params, strict=True)]
 
     @property
     def knows_types(self) -> bool:

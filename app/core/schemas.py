@@ -58,7 +58,7 @@ class Input(msgspec.Struct, rename="camel", kw_only=True, forbid_unknown_fields=
     """A request body."""
 
     def __post_init__(self) -> None:
-        for name, wire in zip(self.__struct_fields__, self.__struct_encode_fields__):
+        for name, wire in zip(self.__struct_fields__, self.__struct_encode_fields__, strict=True):
             value = getattr(self, name)
             if isinstance(value, datetime) and on_edge_day(value):
                 # msgspec reports it as a validation error at this struct's place in the body.

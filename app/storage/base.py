@@ -18,9 +18,10 @@ import hashlib
 import re
 import unicodedata
 from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any, AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import quote
 
 from app.tenants.models import SLUG_MAX, SLUG_MIN, SLUG_RE
@@ -225,9 +226,9 @@ def check_until(until: datetime) -> datetime:
     """A retain-until date: aware, in the future, to the millisecond (what S3 keeps)."""
     if not isinstance(until, datetime) or until.tzinfo is None:
         raise InvalidArgument("retain-until must be a timezone-aware datetime")
-    until = until.astimezone(timezone.utc)
+    until = until.astimezone(UTC)
     until = until.replace(microsecond=until.microsecond // 1000 * 1000)
-    if until <= datetime.now(timezone.utc):
+    if until <= datetime.now(UTC):
         raise InvalidArgument("retain-until must be in the future")
     return until
 

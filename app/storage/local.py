@@ -28,11 +28,12 @@ import secrets
 import shutil
 import threading
 import time
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable, Iterator, Mapping, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import quote, urlencode
 
 import anyio
@@ -93,7 +94,7 @@ def _new_version() -> str:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -330,7 +331,7 @@ class LocalStore(ObjectStore):
                                       "sha256": sha256, "sig": sig})
         # The endpoint checks all three against the signed values before it keeps a byte.
         headers = {"Content-Type": content_type, "Content-Length": str(size)}
-        return PresignedRequest("PUT", url, headers, datetime.fromtimestamp(exp, timezone.utc))
+        return PresignedRequest("PUT", url, headers, datetime.fromtimestamp(exp, UTC))
 
     async def presign_get(self, tenant: str, key: str, *, version_id: str | None = None, expires: timedelta,
                           download_name: str | None = None) -> PresignedRequest:
@@ -345,7 +346,7 @@ class LocalStore(ObjectStore):
             params["dn"] = download_name
         params["sig"] = await self._run(self._signature, "GET", bucket, key, version_id or "", str(exp), "", "", "",
                                         download_name or "")
-        return PresignedRequest("GET", self._url(bucket, key, params), {}, datetime.fromtimestamp(exp, timezone.utc))
+        return PresignedRequest("GET", self._url(bucket, key, params), {}, datetime.fromtimestamp(exp, UTC))
 
     def _stat(self, bucket: str, key: str, version_id: str | None) -> ObjectInfo:
         vdir, version = self._resolve(bucket, key, version_id)
@@ -358,7 +359,8 @@ class LocalStore(ObjectStore):
         vdir, version = self._resolve(bucket, key, version_id)
         return vdir / f"{version}.data", self._info(self._load(vdir, version))
 
-    async def open_version(self, bucket: str, key: str, version_id: str | None) -> tuple[ObjectInfo, AsyncIterator[bytes]]:
+    async def open_version(self, bucket: str, key: str, version_id: str | None
+                           ) -> tuple[ObjectInfo, AsyncIterator[bytes]]:
         """The version's metadata and its bytes (the file is open: a later delete cannot cut it)."""
 
         def open_() -> tuple[Any, ObjectInfo]:
@@ -432,7 +434,7 @@ class LocalStore(ObjectStore):
                 continue
             if entry.name.endswith(".part") and mtime < cutoff:
                 found.append((Path(entry.path), IncompleteUpload(
-                    upload_id=entry.name[:-5], key=None, initiated=datetime.fromtimestamp(mtime, timezone.utc))))
+                    upload_id=entry.name[:-5], key=None, initiated=datetime.fromtimestamp(mtime, UTC))))
         return found
 
     async def list_incomplete(self, tenant: str, older_than: timedelta) -> list[IncompleteUpload]:

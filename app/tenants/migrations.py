@@ -14,11 +14,12 @@ from __future__ import annotations
 import asyncio
 import copy
 import time
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from alembic import command
 from alembic import op as alembic_op

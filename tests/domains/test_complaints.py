@@ -12,7 +12,6 @@ from sqlalchemy import select, update
 
 from app.core.audit import tenant_audit
 from app.domains.customers.models import Customer
-from tests.routes import Ctx, _new_customer, _new_project, _staff_account  # first: it loads the catalogue modules
 from tests.catalogue.complaints import (  # noqa: I001
     BASE,
     DISPUTES,
@@ -33,6 +32,7 @@ from tests.catalogue.complaints import (  # noqa: I001
 )
 from tests.conftest import bearer
 from tests.grants import grant
+from tests.routes import Ctx, _new_customer, _new_project, _staff_account  # first: it loads the catalogue modules
 
 PROBLEM = "urn:cornerstone:problem:"
 

@@ -14,7 +14,6 @@ import pytest
 from sqlalchemy import select
 
 from app.auth.models import OutboxMessage
-from tests.routes import _staff_account  # first: it loads the catalogue modules
 from tests.catalogue.complaints import (  # noqa: I001
     BASE,
     MINE,
@@ -31,6 +30,7 @@ from tests.catalogue.complaints import (  # noqa: I001
     tenant_ctx,
 )
 from tests.conftest import bearer
+from tests.routes import _staff_account  # first: it loads the catalogue modules
 
 PROBLEM = "urn:cornerstone:problem:"
 

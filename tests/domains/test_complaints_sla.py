@@ -18,7 +18,6 @@ from app.core import clock
 from app.core.audit import SYSTEM
 from app.domains.complaints import services, tasks
 from app.domains.complaints.models import Complaint
-from tests.routes import Ctx, _staff_account  # first: it loads the catalogue modules
 from tests.catalogue.complaints import (  # noqa: I001
     BASE,
     approver,
@@ -31,6 +30,7 @@ from tests.catalogue.complaints import (  # noqa: I001
     step,
     tenant_ctx,
 )
+from tests.routes import Ctx, _staff_account  # first: it loads the catalogue modules
 from tests.worker.conftest import Worker, wait_for
 
 SH = ZoneInfo("Asia/Shanghai")

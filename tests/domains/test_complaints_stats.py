@@ -29,7 +29,6 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from app.core import clock
-from tests.routes import Ctx, _new_project, _staff_account  # first: it loads the catalogue modules
 from tests.catalogue.complaints import (  # noqa: I001
     BASE,
     Rec,
@@ -43,6 +42,7 @@ from tests.catalogue.complaints import (  # noqa: I001
     tenant_ctx,
 )
 from tests.conftest import bearer
+from tests.routes import Ctx, _new_project, _staff_account  # first: it loads the catalogue modules
 from tests.worker.conftest import Worker, finished_job
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -265,7 +265,6 @@ def test_the_files_keep_names_as_text() -> None:
 
 async def test_months_and_numbers_follow_the_tenants_time_zone(client: Any, db: Any, new_tenant: Any, mint: Any,
                                                                monkeypatch: Any) -> None:
-    ny = ZoneInfo("America/New_York")
     ctx = await tenant_ctx(client, db, new_tenant, mint, "statsny", subject="stats-test", time_zone="America/New_York")
     monkeypatch.setattr(clock, "utcnow", lambda: datetime(2025, 1, 10, 15, tzinfo=ZoneInfo("UTC")))
     project, _ = await _new_project(ctx)

@@ -26,9 +26,10 @@ import hashlib
 import logging
 import re
 import uuid
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Awaitable, Callable, Iterable, TypeVar
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -520,8 +521,8 @@ def _touch(volume: ArchiveVolume) -> None:
 
 async def _check_units(session: AsyncSession, customer_id: uuid.UUID, unit_ids: list[uuid.UUID]) -> None:
     """A volume is about units its customer holds (or held when it was built)."""
-    owned = set((await session.scalars(select(CustomerUnit.unit_id).where(
-        CustomerUnit.customer_id == customer_id, CustomerUnit.unit_id.in_(unit_ids))))) if unit_ids else set()
+    owned = set(await session.scalars(select(CustomerUnit.unit_id).where(
+        CustomerUnit.customer_id == customer_id, CustomerUnit.unit_id.in_(unit_ids)))) if unit_ids else set()
     errors = [field_error(f"unitIds.{i}", "no such unit of the customer") for i, u in enumerate(unit_ids)
               if u not in owned]
     if errors:
@@ -1405,7 +1406,7 @@ async def remove_objects(session: AsyncSession, store: ObjectStore, *, batch: in
     keys = list(by_key)
     outcomes = await _each([lambda k=k: _remove_key(store, tenant, k, now) for k in keys])
     cleared: list[tuple[str, int]] = []
-    for key, (deleted, again) in zip(keys, outcomes):
+    for key, (deleted, again) in zip(keys, outcomes, strict=True):
         for row in by_key[key]:
             if again is None:
                 await session.delete(row)

@@ -58,7 +58,7 @@ class AuditRecordOut(Schema):
     ip: str | None
 
     @classmethod
-    def of(cls, r: AuditRecord) -> "AuditRecordOut":
+    def of(cls, r: AuditRecord) -> AuditRecordOut:
         return cls(
             id=r.id, occurred_at=r.occurred_at, actor_kind=r.actor_kind, actor_id=r.actor_id,
             client_id=r.client_id, action=r.action, entity_type=r.entity_type, entity_id=r.entity_id,

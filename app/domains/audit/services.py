@@ -184,7 +184,8 @@ async def run_export(session: AsyncSession, job_id: uuid.UUID, f: AuditFilter) -
         )
         done = 0
         async for batch in stream.partitions():
-            for record, total in batch:
+            total = batch[0][1]  # the count over the whole result, on every row
+            for record, _ in batch:
                 writer.writerow(_row(record))
             done += len(batch)
             await progress.report(done, total)

@@ -9,7 +9,8 @@ statistics, corrective-action letters, attachments) and the owners' routes live 
 from __future__ import annotations
 
 import uuid
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from litestar import Controller, Request, Response, get, patch, post, put
 from litestar.di import Provide

@@ -18,9 +18,10 @@ account, through routes of their own.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Sequence
+from typing import Any
 
 import msgspec
 from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, update
@@ -835,7 +836,7 @@ async def record_findings(session: AsyncSession, authz: Authorizer, c: Complaint
 
 def _proposal_fields(data: ProposalIn) -> dict[str, Any]:
     kind = ProposalKind(type(data).__struct_config__.tag)
-    amount = Decimal(getattr(data, "amount")) if kind is ProposalKind.compensation else None
+    amount = Decimal(data.amount) if kind is ProposalKind.compensation else None
     return {"kind": kind, "amount": amount, "item": getattr(data, "item", None),
             "due_date": getattr(data, "due_date", None), "description": data.description,
             "pre_negotiated": data.pre_negotiated}

@@ -15,10 +15,11 @@ import csv
 import io
 import re
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any, Iterable, Literal
+from typing import Any, Literal
 
 import msgspec
 from charset_normalizer import from_bytes

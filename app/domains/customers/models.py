@@ -32,7 +32,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.core.models import IdMixin, TenantBase, TimestampMixin, VersionMixin, str_enum
 
 
-
 class CustomerKind(str, enum.Enum):
     person = "person"
     enterprise = "enterprise"

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import base64
 import uuid
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import msgspec
 from sqlalchemy import ColumnElement, and_, delete, exists, func, select, update
@@ -482,7 +483,8 @@ async def create_customer(session: AsyncSession, authz: Authorizer, data: Custom
     year = clock.utcnow().astimezone(_zone(await time_zone(session))).year
     customer = Customer(
         id=new_id(), number=await next_number(session, SERIES, year),
-        kind=CustomerKind.person if isinstance(data, PersonCreate) else CustomerKind.enterprise, name=data.name, status=CustomerStatus(data.status), node_id=node.id, account_id=data.account_id,
+        kind=CustomerKind.person if isinstance(data, PersonCreate) else CustomerKind.enterprise, name=data.name,
+        status=CustomerStatus(data.status), node_id=node.id, account_id=data.account_id,
         source=data.source, purpose=data.purpose, valid_until=data.valid_until, email=data.email,
         **vars(sealed), interests=[],
     )

@@ -747,9 +747,9 @@ async def conclude_review(session: AsyncSession, authz: Authorizer, review: Cred
     else:
         current = await session.scalar(select(CustomerGrade.grade).where(CustomerGrade.customer_id == customer.id))
         if current is not None and c.grade.value <= current.value:
+            lower = ", ".join(g.value for g in Grade if g.value > current.value) or "none"
             raise ProblemError("conflict", f"Customer {customer.number} is graded {current.value}: a serious "
-                                           f"abnormality lowers the grade (to one of "
-                                           f"{', '.join(g.value for g in Grade if g.value > current.value) or 'none'}).",
+                                           f"abnormality lowers the grade (to one of {lower}).",
                                errors=[field_error("conclusion.grade", f"not below {current.value}")])
         today = await bound.today(session)
         review.grade, review.previous_grade = c.grade, current

@@ -12,9 +12,9 @@ naming the field otherwise.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, Sequence, TypeVar
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from litestar.params import Parameter

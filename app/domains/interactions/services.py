@@ -24,10 +24,11 @@ The status of a reception or gift application under review is its approval reque
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Awaitable, Sequence, TypeVar
+from typing import Any, TypeVar
 
 import msgspec
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select

@@ -11,10 +11,11 @@ change the parent's children), changing it needs ``org.manage`` at the node itse
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any, Awaitable, Callable, Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, bindparam, case, exists, func, select, update

@@ -18,9 +18,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Sequence
+from typing import Any
 
 import msgspec
 from sqlalchemy import (
@@ -508,7 +509,7 @@ async def result_out(session: AsyncSession, r: SurveyResult) -> ResultOut:
         recorded_by=r.recorded_by, comment=r.comment,
         answers=[AnswerOut(question_id=a.question_id, dimension=a.dimension, score=a.score, text=a.text)
                  for a in answers],
-        scores=_scores(dict(zip(_MEAN, means))), created_at=r.created_at, version=r.version)
+        scores=_scores(dict(zip(_MEAN, means, strict=True))), created_at=r.created_at, version=r.version)
 
 
 def _result_summary(r: SurveyResult) -> ResultSummary:
@@ -670,7 +671,7 @@ async def statistics(session: AsyncSession, authz: Authorizer, *, group_by: Grou
     out = []
     for row in rows:
         node = nodes[row[0]]
-        means = dict(zip(_MEAN, row[3:3 + len(_MEAN)]))
+        means = dict(zip(_MEAN, row[3:3 + len(_MEAN)], strict=True))
         share = row[3 + len(_MEAN)]
         out.append(StatisticsRow(node_id=node.id, node_code=node.code, node_name=node.name,
                                  period=_label(row[1].date(), period), responses=row[2], scores=_scores(means),
