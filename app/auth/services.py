@@ -25,6 +25,7 @@ from app.auth.scopes import PLATFORM_SCOPES, TENANT_SCOPES
 from app.auth.server import digest, new_secret
 from app.core import audit
 from app.core.clock import utcnow
+from app.core.db import rowcount
 from app.core.pagination import PageParams, paginate
 from app.core.problems import ProblemError, field_error
 from app.core.schemas import Page
@@ -263,7 +264,7 @@ async def revoke_refresh_tokens(session: AsyncSession, *, reason: str, account_i
     if account_id is None and client_id is None:
         raise ValueError("name an account or a client")
     result = await session.execute(stmt.values(revoked_at=utcnow(), revoked_reason=reason[:100]))
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return rowcount(result)
 
 
 async def set_account_status(session: AsyncSession, account: Account, status: AccountStatus, reason: str,

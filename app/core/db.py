@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import CursorResult, Engine, Result, create_engine, event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.orm import Session
 
@@ -108,7 +108,15 @@ def tenant_schema(schema: str) -> str:
     return schema
 
 
-def refuse_writes(session: AsyncSession, what: str) -> None:
+def rowcount(result: Result[*tuple[Any, ...]]) -> int:
+    """The rows an UPDATE or DELETE matched (``execute`` is typed to return any Result; for
+    such a statement it is a CursorResult)."""
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"a {type(result).__name__} has no row count: not the result of an UPDATE or DELETE")
+    return result.rowcount
+
+
+def refuse_writes(session: Session | AsyncSession, what: str) -> None:
     """Raise when ``session`` is read-only: a route that reads (GET) must not write."""
     if session.info.get(READ_ONLY):
         raise RuntimeError(f"{what} in a read-only session: a GET or HEAD route must not write "
@@ -117,7 +125,7 @@ def refuse_writes(session: AsyncSession, what: str) -> None:
 
 @event.listens_for(Session, "before_flush")
 def _no_flush_when_read_only(session: Session, flush_context: Any, instances: Any) -> None:
-    refuse_writes(session, "a flush")  # type: ignore[arg-type]  (the sync session shares the info dict)
+    refuse_writes(session, "a flush")
 
 
 class Database:

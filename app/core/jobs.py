@@ -15,7 +15,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Response
 from sqlalchemy import CheckConstraint, DateTime, Enum, Integer, String, Text, func, select, update
@@ -63,7 +63,8 @@ class Job(IdMixin, VersionMixin, TenantBase):
 
 
 # Free-form on purpose: each endpoint that starts a job documents its result.
-JobResult = free_object("Once the job succeeded: an object whose shape depends on the job's kind.")
+JobResult = Annotated[dict[str, Any] | None,
+                      free_object("Once the job succeeded: an object whose shape depends on the job's kind.")]
 
 
 class JobOut(Schema):

@@ -17,7 +17,7 @@ session; reads of one record by id, and the grants every request loads, go throu
 from __future__ import annotations
 
 import collections
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import asyncpg
@@ -36,11 +36,16 @@ _MAX_SCHEMAS = 8192  # SQL texts kept per statement, as the database keeps tenan
 class Read:
     """One SELECT of tenant tables; what varies per call is a named ``bindparam("id")``."""
 
-    def __init__(self, statement: Select[Any]) -> None:
+    def __init__(self, statement: Select[*tuple[Any, ...]]) -> None:
         self.statement = statement
-        self.columns = [column.key for column in statement.selected_columns]
+        self.columns: list[str] = []
+        for column in statement.selected_columns:
+            if column.key is None:
+                raise ValueError(f"{statement}: every column of a Read needs a name (label it)")
+            self.columns.append(column.key)
         # Attribute access, as on ORM objects: schemas' ``of(obj)`` take either.
-        self.row = collections.namedtuple("Row", self.columns)  # type: ignore[misc]
+        row: Any = collections.namedtuple("Row", self.columns)  # type: ignore[misc]  # fields known at run time
+        self.make_row: Callable[[Iterable[Any]], tuple[Any, ...]] = row._make
         self._compiled: dict[type[Dialect], _Compiled] = {}
 
     def compiled(self, dialect: Dialect) -> _Compiled:
@@ -60,7 +65,7 @@ class _Compiled:
                                           schema_translate_map={TENANT_PLACEHOLDER: TENANT_PLACEHOLDER})
         if _SCHEMA_TOKEN not in compiled.string:
             raise ValueError(f"{read.columns}: a Read reads tenant tables")
-        self.row = read.row
+        self.make_row = read.make_row
         self._template = compiled.string
         self._quote_schema = dialect.identifier_preparer.quote_schema
         # Each parameter in order: its name when the caller gives it (``bindparam("id")``),
@@ -105,11 +110,11 @@ class _Compiled:
 
     def to_row(self, record: asyncpg.Record) -> Any:
         if not self._results:
-            return self.row._make(record)
+            return self.make_row(record)
         values = list(record)
         for i, process in self._results:
             values[i] = process(values[i])
-        return self.row._make(values)
+        return self.make_row(values)
 
 
 class TenantReader:
@@ -137,6 +142,7 @@ class TenantReader:
         # its greenlet round trips cost more than the statement (docs/benchmarks.md).
         connection = await self.engine.raw_connection()
         driver = connection.driver_connection
+        assert driver is not None  # only an invalidated connection has none, and the pool hands out none
         try:
             if not compiled.knows_types:  # once per statement and process
                 compiled.learn_types([a.type.oid for a in (await driver.prepare(sql)).get_attributes()])

@@ -91,11 +91,12 @@ def dump_steps(steps: list[Step]) -> list[dict[str, Any]]:
     return msgspec.to_builtins(steps)  # type: ignore[no-any-return]
 
 
-Payload = free_object("What the request is about, as its type defines it (see the type's documentation).",
-                      nullable=False)
-RevisedPayload = free_object("The revised payload; absent or null keeps the current one.")
-ActionData = free_object("What the action carried besides its comment (a delegation's account, a "
-                         "resubmission's changes).")
+Payload = Annotated[dict[str, Any], free_object(
+    "What the request is about, as its type defines it (see the type's documentation).", nullable=False)]
+RevisedPayload = Annotated[dict[str, Any] | None,
+                           free_object("The revised payload; absent or null keeps the current one.")]
+ActionData = Annotated[dict[str, Any] | None, free_object(
+    "What the action carried besides its comment (a delegation's account, a resubmission's changes).")]
 
 
 class RequestCreate(Input):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 
@@ -39,7 +39,8 @@ class AuditFilter(Input):
 
 
 # The entity's fields as they were: their shape depends on the entity type.
-Snapshot = free_object("The entity's fields before (or after) the change; null when there were none.")
+Snapshot = Annotated[dict[str, Any] | None,
+                     free_object("The entity's fields before (or after) the change; null when there were none.")]
 
 
 class AuditRecordOut(Schema):

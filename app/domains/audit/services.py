@@ -50,7 +50,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.principal import Principal
 from app.core import audit
 from app.core.audit import PURGE_SETTING, RETENTION_FLOOR_DAYS, SYSTEM, tenant_audit
-from app.core.db import Database
+from app.core.db import Database, rowcount
 from app.core.jobs import ENTITY as JOB_ENTITY
 from app.core.jobs import Job, JobError, JobStatus, Progress, create_job, get_job, run_job
 from app.core.pagination import PageParams, paginate
@@ -244,7 +244,7 @@ async def purge_tenant(db: Database, slug: str, days: int, *, batch: int = PURGE
                 await session.execute(text(f"SET LOCAL {PURGE_SETTING} = 'on'"))
                 oldest = select(AuditRecord.id).where(expired).order_by(AuditRecord.occurred_at).limit(batch)
                 result = await session.execute(delete(tenant_audit).where(tenant_audit.c.id.in_(oldest)))
-                count = result.rowcount  # type: ignore[attr-defined]
+                count = rowcount(result)
                 deleted += count
                 complete = count < batch
                 if complete:  # the record commits with the last batch

@@ -12,7 +12,7 @@ naming the field otherwise.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -22,7 +22,7 @@ from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import Account, AccountKind, AccountStatus
-from app.core.pagination import PageParams, paginate
+from app.core.pagination import ColumnLike, PageParams, paginate
 from app.core.problems import ProblemError, field_error
 from app.core.schemas import INSTANT_PATTERN, Page, on_edge_day
 from app.domains.access.authz import Authorizer
@@ -97,12 +97,12 @@ async def staff_account(session: AsyncSession, account_id: uuid.UUID, field: str
     return str(found)
 
 
-def under(column: ColumnElement[Any], path: str) -> ColumnElement[bool]:
+def under(column: ColumnLike[Any], path: str) -> ColumnElement[bool]:
     """``column`` (a node id) lies at the node with ``path`` or below it."""
     return column.in_(select(OrgNode.id).where(or_(OrgNode.path == path, OrgNode.path.like(path + "/%"))))
 
 
-async def subtree_filter(session: AsyncSession, column: ColumnElement[Any],
+async def subtree_filter(session: AsyncSession, column: ColumnLike[Any],
                          node_id: uuid.UUID) -> ColumnElement[bool]:
     """A list filter: records at ``node_id`` or below (none when there is no such node)."""
     path = await session.scalar(select(OrgNode.path).where(OrgNode.id == node_id))
@@ -173,8 +173,8 @@ async def request_statuses(session: AsyncSession,
 
 
 async def page_with_request_status(session: AsyncSession, stmt: Select[Any], params: PageParams, *,
-                                   sortable: dict[str, ColumnElement[Any]], default_sort: Sequence[str],
-                                   tiebreak: ColumnElement[Any],
+                                   sortable: Mapping[str, ColumnLike[Any]], default_sort: Sequence[str],
+                                   tiebreak: ColumnLike[Any],
                                    to_schema: Callable[[Any, RequestStatus | None], T]) -> Page[T]:
     """A page of such records (``stmt`` selects them), each shown with its request's status,
     read in one query for the whole page."""

@@ -43,9 +43,10 @@ from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import audit, clock
+from app.core.db import rowcount
 from app.core.ids import new_id
 from app.core.numbering import next_number
-from app.core.pagination import PageParams, paginate
+from app.core.pagination import ColumnLike, PageParams, paginate
 from app.core.problems import FieldError, ProblemError, field_error
 from app.core.schemas import Page, provided
 from app.domains.access.authz import Authorizer, register_permissions
@@ -287,12 +288,12 @@ async def list_plans(session: AsyncSession, authz: Authorizer, params: PageParam
                           tiebreak=ReturnVisitPlan.id, to_schema=_plan_summary)
 
 
-def _within(path: ColumnElement[str], root: str) -> ColumnElement[bool]:
+def _within(path: ColumnLike[str], root: str) -> ColumnElement[bool]:
     return or_(path == root, path.like(root + "/%"))
 
 
 async def _selection(session: AsyncSession, authz: Authorizer, plan_node: OrgNode,
-                     filters: TargetFilters) -> Select[Any]:
+                     filters: TargetFilters) -> Select[uuid.UUID, uuid.UUID]:
     """The live customers under the plan's node that match every filter: (id, node id)."""
     stmt = (select(Customer.id, Customer.node_id).join(OrgNode, OrgNode.id == Customer.node_id)
             .where(_within(OrgNode.path, plan_node.path), Customer.merged_into_id.is_(None),
@@ -370,7 +371,7 @@ async def update_plan(session: AsyncSession, authz: Authorizer, plan: ReturnVisi
                                             ReturnVisitTarget.status == TargetStatus.pending)
             .values(due_on=data.due_on, version=ReturnVisitTarget.version + 1)
             .execution_options(synchronize_session=False))
-        moved = result.rowcount  # type: ignore[attr-defined]
+        moved = rowcount(result)
     await session.flush()
     await session.refresh(plan)
     await audit.record(session, action="surveys.plan.update", entity_type=PLAN, entity_id=plan.id, before=before,
@@ -393,7 +394,7 @@ async def close_plan(session: AsyncSession, authz: Authorizer, plan: ReturnVisit
     await session.refresh(plan)
     await audit.record(session, action="surveys.plan.close", entity_type=PLAN, entity_id=plan.id, before=before,
                        after={**audit.snapshot(plan),
-                              "targetsCancelled": result.rowcount},  # type: ignore[attr-defined]
+                              "targetsCancelled": rowcount(result)},
                        reason=data.reason)
     return plan
 
@@ -638,7 +639,7 @@ async def statistics(session: AsyncSession, authz: Authorizer, *, group_by: Grou
     authz.require_anywhere(READ)
     zone = await time_zone(session)
     if group_by == "project":
-        key: ColumnElement[Any] = OrgNode.id
+        key: ColumnLike[Any] = OrgNode.id
         keep: ColumnElement[bool] = OrgNode.kind == NodeKind.project
     elif group_by == "branch":
         key = cast(func.split_part(OrgNode.path, "/", 2), UUID(as_uuid=True))
