@@ -32,6 +32,7 @@ from app.auth.identity_schemas import (
     PasswordChange,
     PasswordResetConfirm,
     PasswordResetRequest,
+    PublicClientCreate,
     ReasonInput,
     RecoveryCodes,
     ResetRequested,
@@ -228,7 +229,8 @@ class IdentityController(Controller):
             client, secret = await services.create_client(
                 session, tenant_id=tenant_id, name=data.name,
                 kind=ClientKind.confidential if confidential else ClientKind.public,
-                redirect_uris=[] if confidential else data.redirect_uris, allowed_scopes=scopes,
+                redirect_uris=data.redirect_uris if isinstance(data, PublicClientCreate) else [],
+                allowed_scopes=scopes,
             )
             if secret:
                 issued["secret"] = secret
