@@ -43,9 +43,9 @@ def embedded_database_url(data_dir: Path, database: str = EMBEDDED_DATABASE) -> 
     runtime.mkdir(parents=True, exist_ok=True, mode=0o700)
     runtime.chmod(0o700)
     os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime))
-    import pgserver  # imported here: only the embedded default needs it
+    from pgserver.postgres_server import get_server  # imported here: only the embedded default needs it
 
-    server = pgserver.get_server(data_dir / "pg", cleanup_mode=None)
+    server = get_server(data_dir / "pg", cleanup_mode=None)
     exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")  # noqa: S608 - our constant
     if "(1 row)" not in exists:
         server.psql(f'CREATE DATABASE "{database}";')

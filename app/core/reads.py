@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import collections
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Generic, TypeVarTuple
 
 import asyncpg
 from sqlalchemy import Select
@@ -33,10 +33,13 @@ _SCHEMA_TOKEN = f"__[SCHEMA_{TENANT_PLACEHOLDER}]"
 _MAX_SCHEMAS = 8192  # SQL texts kept per statement, as the database keeps tenant engines
 
 
-class Read:
+Ts = TypeVarTuple("Ts")
+
+
+class Read(Generic[*Ts]):
     """One SELECT of tenant tables; what varies per call is a named ``bindparam("id")``."""
 
-    def __init__(self, statement: Select[*tuple[Any, ...]]) -> None:
+    def __init__(self, statement: Select[*Ts]) -> None:
         self.statement = statement
         self.columns: list[str] = []
         for column in statement.selected_columns:
@@ -59,7 +62,7 @@ class _Compiled:
     """A Read for one dialect: its text with a token for the schema, the bind processing of
     its parameters in order, the result processing of its columns, its text per schema."""
 
-    def __init__(self, read: Read, dialect: Dialect) -> None:
+    def __init__(self, read: Read[*tuple[Any, ...]], dialect: Dialect) -> None:
         # With a translate map the compiler leaves a token where each schema goes.
         compiled = read.statement.compile(dialect=dialect,
                                           schema_translate_map={TENANT_PLACEHOLDER: TENANT_PLACEHOLDER})
@@ -125,13 +128,13 @@ class TenantReader:
         self.engine = engine
         self.schema = tenant_schema(schema)
 
-    async def one(self, read: Read, **params: Any) -> Any | None:
+    async def one(self, read: Read[*tuple[Any, ...]], **params: Any) -> Any | None:
         """The first row, or None."""
         compiled = read.compiled(self.engine.dialect)
         record = await self._run(compiled, "fetchrow", params)
         return None if record is None else compiled.to_row(record)
 
-    async def all(self, read: Read, **params: Any) -> list[Any]:
+    async def all(self, read: Read[*tuple[Any, ...]], **params: Any) -> list[Any]:
         compiled = read.compiled(self.engine.dialect)
         return [compiled.to_row(record) for record in await self._run(compiled, "fetch", params)]
 

@@ -33,7 +33,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 from urllib.parse import quote, urlencode
 
 import anyio
@@ -103,6 +103,12 @@ def _iso(value: datetime | None) -> str | None:
 
 def _parse(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
+
+
+def _flush_and_close(f: BinaryIO) -> None:
+    f.flush()
+    os.fsync(f.fileno())
+    f.close()
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
@@ -216,7 +222,8 @@ class LocalStore(ObjectStore):
     @staticmethod
     def _load(vdir: Path, version: str) -> dict[str, Any]:
         try:
-            return json.loads((vdir / f"{version}.json").read_text(encoding="utf-8"))
+            meta: dict[str, Any] = json.loads((vdir / f"{version}.json").read_text(encoding="utf-8"))
+            return meta
         except FileNotFoundError:
             raise ObjectNotFound(str(vdir / version)) from None
 
@@ -504,7 +511,7 @@ class LocalStore(ObjectStore):
         vdir = self._versions_dir(bucket, key)
         await self._run(incoming.mkdir, exist_ok=True)
         tmp = incoming / f"{secrets.token_hex(16)}.part"
-        f = await self._run(open, tmp, "xb")
+        f = await self._run(lambda: open(tmp, "xb"))
         sha, md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
 
         def write(data: bytes) -> None:  # hashing and writing off the event loop
@@ -528,7 +535,7 @@ class LocalStore(ObjectStore):
                 raise ChecksumMismatch(f"{received} bytes received, {size} signed")
             if sha.hexdigest() != sha256:
                 raise ChecksumMismatch("the SHA-256 of the bytes is not the signed one")
-            await self._run(lambda: (f.flush(), os.fsync(f.fileno()), f.close()))
+            await self._run(_flush_and_close, f)
             meta = {
                 "key": key, "size": size, "content_type": content_type, "sha256": sha256,
                 "etag": md5.hexdigest(), "retention_mode": None, "retain_until": None, "legal_hold": False,

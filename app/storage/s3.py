@@ -236,7 +236,7 @@ class S3Store(ObjectStore):
         # Checksum mode: the server returns the SHA-256 it verified at upload, if it has one.
         obj = self._client.stat_object(bucket, key, version_id=version_id,
                                        extra_headers={"x-amz-checksum-mode": "ENABLED"})
-        headers = obj.metadata
+        headers = obj.metadata or {}
         checksum = headers.get("x-amz-checksum-sha256")
         try:
             sha256 = base64.b64decode(checksum, validate=True).hex() if checksum else None
@@ -317,7 +317,7 @@ class S3Store(ObjectStore):
                 initiated = upload.initiated_time
                 if initiated is not None and initiated.tzinfo is None:
                     initiated = initiated.replace(tzinfo=UTC)
-                if initiated is None or initiated <= cutoff:
+                if upload.upload_id is not None and (initiated is None or initiated <= cutoff):
                     found.append(IncompleteUpload(upload_id=upload.upload_id, key=upload.object_name,
                                                   initiated=initiated or cutoff))
             if not result.is_truncated:
