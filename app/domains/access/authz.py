@@ -21,6 +21,7 @@ from __future__ import annotations
 import bisect
 import sys
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -165,6 +166,7 @@ async def load_authorizer(source: AsyncSession | TenantReader, principal: Princi
         account_id = uuid.UUID(principal.subject)
     except ValueError:
         return Authorizer(principal=principal)  # not an account: nothing granted
+    rows: Sequence[Any]
     if isinstance(source, TenantReader):
         rows = await source.all(GRANTS, account_id=account_id)
     else:

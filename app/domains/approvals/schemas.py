@@ -88,7 +88,8 @@ def parse_steps(raw: list[dict[str, Any]]) -> list[Step]:
 
 
 def dump_steps(steps: list[Step]) -> list[dict[str, Any]]:
-    return msgspec.to_builtins(steps)  # type: ignore[no-any-return]
+    dumped: list[dict[str, Any]] = msgspec.to_builtins(steps)  # each Struct becomes a dict
+    return dumped
 
 
 Payload = Annotated[dict[str, Any], free_object(

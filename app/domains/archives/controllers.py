@@ -56,7 +56,8 @@ UNAVAILABLE = 503
 
 
 async def provide_store(request: Request[Any, Any, Any]) -> ObjectStore:
-    return request.app.state.store  # type: ignore[no-any-return]
+    store: ObjectStore = request.app.state.store  # set at start-up (app/asgi.py)
+    return store
 
 
 DEPENDENCIES = {"session": Provide(provide_tenant_session), "authz": Provide(provide_authz),

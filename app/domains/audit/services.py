@@ -140,7 +140,8 @@ async def search(session: AsyncSession, f: AuditFilter, params: PageParams) -> P
 
 def filter_json(f: AuditFilter) -> dict[str, Any]:
     """The filter as task arguments and audit data (wire names, RFC 3339 strings)."""
-    return msgspec.to_builtins(f)
+    builtins: dict[str, Any] = msgspec.to_builtins(f)  # a Struct becomes a dict
+    return builtins
 
 
 async def start_export(session: AsyncSession, f: AuditFilter) -> Job:
@@ -219,6 +220,7 @@ async def enforce_retention(db: Database, *, batch: int = PURGE_BATCH) -> dict[s
         )).all()
     deleted, failed = 0, []
     for slug, days in policies:
+        assert days is not None  # the query keeps tenants with a policy
         try:
             deleted += await purge_tenant(db, slug, days, batch=batch)
         except Exception:  # noqa: BLE001 - logged; one tenant never stops the others

@@ -14,6 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from enum import Enum
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -155,12 +156,12 @@ def shown_status(stage: str, request_status: RequestStatus | None) -> str:
     return stage
 
 
-def status_filter(stage_column: Any, stages: type[Any], status: str) -> ColumnElement[bool]:
+def status_filter(stage_column: ColumnLike[Any], stages: type[Enum], status: str) -> ColumnElement[bool]:
     """The WHERE clause for a status as shown (the record's stage, or its request's); the
     statement joins ApprovalRequest on the record's request."""
     if status in {s.value for s in RequestStatus}:
         return and_(stage_column == stages(SUBMITTED), ApprovalRequest.status == RequestStatus(status))
-    return stage_column == stages(status)  # type: ignore[no-any-return]
+    return stage_column == stages(status)
 
 
 async def request_statuses(session: AsyncSession,
@@ -169,7 +170,7 @@ async def request_statuses(session: AsyncSession,
     if not wanted:
         return {}
     return dict((await session.execute(select(ApprovalRequest.id, ApprovalRequest.status)
-                                       .where(ApprovalRequest.id.in_(wanted)))).all())  # type: ignore[arg-type]
+                                       .where(ApprovalRequest.id.in_(wanted)))).all())
 
 
 async def page_with_request_status(session: AsyncSession, stmt: Select[Any], params: PageParams, *,

@@ -217,13 +217,14 @@ async def update_questionnaire(session: AsyncSession, authz: Authorizer, q: Ques
     changes = provided(data)
     before = audit.snapshot(q)
     after_questions = None
-    if "questions" in changes:
+    if data.questions is not msgspec.UNSET:
         if await _in_use(session, q.id):
             raise ProblemError("conflict", "Results use this questionnaire: its questions are fixed. Make a new "
                                            "questionnaire (and retire this one) instead.",
                                errors=[field_error("questions", "fixed: results use them")])
         await session.execute(delete(Question).where(Question.questionnaire_id == q.id))
-        rows = _question_rows(q.id, changes.pop("questions"))  # type: ignore[arg-type]
+        del changes["questions"]
+        rows = _question_rows(q.id, data.questions)
         session.add_all(rows)
         after_questions = _questions_snapshot(rows)
     for name, value in changes.items():
