@@ -23,7 +23,10 @@ from app.core.audit import tenant_audit
 from app.domains.archives import tasks
 from app.domains.archives.models import ArchiveObjectRemoval, ArchivePage, ArchiveVolume
 from app.storage import LocalStore, ObjectLocked, ObjectNotFound, RetentionMode
-from tests.catalogue.archives import (  # noqa: I001
+from tests.routes import Ctx, _new_project  # first: it loads the route catalogue
+
+# isort: split
+from tests.catalogue.archives import (
     PAGES,
     SETTINGS,
     VOLUMES,
@@ -39,7 +42,6 @@ from tests.catalogue.archives import (  # noqa: I001
     volume_in,
 )
 from tests.conftest import bearer, subject_of
-from tests.routes import Ctx, _new_project  # first: it loads the route catalogue
 from tests.worker.conftest import Worker, finished_job, wait_for
 
 PROBLEM = "urn:cornerstone:problem:"

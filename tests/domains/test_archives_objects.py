@@ -20,9 +20,11 @@ from app.core.audit import SYSTEM, tenant_audit
 from app.domains.archives import services
 from app.domains.archives.models import ArchiveObjectRemoval, PageStatus
 from app.storage import LocalStore, RetentionMode
-from tests.catalogue.archives import declare, new_volume, ok, put_bytes, scan  # noqa: I001
-from tests.conftest import bearer, subject_of
 from tests.routes import Ctx  # first: it loads the route catalogue
+
+# isort: split
+from tests.catalogue.archives import declare, new_volume, ok, put_bytes, scan
+from tests.conftest import bearer, subject_of
 
 
 @pytest.fixture

@@ -25,7 +25,10 @@ from app.core.audit import SYSTEM, tenant_audit
 from app.domains.archives import services
 from app.domains.archives.models import ArchiveObjectRemoval, ArchivePage, ArchiveVolume, PageStatus, VolumeStatus
 from app.storage import ObjectLocked, RetentionMode, S3Store
-from tests.catalogue.archives import (  # noqa: I001
+from tests.routes import Ctx  # first: it loads the route catalogue
+
+# isort: split
+from tests.catalogue.archives import (
     ASSEMBLER,
     SETTINGS,
     add_pages,
@@ -41,7 +44,6 @@ from tests.catalogue.archives import (  # noqa: I001
     volume_in,
 )
 from tests.conftest import bearer, subject_of
-from tests.routes import Ctx  # first: it loads the route catalogue
 
 PROBLEM = "urn:cornerstone:problem:"
 

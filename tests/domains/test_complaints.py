@@ -12,7 +12,10 @@ from sqlalchemy import select, update
 
 from app.core.audit import tenant_audit
 from app.domains.customers.models import Customer
-from tests.catalogue.complaints import (  # noqa: I001
+from tests.routes import Ctx, _new_customer, _new_project, _staff_account  # first: it loads the catalogue modules
+
+# isort: split
+from tests.catalogue.complaints import (
     BASE,
     DISPUTES,
     LETTERS,
@@ -32,7 +35,6 @@ from tests.catalogue.complaints import (  # noqa: I001
 )
 from tests.conftest import bearer
 from tests.grants import grant
-from tests.routes import Ctx, _new_customer, _new_project, _staff_account  # first: it loads the catalogue modules
 
 PROBLEM = "urn:cornerstone:problem:"
 

@@ -14,7 +14,10 @@ import pytest
 from sqlalchemy import select
 
 from app.auth.models import OutboxMessage
-from tests.catalogue.complaints import (  # noqa: I001
+from tests.routes import _staff_account  # first: it loads the catalogue modules
+
+# isort: split
+from tests.catalogue.complaints import (
     BASE,
     MINE,
     Rec,
@@ -30,7 +33,6 @@ from tests.catalogue.complaints import (  # noqa: I001
     tenant_ctx,
 )
 from tests.conftest import bearer
-from tests.routes import _staff_account  # first: it loads the catalogue modules
 
 PROBLEM = "urn:cornerstone:problem:"
 

@@ -18,7 +18,10 @@ from app.core import clock
 from app.core.audit import SYSTEM
 from app.domains.complaints import services, tasks
 from app.domains.complaints.models import Complaint
-from tests.catalogue.complaints import (  # noqa: I001
+from tests.routes import Ctx, _staff_account  # first: it loads the catalogue modules
+
+# isort: split
+from tests.catalogue.complaints import (
     BASE,
     approver,
     category,
@@ -30,7 +33,6 @@ from tests.catalogue.complaints import (  # noqa: I001
     step,
     tenant_ctx,
 )
-from tests.routes import Ctx, _staff_account  # first: it loads the catalogue modules
 from tests.worker.conftest import Worker, wait_for
 
 SH = ZoneInfo("Asia/Shanghai")

@@ -29,7 +29,10 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from app.core import clock
-from tests.catalogue.complaints import (  # noqa: I001
+from tests.routes import Ctx, _new_project, _staff_account  # first: it loads the catalogue modules
+
+# isort: split
+from tests.catalogue.complaints import (
     BASE,
     Rec,
     approver,
@@ -42,7 +45,6 @@ from tests.catalogue.complaints import (  # noqa: I001
     tenant_ctx,
 )
 from tests.conftest import bearer
-from tests.routes import Ctx, _new_project, _staff_account  # first: it loads the catalogue modules
 from tests.worker.conftest import Worker, finished_job
 
 SH = ZoneInfo("Asia/Shanghai")
