@@ -8,7 +8,8 @@ import os
 import signal
 import subprocess
 import sys
-from typing import Any, Awaitable, Callable, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import click
 from rich.console import Console
@@ -353,7 +354,7 @@ def worker(concurrency: int, beat: bool) -> None:
             f"--concurrency={concurrency}", "--loglevel=INFO"]
     if beat:
         argv.append("--beat")
-    os.execv(sys.executable, argv)
+    os.execv(sys.executable, argv)  # noqa: S606 - becomes the worker: our interpreter, our argv
 
 
 @main.command("run")

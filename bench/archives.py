@@ -31,8 +31,9 @@ import os
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import httpx
 import msgspec
@@ -124,7 +125,7 @@ async def upload(uploader: httpx.AsyncClient, issued: list[dict[str, Any]], data
             if response.status_code != 200:
                 raise RuntimeError(f"upload refused: {response.status_code} {response.text[:300]}")
 
-    await asyncio.gather(*(one(item, body) for item, body in zip(issued, data)))
+    await asyncio.gather(*(one(item, body) for item, body in zip(issued, data, strict=True)))
 
 
 async def complete(api: httpx.AsyncClient, auth: dict[str, str], volume_id: str, issued: list[dict[str, Any]],

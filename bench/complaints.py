@@ -30,8 +30,9 @@ import asyncio
 import statistics as stats
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import date
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from _common import console, machine_load_note, scratch_database, stop_cleanly_on_signals
 from sqlalchemy import BigInteger, DateTime, Integer, Text, case, cast, func, insert, literal, select, text
@@ -67,7 +68,7 @@ async def build(db: Database, slug: str) -> tuple[list[Any], dict[str, Any], Any
     async with db.tenant_transaction(f"t_{slug}") as session:
         session.info["actor"] = ACTOR
         projects = []
-        for b, code in enumerate(("SZ", "GZ", "SH")):
+        for code in ("SZ", "GZ", "SH"):
             branch = await services.create_branch(session, BranchCreate(code=code, name=f"Branch {code}"))
             for p in range(4):
                 projects.append(await services.create_project(session, trusted(), ProjectCreate(

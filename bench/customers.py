@@ -34,14 +34,19 @@ import random
 import statistics
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
-from typing import Any, Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 from _common import console, machine_load_note, scratch_database, stop_cleanly_on_signals
 
 from app.config import get_settings
 from app.core.audit import Actor
 from app.core.db import Database
+
+if TYPE_CHECKING:
+    from app.domains.access.authz import Authorizer
+    from app.domains.grading.models import Tier
 
 # A partner back end's client (acts for the whole group): the import job acts with its grants.
 ACTOR = Actor(kind="client", id="bench", client_id="bench")
@@ -176,13 +181,14 @@ async def searches(db: Database, slug: str, customers: int, queries: int, manage
         pm = await load_authorizer(session, Principal(subject=str(manager), client_id="bench",
                                                       scopes=frozenset(), tenant=slug, token_id="", expires_at=0))
         for who, authz in (("whole group", trusted()), ("project manager", pm)):
-            async def by_phone(p: str) -> int:
+            # Each closure binds the loop's values as defaults (it is awaited within the iteration).
+            async def by_phone(p: str, authz: Authorizer = authz) -> int:
                 return (await services.search(session, authz, page, SearchIn(phone=p))).total
 
-            async def by_id(n: str) -> int:
+            async def by_id(n: str, authz: Authorizer = authz) -> int:
                 return (await services.search(session, authz, page, SearchIn(id_number=n))).total
 
-            def by_prefix(p: str) -> Awaitable[int]:
+            def by_prefix(p: str, authz: Authorizer = authz) -> Awaitable[int]:
                 async def run() -> int:
                     return (await services.list_customers(session, authz, page, q=p, status=None, kind=None,
                                                           node_id=None, include_merged=False)).total
@@ -211,8 +217,8 @@ async def grading(db: Database, slug: str, customers: int) -> None:
         async with db.tenant_transaction(f"t_{slug}") as session:
             session.info["actor"] = Actor(kind="system", id="system")
 
-            async def work(progress: Any) -> dict[str, Any]:
-                return await services.recompute(session, progress=progress, job_id=job.id)
+            async def work(progress: Any, job_id: uuid.UUID = job.id) -> dict[str, Any]:
+                return await services.recompute(session, progress=progress, job_id=job_id)
 
             assert await run_job(session, job.id, services.KIND, work)
         seconds = time.perf_counter() - started
@@ -231,7 +237,7 @@ async def summary_table(db: Database, slug: str, queries: int) -> None:
     async with db.tenant_session(f"t_{slug}", read_only=True) as session:
         for label, sort, tier in (("by score", None, None), ("by monthly sales", "-monthlySales", None),
                                   ("high tier, by fulfilment rate", "fulfilmentRate", Tier.high)):
-            async def page(offset: int) -> int:
+            async def page(offset: int, sort: str | None = sort, tier: Tier | None = tier) -> int:
                 return len((await services.list_grades(
                     session, trusted(), PageParams(limit=50, offset=offset, sort=sort), grade=None, tier=tier,
                     node_id=None, account_manager_id=None, has_account_manager=None)).items)

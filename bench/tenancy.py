@@ -20,6 +20,7 @@ from pathlib import Path
 from _common import console, machine_load_note, scratch_database, stop_cleanly_on_signals
 from _common import progress as _progress
 from _common import verdict as _verdict
+
 from app.config import get_settings
 from app.core.audit import Actor
 from app.core.db import Database
@@ -135,7 +136,8 @@ async def run(db: Database, tenants: int, provision: int, concurrency: int, crea
     console.print(f"additive migration over {report.total} schemas at concurrency {concurrency}: "
                   f"{report.seconds:.1f} s, {len(report.migrated)} migrated, {len(report.failed)} failed, "
                   f"per tenant p50 {statistics.median(per_tenant):.1f} ms "
-                  f"(target ≤ {TARGET_ADDITIVE_S} s) {_verdict(report.seconds <= TARGET_ADDITIVE_S and not report.failed)}")
+                  f"(target ≤ {TARGET_ADDITIVE_S} s) "
+                  f"{_verdict(report.seconds <= TARGET_ADDITIVE_S and not report.failed)}")
     for failure in report.failed[:5]:
         console.print(f"[red]failed[/red] {failure.slug}: {failure.error}")
 

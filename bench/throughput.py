@@ -297,7 +297,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=50, help="concurrent keep-alive connections (50)")
     parser.add_argument("--rounds", type=int, default=1, help="alternations app → bare (1)")
     parser.add_argument("--explain", action="store_true",
-                        help="also measure Litestar with the bare SQL, and the app without its token check, to find the costs")
+                        help="also measure Litestar with the bare SQL, and the app without its token check, "
+                             "to find the costs")
     parser.add_argument("--profile", action="store_true",
                         help="sample one app worker with py-spy during one more run (py-spy on PATH or --py-spy)")
     parser.add_argument("--py-spy", default=shutil.which("py-spy"), help="path of py-spy")
@@ -308,8 +309,20 @@ def main() -> None:
     if args.profile and not args.py_spy:
         parser.error("--profile needs py-spy (pip install py-spy, then put it on PATH or pass --py-spy)")
 
-    from _common import (SHARED_CORES_NOTE, combine, console, load_key_ring, machine_load_note, provision_tenant,
-                         scratch_database, settle, stop_cleanly_on_signals, verdict, wrk_path)
+    from _common import (
+        SHARED_CORES_NOTE,
+        combine,
+        console,
+        load_key_ring,
+        machine_load_note,
+        provision_tenant,
+        scratch_database,
+        settle,
+        stop_cleanly_on_signals,
+        verdict,
+        wrk_path,
+    )
+
     from app.config import load_settings
     from app.core.db import Database
 
@@ -358,7 +371,8 @@ def main() -> None:
                       "median p50, worst p99")
         for name, r in summary.items():
             console.print(f"  {name:19} {r.line()}  server CPU {cpu[name]:4.0f} µs/req")
-        console.print(f"throughput ratio app/bare: {ratio:.2f} (target ≥ {TARGET_RATIO}) {verdict(ratio >= TARGET_RATIO)}")
+        console.print(f"throughput ratio app/bare: {ratio:.2f} (target ≥ {TARGET_RATIO}) "
+                      f"{verdict(ratio >= TARGET_RATIO)}")
         console.print(f"app p99 {app_r.p99_ms:.1f} ms at {args.connections} connections "
                       f"(target ≤ {TARGET_P99_MS:g} ms) {verdict(app_r.p99_ms <= TARGET_P99_MS)}")
         console.print(f"server CPU per request app/bare: {cpu['app'] / cpu['bare']:.1f}× "

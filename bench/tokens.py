@@ -101,13 +101,29 @@ def main() -> None:
                         help="distinct tokens minted for the new-token-per-request run (30000)")
     args = parser.parse_args()
     if not (1 <= args.duration <= 120 and 0 <= args.warmup <= 30 and 1 <= args.connections <= 500
-            and 1 <= args.chains <= 64 and 1 <= args.get_rounds <= 5 and 1 <= args.get_connections <= 1000 and 1000 <= args.fresh_tokens <= 200000):
+            and 1 <= args.chains <= 64 and 1 <= args.get_rounds <= 5 and 1 <= args.get_connections <= 1000
+            and 1000 <= args.fresh_tokens <= 200000):
         parser.error("--duration 1..120, --warmup 0..30, --connections 1..500, --chains 1..64, "
                      "--get-connections 1..1000, --fresh-tokens 1000..200000")
 
-    from _common import (SHARED_CORES_NOTE, Measured, combine, console, free_port, load_key_ring, machine_load_note, measured_run,
-                         provision_tenant, run_wrk, scratch_database, server_env, stop_cleanly_on_signals,
-                         uvicorn_server, wrk_path)
+    from _common import (
+        SHARED_CORES_NOTE,
+        Measured,
+        combine,
+        console,
+        free_port,
+        load_key_ring,
+        machine_load_note,
+        measured_run,
+        provision_tenant,
+        run_wrk,
+        scratch_database,
+        server_env,
+        stop_cleanly_on_signals,
+        uvicorn_server,
+        wrk_path,
+    )
+
     from app.config import load_settings
     from app.core.db import Database
 

@@ -59,7 +59,8 @@ async def hash_password(password: str) -> str:
 
 def _verify(stored: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(stored or _DUMMY_HASH, password) and stored is not None
+        _hasher.verify(stored or _DUMMY_HASH, password)  # raises when the password does not match
+        return stored is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 

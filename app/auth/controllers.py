@@ -24,7 +24,7 @@ from app.auth.identity_controllers import AUTH_RATE_LIMIT
 from app.auth.models import Account, AccountKind
 from app.auth.pages import consent_page, enrol_page, error_page, lang_of, sign_in_page, totp_page
 from app.auth.scopes import SCOPES, public
-from app.auth.server import Client, HttpRequest, OAuthResponse, OAuthServer, with_iss
+from app.auth.server import Client, HttpRequest, OAuthResponse, OAuthServer, ours, with_iss
 from app.auth.tokens import InvalidToken, KeyRing
 from app.core import audit
 from app.core.audit import Actor
@@ -94,7 +94,7 @@ class OAuthController(Controller):
 
         def validate() -> Client:
             grant = server.get_consent_grant(oauth_request)
-            return grant.request.client
+            return ours(grant.request.client)
 
         try:
             return await _run(request, validate), None
@@ -244,8 +244,10 @@ class OAuthController(Controller):
 
         def issue() -> OAuthResponse:
             grant = server.get_consent_grant(oauth_request, end_user=account)
-            return server.create_authorization_response(oauth_request, grant_user=account if allow else None,
-                                                        grant=grant)
+            response = server.create_authorization_response(oauth_request, grant_user=account if allow else None,
+                                                            grant=grant)
+            assert isinstance(response, OAuthResponse)  # what OAuthServer.handle_response makes
+            return response
 
         result = await _run(request, issue)
         location = dict(result.headers).get("Location", "")

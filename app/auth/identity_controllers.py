@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Any, Awaitable, Callable, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from litestar import Controller, Request, Response, get, patch, post
 from litestar.di import Provide
@@ -31,6 +32,7 @@ from app.auth.identity_schemas import (
     PasswordChange,
     PasswordResetConfirm,
     PasswordResetRequest,
+    PublicClientCreate,
     ReasonInput,
     RecoveryCodes,
     ResetRequested,
@@ -227,7 +229,8 @@ class IdentityController(Controller):
             client, secret = await services.create_client(
                 session, tenant_id=tenant_id, name=data.name,
                 kind=ClientKind.confidential if confidential else ClientKind.public,
-                redirect_uris=[] if confidential else data.redirect_uris, allowed_scopes=scopes,
+                redirect_uris=data.redirect_uris if isinstance(data, PublicClientCreate) else [],
+                allowed_scopes=scopes,
             )
             if secret:
                 issued["secret"] = secret
@@ -243,7 +246,8 @@ class IdentityController(Controller):
         return response
 
     @get(CLIENT_ID, operation_id="getClient", summary="Get an OAuth client", **requires("identity:read", errors=[404]))
-    async def get_client(self, session: AsyncSession, tenant_id: uuid.UUID, client_pk: uuid.UUID) -> Response[ClientOut]:
+    async def get_client(self, session: AsyncSession, tenant_id: uuid.UUID, client_pk: uuid.UUID
+                         ) -> Response[ClientOut]:
         return _client(await services.get_client(session, tenant_id, client_pk))
 
     @patch(CLIENT_ID, operation_id="updateClient", summary="Change a client's name, redirect URIs or scopes",

@@ -93,7 +93,7 @@ async def deliver_message(db: Database, message_id: uuid.UUID, smtp_url: str | N
         if message is None:
             return "busy-or-missing"
         if message.status is not OutboxStatus.pending:
-            return message.status.value  # a redelivered task: nothing left to do
+            return str(message.status.value)  # a redelivered task: nothing left to do
         message.attempts += 1
         try:
             if message.channel == INBOX:

@@ -6,8 +6,8 @@ opens, and every value shown is escaped.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from html import escape
-from typing import Iterable
 
 TEXT = {
     "zh": {
@@ -142,8 +142,8 @@ def consent_page(lang: str, *, client_name: str, scopes: list[tuple[str, str]],
     return _page(lang, t["consent_title"], body)
 
 
-def error_page(lang: str, error: str, description: str | None) -> str:
+def error_page(lang: str, error: str | None, description: str | None) -> str:
     t = TEXT[lang]
-    body = (f"<h1>{t['error_title']}</h1><p class=\"error\">{escape(error)}</p>"
+    body = (f"<h1>{t['error_title']}</h1><p class=\"error\">{escape(error or '')}</p>"
             f"<p>{escape(description or '')}</p>")
     return _page(lang, t["error_title"], body)

@@ -15,13 +15,14 @@ import secrets
 import threading
 import uuid
 from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Callable, Iterable, Mapping, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from authlib.oauth2 import AuthorizationServer
-from authlib.oauth2.rfc6749 import ClientMixin, OAuth2Payload, OAuth2Request
+from authlib.oauth2.rfc6749 import ClientMixin, OAuth2Payload, OAuth2Request, TokenMixin
 from authlib.oauth2.rfc6749.errors import InvalidRequestError, InvalidScopeError
 from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant, ClientCredentialsGrant, RefreshTokenGrant
 from authlib.oauth2.rfc7009 import RevocationEndpoint
@@ -66,7 +67,7 @@ def new_secret() -> str:
 
 
 @dataclass
-class Client(ClientMixin):  # type: ignore[misc]
+class Client(ClientMixin):
     """The view of an OAuth client that authlib works with."""
 
     row: OAuthClient
@@ -79,11 +80,13 @@ class Client(ClientMixin):  # type: ignore[misc]
     def get_client_id(self) -> str:
         return self.row.client_id
 
-    def get_default_redirect_uri(self) -> str | None:
+    # The stub says str; authlib refuses a request without a redirect URI when this is None.
+    def get_default_redirect_uri(self) -> str | None:  # type: ignore[override]
         # OAuth 2.1: the redirect URI is always sent and matched exactly; no default.
         return None
 
-    def get_allowed_scope(self, scope: str | None) -> str:
+    # The stub allows a collection; authlib passes the request's scope string, or None.
+    def get_allowed_scope(self, scope: str | None) -> str:  # type: ignore[override]
         allowed = set(self.row.allowed_scopes)
         if not scope:
             return " ".join(sorted(allowed))
@@ -115,6 +118,18 @@ class Client(ClientMixin):  # type: ignore[misc]
 # ---------------------------------------------------------------- thread-bound session
 
 _local = threading.local()
+
+
+def ours(client: ClientMixin | None) -> Client:
+    """The client authlib hands back: always the one query_client returned."""
+    assert isinstance(client, Client)
+    return client
+
+
+def _payload(request: OAuth2Request) -> OAuth2Payload:
+    """A request's parameters: HttpRequest sets them when it is made."""
+    assert request.payload is not None
+    return request.payload
 
 
 def _session() -> Session:
@@ -156,7 +171,7 @@ def _load_client(session: Session, client_id: str) -> Client | None:
 # ------------------------------------------------------------------------------ grants
 
 
-class S256Challenge(CodeChallenge):  # type: ignore[misc]
+class S256Challenge(CodeChallenge):
     """PKCE for every client, S256 only (authlib allows 'plain' and optional PKCE)."""
 
     SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
@@ -176,24 +191,26 @@ class S256Challenge(CodeChallenge):  # type: ignore[misc]
         super().validate_code_verifier(grant, result)
 
 
-class CodeGrant(AuthorizationCodeGrant):  # type: ignore[misc]
+class CodeGrant(AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 
     def save_authorization_code(self, code: str, request: OAuth2Request) -> None:
         now = utcnow()
-        data = request.payload.data
+        data = _payload(request).data
+        assert request.user is not None  # the grant was given by a signed-in user
         _session().add(AuthorizationCode(
-            code_hash=digest(code), client_id=request.client.client_id, account_id=request.user.id,
+            code_hash=digest(code), client_id=ours(request.client).client_id, account_id=request.user.id,
             redirect_uri=data["redirect_uri"], scope=request.scope or "",
             code_challenge=data["code_challenge"], code_challenge_method=data["code_challenge_method"],
             auth_time=now, expires_at=now + CODE_TTL,
         ))
 
-    def query_authorization_code(self, code: str, client: Client) -> AuthorizationCode | None:
+    def query_authorization_code(self, code: str, client: ClientMixin) -> AuthorizationCode | None:
+        client = ours(client)
         session = _session()
         code_hash = digest(code)
         # Consumed on lookup, atomically: two exchanges of one code cannot both pass.
-        found = session.scalar(
+        found: AuthorizationCode | None = session.scalar(
             update(AuthorizationCode)
             .where(AuthorizationCode.code_hash == code_hash, AuthorizationCode.client_id == client.client_id,
                    AuthorizationCode.used_at.is_(None), AuthorizationCode.expires_at > utcnow())
@@ -215,15 +232,17 @@ class CodeGrant(AuthorizationCodeGrant):  # type: ignore[misc]
         return account if account is not None and account.status is AccountStatus.active else None
 
 
-class RotatingRefreshGrant(RefreshTokenGrant):  # type: ignore[misc]
+class RotatingRefreshGrant(RefreshTokenGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
     INCLUDE_NEW_REFRESH_TOKEN = True
 
-    def authenticate_refresh_token(self, refresh_token: str) -> RefreshToken | None:
+    # The stub says TokenMixin; authlib answers invalid_grant when this is None, and hands the
+    # row back to this class's own methods only.
+    def authenticate_refresh_token(self, refresh_token: str) -> RefreshToken | None:  # type: ignore[override]
         session = _session()
         token_hash = digest(refresh_token)
         # Spend it atomically; a second spender finds it spent and triggers reuse detection.
-        spent = session.scalar(
+        spent: RefreshToken | None = session.scalar(
             update(RefreshToken)
             .where(RefreshToken.token_hash == token_hash, RefreshToken.spent_at.is_(None),
                    RefreshToken.revoked_at.is_(None), RefreshToken.expires_at > utcnow())
@@ -240,17 +259,17 @@ class RotatingRefreshGrant(RefreshTokenGrant):  # type: ignore[misc]
         account = _session().get(Account, refresh_token.account_id)
         return account if account is not None and account.status is AccountStatus.active else None
 
-    def revoke_old_credential(self, refresh_token: RefreshToken) -> None:
+    def revoke_old_credential(self, refresh_token: TokenMixin) -> None:
         """Already spent in authenticate_refresh_token."""
 
 
-class CredentialsGrant(ClientCredentialsGrant):  # type: ignore[misc]
+class CredentialsGrant(ClientCredentialsGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
 
     def validate_token_request(self) -> None:
         super().validate_token_request()
-        scope = self.request.payload.scope
-        if scope and not self.request.client.get_allowed_scope(scope):
+        scope = _payload(self.request).scope
+        if scope and not ours(self.request.client).get_allowed_scope(scope):
             raise InvalidScopeError("None of the requested scopes is allowed for this client.")
 
 
@@ -276,7 +295,7 @@ def _revoke_family_now(family_id: uuid.UUID, reason: str, client: Client | None)
 # ---------------------------------------------------------------- revocation, introspection
 
 
-class Revocation(RevocationEndpoint):  # type: ignore[misc]
+class Revocation(RevocationEndpoint):
     CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> RefreshToken | None:
@@ -288,7 +307,7 @@ class Revocation(RevocationEndpoint):  # type: ignore[misc]
         session.execute(update(RefreshToken).where(RefreshToken.family_id == token.family_id,
                                                    RefreshToken.revoked_at.is_(None))
                         .values(revoked_at=utcnow(), revoked_reason="revoked by client"))
-        client: Client = request.client
+        client = ours(request.client)
         audit_event(client.tenant_slug, _actor("client", client.client_id, client.client_id),
                     "oauth.token.revoke", "refresh_token_family", token.family_id)
 
@@ -306,12 +325,12 @@ class IntrospectedAccess:
         return False
 
 
-class Introspection(IntrospectionEndpoint):  # type: ignore[misc]
+class Introspection(IntrospectionEndpoint):
     CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> Any:
         server: OAuthServer = _local.server
-        if token_type_hint != "refresh_token":
+        if token_type_hint != "refresh_token":  # noqa: S105 - a token type's name, not a secret
             try:
                 principal = server.key_ring.verify(token_string)
                 return IntrospectedAccess(claims={
@@ -341,7 +360,7 @@ class Introspection(IntrospectionEndpoint):  # type: ignore[misc]
 # ------------------------------------------------------------------------------ server
 
 
-class Payload(OAuth2Payload):  # type: ignore[misc]
+class Payload(OAuth2Payload):
     def __init__(self, pairs: list[tuple[str, str]]) -> None:
         self._datalist: defaultdict[str, list[str]] = defaultdict(list)
         for key, value in pairs:
@@ -357,18 +376,18 @@ class Payload(OAuth2Payload):  # type: ignore[misc]
         return self._datalist
 
 
-class HttpRequest(OAuth2Request):  # type: ignore[misc]
+class HttpRequest(OAuth2Request):
     """An already-read HTTP request (query and form pairs), safe to hand to a thread."""
 
     def __init__(self, method: str, uri: str, headers: Mapping[str, str], query: list[tuple[str, str]],
                  form: list[tuple[str, str]]) -> None:
         super().__init__(method=method, uri=uri, headers=headers)
-        self._args = dict(query)
+        self._args: dict[str, str | None] = dict(query)
         self._form = dict(form)
         self.payload = Payload(query + form)
 
     @property
-    def args(self) -> dict[str, str]:
+    def args(self) -> dict[str, str | None]:
         return self._args
 
     @property
@@ -383,7 +402,7 @@ class OAuthResponse:
     headers: list[tuple[str, str]]
 
 
-class OAuthServer(AuthorizationServer):  # type: ignore[misc]
+class OAuthServer(AuthorizationServer):
     def __init__(self, db: Database, key_ring: KeyRing, access_ttl: int) -> None:
         from app.auth.scopes import SCOPES
 
@@ -396,7 +415,8 @@ class OAuthServer(AuthorizationServer):  # type: ignore[misc]
         self.register_grant(CredentialsGrant)
         self.register_endpoint(Revocation)
         self.register_endpoint(Introspection)
-        self.register_token_generator("default", self._generate_token)
+        # authlib calls any callable of this signature; the stub asks for its own generator class.
+        self.register_token_generator("default", self._generate_token)  # type: ignore[arg-type]
 
     # -- running authlib in a thread with a session
 
@@ -413,7 +433,8 @@ class OAuthServer(AuthorizationServer):  # type: ignore[misc]
 
     # -- authlib hooks
 
-    def query_client(self, client_id: str) -> Client | None:
+    # The stub says ClientMixin; authlib answers invalid_client when this is None.
+    def query_client(self, client_id: str) -> Client | None:  # type: ignore[override]
         return _load_client(_session(), client_id)
 
     def create_oauth2_request(self, request: HttpRequest) -> HttpRequest:
@@ -422,7 +443,9 @@ class OAuthServer(AuthorizationServer):  # type: ignore[misc]
     def create_json_request(self, request: Any) -> Any:
         raise NotImplementedError("no JSON endpoints")
 
-    def handle_response(self, status: int, body: Any, headers: Iterable[tuple[str, str]]) -> OAuthResponse:
+    # The stub says a Mapping; authlib passes a list of (name, value) pairs.
+    def handle_response(self, status: int, body: Any,  # type: ignore[override]
+                        headers: Iterable[tuple[str, str]]) -> OAuthResponse:
         return OAuthResponse(status, body, list(headers))
 
     def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
@@ -453,7 +476,7 @@ class OAuthServer(AuthorizationServer):  # type: ignore[misc]
 
     def save_token(self, token: dict[str, Any], request: OAuth2Request) -> None:
         session = _session()
-        client: Client = request.client
+        client = ours(request.client)
         user: Account | None = request.user
         if "refresh_token" in token and user is not None:
             parent: RefreshToken | None = request.refresh_token
@@ -471,7 +494,7 @@ class OAuthServer(AuthorizationServer):  # type: ignore[misc]
         kind, actor_id = ("user", str(user.id)) if user is not None else ("client", client.client_id)
         audit_event(client.tenant_slug, _actor(kind, actor_id, client.client_id), "oauth.token.issue",
                     "oauth_client", client.client_id,
-                    after={"grant_type": request.payload.grant_type, "scope": token["scope"]})
+                    after={"grant_type": _payload(request).grant_type, "scope": token["scope"]})
 
 
 def with_iss(location: str, issuer: str) -> str:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 import secrets
 import uuid
-from typing import Any, Callable, Iterable, TypeVar
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +25,7 @@ from app.auth.scopes import PLATFORM_SCOPES, TENANT_SCOPES
 from app.auth.server import digest, new_secret
 from app.core import audit
 from app.core.clock import utcnow
+from app.core.db import rowcount
 from app.core.pagination import PageParams, paginate
 from app.core.problems import ProblemError, field_error
 from app.core.schemas import Page
@@ -262,7 +264,7 @@ async def revoke_refresh_tokens(session: AsyncSession, *, reason: str, account_i
     if account_id is None and client_id is None:
         raise ValueError("name an account or a client")
     result = await session.execute(stmt.values(revoked_at=utcnow(), revoked_reason=reason[:100]))
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return rowcount(result)
 
 
 async def set_account_status(session: AsyncSession, account: Account, status: AccountStatus, reason: str,
@@ -321,7 +323,8 @@ async def list_clients(session: AsyncSession, tenant_id: uuid.UUID, params: Page
         stmt = stmt.where(OAuthClient.status == status)
     if q:
         like = f"%{_escape_like(q)}%"
-        stmt = stmt.where(or_(OAuthClient.name.ilike(like, escape="\\"), OAuthClient.client_id.ilike(like, escape="\\")))
+        stmt = stmt.where(or_(OAuthClient.name.ilike(like, escape="\\"),
+                              OAuthClient.client_id.ilike(like, escape="\\")))
     return await paginate(session, stmt, params, sortable=CLIENT_SORTS, default_sort=["name"],
                           tiebreak=OAuthClient.id, to_schema=to_schema)
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import hashlib
+import json
 import time
 from collections import OrderedDict
+from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any, Iterable
+from typing import Any
 
 from joserfc import jwt
 from joserfc.errors import JoseError
@@ -30,7 +31,7 @@ from app.core.ids import new_id
 from app.core.models import PlatformBase, TimestampMixin
 
 ALGORITHM = "ES256"
-TOKEN_TYPE = "at+jwt"
+TOKEN_TYPE = "at+jwt"  # noqa: S105 - the JWT `typ` header, not a secret
 CLOCK_SKEW = 30  # seconds of leeway on exp/iat between hosts
 TICKET_TYPE = "signin+jwt"
 TICKET_AUDIENCE = "/oauth/authorize"

@@ -122,7 +122,7 @@ def snapshot(obj: Any, *, exclude: frozenset[str] = frozenset()) -> dict[str, An
 
 def actor_of(session: AsyncSession) -> Actor:
     actor = session.info.get("actor")
-    if actor is None:
+    if not isinstance(actor, Actor):
         raise RuntimeError("no actor bound to this session; audit needs one")
     return actor
 

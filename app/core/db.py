@@ -10,17 +10,17 @@ schema named ``tenant`` exists.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import re
 from collections import OrderedDict
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import CursorResult, Engine, Result, create_engine, event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.orm import Session
 
@@ -43,10 +43,10 @@ def embedded_database_url(data_dir: Path, database: str = EMBEDDED_DATABASE) -> 
     runtime.mkdir(parents=True, exist_ok=True, mode=0o700)
     runtime.chmod(0o700)
     os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime))
-    import pgserver  # imported here: only the embedded default needs it
+    from pgserver.postgres_server import get_server  # imported here: only the embedded default needs it
 
-    server = pgserver.get_server(data_dir / "pg", cleanup_mode=None)
-    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
+    server = get_server(data_dir / "pg", cleanup_mode=None)
+    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")  # noqa: S608 - our constant
     if "(1 row)" not in exists:
         server.psql(f'CREATE DATABASE "{database}";')
     return server.get_uri(database)
@@ -108,7 +108,15 @@ def tenant_schema(schema: str) -> str:
     return schema
 
 
-def refuse_writes(session: AsyncSession, what: str) -> None:
+def rowcount(result: Result[*tuple[Any, ...]]) -> int:
+    """The rows an UPDATE or DELETE matched (``execute`` is typed to return any Result; for
+    such a statement it is a CursorResult)."""
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"a {type(result).__name__} has no row count: not the result of an UPDATE or DELETE")
+    return result.rowcount
+
+
+def refuse_writes(session: Session | AsyncSession, what: str) -> None:
     """Raise when ``session`` is read-only: a route that reads (GET) must not write."""
     if session.info.get(READ_ONLY):
         raise RuntimeError(f"{what} in a read-only session: a GET or HEAD route must not write "
@@ -117,7 +125,7 @@ def refuse_writes(session: AsyncSession, what: str) -> None:
 
 @event.listens_for(Session, "before_flush")
 def _no_flush_when_read_only(session: Session, flush_context: Any, instances: Any) -> None:
-    refuse_writes(session, "a flush")  # type: ignore[arg-type]  (the sync session shares the info dict)
+    refuse_writes(session, "a flush")
 
 
 class Database:
@@ -212,12 +220,10 @@ class Database:
             await connection.close()
         return len(connections)
 
-    async def ping(self, timeout: float = 2.0) -> None:
-        async def _ping() -> None:
-            async with self.engine.connect() as conn:
-                await conn.exec_driver_sql("SELECT 1")
-
-        await asyncio.wait_for(_ping(), timeout)
+    async def ping(self) -> None:
+        """One round trip; the caller bounds how long it may wait (the readiness check: 2 s)."""
+        async with self.engine.connect() as conn:
+            await conn.exec_driver_sql("SELECT 1")
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -12,9 +12,10 @@ from __future__ import annotations
 import enum
 import logging
 import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any, AsyncIterator, Awaitable, Callable
+from typing import Annotated, Any
 
 from litestar import Response
 from sqlalchemy import CheckConstraint, DateTime, Enum, Integer, String, Text, func, select, update
@@ -62,7 +63,8 @@ class Job(IdMixin, VersionMixin, TenantBase):
 
 
 # Free-form on purpose: each endpoint that starts a job documents its result.
-JobResult = free_object("Once the job succeeded: an object whose shape depends on the job's kind.")
+JobResult = Annotated[dict[str, Any] | None,
+                      free_object("Once the job succeeded: an object whose shape depends on the job's kind.")]
 
 
 class JobOut(Schema):
@@ -81,7 +83,7 @@ class JobOut(Schema):
     version: int
 
     @classmethod
-    def of(cls, job: Job) -> "JobOut":
+    def of(cls, job: Job) -> JobOut:
         return cls(
             id=job.id, kind=job.kind, status=job.status, progress=job.progress, total=job.total, done=job.done,
             result=job.result, error=job.error, requested_by=job.requested_by, created_at=job.created_at,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from sqlalchemy import DateTime, Enum, Integer, MetaData, func
+from sqlalchemy import DateTime, Enum, Integer, MetaData, Table, func
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
@@ -33,12 +33,17 @@ class PlatformBase(DeclarativeBase):
     """Small shared tables: the tenant registry, signing keys, platform audit."""
 
     metadata = MetaData(schema=PLATFORM_SCHEMA, naming_convention=NAMING)
+    if TYPE_CHECKING:
+        # Every model names its __tablename__, so it maps a Table (the ORM allows any FromClause).
+        __table__: ClassVar[Table]
 
 
 class TenantBase(DeclarativeBase):
     """Business tables, created once per tenant schema."""
 
     metadata = MetaData(schema=TENANT_PLACEHOLDER, naming_convention=NAMING)
+    if TYPE_CHECKING:
+        __table__: ClassVar[Table]  # as in PlatformBase
 
 
 class IdMixin:

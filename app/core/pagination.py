@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Sequence, TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 import msgspec
 from litestar.di import Provide
 from litestar.params import Parameter
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import QueryableAttribute
 
 from app.core.problems import ProblemError, field_error
 from app.core.schemas import Page
 
 T = TypeVar("T")
+C = TypeVar("C")
+
+# A column to sort or filter by: a Core expression, or a mapped attribute (``Model.field``).
+ColumnLike = ColumnElement[C] | QueryableAttribute[C]
 
 MAX_LIMIT = 200
 
@@ -62,7 +68,7 @@ def page_params(*sortable: str) -> Provide:
     return Provide(provide)
 
 
-def order_by(sort: str | None, allowed: dict[str, ColumnElement[Any]], default: Sequence[str]) -> list[Any]:
+def order_by(sort: str | None, allowed: Mapping[str, ColumnLike[Any]], default: Sequence[str]) -> list[Any]:
     """Translate ``-createdAt,name`` into ORDER BY clauses over the allowed fields only."""
     terms = [t.strip() for t in (sort.split(",") if sort else default) if t.strip()]
     clauses: list[Any] = []
@@ -84,9 +90,9 @@ async def paginate(
     stmt: Select[Any],
     params: PageParams,
     *,
-    sortable: dict[str, ColumnElement[Any]],
+    sortable: Mapping[str, ColumnLike[Any]],
     default_sort: Sequence[str],
-    tiebreak: ColumnElement[Any],
+    tiebreak: ColumnLike[Any],
     to_schema: Callable[[Any], T],
 ) -> Page[T]:
     """Run a filtered SELECT as one page plus the total count of matching rows."""

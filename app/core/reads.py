@@ -17,7 +17,8 @@ session; reads of one record by id, and the grants every request loads, go throu
 from __future__ import annotations
 
 import collections
-from typing import Any, Callable
+from collections.abc import Callable, Iterable
+from typing import Any, Generic, TypeVarTuple
 
 import asyncpg
 from sqlalchemy import Select
@@ -32,14 +33,22 @@ _SCHEMA_TOKEN = f"__[SCHEMA_{TENANT_PLACEHOLDER}]"
 _MAX_SCHEMAS = 8192  # SQL texts kept per statement, as the database keeps tenant engines
 
 
-class Read:
+Ts = TypeVarTuple("Ts")
+
+
+class Read(Generic[*Ts]):
     """One SELECT of tenant tables; what varies per call is a named ``bindparam("id")``."""
 
-    def __init__(self, statement: Select[Any]) -> None:
+    def __init__(self, statement: Select[*Ts]) -> None:
         self.statement = statement
-        self.columns = [column.key for column in statement.selected_columns]
+        self.columns: list[str] = []
+        for column in statement.selected_columns:
+            if column.key is None:
+                raise ValueError(f"{statement}: every column of a Read needs a name (label it)")
+            self.columns.append(column.key)
         # Attribute access, as on ORM objects: schemas' ``of(obj)`` take either.
-        self.row = collections.namedtuple("Row", self.columns)  # type: ignore[misc]
+        row: Any = collections.namedtuple("Row", self.columns)  # type: ignore[misc]  # fields known at run time
+        self.make_row: Callable[[Iterable[Any]], tuple[Any, ...]] = row._make
         self._compiled: dict[type[Dialect], _Compiled] = {}
 
     def compiled(self, dialect: Dialect) -> _Compiled:
@@ -53,13 +62,13 @@ class _Compiled:
     """A Read for one dialect: its text with a token for the schema, the bind processing of
     its parameters in order, the result processing of its columns, its text per schema."""
 
-    def __init__(self, read: Read, dialect: Dialect) -> None:
+    def __init__(self, read: Read[*tuple[Any, ...]], dialect: Dialect) -> None:
         # With a translate map the compiler leaves a token where each schema goes.
         compiled = read.statement.compile(dialect=dialect,
                                           schema_translate_map={TENANT_PLACEHOLDER: TENANT_PLACEHOLDER})
         if _SCHEMA_TOKEN not in compiled.string:
             raise ValueError(f"{read.columns}: a Read reads tenant tables")
-        self.row = read.row
+        self.make_row = read.make_row
         self._template = compiled.string
         self._quote_schema = dialect.identifier_preparer.quote_schema
         # Each parameter in order: its name when the caller gives it (``bindparam("id")``),
@@ -90,7 +99,7 @@ class _Compiled:
         if params.keys() != self._names:
             raise TypeError(f"parameters {sorted(params)}, expected {sorted(self._names)}")
         values = [value if name is None else params[name] for name, value, _ in self._params]
-        return [process(v) if process else v for v, (_, _, process) in zip(values, self._params)]
+        return [process(v) if process else v for v, (_, _, process) in zip(values, self._params, strict=True)]
 
     @property
     def knows_types(self) -> bool:
@@ -104,11 +113,11 @@ class _Compiled:
 
     def to_row(self, record: asyncpg.Record) -> Any:
         if not self._results:
-            return self.row._make(record)
+            return self.make_row(record)
         values = list(record)
         for i, process in self._results:
             values[i] = process(values[i])
-        return self.row._make(values)
+        return self.make_row(values)
 
 
 class TenantReader:
@@ -119,13 +128,13 @@ class TenantReader:
         self.engine = engine
         self.schema = tenant_schema(schema)
 
-    async def one(self, read: Read, **params: Any) -> Any | None:
+    async def one(self, read: Read[*tuple[Any, ...]], **params: Any) -> Any | None:
         """The first row, or None."""
         compiled = read.compiled(self.engine.dialect)
         record = await self._run(compiled, "fetchrow", params)
         return None if record is None else compiled.to_row(record)
 
-    async def all(self, read: Read, **params: Any) -> list[Any]:
+    async def all(self, read: Read[*tuple[Any, ...]], **params: Any) -> list[Any]:
         compiled = read.compiled(self.engine.dialect)
         return [compiled.to_row(record) for record in await self._run(compiled, "fetch", params)]
 
@@ -136,6 +145,7 @@ class TenantReader:
         # its greenlet round trips cost more than the statement (docs/benchmarks.md).
         connection = await self.engine.raw_connection()
         driver = connection.driver_connection
+        assert driver is not None  # only an invalidated connection has none, and the pool hands out none
         try:
             if not compiled.knows_types:  # once per statement and process
                 compiled.learn_types([a.type.oid for a in (await driver.prepare(sql)).get_attributes()])

@@ -7,7 +7,7 @@ unknown fields so that a typo is an error, not a silently ignored value.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
 
 import msgspec
 
@@ -23,16 +23,16 @@ Email = Annotated[str, msgspec.Meta(max_length=254, pattern=EMAIL_PATTERN, examp
 ONE_LINE_PATTERN = r"^[^\x00-\x20\x7f](?:[^\x00-\x1f\x7f]*[^\x00-\x20\x7f])?$"
 
 
-def free_object(description: str, *, nullable: bool = True) -> Any:
-    """``dict[str, Any] | None`` (``dict[str, Any]`` when not ``nullable``) for a field whose
-    members are free-form on purpose (a job's result, an audit record's before/after, an
-    approval request's payload), documented as an object with any members (or null): said
-    explicitly (``additionalProperties: true``) rather than left an untyped ``{}``."""
+def free_object(description: str, *, nullable: bool = True) -> msgspec.Meta:
+    """The metadata of a field whose members are free-form on purpose (a job's result, an
+    audit record's before/after, an approval request's payload): ``Annotated[dict[str, Any]
+    | None, free_object(...)]`` (``dict[str, Any]`` and ``nullable=False`` when it is never
+    null), documented as an object with any members (or null): said explicitly
+    (``additionalProperties: true``) rather than left an untyped ``{}``."""
     anything = {"type": "object", "additionalProperties": True}
     if not nullable:
-        return Annotated[dict[str, Any], msgspec.Meta(description=description, extra_json_schema={"extra": anything})]
-    return Annotated[dict[str, Any] | None, msgspec.Meta(description=description, extra_json_schema={
-        "extra": {"oneOf": [anything, {"type": "null"}]}})]
+        return msgspec.Meta(description=description, extra_json_schema={"extra": anything})
+    return msgspec.Meta(description=description, extra_json_schema={"extra": {"oneOf": [anything, {"type": "null"}]}})
 
 
 class Schema(msgspec.Struct, rename="camel", kw_only=True):
@@ -58,7 +58,7 @@ class Input(msgspec.Struct, rename="camel", kw_only=True, forbid_unknown_fields=
     """A request body."""
 
     def __post_init__(self) -> None:
-        for name, wire in zip(self.__struct_fields__, self.__struct_encode_fields__):
+        for name, wire in zip(self.__struct_fields__, self.__struct_encode_fields__, strict=True):
             value = getattr(self, name)
             if isinstance(value, datetime) and on_edge_day(value):
                 # msgspec reports it as a validation error at this struct's place in the body.

@@ -18,9 +18,10 @@ import hashlib
 import re
 import unicodedata
 from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any, AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import quote
 
 from app.tenants.models import SLUG_MAX, SLUG_MIN, SLUG_RE
@@ -193,7 +194,8 @@ def is_valid_bucket_name(name: str) -> bool:
     )
 
 
-def check_key(key: str) -> str:
+# The checks take any object: the stores are also called with what an HTTP request carried.
+def check_key(key: object) -> str:
     if not isinstance(key, str) or len(key) > KEY_MAX or not KEY_RE.fullmatch(key):
         raise InvalidKey(f"object keys are lower-case segments of [a-z0-9._-] joined by '/': {key!r:.80}")
     return key
@@ -205,7 +207,7 @@ def check_version(version_id: str | None) -> str | None:
     return version_id
 
 
-def check_upload(size: int, content_type: str, sha256: str) -> None:
+def check_upload(size: object, content_type: object, sha256: object) -> None:
     if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size <= MAX_OBJECT_SIZE:
         raise InvalidArgument(f"size must be 0 to {MAX_OBJECT_SIZE} bytes")
     if not isinstance(content_type, str) or not CONTENT_TYPE_RE.fullmatch(content_type):
@@ -221,13 +223,13 @@ def check_expiry(expires: timedelta) -> int:
     return int(expires.total_seconds())
 
 
-def check_until(until: datetime) -> datetime:
+def check_until(until: object) -> datetime:
     """A retain-until date: aware, in the future, to the millisecond (what S3 keeps)."""
     if not isinstance(until, datetime) or until.tzinfo is None:
         raise InvalidArgument("retain-until must be a timezone-aware datetime")
-    until = until.astimezone(timezone.utc)
+    until = until.astimezone(UTC)
     until = until.replace(microsecond=until.microsecond // 1000 * 1000)
-    if until <= datetime.now(timezone.utc):
+    if until <= datetime.now(UTC):
         raise InvalidArgument("retain-until must be in the future")
     return until
 

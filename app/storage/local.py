@@ -28,11 +28,12 @@ import secrets
 import shutil
 import threading
 import time
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable, Iterator, Mapping, TypeVar
+from typing import Any, BinaryIO, TypeVar
 from urllib.parse import quote, urlencode
 
 import anyio
@@ -93,7 +94,7 @@ def _new_version() -> str:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -102,6 +103,12 @@ def _iso(value: datetime | None) -> str | None:
 
 def _parse(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
+
+
+def _flush_and_close(f: BinaryIO) -> None:
+    f.flush()
+    os.fsync(f.fileno())
+    f.close()
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
@@ -215,7 +222,8 @@ class LocalStore(ObjectStore):
     @staticmethod
     def _load(vdir: Path, version: str) -> dict[str, Any]:
         try:
-            return json.loads((vdir / f"{version}.json").read_text(encoding="utf-8"))
+            meta: dict[str, Any] = json.loads((vdir / f"{version}.json").read_text(encoding="utf-8"))
+            return meta
         except FileNotFoundError:
             raise ObjectNotFound(str(vdir / version)) from None
 
@@ -330,7 +338,7 @@ class LocalStore(ObjectStore):
                                       "sha256": sha256, "sig": sig})
         # The endpoint checks all three against the signed values before it keeps a byte.
         headers = {"Content-Type": content_type, "Content-Length": str(size)}
-        return PresignedRequest("PUT", url, headers, datetime.fromtimestamp(exp, timezone.utc))
+        return PresignedRequest("PUT", url, headers, datetime.fromtimestamp(exp, UTC))
 
     async def presign_get(self, tenant: str, key: str, *, version_id: str | None = None, expires: timedelta,
                           download_name: str | None = None) -> PresignedRequest:
@@ -345,7 +353,7 @@ class LocalStore(ObjectStore):
             params["dn"] = download_name
         params["sig"] = await self._run(self._signature, "GET", bucket, key, version_id or "", str(exp), "", "", "",
                                         download_name or "")
-        return PresignedRequest("GET", self._url(bucket, key, params), {}, datetime.fromtimestamp(exp, timezone.utc))
+        return PresignedRequest("GET", self._url(bucket, key, params), {}, datetime.fromtimestamp(exp, UTC))
 
     def _stat(self, bucket: str, key: str, version_id: str | None) -> ObjectInfo:
         vdir, version = self._resolve(bucket, key, version_id)
@@ -358,7 +366,8 @@ class LocalStore(ObjectStore):
         vdir, version = self._resolve(bucket, key, version_id)
         return vdir / f"{version}.data", self._info(self._load(vdir, version))
 
-    async def open_version(self, bucket: str, key: str, version_id: str | None) -> tuple[ObjectInfo, AsyncIterator[bytes]]:
+    async def open_version(self, bucket: str, key: str, version_id: str | None
+                           ) -> tuple[ObjectInfo, AsyncIterator[bytes]]:
         """The version's metadata and its bytes (the file is open: a later delete cannot cut it)."""
 
         def open_() -> tuple[Any, ObjectInfo]:
@@ -432,7 +441,7 @@ class LocalStore(ObjectStore):
                 continue
             if entry.name.endswith(".part") and mtime < cutoff:
                 found.append((Path(entry.path), IncompleteUpload(
-                    upload_id=entry.name[:-5], key=None, initiated=datetime.fromtimestamp(mtime, timezone.utc))))
+                    upload_id=entry.name[:-5], key=None, initiated=datetime.fromtimestamp(mtime, UTC))))
         return found
 
     async def list_incomplete(self, tenant: str, older_than: timedelta) -> list[IncompleteUpload]:
@@ -497,7 +506,7 @@ class LocalStore(ObjectStore):
         vdir = self._versions_dir(bucket, key)
         await self._run(incoming.mkdir, exist_ok=True)
         tmp = incoming / f"{secrets.token_hex(16)}.part"
-        f = await self._run(open, tmp, "xb")
+        f = await self._run(lambda: open(tmp, "xb"))
         sha, md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
 
         def write(data: bytes) -> None:  # hashing and writing off the event loop
@@ -521,7 +530,7 @@ class LocalStore(ObjectStore):
                 raise ChecksumMismatch(f"{received} bytes received, {size} signed")
             if sha.hexdigest() != sha256:
                 raise ChecksumMismatch("the SHA-256 of the bytes is not the signed one")
-            await self._run(lambda: (f.flush(), os.fsync(f.fileno()), f.close()))
+            await self._run(_flush_and_close, f)
             meta = {
                 "key": key, "size": size, "content_type": content_type, "sha256": sha256,
                 "etag": md5.hexdigest(), "retention_mode": None, "retain_until": None, "legal_hold": False,

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from litestar import Request, Response
+from litestar.types import ExceptionHandlersMap
 
 from app.core.problems import problem_response
 from app.storage.base import (
@@ -40,4 +41,4 @@ def handle_storage_error(request: Request[Any, Any, Any], exc: StorageError) -> 
                             instance=instance)
 
 
-STORAGE_EXCEPTION_HANDLERS = {StorageError: handle_storage_error}
+STORAGE_EXCEPTION_HANDLERS: ExceptionHandlersMap = {StorageError: handle_storage_error}

@@ -16,9 +16,10 @@ import binascii
 import hashlib
 import hmac
 import os
-from datetime import datetime, timedelta, timezone
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any, AsyncIterator, Callable, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import SplitResult, parse_qsl, quote, urlsplit, urlunsplit
 
 import anyio.to_thread
@@ -205,7 +206,7 @@ class S3Store(ObjectStore):
         check_key(key)
         check_upload(size, content_type, sha256)
         seconds = check_expiry(expires)
-        now = datetime.now(timezone.utc).replace(microsecond=0)
+        now = datetime.now(UTC).replace(microsecond=0)
         headers = {
             "Content-Type": content_type,
             "Content-Length": str(size),
@@ -224,7 +225,7 @@ class S3Store(ObjectStore):
         check_key(key)
         check_version(version_id)
         seconds = check_expiry(expires)
-        now = datetime.now(timezone.utc).replace(microsecond=0)
+        now = datetime.now(UTC).replace(microsecond=0)
         url = self._client.presigned_get_object(
             bucket, key, expires=timedelta(seconds=seconds), version_id=version_id, request_date=now,
             response_headers={"response-content-disposition": content_disposition(download_name)},
@@ -235,7 +236,7 @@ class S3Store(ObjectStore):
         # Checksum mode: the server returns the SHA-256 it verified at upload, if it has one.
         obj = self._client.stat_object(bucket, key, version_id=version_id,
                                        extra_headers={"x-amz-checksum-mode": "ENABLED"})
-        headers = obj.metadata
+        headers = obj.metadata or {}
         checksum = headers.get("x-amz-checksum-sha256")
         try:
             sha256 = base64.b64decode(checksum, validate=True).hex() if checksum else None
@@ -306,7 +307,7 @@ class S3Store(ObjectStore):
 
     def _uploads(self, bucket: str, older_than: timedelta) -> list[IncompleteUpload]:
         # ListMultipartUploads has no public wrapper in the SDK; these are its own calls.
-        cutoff = datetime.now(timezone.utc) - older_than
+        cutoff = datetime.now(UTC) - older_than
         found: list[IncompleteUpload] = []
         key_marker = upload_id_marker = None
         while True:
@@ -315,8 +316,8 @@ class S3Store(ObjectStore):
             for upload in result.uploads:
                 initiated = upload.initiated_time
                 if initiated is not None and initiated.tzinfo is None:
-                    initiated = initiated.replace(tzinfo=timezone.utc)
-                if initiated is None or initiated <= cutoff:
+                    initiated = initiated.replace(tzinfo=UTC)
+                if upload.upload_id is not None and (initiated is None or initiated <= cutoff):
                     found.append(IncompleteUpload(upload_id=upload.upload_id, key=upload.object_name,
                                                   initiated=initiated or cutoff))
             if not result.is_truncated:

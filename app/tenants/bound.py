@@ -35,7 +35,7 @@ async def _bound(session: AsyncSession) -> _Bound:
         if row is None:
             raise RuntimeError(f"no tenant for schema {schema}")
         found = session.info[_KEY] = _Bound(id=row.id, time_zone=row.time_zone)
-    return found  # type: ignore[no-any-return]
+    return found
 
 
 async def tenant_id(session: AsyncSession) -> uuid.UUID:

@@ -14,11 +14,12 @@ from __future__ import annotations
 import asyncio
 import copy
 import time
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from alembic import command
 from alembic import op as alembic_op
@@ -63,7 +64,8 @@ def tenant_schema() -> str:
     """
     from alembic import op
 
-    return op.get_context().opts["tenant_schema"]
+    schema: str = op.get_context().opts["tenant_schema"]  # set by the runner (_apply)
+    return schema
 
 
 def shared_config(url: str) -> Config:
@@ -134,7 +136,7 @@ def _apply(sync_conn: Connection, schema: str, current: str | None, target: str,
     event.listen(sync_conn, "before_execute", translate, retval=True)
     token = _tenant_ops.set(Operations(ctx))
     # Set on every run: a plain alembic run (the shared schema) resets the global after it.
-    alembic_op._proxy = _TASK_LOCAL_OPS  # type: ignore[attr-defined]
+    alembic_op._proxy = _TASK_LOCAL_OPS  # type: ignore[attr-defined]  # alembic's private proxy, not in its stubs
     try:
         for revision in reversed(steps):  # iterate_revisions walks from target down
             revision.module.upgrade()

@@ -69,11 +69,12 @@ async def _driver_in_transaction(conn: AsyncConnection) -> Any:
     """The asyncpg connection under ``conn``, inside ``conn``'s transaction."""
     raw = await conn.get_raw_connection()
     driver = raw.driver_connection
-    if not driver.is_in_transaction():  # type: ignore[union-attr]
+    assert driver is not None  # only an invalidated connection has none
+    if not driver.is_in_transaction():
         # SQLAlchemy's asyncpg adapter begins its transaction lazily, at the first
         # statement; a script sent past it would otherwise autocommit statement by statement.
         await conn.exec_driver_sql("SELECT 1")
-        if not driver.is_in_transaction():  # type: ignore[union-attr]
+        if not driver.is_in_transaction():
             raise RuntimeError("schema DDL needs a connection inside a transaction")
     return driver
 

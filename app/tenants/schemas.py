@@ -79,7 +79,7 @@ class TenantOut(Schema):
     audit_retention_days: int | None
 
     @classmethod
-    def of(cls, t: Tenant) -> "TenantOut":
+    def of(cls, t: Tenant) -> TenantOut:
         return cls(
             id=t.id, slug=t.slug, display_name=t.display_name, time_zone=t.time_zone, locale=t.locale,
             status=t.status, status_reason=t.status_reason, schema_revision=t.schema_revision,

@@ -20,10 +20,10 @@ from app.core.schemas import Page, provided
 from app.storage import get_store
 from app.tenants.migrations import tenant_head
 from app.tenants.models import Tenant, TenantStatus, schema_name, slug_problem
-from app.tenants.seeding import seed_tenant
 from app.tenants.provisioning import create_schema, drop_schema
-from app.tenants.spares import take_spare
 from app.tenants.schemas import TIME_ZONES, TenantCreate, TenantOut, TenantUpdate
+from app.tenants.seeding import seed_tenant
+from app.tenants.spares import take_spare
 
 ENTITY = "tenant"
 

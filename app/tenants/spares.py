@@ -30,8 +30,9 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -63,7 +64,8 @@ async def take_spare(session: AsyncSession, schema: str, slug: str) -> str | Non
         .order_by(_spares.c.created_at, _spares.c.name).limit(1)
         .with_for_update(skip_locked=True).scalar_subquery()
     )
-    spare = await session.scalar(delete(_spares).where(_spares.c.name == oldest_free).returning(_spares.c.name))
+    spare: str | None = await session.scalar(
+        delete(_spares).where(_spares.c.name == oldest_free).returning(_spares.c.name))
     if spare is None:
         return None
     await rename_schema(await session.connection(), spare, schema)

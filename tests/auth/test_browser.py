@@ -8,8 +8,8 @@ browsers Playwright downloads.
 from __future__ import annotations
 
 import struct
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import AsyncIterator
 from urllib.parse import urlencode
 
 import httpx
@@ -54,9 +54,9 @@ def png_size(path: Path) -> tuple[int, int]:
 
 
 async def screenshot(page: Page, path: Path) -> None:
-    path.unlink(missing_ok=True)  # the assertion must see this run's file
+    path.unlink(missing_ok=True)  # noqa: ASYNC240 - the assertion must see this run's file
     await page.screenshot(path=str(path), full_page=True)
-    assert path.is_file() and path.stat().st_size > 0
+    assert path.is_file() and path.stat().st_size > 0  # noqa: ASYNC240 - a local file's size
     width, _ = png_size(path)
     # Rendered at phone width (CSS pixels times the device pixel ratio).
     assert width == 390 * PHONE["device_scale_factor"]

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import importlib
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from sqlalchemy import Select
 

@@ -70,7 +70,7 @@ async def add_pages(client: Any, auth: dict[str, str], volume_id: str, files: li
     reaches the local store's URLs) and complete pages."""
     issued = await ok(await client.post(f"{VOLUMES}/{volume_id}/pages", headers=auth, json={
         "pages": [declare(f, content_type, fileName=f"scan-{n:04d}.pdf") for n, f in enumerate(files, 1)]}), 201)
-    for item, data in zip(issued["items"], files):
+    for item, data in zip(issued["items"], files, strict=True):
         await ok(await put_bytes(uploader or client, item["upload"], data))
     if not complete:
         return [item["page"] for item in issued["items"]]

@@ -4,7 +4,8 @@ credit (see tests/catalogue/__init__.py); and the subtree matrix's part for them
 from __future__ import annotations
 
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import Select, select
 

@@ -5,7 +5,7 @@ tests/worker/test_audit_export.py."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -22,7 +22,7 @@ from tests.grants import grant
 
 PROBLEM = "urn:cornerstone:problem:"
 CLIENT = "test-client"  # mint's client id: a token whose subject is it acts for the whole group
-T0 = datetime(2026, 1, 10, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 10, tzinfo=UTC)
 
 
 async def _append(db: Any, slug: str, rows: list[dict[str, Any]]) -> list[str]:

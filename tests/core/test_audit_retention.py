@@ -10,8 +10,9 @@ from __future__ import annotations
 import os
 import re
 import uuid
+from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any, Iterator
+from typing import Any
 
 import psycopg
 import pytest

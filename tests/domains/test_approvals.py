@@ -258,7 +258,8 @@ async def test_three_levels_with_a_rejection_and_a_resubmission(client: Any, db:
     approved = next(r for r in rows if r.action == "test.purchase.approved")
     assert approved.actor_id == cast.gm and approved.after["item"] == "lawn mower"
     request_xmin = (await tenant_rows(db, org, text(
-        f'SELECT xmin::text::bigint FROM "t_{org.slug}".approval_requests WHERE id = :id').bindparams(id=uuid.UUID(rid))))[0][0]
+        f'SELECT xmin::text::bigint FROM "t_{org.slug}".approval_requests WHERE id = :id'
+    ).bindparams(id=uuid.UUID(rid))))[0][0]
     assert approved.after["txid"] % 2**32 == request_xmin  # the final update and the callback: one transaction
 
     # Notifications: each newly current step's approvers, and the submitter on each decision.
@@ -567,7 +568,8 @@ async def test_a_types_default_chain_applies_until_the_tenant_edits_it(client: A
 
     problem(await client.put(f"{API}/chains/{code}", headers={**admin, "If-Match": '"1"'},
                              json={"steps": THREE_LEVELS}), 412, "precondition-failed")
-    edited = await client.put(f"{API}/chains/{code}", headers={**admin, "If-Match": '"0"'}, json={"steps": THREE_LEVELS})
+    edited = await client.put(f"{API}/chains/{code}", headers={**admin, "If-Match": '"0"'},
+                              json={"steps": THREE_LEVELS})
     assert edited.status_code == 200 and edited.headers["etag"] == '"1"' and edited.json()["isDefault"] is False
     # The request under way keeps the chain it was submitted with.
     assert (await act(client, mint, cast, cast.bm, created.json()["id"], "approve")).json()["currentStepName"] == \

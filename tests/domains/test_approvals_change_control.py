@@ -170,7 +170,8 @@ async def test_stale_or_invalid_changes_are_refused(client: Any, db: Any, new_te
 
     # Two changes of the same field: the second to be approved finds it moved and is refused.
     first = (await client.post(f"{API}/requests", headers=auth, json=change({**base, "changes": {"name": "A"}}))).json()
-    second = (await client.post(f"{API}/requests", headers=auth, json=change({**base, "changes": {"name": "B"}}))).json()
+    second = (await client.post(f"{API}/requests", headers=auth,
+                                json=change({**base, "changes": {"name": "B"}}))).json()
     for rid in (first["id"], second["id"]):
         assert (await act_as(client, mint, org, supervisor, rid, "approve")).status_code == 200
     assert (await act_as(client, mint, org, crm_head, first["id"], "approve")).status_code == 200

@@ -22,9 +22,11 @@ from app.core import clock
 from app.core.audit import tenant_audit
 from app.domains.archives import tasks
 from app.domains.archives.models import ArchiveObjectRemoval, ArchivePage, ArchiveVolume
-from app.storage import LocalStore, ObjectLocked, RetentionMode
+from app.storage import LocalStore, ObjectLocked, ObjectNotFound, RetentionMode
 from tests.routes import Ctx, _new_project  # first: it loads the route catalogue
-from tests.catalogue.archives import (  # noqa: I001
+
+# isort: split
+from tests.catalogue.archives import (
     PAGES,
     SETTINGS,
     VOLUMES,
@@ -91,7 +93,7 @@ async def test_a_volume_is_built_numbered_reviewed_and_filed(ctx: Ctx, app: Any,
     # Completing before the bytes arrived: 409 naming the page, nothing recorded.
     early = await ok(await c.post(f"{url}/pages/complete", headers=auth, json={"pageIds": [pages[0]["id"]]}), 409)
     assert early["errors"] == [{"field": "pageIds.0", "message": "not uploaded yet"}]
-    for item, data in zip(issued["items"], files):  # the scanning station's plain PUTs
+    for item, data in zip(issued["items"], files, strict=True):  # the scanning station's plain PUTs
         await ok(await put_bytes(c, item["upload"], data))
     done = await ok(await c.post(f"{url}/pages/complete", headers=auth, json={"pageIds": [p["id"] for p in pages]}))
     assert [(p["status"], p["pageNumber"]) for p in done["items"]] == [("stored", 1), ("stored", 2), ("stored", 3)]
@@ -253,7 +255,7 @@ async def test_pages_are_deleted_and_their_objects_removed(ctx: Ctx, app: Any, w
     volume, url = await new_volume(ctx)
     data = [scan(), scan(), scan()]
     issued = await ok(await c.post(f"{url}/pages", headers=auth, json={"pages": [declare(d) for d in data]}), 201)
-    for item, body in zip(issued["items"], data):
+    for item, body in zip(issued["items"], data, strict=True):
         await ok(await put_bytes(c, item["upload"], body))
     pages = (await ok(await c.post(f"{url}/pages/complete", headers=auth,
                                    json={"pageIds": [i["page"]["id"] for i in issued["items"]]})))["items"]
@@ -539,7 +541,8 @@ async def test_legal_hold_and_disposal_after_retention(ctx: Ctx, app: Any, worke
     released = await ok(await c.post(f"{url}/legal-hold", headers={**auth, "If-Match": etag_of(held)},
                                      json={"hold": False, "reason": "案件已结"}))
     assert not (await store.stat(ctx.tenant, keys[0])).legal_hold
-    await ok(await c.delete(url, headers={**auth, "If-Match": etag_of(released), "Change-Reason": "retention ended; disposal list 2057-01"}), 204)
+    await ok(await c.delete(url, headers={**auth, "If-Match": etag_of(released),
+                                          "Change-Reason": "retention ended; disposal list 2057-01"}), 204)
     assert (await ok(await c.get(url, headers=auth), 404))["type"] == PROBLEM + "not-found"
     assert (await _actions(ctx.db, ctx.tenant, volume["id"]))[-3:] == [
         "archives.volume.legal_hold", "archives.volume.legal_hold", "archives.volume.dispose"]
@@ -551,7 +554,7 @@ async def test_legal_hold_and_disposal_after_retention(ctx: Ctx, app: Any, worke
     # What was destroyed stays on record: the contents list and the manifest of the objects.
     assert [i["title"] for i in disposal.before["contents"]] == [i["title"] for i in volume["contents"]]
     assert disposal.before["manifest"] == [f"{p['id']} 1 {k} {p['versionId']} {p['size']} {p['sha256']}"
-                                           for p, k in zip(pages, keys)]
+                                           for p, k in zip(pages, keys, strict=True)]
     assert disposal.before["manifestDigest"] == hashlib.sha256(
         "".join(line + "\n" for line in disposal.before["manifest"]).encode()).hexdigest()
 
@@ -559,9 +562,9 @@ async def test_legal_hold_and_disposal_after_retention(ctx: Ctx, app: Any, worke
         for key in keys:
             try:
                 await store.stat(ctx.tenant, key)
-                return False
-            except Exception:  # noqa: BLE001 - ObjectNotFound once deleted
-                pass
+            except ObjectNotFound:
+                continue
+            return False
         return True
 
     await wait_for(worker, objects_gone, "the disposed volume's objects to be deleted")

@@ -21,7 +21,9 @@ from app.domains.archives import services
 from app.domains.archives.models import ArchiveObjectRemoval, PageStatus
 from app.storage import LocalStore, RetentionMode
 from tests.routes import Ctx  # first: it loads the route catalogue
-from tests.catalogue.archives import declare, new_volume, ok, put_bytes, scan  # noqa: I001
+
+# isort: split
+from tests.catalogue.archives import declare, new_volume, ok, put_bytes, scan
 from tests.conftest import bearer, subject_of
 
 

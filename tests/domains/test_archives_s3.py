@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from typing import Any, AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import httpx
 import msgspec
@@ -25,7 +26,9 @@ from app.domains.archives import services
 from app.domains.archives.models import ArchiveObjectRemoval, ArchivePage, ArchiveVolume, PageStatus, VolumeStatus
 from app.storage import ObjectLocked, RetentionMode, S3Store
 from tests.routes import Ctx  # first: it loads the route catalogue
-from tests.catalogue.archives import (  # noqa: I001
+
+# isort: split
+from tests.catalogue.archives import (
     ASSEMBLER,
     SETTINGS,
     add_pages,
@@ -102,7 +105,7 @@ async def test_a_volume_end_to_end_on_s3(s3_ctx: tuple[Ctx, S3Store, Any], mint:
         declare(files[0]), declare(files[1], "image/tiff"), declare(files[2], "image/jpeg")]}), 201)
     endpoint = store._client._base_url._url.netloc  # the S3 server's own address
     async with httpx.AsyncClient(timeout=10) as plain:
-        for item, data in zip(issued["items"], files):
+        for item, data in zip(issued["items"], files, strict=True):
             assert item["upload"]["url"].startswith(f"http://{endpoint}/")
             assert item["upload"]["headers"]["x-amz-checksum-sha256"]
             await ok(await put_bytes(plain, item["upload"], data))
@@ -111,7 +114,7 @@ async def test_a_volume_end_to_end_on_s3(s3_ctx: tuple[Ctx, S3Store, Any], mint:
     pages = done["items"]
     assert [(p["status"], p["pageNumber"]) for p in pages] == [("stored", 1), ("stored", 2), ("stored", 3)]
     keys = [f"volumes/{volume['id']}/pages/{p}" for p in page_ids]
-    for key, page, data in zip(keys, pages, files):
+    for key, page, data in zip(keys, pages, files, strict=True):
         info = await store.stat(ctx.tenant, key)
         assert (info.version_id, info.size) == (page["versionId"], len(data))
     # The background re-verification, run here with this app's store, records each page as ok.
@@ -126,7 +129,7 @@ async def test_a_volume_end_to_end_on_s3(s3_ctx: tuple[Ctx, S3Store, Any], mint:
     assert filed["status"] == "filed" and filed["retentionMode"] == "COMPLIANCE"
 
     # At the storage level: a locked object version can be neither deleted nor overwritten.
-    for key, page in zip(keys, pages):
+    for key, page in zip(keys, pages, strict=True):
         info = await store.stat(ctx.tenant, key, page["versionId"])
         assert info.retention_mode is RetentionMode.COMPLIANCE
         assert info.retain_until is not None and info.retain_until.isoformat().startswith(filed["retainUntil"][:10])

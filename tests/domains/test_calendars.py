@@ -14,8 +14,8 @@ from sqlalchemy import delete, select
 
 from app.core.audit import tenant_audit
 from app.domains.calendars import services
-from app.domains.calendars.models import WorkingCalendar
 from app.domains.calendars.business_time import WorkCalendar, periods_of
+from app.domains.calendars.models import WorkingCalendar
 from tests.conftest import bearer
 from tests.grants import grant
 

@@ -13,7 +13,9 @@ from sqlalchemy import select, update
 from app.core.audit import tenant_audit
 from app.domains.customers.models import Customer
 from tests.routes import Ctx, _new_customer, _new_project, _staff_account  # first: it loads the catalogue modules
-from tests.catalogue.complaints import (  # noqa: I001
+
+# isort: split
+from tests.catalogue.complaints import (
     BASE,
     DISPUTES,
     LETTERS,

@@ -15,7 +15,9 @@ from sqlalchemy import select
 
 from app.auth.models import OutboxMessage
 from tests.routes import _staff_account  # first: it loads the catalogue modules
-from tests.catalogue.complaints import (  # noqa: I001
+
+# isort: split
+from tests.catalogue.complaints import (
     BASE,
     MINE,
     Rec,

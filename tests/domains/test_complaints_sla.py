@@ -19,7 +19,9 @@ from app.core.audit import SYSTEM
 from app.domains.complaints import services, tasks
 from app.domains.complaints.models import Complaint
 from tests.routes import Ctx, _staff_account  # first: it loads the catalogue modules
-from tests.catalogue.complaints import (  # noqa: I001
+
+# isort: split
+from tests.catalogue.complaints import (
     BASE,
     approver,
     category,

@@ -30,7 +30,9 @@ import msgspec
 
 from app.core import clock
 from tests.routes import Ctx, _new_project, _staff_account  # first: it loads the catalogue modules
-from tests.catalogue.complaints import (  # noqa: I001
+
+# isort: split
+from tests.catalogue.complaints import (
     BASE,
     Rec,
     approver,
@@ -265,7 +267,6 @@ def test_the_files_keep_names_as_text() -> None:
 
 async def test_months_and_numbers_follow_the_tenants_time_zone(client: Any, db: Any, new_tenant: Any, mint: Any,
                                                                monkeypatch: Any) -> None:
-    ny = ZoneInfo("America/New_York")
     ctx = await tenant_ctx(client, db, new_tenant, mint, "statsny", subject="stats-test", time_zone="America/New_York")
     monkeypatch.setattr(clock, "utcnow", lambda: datetime(2025, 1, 10, 15, tzinfo=ZoneInfo("UTC")))
     project, _ = await _new_project(ctx)

@@ -287,7 +287,8 @@ async def test_updates_need_if_match_and_protected_fields_are_refused(client: An
 
 async def test_enterprise_customers_with_contact_persons(client: Any, world: World) -> None:
     contact_phone = phone()
-    body = {"kind": "enterprise", "name": "深圳前海星河科技有限公司", "source": "商铺招商会", "purpose": "商铺销售与发票",
+    body = {"kind": "enterprise", "name": "深圳前海星河科技有限公司", "source": "商铺招商会",
+            "purpose": "商铺销售与发票",
             "nodeId": world.branch["id"], "industry": "软件", "size": "medium", "creditRating": "AA",
             "bankName": "招商银行深圳分行", "bankAccount": "755912345610101", "taxId": "91440300MA5ABCDE1X",
             "contacts": [{"name": "李娜", "title": "财务总监", "phone": contact_phone}]}

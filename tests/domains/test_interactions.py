@@ -72,8 +72,8 @@ async def decide(client: Any, request_id: str, who: dict[str, str], approve: boo
 
 async def test_a_visit_from_plan_to_report(client: Any, db: Any, world: World) -> None:
     customer = await create(client, world, person(units=[{"unitId": world.units[0]["id"]}]))
-    body = {"customerId": customer["id"], "purpose": "交付前回访，了解装修需求", "plannedAt": "2026-05-06T10:00:00+08:00",
-            "location": "阳光花园售楼处"}
+    body = {"customerId": customer["id"], "purpose": "交付前回访，了解装修需求",
+            "plannedAt": "2026-05-06T10:00:00+08:00", "location": "阳光花园售楼处"}
     planned = await client.post(f"{API}/visits", headers={**world.admin, "Idempotency-Key": "visit-1"}, json=body)
     again = await client.post(f"{API}/visits", headers={**world.admin, "Idempotency-Key": "visit-1"}, json=body)
     visit = await ok(planned)
@@ -195,7 +195,8 @@ async def test_visit_bad_input_and_permissions(client: Any, db: Any, mint: Any, 
 
 def _reception(world: World, **extra: Any) -> dict[str, Any]:
     return {"kind": "hospitality", "nodeId": world.project["id"], "title": "业主答谢晚宴",
-            "purpose": "答谢首批业主，介绍交付安排", "venue": "深圳湾万豪酒店", "scheduledAt": "2026-06-18T18:30:00+08:00",
+            "purpose": "答谢首批业主，介绍交付安排", "venue": "深圳湾万豪酒店",
+            "scheduledAt": "2026-06-18T18:30:00+08:00",
             "budget": {"meals": "12000.00", "transport": "1500", "gifts": "3000.00"}, **extra}
 
 
@@ -321,7 +322,8 @@ async def test_gift_applications_draw_on_their_plan(client: Any, world: World, p
     too_much = await client.post(f"{API}/gift-applications", headers=world.admin, json=body)
     assert too_much.status_code == 409 and "752.00" in too_much.json()["detail"]
     shrink = await client.patch(f"{API}/gift-plans/{plan['id']}",
-                                headers={**world.admin, "If-Match": f'"{held["version"]}"'}, json={"items": [{"item": "月饼礼盒", "quantity": 5, "unitValue": "188.00"}]})
+                                headers={**world.admin, "If-Match": f'"{held["version"]}"'},
+                                json={"items": [{"item": "月饼礼盒", "quantity": 5, "unitValue": "188.00"}]})
     assert shrink.status_code == 409
 
     early = await client.post(f"{API}/gift-applications/{applied['id']}/issue",

@@ -119,8 +119,9 @@ async def test_a_branch_manager_staffs_only_their_branch(client: Any, new_tenant
     admin = bearer(mint(tenant=slug))
     roles = await _roles(client, admin)
     mine, theirs = [await _post(client, "/api/v1/org/branches", admin, {"code": c, "name": c}) for c in ("SZ", "GZ")]
-    p_mine, p_theirs = [await _post(client, "/api/v1/org/projects", admin, {"branchId": b["id"], "code": f"{b['code']}1",
-                                                                           "name": "p"}) for b in (mine, theirs)]
+    p_mine, p_theirs = [await _post(client, "/api/v1/org/projects", admin,
+                                    {"branchId": b["id"], "code": f"{b['code']}1", "name": "p"})
+                        for b in (mine, theirs)]
     manager, clerk = await _account(db, slug), await _account(db, slug)
     await _assign(client, admin, manager, roles["branch_manager"], mine)
     as_manager = bearer(mint(tenant=slug, subject=manager))

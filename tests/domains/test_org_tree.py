@@ -288,7 +288,8 @@ async def test_responsibility_follows_the_handover_date_in_the_tenants_time_zone
     slug = await new_tenant("resp", time_zone=zone)
     auth = bearer(mint(tenant=slug))
     t = await _tree(client, auth, handover="2026-07-01")
-    unit = await _post(client, "/api/v1/org/units", auth, {"buildingId": t["building"]["id"], "number": "1", "floor": 1})
+    unit = await _post(client, "/api/v1/org/units", auth,
+                       {"buildingId": t["building"]["id"], "number": "1", "floor": 1})
     monkeypatch.setattr(clock, "utcnow", lambda: now)
     answer = await client.get(f"/api/v1/org/units/{unit['id']}/responsibility", headers=auth)
     assert answer.status_code == 200, answer.text
@@ -305,7 +306,8 @@ async def test_responsibility_without_a_handover_date_stays_with_the_project_dep
     slug = await new_tenant("resp_none")
     auth = bearer(mint(tenant=slug))
     t = await _tree(client, auth)
-    unit = await _post(client, "/api/v1/org/units", auth, {"buildingId": t["building"]["id"], "number": "1", "floor": 1})
+    unit = await _post(client, "/api/v1/org/units", auth,
+                       {"buildingId": t["building"]["id"], "number": "1", "floor": 1})
     body = (await client.get(f"/api/v1/org/units/{unit['id']}/responsibility", headers=auth)).json()
     assert body["department"] == "project_department" and body["handoverDate"] is None
     missing = await client.get(f"/api/v1/org/units/{uuid.uuid4()}/responsibility", headers=auth)

@@ -6,8 +6,9 @@ from __future__ import annotations
 import socketserver
 import threading
 import uuid
+from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any, Iterator
+from typing import Any
 
 import anyio.to_thread
 import pytest

@@ -3,7 +3,8 @@ endpoint: above the limit a 429 problem with Retry-After. Other endpoints are no
 
 from __future__ import annotations
 
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import msgspec

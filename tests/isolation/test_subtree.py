@@ -23,8 +23,9 @@ path of its node) is read from the database, not from the API under test.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -187,7 +188,7 @@ def _no_node(path: str) -> bool:
     return path in NO_NODE or path.startswith(tuple(NO_NODE_PREFIXES))
 
 
-def _move_body(world: "World", user: "Person") -> dict[str, Any]:
+def _move_body(world: World, user: Person) -> dict[str, Any]:
     # Into a branch of the caller's own where they have one: the move they would want to make.
     own = [b for b in world.records["branch"] if world.sees(user, "org.read", b.path)]
     return {"branchId": str((own or world.records["branch"])[0].id), "reason": "moving another's project"}
@@ -195,7 +196,7 @@ def _move_body(world: "World", user: "Person") -> dict[str, Any]:
 
 # A valid body per write with one (keyed by path and method), so that a refusal is about the
 # record and not the body.
-WRITE_BODIES: dict[tuple[str, str], Callable[["World", "Person"], Any]] = {
+WRITE_BODIES: dict[tuple[str, str], Callable[[World, Person], Any]] = {
     ("/api/v1/org/group", "PATCH"): lambda w, u: {"description": "changed"},
     ("/api/v1/org/branches/{branch_id:uuid}", "PATCH"): lambda w, u: {"name": "changed"},
     ("/api/v1/org/projects/{project_id:uuid}", "PATCH"): lambda w, u: {"handoverDate": "2020-01-01"},

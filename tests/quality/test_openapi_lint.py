@@ -16,7 +16,8 @@ source would miss the reads made in helpers, such as the tenant lifecycle's _tra
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from litestar.routes import HTTPRoute
 
@@ -100,7 +101,8 @@ async def test_every_operation_is_documented(client: Any, app: Any) -> None:
             if str(code) not in responses:
                 problems.append(f"{where} does not document {code}")
         for code, response in responses.items():
-            if code.startswith("4") and (response.get("content") or {}).get(PROBLEM_JSON, {}).get("schema") != PROBLEM_REF:
+            schema = (response.get("content") or {}).get(PROBLEM_JSON, {}).get("schema")
+            if code.startswith("4") and schema != PROBLEM_REF:
                 problems.append(f"{where}: {code} is not documented as {PROBLEM_JSON} (Problem)")
     assert not problems, "OpenAPI lint:\n" + "\n".join(problems)
 

@@ -4,8 +4,9 @@ endpoints (in process), the S3 store against moto's S3 server on a loopback port
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
 
 import httpx
 import msgspec

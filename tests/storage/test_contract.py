@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -30,7 +30,6 @@ from app.storage import (
 from app.storage.base import is_valid_bucket_name
 from tests.storage.conftest import Backend
 
-
 MINUTE = timedelta(minutes=1)
 
 
@@ -44,7 +43,7 @@ async def upload(b: Backend, tenant: str, key: str, data: bytes, content_type: s
     sha = hashlib.sha256(data).hexdigest()
     signed = await b.store.presign_put(tenant, key, size=len(data), content_type=content_type, sha256=sha,
                                        expires=MINUTE)
-    assert signed.method == "PUT" and signed.expires_at > datetime.now(timezone.utc)
+    assert signed.method == "PUT" and signed.expires_at > datetime.now(UTC)
     response = await b.http.put(signed.url, content=data, headers=signed.headers)
     assert response.status_code == 200, response.text
     info = await b.store.verify(tenant, key, size=len(data), sha256=sha)
@@ -133,7 +132,7 @@ async def test_presigned_get_returns_the_exact_bytes_and_expires(backend: Backen
     assert response.status_code == 200 and response.content == old
 
     short = await backend.store.presign_get(tenant, "plans/site.pdf", expires=timedelta(seconds=1))
-    assert short.expires_at <= datetime.now(timezone.utc) + timedelta(seconds=2)
+    assert short.expires_at <= datetime.now(UTC) + timedelta(seconds=2)
     await asyncio.sleep(2.1)
     expired = await backend.http.get(short.url)
     if backend.checks_signatures:
@@ -148,7 +147,7 @@ async def test_compliance_retention_forbids_deleting_the_version(backend: Backen
     await backend.store.ensure_bucket(tenant)
     v1 = await upload(backend, tenant, "filed/deed.pdf", blob(500)[0])
     v2 = await upload(backend, tenant, "filed/deed.pdf", blob(600)[0])
-    until = datetime.now(timezone.utc) + timedelta(days=1)
+    until = datetime.now(UTC) + timedelta(days=1)
     await backend.store.set_retention(tenant, "filed/deed.pdf", v1, RetentionMode.COMPLIANCE, until)
 
     info = await backend.store.stat(tenant, "filed/deed.pdf", v1)
@@ -185,7 +184,7 @@ async def test_governance_retention_gives_way_only_to_an_explicit_bypass(backend
     await backend.store.ensure_bucket(tenant)
     version = await upload(backend, tenant, "filed/memo.pdf", blob(800)[0])
     await backend.store.set_retention(tenant, "filed/memo.pdf", version, RetentionMode.GOVERNANCE,
-                                      datetime.now(timezone.utc) + timedelta(days=30))
+                                      datetime.now(UTC) + timedelta(days=30))
     assert (await backend.store.stat(tenant, "filed/memo.pdf", version)).retention_mode is RetentionMode.GOVERNANCE
     with pytest.raises(ObjectLocked):
         await backend.store.delete(tenant, "filed/memo.pdf", version)
@@ -232,7 +231,7 @@ async def test_upload_declarations_are_checked(backend: Backend, tenant: str) ->
     version = await upload(backend, tenant, "a.pdf", b"x")
     with pytest.raises(InvalidArgument):  # retention dates are aware and in the future
         await backend.store.set_retention(tenant, "a.pdf", version, RetentionMode.GOVERNANCE,
-                                          datetime.now(timezone.utc) - timedelta(seconds=1))
+                                          datetime.now(UTC) - timedelta(seconds=1))
     with pytest.raises(InvalidArgument):
         await backend.store.set_retention(tenant, "a.pdf", version, RetentionMode.GOVERNANCE,
                                           datetime.now() + timedelta(days=1))
@@ -271,7 +270,7 @@ async def test_purging_keeps_locked_versions_and_removes_an_empty_bucket(backend
     await upload(backend, tenant, "drafts/a.pdf", b"a")
     await upload(backend, tenant, "drafts/a.pdf", b"a2")
     await backend.store.set_retention(tenant, "filed/keep.pdf", kept, RetentionMode.COMPLIANCE,
-                                      datetime.now(timezone.utc) + timedelta(days=1))
+                                      datetime.now(UTC) + timedelta(days=1))
     await backend.make_incomplete(tenant)
     report = await backend.store.purge_bucket(tenant)
     assert (report.existed, report.deleted_versions, report.kept_locked, report.bucket_removed) == (True, 2, 1, False)

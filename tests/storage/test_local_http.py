@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
@@ -88,7 +88,7 @@ async def test_altered_or_expired_urls_are_forbidden(local_store: LocalStore, lo
         _with(signed.url, size=str(len(data) + 1)),
         _with(signed.url, type="text/html"),
         _with(signed.url, sha256="0" * 64),
-        _with(signed.url, exp=str(int(datetime.now(timezone.utc).timestamp()) + 86400)),
+        _with(signed.url, exp=str(int(datetime.now(UTC).timestamp()) + 86400)),
         signed.url.replace("/in/doc.pdf", "/in/other.pdf"),
         signed.url.replace(local_store.bucket_name(bucket), local_store.bucket_name(bucket) + "x"),
         signed.url + "&sig=" + sig,  # a repeated parameter
@@ -111,7 +111,7 @@ async def test_altered_or_expired_urls_are_forbidden(local_store: LocalStore, lo
     assert response.headers["content-disposition"] == 'attachment; filename="a.pdf"'
     assert response.headers["x-content-type-options"] == "nosniff"
 
-    past = int(datetime.now(timezone.utc).timestamp()) - 1
+    past = int(datetime.now(UTC).timestamp()) - 1
     expired_sig = local_store._signature("GET", local_store.bucket_name(bucket), "in/doc.pdf", "", str(past),
                                          "", "", "", "")
     response = await local_http.get(get.url.split("?")[0] + "?" + urlencode({"exp": past, "sig": expired_sig}))
@@ -167,7 +167,7 @@ async def test_retention_can_grow_but_never_shrink(local_store: LocalStore, loca
     data = b"deed"
     signed = await _signed_put(local_store, bucket, data)
     version = (await local_http.put(signed.url, content=data, headers=signed.headers)).headers["x-amz-version-id"]
-    soon = datetime.now(timezone.utc) + timedelta(days=1)
+    soon = datetime.now(UTC) + timedelta(days=1)
     later = soon + timedelta(days=365)
 
     await local_store.set_retention(bucket, "in/doc.pdf", version, RetentionMode.GOVERNANCE, soon)

@@ -4,7 +4,8 @@ mapping has an inverse, so two slugs never share a bucket)."""
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings as hsettings
+from hypothesis import given
+from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from minio.helpers import check_bucket_name
 

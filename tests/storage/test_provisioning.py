@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from app.core.audit import Actor, platform_audit
+from app.core.problems import ProblemError
 from app.storage import BucketNotFound, LocalStore, RetentionMode, get_store
 from app.tenants.schemas import TenantCreate
 from app.tenants.services import change_status, create_tenant, get_tenant, purge_tenant
@@ -58,8 +59,9 @@ async def test_a_rolled_back_provisioning_leaves_an_empty_bucket_that_is_reused(
             await create_tenant(session, TenantCreate(slug=slug, display_name=slug))
             raise Rollback
     async with db.platform_session() as session:
-        with pytest.raises(Exception):
+        with pytest.raises(ProblemError) as raised:
             await get_tenant(session, slug)
+        assert raised.value.slug == "not-found"
     # The documented leftover: an empty bucket no URL can reach (the tenant does not exist).
     assert (await get_store().describe_bucket(slug)).object_lock
     async with db.platform_transaction() as session:
@@ -82,7 +84,7 @@ async def test_purge_removes_the_bucket_unless_a_lock_keeps_versions(db: Any, ap
     version = await _put(store, app, kept, "filed/deed.pdf", b"deed")
     await _put(store, app, kept, "drafts/b.pdf", b"draft")
     await store.set_retention(kept, "filed/deed.pdf", version, RetentionMode.COMPLIANCE,
-                              datetime.now(timezone.utc) + timedelta(days=1))
+                              datetime.now(UTC) + timedelta(days=1))
     assert await _purge(db, kept) == {"existed": True, "deleted_versions": 1, "kept_locked": 1,
                                       "bucket_removed": False}
     assert (await store.stat(kept, "filed/deed.pdf", version)).size == 4

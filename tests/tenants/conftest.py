@@ -4,9 +4,10 @@ directory with one more revision on top, and one cut at an older revision."""
 from __future__ import annotations
 
 import shutil
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import pytest
 from alembic.script import ScriptDirectory

@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import event, select, text
+from sqlalchemy import Table, event, select, text
 from sqlalchemy.engine import Connection
 
 from app.core.audit import Actor
 from app.core.db import PLATFORM_SCHEMA
-from app.core.models import PlatformBase
+from app.core.models import PlatformBase, TenantBase
 from app.core.problems import ProblemError
 from app.tenants.migrations import tenant_head, upgrade_shared, upgrade_tenants
 from app.tenants.models import Tenant, TenantStatus, schema_name
@@ -138,6 +138,16 @@ async def test_shared_schema_matches_platform_metadata(db: Any) -> None:
 
     async with db.engine.connect() as conn:
         assert await conn.run_sync(diff) == []
+
+
+def test_every_model_maps_a_table() -> None:
+    # The bases tell the type checker that ``Model.__table__`` is a Table (app/core/models.py).
+    import app.models  # noqa: F401 - every model registered
+
+    mappers = [*PlatformBase.registry.mappers, *TenantBase.registry.mappers]
+    assert len(mappers) > 40
+    for mapper in mappers:
+        assert isinstance(mapper.class_.__table__, Table), mapper.class_
 
 
 # ---------------------------------------------------------------------- the runner

@@ -96,7 +96,7 @@ async def test_list_filters_sort_and_pagination(client: Any, mint: Any) -> None:
     mark = uuid.uuid4().hex[:8]  # other tests share the registry: filter on this run's marker
     slugs = [f"ls_{mark}_{n}" for n in ("c", "a", "b")]
     etags = [(await _create(client, auth, s, name=f"{name} {mark}")).headers["etag"]
-             for s, name in zip(slugs, ["Gamma", "Alpha", "Beta"])]
+             for s, name in zip(slugs, ["Gamma", "Alpha", "Beta"], strict=True)]
     suspended = await client.post(f"{TENANTS}/{slugs[0]}/suspend", json={"reason": "unpaid"},
                                   headers={**auth, "If-Match": etags[0]})
     assert suspended.status_code == 200, suspended.text

@@ -7,7 +7,7 @@ import csv
 import io
 import os
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -21,7 +21,7 @@ from tests.conftest import bearer
 from tests.grants import grant
 from tests.worker.conftest import Worker, wait_for
 
-T0 = datetime(2026, 3, 1, 9, 30, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 
 
 async def _auditor(db: Any, mint: Any, slug: str) -> tuple[str, dict[str, str]]:
@@ -59,7 +59,7 @@ async def test_export_produces_the_filtered_rows_as_a_csv_with_a_bom(client: Any
     ]
     ids = [new_id() for _ in rows]
     async with db.tenant_transaction(f"t_{slug}") as session:
-        for record_id, row in zip(ids, rows):
+        for record_id, row in zip(ids, rows, strict=True):
             await session.execute(insert(tenant_audit).values(id=record_id, **row))
 
     body = {"entityType": kind, "from": "2026-03-01T00:00:00+08:00", "to": "2026-03-02T00:00:00+08:00"}
@@ -140,7 +140,7 @@ async def test_retention_purges_old_records_only_where_a_policy_says_so(client: 
         ids[slug] = {name: new_id() for name in ages}
         async with db.tenant_transaction(f"t_{slug}") as session:
             await session.execute(insert(tenant_audit), [
-                dict(id=ids[slug][name], occurred_at=datetime.now(timezone.utc) - timedelta(days=days),
+                dict(id=ids[slug][name], occurred_at=datetime.now(UTC) - timedelta(days=days),
                      actor_kind="system", actor_id="system", action="test.aged", entity_type="test",
                      entity_id=name) for name, days in ages.items()])
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import bisect
 import sys
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,7 @@ from sqlalchemy import ColumnElement, bindparam, false, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
+from app.core.pagination import ColumnLike
 from app.core.problems import ProblemError
 from app.core.reads import Read, TenantReader
 from app.domains.access.models import Role, RoleAssignment
@@ -112,7 +114,7 @@ class Authorizer:
         if paths is not None and not paths:
             raise ProblemError("forbidden", f"You lack the permission {permission}.")
 
-    def visible(self, permission: str, node_id: ColumnElement[Any]) -> ColumnElement[bool]:
+    def visible(self, permission: str, node_id: ColumnLike[Any]) -> ColumnElement[bool]:
         """A WHERE clause keeping rows whose ``node_id`` lies in a granted subtree."""
         paths = self.paths(permission)
         if paths is None:
@@ -121,7 +123,7 @@ class Authorizer:
             return false()
         return node_id.in_(select(OrgNode.id).where(_inside(paths, OrgNode.path)))
 
-    def visible_path(self, permission: str, path: ColumnElement[str]) -> ColumnElement[bool]:
+    def visible_path(self, permission: str, path: ColumnLike[str]) -> ColumnElement[bool]:
         """The same for rows that carry an org path themselves (org nodes): no subquery."""
         paths = self.paths(permission)
         if paths is None:
@@ -131,7 +133,7 @@ class Authorizer:
         return _inside(paths, path)
 
 
-def _inside(paths: list[str], path: ColumnElement[str]) -> ColumnElement[bool]:
+def _inside(paths: list[str], path: ColumnLike[str]) -> ColumnElement[bool]:
     # Paths are ids and '/', never LIKE wildcards; a prefix match uses the text_pattern_ops index.
     return or_(*(or_(path == p, path.like(p + "/%")) for p in paths))
 
@@ -164,6 +166,7 @@ async def load_authorizer(source: AsyncSession | TenantReader, principal: Princi
         account_id = uuid.UUID(principal.subject)
     except ValueError:
         return Authorizer(principal=principal)  # not an account: nothing granted
+    rows: Sequence[Any]
     if isinstance(source, TenantReader):
         rows = await source.all(GRANTS, account_id=account_id)
     else:

@@ -41,7 +41,7 @@ class RoleOut(Schema):
     updated_at: datetime
 
     @classmethod
-    def of(cls, role: Role) -> "RoleOut":
+    def of(cls, role: Role) -> RoleOut:
         return cls(id=role.id, code=role.code, name=role.name, description=role.description,
                    permissions=list(role.permissions), system=role.system, version=role.version,
                    created_at=role.created_at, updated_at=role.updated_at)
@@ -72,7 +72,7 @@ class AssignmentOut(Schema):
     created_at: datetime
 
     @classmethod
-    def of(cls, assignment: RoleAssignment, role_code: str, node_kind: NodeKind) -> "AssignmentOut":
+    def of(cls, assignment: RoleAssignment, role_code: str, node_kind: NodeKind) -> AssignmentOut:
         return cls(id=assignment.id, account_id=assignment.account_id, role_id=assignment.role_id,
                    role_code=role_code, node_id=assignment.node_id, node_kind=node_kind,
                    created_at=assignment.created_at)

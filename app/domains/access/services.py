@@ -14,6 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 
+import msgspec
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -115,9 +116,9 @@ async def ensure_roles(session: AsyncSession, roles: Iterable[RoleCreate]) -> No
 async def update_role(session: AsyncSession, authz: Authorizer, role: Role, data: RoleUpdate) -> Role:
     await _require_at_group(session, authz)
     changes = provided(data)
-    if "permissions" in changes:
-        changes["permissions"] = check_permissions(changes["permissions"])  # type: ignore[arg-type]
-        if role.system and role.code == GROUP_ADMIN and ALL not in changes["permissions"]:  # type: ignore[operator]
+    if data.permissions is not msgspec.UNSET:
+        permissions = changes["permissions"] = check_permissions(data.permissions)
+        if role.system and role.code == GROUP_ADMIN and ALL not in permissions:
             raise ProblemError("conflict", "group_admin keeps every permission ('*'): it is what keeps the "
                                            "group administrable. Define another role for narrower rights.",
                                errors=[field_error("permissions", "must contain '*'")])

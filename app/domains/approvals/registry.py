@@ -91,7 +91,7 @@ def request_type(
         # A broken default would only show when a tenant first submits: fail at import instead.
         from app.domains.approvals.schemas import parse_steps
 
-        parse_steps(list(default_chain))
+        parse_steps([dict(step) for step in default_chain])
     return RequestType(code=code, title=title, on_approved=on_approved, on_rejected=on_rejected,
                        on_withdrawn=on_withdrawn, permission=permission, node_of=node_of, validate=validate,
                        subject_of=subject_of, default_chain=tuple(default_chain),

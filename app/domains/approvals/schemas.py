@@ -88,14 +88,16 @@ def parse_steps(raw: list[dict[str, Any]]) -> list[Step]:
 
 
 def dump_steps(steps: list[Step]) -> list[dict[str, Any]]:
-    return msgspec.to_builtins(steps)  # type: ignore[no-any-return]
+    dumped: list[dict[str, Any]] = msgspec.to_builtins(steps)  # each Struct becomes a dict
+    return dumped
 
 
-Payload = free_object("What the request is about, as its type defines it (see the type's documentation).",
-                      nullable=False)
-RevisedPayload = free_object("The revised payload; absent or null keeps the current one.")
-ActionData = free_object("What the action carried besides its comment (a delegation's account, a "
-                         "resubmission's changes).")
+Payload = Annotated[dict[str, Any], free_object(
+    "What the request is about, as its type defines it (see the type's documentation).", nullable=False)]
+RevisedPayload = Annotated[dict[str, Any] | None,
+                           free_object("The revised payload; absent or null keeps the current one.")]
+ActionData = Annotated[dict[str, Any] | None, free_object(
+    "What the action carried besides its comment (a delegation's account, a resubmission's changes).")]
 
 
 class RequestCreate(Input):

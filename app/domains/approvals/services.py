@@ -56,6 +56,7 @@ from app.domains.approvals.schemas import (
     RoundOut,
     RoundStep,
     Step,
+    StepState,
     chain_out,
     dump_steps,
     money,
@@ -721,6 +722,7 @@ async def detail(session: AsyncSession, request: ApprovalRequest) -> RequestDeta
         decided = {a.step: a.action for a in in_round if a.action in (ActionKind.approve, ActionKind.reject)}
         states: list[RoundStep] = []
         for i, step in enumerate(steps, start=1):
+            state: StepState
             if i in decided:
                 state = "approved" if decided[i] is ActionKind.approve else "rejected"
             elif number == request.round and request.status is RequestStatus.pending:
@@ -728,7 +730,7 @@ async def detail(session: AsyncSession, request: ApprovalRequest) -> RequestDeta
             else:
                 state = "stopped"  # the round ended before reaching it
             states.append(RoundStep(step=i, name=step.name, role=step.role, at=step.at, user=step.user,
-                                    min_amount=step.min_amount, state=state,  # type: ignore[arg-type]
+                                    min_amount=step.min_amount, state=state,
                                     approvers=approvers.get((number, i), [])))
         rounds.append(RoundOut(round=number, reason=start.comment if start else None, steps=states,
                                actions=[ActionOut.of(a) for a in in_round]))

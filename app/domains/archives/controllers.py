@@ -33,10 +33,10 @@ from app.domains.archives.schemas import (
     PageDownloadOut,
     PageIdsIn,
     PageOut,
-    PageUploadOut,
-    PageUploadsOut,
     PagesIn,
     PagesOut,
+    PageUploadOut,
+    PageUploadsOut,
     ReasonIn,
     RemarksIn,
     ReviewIn,
@@ -56,7 +56,8 @@ UNAVAILABLE = 503
 
 
 async def provide_store(request: Request[Any, Any, Any]) -> ObjectStore:
-    return request.app.state.store  # type: ignore[no-any-return]
+    store: ObjectStore = request.app.state.store  # set at start-up (app/asgi.py)
+    return store
 
 
 DEPENDENCIES = {"session": Provide(provide_tenant_session), "authz": Provide(provide_authz),
@@ -318,7 +319,7 @@ class VolumeController(Controller):
             issued = await services.issue_uploads(session, authz, store, volume, path, policy, data.pages)
             outs = await services.pages_out(session, volume.id, [i.page for i in issued])
             return Response(PageUploadsOut(items=[PageUploadOut(page=out, upload=services.presigned(i.upload))
-                                              for out, i in zip(outs, issued)]), status_code=201)
+                                              for out, i in zip(outs, issued, strict=True)]), status_code=201)
 
         return await idempotent(request, session, produce)
 

@@ -26,13 +26,15 @@ import hashlib
 import logging
 import re
 import uuid
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Awaitable, Callable, Iterable, TypeVar
+from functools import partial
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import msgspec
-from sqlalchemy import ColumnElement, Select, and_, delete, false, func, or_, select
+from sqlalchemy import Column, ColumnElement, Select, String, and_, delete, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import Account, AccountKind
@@ -143,7 +145,13 @@ POLICY = tenant_settings.declare(
     "the largest page accepted.")
 
 RETENTION_CODES = {RetentionPeriod.permanent: "Y", RetentionPeriod.years_30: "D30", RetentionPeriod.years_10: "D10"}
-NUMBER_MAX = ArchiveVolume.__table__.c.archive_number.type.length  # type: ignore[attr-defined]
+def _text_length(column: Column[Any]) -> int:
+    """The most characters a String column holds."""
+    assert isinstance(column.type, String) and column.type.length is not None
+    return column.type.length
+
+
+NUMBER_MAX = _text_length(ArchiveVolume.__table__.c.archive_number)
 # The item placeholder is given room for ten digits, whatever itemDigits pads it to.
 ITEM_WIDTH = 10
 # S3 has no "forever": permanent volumes are locked for a century, and the date can only be extended.
@@ -222,7 +230,7 @@ def _longest_number(policy: ArchivePolicy) -> int:
     scheme = policy.numbering
     widths = {"fonds": len(scheme.fonds), "category": len(scheme.category), "year": 4,
               "retention": max(map(len, RETENTION_CODES.values())),
-              "organisation": ArchiveVolume.__table__.c.organisation_code.type.length,  # type: ignore[attr-defined]
+              "organisation": _text_length(ArchiveVolume.__table__.c.organisation_code),
               "item": max(scheme.item_digits, ITEM_WIDTH)}
     return len(re.sub(r"\{(\w+)\}", lambda m: "x" * widths[m.group(1)], scheme.pattern))
 
@@ -520,8 +528,8 @@ def _touch(volume: ArchiveVolume) -> None:
 
 async def _check_units(session: AsyncSession, customer_id: uuid.UUID, unit_ids: list[uuid.UUID]) -> None:
     """A volume is about units its customer holds (or held when it was built)."""
-    owned = set((await session.scalars(select(CustomerUnit.unit_id).where(
-        CustomerUnit.customer_id == customer_id, CustomerUnit.unit_id.in_(unit_ids))))) if unit_ids else set()
+    owned = set(await session.scalars(select(CustomerUnit.unit_id).where(
+        CustomerUnit.customer_id == customer_id, CustomerUnit.unit_id.in_(unit_ids)))) if unit_ids else set()
     errors = [field_error(f"unitIds.{i}", "no such unit of the customer") for i, u in enumerate(unit_ids)
               if u not in owned]
     if errors:
@@ -601,20 +609,22 @@ async def update_volume(session: AsyncSession, authz: Authorizer, volume: Archiv
         if moved:
             raise ProblemError("conflict", f"The archive number {volume.archive_number} is built from these fields.",
                                errors=[field_error(_NUMBERED[f], "fixed by the archive number") for f in moved])
-    if "year" in changes:
-        await _require_formed(session, changes["year"])  # type: ignore[arg-type]
+    if data.year is not msgspec.UNSET:
+        await _require_formed(session, data.year)
     before = _snapshot(volume)
-    units: dict[str, list[str]] = {}
-    if "unit_ids" in changes:
-        unit_ids: list[uuid.UUID] = list(dict.fromkeys(changes.pop("unit_ids")))  # type: ignore[arg-type]
+    units: dict[str, Any] = {}
+    if data.unit_ids is not msgspec.UNSET:
+        del changes["unit_ids"]
+        unit_ids = list(dict.fromkeys(data.unit_ids))
         await _check_units(session, volume.customer_id, unit_ids)
         before["unitIds"] = [str(u) for u in await _unit_ids(session, volume.id)]
         units["unitIds"] = [str(u) for u in unit_ids]
         await session.execute(delete(ArchiveVolumeUnit).where(ArchiveVolumeUnit.volume_id == volume.id))
         session.add_all([ArchiveVolumeUnit(volume_id=volume.id, unit_id=u) for u in unit_ids])
         _touch(volume)
-    if "circulation" in changes:
-        circulation: CirculationIn = changes.pop("circulation")  # type: ignore[assignment]
+    if data.circulation is not msgspec.UNSET:
+        del changes["circulation"]
+        circulation = data.circulation
         await _check_circulation(session, authz, circulation, path)
         volume.circulation_roles = sorted(set(circulation.roles))
         volume.circulation_accounts = sorted({str(a) for a in circulation.account_ids})
@@ -781,7 +791,7 @@ async def file_volume(session: AsyncSession, authz: Authorizer, store: ObjectSto
     _require_status(volume, VolumeStatus.reviewed, doing="file it")
     tenant, mode, until = tenant_of(session), policy.retention_mode, await retain_until(session, volume)
     pages = await _stored_revisions(session, volume.id)
-    await _each([lambda p=p: store.set_retention(tenant, p.object_key, str(p.object_version), mode, until)
+    await _each([partial(store.set_retention, tenant, p.object_key, str(p.object_version), mode, until)
                  for p in pages])
     before = _snapshot(volume)
     for page in pages:
@@ -801,7 +811,7 @@ async def set_legal_hold(session: AsyncSession, authz: Authorizer, store: Object
         raise ProblemError("conflict", f"The legal hold is already {'on' if data.hold else 'off'}.")
     tenant = tenant_of(session)
     pages = await _stored_revisions(session, volume.id)
-    await _each([lambda p=p: store.set_legal_hold(tenant, p.object_key, str(p.object_version), data.hold)
+    await _each([partial(store.set_legal_hold, tenant, p.object_key, str(p.object_version), data.hold)
                  for p in pages])
     before = _snapshot(volume)
     volume.legal_hold, volume.legal_hold_reason = data.hold, data.reason
@@ -1403,9 +1413,9 @@ async def remove_objects(session: AsyncSession, store: ObjectStore, *, batch: in
     for row in due:
         by_key.setdefault(row.object_key, []).append(row)
     keys = list(by_key)
-    outcomes = await _each([lambda k=k: _remove_key(store, tenant, k, now) for k in keys])
+    outcomes = await _each([partial(_remove_key, store, tenant, k, now) for k in keys])
     cleared: list[tuple[str, int]] = []
-    for key, (deleted, again) in zip(keys, outcomes):
+    for key, (deleted, again) in zip(keys, outcomes, strict=True):
         for row in by_key[key]:
             if again is None:
                 await session.delete(row)

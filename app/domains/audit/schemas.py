@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 
@@ -39,7 +39,8 @@ class AuditFilter(Input):
 
 
 # The entity's fields as they were: their shape depends on the entity type.
-Snapshot = free_object("The entity's fields before (or after) the change; null when there were none.")
+Snapshot = Annotated[dict[str, Any] | None,
+                     free_object("The entity's fields before (or after) the change; null when there were none.")]
 
 
 class AuditRecordOut(Schema):
@@ -58,7 +59,7 @@ class AuditRecordOut(Schema):
     ip: str | None
 
     @classmethod
-    def of(cls, r: AuditRecord) -> "AuditRecordOut":
+    def of(cls, r: AuditRecord) -> AuditRecordOut:
         return cls(
             id=r.id, occurred_at=r.occurred_at, actor_kind=r.actor_kind, actor_id=r.actor_id,
             client_id=r.client_id, action=r.action, entity_type=r.entity_type, entity_id=r.entity_id,

@@ -50,7 +50,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.principal import Principal
 from app.core import audit
 from app.core.audit import PURGE_SETTING, RETENTION_FLOOR_DAYS, SYSTEM, tenant_audit
-from app.core.db import Database
+from app.core.db import Database, rowcount
 from app.core.jobs import ENTITY as JOB_ENTITY
 from app.core.jobs import Job, JobError, JobStatus, Progress, create_job, get_job, run_job
 from app.core.pagination import PageParams, paginate
@@ -140,7 +140,8 @@ async def search(session: AsyncSession, f: AuditFilter, params: PageParams) -> P
 
 def filter_json(f: AuditFilter) -> dict[str, Any]:
     """The filter as task arguments and audit data (wire names, RFC 3339 strings)."""
-    return msgspec.to_builtins(f)
+    builtins: dict[str, Any] = msgspec.to_builtins(f)  # a Struct becomes a dict
+    return builtins
 
 
 async def start_export(session: AsyncSession, f: AuditFilter) -> Job:
@@ -184,7 +185,8 @@ async def run_export(session: AsyncSession, job_id: uuid.UUID, f: AuditFilter) -
         )
         done = 0
         async for batch in stream.partitions():
-            for record, total in batch:
+            total = batch[0][1]  # the count over the whole result, on every row
+            for record, _ in batch:
                 writer.writerow(_row(record))
             done += len(batch)
             await progress.report(done, total)
@@ -218,6 +220,7 @@ async def enforce_retention(db: Database, *, batch: int = PURGE_BATCH) -> dict[s
         )).all()
     deleted, failed = 0, []
     for slug, days in policies:
+        assert days is not None  # the query keeps tenants with a policy
         try:
             deleted += await purge_tenant(db, slug, days, batch=batch)
         except Exception:  # noqa: BLE001 - logged; one tenant never stops the others
@@ -243,7 +246,7 @@ async def purge_tenant(db: Database, slug: str, days: int, *, batch: int = PURGE
                 await session.execute(text(f"SET LOCAL {PURGE_SETTING} = 'on'"))
                 oldest = select(AuditRecord.id).where(expired).order_by(AuditRecord.occurred_at).limit(batch)
                 result = await session.execute(delete(tenant_audit).where(tenant_audit.c.id.in_(oldest)))
-                count = result.rowcount  # type: ignore[attr-defined]
+                count = rowcount(result)
                 deleted += count
                 complete = count < batch
                 if complete:  # the record commits with the last batch

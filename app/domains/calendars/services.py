@@ -11,8 +11,9 @@ entered by the tenant (``PUT``), which is why every year is editable.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import date, time, timedelta
-from typing import Any, Iterable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update

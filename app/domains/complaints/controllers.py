@@ -9,7 +9,8 @@ statistics, corrective-action letters, attachments) and the owners' routes live 
 from __future__ import annotations
 
 import uuid
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from litestar import Controller, Request, Response, get, patch, post, put
 from litestar.di import Provide
@@ -83,7 +84,8 @@ MOVES = [404, 409, 412, 428]  # what a move on a record may answer beyond the co
 
 
 def _store(request: Request[Any, Any, Any]) -> ObjectStore:
-    return request.app.state.store  # type: ignore[no-any-return]
+    store: ObjectStore = request.app.state.store  # set at start-up (app/asgi.py)
+    return store
 
 
 async def _record(session: AsyncSession, authz: Authorizer, c: Complaint,

@@ -18,9 +18,10 @@ account, through routes of their own.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Sequence
+from typing import Any
 
 import msgspec
 from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, update
@@ -72,6 +73,7 @@ from app.domains.complaints.schemas import (
     CategoryOut,
     CategoryRef,
     CategoryUpdate,
+    CompensationProposal,
     ComplaintOut,
     ComplaintSummary,
     DownloadOut,
@@ -737,24 +739,24 @@ async def update_record(session: AsyncSession, authz: Authorizer, c: Complaint, 
         return c
     before = audit.snapshot(c, exclude=frozenset({"description"}))
     retarget_needed = False
-    if "category_id" in changes and changes["category_id"] != c.category_id:
-        category = await _active_category(session, changes["category_id"])  # type: ignore[arg-type]
+    if data.category_id is not msgspec.UNSET and data.category_id != c.category_id:
+        category = await _active_category(session, data.category_id)
         c.category_id, c.quality = category.id, category.quality
         _event(session, c, "reclassified", note=f"{category.code} {category.name}")
         retarget_needed = True
-    if "unit_id" in changes:
-        unit_id = changes["unit_id"]
+    if data.unit_id is not msgspec.UNSET:
+        unit_id = data.unit_id
         if unit_id is not None:
-            await _unit_of(session, unit_id, c.node_id)  # type: ignore[arg-type]
-        c.unit_id = unit_id  # type: ignore[assignment]
-    if "customer_id" in changes:
-        customer_id = changes["customer_id"]
+            await _unit_of(session, unit_id, c.node_id)
+        c.unit_id = unit_id
+    if data.customer_id is not msgspec.UNSET:
+        customer_id = data.customer_id
         if customer_id is not None:
-            await _customer_of(session, authz, customer_id)  # type: ignore[arg-type]
-        c.customer_id = customer_id  # type: ignore[assignment]
-    if "handler_id" in changes:
-        handler = changes["handler_id"]
-        new = (await active_staff(session, handler, "handlerId")  # type: ignore[arg-type]
+            await _customer_of(session, authz, customer_id)
+        c.customer_id = customer_id
+    if data.handler_id is not msgspec.UNSET:
+        handler = data.handler_id
+        new = (await active_staff(session, handler, "handlerId")
                if handler is not None else None)
         if new != c.handler_id:
             c.handler_id = new
@@ -762,9 +764,9 @@ async def update_record(session: AsyncSession, authz: Authorizer, c: Complaint, 
             if new is not None and new != _actor(session):
                 await notify(session, [new], "complaint.assigned", c, f"{_label(c)} assigned to you",
                              f"{_label(c)}: {c.subject}")
-    if "joint_with" in changes:
-        other = changes["joint_with"]
-        c.joint_group = (await _joint_group(session, authz, c.register, c, other)  # type: ignore[arg-type]
+    if data.joint_with is not msgspec.UNSET:
+        other = data.joint_with
+        c.joint_group = (await _joint_group(session, authz, c.register, c, other)
                          if other is not None else None)
     for name in ("subject", "description", "severity", "contact_note", "counterparty"):
         if name in changes:
@@ -836,7 +838,7 @@ async def record_findings(session: AsyncSession, authz: Authorizer, c: Complaint
 
 def _proposal_fields(data: ProposalIn) -> dict[str, Any]:
     kind = ProposalKind(type(data).__struct_config__.tag)
-    amount = Decimal(getattr(data, "amount")) if kind is ProposalKind.compensation else None
+    amount = Decimal(data.amount) if isinstance(data, CompensationProposal) else None
     return {"kind": kind, "amount": amount, "item": getattr(data, "item", None),
             "due_date": getattr(data, "due_date", None), "description": data.description,
             "pre_negotiated": data.pre_negotiated}
@@ -1354,6 +1356,7 @@ async def create_mine(session: AsyncSession, authz: Authorizer, data: OwnComplai
         raise ProblemError("not-found", f"No unit of yours with id {data.unit_id}.",
                            errors=[field_error("unitId", "not one of your units")])
     customer_id, unit = row
+    category: ComplaintCategory | None
     if data.category_id is not None:
         category = await _active_category(session, data.category_id)
     else:

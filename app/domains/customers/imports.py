@@ -15,10 +15,11 @@ import csv
 import io
 import re
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any, Iterable, Literal
+from typing import Any
 
 import msgspec
 from charset_normalizer import from_bytes
@@ -46,6 +47,7 @@ from app.domains.customers.models import (
     CustomerUnit,
     EnterpriseSize,
     Gender,
+    ImportMode,
     OwnerRole,
     PaymentMethod,
 )
@@ -56,7 +58,7 @@ from app.tenants.bound import time_zone
 IMPORT_KIND = "customers.import"
 MAX_BYTES = 16 * 1024 * 1024  # ~150,000 rows of typical width
 MAX_ROWS = 100_000
-Mode = Literal["all_or_nothing", "valid_rows"]
+Mode = ImportMode
 CONTENT = "customer_imports.content"  # the sealed file's associated data
 BATCH = 500  # rows per INSERT and per progress report
 
@@ -420,6 +422,7 @@ async def _context(session: AsyncSession, authz: Authorizer, keys: TenantKeys, s
                     select(column, Customer.id, Customer.number, OrgNode.path)
                     .join(OrgNode, OrgNode.id == Customer.node_id)
                     .where(column.in_(chunk), Customer.merged_into_id.is_(None)))).all():
+                assert digest is not None  # one of the file's digests
                 out[digest] = f"customer {cid} ({number})" if authz.can(services.READ, path) else \
                     "a customer outside your subtree"
     return Context(keys=keys, authz=authz, default_node=default_node, nodes=nodes, buildings=buildings,
@@ -485,14 +488,15 @@ async def _run(session: AsyncSession, staged: CustomerImport, keys: TenantKeys, 
     units = await _write(session, valid, progress, total) if valid else 0
     staged.content_sealed = None  # the file is not kept once its rows are in
     await session.flush()
-    result = ImportResult(mode=staged.mode, encoding=staged.encoding,  # type: ignore[arg-type]
+    result = ImportResult(mode=staged.mode, encoding=staged.encoding,
                           rows=total, imported=len(valid), rejected=rejected_rows, units=units,
                           rejections=rejections)
     await audit.record(session, action="customers.import.finish", entity_type="customer_import",
                        entity_id=staged.id, after={"job": str(staged.job_id), "imported": len(valid),
                                                    "rejected": rejected_rows, "units": units})
     await progress.report(total * 2)
-    return msgspec.to_builtins(result)
+    summary: dict[str, Any] = msgspec.to_builtins(result)  # a Struct becomes a dict
+    return summary
 
 
 async def _write(session: AsyncSession, rows: list[Row], progress: Progress, offset: int) -> int:

@@ -11,7 +11,7 @@ import enum
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import (
     Date,
@@ -31,6 +31,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.models import IdMixin, TenantBase, TimestampMixin, VersionMixin, str_enum
 
+# Import every valid row, or nothing unless every row is valid.
+ImportMode = Literal["all_or_nothing", "valid_rows"]
 
 
 class CustomerKind(str, enum.Enum):
@@ -220,7 +222,7 @@ class CustomerImport(IdMixin, TenantBase):
 
     job_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("jobs.id", ondelete="CASCADE"),
                                               nullable=False, unique=True)
-    mode: Mapped[str] = mapped_column(String(20), nullable=False)
+    mode: Mapped[ImportMode] = mapped_column(String(20), nullable=False)
     encoding: Mapped[str] = mapped_column(String(40), nullable=False)
     rows: Mapped[int] = mapped_column(Integer, nullable=False)
     content_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)

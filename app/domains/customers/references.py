@@ -24,6 +24,8 @@ from typing import Any
 from sqlalchemy import Table, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.db import rowcount
+
 
 @dataclass(frozen=True)
 class CustomerReference:
@@ -58,7 +60,7 @@ async def move_references(session: AsyncSession, merged: uuid.UUID, survivor: uu
         column = ref.table.c[ref.column]
         result = await session.execute(update(ref.table).where(column == merged).values({ref.column: survivor})
                                         .execution_options(synchronize_session=False))
-        moved[name] = result.rowcount  # type: ignore[attr-defined]
+        moved[name] = rowcount(result)
     return moved
 
 
@@ -115,6 +117,6 @@ async def erase_behaviour_data(session: AsyncSession, customer: uuid.UUID) -> di
             update(t).where(t.c[entry.customer_column] == customer,
                             or_(*(t.c[c] != v for c, v in entry.cleared.items())))
             .values(values).execution_options(synchronize_session=False))
-        if result.rowcount:  # type: ignore[attr-defined]
-            erased[name] = result.rowcount  # type: ignore[attr-defined]
+        if count := rowcount(result):
+            erased[name] = count
     return erased

@@ -24,6 +24,7 @@ from app.domains.customers.models import (
     CustomerStatus,
     EnterpriseSize,
     Gender,
+    ImportMode,
     OwnerRole,
     PaymentMethod,
 )
@@ -411,7 +412,7 @@ class ImportRejection(Schema):
 class ImportResult(Schema):
     """The result of a customer import job."""
 
-    mode: Literal["all_or_nothing", "valid_rows"]
+    mode: ImportMode
     encoding: str
     rows: int
     imported: int

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import base64
 import uuid
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import msgspec
 from sqlalchemy import ColumnElement, and_, delete, exists, func, select, update
@@ -54,6 +55,7 @@ from app.domains.customers.references import (
 )
 from app.domains.customers.schemas import (
     BehaviourIn,
+    ChangeCustomer,
     ChangeOwnership,
     ChangeRequestIn,
     ConsentIn,
@@ -482,7 +484,8 @@ async def create_customer(session: AsyncSession, authz: Authorizer, data: Custom
     year = clock.utcnow().astimezone(_zone(await time_zone(session))).year
     customer = Customer(
         id=new_id(), number=await next_number(session, SERIES, year),
-        kind=CustomerKind.person if isinstance(data, PersonCreate) else CustomerKind.enterprise, name=data.name, status=CustomerStatus(data.status), node_id=node.id, account_id=data.account_id,
+        kind=CustomerKind.person if isinstance(data, PersonCreate) else CustomerKind.enterprise, name=data.name,
+        status=CustomerStatus(data.status), node_id=node.id, account_id=data.account_id,
         source=data.source, purpose=data.purpose, valid_until=data.valid_until, email=data.email,
         **vars(sealed), interests=[],
     )
@@ -533,24 +536,25 @@ async def update_customer(session: AsyncSession, authz: Authorizer, customer: Cu
                            errors=[field_error(n, f"not a field of a {customer.kind.value}") for n in names])
     keys = await tenant_keys(session)
     before = safe_snapshot(customer, keys)
-    if "account_id" in changes:
-        await _check_account(session, changes["account_id"])  # type: ignore[arg-type]
-    contacts = changes.pop("contacts", None)
+    if data.account_id is not msgspec.UNSET:
+        await _check_account(session, data.account_id)
+    if data.interests is not msgspec.UNSET:
+        changes["interests"] = list(data.interests)
+    changes.pop("contacts", None)
+    contacts = None if data.contacts is msgspec.UNSET else data.contacts
     for name, value in changes.items():
         if name == "status":
             value = CustomerStatus(str(value))
-        if name == "interests":
-            value = list(value)  # type: ignore[call-overload]
         setattr(customer, name, value)
     if contacts is not None:
         await session.execute(delete(CustomerContact).where(CustomerContact.customer_id == customer.id))
-        session.add_all(_contacts(keys, customer.id, contacts))  # type: ignore[arg-type]
+        session.add_all(_contacts(keys, customer.id, contacts))
         customer.updated_at = clock.utcnow()  # the contacts are part of the resource: a new version
     await session.flush()
     await session.refresh(customer)
     after = safe_snapshot(customer, keys)
     if contacts is not None:
-        after["contacts"] = len(contacts)  # type: ignore[arg-type]
+        after["contacts"] = len(contacts)
     await audit.record(session, action="customers.update", entity_type=ENTITY, entity_id=customer.id,
                        before=before, after=after)
     return customer
@@ -622,8 +626,10 @@ async def get_consent(session: AsyncSession, authz: Authorizer, consent_id: uuid
                       lock: bool = False) -> tuple[CustomerConsent, Customer, str]:
     """A consent of a customer the caller may read, with the customer and their node's path."""
     customer_id = await session.scalar(select(CustomerConsent.customer_id).where(CustomerConsent.id == consent_id))
+    customer, path = None, ""
     try:
-        customer, path = await get_customer(session, authz, customer_id, lock=lock) if customer_id else (None, "")
+        if customer_id:
+            customer, path = await get_customer(session, authz, customer_id, lock=lock)
     except ProblemError:
         customer = None
     stmt = select(CustomerConsent).where(CustomerConsent.id == consent_id)
@@ -786,7 +792,7 @@ async def request_changes(session: AsyncSession, authz: Authorizer, customer: Cu
     if isinstance(data, (ChangeOwnership, DeleteOwnership)):
         row = await get_ownership(session, customer, data.ownership_id)
         deletion = isinstance(data, DeleteOwnership)
-        changes = {} if deletion else provided(data.changes)  # type: ignore[union-attr]
+        changes = provided(data.changes) if isinstance(data, ChangeOwnership) else {}
         if not deletion and not changes:
             raise ProblemError("validation", "Say what to change.", errors=[field_error("changes", "empty")])
         return await approvals.request_change(
@@ -794,7 +800,7 @@ async def request_changes(session: AsyncSession, authz: Authorizer, customer: Cu
             changes=_plain_ownership(changes), deletion=deletion, authz=authz,
             title=f"{'End' if deletion else 'Change'} an ownership of customer {customer.number}")
     deletion = isinstance(data, DeleteCustomer)
-    changes = {} if deletion else provided(data.changes)  # type: ignore[union-attr]
+    changes = provided(data.changes) if isinstance(data, ChangeCustomer) else {}
     if not deletion and not changes:
         raise ProblemError("validation", "Say what to change.", errors=[field_error("changes", "empty")])
     pending = await _pending_changes(session, authz, customer, changes)
@@ -831,7 +837,7 @@ def _fingerprint(keys: TenantKeys, field: str, sealed: bytes | None, mask: Any) 
 async def _read_customer(session: AsyncSession, entity_id: str, fields: frozenset[str]) -> dict[str, Any]:
     customer = await _customer_row(session, entity_id)
     keys = await tenant_keys(session)
-    values = {
+    values: dict[str, Callable[[], object]] = {
         "name": lambda: customer.name,
         "phone": lambda: _fingerprint(keys, PHONE, customer.phone_sealed, mask_phone),
         "idNumber": lambda: _fingerprint(keys, ID_NUMBER, customer.id_number_sealed, mask_id_number),
@@ -1138,8 +1144,9 @@ async def update_mine(session: AsyncSession, authz: Authorizer, customer: Custom
     changes = provided(data)
     keys = await tenant_keys(session)
     before = safe_snapshot(customer, keys)
-    if "email" in changes:
-        customer.email = changes.pop("email")  # type: ignore[assignment]
+    if data.email is not msgspec.UNSET:
+        del changes["email"]
+        customer.email = data.email
     request_id = None
     if changes:
         needs_approval, _ = await tenant_settings.get(session, OWNER_APPROVAL)

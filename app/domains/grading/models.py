@@ -48,8 +48,12 @@ TREATMENTS = {
 }
 
 
-def _grade(nullable: bool = False) -> Mapped[Grade | None]:
-    return mapped_column(str_enum(Grade, 1), nullable=nullable)
+def _grade() -> Mapped[Grade]:
+    return mapped_column(str_enum(Grade, 1), nullable=False)
+
+
+def _optional_grade() -> Mapped[Grade | None]:
+    return mapped_column(str_enum(Grade, 1), nullable=True)
 
 
 def _review() -> Mapped[uuid.UUID | None]:
@@ -64,7 +68,7 @@ class CustomerGrade(VersionMixin, TenantBase):
 
     customer_id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True)
-    grade: Mapped[Grade] = _grade()  # type: ignore[assignment]
+    grade: Mapped[Grade] = _grade()
     score: Mapped[Decimal] = mapped_column(Numeric(5, 2), nullable=False)  # 0–100
     # The RFM inputs and their 1–5 scores.
     recency_days: Mapped[int | None] = mapped_column(Integer)  # None: no deal or contact yet
@@ -102,8 +106,8 @@ class GradeChange(IdMixin, TenantBase):
 
     customer_id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), ForeignKey("customers.id", ondelete="CASCADE"), nullable=False)
-    grade: Mapped[Grade] = _grade()  # type: ignore[assignment]
-    previous_grade: Mapped[Grade | None] = _grade(nullable=True)
+    grade: Mapped[Grade] = _grade()
+    previous_grade: Mapped[Grade | None] = _optional_grade()
     score: Mapped[Decimal] = mapped_column(Numeric(5, 2), nullable=False)
     previous_score: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
     rules_version: Mapped[int] = mapped_column(Integer, nullable=False)
@@ -168,8 +172,8 @@ class CreditReview(IdMixin, TimestampMixin, VersionMixin, TenantBase):
     stage: Mapped[ReviewStage] = mapped_column(str_enum(ReviewStage), nullable=False)
     findings: Mapped[str | None] = mapped_column(Text)  # what the investigation concluded
     serious: Mapped[bool | None] = mapped_column(Boolean)
-    grade: Mapped[Grade | None] = _grade(nullable=True)  # the grade it sets, when serious
-    previous_grade: Mapped[Grade | None] = _grade(nullable=True)  # the customer's when concluded
+    grade: Mapped[Grade | None] = _optional_grade()  # the grade it sets, when serious
+    previous_grade: Mapped[Grade | None] = _optional_grade()  # the customer's when concluded
     holds_until: Mapped[date | None] = mapped_column(Date)  # the last day the grade holds
     concluded_by: Mapped[str | None] = mapped_column(String(200))
     concluded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

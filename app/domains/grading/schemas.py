@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
+from itertools import pairwise
 from typing import Annotated, Literal, get_args
 
 import msgspec
@@ -73,7 +74,7 @@ class Bands(Input):
     def __post_init__(self) -> None:
         super().__post_init__()
         lows = [Decimal(v) for v in (self.a, self.b, self.c, self.d)]
-        if any(lower >= higher for higher, lower in zip(lows, lows[1:])):
+        if any(lower >= higher for higher, lower in pairwise(lows)):
             # msgspec names the place: "... - at `$.bands`".
             raise ValueError("each grade's lowest score must be below the one of the grade before it (A > B > C > D)")
 

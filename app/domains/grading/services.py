@@ -73,7 +73,7 @@ from app.core.ids import new_id
 from app.core.jobs import Progress
 from app.core.notify import EMAIL, INBOX, queue_messages
 from app.core.numbering import next_number
-from app.core.pagination import PageParams, order_by, paginate
+from app.core.pagination import ColumnLike, PageParams, order_by, paginate
 from app.core.problems import ProblemError, field_error
 from app.core.schemas import Page
 from app.domains.access.authz import Authorizer, register_permissions
@@ -102,6 +102,7 @@ from app.domains.grading.schemas import (
     GradeChangeOut,
     GradeOut,
     GradeRow,
+    ReviewStatus,
     Rules,
     RulesOut,
     Serious,
@@ -406,7 +407,7 @@ _APPLIED_LIMITS = (select(CreditChange.customer_id.label("cid"), CreditChange.re
                    .distinct(CreditChange.customer_id).subquery("applied_limits"))
 _SUGGESTED = func.round(CustomerGrade.monthly_sales * CustomerGrade.coefficient, 2)
 # A customer without a fulfilment rate or a credit limit sorts as the lowest (-1).
-GRADE_SORT: dict[str, ColumnElement[Any]] = {
+GRADE_SORT: dict[str, ColumnLike[Any]] = {
     "score": CustomerGrade.score, "grade": CustomerGrade.grade, "customerNumber": Customer.number,
     "computedAt": CustomerGrade.computed_at, "coefficient": CustomerGrade.coefficient,
     "monthlySales": CustomerGrade.monthly_sales, "fulfilmentRate": func.coalesce(CustomerGrade.fulfilment_rate, -1),
@@ -423,7 +424,7 @@ async def credit_limits(session: AsyncSession, customer_ids: list[uuid.UUID]) ->
     if not customer_ids:
         return {}
     rows = (await session.execute(select(_APPLIED_LIMITS).where(_APPLIED_LIMITS.c.cid.in_(customer_ids)))).all()
-    return dict(rows)  # type: ignore[arg-type]
+    return dict(rows)
 
 
 async def list_grades(session: AsyncSession, authz: Authorizer, params: PageParams, *, grade: Grade | None,
@@ -670,10 +671,16 @@ async def get_review(session: AsyncSession, authz: Authorizer, review_id: uuid.U
     return await get_at_node(session, authz, CreditReview, review_id, READ, "credit review", lock=lock)
 
 
+# shown_status (shared by every record an approval decides) gives a str: the review's stage, or
+# while under review its request's status, each a member of ReviewStatus.
+def _review_status(r: CreditReview, request: RequestStatus | None) -> ReviewStatus:
+    return shown_status(r.stage.value, request)  # type: ignore[return-value]  # a member, as said above
+
+
 def _review_out(r: CreditReview, status: RequestStatus | None) -> CreditReviewOut:
     return CreditReviewOut(
         id=r.id, number=r.number, customer_id=r.customer_id, node_id=r.node_id, opened_by=r.opened_by,
-        abnormality=r.abnormality, status=shown_status(r.stage.value, status),  # type: ignore[arg-type]
+        abnormality=r.abnormality, status=_review_status(r, status),
         findings=r.findings, serious=r.serious, grade=r.grade, previous_grade=r.previous_grade,
         holds_until=r.holds_until, concluded_by=r.concluded_by, concluded_at=r.concluded_at,
         approval_request_id=r.approval_request_id, applied_at=r.applied_at, notified_via=r.notified_via,
@@ -739,9 +746,9 @@ async def conclude_review(session: AsyncSession, authz: Authorizer, review: Cred
     else:
         current = await session.scalar(select(CustomerGrade.grade).where(CustomerGrade.customer_id == customer.id))
         if current is not None and c.grade.value <= current.value:
+            lower = ", ".join(g.value for g in Grade if g.value > current.value) or "none"
             raise ProblemError("conflict", f"Customer {customer.number} is graded {current.value}: a serious "
-                                           f"abnormality lowers the grade (to one of "
-                                           f"{', '.join(g.value for g in Grade if g.value > current.value) or 'none'}).",
+                                           f"abnormality lowers the grade (to one of {lower}).",
                                errors=[field_error("conclusion.grade", f"not below {current.value}")])
         today = await bound.today(session)
         review.grade, review.previous_grade = c.grade, current

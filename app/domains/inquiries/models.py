@@ -15,7 +15,6 @@ from app.domains.customers.references import register_customer_reference
 from app.domains.org.schemas import Department
 
 
-
 class Channel(str, enum.Enum):
     hotline = "hotline"
     email = "email"

@@ -33,7 +33,6 @@ from app.core.models import IdMixin, TenantBase, TimestampMixin, VersionMixin, s
 from app.domains.customers.references import register_behaviour_data, register_customer_reference
 
 
-
 def _money(nullable: bool = False) -> Mapped[Any]:
     return mapped_column(Numeric(14, 2), nullable=nullable)
 

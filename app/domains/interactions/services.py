@@ -24,10 +24,11 @@ The status of a reception or gift application under review is its approval reque
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Awaitable, Sequence, TypeVar
+from typing import Any, TypeVar
 
 import msgspec
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
@@ -79,6 +80,7 @@ from app.domains.interactions.schemas import (
     Failed,
     GiftApplicationCreate,
     GiftApplicationOut,
+    GiftApplicationStatus,
     GiftPlanCreate,
     GiftPlanOut,
     GiftPlanUpdate,
@@ -90,6 +92,7 @@ from app.domains.interactions.schemas import (
     ReceptionCreate,
     ReceptionOut,
     ReceptionReport,
+    ReceptionStatus,
     ReceptionSummary,
     ReceptionUpdate,
     Submission,
@@ -243,8 +246,8 @@ async def update_visit(session: AsyncSession, authz: Authorizer, visit: Visit, p
     authz.require(WRITE, path)
     _require_visit(visit, VisitStatus.planned)
     changes = provided(data)
-    if "owner_id" in changes:
-        changes["owner_id"] = await active_staff(session, data.owner_id, "ownerId")  # type: ignore[arg-type]
+    if data.owner_id is not msgspec.UNSET:
+        changes["owner_id"] = await active_staff(session, data.owner_id, "ownerId")
     before = _snapshot(visit)
     for name, value in changes.items():
         setattr(visit, name, value)
@@ -319,6 +322,16 @@ async def get_reception(session: AsyncSession, authz: Authorizer, reception_id: 
     return await get_at_node(session, authz, Reception, reception_id, READ, "reception", lock=lock)
 
 
+# shown_status (shared by every record an approval decides) gives a str: the record's stage, or
+# while under review its request's status, each a member of the record's status Literal.
+def _reception_status(r: Reception, request: RequestStatus | None) -> ReceptionStatus:
+    return shown_status(r.stage.value, request)  # type: ignore[return-value]  # a member, as said above
+
+
+def _application_status(a: GiftApplication, request: RequestStatus | None) -> GiftApplicationStatus:
+    return shown_status(a.stage.value, request)  # type: ignore[return-value]  # a member, as said above
+
+
 def _budget(r: Reception) -> CostsOut:
     return CostsOut.of(r.budget_meals, r.budget_transport, r.budget_gifts, r.budget_other)
 
@@ -334,7 +347,7 @@ async def reception_out(session: AsyncSession, r: Reception) -> ReceptionOut:
         purpose=r.purpose, venue=r.venue, scheduled_at=r.scheduled_at,
         guests=[GuestOut(name=g.name, role=g.role, organisation=g.organisation, customer_id=g.customer_id)
                 for g in guests],
-        budget=budget, status=shown_status(r.stage.value, await request_status(session, r.approval_request_id)),
+        budget=budget, status=_reception_status(r, await request_status(session, r.approval_request_id)),
         approval_request_id=r.approval_request_id, held_at=r.held_at, attendee_count=r.attendee_count,
         actual=actual, over_budget=None if actual is None else actual.total > budget.total, summary=r.summary,
         reported_at=r.reported_at, cancel_reason=r.cancel_reason, created_at=r.created_at, version=r.version)
@@ -360,7 +373,7 @@ async def list_receptions(session: AsyncSession, authz: Authorizer, params: Page
         session, stmt, params, sortable=RECEPTION_SORT, default_sort=["-scheduledAt"], tiebreak=Reception.id,
         to_schema=lambda r, request_status: ReceptionSummary(
             id=r.id, number=r.number, kind=r.kind, node_id=r.node_id, title=r.title, scheduled_at=r.scheduled_at,
-            budget_total=_budget(r).total, status=shown_status(r.stage.value, request_status), version=r.version))
+            budget_total=_budget(r).total, status=_reception_status(r, request_status), version=r.version))
 
 
 async def _guests(session: AsyncSession, authz: Authorizer, reception_id: uuid.UUID,
@@ -416,15 +429,17 @@ async def update_reception(session: AsyncSession, authz: Authorizer, reception: 
     changes = provided(data)
     before = _snapshot(reception)
     guests: list[ReceptionGuest] | None = None
-    if "guests" in changes:
+    if data.guests is not msgspec.UNSET:
+        del changes["guests"]
         old = (await session.scalars(select(ReceptionGuest).where(ReceptionGuest.reception_id == reception.id))).all()
-        guests = await _guests(session, authz, reception.id, changes.pop("guests"))  # type: ignore[arg-type]
+        guests = await _guests(session, authz, reception.id, data.guests)
         for row in old:
             await session.delete(row)
         session.add_all(guests)
-    if "budget" in changes:
+    if data.budget is not msgspec.UNSET:
+        del changes["budget"]
         (reception.budget_meals, reception.budget_transport, reception.budget_gifts,
-         reception.budget_other) = costs(changes.pop("budget"))  # type: ignore[arg-type]
+         reception.budget_other) = costs(data.budget)
     for name, value in changes.items():
         setattr(reception, name, value)
     reception.updated_at = clock.utcnow()  # the version moves even when only the guests changed
@@ -548,7 +563,8 @@ async def _committed(session: AsyncSession, plan_id: uuid.UUID, *, besides: uuid
             .where(GiftApplication.plan_id == plan_id, _committing()))
     if besides is not None:
         stmt = stmt.where(GiftApplication.id != besides)
-    return Decimal(await session.scalar(stmt)).quantize(ZERO)
+    total = await session.scalar(stmt)  # never null: coalesce
+    return Decimal(total or 0).quantize(ZERO)
 
 
 async def get_gift_plan(session: AsyncSession, authz: Authorizer, plan_id: uuid.UUID, *,
@@ -594,8 +610,9 @@ async def update_gift_plan(session: AsyncSession, authz: Authorizer, plan: GiftP
     authz.require(WRITE, path)
     changes = provided(data)
     before = _snapshot(plan)
-    if "items" in changes:
-        plan.items, plan.budget = gift_lines(changes.pop("items"))  # type: ignore[arg-type]
+    if data.items is not msgspec.UNSET:
+        del changes["items"]
+        plan.items, plan.budget = gift_lines(data.items)
         committed = await _committed(session, plan.id)
         if plan.budget < committed:
             raise ProblemError("conflict", f"Applications hold {committed} of this plan: its budget cannot fall below "
@@ -618,7 +635,7 @@ def _application_out(a: GiftApplication, request_status: RequestStatus | None) -
     return GiftApplicationOut(
         id=a.id, number=a.number, node_id=a.node_id, applicant_id=a.applicant_id, plan_id=a.plan_id,
         customer_id=a.customer_id, visit_id=a.visit_id, recipient=a.recipient, purpose=a.purpose,
-        items=gift_lines_out(a.items), total=a.total, status=shown_status(a.stage.value, request_status),
+        items=gift_lines_out(a.items), total=a.total, status=_application_status(a, request_status),
         approval_request_id=a.approval_request_id, issued_at=a.issued_at, cancel_reason=a.cancel_reason,
         created_at=a.created_at, version=a.version)
 

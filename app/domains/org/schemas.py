@@ -11,8 +11,9 @@ import msgspec
 from app.core.schemas import ONE_LINE_PATTERN, Input, Schema
 from app.domains.org.models import NodeKind, OrgNode, Unit, UnitStatus
 
-Code = Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$",
-                                   description="Short code unique in the tenant, e.g. `SZ` or `BJ-01` (stored upper-case).")]
+Code = Annotated[str, msgspec.Meta(
+    min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$",
+    description="Short code unique in the tenant, e.g. `SZ` or `BJ-01` (stored upper-case).")]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Description = Annotated[str, msgspec.Meta(max_length=4000)]
 Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
@@ -41,7 +42,7 @@ class OrgNodeOut(Schema):
     updated_at: datetime
 
     @classmethod
-    def of(cls, node: OrgNode) -> "OrgNodeOut":
+    def of(cls, node: OrgNode) -> OrgNodeOut:
         return cls(
             id=node.id, kind=node.kind, parent_id=node.parent_id, code=node.code, name=node.name,
             description=node.description, version=node.version, created_at=node.created_at,
@@ -62,7 +63,7 @@ class ProjectOut(Schema):
     updated_at: datetime
 
     @classmethod
-    def of(cls, node: OrgNode) -> "ProjectOut":
+    def of(cls, node: OrgNode) -> ProjectOut:
         return cls(
             id=node.id, kind=node.kind, parent_id=node.parent_id, code=node.code, name=node.name,
             description=node.description, handover_date=node.handover_date, version=node.version,
@@ -124,7 +125,7 @@ class UnitOut(Schema):
     updated_at: datetime
 
     @classmethod
-    def of(cls, unit: Unit) -> "UnitOut":
+    def of(cls, unit: Unit) -> UnitOut:
         return cls(
             id=unit.id, building_id=unit.building_id, project_id=unit.project_id, number=unit.number,
             floor=unit.floor, layout=unit.layout, area=unit.area, status=unit.status, version=unit.version,

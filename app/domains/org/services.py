@@ -11,13 +11,14 @@ change the parent's children), changing it needs ``org.manage`` at the node itse
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from collections.abc import Sequence
-from typing import Any, Awaitable, Callable, Literal
+from typing import Any, Literal, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
+import msgspec
 from sqlalchemy import ColumnElement, and_, bindparam, case, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -44,6 +45,15 @@ from app.domains.org.schemas import (
     UnitOut,
     UnitUpdate,
 )
+
+
+class _Placed(Protocol):
+    @property
+    def path(self) -> str: ...
+
+
+N = TypeVar("N", bound=_Placed)  # an org node: the ORM object, or a reader row of one
+U = TypeVar("U")  # a unit, likewise
 
 ENTITY = "org_node"
 UNIT = "unit"
@@ -135,7 +145,7 @@ async def get_root(session: AsyncSession, authz: Authorizer | None = None, *, lo
     return _root(await session.scalar(stmt), authz)
 
 
-def _root(root: Any, authz: Authorizer | None) -> Any:
+def _root(root: N | None, authz: Authorizer | None) -> N:
     if root is None:
         raise ProblemError("not-found", "The tenant has no group node.")
     if authz is not None:
@@ -158,7 +168,7 @@ async def lock_node(session: AsyncSession, authz: Authorizer, node_id: uuid.UUID
     return _readable(await session.scalar(stmt, {"id": node_id, "kind": kind}), authz, node_id, kind)
 
 
-def _readable(node: Any, authz: Authorizer, node_id: uuid.UUID, kind: NodeKind) -> Any:
+def _readable(node: N | None, authz: Authorizer, node_id: uuid.UUID, kind: NodeKind) -> N:
     if node is None or not authz.can(READ, node.path):
         raise ProblemError("not-found", f"No {kind.value} with id {node_id}.")
     return node
@@ -223,9 +233,9 @@ async def update_node(session: AsyncSession, authz: Authorizer, node: OrgNode,
     before = audit.snapshot(node)
     changes = provided(data)
     if "code" in changes:
-        changes["code"] = str(changes["code"]).upper()
-    if "code" in changes and changes["code"] != node.code:
-        await _ensure_code_free(session, changes["code"], except_id=node.id)
+        code = changes["code"] = str(changes["code"]).upper()
+        if code != node.code:
+            await _ensure_code_free(session, code, except_id=node.id)
     for field, value in changes.items():
         setattr(node, field, value)
     await session.flush()
@@ -387,14 +397,19 @@ async def get_unit(session: AsyncSession, authz: Authorizer, unit_id: uuid.UUID,
     FOR UPDATE of the unit, to change it)."""
     stmt = UNIT_BY_ID.statement.with_for_update(of=Unit) if lock else UNIT_BY_ID.statement
     row = (await session.execute(stmt, {"id": unit_id})).first()
-    unit = _readable_unit(row[0] if row else None, row[1] if row else None, authz, unit_id)
-    return unit, row[1]
+    if row is None:
+        raise _no_unit(unit_id)
+    return _readable_unit(row[0], row[1], authz, unit_id), row[1]
 
 
-def _readable_unit(unit: Any, path: str | None, authz: Authorizer, unit_id: uuid.UUID) -> Any:
+def _readable_unit(unit: U | None, path: str | None, authz: Authorizer, unit_id: uuid.UUID) -> U:
     if unit is None or path is None or not authz.can(READ, path):
-        raise ProblemError("not-found", f"No unit with id {unit_id}.")
+        raise _no_unit(unit_id)
     return unit
+
+
+def _no_unit(unit_id: uuid.UUID) -> ProblemError:
+    return ProblemError("not-found", f"No unit with id {unit_id}.")
 
 
 UNIT_SORT = {
@@ -453,8 +468,8 @@ async def update_unit(session: AsyncSession, authz: Authorizer, unit: Unit, buil
                       data: UnitUpdate) -> Unit:
     authz.require(MANAGE, building_path)
     changes = provided(data)
-    if "area" in changes:
-        changes["area"] = _area(changes["area"])  # type: ignore[arg-type]
+    if data.area is not msgspec.UNSET:
+        changes["area"] = _area(data.area)
     if "number" in changes and changes["number"] != unit.number:
         await _ensure_number_free(session, unit.building_id, str(changes["number"]), except_id=unit.id)
     before = audit.snapshot(unit)

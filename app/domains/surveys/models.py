@@ -33,7 +33,6 @@ from app.core.models import IdMixin, TenantBase, TimestampMixin, VersionMixin, s
 from app.domains.customers.references import register_customer_reference
 
 
-
 class Dimension(str, enum.Enum):
     """What a scale question measures (DOMAIN.md, return visits)."""
 

@@ -18,9 +18,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Sequence
+from typing import Any
 
 import msgspec
 from sqlalchemy import (
@@ -42,9 +43,10 @@ from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import audit, clock
+from app.core.db import rowcount
 from app.core.ids import new_id
 from app.core.numbering import next_number
-from app.core.pagination import PageParams, paginate
+from app.core.pagination import ColumnLike, PageParams, paginate
 from app.core.problems import FieldError, ProblemError, field_error
 from app.core.schemas import Page, provided
 from app.domains.access.authz import Authorizer, register_permissions
@@ -211,13 +213,14 @@ async def update_questionnaire(session: AsyncSession, authz: Authorizer, q: Ques
     changes = provided(data)
     before = audit.snapshot(q)
     after_questions = None
-    if "questions" in changes:
+    if data.questions is not msgspec.UNSET:
         if await _in_use(session, q.id):
             raise ProblemError("conflict", "Results use this questionnaire: its questions are fixed. Make a new "
                                            "questionnaire (and retire this one) instead.",
                                errors=[field_error("questions", "fixed: results use them")])
         await session.execute(delete(Question).where(Question.questionnaire_id == q.id))
-        rows = _question_rows(q.id, changes.pop("questions"))  # type: ignore[arg-type]
+        del changes["questions"]
+        rows = _question_rows(q.id, data.questions)
         session.add_all(rows)
         after_questions = _questions_snapshot(rows)
     for name, value in changes.items():
@@ -282,12 +285,12 @@ async def list_plans(session: AsyncSession, authz: Authorizer, params: PageParam
                           tiebreak=ReturnVisitPlan.id, to_schema=_plan_summary)
 
 
-def _within(path: ColumnElement[str], root: str) -> ColumnElement[bool]:
+def _within(path: ColumnLike[str], root: str) -> ColumnElement[bool]:
     return or_(path == root, path.like(root + "/%"))
 
 
 async def _selection(session: AsyncSession, authz: Authorizer, plan_node: OrgNode,
-                     filters: TargetFilters) -> Select[Any]:
+                     filters: TargetFilters) -> Select[uuid.UUID, uuid.UUID]:
     """The live customers under the plan's node that match every filter: (id, node id)."""
     stmt = (select(Customer.id, Customer.node_id).join(OrgNode, OrgNode.id == Customer.node_id)
             .where(_within(OrgNode.path, plan_node.path), Customer.merged_into_id.is_(None),
@@ -365,7 +368,7 @@ async def update_plan(session: AsyncSession, authz: Authorizer, plan: ReturnVisi
                                             ReturnVisitTarget.status == TargetStatus.pending)
             .values(due_on=data.due_on, version=ReturnVisitTarget.version + 1)
             .execution_options(synchronize_session=False))
-        moved = result.rowcount  # type: ignore[attr-defined]
+        moved = rowcount(result)
     await session.flush()
     await session.refresh(plan)
     await audit.record(session, action="surveys.plan.update", entity_type=PLAN, entity_id=plan.id, before=before,
@@ -388,7 +391,7 @@ async def close_plan(session: AsyncSession, authz: Authorizer, plan: ReturnVisit
     await session.refresh(plan)
     await audit.record(session, action="surveys.plan.close", entity_type=PLAN, entity_id=plan.id, before=before,
                        after={**audit.snapshot(plan),
-                              "targetsCancelled": result.rowcount},  # type: ignore[attr-defined]
+                              "targetsCancelled": rowcount(result)},
                        reason=data.reason)
     return plan
 
@@ -504,7 +507,7 @@ async def result_out(session: AsyncSession, r: SurveyResult) -> ResultOut:
         recorded_by=r.recorded_by, comment=r.comment,
         answers=[AnswerOut(question_id=a.question_id, dimension=a.dimension, score=a.score, text=a.text)
                  for a in answers],
-        scores=_scores(dict(zip(_MEAN, means))), created_at=r.created_at, version=r.version)
+        scores=_scores(dict(zip(_MEAN, means, strict=True))), created_at=r.created_at, version=r.version)
 
 
 def _result_summary(r: SurveyResult) -> ResultSummary:
@@ -633,7 +636,7 @@ async def statistics(session: AsyncSession, authz: Authorizer, *, group_by: Grou
     authz.require_anywhere(READ)
     zone = await time_zone(session)
     if group_by == "project":
-        key: ColumnElement[Any] = OrgNode.id
+        key: ColumnLike[Any] = OrgNode.id
         keep: ColumnElement[bool] = OrgNode.kind == NodeKind.project
     elif group_by == "branch":
         key = cast(func.split_part(OrgNode.path, "/", 2), UUID(as_uuid=True))
@@ -666,7 +669,7 @@ async def statistics(session: AsyncSession, authz: Authorizer, *, group_by: Grou
     out = []
     for row in rows:
         node = nodes[row[0]]
-        means = dict(zip(_MEAN, row[3:3 + len(_MEAN)]))
+        means = dict(zip(_MEAN, row[3:3 + len(_MEAN)], strict=True))
         share = row[3 + len(_MEAN)]
         out.append(StatisticsRow(node_id=node.id, node_code=node.code, node_name=node.name,
                                  period=_label(row[1].date(), period), responses=row[2], scores=_scores(means),
