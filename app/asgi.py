@@ -5,8 +5,8 @@ from __future__ import annotations
 import gc
 import logging
 import os
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
 
 from litestar import Litestar, Response, Router, get
 from litestar.config.cors import CORSConfig
@@ -26,11 +26,11 @@ from app.auth.scopes import SCOPES, public
 from app.auth.server import OAuthServer
 from app.auth.tokens import KeyRing
 from app.config import Settings, get_settings
+from app.core.allow import complete_allow_header
 from app.core.broker import broker_probe
 from app.core.db import Database, resolve_database_url
 from app.core.deps import provide_reader
 from app.core.jobs_controller import JobController
-from app.core.allow import complete_allow_header
 from app.core.openapi import ClosedStructSchemaPlugin, security_components
 from app.core.problems import EXCEPTION_HANDLERS
 from app.health import HealthController
@@ -136,7 +136,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         middleware=[DefineMiddleware(BearerAuthentication, exclude_from_auth_key="public")],
         # Synchronous and cheap: no worker thread.
         dependencies={"reader": Provide(provide_reader, sync_to_thread=False)},
-        exception_handlers={**EXCEPTION_HANDLERS, **STORAGE_EXCEPTION_HANDLERS},  # type: ignore[arg-type]
+        exception_handlers={**EXCEPTION_HANDLERS, **STORAGE_EXCEPTION_HANDLERS},
         openapi_config=openapi,
         plugins=[ClosedStructSchemaPlugin()],
         before_send=[complete_allow_header],

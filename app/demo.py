@@ -36,7 +36,7 @@ BRANCHES = [
 ]
 # branch code -> projects: (code, name, description, handover date). One handed over (customer
 # affairs is responsible), the others not yet, one without a date (still selling).
-PROJECTS = {
+PROJECTS: dict[str, list[tuple[str, str, str, date | None]]] = {
     "SZ": [("SZ01", "阳光花园 Sunshine Garden", "南山区 Nanshan, 2 high-rises.", date(2025, 12, 28)),
            ("SZ02", "阳光·滨海湾 Sunshine Bay", "宝安区 Bao'an, sea-view flats.", date(2027, 6, 30))],
     "GZ": [("GZ01", "翠湖苑 Jade Lake Court", "天河区 Tianhe, garden flats.", date(2026, 9, 30)),
@@ -50,7 +50,7 @@ STAFF = ("manager", "Sunshine-Staff-2026")
 OWNER = ("owner", "Sunshine-Home-2026")
 OPERATOR = ("admin", "Sunshine-Ops-2026")
 # Fixed so that a person trying the demo can add it to an authenticator app once.
-DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXPCORNERSTONEDEMOS"
+DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXPCORNERSTONEDEMOS"  # noqa: S105 - the demo's, published in README.md
 MOBILE_CLIENT = "demo-mobile"
 PARTNER_CLIENT = "demo-partner"
 CONSOLE_CLIENT = "platform-console"
@@ -67,7 +67,8 @@ async def seed_demo(db: Database, slug: str, actor: Actor, settings: Settings | 
         session.info["actor"] = actor
         if await session.scalar(select(Tenant.id).where(Tenant.slug == slug)):
             return False
-        tenant = await create_tenant(session, TenantCreate(slug=slug, display_name="阳光地产集团 Sunshine Property Group"))
+        tenant = await create_tenant(session, TenantCreate(slug=slug,
+                                                           display_name="阳光地产集团 Sunshine Property Group"))
         staff = await create_account(session, tenant_id=tenant.id, kind=AccountKind.staff, username=STAFF[0],
                                      display_name="王经理 Manager Wang", password=STAFF[1],
                                      scopes=sorted(TENANT_SCOPES - {"owner:self"}), email="manager@example.com")
@@ -185,14 +186,15 @@ async def _seed_customers(session: AsyncSession, owner_id: Any) -> None:
          "source": "老客户推荐 Referral", "purpose": "新项目开盘通知 Launch notices", "nodeId": await node("GZ")},
         {"kind": "enterprise", "name": "深圳前海云帆科技有限公司", "industry": "软件和信息技术服务", "size": "small",
          "creditRating": "AA", "bankName": "招商银行深圳前海分行", "bankAccount": "755900000000001",
-         "taxId": "91440300MA5DEMO001", "phone": "13900000005", "address": "广东省深圳市南山区前海深港合作区前湾一路1号",
+         "taxId": "91440300MA5DEMO001", "phone": "13900000005",
+         "address": "广东省深圳市南山区前海深港合作区前湾一路1号",
          "source": "商铺招商会 Retail leasing fair", "purpose": "商铺销售与发票 Shop sale and invoicing",
          "contacts": [{"name": "刘洋", "title": "行政总监", "phone": "13900000006"}],
          "units": [{"unitId": await unit("GZ01-B2", "102"), "stage": "contract", "paymentMethod": "full",
                     "amount": "4600000.00"}]},
     ]
     for data in customers:
-        await create_customer(session, trusted(), msgspec.convert(data, CustomerCreate))  # type: ignore[arg-type]
+        await create_customer(session, trusted(), msgspec.convert(data, CustomerCreate))
 
 
 async def _seed_archives(session: AsyncSession) -> None:
@@ -210,7 +212,8 @@ async def _seed_archives(session: AsyncSession) -> None:
         OrgNode, OrgNode.id == Customer.node_id).where(Customer.name == "李建国"))).one()
     units = (await session.scalars(select(CustomerUnit.unit_id).where(CustomerUnit.customer_id == customer.id))).all()
     volume = await archives.create_volume(session, trusted(), VolumeCreate(
-        customer_id=customer.id, title="李建国 阳光花园1栋601 购房及交付档案", responsible_party="客户事务部 Customer affairs",
+        customer_id=customer.id, title="李建国 阳光花园1栋601 购房及交付档案",
+        responsible_party="客户事务部 Customer affairs",
         retention=RetentionPeriod.years_30, unit_ids=list(units)))
     items = [("认购书 Subscription agreement", "SZ01-RG-2024-0601", "2024-03-02", 1, 2),
              ("商品房买卖合同 Sale contract", "SZ01-HT-2024-0601", "2024-03-16", 3, 8),
@@ -255,7 +258,8 @@ async def _seed_relations(session: AsyncSession) -> None:
         "outcome": {"kind": "callback", "callbackAt": (now + timedelta(days=3)).isoformat()}}, CallCreate))
     await interactions.create_gift_plan(session, system, msgspec.convert({
         "nodeId": str(await node("SZ")), "title": "2026 中秋业主关怀 Mid-Autumn owner care",
-        "occasion": "中秋节 Mid-Autumn", "items": [{"item": "月饼礼盒 Mooncakes", "quantity": 200, "unitValue": "188.00"}]},
+        "occasion": "中秋节 Mid-Autumn",
+        "items": [{"item": "月饼礼盒 Mooncakes", "quantity": 200, "unitValue": "188.00"}]},
         GiftPlanCreate))
     plan = await surveys.create_plan(session, system, msgspec.convert({
         "nodeId": str(await node("SZ01")), "title": "交付后三十天回访 30 days after handover", "method": "phone",

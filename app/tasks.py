@@ -17,7 +17,7 @@ from app.config import get_settings
 from app.core import audit
 from app.core.audit import SYSTEM
 from app.core.clock import utcnow
-from app.core.db import Database
+from app.core.db import Database, rowcount
 from app.core.idempotency import platform_keys, tenant_keys
 from app.core.jobs import Progress, run_job
 from app.domains.org.models import NodeKind, OrgNode
@@ -85,7 +85,7 @@ async def purge_expired_keys(db: Database) -> dict[str, int]:
 
 async def _purge(session: AsyncSession, table: Table, cutoff: datetime) -> int:
     result = await session.execute(delete(table).where(table.c.created_at < cutoff))
-    count = result.rowcount  # type: ignore[attr-defined]
+    count = rowcount(result)
     if count:
         await audit.record(session, action="idempotency.purge", entity_type="idempotency_keys",
                            entity_id="expired", after={"deleted": count, "createdBefore": cutoff.isoformat()})

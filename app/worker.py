@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Awaitable, Callable, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from celery import Celery, Task
 from celery.signals import worker_init, worker_process_shutdown
@@ -109,7 +110,7 @@ def run_in_worker(factory: Callable[[Database], Awaitable[T]]) -> T:
     return _Runtime.run(factory)
 
 
-class TenantTask(Task):  # type: ignore[misc]
+class TenantTask(Task[Any, Any]):
     """Base for tenant tasks: ``tenant`` is a required keyword argument.
 
     Write the body as ``async def body(session, **kwargs)`` and register it with
@@ -123,7 +124,7 @@ class TenantTask(Task):  # type: ignore[misc]
 def tenant_task(name: str, **options: Any) -> Callable[[Callable[..., Awaitable[Any]]], Any]:
     def register(body: Callable[..., Awaitable[Any]]) -> Any:
         @celery_app.task(name=name, base=TenantTask, bind=True, **options)
-        def run(self: Task, *, tenant: str, **kwargs: Any) -> Any:
+        def run(self: Task[Any, Any], *, tenant: str, **kwargs: Any) -> Any:
             if slug_problem(tenant):
                 raise ValueError(f"invalid tenant {tenant!r}")
 

@@ -7,7 +7,8 @@ the scope test matrix all read that same declaration from the route's ``opt``.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from app.core.openapi import COMMON_ERRORS, IF_MATCH_OPT, IfMatchOperation, problem_responses
 from app.domains import declared

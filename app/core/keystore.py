@@ -18,7 +18,6 @@ from app.core import crypto
 from app.core.models import IdMixin, TenantBase
 
 
-
 class DataKey(IdMixin, TenantBase):
     __tablename__ = "data_keys"
 

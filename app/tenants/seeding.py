@@ -26,9 +26,9 @@ Because a seeder can meet a tenant with data, it must:
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -108,13 +108,13 @@ KEYS = Seeder("core.data_keys", None, False, _create_keys)
 BUCKET = Seeder("storage.bucket", "0008_complaints", False, _create_bucket)
 
 
-async def seed_tenant(session: AsyncSession, tenant: "Tenant") -> None:
+async def seed_tenant(session: AsyncSession, tenant: Tenant) -> None:
     """A new tenant's defaults: every seeder."""
     for entry in registered():
         await entry.seed(session, tenant)
 
 
-async def seed_migrated(session: AsyncSession, tenant: "Tenant", *, applied: Collection[str],
+async def seed_migrated(session: AsyncSession, tenant: Tenant, *, applied: Collection[str],
                         lineage: Collection[str]) -> list[str]:
     """The defaults a migration that applied ``applied`` brings; the names of the seeders run."""
     due = [entry for entry in registered() if entry.due(applied, lineage)]

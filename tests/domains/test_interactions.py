@@ -460,10 +460,10 @@ async def test_the_demo_group_has_interactions_return_visits_and_grades(client: 
     # clients are unique across tenants) is made once per database, by the customers' test.
     from sqlalchemy import select
 
+    from app import demo
     from app.auth.models import AccountKind
     from app.auth.services import create_account
     from app.core.audit import Actor
-    from app import demo
     from app.tenants.models import Tenant
 
     slug = await new_tenant("iademo")

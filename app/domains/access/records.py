@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from sqlalchemy import ColumnElement, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.pagination import ColumnLike
 from app.core.problems import ProblemError, field_error
 from app.domains.access.authz import Authorizer
 from app.domains.org.models import NodeKind, OrgNode
@@ -55,12 +56,12 @@ async def node_for(session: AsyncSession, authz: Authorizer, node_id: uuid.UUID,
     return node
 
 
-def under(column: ColumnElement[Any], path: str) -> ColumnElement[bool]:
+def under(column: ColumnLike[Any], path: str) -> ColumnElement[bool]:
     """``column`` (a node id) lies at the node with ``path`` or below it."""
     return column.in_(select(OrgNode.id).where(or_(OrgNode.path == path, OrgNode.path.like(path + "/%"))))
 
 
-async def subtree_filter(session: AsyncSession, column: ColumnElement[Any],
+async def subtree_filter(session: AsyncSession, column: ColumnLike[Any],
                          node_id: uuid.UUID) -> ColumnElement[bool]:
     """A list filter: records at ``node_id`` or below (none when there is no such node)."""
     path = await session.scalar(select(OrgNode.path).where(OrgNode.id == node_id))

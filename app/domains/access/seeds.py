@@ -43,5 +43,5 @@ DEFAULT_ROLES = [
 
 
 @seeder("access.roles", since="0003_org_access", every_migration=True)
-async def seed_roles(session: AsyncSession, tenant: "Tenant") -> None:
+async def seed_roles(session: AsyncSession, tenant: Tenant) -> None:
     await ensure_roles(session, DEFAULT_ROLES)

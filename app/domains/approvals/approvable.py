@@ -19,19 +19,27 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from datetime import datetime
+from enum import Enum
+from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy import ColumnElement, Select, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
-from app.core.pagination import PageParams, paginate
+from app.core.pagination import ColumnLike, PageParams, paginate
 from app.core.problems import ProblemError, field_error
 from app.core.schemas import Page
 from app.domains.approvals.models import ApprovalRequest, RequestStatus
 from app.domains.approvals.registry import Callback, Payload, RequestType, request_type
 
-M = TypeVar("M")
+class ApprovableRecord(Protocol):
+    id: Any
+    node_id: uuid.UUID
+    updated_at: datetime
+
+
+M = TypeVar("M", bound=ApprovableRecord)
 T = TypeVar("T")
 
 SUBMITTED = "submitted"  # the stage whose shown status is the request's
@@ -66,14 +74,14 @@ class Approvable(Generic[M]):
         return record
 
     async def node(self, session: AsyncSession, payload: Payload) -> uuid.UUID:
-        node_id: uuid.UUID = getattr(await self.of(session, payload), "node_id")
+        node_id: uuid.UUID = (await self.of(session, payload)).node_id
         return node_id
 
     async def touch(self, session: AsyncSession, request: ApprovalRequest) -> None:
         """The engine decided: the shown status is the request's, and the record's version
         moves with it so that its ETag tells a client it changed."""
         record = await self.of(session, request.payload, lock=True)
-        setattr(record, "updated_at", clock.utcnow())
+        record.updated_at = clock.utcnow()
         await session.flush()
 
 
@@ -104,13 +112,12 @@ def shown_status(stage: str, request_status: RequestStatus | None) -> str:
     return stage
 
 
-def status_filter(stage_column: Any, stages: type[Any], status: str) -> ColumnElement[bool]:
+def status_filter(stage_column: ColumnLike[Any], stages: type[Enum], status: str) -> ColumnElement[bool]:
     """The WHERE clause for a status as shown (the record's stage, or its request's); the
     statement joins ApprovalRequest on the record's request."""
     if status in {s.value for s in RequestStatus}:
         return and_(stage_column == stages(SUBMITTED), ApprovalRequest.status == RequestStatus(status))
-    clause: ColumnElement[bool] = stage_column == stages(status)
-    return clause
+    return stage_column == stages(status)
 
 
 async def request_status(session: AsyncSession, request_id: uuid.UUID | None) -> RequestStatus | None:
@@ -130,8 +137,8 @@ async def request_statuses(session: AsyncSession,
 
 
 async def page_with_request_status(session: AsyncSession, stmt: Select[Any], params: PageParams, *,
-                                   sortable: dict[str, ColumnElement[Any]], default_sort: Sequence[str],
-                                   tiebreak: ColumnElement[Any],
+                                   sortable: Mapping[str, ColumnLike[Any]], default_sort: Sequence[str],
+                                   tiebreak: ColumnLike[Any],
                                    to_schema: Callable[[Any, RequestStatus | None], T]) -> Page[T]:
     """A page of such records (``stmt`` selects them), each shown with its request's status,
     read in one query for the whole page."""

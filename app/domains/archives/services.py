@@ -1099,11 +1099,11 @@ async def complete_pages(session: AsyncSession, authz: Authorizer, store: Object
         else:
             _require_status(volume, VolumeStatus.draft, doing="complete its uploads")
     tenant = tenant_of(session)
-    inspected = await _each([lambda p=p: _inspect(store, tenant, p, None) for p in pending])
+    inspected = await _each([partial(_inspect, store, tenant, p, None) for p in pending])
     missing = [field_error(f"pageIds.{page_ids.index(p.id)}", "not uploaded yet")
-               for p, (_, outcome, _) in zip(pending, inspected) if outcome is CheckOutcome.missing]
+               for p, (_, outcome, _) in zip(pending, inspected, strict=True) if outcome is CheckOutcome.missing]
     wrong = [field_error(f"pageIds.{page_ids.index(p.id)}", f"the stored object is not the declared file: {detail}")
-             for p, (_, outcome, detail) in zip(pending, inspected)
+             for p, (_, outcome, detail) in zip(pending, inspected, strict=True)
              if outcome not in (CheckOutcome.ok, CheckOutcome.missing)]
     if wrong:
         raise ProblemError("validation", "An upload is not the declared file (size, SHA-256 or type): delete the "
@@ -1111,16 +1111,16 @@ async def complete_pages(session: AsyncSession, authz: Authorizer, store: Object
                            errors=wrong + missing)
     if missing:
         raise ProblemError("conflict", "An upload has not arrived in storage yet.", errors=missing)
-    results = [(p, info) for p, (info, _, _) in zip(pending, inspected) if info is not None]
+    results = [(p, info) for p, (info, _, _) in zip(pending, inspected, strict=True) if info is not None]
     now = clock.utcnow()
     corrections = [(p, info) for p, info in results if p.revision > 1]
     if corrections:
         mode, until = volume.retention_mode, volume.retain_until
         assert mode is not None and until is not None  # a filed volume has both
-        await _each([lambda p=p, i=i: store.set_retention(tenant, p.object_key, i.version_id, mode, until)
+        await _each([partial(store.set_retention, tenant, p.object_key, i.version_id, mode, until)
                      for p, i in corrections])
         if volume.legal_hold:
-            await _each([lambda p=p, i=i: store.set_legal_hold(tenant, p.object_key, i.version_id, True)
+            await _each([partial(store.set_legal_hold, tenant, p.object_key, i.version_id, True)
                          for p, i in corrections])
     replaced: list[ArchivePage] = []
     for page, info in results:

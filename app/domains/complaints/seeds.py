@@ -19,8 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.domains.access.authz import trusted
 from app.domains.access.models import Role
 from app.domains.access.schemas import RoleCreate, RoleUpdate
-from app.domains.access.services import ensure_roles
-from app.domains.access.services import update_role
+from app.domains.access.services import ensure_roles, update_role
 from app.domains.complaints.models import ComplaintCategory
 from app.domains.complaints.schemas import CategoryCreate
 from app.domains.complaints.services import create_category

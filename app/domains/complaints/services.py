@@ -28,6 +28,7 @@ from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, up
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth.accounts import active_staff
 from app.core import audit, clock, tenant_settings
 from app.core.ids import new_id
 from app.core.notify import queue_messages
@@ -114,15 +115,13 @@ from app.domains.complaints.schemas import (
 )
 from app.domains.customers.models import Customer, CustomerUnit
 from app.domains.customers.services import get_customer
-from app.auth.accounts import active_staff
-from app.tenants.bound import local_year
 from app.domains.org import services as org
 from app.domains.org.models import NodeKind, OrgNode, Unit
 from app.domains.org.schemas import Department
 from app.storage import ObjectNotFound, ObjectStore
 from app.storage.base import ChecksumMismatch
 from app.tenants import bound
-from app.tenants.bound import tenant_id, time_zone
+from app.tenants.bound import local_year, tenant_id, time_zone
 
 READ, WRITE = "complaints.read", "complaints.write"
 SUPERVISE, CONFIGURE = "complaints.supervise", "complaints.configure"

@@ -64,7 +64,7 @@ async def scan_all_tenants(db: Database) -> dict[str, int]:
 async def export_statistics(session: AsyncSession, *, job_id: str, month: str, months: int, register: str | None,
                             paths: list[str] | None) -> None:
     """``paths``: where the requester could read complaints when asking (None: the whole group)."""
-    authz = Authorizer(principal=SYSTEM_PRINCIPAL, grants={statistics.READ: paths or []}, whole_group=paths is None)
+    authz = Authorizer(principal=SYSTEM_PRINCIPAL, grants={services.READ: paths or []}, whole_group=paths is None)
     period = await statistics.period_of(session, month, months)
     await run_job(session, uuid.UUID(job_id), statistics.EXPORT_KIND,
                   lambda progress: statistics.run_export(session, progress, authz, period,

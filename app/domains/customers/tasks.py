@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,7 +17,7 @@ async def import_customers(session: AsyncSession, *, job_id: str) -> None:
     """Run an uploaded import; a redelivered task finds the job finished and does nothing."""
     job = uuid.UUID(job_id)
 
-    async def work(progress: Progress) -> dict:  # type: ignore[type-arg]
+    async def work(progress: Progress) -> dict[str, Any]:
         return await run_import(session, job, progress)
 
     await run_job(session, job, IMPORT_KIND, work)

@@ -18,6 +18,7 @@ from app.core.jobs import JobOut, accepted, create_job
 from app.core.pagination import PageParams, page_params
 from app.core.schemas import Page
 from app.domains.access.authz import Authorizer, provide_authz
+from app.domains.access.records import node_for
 from app.domains.approvals.models import RequestStatus
 from app.domains.grading import services, tasks
 from app.domains.grading.models import Grade, Tier
@@ -36,7 +37,6 @@ from app.domains.grading.schemas import (
     Rules,
     RulesOut,
 )
-from app.domains.access.records import node_for
 from app.domains.org.services import get_root
 from app.worker import enqueue_after_commit
 

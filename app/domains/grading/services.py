@@ -68,6 +68,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth.accounts import active_staff
 from app.core import audit, clock, tenant_settings
 from app.core.ids import new_id
 from app.core.jobs import Progress
@@ -77,9 +78,18 @@ from app.core.pagination import ColumnLike, PageParams, order_by, paginate
 from app.core.problems import ProblemError, field_error
 from app.core.schemas import Page
 from app.domains.access.authz import Authorizer, register_permissions
+from app.domains.access.records import get_at_node, subtree_filter, under
 from app.domains.approvals import services as approvals
+from app.domains.approvals.approvable import (
+    page_with_request_status,
+    payload_id,
+    request_status,
+    shown_status,
+    status_filter,
+)
 from app.domains.approvals.models import ApprovalRequest, RequestStatus
 from app.domains.approvals.registry import request_type
+from app.domains.customers.lookups import customer_for
 from app.domains.customers.models import ConsentKind, ContractStage, Customer, CustomerConsent, CustomerUnit
 from app.domains.grading.models import (
     TREATMENTS,
@@ -107,18 +117,13 @@ from app.domains.grading.schemas import (
     RulesOut,
     Serious,
 )
-from app.auth.accounts import active_staff
-from app.domains.access.records import get_at_node, subtree_filter, under
-from app.domains.approvals.approvable import page_with_request_status, payload_id, request_status, shown_status, status_filter
-from app.domains.customers.lookups import customer_for
-from app.domains.org.services import records_at
-from app.tenants.bound import local_year
 from app.domains.interactions.models import Call, CallOutcome, Visit
 from app.domains.org import services as org
 from app.domains.org.models import OrgNode
+from app.domains.org.services import records_at
 from app.domains.surveys.models import Dimension, SurveyAnswer, SurveyResult
 from app.tenants import bound
-from app.tenants.bound import tenant_id, time_zone
+from app.tenants.bound import local_year, tenant_id, time_zone
 
 READ, CONFIGURE, RECOMPUTE, CREDIT = "grading.read", "grading.configure", "grading.recompute", "grading.credit"
 REVIEW, ASSIGN = "grading.review", "grading.assign"

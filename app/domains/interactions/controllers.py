@@ -15,10 +15,10 @@ from app.core.deps import provide_tenant_session
 from app.core.etag import check_if_match, etag
 from app.core.idempotency import idempotent
 from app.core.pagination import PageParams, page_params
+from app.core.params import instant, instant_param
 from app.core.schemas import Page
 from app.domains.access.authz import Authorizer, provide_authz
 from app.domains.interactions import services
-from app.core.params import instant, instant_param
 from app.domains.interactions.models import CallDirection, CallOutcome, GiftPlanStatus, ReceptionKind, VisitStatus
 from app.domains.interactions.schemas import (
     CallCreate,

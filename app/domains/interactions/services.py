@@ -34,6 +34,7 @@ import msgspec
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth.accounts import active_staff
 from app.core import audit, clock
 from app.core.crypto import mask_phone
 from app.core.keystore import tenant_keys
@@ -42,20 +43,23 @@ from app.core.pagination import PageParams, paginate
 from app.core.problems import ProblemError, field_error
 from app.core.schemas import Page, provided
 from app.domains.access.authz import Authorizer, register_permissions
+from app.domains.access.records import get_at_node, node_for, subtree_filter
 from app.domains.approvals import services as approvals
+from app.domains.approvals.approvable import (
+    Approvable,
+    approvable_type,
+    page_with_request_status,
+    request_status,
+    shown_status,
+    status_filter,
+)
 from app.domains.approvals.models import ApprovalRequest, RequestStatus
-from app.domains.approvals.approvable import Approvable, approvable_type
 from app.domains.approvals.schemas import Resubmission
+from app.domains.customers.lookups import customer_for
 from app.domains.customers.models import ConsentKind, Customer
 from app.domains.customers.services import has_consent, normalise_phone
 from app.domains.inquiries.models import Inquiry
 from app.domains.inquiries.services import READ as INQUIRIES_READ
-from app.auth.accounts import active_staff
-from app.domains.access.records import get_at_node, node_for, subtree_filter
-from app.domains.approvals.approvable import page_with_request_status, payload_id, request_status, shown_status, status_filter
-from app.domains.customers.lookups import customer_for
-from app.domains.org.services import records_at
-from app.tenants.bound import local_year
 from app.domains.interactions.models import (
     Call,
     CallDirection,
@@ -108,6 +112,8 @@ from app.domains.interactions.schemas import (
 )
 from app.domains.org import services as org
 from app.domains.org.models import NodeKind, OrgNode
+from app.domains.org.services import records_at
+from app.tenants.bound import local_year
 
 READ, WRITE = "interactions.read", "interactions.write"
 T = TypeVar("T")

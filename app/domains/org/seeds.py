@@ -16,6 +16,6 @@ if TYPE_CHECKING:
 
 
 @seeder("org.root", since="0001_tenant_base")
-async def seed_root(session: AsyncSession, tenant: "Tenant") -> None:
+async def seed_root(session: AsyncSession, tenant: Tenant) -> None:
     if await session.scalar(select(OrgNode.id).where(OrgNode.kind == NodeKind.group)) is None:
         await create_root(session, tenant.display_name)

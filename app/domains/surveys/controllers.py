@@ -16,9 +16,9 @@ from app.core.deps import provide_tenant_session
 from app.core.etag import check_if_match, etag
 from app.core.idempotency import idempotent
 from app.core.pagination import PageParams, page_params
+from app.core.params import instant, instant_param
 from app.core.schemas import Page
 from app.domains.access.authz import Authorizer, provide_authz
-from app.core.params import instant, instant_param
 from app.domains.surveys import services
 from app.domains.surveys.models import PlanStatus, QuestionnaireStatus, TargetStatus
 from app.domains.surveys.schemas import (

@@ -50,14 +50,13 @@ from app.core.pagination import ColumnLike, PageParams, paginate
 from app.core.problems import FieldError, ProblemError, field_error
 from app.core.schemas import Page, provided
 from app.domains.access.authz import Authorizer, register_permissions
-from app.domains.customers.models import Customer, CustomerStatus, CustomerUnit
-from app.domains.grading.models import CustomerGrade
 from app.domains.access.records import get_at_node, node_for, subtree_filter
 from app.domains.customers.lookups import customer_for
-from app.domains.org.services import records_at
-from app.tenants.bound import local_year
+from app.domains.customers.models import Customer, CustomerStatus, CustomerUnit
+from app.domains.grading.models import CustomerGrade
 from app.domains.org import services as org
 from app.domains.org.models import NodeKind, OrgNode
+from app.domains.org.services import records_at
 from app.domains.surveys.models import (
     Dimension,
     PlanStatus,
@@ -100,7 +99,7 @@ from app.domains.surveys.schemas import (
     TargetUpdate,
 )
 from app.tenants import bound
-from app.tenants.bound import time_zone
+from app.tenants.bound import local_year, time_zone
 
 READ, WRITE, CONFIGURE = "surveys.read", "surveys.write", "surveys.configure"
 
