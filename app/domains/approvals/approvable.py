@@ -33,6 +33,7 @@ from app.core.schemas import Page
 from app.domains.approvals.models import ApprovalRequest, RequestStatus
 from app.domains.approvals.registry import Callback, Payload, RequestType, request_type
 
+
 class ApprovableRecord(Protocol):
     id: Any
     node_id: uuid.UUID
