@@ -46,7 +46,7 @@ class VolumeStatus(str, enum.Enum):
 
 class PageStatus(str, enum.Enum):
     pending = "pending"  # a presigned PUT was issued; the bytes are not confirmed
-    stored = "stored"  # confirmed: the stored object has the declared size and SHA-256
+    stored = "stored"  # confirmed: the stored object is the declared file (size, SHA-256, type, format)
     superseded = "superseded"  # replaced by a corrected revision; kept (and locked) as it was
 
 

@@ -109,7 +109,7 @@ class PauseReason(str, enum.Enum):
 
 class AttachmentStatus(str, enum.Enum):
     pending = "pending"  # signed, not yet confirmed
-    stored = "stored"  # size and SHA-256 verified
+    stored = "stored"  # size, SHA-256, stored type and format verified
 
 
 class LetterStatus(str, enum.Enum):
