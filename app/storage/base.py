@@ -210,11 +210,16 @@ def check_version(version_id: str | None) -> str | None:
 def check_upload(size: object, content_type: object, sha256: object) -> None:
     if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size <= MAX_OBJECT_SIZE:
         raise InvalidArgument(f"size must be 0 to {MAX_OBJECT_SIZE} bytes")
+    check_content_type(content_type)
+    if not isinstance(sha256, str) or not SHA256_RE.fullmatch(sha256):
+        raise InvalidArgument("sha256 must be 64 lower-case hex digits")
+
+
+def check_content_type(content_type: object) -> str:
     if not isinstance(content_type, str) or not CONTENT_TYPE_RE.fullmatch(content_type):
         raise InvalidArgument(f"content type must be a lower-case type/subtype without parameters: "
                               f"{content_type!r:.80}")
-    if not isinstance(sha256, str) or not SHA256_RE.fullmatch(sha256):
-        raise InvalidArgument("sha256 must be 64 lower-case hex digits")
+    return content_type
 
 
 def check_expiry(expires: timedelta) -> int:
@@ -287,8 +292,11 @@ class ObjectStore(ABC):
 
     @abstractmethod
     async def presign_get(self, tenant: str, key: str, *, version_id: str | None = None,
-                          expires: timedelta, download_name: str | None = None) -> PresignedRequest:
-        """A short-lived download URL (the latest version when ``version_id`` is None)."""
+                          expires: timedelta, download_name: str | None = None,
+                          content_type: str | None = None) -> PresignedRequest:
+        """A short-lived download URL (the latest version when ``version_id`` is None), served
+        as an attachment named ``download_name`` and, when given, as ``content_type`` whatever
+        type the object was stored with."""
 
     @abstractmethod
     async def stat(self, tenant: str, key: str, version_id: str | None = None) -> ObjectInfo:

@@ -78,7 +78,7 @@ class LocalStorageController(Controller):
             raise ProblemError("not-found", "The object or version does not exist (any more).") from None
         return Stream(
             chunks,
-            media_type=info.content_type or "application/octet-stream",
+            media_type=signed.get("type") or info.content_type or "application/octet-stream",
             headers={
                 "Content-Length": str(info.size),
                 "Content-Disposition": content_disposition(signed.get("dn")),

@@ -54,6 +54,7 @@ from app.storage.base import (
     RetentionMode,
     StorageError,
     StorageUnavailable,
+    check_content_type,
     check_expiry,
     check_key,
     check_until,
@@ -301,7 +302,7 @@ class LocalStore(ObjectStore):
             allowed = set(fields)
         else:
             fields = ["exp", "sig"]
-            allowed = {"exp", "sig", "v", "dn"}
+            allowed = {"exp", "sig", "v", "dn", "type"}
         if any(f not in params for f in fields) or not set(params) <= allowed:
             raise SignatureInvalid("the URL is not one this store signed")
         expected = self._signature(
@@ -341,7 +342,7 @@ class LocalStore(ObjectStore):
         return PresignedRequest("PUT", url, headers, datetime.fromtimestamp(exp, UTC))
 
     async def presign_get(self, tenant: str, key: str, *, version_id: str | None = None, expires: timedelta,
-                          download_name: str | None = None) -> PresignedRequest:
+                          download_name: str | None = None, content_type: str | None = None) -> PresignedRequest:
         bucket = self.bucket_name(tenant)
         check_key(key)
         check_version(version_id)
@@ -349,10 +350,12 @@ class LocalStore(ObjectStore):
         params = {"exp": str(exp)}
         if version_id:
             params["v"] = version_id
+        if content_type is not None:
+            params["type"] = check_content_type(content_type)  # what the response is served as
         if download_name:
             params["dn"] = download_name
-        params["sig"] = await self._run(self._signature, "GET", bucket, key, version_id or "", str(exp), "", "", "",
-                                        download_name or "")
+        params["sig"] = await self._run(self._signature, "GET", bucket, key, version_id or "", str(exp), "",
+                                        content_type or "", "", download_name or "")
         return PresignedRequest("GET", self._url(bucket, key, params), {}, datetime.fromtimestamp(exp, UTC))
 
     def _stat(self, bucket: str, key: str, version_id: str | None) -> ObjectInfo:

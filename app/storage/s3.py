@@ -47,6 +47,7 @@ from app.storage.base import (
     RetentionMode,
     StorageError,
     StorageUnavailable,
+    check_content_type,
     check_expiry,
     check_key,
     check_until,
@@ -220,15 +221,19 @@ class S3Store(ObjectStore):
         return PresignedRequest("PUT", url, headers, now + timedelta(seconds=seconds))
 
     async def presign_get(self, tenant: str, key: str, *, version_id: str | None = None, expires: timedelta,
-                          download_name: str | None = None) -> PresignedRequest:
+                          download_name: str | None = None, content_type: str | None = None) -> PresignedRequest:
         bucket = self.bucket_name(tenant)
         check_key(key)
         check_version(version_id)
         seconds = check_expiry(expires)
+        response: dict[str, str | list[str] | tuple[str]] = {
+            "response-content-disposition": content_disposition(download_name)}
+        if content_type is not None:
+            response["response-content-type"] = check_content_type(content_type)
         now = datetime.now(UTC).replace(microsecond=0)
         url = self._client.presigned_get_object(
             bucket, key, expires=timedelta(seconds=seconds), version_id=version_id, request_date=now,
-            response_headers={"response-content-disposition": content_disposition(download_name)},
+            response_headers=response,
         )
         return PresignedRequest("GET", url, {}, now + timedelta(seconds=seconds))
 

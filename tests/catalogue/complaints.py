@@ -167,7 +167,8 @@ async def record_in(ctx: Ctx, state: str, register: str = "complaint", **extra: 
 
 
 def photo(content: bytes | None = None) -> tuple[bytes, dict[str, Any]]:
-    data = content or f"JPEG {_unique()}".encode()
+    # A JPEG's own first bytes: completion checks that the bytes are the declared format.
+    data = content or b"\xff\xd8\xff\xe0" + f"JPEG {_unique()}".encode()
     return data, {"filename": "leak.jpg", "contentType": "image/jpeg", "size": len(data),
                   "sha256": hashlib.sha256(data).hexdigest()}
 

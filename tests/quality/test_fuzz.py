@@ -79,6 +79,11 @@ CONFIG: dict[str, Any] = {
         # fall from A to D with 422 naming `bands`, which schema-valid values can be.
         {"include-operation-id": ["searchAudit", "exportAudit", "putGradingRules"],
          "checks": {"positive_data_acceptance": {"expected-statuses": [*_POSITIVE_DEFAULT, "422"]}}},
+        # An upload's file name must have the extension of its declared content type (another
+        # field), or none: `x.html` declared `image/png` is refused with 422 naming the name.
+        {"include-operation-id": ["startComplaintAttachmentUpload", "startDisputeAttachmentUpload",
+                                  "startMyComplaintAttachmentUpload", "uploadArchivePages", "correctArchivePage"],
+         "checks": {"positive_data_acceptance": {"expected-statuses": [*_POSITIVE_DEFAULT, "422"]}}},
     ],
 }
 

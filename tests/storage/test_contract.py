@@ -324,3 +324,22 @@ async def test_delete_key_removes_every_version_and_stops_at_a_lock(backend: Bac
     with pytest.raises(ObjectLocked):  # the newer version goes, the held one stays
         await backend.store.delete_key(tenant, "filed/kept.pdf")
     assert (await backend.store.stat(tenant, "filed/kept.pdf")).version_id == kept
+
+
+async def test_a_presigned_get_serves_the_type_it_names(backend: Backend, tenant: str) -> None:
+    """Downloads name the type they are served as, whatever the object was stored with: an
+    upload's declared type, never something a browser would render."""
+    await backend.store.ensure_bucket(tenant)
+    page = b"<html><script>alert(1)</script></html>"
+    await upload(backend, tenant, "drafts/page", page, content_type="text/html")
+    signed = await backend.store.presign_get(tenant, "drafts/page", expires=MINUTE, content_type="image/png",
+                                             download_name="x.png")
+    response = await backend.http.get(signed.url)
+    assert response.status_code == 200 and response.content == page
+    assert response.headers["content-type"].split(";")[0] == "image/png"
+    assert response.headers["content-disposition"] == 'attachment; filename="x.png"'
+    with pytest.raises(InvalidArgument):
+        await backend.store.presign_get(tenant, "drafts/page", expires=MINUTE, content_type="text/html; charset=x")
+    if backend.checks_signatures:  # the type is signed: it cannot be changed in the URL
+        altered = await backend.http.get(signed.url.replace("type=image%2Fpng", "type=text%2Fhtml"))
+        assert "type=image%2Fpng" in signed.url and altered.status_code == 403

@@ -307,10 +307,11 @@ class VolumeController(Controller):
 
     @post("/{volume_id:uuid}/pages", operation_id="uploadArchivePages",
           summary="Add pages: a presigned PUT per declared file",
-          description="Declare each file (size, type: PDF, TIFF, JPEG or PNG, SHA-256); upload each with a plain "
-                      "HTTP PUT of exactly those bytes to its URL, with its headers, then complete them. 409 for a "
-                      "page above the group's size limit or a volume that is not a draft; 503 while storage is "
-                      "down.",
+          description="Declare each file (size, type: PDF, TIFF, JPEG or PNG, SHA-256, optionally its name); "
+                      "upload each with a plain HTTP PUT of exactly those bytes to its URL, with its headers, then "
+                      "complete them. 422 naming `pages.N.fileName` when a name's extension is not its type's (a "
+                      "name without one is given it); 409 for a page above the group's size limit or a volume "
+                      "that is not a draft; 503 while storage is down.",
           **requires("archives:write", errors=[404, 409, UNAVAILABLE]))
     async def upload_pages(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                            store: ObjectStore, volume_id: uuid.UUID, data: PagesIn) -> Response[PageUploadsOut]:
@@ -374,7 +375,8 @@ class PageController(Controller):
           summary="A short-lived download URL of the page (audited)",
           description="Needs clearance for the volume's level and the circulation scope (403). Each issuance is "
                       "recorded in the audit trail: who, which page and version, when, from which client. The URL "
-                      "lives as long as the policy's `downloadUrlSeconds`. 503 while storage is down.",
+                      "lives as long as the policy's `downloadUrlSeconds` and serves the page as its type, as an "
+                      "attachment named with that type's extension. 503 while storage is down.",
           **requires("archives:read", errors=[404, 409, UNAVAILABLE]))
     async def download(self, session: AsyncSession, authz: Authorizer, store: ObjectStore,
                        page_id: uuid.UUID) -> PageDownloadOut:
@@ -384,7 +386,8 @@ class PageController(Controller):
     @post("/{page_id:uuid}/corrections", operation_id="correctArchivePage",
           summary="Upload a corrected revision of a page of a filed volume",
           description="Needs `archives.correct` and a reason. A new object (the old revision stays, locked); "
-                      "complete it like any upload, and it replaces the page, locked like its volume.",
+                      "complete it like any upload, and it replaces the page, locked like its volume. 422 naming "
+                      "`fileName` when its extension is not the type's.",
           **requires("archives:admin", errors=[404, 409, UNAVAILABLE]))
     async def correct(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                       store: ObjectStore, page_id: uuid.UUID, data: CorrectionIn) -> Response[PageUploadOut]:

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import (
-    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -27,6 +26,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.core.models import IdMixin, TenantBase, TimestampMixin, VersionMixin, str_enum
 from app.domains.customers.references import register_customer_reference
 from app.storage import RetentionMode
+from app.storage.base import MAX_OBJECT_SIZE
+from app.storage.uploads import UploadMixin, UploadUse
 
 
 class RetentionPeriod(str, enum.Enum):
@@ -45,7 +46,7 @@ class VolumeStatus(str, enum.Enum):
 
 class PageStatus(str, enum.Enum):
     pending = "pending"  # a presigned PUT was issued; the bytes are not confirmed
-    stored = "stored"  # confirmed: the stored object has the declared size and SHA-256
+    stored = "stored"  # confirmed: the stored object is the declared file (size, SHA-256, type, format)
     superseded = "superseded"  # replaced by a corrected revision; kept (and locked) as it was
 
 
@@ -136,12 +137,14 @@ class ArchiveContentsItem(IdMixin, TenantBase):
     __table_args__ = (UniqueConstraint("volume_id", "sequence"),)
 
 
-class ArchivePage(IdMixin, VersionMixin, TenantBase):
-    """One scanned page revision. A page keeps its ``lineage_id`` across corrections; each
-    revision is a row and an object of its own (a fresh key), and a corrected page's earlier
-    revisions stay, superseded and still locked."""
+class ArchivePage(UploadMixin, IdMixin, VersionMixin, TenantBase):
+    """One scanned page revision, uploaded through the shared lifecycle (app/storage/uploads.py).
+    A page keeps its ``lineage_id`` across corrections; each revision is a row and an object of
+    its own (a fresh key), and a corrected page's earlier revisions stay, superseded and still
+    locked."""
 
     __tablename__ = "archive_pages"
+    UPLOAD_PENDING, UPLOAD_STORED = PageStatus.pending, PageStatus.stored
 
     volume_id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), ForeignKey("archive_volumes.id", ondelete="CASCADE"), nullable=False)
@@ -150,17 +153,10 @@ class ArchivePage(IdMixin, VersionMixin, TenantBase):
     # Order in the volume; page numbers are the positions of the current stored pages.
     seq: Mapped[int] = mapped_column(Integer, nullable=False)
     status: Mapped[PageStatus] = mapped_column(str_enum(PageStatus), nullable=False)
-    object_key: Mapped[str] = mapped_column(String(255), nullable=False, unique=True)
-    object_version: Mapped[str | None] = mapped_column(String(128))  # known once stored
-    content_type: Mapped[str] = mapped_column(String(40), nullable=False)
-    size: Mapped[int] = mapped_column(BigInteger, nullable=False)
-    sha256: Mapped[str] = mapped_column(String(64), nullable=False)
     file_name: Mapped[str | None] = mapped_column(String(200))
     reason: Mapped[str | None] = mapped_column(Text)  # why a correction was made
     uploaded_by: Mapped[str] = mapped_column(String(200), nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
-    upload_expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
-    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     superseded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # retention on the object
 
@@ -170,6 +166,21 @@ class ArchivePage(IdMixin, VersionMixin, TenantBase):
         Index("ix_archive_pages_volume_id_status_seq", "volume_id", "status", "seq"),
         Index("ix_archive_pages_status_upload_expires_at", "status", "upload_expires_at"),
     )
+
+
+# What pages accept and where their objects go. The group's archive policy sets the URL
+# lifetimes and a lower size limit (uploadUrlMinutes, downloadUrlSeconds, maxPageBytes), passed
+# on each call; the lifetimes here are the policy's defaults.
+PAGE_UPLOADS = UploadUse(
+    name="archives.page",
+    content_types=("application/pdf", "image/tiff", "image/jpeg", "image/png"),
+    max_size=MAX_OBJECT_SIZE,
+    upload_ttl=timedelta(minutes=60),
+    download_ttl=timedelta(seconds=300),
+    # A PUT begun before its URL expired may still be arriving this long after.
+    grace=timedelta(minutes=15),
+    key_layout="volumes/{volume}/pages/{page}",
+)
 
 
 class ArchivePageCheck(IdMixin, TenantBase):

@@ -10,9 +10,10 @@ from typing import Annotated, Any
 import msgspec
 
 from app.core.schemas import ONE_LINE_PATTERN, Input, Schema
-from app.domains.archives.models import CheckOutcome, PageStatus, RetentionPeriod, VolumeStatus
+from app.domains.archives.models import PAGE_UPLOADS, CheckOutcome, PageStatus, RetentionPeriod, VolumeStatus
 from app.storage import RetentionMode
 from app.storage.base import MAX_OBJECT_SIZE
+from app.storage.uploads import FileName, Sha256Hex
 
 Text100 = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=ONE_LINE_PATTERN)]
 Text200 = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=ONE_LINE_PATTERN)]
@@ -29,10 +30,7 @@ FondsCode = Annotated[str, msgspec.Meta(pattern=r"^[A-Z0-9]{1,10}$", examples=["
 CategoryCode = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{1,6}$", examples=["KH"])]
 Year = Annotated[int, msgspec.Meta(ge=1900, le=2200)]
 RoleCode = Annotated[str, msgspec.Meta(min_length=2, max_length=60, pattern=r"^[a-z][a-z0-9_]*$")]
-Sha256 = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{64}$", description="Lower-case hex SHA-256 of the file.")]
-FileName = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=ONE_LINE_PATTERN,
-                                       examples=["scan-0001.tif"])]
-PageSize = Annotated[int, msgspec.Meta(ge=1, le=MAX_OBJECT_SIZE, description="Bytes.")]
+PageSize = Annotated[int, msgspec.Meta(ge=1, le=PAGE_UPLOADS.max_size, description="Bytes.")]
 PageNumber = Annotated[int, msgspec.Meta(ge=1, le=100_000)]
 
 # {placeholders} of the archive number; anything else is taken literally.
@@ -51,6 +49,10 @@ class PageType(str, enum.Enum):
     tiff = "image/tiff"
     jpeg = "image/jpeg"
     png = "image/png"
+
+
+if tuple(t.value for t in PageType) != PAGE_UPLOADS.content_types:
+    raise RuntimeError("PageType must list the types PAGE_UPLOADS accepts")
 
 
 # --------------------------------------------------------------------------- the policy
@@ -273,7 +275,7 @@ class PageDeclaration(Input):
 
     size: PageSize
     content_type: PageType
-    sha256: Sha256
+    sha256: Sha256Hex
     file_name: FileName | None = None
 
 
@@ -284,7 +286,7 @@ class PagesIn(Input):
 class CorrectionIn(Input):
     size: PageSize
     content_type: PageType
-    sha256: Sha256
+    sha256: Sha256Hex
     reason: Reason
     file_name: FileName | None = None
 

@@ -26,7 +26,7 @@ import hashlib
 import logging
 import re
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -50,6 +50,7 @@ from app.domains.approvals import services as approvals
 from app.domains.approvals.models import ApprovalRequest, RequestStatus
 from app.domains.approvals.registry import request_type
 from app.domains.archives.models import (
+    PAGE_UPLOADS,
     ArchiveContentsItem,
     ArchiveObjectRemoval,
     ArchivePage,
@@ -92,14 +93,7 @@ from app.domains.archives.schemas import (
 from app.domains.customers.models import Customer, CustomerUnit
 from app.domains.org import services as org
 from app.domains.org.models import OrgNode
-from app.storage import (
-    ObjectInfo,
-    ObjectLocked,
-    ObjectNotFound,
-    ObjectStore,
-    PresignedRequest,
-    StorageUnavailable,
-)
+from app.storage import ObjectInfo, ObjectLocked, ObjectStore, PresignedRequest, StorageUnavailable, uploads
 from app.tenants import bound
 from app.tenants.bound import tenant_id, time_zone
 
@@ -158,7 +152,7 @@ ITEM_WIDTH = 10
 RETENTION_YEARS = {RetentionPeriod.permanent: 100, RetentionPeriod.years_30: 30, RetentionPeriod.years_10: 10}
 # A PUT begun before its URL expired may still be arriving this long after; then the upload is
 # cleaned up, and a removed page's key is cleared once more.
-UPLOAD_GRACE = timedelta(minutes=15)
+UPLOAD_GRACE = PAGE_UPLOADS.grace
 # Versions deleted under one key per removal run (a signed PUT can be replayed until it expires).
 KEY_VERSIONS = 100
 LOCKED_RETRY = timedelta(days=1)
@@ -167,11 +161,6 @@ STORAGE_CONCURRENCY = 8
 SORT_VOLUMES = {"createdAt": ArchiveVolume.created_at, "archiveNumber": ArchiveVolume.archive_number,
                 "title": ArchiveVolume.title}
 SORT_PAGES = {"position": ArchivePage.seq}
-FILE_EXTENSIONS = {"application/pdf": ".pdf", "image/tiff": ".tif", "image/jpeg": ".jpg", "image/png": ".png"}
-# How each accepted format begins (usability: the bytes are the format they claim).
-MAGIC = {"application/pdf": (b"%PDF-",), "image/tiff": (b"II*\x00", b"MM\x00*"), "image/jpeg": (b"\xff\xd8\xff",),
-         "image/png": (b"\x89PNG\r\n\x1a\n",)}
-MAGIC_BYTES = max(len(mark) for marks in MAGIC.values() for mark in marks)
 
 
 def tenant_of(session: AsyncSession) -> str:
@@ -948,11 +937,6 @@ CLASSIFICATION_REQUEST = request_type(
 # ------------------------------------------------------------------------------- pages
 
 
-def _object_key(volume_id: uuid.UUID, page_id: uuid.UUID) -> str:
-    # Derived from ids only, inside the tenant's own bucket; a fresh key per revision.
-    return f"volumes/{volume_id}/pages/{page_id}"
-
-
 def _require_size(policy: ArchivePolicy, size: int, field: str) -> FieldError | None:
     if size > policy.max_page_bytes:
         return field_error(field, f"above the group's limit of {policy.max_page_bytes} bytes per page")
@@ -965,9 +949,17 @@ def _refuse_oversize(errors: list[FieldError | None]) -> None:
         raise ProblemError("conflict", "A page is larger than the group's archive policy allows.", errors=found)
 
 
-async def _presign(store: ObjectStore, tenant: str, page: ArchivePage, minutes: int) -> PresignedRequest:
-    return await store.presign_put(tenant, page.object_key, size=page.size, content_type=page.content_type,
-                                   sha256=page.sha256, expires=timedelta(minutes=minutes))
+def _declared(data: PageDeclaration | CorrectionIn, at: str = "") -> tuple[uploads.Declared, list[FieldError]]:
+    return PAGE_UPLOADS.problems(content_type=data.content_type.value, size=data.size, sha256=data.sha256,
+                                 file_name=data.file_name, at=at)
+
+
+async def _presign(store: ObjectStore, tenant: str, page: ArchivePage, declared: uploads.Declared,
+                   policy: ArchivePolicy) -> PresignedRequest:
+    # Derived from ids only, inside the tenant's own bucket; a fresh key per revision.
+    key = PAGE_UPLOADS.key(volume=page.volume_id, page=page.id)
+    return await uploads.start(store, tenant, PAGE_UPLOADS, page, key, declared,
+                               expires=timedelta(minutes=policy.upload_url_minutes))
 
 
 def presigned(signed: PresignedRequest) -> PresignedPut:
@@ -987,21 +979,18 @@ async def issue_uploads(session: AsyncSession, authz: Authorizer, store: ObjectS
     declared bytes; nothing counts as stored until completed."""
     authz.require(WRITE, path)
     _require_status(volume, VolumeStatus.draft, doing="add pages to it")
+    checked = [_declared(p, f"pages.{i}.") for i, p in enumerate(pages)]
+    uploads.refuse([e for _, errors in checked for e in errors])
     _refuse_oversize([_require_size(policy, p.size, f"pages.{i}.size") for i, p in enumerate(pages)])
     await store.health()  # a URL to a server that is down is no use to the scanning station
     tenant = tenant_of(session)
     last = await session.scalar(select(func.max(ArchivePage.seq)).where(ArchivePage.volume_id == volume.id)) or 0
     issued: list[Issued] = []
-    for n, declared in enumerate(pages, 1):
+    for n, (declared, _) in enumerate(checked, 1):
         page_id = new_id()
-        page = ArchivePage(
-            id=page_id, volume_id=volume.id, lineage_id=page_id, revision=1, seq=last + n, status=PageStatus.pending,
-            object_key=_object_key(volume.id, page_id), content_type=declared.content_type.value, size=declared.size,
-            sha256=declared.sha256, file_name=declared.file_name, uploaded_by=authz.principal.subject,
-            upload_expires_at=clock.utcnow())
-        signed = await _presign(store, tenant, page, policy.upload_url_minutes)
-        page.upload_expires_at = signed.expires_at
-        issued.append(Issued(page, signed))
+        page = ArchivePage(id=page_id, volume_id=volume.id, lineage_id=page_id, revision=1, seq=last + n,
+                           file_name=declared.file_name, uploaded_by=authz.principal.subject)
+        issued.append(Issued(page, await _presign(store, tenant, page, declared, policy)))
     session.add_all([i.page for i in issued])
     await session.flush()
     await audit.record_many(session, [
@@ -1027,6 +1016,8 @@ async def issue_correction(session: AsyncSession, authz: Authorizer, store: Obje
     _require_correctable(volume)
     if page.status is not PageStatus.stored:
         raise ProblemError("conflict", f"Page {page.id} is {page.status.value}: only a current page is corrected.")
+    declared, errors = _declared(data)
+    uploads.refuse(errors)
     _refuse_oversize([_require_size(policy, data.size, "size")])
     pending = await session.scalar(select(ArchivePage.id).where(
         ArchivePage.lineage_id == page.lineage_id, ArchivePage.status == PageStatus.pending))
@@ -1036,14 +1027,10 @@ async def issue_correction(session: AsyncSession, authz: Authorizer, store: Obje
     await store.health()
     revision = await session.scalar(select(func.max(ArchivePage.revision)).where(
         ArchivePage.lineage_id == page.lineage_id)) or page.revision
-    correction_id = new_id()
-    correction = ArchivePage(
-        id=correction_id, volume_id=volume.id, lineage_id=page.lineage_id, revision=revision + 1, seq=page.seq,
-        status=PageStatus.pending, object_key=_object_key(volume.id, correction_id),
-        content_type=data.content_type.value, size=data.size, sha256=data.sha256, file_name=data.file_name,
-        reason=data.reason, uploaded_by=authz.principal.subject, upload_expires_at=clock.utcnow())
-    signed = await _presign(store, tenant_of(session), correction, policy.upload_url_minutes)
-    correction.upload_expires_at = signed.expires_at
+    correction = ArchivePage(id=new_id(), volume_id=volume.id, lineage_id=page.lineage_id, revision=revision + 1,
+                             seq=page.seq, file_name=declared.file_name, reason=data.reason,
+                             uploaded_by=authz.principal.subject)
+    signed = await _presign(store, tenant_of(session), correction, declared, policy)
     session.add(correction)
     await session.flush()
     await audit.record(session, action="archives.page.correct", entity_type=PAGE_ENTITY, entity_id=correction.id,
@@ -1054,26 +1041,9 @@ async def issue_correction(session: AsyncSession, authz: Authorizer, store: Obje
 async def _inspect(store: ObjectStore, tenant: str, page: ArchivePage, version: str | None
                    ) -> tuple[ObjectInfo | None, CheckOutcome, str | None]:
     """Storage's copy of a page revision (``version``; the newest when None) against its
-    record: there, the recorded size and SHA-256 (read back, never taken from metadata), the
-    recorded type, and bytes that begin as that format does."""
-    try:
-        info = await store.stat(tenant, page.object_key, version)
-        if info.size != page.size:
-            return info, CheckOutcome.mismatch, f"{info.size} bytes stored, {page.size} declared"
-        digest, head = hashlib.sha256(), b""
-        async for chunk in store.read(tenant, page.object_key, info.version_id):
-            head += chunk[:MAGIC_BYTES - len(head)]
-            digest.update(chunk)
-    except ObjectNotFound:
-        return None, CheckOutcome.missing, f"{page.object_key} (version {version or 'newest'}) is not in storage"
-    if digest.hexdigest() != page.sha256:
-        return info, CheckOutcome.mismatch, f"SHA-256 {digest.hexdigest()} stored, {page.sha256} declared"
-    stored_type = (info.content_type or "").split(";")[0].strip().lower()
-    if stored_type != page.content_type:
-        return info, CheckOutcome.unusable, f"stored as {stored_type or 'no type'}, declared {page.content_type}"
-    if not head.startswith(MAGIC[page.content_type]):
-        return info, CheckOutcome.unusable, f"the bytes do not begin as {page.content_type} does"
-    return info, CheckOutcome.ok, None
+    record (:func:`app.storage.uploads.inspect`: size, SHA-256 read back, stored type, format)."""
+    found = await uploads.inspect(store, tenant, page, version)
+    return found.info, CheckOutcome(found.outcome.value), found.detail
 
 
 async def complete_pages(session: AsyncSession, authz: Authorizer, store: ObjectStore, volume: ArchiveVolume,
@@ -1124,7 +1094,7 @@ async def complete_pages(session: AsyncSession, authz: Authorizer, store: Object
                          for p, i in corrections])
     replaced: list[ArchivePage] = []
     for page, info in results:
-        page.status, page.object_version, page.completed_at = PageStatus.stored, info.version_id, now
+        page.mark_stored(info, now)
         if page.revision > 1:
             page.locked_until = volume.retain_until
             current = await session.scalar(select(ArchivePage).where(
@@ -1224,9 +1194,8 @@ async def download(session: AsyncSession, authz: Authorizer, store: ObjectStore,
     await store.health()
     number = (await _page_numbers(session, volume.id, [page.id])).get(page.id)
     name = f"{volume.archive_number or volume.id}-p{number or 0:04d}-r{page.revision}"
-    signed = await store.presign_get(tenant_of(session), page.object_key, version_id=page.object_version,
-                                     expires=timedelta(seconds=policy.download_url_seconds),
-                                     download_name=name + FILE_EXTENSIONS.get(page.content_type, ""))
+    signed = await uploads.presign_download(store, tenant_of(session), PAGE_UPLOADS, page, name=name,
+                                            expires=timedelta(seconds=policy.download_url_seconds))
     await audit.record(session, action="archives.page.download", entity_type=PAGE_ENTITY, entity_id=page.id, after={
         "volumeId": str(volume.id), "archiveNumber": volume.archive_number, "pageNumber": number,
         "revision": page.revision, "versionId": page.object_version, "classification": volume.classification,
@@ -1369,16 +1338,15 @@ async def verify_volume(session: AsyncSession, store: ObjectStore, volume_id: uu
 
 async def clean_expired_uploads(session: AsyncSession, *, batch: int = 500) -> int:
     """Pending uploads whose URL expired more than UPLOAD_GRACE ago (no PUT can add to them
-    any more): the rows go, their keys join the removal list. A completion holding a row's
-    lock keeps it (SKIP LOCKED); one that comes after finds no page. Returns how many."""
-    cutoff = clock.utcnow() - UPLOAD_GRACE
-    pages = list((await session.scalars(select(ArchivePage).where(
-        ArchivePage.status == PageStatus.pending, ArchivePage.upload_expires_at < cutoff)
-        .order_by(ArchivePage.upload_expires_at).limit(batch).with_for_update(skip_locked=True))).all())
-    _remove_later(session, pages)
-    for page in pages:
-        await session.delete(page)
-    await session.flush()
+    any more; :func:`app.storage.uploads.expire`): the rows go, their keys join the removal
+    list, which clears storage after the commit. A completion holding a row's lock keeps it
+    (SKIP LOCKED); one that comes after finds no page. Returns how many."""
+
+    async def queue(pages: Sequence[ArchivePage]) -> Sequence[ArchivePage]:
+        _remove_later(session, pages)
+        return pages
+
+    pages = await uploads.expire(session, ArchivePage, PAGE_UPLOADS, queue, batch=batch)
     await audit.record_many(session, [
         {"action": "archives.page.upload_expired", "entity_type": PAGE_ENTITY, "entity_id": p.id,
          "before": audit.snapshot(p)} for p in pages])

@@ -264,7 +264,8 @@ def _register_controller(register: Register) -> type[Controller]:
               summary="Start an attachment upload: a presigned PUT straight to storage",
               description="PUT exactly the declared bytes to `upload.url` with `upload.headers` before "
                           "`upload.expiresAt`, then confirm with `POST /api/v1/complaints/attachments/{id}/complete`. "
-                          "Accepts `Idempotency-Key`; 409 past 30 attachments.",
+                          "Accepts `Idempotency-Key`; 422 naming `filename` when its extension is not the content "
+                          "type's (a name without one is given it); 409 past 30 attachments.",
               **requires("complaints:write", errors=[404, 409]))
         async def start_upload(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                                record_id: uuid.UUID, data: AttachmentIn) -> Response[AttachmentUpload]:
@@ -489,8 +490,10 @@ class AttachmentController(Controller):
         return Response(services.attachment_out(a), headers={"ETag": etag(a.version)})
 
     @post("/{attachment_id:uuid}/complete", operation_id="completeComplaintAttachmentUpload", status_code=200,
-          summary="Confirm an upload: storage must hold exactly the declared size and SHA-256",
-          description="409 while nothing was uploaded, or when the stored bytes are not the declared ones.",
+          summary="Confirm an upload: storage must hold exactly the declared file",
+          description="Storage's copy is read back: its size, SHA-256 and stored type, and bytes that begin as the "
+                      "declared format does (HTML sent as a PNG is no PNG). 409 while nothing was uploaded, or when "
+                      "the stored bytes are not the declared ones.",
           **requires("complaints:write", errors=[404, 409]))
     async def complete(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                        attachment_id: uuid.UUID) -> Response[AttachmentOut]:
@@ -500,7 +503,9 @@ class AttachmentController(Controller):
         return Response(services.attachment_out(a), headers={"ETag": etag(a.version)})
 
     @get("/{attachment_id:uuid}/download", operation_id="downloadComplaintAttachment",
-         summary="A short-lived download URL of a stored attachment", **requires("complaints:read", errors=[404, 409]))
+         summary="A short-lived download URL of a stored attachment",
+         description="Served as the declared content type, as an attachment named with that type's extension.",
+         **requires("complaints:read", errors=[404, 409]))
     async def download(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                        attachment_id: uuid.UUID) -> DownloadOut:
         a, _, _ = await services.get_attachment(session, authz, attachment_id)
@@ -571,7 +576,8 @@ class MyComplaintController(Controller):
     @post("/{record_id:uuid}/attachments", operation_id="startMyComplaintAttachmentUpload",
           summary="Start a photo upload (home owners): a presigned PUT straight to storage",
           description="Then confirm with `POST /api/v1/complaints/mine/attachments/{id}/complete`. Accepts "
-                      "`Idempotency-Key`; 409 past 30 attachments.",
+                      "`Idempotency-Key`; 422 naming `filename` when its extension is not the content type's; 409 "
+                      "past 30 attachments.",
           **requires("owner:self", errors=[404, 409]))
     async def start_upload(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                            record_id: uuid.UUID, data: AttachmentIn) -> Response[AttachmentUpload]:
@@ -586,6 +592,8 @@ class MyComplaintController(Controller):
 
     @post("/attachments/{attachment_id:uuid}/complete", operation_id="completeMyComplaintAttachmentUpload",
           status_code=200, summary="Confirm a photo upload (home owners)",
+          description="As for staff: 409 while nothing was uploaded, or when the stored bytes are not the declared "
+                      "ones (size, SHA-256, or not the declared format).",
           **requires("owner:self", errors=[404, 409]))
     async def complete(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                        attachment_id: uuid.UUID) -> Response[AttachmentOut]:

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -36,6 +35,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.core.models import IdMixin, TenantBase, TimestampMixin, VersionMixin, str_enum
 from app.domains.customers.references import register_customer_reference
 from app.domains.org.schemas import Department
+from app.storage.uploads import UploadMixin, UploadUse
 
 
 class Register(str, enum.Enum):
@@ -109,7 +109,7 @@ class PauseReason(str, enum.Enum):
 
 class AttachmentStatus(str, enum.Enum):
     pending = "pending"  # signed, not yet confirmed
-    stored = "stored"  # size and SHA-256 verified
+    stored = "stored"  # size, SHA-256, stored type and format verified
 
 
 class LetterStatus(str, enum.Enum):
@@ -311,27 +311,40 @@ class ComplaintNote(IdMixin, TenantBase):
     __table_args__ = (Index("ix_complaint_notes_complaint_id", "complaint_id"),)
 
 
-class ComplaintAttachment(IdMixin, VersionMixin, TenantBase):
-    """A photo or document in the tenant's object store; trusted once its size and SHA-256 are verified."""
+class ComplaintAttachment(UploadMixin, IdMixin, VersionMixin, TenantBase):
+    """A photo or document in the tenant's object store (app/storage/uploads.py): pending until
+    the upload is completed, stored once its size, SHA-256 and format are verified."""
 
     __tablename__ = "complaint_attachments"
+    # The table predates the shared upload columns: their attributes keep its column names.
+    __upload_columns__ = {"object_key": "key", "object_version": "version_id", "completed_at": "stored_at"}
+    UPLOAD_PENDING, UPLOAD_STORED = AttachmentStatus.pending, AttachmentStatus.stored
 
     complaint_id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), ForeignKey("complaints.id", ondelete="CASCADE"), nullable=False)
-    key: Mapped[str] = mapped_column(String(255), nullable=False, unique=True)
     filename: Mapped[str] = mapped_column(String(200), nullable=False)
-    content_type: Mapped[str] = mapped_column(String(100), nullable=False)
-    size: Mapped[int] = mapped_column(BigInteger, nullable=False)
-    sha256: Mapped[str] = mapped_column(String(64), nullable=False)
     status: Mapped[AttachmentStatus] = mapped_column(str_enum(AttachmentStatus), nullable=False)
-    version_id: Mapped[str | None] = mapped_column(String(128))
     uploaded_by: Mapped[str] = mapped_column(String(200), nullable=False)
     by_owner: Mapped[bool] = mapped_column(Boolean, nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
-    upload_expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
-    stored_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
-    __table_args__ = (Index("ix_complaint_attachments_complaint_id", "complaint_id"),)
+    __table_args__ = (
+        Index("ix_complaint_attachments_complaint_id", "complaint_id"),
+        # The expiry of uploads never completed looks for pending rows by URL expiry.
+        Index("ix_complaint_attachments_status_upload_expires_at", "status", "upload_expires_at"),
+    )
+
+
+# What attachments accept, how long their URLs live, and where their objects go.
+ATTACHMENT_UPLOADS = UploadUse(
+    name="complaints.attachment",
+    content_types=("image/jpeg", "image/png", "image/webp", "image/heic", "application/pdf"),
+    max_size=20 * 1024 * 1024,
+    upload_ttl=timedelta(minutes=15),
+    download_ttl=timedelta(minutes=5),
+    grace=timedelta(hours=1),
+    key_layout="complaints/{complaint}/{attachment}",
+)
 
 
 class CapaLetter(IdMixin, TimestampMixin, VersionMixin, TenantBase):

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 import msgspec
 
 from app.core.schemas import ONE_LINE_PATTERN, Input, Instant, Schema
 from app.domains.complaints.models import (
+    ATTACHMENT_UPLOADS,
     AttachmentStatus,
     ComplaintChannel,
     ComplaintStatus,
@@ -28,6 +29,7 @@ from app.domains.complaints.models import (
     Severity,
 )
 from app.domains.org.schemas import Department
+from app.storage.uploads import FileName, Sha256Hex
 
 # No whitespace pattern on free text: JSON Schema's and Python's notions of whitespace differ.
 LongText = Annotated[str, msgspec.Meta(min_length=1, max_length=10000)]
@@ -51,12 +53,10 @@ Satisfaction = Annotated[int, msgspec.Meta(ge=1, le=5, description="1 (very diss
 Month = Annotated[str, msgspec.Meta(pattern=r"^20[0-9]{2}-(0[1-9]|1[0-2])$", examples=["2026-03"],
                                     description="A month, YYYY-MM, in the tenant's time zone.")]
 Months = Annotated[int, msgspec.Meta(ge=1, le=60, description="How many months, from `month` on.")]
-Sha256 = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{64}$", description="Hex SHA-256 of the bytes.")]
-FileName = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=ONE_LINE_PATTERN,
-                                       examples=["leak-1.jpg"])]
-MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
-FileSize = Annotated[int, msgspec.Meta(ge=1, le=MAX_ATTACHMENT_BYTES, description="Bytes, at most 20 MiB.")]
+FileSize = Annotated[int, msgspec.Meta(ge=1, le=ATTACHMENT_UPLOADS.max_size, description="Bytes, at most 20 MiB.")]
 ContentType = Literal["image/jpeg", "image/png", "image/webp", "image/heic", "application/pdf"]
+if get_args(ContentType) != ATTACHMENT_UPLOADS.content_types:
+    raise RuntimeError("ContentType must list the types ATTACHMENT_UPLOADS accepts")
 Level = Literal["project", "branch", "group"]
 
 
@@ -187,7 +187,7 @@ class AttachmentIn(Input):
     filename: FileName
     content_type: ContentType
     size: FileSize
-    sha256: Sha256
+    sha256: Sha256Hex
 
 
 class CapaLetterIn(Input):

@@ -45,8 +45,8 @@ from app.domains.calendars import services as calendar_services
 from app.domains.calendars.business_time import WorkCalendar
 from app.domains.complaints import sla
 from app.domains.complaints.models import (
+    ATTACHMENT_UPLOADS,
     OPEN_STATUSES,
-    AttachmentStatus,
     CapaLetter,
     Complaint,
     ComplaintAttachment,
@@ -118,8 +118,7 @@ from app.domains.customers.services import get_customer
 from app.domains.org import services as org
 from app.domains.org.models import NodeKind, OrgNode, Unit
 from app.domains.org.schemas import Department
-from app.storage import ObjectNotFound, ObjectStore
-from app.storage.base import ChecksumMismatch
+from app.storage import ObjectStore, uploads
 from app.tenants import bound
 from app.tenants.bound import local_year, tenant_id, time_zone
 
@@ -132,10 +131,6 @@ REQUEST_TYPE = "complaint_resolution"
 INBOX = approvals.INBOX
 OWNER_CATEGORY = "OTHER"  # where an owner's complaint waits to be classified
 MAX_ATTACHMENTS = 30
-UPLOAD_TTL = timedelta(minutes=15)
-UPLOAD_GRACE = timedelta(hours=1)  # an upload signed and never confirmed is removed this long after its URL expired
-MAX_UPLOAD_VERSIONS = 20
-DOWNLOAD_TTL = timedelta(minutes=5)
 BACKDATE_LIMIT = timedelta(days=366)  # a record entered afterwards: received within the last year
 CLOCK_SKEW = timedelta(minutes=5)
 SCAN_BATCH = 500
@@ -528,7 +523,7 @@ def _proposal_out(p: ComplaintProposal) -> ProposalOut:
 def attachment_out(a: ComplaintAttachment) -> AttachmentOut:
     return AttachmentOut(id=a.id, complaint_id=a.complaint_id, filename=a.filename, content_type=a.content_type,
                          size=a.size, sha256=a.sha256, status=a.status, by_owner=a.by_owner,
-                         uploaded_by=a.uploaded_by, created_at=a.created_at, stored_at=a.stored_at,
+                         uploaded_by=a.uploaded_by, created_at=a.created_at, stored_at=a.completed_at,
                          version=a.version)
 
 
@@ -1098,24 +1093,19 @@ async def add_note(session: AsyncSession, authz: Authorizer, c: Complaint, path:
 # --------------------------------------------------------------------------- attachments
 
 
-def _store_key(c: Complaint, attachment_id: uuid.UUID) -> str:
-    return f"complaints/{c.id}/{attachment_id}"
-
-
 async def start_upload(session: AsyncSession, store: ObjectStore, tenant: str, c: Complaint, data: AttachmentIn, *,
                        by_owner: bool) -> AttachmentUpload:
-    """A pending attachment and the presigned PUT that uploads its bytes straight to storage."""
+    """A pending attachment and the presigned PUT that uploads its bytes straight to storage.
+    The file name's extension must be the declared type's (422 naming ``filename``)."""
+    declared = ATTACHMENT_UPLOADS.declare(content_type=data.content_type, size=data.size, sha256=data.sha256,
+                                          file_name=data.filename, name_field="filename")
     count = await session.scalar(select(func.count()).where(ComplaintAttachment.complaint_id == c.id)) or 0
     if count >= MAX_ATTACHMENTS:
         raise ProblemError("conflict", f"{_label(c)} has {count} attachments, the most it may have.")
-    attachment_id = new_id()
-    key = _store_key(c, attachment_id)
-    signed = await store.presign_put(tenant, key, size=data.size, content_type=data.content_type, sha256=data.sha256,
-                                     expires=UPLOAD_TTL)
-    row = ComplaintAttachment(id=attachment_id, complaint_id=c.id, key=key, filename=data.filename,
-                              content_type=data.content_type, size=data.size, sha256=data.sha256,
-                              status=AttachmentStatus.pending, uploaded_by=_actor(session), by_owner=by_owner,
-                              upload_expires_at=signed.expires_at)
+    row = ComplaintAttachment(id=new_id(), complaint_id=c.id, filename=declared.file_name or data.filename,
+                              uploaded_by=_actor(session), by_owner=by_owner)
+    key = ATTACHMENT_UPLOADS.key(complaint=c.id, attachment=row.id)
+    signed = await uploads.start(store, tenant, ATTACHMENT_UPLOADS, row, key, declared)
     session.add(row)
     await session.flush()
     await session.refresh(row)
@@ -1140,19 +1130,22 @@ async def get_attachment(session: AsyncSession, authz: Authorizer, attachment_id
 
 async def complete_upload(session: AsyncSession, store: ObjectStore, tenant: str,
                           a: ComplaintAttachment) -> ComplaintAttachment:
-    """Trust the upload once storage holds exactly the declared bytes (size and SHA-256)."""
-    if a.status is AttachmentStatus.stored:
+    """Trust the upload once storage holds exactly the declared file: its size, SHA-256 and
+    stored type, and bytes that begin as the declared format does (HTML is no PNG)."""
+    if not a.upload_pending:
         return a  # a retried confirmation
-    try:
-        info = await store.verify(tenant, a.key, size=a.size, sha256=a.sha256)
-    except ObjectNotFound:
+    found = await uploads.inspect(store, tenant, a)
+    if found.outcome is uploads.Outcome.missing:
         raise ProblemError("conflict", f"Nothing was uploaded for attachment {a.id} yet: PUT its bytes to the "
-                                       "upload URL first.") from None
-    except ChecksumMismatch as exc:
-        raise ProblemError("conflict", f"The uploaded bytes are not the declared ones ({exc}); upload them "
-                                       "again.") from None
+                                       "upload URL first.")
+    if found.outcome is uploads.Outcome.mismatch:
+        raise ProblemError("conflict", f"The uploaded bytes are not the declared ones ({found.detail}); upload them "
+                                       "again.")
+    if found.info is None or found.outcome is not uploads.Outcome.ok:
+        raise ProblemError("conflict", f"The uploaded bytes are not the declared ones ({found.detail}): they are "
+                                       f"not a {a.content_type} file. Start a new upload with the file's own type.")
     before = audit.snapshot(a)
-    a.status, a.version_id, a.stored_at = AttachmentStatus.stored, info.version_id, clock.utcnow()
+    a.mark_stored(found.info, clock.utcnow())
     await session.flush()
     await session.refresh(a)
     await audit.record(session, action="complaints.attachment.store", entity_type=ATTACHMENT, entity_id=a.id,
@@ -1161,30 +1154,19 @@ async def complete_upload(session: AsyncSession, store: ObjectStore, tenant: str
 
 
 async def download(store: ObjectStore, tenant: str, a: ComplaintAttachment) -> DownloadOut:
-    if a.status is not AttachmentStatus.stored:
+    """A short-lived URL of the stored version, served as the declared type under the stored
+    name (with that type's extension)."""
+    if a.upload_pending:
         raise ProblemError("conflict", f"Attachment {a.id} is not stored yet: its upload was not confirmed.")
-    signed = await store.presign_get(tenant, a.key, version_id=a.version_id, expires=DOWNLOAD_TTL,
-                                     download_name=a.filename)
+    signed = await uploads.presign_download(store, tenant, ATTACHMENT_UPLOADS, a, name=a.filename)
     return DownloadOut(url=signed.url, expires_at=signed.expires_at)
 
 
 async def expire_uploads(session: AsyncSession, store: ObjectStore, tenant: str) -> int:
     """Pending attachments whose upload URL expired (an hour ago, at least) are removed: the
     bytes that arrived but were never confirmed, and the row. How many; idempotent."""
-    cutoff = clock.utcnow() - UPLOAD_GRACE
-    rows = (await session.scalars(select(ComplaintAttachment).where(
-        ComplaintAttachment.status == AttachmentStatus.pending, ComplaintAttachment.upload_expires_at < cutoff)
-        .limit(SCAN_BATCH).with_for_update(skip_locked=True))).all()
-    for a in rows:
-        # Each PUT made a version: remove them newest first until none is left.
-        for _ in range(MAX_UPLOAD_VERSIONS):
-            try:
-                info = await store.stat(tenant, a.key)
-            except ObjectNotFound:
-                break
-            await store.delete(tenant, a.key, info.version_id)
-        await session.delete(a)
-    await session.flush()
+    rows = await uploads.expire(session, ComplaintAttachment, ATTACHMENT_UPLOADS, uploads.delete_objects(store, tenant),
+                                batch=SCAN_BATCH)
     await audit.record_many(session, [
         {"action": "complaints.attachment.expire", "entity_type": ATTACHMENT, "entity_id": a.id,
          "before": {"complaintId": str(a.complaint_id), "filename": a.filename, "status": a.status.value}}
