@@ -7,6 +7,8 @@ written to ``<data dir>/demo-credentials.txt`` because it is shown only once.
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,8 @@ from app.config import Settings
 from app.core.audit import Actor
 from app.core.clock import utcnow
 from app.core.db import Database
+from app.core.manifest import load
+from app.domains import domains
 from app.domains.access.authz import trusted
 from app.domains.access.services import grant_by_code
 from app.domains.org.models import UnitStatus
@@ -55,6 +59,15 @@ MOBILE_CLIENT = "demo-mobile"
 PARTNER_CLIENT = "demo-partner"
 CONSOLE_CLIENT = "platform-console"
 MOBILE_REDIRECTS = ["com.sunshine.app:/oauth/callback", "http://127.0.0.1:8765/callback"]
+
+
+@dataclass(frozen=True)
+class DemoPeople:
+    """Who a domain's demo records may name: the demo's staff account (``manager``, group
+    administrator) and its home owner (``owner``, a customer with a unit in SZ01)."""
+
+    staff_id: uuid.UUID
+    owner_id: uuid.UUID
 
 
 def credentials_file(settings: Settings) -> Path:
@@ -103,6 +116,10 @@ async def seed_demo(db: Database, slug: str, actor: Actor, settings: Settings | 
         await _seed_customers(session, owner_id)
         await _seed_archives(session)
         await _seed_relations(session)
+        people = DemoPeople(staff_id=staff_id, owner_id=owner_id)
+        for domain in domains():
+            if domain.demo:
+                await load(domain.demo)(session, people)
     if settings is not None and secret:
         path = credentials_file(settings)
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -43,6 +43,8 @@ class Domain:
     - ``approvals``: ``"module:ATTR"``, a sequence of the approval request types it declares.
     - ``catalogue``: the test module whose ``FACTORIES`` make a resource for each of its route
       templates (the cross-tenant, scope, audit and fuzz gates read it).
+    - ``demo``: ``"module:FUNCTION"``, ``async (session, people)`` adding the domain's records
+      to the demo tenant (``app/demo.py``: ``people`` names its staff and owner accounts).
     """
 
     name: str
@@ -55,11 +57,12 @@ class Domain:
     beat: Mapping[str, Beat] = field(default_factory=dict)
     approvals: str | None = None
     catalogue: str | None = None
+    demo: str | None = None
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier() or not self.name.islower():
             raise ValueError(f"domain name {self.name!r}: a lower-case identifier")
-        for ref in (self.controllers, self.approvals):
+        for ref in (self.controllers, self.approvals, self.demo):
             if ref is not None and ref.count(":") != 1:
                 raise ValueError(f"domain {self.name}: {ref!r} is not 'module:ATTR'")
 
