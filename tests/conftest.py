@@ -4,6 +4,9 @@ PostgreSQL: ``DATABASE_URL`` names a server when set (a fresh database is create
 for the run and dropped after); otherwise the embedded server under ``.data/``.
 Broker: ``REDIS_URL`` when set, else Redis on 127.0.0.1:6379 when it answers, else the
 database itself (kombu's SQLAlchemy transport), as in the embedded default.
+Under pytest-xdist (``-n``, as ``make test`` runs) each worker process is such a run: its own
+database, Celery queue, live servers and Celery worker; the process that hands out the tests
+makes none of them.
 """
 
 from __future__ import annotations
@@ -55,26 +58,39 @@ def _prepare_environment() -> tuple[str, str]:
     return server_url, name
 
 
-SERVER_URL, TEST_DATABASE = _prepare_environment()
-
 # The run's own queue: every task any test sends goes there (never to a shared default
 # queue where another run's worker could take a message naming this run's database).
 QUEUE = f"cs-test-{uuid.uuid4().hex[:12]}"
+OUTPUT_DIR = PROJECT_ROOT / "test-output"
+# Set by pytest_configure: the server and the run's database on it (None: none was made).
+SERVER_URL: str | None = None
+TEST_DATABASE: str | None = None
 
 
-def _route_tasks_to_run_queue() -> None:
+def _distributes_only(config: pytest.Config) -> bool:
+    """Whether this process only hands the tests to pytest-xdist's workers (``-n``): each
+    worker is a run of its own (this module, its own database, queue, servers and worker);
+    the process that distributes runs no test and needs none of them."""
+    return (not hasattr(config, "workerinput") and config.getoption("dist", "no") != "no"
+            and bool(config.getoption("tx", None)) and not config.getoption("collectonly"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Before any test module is imported: they read the settings, which read the environment.
+    global SERVER_URL, TEST_DATABASE
+    if _distributes_only(config):
+        return
+    SERVER_URL, TEST_DATABASE = _prepare_environment()
     from app.worker import celery_app
 
     celery_app.conf.task_default_queue = QUEUE
 
 
-_route_tasks_to_run_queue()
-OUTPUT_DIR = PROJECT_ROOT / "test-output"
-
-
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     from app.core.db import libpq_url
 
+    if SERVER_URL is None:
+        return
     try:
         with psycopg.connect(libpq_url(SERVER_URL), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{TEST_DATABASE}" WITH (FORCE)')
@@ -262,7 +278,7 @@ _SERVE = (
     "celery_app.conf.task_default_queue = os.environ['CORNERSTONE_TEST_QUEUE']\n"
     "sys.exit(uvicorn.main())\n"
 )
-LIVE_SERVER_WAIT = 30.0  # seconds for the process to import the app and answer /health/live
+LIVE_SERVER_WAIT = 60.0  # seconds for the process to import the app and answer /health/live (xdist starts two at once)
 
 
 def _free_port() -> int:
