@@ -86,6 +86,22 @@ def pytest_configure(config: pytest.Config) -> None:
     celery_app.conf.task_default_queue = QUEUE
 
 
+# Directories whose tests share servers costly to start (session fixtures of their conftest): under
+# ``--dist loadgroup`` their tests go to one worker, which alone starts those servers.
+# tests/auth: the OAuth server (uvicorn), the redirect target and Chromium.
+_ONE_WORKER = {"auth": PROJECT_ROOT / "tests" / "auth"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("dist", "no") == "no":
+        return
+    for item in items:
+        for group, directory in _ONE_WORKER.items():
+            if item.path.is_relative_to(directory):
+                item.add_marker(pytest.mark.xdist_group(group))
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     from app.core.db import libpq_url
 
@@ -338,7 +354,7 @@ async def worker(db: Any, new_tenant: Any, output_dir: Path) -> AsyncIterator[An
     """A real Celery worker subprocess on this run's queue (helpers: tests/worker/conftest.py),
     shared by the tests of every directory."""
     from app.worker import celery_app
-    from tests.worker.conftest import NODE, Worker, finished_job, start_export
+    from tests.worker.conftest import NODE, START, Worker, finished_job, start_export
 
     log = output_dir / f"worker-{QUEUE}.log"
     with log.open("wb") as out:
@@ -353,7 +369,7 @@ async def worker(db: Any, new_tenant: Any, output_dir: Path) -> AsyncIterator[An
         # Ready once it has run a job end to end: broker, queue, database and tenant binding.
         # (A control ping would need a fanout exchange, which the database broker lacks.)
         slug = await new_tenant("wk_ready")
-        job = await finished_job(db, running, slug, await start_export(db, slug))
+        job = await finished_job(db, running, slug, await start_export(db, slug), timeout=START)
         assert job.status.value == "succeeded", job.error
         yield running
     finally:
