@@ -22,7 +22,7 @@ run: install
 
 ## The whole suite against real PostgreSQL (DATABASE_URL or embedded) and a real worker.
 test: install browser
-	$(PY) -m pytest -n 2 --dist loadgroup
+	$(PY) -m pytest -n 2
 
 ## Schemathesis, deeper than `make test`: 500 cases per operation plus the coverage phase.
 fuzz: install

@@ -86,22 +86,6 @@ def pytest_configure(config: pytest.Config) -> None:
     celery_app.conf.task_default_queue = QUEUE
 
 
-# Directories whose tests share servers costly to start (session fixtures of their conftest): under
-# ``--dist loadgroup`` their tests go to one worker, which alone starts those servers.
-# tests/auth: the OAuth server (uvicorn), the redirect target and Chromium.
-_ONE_WORKER = {"auth": PROJECT_ROOT / "tests" / "auth"}
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if config.getoption("dist", "no") == "no":
-        return
-    for item in items:
-        for group, directory in _ONE_WORKER.items():
-            if item.path.is_relative_to(directory):
-                item.add_marker(pytest.mark.xdist_group(group))
-
-
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     from app.core.db import libpq_url
 
