@@ -246,8 +246,102 @@ def subject_of(headers: dict[str, str]) -> str:
     return str(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["sub"])
 
 
+SPARE_POOL = 6  # spare schemas kept ready for the tenants the tests create
+SPARE_POLL = 1.0  # seconds; a tenant created over HTTP takes a spare without waking the filler
+
+
+class SpareFiller:
+    """The run's pool of spare schemas (app/tenants/spares.py), kept full from a thread of its
+    own as the beat task keeps production's, so that a tenant a test creates renames a spare
+    instead of running the DDL while the test waits: the database builds the next spare while
+    the tests wait on sockets and subprocesses.
+
+    ``ddl_only()`` empties the pool and keeps it empty until ``keep_full()``: for the tests of
+    the DDL path and of the pool itself (tests/tenants/conftest.py).
+    """
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._size = SPARE_POOL
+        self._wake = threading.Event()
+        self._emptied = threading.Event()
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="spare-filler", daemon=True)
+            self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def keep_full(self) -> None:
+        if self._size != SPARE_POOL:
+            self._size = SPARE_POOL
+            self.wake()
+
+    def ddl_only(self) -> None:
+        """Return once the pool is empty; it stays empty until ``keep_full``."""
+        if self._size == 0 and self._emptied.is_set():
+            return
+        self._size = 0
+        self._emptied.clear()
+        self.start()
+        self.wake()
+        if not self._emptied.wait(timeout=60):
+            raise AssertionError("the pool of spare schemas was not emptied within 60s")
+
+    def _run(self) -> None:
+        from app.core.audit import SYSTEM
+        from app.core.db import Database
+        from app.tenants.spares import fill_pool
+
+        # Its own loop and pool: asyncpg connections belong to the loop that opened them.
+        loop = asyncio.new_event_loop()
+        database = Database(self._url, pool_size=1)
+        try:
+            while not self._stopping:
+                self._wake.clear()
+                size = self._size
+                # Emptied once, the pool is left alone: the tests of the pool fill it themselves.
+                if size or not self._emptied.is_set():
+                    loop.run_until_complete(fill_pool(database, size, actor=SYSTEM))
+                    if size == 0:
+                        self._emptied.set()
+                self._wake.wait(SPARE_POLL)
+        finally:
+            loop.run_until_complete(database.dispose())
+            loop.close()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._stopping = True
+            self.wake()
+            self._thread.join(timeout=60)
+
+
+_FILLER: SpareFiller | None = None  # the ``spares`` fixture's, once a test has needed it
+
+
 @pytest.fixture(scope="session")
-def new_tenant(db: Any) -> Callable[..., Awaitable[str]]:
+def spares(db: Any) -> Iterator[SpareFiller]:
+    global _FILLER
+    _FILLER = SpareFiller(db.url)
+    yield _FILLER
+    _FILLER.stop()
+
+
+@pytest.fixture(autouse=True)
+def spare_pool() -> None:
+    """New tenants come from the pool of spares (tests/tenants/conftest.py overrides this: the
+    tenancy tests see the pool empty, as they are about the DDL path and the pool itself)."""
+    if _FILLER is not None:
+        _FILLER.keep_full()
+
+
+@pytest.fixture(scope="session")
+def new_tenant(db: Any, spares: SpareFiller) -> Callable[..., Awaitable[str]]:
     """Create and provision a tenant with a unique slug; returns the slug."""
     from app.core.audit import Actor
     from app.tenants.schemas import TenantCreate
@@ -258,6 +352,8 @@ def new_tenant(db: Any) -> Callable[..., Awaitable[str]]:
         async with db.platform_transaction() as session:
             session.info["actor"] = Actor(kind="operator", id=OPERATOR)
             await create_tenant(session, TenantCreate(slug=slug, display_name=fields.pop("name", slug), **fields))
+        spares.start()  # from the first tenant on: the platform tables exist by then
+        spares.wake()
         return slug
 
     return _new
