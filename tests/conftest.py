@@ -374,7 +374,7 @@ _SERVE = (
     "celery_app.conf.task_default_queue = os.environ['CORNERSTONE_TEST_QUEUE']\n"
     "sys.exit(uvicorn.main())\n"
 )
-LIVE_SERVER_WAIT = 60.0  # seconds for the process to import the app and answer /health/live (xdist starts two at once)
+LIVE_SERVER_WAIT = 120.0  # seconds to import the app and answer /health/live: two workers start theirs at once
 
 
 def _free_port() -> int:
