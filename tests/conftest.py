@@ -449,7 +449,7 @@ async def worker(db: Any, new_tenant: Any, output_dir: Path) -> AsyncIterator[An
         # Ready once it has run a job end to end: broker, queue, database and tenant binding.
         # (A control ping would need a fanout exchange, which the database broker lacks.)
         slug = await new_tenant("wk_ready")
-        job = await finished_job(db, running, slug, await start_export(db, slug), timeout=START)
+        job = await finished_job(db, running, slug, await start_export(db, slug), within=START)
         assert job.status.value == "succeeded", job.error
         yield running
     finally:
