@@ -54,9 +54,9 @@ run: install
 	$(VENV)/bin/cornerstone run
 
 ## The lint gate first, then the whole suite against real PostgreSQL (DATABASE_URL or
-## embedded) and a real worker.
+## embedded) and a real worker, in two processes.
 test: lint browser
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2
 
 ## ruff (rules: pyproject.toml) and mypy; any finding fails.
 lint: install-dev

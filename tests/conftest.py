@@ -4,6 +4,9 @@ PostgreSQL: ``DATABASE_URL`` names a server when set (a fresh database is create
 for the run and dropped after); otherwise the embedded server under ``.data/``.
 Broker: ``REDIS_URL`` when set, else Redis on 127.0.0.1:6379 when it answers, else the
 database itself (kombu's SQLAlchemy transport), as in the embedded default.
+Under pytest-xdist (``-n``, as ``make test`` runs) each worker process is such a run: its own
+database, Celery queue, live servers and Celery worker; the process that hands out the tests
+makes none of them.
 """
 
 from __future__ import annotations
@@ -55,26 +58,39 @@ def _prepare_environment() -> tuple[str, str]:
     return server_url, name
 
 
-SERVER_URL, TEST_DATABASE = _prepare_environment()
-
 # The run's own queue: every task any test sends goes there (never to a shared default
 # queue where another run's worker could take a message naming this run's database).
 QUEUE = f"cs-test-{uuid.uuid4().hex[:12]}"
+OUTPUT_DIR = PROJECT_ROOT / "test-output"
+# Set by pytest_configure: the server and the run's database on it (None: none was made).
+SERVER_URL: str | None = None
+TEST_DATABASE: str | None = None
 
 
-def _route_tasks_to_run_queue() -> None:
+def _distributes_only(config: pytest.Config) -> bool:
+    """Whether this process only hands the tests to pytest-xdist's workers (``-n``): each
+    worker is a run of its own (this module, its own database, queue, servers and worker);
+    the process that distributes runs no test and needs none of them."""
+    return (not hasattr(config, "workerinput") and config.getoption("dist", "no") != "no"
+            and bool(config.getoption("tx", None)) and not config.getoption("collectonly"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Before any test module is imported: they read the settings, which read the environment.
+    global SERVER_URL, TEST_DATABASE
+    if _distributes_only(config):
+        return
+    SERVER_URL, TEST_DATABASE = _prepare_environment()
     from app.worker import celery_app
 
     celery_app.conf.task_default_queue = QUEUE
 
 
-_route_tasks_to_run_queue()
-OUTPUT_DIR = PROJECT_ROOT / "test-output"
-
-
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     from app.core.db import libpq_url
 
+    if SERVER_URL is None:
+        return
     try:
         with psycopg.connect(libpq_url(SERVER_URL), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{TEST_DATABASE}" WITH (FORCE)')
@@ -230,8 +246,102 @@ def subject_of(headers: dict[str, str]) -> str:
     return str(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["sub"])
 
 
+SPARE_POOL = 6  # spare schemas kept ready for the tenants the tests create
+SPARE_POLL = 1.0  # seconds; a tenant created over HTTP takes a spare without waking the filler
+
+
+class SpareFiller:
+    """The run's pool of spare schemas (app/tenants/spares.py), kept full from a thread of its
+    own as the beat task keeps production's, so that a tenant a test creates renames a spare
+    instead of running the DDL while the test waits: the database builds the next spare while
+    the tests wait on sockets and subprocesses.
+
+    ``ddl_only()`` empties the pool and keeps it empty until ``keep_full()``: for the tests of
+    the DDL path and of the pool itself (tests/tenants/conftest.py).
+    """
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._size = SPARE_POOL
+        self._wake = threading.Event()
+        self._emptied = threading.Event()
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="spare-filler", daemon=True)
+            self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def keep_full(self) -> None:
+        if self._size != SPARE_POOL:
+            self._size = SPARE_POOL
+            self.wake()
+
+    def ddl_only(self) -> None:
+        """Return once the pool is empty; it stays empty until ``keep_full``."""
+        if self._size == 0 and self._emptied.is_set():
+            return
+        self._size = 0
+        self._emptied.clear()
+        self.start()
+        self.wake()
+        if not self._emptied.wait(timeout=60):
+            raise AssertionError("the pool of spare schemas was not emptied within 60s")
+
+    def _run(self) -> None:
+        from app.core.audit import SYSTEM
+        from app.core.db import Database
+        from app.tenants.spares import fill_pool
+
+        # Its own loop and pool: asyncpg connections belong to the loop that opened them.
+        loop = asyncio.new_event_loop()
+        database = Database(self._url, pool_size=1)
+        try:
+            while not self._stopping:
+                self._wake.clear()
+                size = self._size
+                # Emptied once, the pool is left alone: the tests of the pool fill it themselves.
+                if size or not self._emptied.is_set():
+                    loop.run_until_complete(fill_pool(database, size, actor=SYSTEM))
+                    if size == 0:
+                        self._emptied.set()
+                self._wake.wait(SPARE_POLL)
+        finally:
+            loop.run_until_complete(database.dispose())
+            loop.close()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._stopping = True
+            self.wake()
+            self._thread.join(timeout=60)
+
+
+_FILLER: SpareFiller | None = None  # the ``spares`` fixture's, once a test has needed it
+
+
 @pytest.fixture(scope="session")
-def new_tenant(db: Any) -> Callable[..., Awaitable[str]]:
+def spares(db: Any) -> Iterator[SpareFiller]:
+    global _FILLER
+    _FILLER = SpareFiller(db.url)
+    yield _FILLER
+    _FILLER.stop()
+
+
+@pytest.fixture(autouse=True)
+def spare_pool() -> None:
+    """New tenants come from the pool of spares (tests/tenants/conftest.py overrides this: the
+    tenancy tests see the pool empty, as they are about the DDL path and the pool itself)."""
+    if _FILLER is not None:
+        _FILLER.keep_full()
+
+
+@pytest.fixture(scope="session")
+def new_tenant(db: Any, spares: SpareFiller) -> Callable[..., Awaitable[str]]:
     """Create and provision a tenant with a unique slug; returns the slug."""
     from app.core.audit import Actor
     from app.tenants.schemas import TenantCreate
@@ -242,6 +352,8 @@ def new_tenant(db: Any) -> Callable[..., Awaitable[str]]:
         async with db.platform_transaction() as session:
             session.info["actor"] = Actor(kind="operator", id=OPERATOR)
             await create_tenant(session, TenantCreate(slug=slug, display_name=fields.pop("name", slug), **fields))
+        spares.start()  # from the first tenant on: the platform tables exist by then
+        spares.wake()
         return slug
 
     return _new
@@ -262,7 +374,7 @@ _SERVE = (
     "celery_app.conf.task_default_queue = os.environ['CORNERSTONE_TEST_QUEUE']\n"
     "sys.exit(uvicorn.main())\n"
 )
-LIVE_SERVER_WAIT = 30.0  # seconds for the process to import the app and answer /health/live
+LIVE_SERVER_WAIT = 120.0  # seconds to import the app and answer /health/live: two workers start theirs at once
 
 
 def _free_port() -> int:
@@ -322,7 +434,7 @@ async def worker(db: Any, new_tenant: Any, output_dir: Path) -> AsyncIterator[An
     """A real Celery worker subprocess on this run's queue (helpers: tests/worker/conftest.py),
     shared by the tests of every directory."""
     from app.worker import celery_app
-    from tests.worker.conftest import NODE, Worker, finished_job, start_export
+    from tests.worker.conftest import NODE, START, Worker, finished_job, start_export
 
     log = output_dir / f"worker-{QUEUE}.log"
     with log.open("wb") as out:
@@ -337,7 +449,7 @@ async def worker(db: Any, new_tenant: Any, output_dir: Path) -> AsyncIterator[An
         # Ready once it has run a job end to end: broker, queue, database and tenant binding.
         # (A control ping would need a fanout exchange, which the database broker lacks.)
         slug = await new_tenant("wk_ready")
-        job = await finished_job(db, running, slug, await start_export(db, slug))
+        job = await finished_job(db, running, slug, await start_export(db, slug), within=START)
         assert job.status.value == "succeeded", job.error
         yield running
     finally:

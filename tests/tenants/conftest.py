@@ -1,5 +1,5 @@
-"""Fixtures of the tenancy tests: scratch tenants removed afterwards, a tenant script
-directory with one more revision on top, and one cut at an older revision."""
+"""Fixtures of the tenancy tests: the pool of spares empty, scratch tenants removed afterwards, a
+tenant script directory with one more revision on top, and one cut at an older revision."""
 
 from __future__ import annotations
 
@@ -56,6 +56,14 @@ def scripts_until(root: Path, revision: str) -> Path:
         if script.name not in keep:
             script.unlink()
     return scripts
+
+
+@pytest.fixture(autouse=True)
+def spare_pool(spares: Any) -> None:
+    """The tenancy tests are about the DDL path and the pool of spares itself: each starts with
+    the pool empty and nothing refilling it, so its tenants are built from the DDL unless it
+    fills the pool itself (tests/conftest.py keeps the pool full for every other test)."""
+    spares.ddl_only()
 
 
 @pytest.fixture

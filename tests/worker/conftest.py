@@ -21,7 +21,10 @@ from typing import Any
 from tests.conftest import QUEUE
 
 NODE = f"{QUEUE}@cornerstone-test"
-WAIT = 30.0  # seconds a job may take to finish, worker start-up included
+WAIT = 30.0  # seconds a job may take to finish
+# Seconds for the worker process to start and run its first job: importing Celery and the app
+# takes most of it, and a run under xdist starts its workers' processes at the same time.
+START = 120.0
 
 
 class Worker:
@@ -50,7 +53,7 @@ async def wait_for(worker: Worker, probe: Any, what: str, timeout: float = WAIT)
         await asyncio.sleep(0.1)
 
 
-async def finished_job(db: Any, worker: Worker, slug: str, job_id: Any) -> Any:
+async def finished_job(db: Any, worker: Worker, slug: str, job_id: Any, within: float = WAIT) -> Any:
     """The job once the worker has finished it (read with the tenant's own session)."""
     from app.core.jobs import Job, JobStatus
 
@@ -59,7 +62,7 @@ async def finished_job(db: Any, worker: Worker, slug: str, job_id: Any) -> Any:
             job = await session.get(Job, job_id)
         return job if job is not None and job.status in (JobStatus.succeeded, JobStatus.failed) else None
 
-    return await wait_for(worker, probe, f"job {job_id} of {slug}")
+    return await wait_for(worker, probe, f"job {job_id} of {slug}", within)
 
 
 async def start_export(db: Any, slug: str, *, commit: bool = True, job_id: Any = None) -> Any:
