@@ -21,8 +21,9 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any, AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
 
 import httpx
 import psycopg
@@ -438,7 +439,7 @@ async def worker(db: Any, new_tenant: Any, output_dir: Path) -> AsyncIterator[An
 
     log = output_dir / f"worker-{QUEUE}.log"
     with log.open("wb") as out:
-        process = subprocess.Popen(
+        process = subprocess.Popen(  # noqa: ASYNC220 - starts the worker and returns; nothing waits on it here
             [sys.executable, "-m", "celery", "-A", "app.worker:celery_app", "worker", "--pool=solo",
              "--concurrency=1", "-Q", QUEUE, "-n", NODE, "--loglevel=INFO",
              "--without-gossip", "--without-mingle", "--without-heartbeat"],

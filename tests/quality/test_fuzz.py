@@ -24,8 +24,9 @@ import asyncio
 import json
 import os
 import uuid
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -226,7 +227,7 @@ def _differences(a: Any, b: Any, at: str = "") -> list[str]:
         return [d for k in sorted(set(a) | set(b), key=str)
                 for d in (_differences(a[k], b[k], f"{at}/{k}") if k in a and k in b else [f"{at}/{k}"])]
     if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-        return [d for i, (x, y) in enumerate(zip(a, b)) for d in _differences(x, y, f"{at}/{i}")]
+        return [d for i, (x, y) in enumerate(zip(a, b, strict=True)) for d in _differences(x, y, f"{at}/{i}")]
     return [] if a == b else [at]
 
 

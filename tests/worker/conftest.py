@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-
 from tests.conftest import QUEUE
 
 NODE = f"{QUEUE}@cornerstone-test"
@@ -40,7 +39,7 @@ class Worker:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
 
 
-async def wait_for(worker: Worker, probe: Any, what: str, timeout: float = WAIT) -> Any:
+async def wait_for(worker: Worker, probe: Any, what: str, timeout: float = WAIT) -> Any:  # noqa: ASYNC109 - a deadline over many polls, each awaited briefly
     """Poll ``probe()`` until it returns something truthy; fail after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while True:
