@@ -22,4 +22,5 @@ import app.domains.inquiries.models
 import app.domains.interactions.models
 import app.domains.org.models
 import app.domains.surveys.models
+import app.fanout.models  # the report of the periodic scans over the tenants
 import app.tenants.models

@@ -1,0 +1,121 @@
+"""``for_each_tenant``: a beat task that sends one Celery task per active tenant.
+
+``for_each_tenant(name, body)`` registers two tasks:
+
+- ``name``, the beat task: it records the run (``app.fanout.runs.start_run``), commits, and
+  sends one task per tenant as a Celery ``group``, to the queue it came from itself (as
+  Celery's own retries do);
+- ``name + ".tenant"``: runs ``body(session, tenant)`` in a session bound to that tenant
+  alone (``app.worker.bound_session``). What the body leaves uncommitted is committed when it
+  returns; a body working in batches commits after each. A failure is retried
+  ``CORNERSTONE_FANOUT_RETRIES`` times, the first after ``CORNERSTONE_FANOUT_RETRY_DELAY``
+  seconds, each next one twice as late (10 minutes at most); then the tenant is reported
+  failed with its last error. No tenant waits for another: each is a task of its own.
+
+There is no result backend (job state lives in tables), so nothing here reads the group's
+results: the tenants' tasks write the report themselves (app/fanout/runs.py). Bodies are
+idempotent: a redelivery after the body committed but before the report did runs it again.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from celery import Task, group
+from sqlalchemy import ColumnElement
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.config import get_settings
+from app.core.db import Database
+from app.core.ids import new_id
+from app.fanout import runs
+from app.worker import TenantTask, bound_session, celery_app, run_in_worker
+
+log = logging.getLogger(__name__)
+
+MAX_RETRY_DELAY = 600.0  # seconds
+EACH_SUFFIX = ".tenant"
+
+# The work in one tenant; the counts it returns are added up over the run.
+TenantBody = Callable[[AsyncSession, str], Awaitable[Mapping[str, int]]]
+PlatformWork = Callable[[Database], Awaitable[Mapping[str, int]]]
+
+
+@dataclass(frozen=True)
+class FanOut:
+    name: str
+    body: TenantBody
+    where: ColumnElement[bool] | None = None  # which active tenants (None: all)
+    once: PlatformWork | None = None  # platform-wide work the beat task does itself, once per run
+
+
+def retry_delay(retries: int) -> float:
+    """Seconds before retry number ``retries + 1``."""
+    return float(min(get_settings().fanout_retry_delay * 2**retries, MAX_RETRY_DELAY))
+
+
+async def run_tenant(db: Database, fan: FanOut, run_id: uuid.UUID, tenant: str, *, attempt: int = 1,
+                     task_id: str | None = None) -> str:
+    """One attempt at one tenant; what became of it: ``done``, ``skipped`` (no longer
+    active) or ``finished`` (another delivery had finished it). The body's exception
+    propagates, its uncommitted work rolled back."""
+    should_run = await runs.claim(db, run_id, tenant, attempt)
+    if should_run is None:
+        return "finished"
+    counts: Mapping[str, int] | None = None
+    if should_run:
+        async with bound_session(db, tenant, task_id) as session:
+            counts = await fan.body(session, tenant)
+            await session.commit()
+    if not await runs.finish(db, run_id, tenant, counts):
+        return "finished"
+    return "done" if should_run else "skipped"
+
+
+def for_each_tenant(name: str, body: TenantBody, *, where: ColumnElement[bool] | None = None,
+                    once: PlatformWork | None = None) -> Any:
+    """Register the beat task ``name`` running ``body`` in every active tenant (those
+    ``where`` also selects), one task per tenant; returns the beat task, whose ``fan_out``
+    holds the declaration."""
+    fan = FanOut(name=name, body=body, where=where, once=once)
+
+    @celery_app.task(name=name + EACH_SUFFIX, base=TenantTask, bind=True)
+    def each(self: Task, *, tenant: str, run_id: str) -> str:
+        run = uuid.UUID(run_id)
+        attempt = self.request.retries + 1
+        retries = get_settings().fanout_retries
+        try:
+            return run_in_worker(lambda db: run_tenant(db, fan, run, tenant, attempt=attempt,
+                                                       task_id=self.request.id))
+        except Exception as exc:
+            final = self.request.retries >= retries
+            error = f"{type(exc).__name__}: {exc}"
+            try:
+                run_in_worker(lambda db: runs.record_failure(db, name, run, tenant, attempt, error, final=final))
+            except Exception:  # noqa: BLE001 - the retry still happens, and the log says why
+                log.exception("%s: recording the failure of tenant %s failed", name, tenant)
+            if final:
+                log.error("%s: tenant %s failed after %d attempts: %s", name, tenant, attempt, error)
+                raise
+            raise self.retry(exc=exc, countdown=retry_delay(self.request.retries), max_retries=retries) from exc
+
+    @celery_app.task(name=name, bind=True)
+    def start(self: Task) -> dict[str, Any]:
+        # The run is named after this task, so a redelivery finds it instead of starting another.
+        run_id = uuid.UUID(self.request.id) if self.request.id else new_id()
+        tenants = run_in_worker(lambda db: runs.start_run(db, name, run_id, where))
+        info = self.request.delivery_info or {}
+        routing = {key: info[key] for key in ("exchange", "routing_key") if info.get(key) is not None}
+        if tenants:
+            group(each.s(tenant=t, run_id=str(run_id)) for t in tenants).apply_async(**routing)
+        report: dict[str, Any] = {"run": str(run_id), "sent": len(tenants)}
+        if once is not None:
+            report.update(run_in_worker(once))
+        return report
+
+    start.fan_out = fan
+    return start
