@@ -3,11 +3,11 @@
 ``for_each_tenant(name, body)`` registers two tasks:
 
 - ``name``, the beat task: it records the run (``app.fanout.runs.start_run``), commits, and
-  sends one task per tenant as a Celery ``group``, to the queue it came from itself (as
-  Celery's own retries do);
+  sends one task per tenant as a Celery ``group``, to the queue it came from itself;
 - ``name + ".tenant"``: runs ``body(session, tenant)`` in a session bound to that tenant
   alone (``app.worker.bound_session``). What the body leaves uncommitted is committed when it
-  returns; a body working in batches commits after each. A failure is retried
+  returns; a body working in batches commits after each (one transaction per batch, as
+  before, and each batch reads fresh rows). A failure is retried
   ``CORNERSTONE_FANOUT_RETRIES`` times, the first after ``CORNERSTONE_FANOUT_RETRY_DELAY``
   seconds, each next one twice as late (10 minutes at most); then the tenant is reported
   failed with its last error. No tenant waits for another: each is a task of its own.
@@ -58,6 +58,14 @@ def retry_delay(retries: int) -> float:
     return float(min(get_settings().fanout_retry_delay * 2**retries, MAX_RETRY_DELAY))
 
 
+def _same_queue(task: Task) -> dict[str, str]:
+    """Send to the queue ``task`` came from: a worker consuming a queue other than its
+    default one (``-Q``) would otherwise send the tenants' tasks, and Celery its retries, to
+    the default. (Celery's queues are direct: the routing key names the queue.)"""
+    queue = (task.request.delivery_info or {}).get("routing_key")
+    return {"queue": queue} if queue else {}
+
+
 async def run_tenant(db: Database, fan: FanOut, run_id: uuid.UUID, tenant: str, *, attempt: int = 1,
                      task_id: str | None = None) -> str:
     """One attempt at one tenant; what became of it: ``done``, ``skipped`` (no longer
@@ -69,6 +77,9 @@ async def run_tenant(db: Database, fan: FanOut, run_id: uuid.UUID, tenant: str, 
     counts: Mapping[str, int] | None = None
     if should_run:
         async with bound_session(db, tenant, task_id) as session:
+            # Each commit expires what the session loaded: a body's next batch reads fresh
+            # rows, as a new session would (and touching an object across a commit fails loudly).
+            session.sync_session.expire_on_commit = True
             counts = await fan.body(session, tenant)
             await session.commit()
     if not await runs.finish(db, run_id, tenant, counts):
@@ -101,17 +112,16 @@ def for_each_tenant(name: str, body: TenantBody, *, where: ColumnElement[bool] |
             if final:
                 log.error("%s: tenant %s failed after %d attempts: %s", name, tenant, attempt, error)
                 raise
-            raise self.retry(exc=exc, countdown=retry_delay(self.request.retries), max_retries=retries) from exc
+            raise self.retry(exc=exc, countdown=retry_delay(self.request.retries), max_retries=retries,
+                             **_same_queue(self)) from exc
 
     @celery_app.task(name=name, bind=True)
     def start(self: Task) -> dict[str, Any]:
         # The run is named after this task, so a redelivery finds it instead of starting another.
         run_id = uuid.UUID(self.request.id) if self.request.id else new_id()
         tenants = run_in_worker(lambda db: runs.start_run(db, name, run_id, where))
-        info = self.request.delivery_info or {}
-        routing = {key: info[key] for key in ("exchange", "routing_key") if info.get(key) is not None}
         if tenants:
-            group(each.s(tenant=t, run_id=str(run_id)) for t in tenants).apply_async(**routing)
+            group(each.s(tenant=t, run_id=str(run_id)) for t in tenants).apply_async(**_same_queue(self))
         report: dict[str, Any] = {"run": str(run_id), "sent": len(tenants)}
         if once is not None:
             report.update(run_in_worker(once))

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import csv
 import io
-import logging
 import uuid
 from datetime import UTC, timedelta
 from typing import Any
@@ -50,7 +49,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.principal import Principal
 from app.core import audit
 from app.core.audit import PURGE_SETTING, RETENTION_FLOOR_DAYS, SYSTEM, tenant_audit
-from app.core.db import Database
 from app.core.jobs import ENTITY as JOB_ENTITY
 from app.core.jobs import Job, JobError, JobStatus, Progress, create_job, get_job, run_job
 from app.core.pagination import PageParams, paginate
@@ -61,9 +59,6 @@ from app.domains.access.authz import load_authorizer
 from app.domains.audit.models import AuditRecord
 from app.domains.audit.schemas import AuditFilter, AuditRecordOut
 from app.domains.org.services import get_root
-from app.tenants.models import Tenant, TenantStatus, schema_name
-
-log = logging.getLogger(__name__)
 
 PERMISSION = "audit.read"
 EXPORT_KIND = "audit.export"
@@ -205,32 +200,10 @@ async def export_csv(session: AsyncSession, job_id: uuid.UUID, requester: str) -
 
 # ------------------------------------------------------------------------- retention
 
-async def enforce_retention(db: Database, *, batch: int = PURGE_BATCH) -> dict[str, int]:
-    """Purge each active tenant's records older than its policy; tenants without one keep all.
-
-    One failing tenant is logged and the rest go on; the run fails at the end naming them.
-    """
-    async with db.platform_session() as session:
-        policies = (await session.execute(
-            select(Tenant.slug, Tenant.audit_retention_days)
-            .where(Tenant.status == TenantStatus.active, Tenant.audit_retention_days.is_not(None))
-            .order_by(Tenant.slug)
-        )).all()
-    deleted, failed = 0, []
-    for slug, days in policies:
-        try:
-            deleted += await purge_tenant(db, slug, days, batch=batch)
-        except Exception:  # noqa: BLE001 - logged; one tenant never stops the others
-            log.exception("enforcing audit retention for tenant %s failed", slug)
-            failed.append(slug)
-    if failed:
-        raise RuntimeError(f"audit retention failed for {len(failed)} tenants: {', '.join(failed[:20])}")
-    return {"tenants": len(policies), "deleted": deleted}
-
-
-async def purge_tenant(db: Database, slug: str, days: int, *, batch: int = PURGE_BATCH) -> int:
-    """Delete the tenant's records older than ``days`` in batches, each in its own short
-    transaction; then one audit record states how many went. Returns that number."""
+async def purge_tenant(session: AsyncSession, days: int, *, batch: int = PURGE_BATCH) -> int:
+    """Delete the records of the session's tenant older than ``days`` in batches, each
+    committed on its own (short transactions); then one audit record states how many went.
+    Returns that number."""
     keep = timedelta(days=max(days, RETENTION_FLOOR_DAYS))
     # The database's now(), the clock the trigger judges by: an app clock running ahead
     # would pick rows the trigger still protects and fail the whole batch.
@@ -238,20 +211,21 @@ async def purge_tenant(db: Database, slug: str, days: int, *, batch: int = PURGE
     deleted, complete = 0, False
     try:
         while not complete:
-            async with db.tenant_transaction(schema_name(slug)) as session:
-                # The trigger lets a DELETE through only under this transaction-local setting.
-                await session.execute(text(f"SET LOCAL {PURGE_SETTING} = 'on'"))
-                oldest = select(AuditRecord.id).where(expired).order_by(AuditRecord.occurred_at).limit(batch)
-                result = await session.execute(delete(tenant_audit).where(tenant_audit.c.id.in_(oldest)))
-                count = result.rowcount  # type: ignore[attr-defined]
-                deleted += count
-                complete = count < batch
-                if complete:  # the record commits with the last batch
-                    await _record_purge(session, deleted, days, complete=True)
+            # The trigger lets a DELETE through only under this transaction-local setting.
+            await session.execute(text(f"SET LOCAL {PURGE_SETTING} = 'on'"))
+            oldest = select(AuditRecord.id).where(expired).order_by(AuditRecord.occurred_at).limit(batch)
+            result = await session.execute(delete(tenant_audit).where(tenant_audit.c.id.in_(oldest)))
+            count = result.rowcount  # type: ignore[attr-defined]
+            deleted += count
+            complete = count < batch
+            if complete:  # the record commits with the last batch
+                await _record_purge(session, deleted, days, complete=True)
+            await session.commit()
     except Exception:
+        await session.rollback()
         if deleted:  # earlier batches committed: say so even though the run broke off
-            async with db.tenant_transaction(schema_name(slug)) as session:
-                await _record_purge(session, deleted, days, complete=False)
+            await _record_purge(session, deleted, days, complete=False)
+            await session.commit()
         raise
     return deleted
 
