@@ -44,6 +44,7 @@ from app.domains.complaints.controllers import CONTROLLERS as COMPLAINT_CONTROLL
 from app.domains.archives.controllers import CONTROLLERS as ARCHIVE_CONTROLLERS
 from app.domains.access.controllers import CONTROLLERS as ACCESS_CONTROLLERS
 from app.domains.org.controllers import CONTROLLERS as ORG_CONTROLLERS
+from app.fanout.controllers import FanoutRunController
 from app.health import HealthController
 from app.storage import store_for
 from app.storage.problems import STORAGE_EXCEPTION_HANDLERS
@@ -59,7 +60,7 @@ group → branch → project matrix scoping who sees what.
   creating POSTs accept `Idempotency-Key`.
 """
 
-ROUTES = [HealthController, OAuthController, TenantController, *ORG_CONTROLLERS, *ACCESS_CONTROLLERS, JobController, AuditController,
+ROUTES = [HealthController, OAuthController, TenantController, FanoutRunController, *ORG_CONTROLLERS, *ACCESS_CONTROLLERS, JobController, AuditController,
           ApprovalController, *IDENTITY_CONTROLLERS, *CUSTOMER_CONTROLLERS,
           *INQUIRY_CONTROLLERS, *INTERACTION_CONTROLLERS, *SURVEY_CONTROLLERS, *GRADING_CONTROLLERS,
           *CALENDAR_CONTROLLERS, *COMPLAINT_CONTROLLERS, *ARCHIVE_CONTROLLERS]
@@ -122,6 +123,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         ),
         tags=[
             Tag(name="Platform: tenants", description="Tenant provisioning and lifecycle (operators)."),
+            Tag(name="Platform: background runs", description="How the periodic tasks over every tenant went: "
+                "tenants done, skipped and failed, with each failure's last error (operators)."),
             Tag(name="Organisation", description="The org tree: group → branches → projects → buildings → units; "
                                                  "who is responsible for a unit's customers."),
             Tag(name="Access", description="Roles (sets of permissions) and their assignment to accounts at org "

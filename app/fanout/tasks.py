@@ -58,6 +58,13 @@ def retry_delay(retries: int) -> float:
     return float(min(get_settings().fanout_retry_delay * 2**retries, MAX_RETRY_DELAY))
 
 
+def describe(exc: BaseException) -> str:
+    """The error for the report: its type and message, without the statement and parameters
+    SQLAlchemy appends (the parameters may be the tenant's data; the worker's log has them)."""
+    message = str(exc).split("\n[SQL:", 1)[0].strip()
+    return f"{type(exc).__name__}: {message}"
+
+
 def _same_queue(task: Task) -> dict[str, str]:
     """Send to the queue ``task`` came from: a worker consuming a queue other than its
     default one (``-Q``) would otherwise send the tenants' tasks, and Celery its retries, to
@@ -104,7 +111,7 @@ def for_each_tenant(name: str, body: TenantBody, *, where: ColumnElement[bool] |
                                                        task_id=self.request.id))
         except Exception as exc:
             final = self.request.retries >= retries
-            error = f"{type(exc).__name__}: {exc}"
+            error = describe(exc)
             try:
                 run_in_worker(lambda db: runs.record_failure(db, name, run, tenant, attempt, error, final=final))
             except Exception:  # noqa: BLE001 - the retry still happens, and the log says why
