@@ -2,11 +2,13 @@
 the scans had) against one task per tenant on a real Celery worker (``for_each_tenant``).
 
     .venv/bin/python bench/fanout.py [--tenants 1000] [--scan complaints.sla_scan] [--concurrency 4]
+                                     [--broker redis|database]
 
 Works in a scratch database of its own on DATABASE_URL's server (the embedded server when
 unset), with its object store under a temporary directory; both are removed at the end. The
-broker is REDIS_URL's server, else Redis on 127.0.0.1:6379 when it answers, else the database
-(kombu's SQLAlchemy transport), on a queue of the run's own, deleted at the end. Steps:
+broker is REDIS_URL's server, else Redis on 127.0.0.1:6379 when it answers, else (or with
+``--broker database``) the database, through kombu's SQLAlchemy transport as in the embedded
+default; on a queue of the run's own, deleted at the end. Steps:
 
 1. ``--tenants`` tenants through ``create_tenant`` (what the platform API and
    ``cornerstone tenants create`` run), ``--creators`` at a time;
@@ -215,6 +217,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=4,
                         help="worker processes (default 4, what a 2-core box would run)")
     parser.add_argument("--creators", type=int, default=4, help="tenants created at once (default 4)")
+    parser.add_argument("--broker", choices=("redis", "database"), default="redis",
+                        help="redis (when one answers; the default) or the database's own transport")
     args = parser.parse_args()
     if args.tenants < 1 or args.concurrency < 1 or args.creators < 1:
         parser.error("--tenants, --concurrency and --creators must be at least 1")
@@ -229,10 +233,11 @@ def main() -> None:
             # Read by this process's settings and inherited by the worker, before either reads them.
             os.environ.update({"DATABASE_URL": url, "CORNERSTONE_DATA_DIR": str(data_dir),
                                "CORNERSTONE_LOG_LEVEL": "WARNING"})
-            broker = _redis_url()
+            broker = _redis_url() if args.broker == "redis" else None
+            os.environ.pop("REDIS_URL", None)
             if broker:
                 os.environ["REDIS_URL"] = broker
-            console.print(f"broker: {'Redis' if broker else 'the database (no Redis found)'}; queue {queue}")
+            console.print(f"broker: {'Redis' if broker else 'the database'}; queue {queue}")
             try:
                 asyncio.run(run(url, args, queue, log))
             finally:
