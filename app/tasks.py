@@ -20,7 +20,7 @@ from app.core.db import Database
 from app.core.idempotency import platform_keys, tenant_keys
 from app.core.jobs import Progress, run_job
 from app.domains.org.models import NodeKind, OrgNode
-from app.fanout.tasks import for_each_tenant
+from app.fanout.tasks import BoundTenant, for_each_tenant
 from app.tenants.spares import fill_pool
 from app.worker import celery_app, run_in_worker, tenant_task
 
@@ -52,9 +52,10 @@ async def export_branches(session: AsyncSession, *, job_id: str) -> None:
     await run_job(session, uuid.UUID(job_id), EXPORT_BRANCHES, work)
 
 
-async def purge_tenant_keys(session: AsyncSession, tenant: str) -> dict[str, int]:
+async def purge_tenant_keys(tenant: BoundTenant) -> dict[str, int]:
     """Delete one tenant's idempotency keys past their TTL."""
-    return {"deleted": await _purge(session, tenant_keys, utcnow() - IDEMPOTENCY_KEY_TTL)}
+    async with tenant.transaction() as session:
+        return {"deleted": await _purge(session, tenant_keys, utcnow() - IDEMPOTENCY_KEY_TTL)}
 
 
 async def purge_platform_keys(db: Database) -> dict[str, int]:

@@ -90,12 +90,12 @@ async def _create_tenants(db: Any, count: int, creators: int) -> None:
 
 
 async def serial_scan(db: Any, scan: str) -> tuple[float, int, int]:
-    """The loop the scans had: every active tenant in turn, in this one process, a session
-    bound to each. Seconds, tenants done, tenants failed."""
+    """The loop the scans had: every active tenant in turn, in this one process, with the
+    same per-tenant body the fan-out runs. Seconds, tenants done, tenants failed."""
     from sqlalchemy import select
 
-    from app.core.audit import SYSTEM
-    from app.tenants.models import Tenant, TenantStatus, schema_name
+    from app.fanout.tasks import BoundTenant
+    from app.tenants.models import Tenant, TenantStatus
     from app.worker import celery_app
 
     fan = celery_app.tasks[scan].fan_out
@@ -106,10 +106,7 @@ async def serial_scan(db: Any, scan: str) -> tuple[float, int, int]:
     done = failed = 0
     for slug in slugs:
         try:
-            async with db.tenant_session(schema_name(slug)) as session:
-                session.info["actor"] = SYSTEM
-                await fan.body(session, slug)
-                await session.commit()
+            await fan.body(BoundTenant(db, slug))
             done += 1
         except Exception as exc:  # noqa: BLE001 - counted and shown; one tenant never stops the others
             console.print(f"[red]{slug} failed[/red]: {exc}")

@@ -4,10 +4,10 @@
 
 - ``name``, the beat task: it records the run (``app.fanout.runs.start_run``), commits, and
   sends one task per tenant as a Celery ``group``, to the queue it came from itself;
-- ``name + ".tenant"``: runs ``body(session, tenant)`` in a session bound to that tenant
-  alone (``app.worker.bound_session``). What the body leaves uncommitted is committed when it
-  returns; a body working in batches commits after each (one transaction per batch, as
-  before, and each batch reads fresh rows). A failure is retried
+- ``name + ".tenant"``: runs ``body(tenant)``, where ``tenant`` is a :class:`BoundTenant`:
+  the tenant's slug, and ``tenant.transaction()``, a new session bound to that tenant alone
+  (``app.worker.bound_session``) in a transaction committed at the end of the block. A body
+  working in batches takes one per batch, as the serial loops did. A failure is retried
   ``CORNERSTONE_FANOUT_RETRIES`` times, the first after ``CORNERSTONE_FANOUT_RETRY_DELAY``
   seconds, each next one twice as late (10 minutes at most); then the tenant is reported
   failed with its last error. No tenant waits for another: each is a task of its own.
@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,8 +41,26 @@ log = logging.getLogger(__name__)
 MAX_RETRY_DELAY = 600.0  # seconds
 EACH_SUFFIX = ".tenant"
 
+
+
+@dataclass(frozen=True)
+class BoundTenant:
+    """The tenant a body works in: its slug, and sessions bound to it and to nothing else."""
+
+    db: Database
+    slug: str
+    task_id: str | None = None
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A new session bound to the tenant, acting as the system, in a transaction that
+        commits when the block ends (and rolls back when it raises)."""
+        async with bound_session(self.db, self.slug, self.task_id) as session, session.begin():
+            yield session
+
+
 # The work in one tenant; the counts it returns are added up over the run.
-TenantBody = Callable[[AsyncSession, str], Awaitable[Mapping[str, int]]]
+TenantBody = Callable[[BoundTenant], Awaitable[Mapping[str, int]]]
 PlatformWork = Callable[[Database], Awaitable[Mapping[str, int]]]
 
 
@@ -65,6 +84,16 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {message}"
 
 
+def _run_id(task_id: str | None) -> uuid.UUID:
+    # The run is named after its beat task, so a redelivery finds it instead of starting another.
+    if not task_id:
+        return new_id()
+    try:
+        return uuid.UUID(task_id)
+    except ValueError:
+        return uuid.uuid5(uuid.NAMESPACE_OID, task_id)
+
+
 def _same_queue(task: Task) -> dict[str, str]:
     """Send to the queue ``task`` came from: a worker consuming a queue other than its
     default one (``-Q``) would otherwise send the tenants' tasks, and Celery its retries, to
@@ -77,18 +106,13 @@ async def run_tenant(db: Database, fan: FanOut, run_id: uuid.UUID, tenant: str, 
                      task_id: str | None = None) -> str:
     """One attempt at one tenant; what became of it: ``done``, ``skipped`` (no longer
     active) or ``finished`` (another delivery had finished it). The body's exception
-    propagates, its uncommitted work rolled back."""
+    propagates (what its transactions committed stays: bodies are idempotent)."""
     should_run = await runs.claim(db, run_id, tenant, attempt)
     if should_run is None:
         return "finished"
     counts: Mapping[str, int] | None = None
     if should_run:
-        async with bound_session(db, tenant, task_id) as session:
-            # Each commit expires what the session loaded: a body's next batch reads fresh
-            # rows, as a new session would (and touching an object across a commit fails loudly).
-            session.sync_session.expire_on_commit = True
-            counts = await fan.body(session, tenant)
-            await session.commit()
+        counts = await fan.body(BoundTenant(db, tenant, task_id))
     if not await runs.finish(db, run_id, tenant, counts):
         return "finished"
     return "done" if should_run else "skipped"
@@ -124,8 +148,7 @@ def for_each_tenant(name: str, body: TenantBody, *, where: ColumnElement[bool] |
 
     @celery_app.task(name=name, bind=True)
     def start(self: Task) -> dict[str, Any]:
-        # The run is named after this task, so a redelivery finds it instead of starting another.
-        run_id = uuid.UUID(self.request.id) if self.request.id else new_id()
+        run_id = _run_id(self.request.id)
         tenants = run_in_worker(lambda db: runs.start_run(db, name, run_id, where))
         if tenants:
             group(each.s(tenant=t, run_id=str(run_id)) for t in tenants).apply_async(**_same_queue(self))

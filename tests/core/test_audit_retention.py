@@ -26,12 +26,6 @@ from tests.conftest import bearer
 DAY = timedelta(days=1)
 
 
-async def _purge(db: Any, slug: str, days: int, **kwargs: Any) -> int:
-    """The purge in a session bound to the tenant, as its task for the tenant runs it."""
-    async with db.tenant_session(f"t_{slug}") as session:
-        return await purge_tenant(session, days, **kwargs)
-
-
 def _connect() -> psycopg.Connection[Any]:
     return psycopg.connect(libpq_url(os.environ["DATABASE_URL"]), autocommit=True)
 
@@ -122,7 +116,7 @@ async def test_purge_goes_in_batches_and_records_the_count(db: Any, new_tenant: 
         old = [_insert(conn, schema, (500 + i) * DAY) for i in range(5)]
         kept = [_insert(conn, schema, 380 * DAY), _insert(conn, schema, 2 * DAY)]
 
-    assert await _purge(db, slug, 400, batch=2) == 5  # batches of 2, 2, 1
+    assert await purge_tenant(db, slug, 400, batch=2) == 5  # batches of 2, 2, 1
 
     with _connect() as conn:
         assert not any(_exists(conn, schema, r) for r in old)
@@ -134,7 +128,7 @@ async def test_purge_goes_in_batches_and_records_the_count(db: Any, new_tenant: 
     assert purges == [("system", "audit_log", {"deleted": 5, "retentionDays": 400, "complete": True})]
 
     # Nothing left to purge: the run still says so, and its own records stay.
-    assert await _purge(db, slug, 400, batch=2) == 0
+    assert await purge_tenant(db, slug, 400, batch=2) == 0
     async with db.tenant_session(schema) as session:
         counts = (await session.scalars(
             select(tenant_audit.c.after["deleted"].as_integer())
@@ -150,7 +144,7 @@ async def test_a_policy_below_the_floor_still_keeps_a_year(db: Any, new_tenant: 
     with _connect() as conn:
         young = _insert(conn, schema, 200 * DAY)
         old = _insert(conn, schema, 366 * DAY)
-    assert await _purge(db, slug, 30) == 1
+    assert await purge_tenant(db, slug, 30) == 1
     with _connect() as conn:
         assert _exists(conn, schema, young) and not _exists(conn, schema, old)
 

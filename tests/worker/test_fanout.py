@@ -10,7 +10,6 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, insert, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import tasks
 from app.core.audit import Actor, platform_audit
@@ -19,7 +18,7 @@ from app.core.idempotency import tenant_keys
 from app.core.ids import new_id
 from app.fanout.models import FanoutRun, FanoutTenant, TenantState
 from app.fanout.runs import claim, finish, record_failure, start_run
-from app.fanout.tasks import FanOut, run_tenant
+from app.fanout.tasks import BoundTenant, FanOut, run_tenant
 from app.tenants.models import Tenant, TenantStatus
 from app.tenants.services import change_status, get_tenant
 from tests.conftest import bearer
@@ -130,9 +129,10 @@ async def test_a_redelivered_task_is_counted_once(db: Any, new_tenant: Any) -> N
     a, b, c = sorted([await new_tenant("fan_re") for _ in range(3)])
     calls: list[str] = []
 
-    async def body(session: AsyncSession, tenant: str) -> Mapping[str, int]:
-        calls.append(tenant)
-        assert session.info["tenant_schema"] == f"t_{tenant}"  # bound to its own tenant, nothing else
+    async def body(tenant: BoundTenant) -> Mapping[str, int]:
+        calls.append(tenant.slug)
+        async with tenant.transaction() as session:  # bound to its own tenant, nothing else
+            assert session.info["tenant_schema"] == f"t_{tenant.slug}"
         return {"seen": 1}
 
     fan = FanOut(name=f"test.fanout.{uuid.uuid4().hex[:8]}", body=body)
@@ -166,8 +166,8 @@ async def test_a_tenant_suspended_after_the_run_started_is_skipped(db: Any, new_
     slug = await new_tenant("fan_sk")
     calls: list[str] = []
 
-    async def body(session: AsyncSession, tenant: str) -> Mapping[str, int]:
-        calls.append(tenant)
+    async def body(tenant: BoundTenant) -> Mapping[str, int]:
+        calls.append(tenant.slug)
         return {}
 
     fan = FanOut(name=f"test.fanout.{uuid.uuid4().hex[:8]}", body=body)

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.jobs import Progress, run_job
 from app.domains.archives import services
-from app.fanout.tasks import for_each_tenant
+from app.fanout.tasks import BoundTenant, for_each_tenant
 from app.storage import StorageUnavailable, get_store
 from app.worker import enqueue_after_commit, tenant_task
 
@@ -52,20 +52,20 @@ async def remove_objects(session: AsyncSession, *, batch: int = services.REMOVAL
     return done
 
 
-async def clean_tenant(session: AsyncSession, tenant: str) -> dict[str, int]:
+async def clean_tenant(tenant: BoundTenant) -> dict[str, int]:
     """One tenant: expired uploads to the removal list (one transaction, the database only),
     then the due removals (a transaction per batch), then stale multipart uploads."""
     store = get_store()
-    uploads = await services.clean_expired_uploads(session)
-    await session.commit()
+    async with tenant.transaction() as session:
+        uploads = await services.clean_expired_uploads(session)
     keys = versions = 0
     for _ in range(CLEAN_UP_BATCHES):
-        done = await services.remove_objects(session, store)
-        await session.commit()
+        async with tenant.transaction() as session:
+            done = await services.remove_objects(session, store)
         keys, versions = keys + done["keys"], versions + done["versions"]
         if done["due"] < services.REMOVAL_BATCH:
             break
-    multipart = await store.abort_incomplete(tenant, services.UPLOAD_GRACE)
+    multipart = await store.abort_incomplete(tenant.slug, services.UPLOAD_GRACE)
     return {"uploads": uploads, "keys": keys, "versions": versions, "multipart": multipart}
 
 

@@ -49,6 +49,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.principal import Principal
 from app.core import audit
 from app.core.audit import PURGE_SETTING, RETENTION_FLOOR_DAYS, SYSTEM, tenant_audit
+from app.core.db import Database
 from app.core.jobs import ENTITY as JOB_ENTITY
 from app.core.jobs import Job, JobError, JobStatus, Progress, create_job, get_job, run_job
 from app.core.pagination import PageParams, paginate
@@ -59,6 +60,7 @@ from app.domains.access.authz import load_authorizer
 from app.domains.audit.models import AuditRecord
 from app.domains.audit.schemas import AuditFilter, AuditRecordOut
 from app.domains.org.services import get_root
+from app.tenants.models import schema_name
 
 PERMISSION = "audit.read"
 EXPORT_KIND = "audit.export"
@@ -200,10 +202,9 @@ async def export_csv(session: AsyncSession, job_id: uuid.UUID, requester: str) -
 
 # ------------------------------------------------------------------------- retention
 
-async def purge_tenant(session: AsyncSession, days: int, *, batch: int = PURGE_BATCH) -> int:
-    """Delete the records of the session's tenant older than ``days`` in batches, each
-    committed on its own (short transactions); then one audit record states how many went.
-    Returns that number."""
+async def purge_tenant(db: Database, slug: str, days: int, *, batch: int = PURGE_BATCH) -> int:
+    """Delete the tenant's records older than ``days`` in batches, each in its own short
+    transaction; then one audit record states how many went. Returns that number."""
     keep = timedelta(days=max(days, RETENTION_FLOOR_DAYS))
     # The database's now(), the clock the trigger judges by: an app clock running ahead
     # would pick rows the trigger still protects and fail the whole batch.
@@ -211,21 +212,20 @@ async def purge_tenant(session: AsyncSession, days: int, *, batch: int = PURGE_B
     deleted, complete = 0, False
     try:
         while not complete:
-            # The trigger lets a DELETE through only under this transaction-local setting.
-            await session.execute(text(f"SET LOCAL {PURGE_SETTING} = 'on'"))
-            oldest = select(AuditRecord.id).where(expired).order_by(AuditRecord.occurred_at).limit(batch)
-            result = await session.execute(delete(tenant_audit).where(tenant_audit.c.id.in_(oldest)))
-            count = result.rowcount  # type: ignore[attr-defined]
-            deleted += count
-            complete = count < batch
-            if complete:  # the record commits with the last batch
-                await _record_purge(session, deleted, days, complete=True)
-            await session.commit()
+            async with db.tenant_transaction(schema_name(slug)) as session:
+                # The trigger lets a DELETE through only under this transaction-local setting.
+                await session.execute(text(f"SET LOCAL {PURGE_SETTING} = 'on'"))
+                oldest = select(AuditRecord.id).where(expired).order_by(AuditRecord.occurred_at).limit(batch)
+                result = await session.execute(delete(tenant_audit).where(tenant_audit.c.id.in_(oldest)))
+                count = result.rowcount  # type: ignore[attr-defined]
+                deleted += count
+                complete = count < batch
+                if complete:  # the record commits with the last batch
+                    await _record_purge(session, deleted, days, complete=True)
     except Exception:
-        await session.rollback()
         if deleted:  # earlier batches committed: say so even though the run broke off
-            await _record_purge(session, deleted, days, complete=False)
-            await session.commit()
+            async with db.tenant_transaction(schema_name(slug)) as session:
+                await _record_purge(session, deleted, days, complete=False)
         raise
     return deleted
 

@@ -12,7 +12,7 @@ from app.core.jobs import run_job
 from app.domains.access.authz import SYSTEM_PRINCIPAL, Authorizer
 from app.domains.complaints import services, statistics
 from app.domains.complaints.models import Register
-from app.fanout.tasks import for_each_tenant
+from app.fanout.tasks import BoundTenant, for_each_tenant
 from app.storage import get_store
 from app.worker import tenant_task
 
@@ -21,17 +21,18 @@ SLA_SCAN = "complaints.sla_scan"
 MAX_BATCHES = 20
 
 
-async def scan_tenant(session: AsyncSession, tenant: str) -> dict[str, int]:
+async def scan_tenant(tenant: BoundTenant) -> dict[str, int]:
     """The SLA scan in one tenant, one transaction per batch; then the expired uploads."""
     totals = {"checked": 0, "warnings": 0, "breaches": 0, "escalations": 0, "messages": 0, "moved": 0}
     for _ in range(MAX_BATCHES):
-        counts = await services.scan(session)
-        await session.commit()
+        async with tenant.transaction() as session:
+            counts = await services.scan(session)
         for key, value in counts.items():
             totals[key] += value
         if counts["checked"] < services.SCAN_BATCH:
             break
-    totals["expiredUploads"] = await services.expire_uploads(session, get_store(), tenant)
+    async with tenant.transaction() as session:
+        totals["expiredUploads"] = await services.expire_uploads(session, get_store(), tenant.slug)
     return totals
 
 

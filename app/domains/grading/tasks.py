@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.jobs import JobError, Progress, run_job
 from app.domains.grading.services import KIND, recompute
 from app.domains.org.models import OrgNode
-from app.fanout.tasks import for_each_tenant
+from app.fanout.tasks import BoundTenant, for_each_tenant
 from app.worker import tenant_task
 
 RECOMPUTE_ALL = "grading.recompute_all"
@@ -35,9 +35,10 @@ async def recompute_grades(session: AsyncSession, *, job_id: str, node_id: str |
     await run_job(session, job, KIND, work)
 
 
-async def recompute_tenant(session: AsyncSession, tenant: str) -> dict[str, int]:
+async def recompute_tenant(tenant: BoundTenant) -> dict[str, int]:
     """Every customer of one tenant graded by its rules, in one transaction."""
-    return {"customers": (await recompute(session))["customers"]}
+    async with tenant.transaction() as session:
+        return {"customers": (await recompute(session))["customers"]}
 
 
 recompute_all = for_each_tenant(RECOMPUTE_ALL, recompute_tenant)

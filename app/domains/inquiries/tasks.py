@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from app.domains.inquiries.services import switch_at_handover
-from app.fanout.tasks import for_each_tenant
+from app.fanout.tasks import BoundTenant, for_each_tenant
 
 HANDOVER_SWITCH = "inquiries.handover_switch"
 
 
-async def switch_tenant(session: AsyncSession, tenant: str) -> dict[str, int]:
+async def switch_tenant(tenant: BoundTenant) -> dict[str, int]:
     """The open inquiries of projects whose handover day has come move to customer affairs."""
-    return {"moved": await switch_at_handover(session)}
+    async with tenant.transaction() as session:
+        return {"moved": await switch_at_handover(session)}
 
 
 handover_switch = for_each_tenant(HANDOVER_SWITCH, switch_tenant)
