@@ -2,8 +2,9 @@
 
 Delivery is at-least-once, so every step is guarded by the state of the tenant's row: a
 done tenant's row is gone and a failed one's is final, so a late or repeated delivery finds
-nothing to claim and nothing to count. The last step of each tenant takes the run's row lock:
-counts add up, and exactly one tenant's task sees the run complete.
+nothing to claim and nothing to count. Each step is one statement: a tenant's last step
+finishes its row and counts it on the run's row at once, so counts add up and the run is
+stamped complete once.
 """
 
 from __future__ import annotations
@@ -11,10 +12,22 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, insert, literal, select, update
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Executable,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import audit
 from app.core.audit import SYSTEM
@@ -55,51 +68,49 @@ def _unfinished(run_id: uuid.UUID, tenant: str) -> tuple[ColumnElement[bool], ..
     return (FanoutTenant.run_id == run_id, FanoutTenant.tenant == tenant, FanoutTenant.state != TenantState.failed)
 
 
+async def _one(db: Database, stmt: Executable) -> Any:
+    """Run one statement in a transaction of its own that does not wait for its WAL flush at
+    commit; the first column of its first row, or None. The rows are the platform's note of
+    its own work: a server crash may lose the last fraction of a second of it (the next run
+    visits every tenant again), and not waiting saves each tenant's task two disk flushes.
+    The bodies' own transactions, and a tenant's final failure, commit as usual."""
+    async with db.engine.begin() as conn:
+        await conn.execute(text("SET LOCAL synchronous_commit = off"))
+        return (await conn.execute(stmt)).scalar()
+
+
+def _count(run_id: uuid.UUID, gone: Any, column: str, counts: Mapping[str, int] | None = None) -> Any:
+    """The run's UPDATE counting one tenant in ``column`` when ``gone`` (a CTE that finished its
+    row) returned it. Concurrent ones queue on the run's row and each re-reads it (READ
+    COMMITTED), so counts add up and the one that completes the run stamps ``finished_at``."""
+    counted = {"done": FanoutRun.done, "skipped": FanoutRun.skipped, "failed": FanoutRun.failed}[column]
+    values: dict[str, Any] = {column: counted + 1, "finished_at": case(
+        (FanoutRun.done + FanoutRun.skipped + FanoutRun.failed + 1 >= FanoutRun.tenants, func.now()),
+        else_=FanoutRun.finished_at)}
+    if counts:
+        added = [part for key, value in counts.items() for part in (
+            literal(key), func.coalesce(FanoutRun.totals[key].astext.cast(BigInteger), 0) + int(value))]
+        values["totals"] = FanoutRun.totals.op("||")(func.jsonb_build_object(*added))
+    return (update(FanoutRun).where(FanoutRun.id == run_id, FanoutRun.id.in_(select(gone.c.run_id)))
+            .values(**values).returning(FanoutRun.id))
+
+
 async def claim(db: Database, run_id: uuid.UUID, tenant: str, attempt: int) -> bool | None:
     """Mark the tenant's row running as ``attempt``: True to run the body, False when the
     tenant is no longer active (suspended since the run started), None when its row is
     finished (done or failed: nothing to do)."""
-    async with db.platform_transaction() as session:
-        claimed = await session.scalar(
-            update(FanoutTenant).where(*_unfinished(run_id, tenant))
-            .values(state=TenantState.running, attempts=attempt, updated_at=func.now())
-            .returning(FanoutTenant.tenant))
-        if claimed is None:
-            return None
-        return await session.scalar(select(Tenant.status).where(Tenant.slug == tenant)) == TenantStatus.active
-
-
-async def _locked_run(session: AsyncSession, run_id: uuid.UUID) -> FanoutRun | None:
-    return await session.scalar(select(FanoutRun).where(FanoutRun.id == run_id).with_for_update()
-                                .execution_options(populate_existing=True))
-
-
-def _close_if_complete(run: FanoutRun) -> None:
-    if run.finished_at is None and run.pending <= 0:
-        run.finished_at = func.now()  # type: ignore[assignment]
+    status = await _one(db, update(FanoutTenant).where(*_unfinished(run_id, tenant), Tenant.slug == FanoutTenant.tenant)
+                        .values(state=TenantState.running, attempts=attempt, updated_at=func.now())
+                        .returning(Tenant.status))
+    return None if status is None else status == TenantStatus.active
 
 
 async def finish(db: Database, run_id: uuid.UUID, tenant: str, counts: Mapping[str, int] | None) -> bool:
     """The tenant is done (``counts`` from its body) or skipped (None): its row goes and the
     run counts it. False when another delivery had finished it already."""
-    async with db.platform_transaction() as session:
-        run = await _locked_run(session, run_id)
-        if run is None:
-            return False
-        gone = await session.scalar(delete(FanoutTenant).where(*_unfinished(run_id, tenant))
-                                    .returning(FanoutTenant.tenant))
-        if gone is None:
-            return False
-        if counts is None:
-            run.skipped += 1
-        else:
-            run.done += 1
-            totals = dict(run.totals)
-            for key, value in counts.items():
-                totals[key] = totals.get(key, 0) + int(value)
-            run.totals = totals
-        _close_if_complete(run)
-    return True
+    gone = delete(FanoutTenant).where(*_unfinished(run_id, tenant)).returning(FanoutTenant.run_id).cte("gone")
+    stmt = _count(run_id, gone, "skipped" if counts is None else "done", counts).add_cte(gone)
+    return await _one(db, stmt) is not None
 
 
 async def record_failure(db: Database, task: str, run_id: uuid.UUID, tenant: str, attempt: int, error: str,
@@ -107,18 +118,16 @@ async def record_failure(db: Database, task: str, run_id: uuid.UUID, tenant: str
     """Note a failed attempt. On the last one the tenant is failed for good, counted once,
     and audited on the platform log; True when this call counted it."""
     values = {"attempts": attempt, "last_error": error[:ERROR_MAX], "updated_at": func.now()}
+    if not final:
+        await _one(db, update(FanoutTenant).where(*_unfinished(run_id, tenant))
+                   .values(state=TenantState.retrying, **values).returning(FanoutTenant.tenant))
+        return False
+    failed = (update(FanoutTenant).where(*_unfinished(run_id, tenant)).values(state=TenantState.failed, **values)
+              .returning(FanoutTenant.run_id).cte("failed"))
     async with db.platform_transaction() as session:
-        if not final:
-            await session.execute(update(FanoutTenant).where(*_unfinished(run_id, tenant))
-                                  .values(state=TenantState.retrying, **values))
+        conn = await session.connection()  # Core: the ORM reads no RETURNING past a DML CTE
+        if (await conn.execute(_count(run_id, failed, "failed").add_cte(failed))).scalar() is None:
             return False
-        run = await _locked_run(session, run_id)
-        failed = await session.scalar(update(FanoutTenant).where(*_unfinished(run_id, tenant))
-                                      .values(state=TenantState.failed, **values).returning(FanoutTenant.tenant))
-        if run is None or failed is None:
-            return False
-        run.failed += 1
-        _close_if_complete(run)
         await audit.append(session, schema=None, actor=SYSTEM, action="fanout.tenant.fail", entity_type="fanout_run",
                            entity_id=run_id, after={"task": task, "tenant": tenant, "attempts": attempt,
                                                     "error": error[:ERROR_MAX]})
