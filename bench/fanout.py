@@ -36,9 +36,11 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from _common import (
     VENV_BIN,
     console,
+    cpu_seconds,
     machine_load_note,
     scratch_database,
     settle,
@@ -47,6 +49,7 @@ from _common import (
 from _common import progress as _progress
 
 from app.config import PROJECT_ROOT
+from app.core.db import libpq_url
 
 SCANS = ("complaints.sla_scan", "grading.recompute_all", "inquiries.handover_switch",
          "archives.clean_expired_uploads", "platform.purge_idempotency_keys", "audit.enforce_retention")
@@ -87,6 +90,45 @@ async def _create_tenants(db: Any, count: int, creators: int) -> None:
                 progress.advance(bar)
 
         await asyncio.gather(*(creator() for _ in range(creators)))
+
+
+class CpuMeter:
+    """CPU time (user + system) the run's processes spent: Python's (the given pids) and
+    PostgreSQL's (the backends connected to the scratch database). Unlike wall time, it
+    barely moves when other work shares the machine."""
+
+    def __init__(self, url: str, python: list[int]) -> None:
+        self.url, self.python = url, python
+
+    def _backends(self) -> list[int]:
+        with psycopg.connect(libpq_url(self.url), autocommit=True) as conn:
+            rows = conn.execute("SELECT pid FROM pg_stat_activity "
+                                "WHERE datname = current_database() AND pid <> pg_backend_pid()").fetchall()
+        return [int(pid) for (pid,) in rows]
+
+    def _snapshot(self) -> dict[int, float]:
+        return {pid: cpu_seconds([pid]) for pid in [*self.python, *self._backends()]}
+
+    def __enter__(self) -> CpuMeter:
+        self.before = self._snapshot()
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        after = self._snapshot()
+        spent = {pid: cpu - self.before.get(pid, 0.0) for pid, cpu in after.items()}
+        self.python_s = sum(v for pid, v in spent.items() if pid in self.python)
+        self.postgres_s = sum(v for pid, v in spent.items() if pid not in self.python)
+
+    def line(self, tenants: int) -> str:
+        per = 1000 / max(tenants, 1)
+        return (f"CPU per tenant {(self.python_s + self.postgres_s) * per:.1f} ms "
+                f"(Python {self.python_s * per:.1f}, PostgreSQL {self.postgres_s * per:.1f})")
+
+
+def _worker_pids(worker: subprocess.Popen[bytes]) -> list[int]:
+    """The worker and its pool processes."""
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(worker.pid)], capture_output=True, text=True)
+    return [worker.pid, *(int(line) for line in out.stdout.split())]
 
 
 async def serial_scan(db: Any, scan: str) -> tuple[float, int, int]:
@@ -130,7 +172,7 @@ async def fanned_out(db: Any, scan: str, worker: subprocess.Popen[bytes], log: P
             raise RuntimeError(f"the worker exited ({worker.returncode}):\n{_tail(log)}")
         if time.perf_counter() - started > RUN_TIMEOUT:
             raise RuntimeError(f"the run did not finish within {RUN_TIMEOUT:.0f} s:\n{_tail(log)}")
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.1)
 
 
 def _tail(log: Path, lines: int = 30) -> str:
@@ -186,18 +228,22 @@ async def run(url: str, args: argparse.Namespace, queue: str, log: Path) -> None
         settle(url)
 
         await serial_scan(db, args.scan)  # warm-up: caches, the first connection of each kind
-        seconds, done, failed = await serial_scan(db, args.scan)
+        with CpuMeter(url, [os.getpid()]) as serial_cpu:
+            seconds, done, failed = await serial_scan(db, args.scan)
         _report(f"before: serial loop, one process ({done} done, {failed} failed)", seconds, done + failed)
+        console.print(f"       {serial_cpu.line(done + failed)}")
 
         worker = _start_worker(queue, args.concurrency, log)
         try:
             warm, _ = await fanned_out(db, args.scan, worker, log)  # also proves the worker ready
             console.print(f"(warm-up fan-out, worker start-up included: {warm:.2f} s)")
-            after, report = await fanned_out(db, args.scan, worker, log)
+            with CpuMeter(url, _worker_pids(worker)) as fanout_cpu:
+                after, report = await fanned_out(db, args.scan, worker, log)
         finally:
             _stop_worker(worker)
         _report(f"after: one task per tenant, prefork {args.concurrency} ({report.done} done, "
                 f"{report.skipped} skipped, {report.failed} failed)", after, report.tenants)
+        console.print(f"       {fanout_cpu.line(report.tenants)} (the bench's polling of the report included)")
         in_db = (report.finished_at - report.started_at).total_seconds()
         console.print(f"       the run's own report: started → finished {in_db:.2f} s; totals {report.totals}")
         console.print(f"ratio: the fan-out took {after / seconds:.2f} of the serial loop's time "
