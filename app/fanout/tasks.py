@@ -7,7 +7,7 @@
 - ``name + ".tenant"``: runs ``body(tenant)``, where ``tenant`` is a :class:`BoundTenant`:
   the tenant's slug, and ``tenant.transaction()``, a new session bound to that tenant alone
   (``app.worker.bound_session``) in a transaction committed at the end of the block. A body
-  working in batches takes one per batch, as the serial loops did. A failure is retried
+  working in batches takes one per batch (short transactions, fresh reads). A failure is retried
   ``CORNERSTONE_FANOUT_RETRIES`` times, the first after ``CORNERSTONE_FANOUT_RETRY_DELAY``
   seconds, each next one twice as late (10 minutes at most); then the tenant is reported
   failed with its last error. No tenant waits for another: each is a task of its own.
