@@ -33,6 +33,7 @@ from app.core.deps import provide_reader
 from app.core.jobs_controller import JobController
 from app.core.openapi import ClosedStructSchemaPlugin, security_components
 from app.core.problems import EXCEPTION_HANDLERS
+from app.fanout.controllers import FanoutRunController
 from app.health import HealthController
 from app.storage import store_for
 from app.storage.controllers import routes_for
@@ -50,11 +51,14 @@ group → branch → project matrix scoping who sees what.
 """
 
 # The platform's own routes; each domain brings its own (app/domains/__init__.py).
-PLATFORM_ROUTES = [HealthController, OAuthController, TenantController, *IDENTITY_CONTROLLERS, JobController]
+PLATFORM_ROUTES = [HealthController, OAuthController, TenantController, FanoutRunController, *IDENTITY_CONTROLLERS,
+                   JobController]
 
 # The platform's own tags, around the domains' (the document lists them in this order).
 PLATFORM_TAGS_FIRST = {
     "Platform: tenants": "Tenant provisioning and lifecycle (operators).",
+    "Platform: background runs": "How the periodic tasks over every tenant went: tenants done, skipped and failed, "
+                                 "with each failure's last error (operators).",
     "Identity": "The group's accounts (staff and owners) and OAuth clients (group administrators).",
     "My account": "One's own account: password, two-step verification, recovery codes; password reset without a "
                   "token.",

@@ -45,6 +45,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Tenant schemas kept built in advance, so that creating a tenant renames one instead of
     # running the DDL (app/tenants/spares.py); 0: none, every tenant is built from the DDL.
     spare_schemas: int
+    # A periodic scan's task for one tenant is retried this many times when it fails, the
+    # first retry after fanout_retry_delay seconds, each next one twice as late (app/fanout.py).
+    fanout_retries: int
+    fanout_retry_delay: float
     # Seconds a tenant's status may be served from the in-process cache.
     tenant_cache_ttl: float
     log_level: str
@@ -183,6 +187,8 @@ _SPEC: list[tuple[str, str, str | None, Callable[[str], Any]]] = [
     ("CORNERSTONE_DB_POOL_SIZE", "db_pool_size", "20", _int(1, 200)),
     ("CORNERSTONE_MIGRATION_CONCURRENCY", "migration_concurrency", "4", _int(1, 64)),
     ("CORNERSTONE_SPARE_SCHEMAS", "spare_schemas", "3", _int(0, 100)),
+    ("CORNERSTONE_FANOUT_RETRIES", "fanout_retries", "3", _int(0, 10)),
+    ("CORNERSTONE_FANOUT_RETRY_DELAY", "fanout_retry_delay", "30", _float(0.1, 600)),
     ("CORNERSTONE_TENANT_CACHE_TTL", "tenant_cache_ttl", "2", _float(0, 300)),
     ("CORNERSTONE_LOG_LEVEL", "log_level", "INFO", _choice("DEBUG", "INFO", "WARNING", "ERROR")),
     ("CORNERSTONE_DEMO_TENANT", "demo_tenant", "demo", _text),

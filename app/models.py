@@ -16,6 +16,7 @@ PLATFORM = (
     "app.core.keystore",  # the tenant's wrapped data keys
     "app.core.numbering",
     "app.core.tenant_settings",
+    "app.fanout.models",  # the report of the periodic scans over the tenants
     "app.tenants.models",
 )
 

@@ -5,7 +5,6 @@ Delivery is at-least-once: every body here is safe to run twice.
 
 from __future__ import annotations
 
-import logging
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,13 +20,12 @@ from app.core.db import Database, rowcount
 from app.core.idempotency import platform_keys, tenant_keys
 from app.core.jobs import Progress, run_job
 from app.domains.org.models import NodeKind, OrgNode
-from app.tenants.models import Tenant, TenantStatus, schema_name
+from app.fanout.tasks import BoundTenant, for_each_tenant
 from app.tenants.spares import fill_pool
 from app.worker import celery_app, run_in_worker, tenant_task
 
-log = logging.getLogger(__name__)
-
 EXPORT_BRANCHES = "org.export_branches"
+PURGE_IDEMPOTENCY_KEYS = "platform.purge_idempotency_keys"
 PREPARE_SPARES = "tenants.prepare_spares"
 EXPORT_BATCH = 500
 IDEMPOTENCY_KEY_TTL = timedelta(hours=24)  # docs/api.md promises clients 24 hours
@@ -54,33 +52,20 @@ async def export_branches(session: AsyncSession, *, job_id: str) -> None:
     await run_job(session, uuid.UUID(job_id), EXPORT_BRANCHES, work)
 
 
-@celery_app.task(name="platform.purge_idempotency_keys")
-def purge_idempotency_keys() -> dict[str, int]:
-    return run_in_worker(purge_expired_keys)
+async def purge_tenant_keys(tenant: BoundTenant) -> dict[str, int]:
+    """Delete one tenant's idempotency keys past their TTL."""
+    async with tenant.transaction() as session:
+        return {"deleted": await _purge(session, tenant_keys, utcnow() - IDEMPOTENCY_KEY_TTL)}
 
 
-async def purge_expired_keys(db: Database) -> dict[str, int]:
-    """Delete idempotency keys past their TTL: the platform's, then each active tenant's.
-
-    One short transaction per schema; a failing tenant is logged and the rest go on.
-    """
-    cutoff = utcnow() - IDEMPOTENCY_KEY_TTL
+async def purge_platform_keys(db: Database) -> dict[str, int]:
+    """Delete the platform's own idempotency keys past their TTL (once per run)."""
     async with db.platform_transaction() as session:
         session.info["actor"] = SYSTEM
-        deleted = await _purge(session, platform_keys, cutoff)
-        slugs = (await session.scalars(select(Tenant.slug).where(Tenant.status == TenantStatus.active))).all()
-    failed: list[str] = []
-    for slug in slugs:
-        try:
-            async with db.tenant_session(schema_name(slug)) as session, session.begin():
-                session.info["actor"] = SYSTEM
-                deleted += await _purge(session, tenant_keys, cutoff)
-        except Exception:  # noqa: BLE001 - logged; one tenant never stops the others
-            log.exception("purging idempotency keys of tenant %s failed", slug)
-            failed.append(slug)
-    if failed:
-        raise RuntimeError(f"purging idempotency keys failed for {len(failed)} tenants: {', '.join(failed[:20])}")
-    return {"deleted": deleted, "tenants": len(slugs)}
+        return {"platformDeleted": await _purge(session, platform_keys, utcnow() - IDEMPOTENCY_KEY_TTL)}
+
+
+purge_idempotency_keys = for_each_tenant(PURGE_IDEMPOTENCY_KEYS, purge_tenant_keys, once=purge_platform_keys)
 
 
 async def _purge(session: AsyncSession, table: Table, cutoff: datetime) -> int:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 from celery import Celery, Task
@@ -121,6 +122,18 @@ class TenantTask(Task[Any, Any]):
     abstract = True
 
 
+@asynccontextmanager
+async def bound_session(db: Database, tenant: str, task_id: str | None) -> AsyncIterator[AsyncSession]:
+    """A new session bound to ``tenant`` alone, acting as the system for task ``task_id``:
+    every run of a tenant task makes its own from its own argument, never reusing another's."""
+    if slug_problem(tenant):
+        raise ValueError(f"invalid tenant {tenant!r}")
+    async with db.tenant_session(schema_name(tenant)) as session:
+        session.info["actor"] = SYSTEM
+        session.info["task_id"] = task_id
+        yield session
+
+
 def tenant_task(name: str, **options: Any) -> Callable[[Callable[..., Awaitable[Any]]], Any]:
     def register(body: Callable[..., Awaitable[Any]]) -> Any:
         @celery_app.task(name=name, base=TenantTask, bind=True, **options)
@@ -129,11 +142,8 @@ def tenant_task(name: str, **options: Any) -> Callable[[Callable[..., Awaitable[
                 raise ValueError(f"invalid tenant {tenant!r}")
 
             async def bound(db: Database) -> Any:
-                async with db.tenant_session(schema_name(tenant)) as session:
-                    session.info["actor"] = SYSTEM
-                    session.info["task_id"] = self.request.id
-                    async with session.begin():
-                        return await body(session, **kwargs)
+                async with bound_session(db, tenant, self.request.id) as session, session.begin():
+                    return await body(session, **kwargs)
 
             return run_in_worker(bound)
 

@@ -56,6 +56,9 @@ def _prepare_environment() -> tuple[str, str]:
     # Every test signs in from 127.0.0.1 (live servers inherit this); the limit itself is
     # tested on an app of its own (tests/identity/test_rate_limit.py).
     os.environ.setdefault("CORNERSTONE_AUTH_RATE_LIMIT", "1000000")
+    # A failing tenant's retries in a periodic scan come within a second or two, not minutes
+    # (the worker inherits this; tests/worker/test_fanout.py counts the attempts).
+    os.environ.setdefault("CORNERSTONE_FANOUT_RETRY_DELAY", "0.2")
     return server_url, name
 
 

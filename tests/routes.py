@@ -672,6 +672,17 @@ async def _tenants(ctx: Ctx) -> Made:
         "POST": {"slug": f"rn_{_unique()}", "displayName": f"New group {ctx.mark}"}})
 
 
+async def _fanout_run(ctx: Ctx) -> Made:
+    # A run over no tenant (finished at once): the report's row is what the route reads.
+    from sqlalchemy import false
+
+    from app.fanout.runs import start_run
+
+    run_id = new_id()
+    await start_run(ctx.db, f"catalogue.{ctx.mark}", run_id, where=false())
+    return Made(params={"run_id": str(run_id)}, values=[str(run_id)], url=f"/platform/v1/fanout-runs/{run_id}")
+
+
 # Path template (as the app declares it) -> factory making a resource that template acts on
 # (for a write route: in a state where the write succeeds).
 FACTORIES: dict[str, Factory] = {
@@ -739,6 +750,7 @@ FACTORIES: dict[str, Factory] = {
     "/platform/v1/tenants/{slug:str}/resume": _tenant("suspend"),
     "/platform/v1/tenants/{slug:str}/delete": _tenant(),
     "/platform/v1/tenants/{slug:str}/purge": _tenant("delete"),
+    "/platform/v1/fanout-runs/{run_id:uuid}": _fanout_run,
 }
 
 

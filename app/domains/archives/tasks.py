@@ -1,27 +1,22 @@
 """The archives domain's background work: re-verifying completed uploads, integrity
 verifications with progress, clearing storage of the objects of removed pages and volumes,
-and the hourly clean-up of uploads that were never completed.
+and the hourly clean-up of uploads that were never completed (one task per tenant).
 
 The store is the worker's own (``get_store()``: the same settings as the API's)."""
 
 from __future__ import annotations
 
-import logging
 import uuid
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.audit import SYSTEM
-from app.core.db import Database
 from app.core.jobs import Progress, run_job
 from app.domains.archives import services
+from app.fanout.tasks import BoundTenant, for_each_tenant
 from app.storage import StorageUnavailable, get_store
-from app.tenants.models import Tenant, TenantStatus, schema_name
-from app.worker import celery_app, enqueue_after_commit, run_in_worker, tenant_task
+from app.worker import enqueue_after_commit, tenant_task
 
-log = logging.getLogger(__name__)
 CLEAN_EXPIRED_UPLOADS = "archives.clean_expired_uploads"
 # Storage being down is a reason to try again later (10 s, 20 s, 40 s, … up to 10 minutes
 # apart), not to give up: both tasks are safe to run again, and the hourly clean-up goes
@@ -57,44 +52,23 @@ async def remove_objects(session: AsyncSession, *, batch: int = services.REMOVAL
     return done
 
 
-@celery_app.task(name=CLEAN_EXPIRED_UPLOADS)
-def clean_expired_uploads() -> dict[str, int]:
-    return run_in_worker(clean_all_tenants)
-
-
-async def _clean_tenant(db: Database, slug: str) -> dict[str, int]:
+async def clean_tenant(tenant: BoundTenant) -> dict[str, int]:
     """One tenant: expired uploads to the removal list (one transaction, the database only),
     then the due removals (a transaction per batch), then stale multipart uploads."""
-    store, schema = get_store(), schema_name(slug)
-    async with db.tenant_session(schema) as session, session.begin():
-        session.info["actor"] = SYSTEM
+    store = get_store()
+    async with tenant.transaction() as session:
         uploads = await services.clean_expired_uploads(session)
     keys = versions = 0
     for _ in range(CLEAN_UP_BATCHES):
-        async with db.tenant_session(schema) as session, session.begin():
-            session.info["actor"] = SYSTEM
+        async with tenant.transaction() as session:
             done = await services.remove_objects(session, store)
         keys, versions = keys + done["keys"], versions + done["versions"]
         if done["due"] < services.REMOVAL_BATCH:
             break
-    multipart = await store.abort_incomplete(slug, services.UPLOAD_GRACE)
+    multipart = await store.abort_incomplete(tenant.slug, services.UPLOAD_GRACE)
     return {"uploads": uploads, "keys": keys, "versions": versions, "multipart": multipart}
 
 
-async def clean_all_tenants(db: Database) -> dict[str, int]:
-    """Run the clean-up in every active tenant; a failing tenant (its storage down, say) is
-    logged and the others go on; the next run retries it."""
-    async with db.platform_transaction() as session:
-        slugs = (await session.scalars(select(Tenant.slug).where(Tenant.status == TenantStatus.active))).all()
-    totals: dict[str, int] = {"uploads": 0, "keys": 0, "versions": 0, "multipart": 0}
-    failed = []
-    for slug in slugs:
-        try:
-            for name, count in (await _clean_tenant(db, slug)).items():
-                totals[name] += count
-        except Exception:  # noqa: BLE001 - logged; one tenant never stops the others
-            log.exception("the clean-up of archive uploads and objects failed for tenant %s", slug)
-            failed.append(slug)
-    if failed:
-        raise RuntimeError(f"the archive clean-up failed for {len(failed)} tenants: {', '.join(failed[:20])}")
-    return {**totals, "tenants": len(slugs)}
+# Storage being down fails a tenant's clean-up; its retries (and the next hourly run, which
+# goes over the removal list too) take it up again.
+clean_expired_uploads = for_each_tenant(CLEAN_EXPIRED_UPLOADS, clean_tenant)

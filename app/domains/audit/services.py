@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import csv
 import io
-import logging
 import uuid
 from datetime import UTC, timedelta
 from typing import Any
@@ -61,9 +60,7 @@ from app.domains.access.authz import load_authorizer
 from app.domains.audit.models import AuditRecord
 from app.domains.audit.schemas import AuditFilter, AuditRecordOut
 from app.domains.org.services import get_root
-from app.tenants.models import Tenant, TenantStatus, schema_name
-
-log = logging.getLogger(__name__)
+from app.tenants.models import schema_name
 
 PERMISSION = "audit.read"
 EXPORT_KIND = "audit.export"
@@ -206,30 +203,6 @@ async def export_csv(session: AsyncSession, job_id: uuid.UUID, requester: str) -
 
 
 # ------------------------------------------------------------------------- retention
-
-async def enforce_retention(db: Database, *, batch: int = PURGE_BATCH) -> dict[str, int]:
-    """Purge each active tenant's records older than its policy; tenants without one keep all.
-
-    One failing tenant is logged and the rest go on; the run fails at the end naming them.
-    """
-    async with db.platform_session() as session:
-        policies = (await session.execute(
-            select(Tenant.slug, Tenant.audit_retention_days)
-            .where(Tenant.status == TenantStatus.active, Tenant.audit_retention_days.is_not(None))
-            .order_by(Tenant.slug)
-        )).all()
-    deleted, failed = 0, []
-    for slug, days in policies:
-        assert days is not None  # the query keeps tenants with a policy
-        try:
-            deleted += await purge_tenant(db, slug, days, batch=batch)
-        except Exception:  # noqa: BLE001 - logged; one tenant never stops the others
-            log.exception("enforcing audit retention for tenant %s failed", slug)
-            failed.append(slug)
-    if failed:
-        raise RuntimeError(f"audit retention failed for {len(failed)} tenants: {', '.join(failed[:20])}")
-    return {"tenants": len(policies), "deleted": deleted}
-
 
 async def purge_tenant(db: Database, slug: str, days: int, *, batch: int = PURGE_BATCH) -> int:
     """Delete the tenant's records older than ``days`` in batches, each in its own short

@@ -1,24 +1,20 @@
 """The grading domain's background work: grades recomputed on demand (a job with progress)
-and every day for every tenant."""
+and every day in every tenant (one task per tenant)."""
 
 from __future__ import annotations
 
-import logging
 import uuid
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.audit import SYSTEM
-from app.core.db import Database
 from app.core.jobs import JobError, Progress, run_job
 from app.domains.grading.services import KIND, recompute
 from app.domains.org.models import OrgNode
-from app.tenants.models import Tenant, TenantStatus, schema_name
-from app.worker import celery_app, run_in_worker, tenant_task
+from app.fanout.tasks import BoundTenant, for_each_tenant
+from app.worker import tenant_task
 
-log = logging.getLogger(__name__)
 RECOMPUTE_ALL = "grading.recompute_all"
 
 
@@ -39,25 +35,10 @@ async def recompute_grades(session: AsyncSession, *, job_id: str, node_id: str |
     await run_job(session, job, KIND, work)
 
 
-@celery_app.task(name=RECOMPUTE_ALL)
-def recompute_all() -> dict[str, int]:
-    return run_in_worker(recompute_every_tenant)
+async def recompute_tenant(tenant: BoundTenant) -> dict[str, int]:
+    """Every customer of one tenant graded by its rules, in one transaction."""
+    async with tenant.transaction() as session:
+        return {"customers": (await recompute(session))["customers"]}
 
 
-async def recompute_every_tenant(db: Database) -> dict[str, int]:
-    """Grade every active tenant's customers, one transaction each; a failing tenant is
-    logged and the others go on (the next day's run retries it)."""
-    async with db.platform_transaction() as session:
-        slugs = (await session.scalars(select(Tenant.slug).where(Tenant.status == TenantStatus.active))).all()
-    graded, failed = 0, []
-    for slug in slugs:
-        try:
-            async with db.tenant_session(schema_name(slug)) as session, session.begin():
-                session.info["actor"] = SYSTEM
-                graded += (await recompute(session))["customers"]
-        except Exception:  # noqa: BLE001 - logged; one tenant never stops the others
-            log.exception("the daily grading of tenant %s failed", slug)
-            failed.append(slug)
-    if failed:
-        raise RuntimeError(f"the daily grading failed for {len(failed)} tenants: {', '.join(failed[:20])}")
-    return {"customers": graded, "tenants": len(slugs)}
+recompute_all = for_each_tenant(RECOMPUTE_ALL, recompute_tenant)
