@@ -30,6 +30,8 @@ from app.core.db import Database, resolve_database_url
 from app.core.deps import provide_reader
 from app.core.jobs_controller import JobController
 from app.core.allow import complete_allow_header
+from app.core.http_policy import HttpPolicy
+from app.core.request_context import LOG_FORMAT
 from app.core.openapi import ClosedStructSchemaPlugin, security_components
 from app.core.problems import EXCEPTION_HANDLERS
 from app.domains.approvals.controllers import ApprovalController
@@ -74,7 +76,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     settings = settings or get_settings()
     # TLS ends at the proxy in front of the API; authlib must not insist on https itself.
     os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(level=settings.log_level, format=LOG_FORMAT)
 
     # Object storage (app/storage): S3 when CORNERSTONE_S3_ENDPOINT is set, else local disk.
     store = store_for(settings)
@@ -166,7 +168,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         dependencies={"reader": Provide(provide_reader, sync_to_thread=False)},
         exception_handlers={**EXCEPTION_HANDLERS, **STORAGE_EXCEPTION_HANDLERS},  # type: ignore[arg-type]
         openapi_config=openapi,
-        plugins=[ClosedStructSchemaPlugin()],
+        plugins=[ClosedStructSchemaPlugin(), HttpPolicy()],
         before_send=[complete_allow_header],
         request_max_body_size=settings.max_body_bytes,
         cors_config=CORSConfig(allow_origins=[], allow_headers=["Authorization", "Content-Type", "If-Match",

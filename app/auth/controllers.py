@@ -29,6 +29,7 @@ from app.auth.tokens import InvalidToken, KeyRing
 from app.core import audit
 from app.core.audit import Actor
 from app.core.clock import utcnow
+from app.core.request_context import request_id
 from app.tenants.models import Tenant, schema_name
 
 AUTH_PARAMS = ("response_type", "client_id", "redirect_uri", "scope", "state", "code_challenge",
@@ -54,7 +55,7 @@ async def _run(request: Request[Any, Any, Any], work: Any) -> Any:
     await _ready_keys(request)
     ip = request.client.host if request.client else None
     return await anyio.to_thread.run_sync(
-        lambda: server.run(work, ip=ip, request_id=request.headers.get("x-request-id")))
+        lambda: server.run(work, ip=ip, request_id=request_id(request)))
 
 
 def _to_response(result: OAuthResponse) -> Response[Any]:
@@ -316,7 +317,7 @@ async def _audit(request: Request[Any, Any, Any], session: Any, client: Client, 
     """Sign-in events go to the tenant's audit log (the platform's for platform clients)."""
     actor = Actor(kind="user", id=str(account.id) if account else "unknown", client_id=client.client_id,
                   ip=request.client.host if request.client else None,
-                  request_id=request.headers.get("x-request-id"))
+                  request_id=request_id(request))
     await audit.append(session, schema=schema_name(client.tenant_slug) if client.tenant_slug else None,
                        actor=actor, action=action, entity_type="account",
                        entity_id=account.id if account else "unknown", after=after)

@@ -46,6 +46,7 @@ from app.core.etag import check_if_match, etag
 from app.core.idempotency import idempotent
 from app.core.pagination import PageParams, page_params
 from app.core.problems import ProblemError
+from app.core.request_context import request_id
 from app.core.schemas import Page, provided
 
 T = TypeVar("T")
@@ -345,7 +346,7 @@ class MeController(Controller):
 
 def _anonymous(request: Request[Any, Any, Any]) -> Actor:
     return Actor(kind="anonymous", id="anonymous", ip=request.client.host if request.client else None,
-                 request_id=request.headers.get("x-request-id"))
+                 request_id=request_id(request))
 
 
 class PasswordResetController(Controller):
