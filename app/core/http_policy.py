@@ -1,17 +1,54 @@
 """What every request and response goes through, whatever the route: one plugin.
 
 - the request id and the caller's address are decided first (app/core/request_context.py);
+- JSON bodies nested deeper than ``MAX_JSON_DEPTH`` are refused with a 400 problem
+  (``malformed-body``) before any handler sees them: deeper nesting either exhausts the
+  decoder's recursion (a ``RecursionError``, which was a 500) or reaches a JSONB column whose
+  encoder recurses too;
 - every response, an error or a 404 of no route included, carries the request id.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+from litestar import Request
 from litestar.config.app import AppConfig
 from litestar.datastructures import MutableScopeHeaders
+from litestar.exceptions import SerializationException
 from litestar.plugins import InitPluginProtocol
 from litestar.types import Message, Scope
 
 from app.core.request_context import REQUEST_ID_HEADER, RequestContextMiddleware, scope_request_id
+
+MAX_JSON_DEPTH = 32
+
+
+def too_deep(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether a decoded JSON value nests arrays and objects more than ``limit`` deep."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
+
+
+class BoundedJsonRequest(Request[Any, Any, Any]):
+    """Litestar's request, with JSON bodies bounded in depth (every ``data`` is read here)."""
+
+    async def json(self) -> Any:
+        try:
+            value = await super().json()
+        except RecursionError:
+            raise SerializationException(f"JSON nested more than {MAX_JSON_DEPTH} levels deep") from None
+        if too_deep(value):
+            raise SerializationException(f"JSON nested more than {MAX_JSON_DEPTH} levels deep")
+        return value
 
 
 async def add_response_headers(message: Message, scope: Scope) -> None:
@@ -28,4 +65,5 @@ class HttpPolicy(InitPluginProtocol):
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         app_config.middleware.insert(0, RequestContextMiddleware)
         app_config.before_send.append(add_response_headers)
+        app_config.request_class = BoundedJsonRequest
         return app_config
