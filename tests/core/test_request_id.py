@@ -96,8 +96,9 @@ async def test_password_reset_answers_the_same_whatever_the_request_id(client: A
                                    headers={"X-Request-Id": "r" * 101})
         assert answer.status_code == 202, answer.text
     async with db.platform_session() as session:
-        queued = await session.scalars(select(OutboxMessage).where(OutboxMessage.recipient == f"{username}@example.com"))
-        assert len(queued.all()) == 1  # the mail was written
+        queued = (await session.scalars(select(OutboxMessage).where(
+            OutboxMessage.recipient == f"{username}@example.com"))).all()
+    assert len(queued) == 1  # the mail was written
 
 
 async def test_log_records_carry_the_request_id(client: Any, caplog: pytest.LogCaptureFixture) -> None:
