@@ -51,7 +51,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # smtp[s]://[user:password@]host[:port][?from=address&starttls=1] of the mail relay the
     # outbox sends through; None logs messages instead (development and tests).
     smtp_url: str | None
-    # Requests a minute per client IP to each of /oauth/authorize (POST), /oauth/token and
+    # Requests a minute per client IP to each of GET and POST /oauth/authorize, /oauth/token and
     # the password-reset endpoints: a brake on password guessing and mail flooding.
     auth_rate_limit: int
     # Object storage: an S3-compatible server when s3_endpoint is set, else local disk

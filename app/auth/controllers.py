@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import secrets
 import uuid
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -23,6 +24,7 @@ from app.auth import accounts
 from app.auth.identity_controllers import AUTH_RATE_LIMIT
 from app.auth.models import Account, AccountKind
 from app.auth.pages import consent_page, enrol_page, error_page, lang_of, sign_in_page, totp_page
+from app.auth.parameters import malformed
 from app.auth.scopes import SCOPES, public
 from app.auth.server import Client, HttpRequest, OAuthResponse, OAuthServer, with_iss
 from app.auth.tokens import InvalidToken, KeyRing
@@ -74,6 +76,17 @@ async def _oauth_request(request: Request[Any, Any, Any], form: list[tuple[str, 
                        list(request.query_params.multi_items()), form)
 
 
+async def _endpoint(request: Request[Any, Any, Any],
+                    respond: Callable[[OAuthServer, HttpRequest], OAuthResponse]) -> Response[Any]:
+    """A token, revocation or introspection request: its parameters' syntax, then authlib."""
+    oauth_request = await _oauth_request(request)
+    server: OAuthServer = request.app.state.oauth
+    refused = malformed(oauth_request.payload.pairs)
+    if refused is not None:
+        return _to_response(server.handle_error_response(oauth_request, refused))
+    return _to_response(await _run(request, lambda: respond(server, oauth_request)))
+
+
 def _binding(params: dict[str, str]) -> str:
     """Ties a sign-in ticket to one authorization request."""
     raw = "\n".join(f"{k}={params.get(k, '')}" for k in AUTH_PARAMS if k != "ui_locales")
@@ -98,6 +111,9 @@ class OAuthController(Controller):
             return grant.request.client
 
         try:
+            refused = malformed(params)
+            if refused is not None:
+                raise refused
             return await _run(request, validate), None
         except OAuth2Error as error:
             issuer = request.app.state.settings.issuer
@@ -114,7 +130,7 @@ class OAuthController(Controller):
                         cookies=[Cookie(key=CSRF_COOKIE, value=csrf, path="/oauth", httponly=True,
                                         samesite="lax", max_age=1800)])
 
-    @get("/oauth/authorize", **public())
+    @get("/oauth/authorize", middleware=[AUTH_RATE_LIMIT], **public())
     async def authorize_page(self, request: Request[Any, Any, Any]) -> Response[Any]:
         params = [(k, v) for k, v in request.query_params.multi_items() if k in AUTH_PARAMS]
         client, failure = await self._validate(request, params)
@@ -257,23 +273,17 @@ class OAuthController(Controller):
 
     @post("/oauth/token", middleware=[AUTH_RATE_LIMIT], **public())
     async def token(self, request: Request[Any, Any, Any]) -> Response[Any]:
-        oauth_request = await _oauth_request(request)
-        server: OAuthServer = request.app.state.oauth
-        return _to_response(await _run(request, lambda: server.create_token_response(oauth_request)))
+        return await _endpoint(request, lambda server, oauth_request: server.create_token_response(oauth_request))
 
     @post("/oauth/revoke", **public())
     async def revoke(self, request: Request[Any, Any, Any]) -> Response[Any]:
-        oauth_request = await _oauth_request(request)
-        server: OAuthServer = request.app.state.oauth
-        return _to_response(await _run(request, lambda: server.create_endpoint_response("revocation",
-                                                                                        oauth_request)))
+        return await _endpoint(request, lambda server, oauth_request: server.create_endpoint_response(
+            "revocation", oauth_request))
 
     @post("/oauth/introspect", **public())
     async def introspect(self, request: Request[Any, Any, Any]) -> Response[Any]:
-        oauth_request = await _oauth_request(request)
-        server: OAuthServer = request.app.state.oauth
-        return _to_response(await _run(request, lambda: server.create_endpoint_response("introspection",
-                                                                                        oauth_request)))
+        return await _endpoint(request, lambda server, oauth_request: server.create_endpoint_response(
+            "introspection", oauth_request))
 
     # --------------------------------------------------------------------- discovery
 

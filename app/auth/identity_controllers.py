@@ -55,7 +55,7 @@ T = TypeVar("T")
 
 
 class AuthRateLimitMiddleware(RateLimitMiddleware):
-    """Litestar's rate limiter, per client IP *and* endpoint, answering a 429 problem with
+    """Litestar's rate limiter, per client IP *and* endpoint (method and path), answering a 429 problem with
     Retry-After. The limit is read from the app's settings on each request (the route
     decorators are evaluated at import, before any settings exist), so an app built with
     other settings (tests) gets its own limit and, through its own store, its own counts.
@@ -68,7 +68,8 @@ class AuthRateLimitMiddleware(RateLimitMiddleware):
         app = scope["litestar_app"]
         limit: int = app.state.settings.auth_rate_limit
         request = app.request_class(scope)
-        key = f"{self.cache_key_from_request(request)}::{scope['path']}"
+        # GET and POST of the sign-in endpoint count apart: one sign-in is a GET and some POSTs.
+        key = f"{self.cache_key_from_request(request)}::{scope['method']} {scope['path']}"
         store = self.config.get_store_from_app(app)
         async with self._lock:
             window = await self.retrieve_cached_history(key, store)

@@ -343,6 +343,7 @@ class Introspection(IntrospectionEndpoint):  # type: ignore[misc]
 
 class Payload(OAuth2Payload):  # type: ignore[misc]
     def __init__(self, pairs: list[tuple[str, str]]) -> None:
+        self.pairs = pairs  # every parameter as sent, query and form
         self._datalist: defaultdict[str, list[str]] = defaultdict(list)
         for key, value in pairs:
             self._datalist[key].append(value)

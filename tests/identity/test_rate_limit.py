@@ -1,5 +1,6 @@
-"""The sign-in, token and password-reset endpoints are rate-limited per client IP and per
-endpoint: above the limit a 429 problem with Retry-After. Other endpoints are not."""
+"""The sign-in (its page and its form), token and password-reset endpoints are rate-limited
+per client IP and per endpoint: above the limit a 429 problem with Retry-After. Other
+endpoints are not."""
 
 from __future__ import annotations
 
@@ -53,11 +54,15 @@ async def test_limits_and_retry_after(limited: Any) -> None:
         assert_problem(limited_authorize, 429, "rate-limited")
         assert "retry-after" in limited_authorize.headers
 
+        # The sign-in page is limited like its form (each counts on its own).
+        for _ in range(LIMIT):
+            assert (await one.get("/oauth/authorize")).status_code == 400
+        assert (await one.get("/oauth/authorize")).status_code == 429
+
         assert (await other.post("/oauth/password-reset", json={"username": "nobody"})).status_code == 202
-        # Reads and the rest of the API are not limited here.
+        # The rest of the API is not limited here.
         for _ in range(LIMIT + 2):
             assert (await one.get("/health/live")).status_code == 200
-            assert (await one.get("/oauth/authorize")).status_code == 400
 
 
 def test_settings() -> None:
