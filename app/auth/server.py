@@ -216,32 +216,37 @@ class CodeGrant(AuthorizationCodeGrant):  # type: ignore[misc]
 
 
 class RotatingRefreshGrant(RefreshTokenGrant):  # type: ignore[misc]
+    """Refresh-token rotation with reuse detection. The presented token is only looked up
+    (and locked) while the request is checked; it is spent when the new one is saved, so a
+    request refused for any reason (another client, a wider scope, a disabled account)
+    leaves it usable: a refusal must not make the next legitimate use look like reuse."""
+
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
     INCLUDE_NEW_REFRESH_TOKEN = True
 
     def authenticate_refresh_token(self, refresh_token: str) -> RefreshToken | None:
         session = _session()
-        token_hash = digest(refresh_token)
-        # Spend it atomically; a second spender finds it spent and triggers reuse detection.
-        spent = session.scalar(
-            update(RefreshToken)
-            .where(RefreshToken.token_hash == token_hash, RefreshToken.spent_at.is_(None),
-                   RefreshToken.revoked_at.is_(None), RefreshToken.expires_at > utcnow())
-            .values(spent_at=utcnow()).returning(RefreshToken)
-        )
-        if spent is not None:
-            return spent
-        known = session.scalar(select(RefreshToken).where(RefreshToken.token_hash == token_hash))
-        if known is not None and known.spent_at is not None and known.revoked_at is None:
-            _revoke_family_now(known.family_id, "refresh token reuse", None)
-        return None
+        # Locked until this request commits: a concurrent refresh with the same token waits,
+        # then finds it spent, which is reuse.
+        token = session.scalar(select(RefreshToken).where(RefreshToken.token_hash == digest(refresh_token))
+                               .with_for_update())
+        if token is None or token.revoked_at is not None or token.expires_at <= utcnow():
+            return None
+        if not token.check_client(self.request.client):
+            return None  # another client's token: refused, and left as it was
+        if token.spent_at is not None:
+            _revoke_family_now(token.family_id, "refresh token reuse", None)
+            return None
+        return token
 
     def authenticate_user(self, refresh_token: RefreshToken) -> Account | None:
         account = _session().get(Account, refresh_token.account_id)
         return account if account is not None and account.status is AccountStatus.active else None
 
     def revoke_old_credential(self, refresh_token: RefreshToken) -> None:
-        """Already spent in authenticate_refresh_token."""
+        """Spent once its successor is saved, in the same transaction (the row is locked)."""
+        refresh_token.spent_at = utcnow()
+        _session().flush()
 
 
 class CredentialsGrant(ClientCredentialsGrant):  # type: ignore[misc]
