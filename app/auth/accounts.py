@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -74,10 +75,28 @@ def totp_uri(secret: str, account: Account, realm: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=f"{account.username}@{realm}", issuer_name=TOTP_ISSUER)
 
 
-def verify_totp(secret: str | None, code: str) -> bool:
-    if not secret or not code.strip().isdigit():
+def totp_step(secret: str | None, code: str, *, after: int | None) -> int | None:
+    """The time step, within one of now, whose code ``code`` is, when later than ``after``
+    (the account's last accepted step): RFC 6238 §5.2, a code is accepted once."""
+    code = code.strip()
+    if not secret or not code.isdigit():
+        return None
+    totp = pyotp.TOTP(secret)
+    now = int(time.time()) // totp.interval
+    for step in (now - 1, now, now + 1):
+        if (after is None or step > after) and hmac.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
+
+
+def verify_totp(account: Account, code: str) -> bool:
+    """Check a code against the account's authenticator and record its step (the caller
+    holds the account's row lock, so that two requests cannot both use one code)."""
+    step = totp_step(account.totp_secret, code, after=account.totp_last_step)
+    if step is None:
         return False
-    return bool(pyotp.TOTP(secret).verify(code.strip(), valid_window=1))
+    account.totp_last_step = step
+    return True
 
 
 def recovery_digest(code: str) -> str:

@@ -189,7 +189,8 @@ class OAuthController(Controller):
                                                    switch_href=switch, message="bad_credentials"), csrf, 401)
                 if accounts.mfa_required(account, requires_staff_mfa):
                     if account.totp_confirmed_at is None:
-                        account.totp_secret = account.totp_secret or accounts.new_totp_secret()
+                        if account.totp_secret is None:
+                            account.totp_secret, account.totp_last_step = accounts.new_totp_secret(), None
                         ticket = ring.sign_ticket({"sub": str(account.id), "stage": "enrol", "bind": binding},
                                                   TICKET_TTL)
                         return self._page(enrol_page(lang, fields=[*fields, ("ticket", ticket)],
@@ -217,7 +218,7 @@ class OAuthController(Controller):
                                                switch_href=switch, message="locked"), csrf, 401)
             if step in ("totp", "enrol"):
                 code = data.get("code", "")
-                ok = accounts.verify_totp(account.totp_secret, code) or (
+                ok = accounts.verify_totp(account, code) or (
                     step == "totp" and accounts.use_recovery_code(account, code))
                 if not ok:
                     accounts.record_failure(account)
