@@ -78,10 +78,10 @@ async def _oauth_request(request: Request[Any, Any, Any], form: list[tuple[str, 
 
 async def _endpoint(request: Request[Any, Any, Any],
                     respond: Callable[[OAuthServer, HttpRequest], OAuthResponse]) -> Response[Any]:
-    """A token, revocation or introspection request: its parameters' syntax, then authlib."""
+    """A token, revocation or introspection request: screened (app/auth/parameters.py), then authlib."""
     oauth_request = await _oauth_request(request)
     server: OAuthServer = request.app.state.oauth
-    refused = malformed(oauth_request.payload.pairs)
+    refused = malformed(oauth_request.payload.pairs, request.headers.get("authorization"))
     if refused is not None:
         return _to_response(server.handle_error_response(oauth_request, refused))
     return _to_response(await _run(request, lambda: respond(server, oauth_request)))

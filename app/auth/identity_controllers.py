@@ -77,7 +77,10 @@ class AuthRateLimitMiddleware(RateLimitMiddleware):
                 wait = max(window.reset - int(time.time()), 1)
                 raise ProblemError("rate-limited", f"At most {limit} requests a minute here; try again in {wait} "
                                    "seconds.", headers={"Retry-After": str(wait),
-                                                        "RateLimit-Policy": f"{limit};w=60"})
+                                                        "RateLimit-Policy": f"{limit};w=60"},
+                                   # An OAuth client reads `error`: slow_down is the token endpoint's
+                                   # registered error for a client asking too often (RFC 8628 §3.5).
+                                   oauth_error="slow_down" if scope["path"] == "/oauth/token" else None)
             await self.set_cached_history(key=key, cache_object=window, store=store)
         await self.app(scope, receive, send)
 

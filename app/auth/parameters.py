@@ -1,4 +1,5 @@
-"""The syntax of OAuth parameters (RFC 6749 Appendix A), checked before authlib reads them.
+"""OAuth requests screened before authlib reads them: each parameter's syntax (RFC 6749
+Appendix A), and one client authentication method per request (RFC 6749 §2.3).
 
 authlib echoes some values (``redirect_uri``, ``response_type``) into error descriptions, and
 its error constructor raises ``ValueError`` for a character an error description may not
@@ -14,6 +15,7 @@ import re
 from collections.abc import Iterable
 
 from authlib.oauth2.rfc6749.errors import InvalidRequestError
+from authlib.oauth2.rfc6749.util import extract_basic_authorization
 
 _VSCHAR = r"[\x20-\x7e]"  # printable ASCII
 _NQCHAR = r"[\x21\x23-\x5b\x5d-\x7e]"  # printable ASCII but space, " and \
@@ -40,10 +42,20 @@ SYNTAX: dict[str, re.Pattern[str]] = {name: re.compile(pattern) for name, patter
 }.items()}
 
 
-def malformed(pairs: Iterable[tuple[str, str]]) -> InvalidRequestError | None:
-    """``invalid_request`` for the first parameter whose value breaks its syntax."""
+def malformed(pairs: Iterable[tuple[str, str]],
+              authorization: str | None = None) -> InvalidRequestError | None:
+    """``invalid_request`` for the first parameter whose value breaks its syntax, or for a
+    request authenticating its client twice: HTTP Basic (``authorization``, the header)
+    together with a ``client_secret`` or another ``client_id`` in the body. authlib would
+    take the first method that succeeds."""
+    pairs = list(pairs)
     for name, value in pairs:
         syntax = SYNTAX.get(name)
         if syntax is not None and not syntax.fullmatch(value):
             return InvalidRequestError(f"The '{name}' parameter is malformed (RFC 6749 Appendix A).")
+    basic_id, _ = extract_basic_authorization({"Authorization": authorization} if authorization else {})
+    if basic_id is not None:
+        body = dict(pairs)
+        if "client_secret" in body or body.get("client_id", basic_id) != basic_id:
+            return InvalidRequestError("Use one client authentication method per request (RFC 6749 section 2.3).")
     return None

@@ -281,7 +281,16 @@ def _revoke_family_now(family_id: uuid.UUID, reason: str, client: Client | None)
 # ---------------------------------------------------------------- revocation, introspection
 
 
-class Revocation(RevocationEndpoint):  # type: ignore[misc]
+class _AnyTokenType:
+    """RFC 7009 §2.1, RFC 7662 §2.1: ``token_type_hint`` is a hint. An unknown one is not an
+    error (authlib answers ``unsupported_token_type``): every type of token is searched."""
+
+    def check_params(self, request: OAuth2Request, client: Client) -> None:
+        if not request.form.get("token"):
+            raise InvalidRequestError("Missing 'token'.")
+
+
+class Revocation(_AnyTokenType, RevocationEndpoint):  # type: ignore[misc]
     CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> RefreshToken | None:
@@ -311,22 +320,31 @@ class IntrospectedAccess:
         return False
 
 
-class Introspection(IntrospectionEndpoint):  # type: ignore[misc]
+class Introspection(_AnyTokenType, IntrospectionEndpoint):  # type: ignore[misc]
     CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> Any:
+        # The hint orders the search and nothing else.
+        if token_type_hint == "refresh_token":
+            return self._refresh(token_string) or self._access(token_string)
+        return self._access(token_string) or self._refresh(token_string)
+
+    @staticmethod
+    def _access(token_string: str) -> IntrospectedAccess | None:
         server: OAuthServer = _local.server
-        if token_type_hint != "refresh_token":
-            try:
-                principal = server.key_ring.verify(token_string)
-                return IntrospectedAccess(claims={
-                    "active": True, "scope": " ".join(sorted(principal.scopes)), "client_id": principal.client_id,
-                    "sub": principal.subject, "exp": principal.expires_at, "token_type": "Bearer",
-                    "iss": server.key_ring.issuer, "aud": server.key_ring.audience, "jti": principal.token_id,
-                    **({"tenant": principal.tenant} if principal.tenant else {}),
-                })
-            except InvalidToken:
-                pass
+        try:
+            principal = server.key_ring.verify(token_string)
+        except InvalidToken:
+            return None
+        return IntrospectedAccess(claims={
+            "active": True, "scope": " ".join(sorted(principal.scopes)), "client_id": principal.client_id,
+            "sub": principal.subject, "exp": principal.expires_at, "token_type": "Bearer",
+            "iss": server.key_ring.issuer, "aud": server.key_ring.audience, "jti": principal.token_id,
+            **({"tenant": principal.tenant} if principal.tenant else {}),
+        })
+
+    @staticmethod
+    def _refresh(token_string: str) -> RefreshToken | None:
         return _session().scalar(select(RefreshToken).where(RefreshToken.token_hash == digest(token_string)))
 
     def introspect_token(self, token: Any) -> dict[str, Any]:

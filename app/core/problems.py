@@ -49,6 +49,14 @@ class Problem(msgspec.Struct, kw_only=True, omit_defaults=True):
     code: str | None = None
 
 
+class OAuthProblem(Problem, kw_only=True, omit_defaults=True):
+    """A problem on the OAuth token endpoint, with RFC 6749 §5.2's members too: an OAuth
+    client reads ``error``, and would take an answer without one for a token response."""
+
+    error: str
+    error_description: str | None = None
+
+
 # slug -> (status, title). The catalogue is documented in docs/api.md.
 CATALOGUE: dict[str, tuple[int, str]] = {
     "validation": (422, "The request is not valid"),
@@ -87,11 +95,13 @@ class ProblemError(HTTPException):
         errors: list[FieldError] | None = None,
         headers: dict[str, str] | None = None,
         status: int | None = None,
+        oauth_error: str | None = None,
     ) -> None:
         default_status, title = CATALOGUE[slug]
         self.slug = slug
         self.title = title
         self.errors = errors
+        self.oauth_error = oauth_error
         super().__init__(detail=detail or title, status_code=status or default_status, headers=headers)
 
 
@@ -108,15 +118,14 @@ def problem_response(
     errors: list[FieldError] | None = None,
     headers: dict[str, str] | None = None,
     title: str | None = None,
+    oauth_error: str | None = None,
 ) -> Response[bytes]:
-    body = Problem(
-        type=TYPE_PREFIX + slug,
-        title=title or CATALOGUE.get(slug, (status, "Error"))[1],
-        status=status,
-        detail=detail,
-        instance=instance,
-        errors=errors or None,
-    )
+    fields: dict[str, Any] = {
+        "type": TYPE_PREFIX + slug, "title": title or CATALOGUE.get(slug, (status, "Error"))[1], "status": status,
+        "detail": detail, "instance": instance, "errors": errors or None,
+    }
+    body = Problem(**fields) if oauth_error is None else OAuthProblem(**fields, error=oauth_error,
+                                                                      error_description=detail)
     return Response(
         content=msgspec.json.encode(body),
         status_code=status,
@@ -171,7 +180,7 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
     if isinstance(exc, ProblemError):
         return problem_response(
             exc.slug, exc.status_code, detail=exc.detail, instance=instance,
-            errors=exc.errors, headers=exc.headers, title=exc.title,
+            errors=exc.errors, headers=exc.headers, title=exc.title, oauth_error=exc.oauth_error,
         )
     status = exc.status_code
     headers = dict(exc.headers or {})
