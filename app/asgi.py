@@ -30,6 +30,7 @@ from app.core.db import Database, resolve_database_url
 from app.core.deps import provide_reader
 from app.core.jobs_controller import JobController
 from app.core.allow import complete_allow_header
+from app.core.counters import SharedCounters
 from app.core.http_policy import HttpPolicy
 from app.core.request_context import LOG_FORMAT
 from app.core.openapi import ClosedStructSchemaPlugin, security_components
@@ -168,7 +169,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         dependencies={"reader": Provide(provide_reader, sync_to_thread=False)},
         exception_handlers={**EXCEPTION_HANDLERS, **STORAGE_EXCEPTION_HANDLERS},  # type: ignore[arg-type]
         openapi_config=openapi,
-        plugins=[ClosedStructSchemaPlugin(), HttpPolicy()],
+        plugins=[ClosedStructSchemaPlugin(), HttpPolicy(), SharedCounters()],
         before_send=[complete_allow_header],
         request_max_body_size=settings.max_body_bytes,
         cors_config=CORSConfig(allow_origins=[], allow_headers=["Authorization", "Content-Type", "If-Match",

@@ -405,7 +405,10 @@ def run(host: str | None, port: int | None, workers: int | None, with_worker: bo
     try:
         uvicorn.run("app.asgi:app_factory", factory=True, host=host, port=port,
                     workers=workers or settings.web_workers, log_level=settings.log_level.lower(),
-                    log_config=_server_log_config())
+                    log_config=_server_log_config(),
+                    # The app decides the client address (CORNERSTONE_TRUSTED_PROXIES); uvicorn
+                    # would otherwise believe X-Forwarded-For from any loopback peer.
+                    proxy_headers=False)
     finally:
         if child is not None:
             child.send_signal(signal.SIGTERM)

@@ -5,6 +5,7 @@ the shared migrations import this module; nothing imports names from it)."""
 import app.auth.models
 import app.auth.tokens  # signing keys
 import app.core.audit  # the audit_log of both kinds of schema
+import app.core.counters  # rate limits and sign-in throttling
 import app.core.idempotency  # idempotency keys, both kinds
 import app.core.jobs
 import app.core.keystore  # the tenant's wrapped data keys

@@ -14,7 +14,7 @@ from sqlalchemy import Table, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import get_settings
-from app.core import audit
+from app.core import audit, counters
 from app.core.audit import SYSTEM
 from app.core.clock import utcnow
 from app.core.db import Database
@@ -52,6 +52,11 @@ async def export_branches(session: AsyncSession, *, job_id: str) -> None:
         return {"rows": rows}
 
     await run_job(session, uuid.UUID(job_id), EXPORT_BRANCHES, work)
+
+
+@celery_app.task(name="platform.purge_counters")
+def purge_counters() -> int:
+    return run_in_worker(counters.purge_expired)
 
 
 @celery_app.task(name="platform.purge_idempotency_keys")

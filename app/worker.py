@@ -51,6 +51,8 @@ def make_celery() -> Celery:
         timezone="UTC",
         beat_schedule={
             "purge-idempotency-keys": {"task": "platform.purge_idempotency_keys", "schedule": 3600.0},
+            # Rate-limit and sign-in counters kept in the database (no Redis) once they expire.
+            "purge-counters": {"task": "platform.purge_counters", "schedule": 3600.0},
             "resend-outbox": {"task": "outbox.resend", "schedule": 60.0},
             "enforce-audit-retention": {"task": "audit.enforce_retention", "schedule": 86400.0},
             # Hourly, so that a project's handover day starts within the hour in any time zone.

@@ -1,4 +1,4 @@
-"""What every layer knows about the request in hand: its id.
+"""What every layer knows about the request in hand: its id and the caller's address.
 
 **Request id.** The caller's ``X-Request-Id`` is kept when it is 1-100 characters of
 ``[A-Za-z0-9._:-]`` starting with a letter or digit: it fits ``audit_log.request_id``
@@ -7,17 +7,28 @@ audit CSV export. Anything else (too long, odd characters, several different val
 replaced by a new id, never refused: the id is for tracing, and a bad one must not fail the
 request. The id is answered in ``X-Request-Id`` on every response (app/core/http_policy.py),
 written to the audit log, and carried by every log record (``%(request_id)s``).
+
+**Client address.** The TCP peer, unless the peer is one of the proxies named in
+``CORNERSTONE_TRUSTED_PROXIES``: then the rightmost ``X-Forwarded-For`` address that is not
+itself a trusted proxy (the ones left of it are whatever the caller wrote). The middleware
+puts it in the ASGI scope's ``client``, so that ``request.client`` is the caller everywhere
+(audit, rate limits, sign-in throttling). The server must not rewrite the address itself:
+``cornerstone run`` turns uvicorn's forwarded-header handling off (it trusts loopback).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 import uuid
+from collections.abc import Iterable
 from contextvars import ContextVar
 from typing import Any
 
 from litestar.types import ASGIApp, Receive, Scope, Send
+
+from app.config import IPNetwork
 
 REQUEST_ID_HEADER = "X-Request-Id"
 MAX_REQUEST_ID = 100  # the audit log's request_id column
@@ -58,8 +69,42 @@ def request_id(connection: Any) -> str:
     return scope_request_id(connection.scope)
 
 
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def _ip(value: str) -> Address | None:
+    value = value.strip()
+    if value.startswith("[") and "]" in value:  # [v6]:port
+        value = value[1:value.index("]")]
+    elif value.count(":") == 1:  # v4:port
+        value = value.split(":", 1)[0]
+    try:
+        return ipaddress.ip_address(value)
+    except ValueError:
+        return None
+
+
+def _trusted(address: Address, proxies: Iterable[IPNetwork]) -> bool:
+    return any(address in network for network in proxies if network.version == address.version)
+
+
+def client_address(peer: str, forwarded_for: list[str], proxies: tuple[IPNetwork, ...]) -> str:
+    """The caller's address: ``peer``, or past trusted proxies along X-Forwarded-For."""
+    address = _ip(peer) if proxies else None
+    if address is None or not _trusted(address, proxies):
+        return peer
+    for hop in reversed([h for value in forwarded_for for h in value.split(",")]):
+        hop_ip = _ip(hop)
+        if hop_ip is None:
+            break  # a malformed hop: nothing left of it can be believed
+        if not _trusted(hop_ip, proxies):
+            return str(hop_ip)
+        address = hop_ip
+    return str(address)
+
+
 class RequestContextMiddleware:
-    """Decide the request id before anything else runs."""
+    """Decide the request id and the caller's address before anything else runs."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -67,6 +112,12 @@ class RequestContextMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             scope_request_id(scope)
+            proxies = scope["litestar_app"].state.settings.trusted_proxies
+            client = scope.get("client")
+            if proxies and client:
+                resolved = client_address(client[0], _header_values(scope, b"x-forwarded-for"), proxies)
+                if resolved != client[0]:
+                    scope["client"] = (resolved, 0)
         await self.app(scope, receive, send)
 
 

@@ -17,7 +17,8 @@ LIMIT = 3
 
 @pytest.fixture
 async def limited(db: Any, settings: Any) -> AsyncIterator[Any]:
-    """An app of its own with a low limit (and so its own counts)."""
+    """An app of its own with a low limit (its callers' addresses are no other test's, so the
+    counts, shared by every app on this database, are its own)."""
     from app.asgi import create_app
 
     app = create_app(msgspec.structs.replace(settings, auth_rate_limit=LIMIT), database=db)
