@@ -166,6 +166,17 @@ class OAuthController(Controller):
         binding = _binding(dict(params))
         step = data.get("step", "password")
         db = request.app.state.db
+        # Later steps carry a ticket proving the earlier ones, bound to this request. A consent
+        # ticket decides once: a re-posted consent form gets no second code. (Spent before the
+        # session opens: the counters may take a connection of their own.)
+        claims: dict[str, Any] = {}
+        if step != "password":
+            try:
+                claims = ring.read_ticket(data.get("ticket", ""))
+            except InvalidToken:
+                claims = {}
+            if step == "consent" and not await _first_use(request, claims):
+                claims = {}
 
         async with db.platform_session() as session, session.begin():
             tenant = await session.get(Tenant, client.row.tenant_id) if client.row.tenant_id else None
@@ -203,11 +214,6 @@ class OAuthController(Controller):
                 return await self._after_authentication(request, session, client, account, params, fields,
                                                         lang, csrf, binding)
 
-            # Later steps carry a ticket proving the earlier ones, bound to this request.
-            try:
-                claims = ring.read_ticket(data.get("ticket", ""))
-            except InvalidToken:
-                claims = {}
             if claims.get("bind") != binding or claims.get("stage") not in ("mfa", "enrol", "consent") \
                     or claims.get("stage") != {"totp": "mfa", "enrol": "enrol", "consent": "consent"}.get(step):
                 return self._page(sign_in_page(lang, client_name=client.row.name, fields=fields,
@@ -314,6 +320,12 @@ class OAuthController(Controller):
     async def jwks(self, request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
         ring = await _ready_keys(request)
         return Response(ring.jwks, headers={"Cache-Control": "public, max-age=300"})
+
+
+async def _first_use(request: Request[Any, Any, Any], claims: dict[str, Any]) -> bool:
+    """Whether this is the first use of the ticket (in the counters every process shares)."""
+    jti = claims.get("jti")
+    return isinstance(jti, str) and await request.app.state.counters.bump(f"ticket:{jti}", TICKET_TTL + 60) == 1
 
 
 def _kind_allowed(account: Account, client: Client) -> bool:

@@ -1,6 +1,7 @@
 """RFC conformance of the token-side endpoints, in-process: an unknown token_type_hint is
 ignored and every type searched (RFC 7662 §2.1, RFC 7009 §2.1); a 429 from the token endpoint
-carries an OAuth ``error``; one client authentication method per request (RFC 6749 §2.3)."""
+carries an OAuth ``error``; one client authentication method per request (RFC 6749 §2.3);
+one authorization code per consent."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 import httpx
 import msgspec
 
-from tests.auth.conftest import Realm
+from tests.auth.conftest import Realm, auth_params, hidden_fields, pkce_pair, query_of
 
 
 async def _client_token(client: Any, realm: Realm) -> str:
@@ -70,3 +71,19 @@ async def test_a_429_from_the_token_endpoint_is_an_oauth_error(db: Any, settings
     body = refused.json()
     assert body["error"] == "slow_down" and "try again" in body["error_description"]
     assert body["type"] == "urn:cornerstone:problem:rate-limited"  # still the API's problem document
+
+
+async def test_one_code_per_consent(client: Any, realm: Realm) -> None:
+    """Re-posting the consent form (the browser's back button, a double click, a replay)
+    issued a new authorization code each time."""
+    params = auth_params(realm, pkce_pair()[1], client_id=realm.third_party_client, scope="owner:self")
+    page = await client.get("/oauth/authorize", params=params)
+    consent = await client.post("/oauth/authorize", data={**hidden_fields(page.text), "username": realm.owner.username,
+                                                           "password": realm.owner.password})
+    assert consent.status_code == 200 and 'name="step" value="consent"' in consent.text, consent.text
+    form = {**hidden_fields(consent.text), "decision": "allow"}
+    first = await client.post("/oauth/authorize", data=form)
+    assert first.status_code == 302 and "code" in query_of(first.headers["location"])
+    for decision in ("allow", "deny"):
+        again = await client.post("/oauth/authorize", data={**form, "decision": decision})
+        assert again.status_code == 400 and "location" not in again.headers, again.text
