@@ -128,7 +128,8 @@ def is_locked(account: Account) -> bool:
 
 
 def record_failure(account: Account) -> None:
-    """Count a failed attempt; from the fifth in a row, lock with a doubling back-off."""
+    """Count a wrong second factor (or a wrong current password on /api/v1/me, which needs the
+    account's own token); from the fifth in a row, lock with a doubling back-off."""
     account.failed_sign_ins += 1
     over = account.failed_sign_ins - LOCK_AFTER
     if over >= 0:
@@ -153,7 +154,7 @@ async def find_account(session: AsyncSession, tenant_id: uuid.UUID | None, usern
 
 @dataclass
 class PasswordCheck:
-    account: Account | None
+    account: Account | None  # for the audit record only: the answer must not depend on it
     ok: bool
     locked: bool = False
 
@@ -162,16 +163,16 @@ async def check_password(session: AsyncSession, tenant_id: uuid.UUID | None, use
                          password: str) -> PasswordCheck:
     """Verify a username and password in a realm (a tenant, or the platform when None).
 
-    Unknown users cost the same time as known ones; a locked account is refused without
-    looking at the password.
+    The same work for every username (argon2 against a dummy hash when there is no such
+    account) and the same outcome for a wrong password, whether the account exists, is
+    disabled or is locked. Only the right password learns of a lock (wrong second factors
+    lock an account). Wrong passwords are throttled by the caller (app/auth/throttle.py),
+    never counted on the account, so that nobody can lock another person out.
     """
     account = await find_account(session, tenant_id, username)
-    if account is not None and is_locked(account):
-        return PasswordCheck(account, ok=False, locked=True)
     valid = await verify_password(account.password_hash if account else None, password)
-    if account is None or account.status is not AccountStatus.active:
+    if not valid or account is None or account.status is not AccountStatus.active:
         return PasswordCheck(account, ok=False)
-    if not valid:
-        record_failure(account)
-        return PasswordCheck(account, ok=False, locked=is_locked(account))
+    if is_locked(account):
+        return PasswordCheck(account, ok=False, locked=True)
     return PasswordCheck(account, ok=True)

@@ -7,11 +7,13 @@ lookup is filtered by it, so another group's id answers 404 like an id that neve
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from typing import Any, Awaitable, Callable, TypeVar
 
 from litestar import Controller, Request, Response, get, patch, post
+from litestar.background_tasks import BackgroundTask
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.params import Parameter
@@ -51,6 +53,7 @@ from app.core.request_context import request_id
 from app.core.schemas import Page, provided
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 # ------------------------------------------------------------------------- rate limit
 
@@ -350,6 +353,15 @@ def _anonymous(request: Request[Any, Any, Any]) -> Actor:
                  request_id=request_id(request))
 
 
+async def _prepare_reset(db: Any, data: PasswordResetRequest, issuer: str, actor: Actor) -> None:
+    try:
+        async with db.platform_transaction() as session:
+            await identity_services.request_password_reset(session, tenant_slug=data.tenant, username=data.username,
+                                                           issuer=issuer, actor=actor)
+    except Exception:  # noqa: BLE001 - after the answer: nobody to tell but the log
+        log.exception("a password reset could not be prepared")
+
+
 class PasswordResetController(Controller):
     """No token: the person has lost their password. Rate-limited per client IP."""
 
@@ -363,12 +375,11 @@ class PasswordResetController(Controller):
           **public(errors=[400, 422, 429]))
     async def request_reset(self, request: Request[Any, Any, Any],
                             data: PasswordResetRequest) -> Response[ResetRequested]:
-        # The same answer whether or not the account exists: no way to probe for usernames.
-        async with request.app.state.db.platform_transaction() as session:
-            await identity_services.request_password_reset(
-                session, tenant_slug=data.tenant, username=data.username,
-                issuer=request.app.state.settings.issuer, actor=_anonymous(request))
-        return Response(ResetRequested(), status_code=202)
+        # The same answer, after the same work, whether or not the account exists: no way to
+        # probe for usernames by the answer or by its time. The reset is prepared once the
+        # answer is sent (its mail then goes through the outbox, as every mail does).
+        return Response(ResetRequested(), status_code=202, background=BackgroundTask(
+            _prepare_reset, request.app.state.db, data, request.app.state.settings.issuer, _anonymous(request)))
 
     @post("/confirm", operation_id="confirmPasswordReset", status_code=204,
           summary="Set a new password with the mailed code (works once; signs every app out)",
