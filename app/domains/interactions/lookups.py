@@ -21,7 +21,7 @@ from litestar.params import Parameter
 from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.models import Account, AccountKind, AccountStatus
+from app.auth.directory import tenant_account
 from app.core.pagination import PageParams, paginate
 from app.core.problems import ProblemError, field_error
 from app.core.schemas import INSTANT_PATTERN, Page, on_edge_day
@@ -31,7 +31,7 @@ from app.domains.customers.models import Customer
 from app.domains.customers.services import READ as CUSTOMERS_READ
 from app.domains.org import services as org
 from app.domains.org.models import NodeKind, OrgNode
-from app.tenants.bound import tenant_id, time_zone
+from app.tenants.bound import time_zone
 
 M = TypeVar("M")
 T = TypeVar("T")
@@ -87,14 +87,9 @@ async def customer_for(session: AsyncSession, authz: Authorizer, customer_id: uu
 
 
 async def staff_account(session: AsyncSession, account_id: uuid.UUID, field: str) -> str:
-    """An active staff account of this tenant, as a subject id; 404 naming the field otherwise."""
-    found = await session.scalar(select(Account.id).where(
-        Account.id == account_id, Account.tenant_id == await tenant_id(session), Account.kind == AccountKind.staff,
-        Account.status == AccountStatus.active))
-    if found is None:
-        raise ProblemError("not-found", f"No active staff account {account_id} in the group.",
-                           errors=[field_error(field, "no active staff account with this id")])
-    return str(found)
+    """An active staff account of this tenant, as a subject id; 404 (another tenant's, or
+    nobody's) or 422 (an owner, a disabled account) naming the field otherwise."""
+    return str((await tenant_account(session, account_id, field)).id)
 
 
 def under(column: ColumnElement[Any], path: str) -> ColumnElement[bool]:
