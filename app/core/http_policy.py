@@ -9,20 +9,22 @@
   headers below (OWASP REST Security Cheat Sheet; ASVS 4.0 V14.4): a JSON answer is never
   sniffed into HTML, no page (the sign-in pages, their error page, the API viewer) renders in
   another site's frame, and no URL (codes and states travel in the sign-in pages' URLs) leaks
-  in a Referer header. A header a route sets itself is kept.
+  in a Referer header. A header a route sets itself is kept;
+- an unknown path under /schema is a 404 problem like any other (Litestar's own is a page).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request
+from litestar import Request, Response
 from litestar.config.app import AppConfig
 from litestar.datastructures import MutableScopeHeaders
 from litestar.exceptions import SerializationException
 from litestar.plugins import InitPluginProtocol
 from litestar.types import Message, Scope
 
+from app.core.problems import problem_response
 from app.core.request_context import REQUEST_ID_HEADER, RequestContextMiddleware, scope_request_id
 
 MAX_JSON_DEPTH = 32
@@ -73,6 +75,14 @@ async def add_response_headers(message: Message, scope: Scope) -> None:
     headers[REQUEST_ID_HEADER] = scope_request_id(scope)
 
 
+async def schema_not_found_as_problem(response: Response[Any]) -> Response[Any]:
+    """An ``after_request`` hook for the API viewer's router: Litestar answers an unknown
+    path under /schema with an HTML page of its own; the API's errors are problems."""
+    if response.status_code == 404:
+        return problem_response("not-found", 404, detail=None, instance=None)
+    return response
+
+
 class HttpPolicy(InitPluginProtocol):
     """Registers the above on the app (``create_app``'s plugins)."""
 
@@ -80,4 +90,7 @@ class HttpPolicy(InitPluginProtocol):
         app_config.middleware.insert(0, RequestContextMiddleware)
         app_config.before_send.append(add_response_headers)
         app_config.request_class = BoundedJsonRequest
+        viewer = app_config.openapi_config.openapi_router if app_config.openapi_config else None
+        if viewer is not None:
+            viewer.after_request = schema_not_found_as_problem  # type: ignore[assignment]
         return app_config

@@ -25,10 +25,12 @@ import uuid
 from collections.abc import Iterable
 from contextvars import ContextVar
 from typing import Any
+from urllib.parse import urlsplit
 
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from app.config import IPNetwork
+from app.core.problems import ProblemError
 
 REQUEST_ID_HEADER = "X-Request-Id"
 MAX_REQUEST_ID = 100  # the audit log's request_id column
@@ -103,6 +105,23 @@ def client_address(peer: str, forwarded_for: list[str], proxies: tuple[IPNetwork
     return str(address)
 
 
+_HOST = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]+)(?::[0-9]{1,5})?")
+
+
+def valid_host(value: str) -> bool:
+    """A Host header a URL can be built from: reg-name or IP literal, and a port in range
+    (or empty, which RFC 9110 §7.2 allows)."""
+    if not value:
+        return True
+    if not _HOST.fullmatch(value):
+        return False
+    try:
+        urlsplit(f"//{value}").port  # noqa: B018  (raises ValueError for a port out of range)
+    except ValueError:
+        return False
+    return True
+
+
 class RequestContextMiddleware:
     """Decide the request id and the caller's address before anything else runs."""
 
@@ -112,6 +131,9 @@ class RequestContextMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             scope_request_id(scope)
+            if not all(valid_host(h) for h in _header_values(scope, b"host")):
+                # RFC 9112 §3.2: 400 for an invalid Host (building the request's URL would fail).
+                raise ProblemError("malformed-request", "The Host header is not a valid host[:port].")
             proxies = scope["litestar_app"].state.settings.trusted_proxies
             client = scope.get("client")
             if proxies and client:

@@ -110,3 +110,16 @@ async def test_log_records_carry_the_request_id(client: Any, caplog: pytest.LogC
     made = [r for r in caplog.records if r.name.startswith("authlib")]
     assert made, "authlib logged nothing for the failed client authentication"
     assert {getattr(r, "request_id", None) for r in made} == {"log-me-1"}
+
+
+async def test_an_invalid_host_is_a_400_problem(client: Any) -> None:
+    """Building the request's URL parses the Host header: a port that is no number made every
+    error handler fail in turn (a 500 whose own log line raised)."""
+    for host in (b"api.example:None", b"a b", b"x:99999", b'"quoted"'):
+        for path in ("/api/v1/org/group", "/oauth/authorize", "/no/such/route"):
+            answer = await client.get(path, headers={"Host": host})
+            assert answer.status_code in (400, 404), (host, path, answer.text)
+            assert answer.headers["content-type"].startswith("application/problem+json"), answer.text
+    assert (await client.get("/api/v1/org/group", headers={"Host": b"x:None"})).json()["type"] == \
+        "urn:cornerstone:problem:malformed-request"
+    assert (await client.get("/health/live", headers={"Host": b"api.example.cn:8443"})).status_code == 200
