@@ -63,9 +63,10 @@ lint: install-dev
 	$(VENV)/bin/ruff check app tests bench
 	$(VENV)/bin/mypy
 
-## Schemathesis, deeper than `make test`: 500 cases per operation plus the coverage phase.
+## Schemathesis, deeper than `make test`: 500 cases per operation plus the coverage phase;
+## and hostile headers, nesting and OAuth parameters, 50 cases per route.
 fuzz: install-dev
-	CORNERSTONE_FUZZ_EXAMPLES=500 $(PY) -m pytest -q tests/quality/test_fuzz.py
+	CORNERSTONE_FUZZ_EXAMPLES=500 $(PY) -m pytest -q tests/quality/test_fuzz.py tests/quality/test_hostile_input.py
 
 ## The sign-in page is tested in Debian's Chromium (never a downloaded browser); CJK fonts
 ## so that screenshots of the Chinese pages show text.

@@ -28,11 +28,14 @@ from app.auth.tokens import KeyRing
 from app.config import Settings, get_settings
 from app.core.allow import complete_allow_header
 from app.core.broker import broker_probe
+from app.core.counters import SharedCounters
 from app.core.db import Database, resolve_database_url
 from app.core.deps import provide_reader
+from app.core.http_policy import HttpPolicy
 from app.core.jobs_controller import JobController
 from app.core.openapi import ClosedStructSchemaPlugin, security_components
 from app.core.problems import EXCEPTION_HANDLERS
+from app.core.request_context import LOG_FORMAT
 from app.fanout.controllers import FanoutRunController
 from app.health import HealthController
 from app.storage import store_for
@@ -84,7 +87,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     domains.load()  # every domain's parts, so that what they register at import is complete
     # TLS ends at the proxy in front of the API; authlib must not insist on https itself.
     os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(level=settings.log_level, format=LOG_FORMAT)
 
     # Object storage (app/storage): S3 when CORNERSTONE_S3_ENDPOINT is set, else local disk.
     store = store_for(settings)
@@ -142,7 +145,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         dependencies={"reader": Provide(provide_reader, sync_to_thread=False)},
         exception_handlers={**EXCEPTION_HANDLERS, **STORAGE_EXCEPTION_HANDLERS},
         openapi_config=openapi,
-        plugins=[ClosedStructSchemaPlugin()],
+        plugins=[ClosedStructSchemaPlugin(), HttpPolicy(), SharedCounters()],
         before_send=[complete_allow_header],
         request_max_body_size=settings.max_body_bytes,
         cors_config=CORSConfig(allow_origins=[], allow_headers=["Authorization", "Content-Type", "If-Match",

@@ -357,6 +357,21 @@ def worker(concurrency: int, beat: bool) -> None:
     os.execv(sys.executable, argv)  # noqa: S606 - becomes the worker: our interpreter, our argv
 
 
+def _server_log_config() -> dict[str, Any]:
+    """uvicorn's logging, with the request id in every line (app/core/request_context.py)."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["filters"] = {"request_id": {"()": "app.core.request_context.RequestIdLogFilter"}}
+    for formatter in config["formatters"].values():
+        formatter["fmt"] = formatter["fmt"].replace("%(levelprefix)s", "%(levelprefix)s [%(request_id)s]", 1)
+    for handler in config["handlers"].values():
+        handler["filters"] = ["request_id"]
+    return config
+
+
 @main.command("run")
 @click.option("--host", default=None)
 @click.option("--port", type=int, default=None)
@@ -390,7 +405,11 @@ def run(host: str | None, port: int | None, workers: int | None, with_worker: bo
         print_demo_help(console, settings, f"http://{host}:{port}")
     try:
         uvicorn.run("app.asgi:app_factory", factory=True, host=host, port=port,
-                    workers=workers or settings.web_workers, log_level=settings.log_level.lower())
+                    workers=workers or settings.web_workers, log_level=settings.log_level.lower(),
+                    log_config=_server_log_config(),
+                    # The app decides the client address (CORNERSTONE_TRUSTED_PROXIES); uvicorn
+                    # would otherwise believe X-Forwarded-For from any loopback peer.
+                    proxy_headers=False)
     finally:
         if child is not None:
             child.send_signal(signal.SIGTERM)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -19,6 +20,7 @@ from urllib.parse import urlsplit
 import msgspec
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class SettingsError(ValueError):
@@ -56,9 +58,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # smtp[s]://[user:password@]host[:port][?from=address&starttls=1] of the mail relay the
     # outbox sends through; None logs messages instead (development and tests).
     smtp_url: str | None
-    # Requests a minute per client IP to each of /oauth/authorize (POST), /oauth/token and
+    # Requests a minute per client IP to each of GET and POST /oauth/authorize, /oauth/token and
     # the password-reset endpoints: a brake on password guessing and mail flooding.
     auth_rate_limit: int
+    # Proxies whose X-Forwarded-For is believed (IP addresses or networks); empty: none, the
+    # TCP peer is the client (app/core/request_context.py).
+    trusted_proxies: tuple[IPNetwork, ...]
     # Object storage: an S3-compatible server when s3_endpoint is set, else local disk
     # under data_dir/objects (see app/storage and docs/storage.md).
     s3_endpoint: str | None  # http(s)://host[:port], no path
@@ -166,6 +171,18 @@ def _master_key(raw: str) -> str:
     return raw.strip()
 
 
+def _networks(raw: str) -> tuple[IPNetwork, ...]:
+    networks = []
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ValueError(f"{item!r} is not an IP address or network (a comma-separated list)") from None
+    return tuple(networks)
+
+
 def _text(raw: str) -> str:
     if not raw.strip():
         raise ValueError("must not be empty")
@@ -194,6 +211,7 @@ _SPEC: list[tuple[str, str, str | None, Callable[[str], Any]]] = [
     ("CORNERSTONE_DEMO_TENANT", "demo_tenant", "demo", _text),
     ("CORNERSTONE_SMTP_URL", "smtp_url", None, _url("smtp", "smtps")),
     ("CORNERSTONE_AUTH_RATE_LIMIT", "auth_rate_limit", "30", _int(1, 1_000_000)),
+    ("CORNERSTONE_TRUSTED_PROXIES", "trusted_proxies", None, _networks),
     ("CORNERSTONE_S3_ENDPOINT", "s3_endpoint", None, _s3_endpoint),
     ("CORNERSTONE_S3_ACCESS_KEY", "s3_access_key", None, _text),
     ("CORNERSTONE_S3_SECRET_KEY", "s3_secret_key", None, _text),
@@ -230,6 +248,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             host = f"[{host}]"  # an IPv6 literal needs brackets in a URL
         values["issuer"] = f"http://{host}:{values['port']}"
     values["issuer"] = values["issuer"].rstrip("/")
+    values["trusted_proxies"] = values["trusted_proxies"] or ()
     _check_s3(env, values)
     return Settings(**values)
 

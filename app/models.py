@@ -11,6 +11,7 @@ PLATFORM = (
     "app.auth.models",
     "app.auth.tokens",  # signing keys
     "app.core.audit",  # the audit_log of both kinds of schema
+    "app.core.counters",  # rate limits and sign-in throttling
     "app.core.idempotency",  # idempotency keys, both kinds
     "app.core.jobs",
     "app.core.keystore",  # the tenant's wrapped data keys

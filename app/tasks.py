@@ -13,7 +13,7 @@ from sqlalchemy import Table, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import get_settings
-from app.core import audit
+from app.core import audit, counters
 from app.core.audit import SYSTEM
 from app.core.clock import utcnow
 from app.core.db import Database, rowcount
@@ -56,6 +56,11 @@ async def purge_tenant_keys(tenant: BoundTenant) -> dict[str, int]:
     """Delete one tenant's idempotency keys past their TTL."""
     async with tenant.transaction() as session:
         return {"deleted": await _purge(session, tenant_keys, utcnow() - IDEMPOTENCY_KEY_TTL)}
+
+
+@celery_app.task(name="platform.purge_counters")
+def purge_counters() -> int:
+    return run_in_worker(counters.purge_expired)
 
 
 async def purge_platform_keys(db: Database) -> dict[str, int]:

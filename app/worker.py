@@ -38,6 +38,8 @@ LONGEST_TASK = 3600  # seconds; the broker's visibility timeout must exceed it
 PLATFORM_TASKS = ["app.tasks", "app.auth.outbox"]
 PLATFORM_BEAT = {
     "purge-idempotency-keys": Beat("platform.purge_idempotency_keys", 3600.0),
+    # Rate-limit and sign-in counters kept in the database (no Redis) once they expire.
+    "purge-counters": Beat("platform.purge_counters", 3600.0),
     "resend-outbox": Beat("outbox.resend", 60.0),
     # Spare tenant schemas rebuilt soon after creations took them or a deploy made them stale.
     "tenants-prepare-spares": Beat("tenants.prepare_spares", 60.0),

@@ -518,10 +518,15 @@ async def _inquiries(ctx: Ctx) -> Made:
 
 
 async def _inquiry(ctx: Ctx) -> Made:
+    from tests.grants import grant
+
     project, _ = await _new_project(ctx)
     i, location = await _create(ctx, "/api/v1/inquiries", _inquiry_body(ctx, project["id"]))
+    # The next owner: a colleague who may handle the project's inquiries.
+    colleague = await _staff_account(ctx)
+    await grant(ctx.db, ctx.tenant, colleague, ["inquiries.read", "inquiries.write"], uuid.UUID(project["id"]))
     return Made(params={"inquiry_id": i["id"]}, values=[i["id"], i["number"], i["subject"], i["description"]],
-                url=location, bodies={"POST": {"toOwnerId": str(uuid.uuid4()), "need": "over to you"}})
+                url=location, bodies={"POST": {"toOwnerId": colleague, "need": "over to you"}})
 
 
 async def _inquiry_answer(ctx: Ctx) -> Made:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -22,8 +23,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import Account, AccountKind, AccountStatus
 from app.core.clock import utcnow
-from app.core.problems import ProblemError, field_error
-from app.tenants.bound import tenant_id
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 # Verified against when the username is unknown, so that timing does not reveal it.
@@ -77,10 +76,28 @@ def totp_uri(secret: str, account: Account, realm: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=f"{account.username}@{realm}", issuer_name=TOTP_ISSUER)
 
 
-def verify_totp(secret: str | None, code: str) -> bool:
-    if not secret or not code.strip().isdigit():
+def totp_step(secret: str | None, code: str, *, after: int | None) -> int | None:
+    """The time step, within one of now, whose code ``code`` is, when later than ``after``
+    (the account's last accepted step): RFC 6238 §5.2, a code is accepted once."""
+    code = code.strip()
+    if not secret or not code.isdigit():
+        return None
+    totp = pyotp.TOTP(secret)
+    now = int(time.time()) // totp.interval
+    for step in (now - 1, now, now + 1):
+        if (after is None or step > after) and hmac.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
+
+
+def verify_totp(account: Account, code: str) -> bool:
+    """Check a code against the account's authenticator and record its step (the caller
+    holds the account's row lock, so that two requests cannot both use one code)."""
+    step = totp_step(account.totp_secret, code, after=account.totp_last_step)
+    if step is None:
         return False
-    return bool(pyotp.TOTP(secret).verify(code.strip(), valid_window=1))
+    account.totp_last_step = step
+    return True
 
 
 def recovery_digest(code: str) -> str:
@@ -112,7 +129,8 @@ def is_locked(account: Account) -> bool:
 
 
 def record_failure(account: Account) -> None:
-    """Count a failed attempt; from the fifth in a row, lock with a doubling back-off."""
+    """Count a wrong second factor (or a wrong current password on /api/v1/me, which needs the
+    account's own token); from the fifth in a row, lock with a doubling back-off."""
     account.failed_sign_ins += 1
     over = account.failed_sign_ins - LOCK_AFTER
     if over >= 0:
@@ -137,7 +155,7 @@ async def find_account(session: AsyncSession, tenant_id: uuid.UUID | None, usern
 
 @dataclass
 class PasswordCheck:
-    account: Account | None
+    account: Account | None  # for the audit record only: the answer must not depend on it
     ok: bool
     locked: bool = False
 
@@ -146,28 +164,17 @@ async def check_password(session: AsyncSession, tenant_id: uuid.UUID | None, use
                          password: str) -> PasswordCheck:
     """Verify a username and password in a realm (a tenant, or the platform when None).
 
-    Unknown users cost the same time as known ones; a locked account is refused without
-    looking at the password.
+    The same work for every username (argon2 against a dummy hash when there is no such
+    account) and the same outcome for a wrong password, whether the account exists, is
+    disabled or is locked. Only the right password learns of a lock (wrong second factors
+    lock an account). Wrong passwords are throttled by the caller (app/auth/throttle.py),
+    never counted on the account, so that nobody can lock another person out.
     """
     account = await find_account(session, tenant_id, username)
-    if account is not None and is_locked(account):
-        return PasswordCheck(account, ok=False, locked=True)
     valid = await verify_password(account.password_hash if account else None, password)
-    if account is None or account.status is not AccountStatus.active:
+    if not valid or account is None or account.status is not AccountStatus.active:
         return PasswordCheck(account, ok=False)
-    if not valid:
-        record_failure(account)
-        return PasswordCheck(account, ok=False, locked=is_locked(account))
+    if is_locked(account):
+        return PasswordCheck(account, ok=False, locked=True)
     return PasswordCheck(account, ok=True)
 
-
-async def active_staff(session: AsyncSession, account_id: uuid.UUID, field: str) -> str:
-    """An active staff account of the session's tenant, as a subject id; 404 naming ``field``
-    otherwise (an owner, a disabled account, another tenant's or no account at all)."""
-    found = await session.scalar(select(Account.id).where(
-        Account.id == account_id, Account.tenant_id == await tenant_id(session), Account.kind == AccountKind.staff,
-        Account.status == AccountStatus.active))
-    if found is None:
-        raise ProblemError("not-found", f"No active staff account {account_id} in the group.",
-                           errors=[field_error(field, "no active staff account with this id")])
-    return str(found)

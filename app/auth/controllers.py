@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import secrets
 import uuid
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -19,16 +20,18 @@ from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.response import Redirect
 
-from app.auth import accounts
+from app.auth import accounts, throttle
 from app.auth.identity_controllers import AUTH_RATE_LIMIT
 from app.auth.models import Account, AccountKind
 from app.auth.pages import consent_page, enrol_page, error_page, lang_of, sign_in_page, totp_page
+from app.auth.parameters import malformed
 from app.auth.scopes import SCOPES, public
 from app.auth.server import Client, HttpRequest, OAuthResponse, OAuthServer, ours, with_iss
 from app.auth.tokens import InvalidToken, KeyRing
 from app.core import audit
 from app.core.audit import Actor
 from app.core.clock import utcnow
+from app.core.request_context import request_id
 from app.tenants.models import Tenant, schema_name
 
 AUTH_PARAMS = ("response_type", "client_id", "redirect_uri", "scope", "state", "code_challenge",
@@ -54,7 +57,7 @@ async def _run(request: Request[Any, Any, Any], work: Any) -> Any:
     await _ready_keys(request)
     ip = request.client.host if request.client else None
     return await anyio.to_thread.run_sync(
-        lambda: server.run(work, ip=ip, request_id=request.headers.get("x-request-id")))
+        lambda: server.run(work, ip=ip, request_id=request_id(request)))
 
 
 def _to_response(result: OAuthResponse) -> Response[Any]:
@@ -71,6 +74,19 @@ async def _oauth_request(request: Request[Any, Any, Any], form: list[tuple[str, 
         form = list(body.multi_items()) if body is not None else []
     return HttpRequest(request.method, str(request.url), request.headers,
                        list(request.query_params.multi_items()), form)
+
+
+async def _endpoint(request: Request[Any, Any, Any],
+                    respond: Callable[[OAuthServer, HttpRequest], Any]) -> Response[Any]:
+    """A token, revocation or introspection request: screened (app/auth/parameters.py), then authlib."""
+    oauth_request = await _oauth_request(request)
+    server: OAuthServer = request.app.state.oauth
+    refused = malformed(oauth_request.pairs, request.headers.get("authorization"))
+    if refused is not None:
+        response = server.handle_error_response(oauth_request, refused)
+        assert isinstance(response, OAuthResponse)  # what OAuthServer.handle_response makes
+        return _to_response(response)
+    return _to_response(await _run(request, lambda: respond(server, oauth_request)))
 
 
 def _binding(params: dict[str, str]) -> str:
@@ -97,6 +113,9 @@ class OAuthController(Controller):
             return ours(grant.request.client)
 
         try:
+            refused = malformed(params)
+            if refused is not None:
+                raise refused
             return await _run(request, validate), None
         except OAuth2Error as error:
             issuer = request.app.state.settings.issuer
@@ -108,12 +127,14 @@ class OAuthController(Controller):
             return None, Response(error_page(lang, error.error, error.description), status_code=400,
                                   media_type=HTML, headers=NO_STORE)
 
-    def _page(self, html: str, csrf: str, status: int = 200) -> Response[str]:
-        return Response(html, status_code=status, media_type=HTML, headers={**NO_STORE, **NO_FRAMING},
+    def _page(self, html: str, csrf: str, status: int = 200,
+              headers: dict[str, str] | None = None) -> Response[str]:
+        return Response(html, status_code=status, media_type=HTML,
+                        headers={**NO_STORE, **NO_FRAMING, **(headers or {})},
                         cookies=[Cookie(key=CSRF_COOKIE, value=csrf, path="/oauth", httponly=True,
                                         samesite="lax", max_age=1800)])
 
-    @get("/oauth/authorize", **public())
+    @get("/oauth/authorize", middleware=[AUTH_RATE_LIMIT], **public())
     async def authorize_page(self, request: Request[Any, Any, Any]) -> Response[Any]:
         params = [(k, v) for k, v in request.query_params.multi_items() if k in AUTH_PARAMS]
         client, failure = await self._validate(request, params)
@@ -148,48 +169,19 @@ class OAuthController(Controller):
         ring: KeyRing = request.app.state.key_ring
         binding = _binding(dict(params))
         step = data.get("step", "password")
-        db = request.app.state.db
+        if step == "password":
+            return await self._password_step(request, client, data, params, fields, lang, csrf, switch, binding)
+        # Later steps carry a ticket proving the earlier ones, bound to this request. A consent
+        # ticket decides once: a re-posted consent form gets no second code. (Spent before the
+        # session opens: the counters may take a connection of their own.)
+        try:
+            claims = ring.read_ticket(data.get("ticket", ""))
+        except InvalidToken:
+            claims = {}
+        if step == "consent" and not await _first_use(request, claims):
+            claims = {}
 
-        async with db.platform_session() as session, session.begin():
-            tenant = await session.get(Tenant, client.row.tenant_id) if client.row.tenant_id else None
-            requires_staff_mfa = tenant.staff_mfa_required if tenant is not None else True
-            if step == "password":
-                check = await accounts.check_password(session, client.row.tenant_id, data.get("username", ""),
-                                                      data.get("password", ""))
-                account = check.account
-                if not check.ok:
-                    await _audit(request, session, client, account, "auth.sign_in.failed",
-                                 {"locked": check.locked, "username": accounts.normalise_username(
-                                     data.get("username", ""))[:100]})
-                    html = sign_in_page(lang, client_name=client.row.name, fields=fields, switch_href=switch,
-                                        message="locked" if check.locked else "bad_credentials",
-                                        username=data.get("username", ""))
-                    return self._page(html, csrf, 401 if not check.locked else 429)
-                assert account is not None
-                if not _kind_allowed(account, client):
-                    await _audit(request, session, client, account, "auth.sign_in.failed", {"reason": "kind"})
-                    return self._page(sign_in_page(lang, client_name=client.row.name, fields=fields,
-                                                   switch_href=switch, message="bad_credentials"), csrf, 401)
-                if accounts.mfa_required(account, requires_staff_mfa):
-                    if account.totp_confirmed_at is None:
-                        account.totp_secret = account.totp_secret or accounts.new_totp_secret()
-                        ticket = ring.sign_ticket({"sub": str(account.id), "stage": "enrol", "bind": binding},
-                                                  TICKET_TTL)
-                        return self._page(enrol_page(lang, fields=[*fields, ("ticket", ticket)],
-                                                     secret=account.totp_secret,
-                                                     uri=accounts.totp_uri(account.totp_secret, account,
-                                                                           client.tenant_slug or "platform")),
-                                          csrf)
-                    ticket = ring.sign_ticket({"sub": str(account.id), "stage": "mfa", "bind": binding}, TICKET_TTL)
-                    return self._page(totp_page(lang, fields=[*fields, ("ticket", ticket)]), csrf)
-                return await self._after_authentication(request, session, client, account, params, fields,
-                                                        lang, csrf, binding)
-
-            # Later steps carry a ticket proving the earlier ones, bound to this request.
-            try:
-                claims = ring.read_ticket(data.get("ticket", ""))
-            except InvalidToken:
-                claims = {}
+        async with request.app.state.db.platform_session() as session, session.begin():
             if claims.get("bind") != binding or claims.get("stage") not in ("mfa", "enrol", "consent") \
                     or claims.get("stage") != {"totp": "mfa", "enrol": "enrol", "consent": "consent"}.get(step):
                 return self._page(sign_in_page(lang, client_name=client.row.name, fields=fields,
@@ -200,7 +192,7 @@ class OAuthController(Controller):
                                                switch_href=switch, message="locked"), csrf, 401)
             if step in ("totp", "enrol"):
                 code = data.get("code", "")
-                ok = accounts.verify_totp(account.totp_secret, code) or (
+                ok = accounts.verify_totp(account, code) or (
                     step == "totp" and accounts.use_recovery_code(account, code))
                 if not ok:
                     accounts.record_failure(account)
@@ -220,6 +212,68 @@ class OAuthController(Controller):
             # consent
             return await self._finish(request, session, client, account, params,
                                       allow=data.get("decision") == "allow")
+
+    async def _password_step(self, request: Request[Any, Any, Any], client: Client, data: dict[str, str],
+                             params: list[tuple[str, str]], fields: list[tuple[str, str]], lang: str, csrf: str,
+                             switch: str, binding: str) -> Response[Any]:
+        """The username and password. Throttled per username and source (app/auth/throttle.py),
+        before and after the session (the counters may take a connection of their own); the
+        answer to a wrong password is the same for every username, existing or not."""
+        counters = request.app.state.counters
+        username = data.get("username", "")
+        pair = throttle.pair_key(client.row.tenant_id, username, request.client.host if request.client else None)
+        wait = await throttle.wait_seconds(counters, pair)
+        ring: KeyRing = request.app.state.key_ring
+        outcome = None  # what the pair's count learns: a failure, a success, or nothing
+
+        def page(message: str, status: int, headers: dict[str, str] | None = None) -> Response[str]:
+            return self._page(sign_in_page(lang, client_name=client.row.name, fields=fields, switch_href=switch,
+                                           message=message, username=username), csrf, status, headers)
+
+        async with request.app.state.db.platform_session() as session, session.begin():
+            if wait:
+                await _audit(request, session, client, None, "auth.sign_in.throttled",
+                             {"username": accounts.normalise_username(username)[:100], "retryAfter": wait})
+                response = page("throttled", 429, {"Retry-After": str(wait)})
+            else:
+                check = await accounts.check_password(session, client.row.tenant_id, username,
+                                                      data.get("password", ""))
+                account = check.account
+                outcome = "success" if check.ok or check.locked else "failure"
+                if not check.ok or account is None:
+                    await _audit(request, session, client, account, "auth.sign_in.failed",
+                                 {"locked": check.locked, "username": accounts.normalise_username(username)[:100]})
+                    response = page("locked", 429) if check.locked else page("bad_credentials", 401)
+                elif not _kind_allowed(account, client):
+                    await _audit(request, session, client, account, "auth.sign_in.failed", {"reason": "kind"})
+                    response = page("bad_credentials", 401)
+                else:
+                    response = await self._after_password(request, session, client, account, params, fields,
+                                                          lang, csrf, binding, ring)
+        if outcome == "failure":
+            await throttle.failed(counters, pair)
+        elif outcome == "success":
+            await throttle.succeeded(counters, pair)
+        return response
+
+    async def _after_password(self, request: Request[Any, Any, Any], session: Any, client: Client,
+                              account: Account, params: list[tuple[str, str]], fields: list[tuple[str, str]],
+                              lang: str, csrf: str, binding: str, ring: KeyRing) -> Response[Any]:
+        """The right password: the second factor (enrolling it first) when required, else on."""
+        tenant = await session.get(Tenant, client.row.tenant_id) if client.row.tenant_id else None
+        requires_staff_mfa = tenant.staff_mfa_required if tenant is not None else True
+        if accounts.mfa_required(account, requires_staff_mfa):
+            if account.totp_confirmed_at is None:
+                if account.totp_secret is None:
+                    account.totp_secret, account.totp_last_step = accounts.new_totp_secret(), None
+                ticket = ring.sign_ticket({"sub": str(account.id), "stage": "enrol", "bind": binding}, TICKET_TTL)
+                return self._page(enrol_page(lang, fields=[*fields, ("ticket", ticket)], secret=account.totp_secret,
+                                             uri=accounts.totp_uri(account.totp_secret, account,
+                                                                   client.tenant_slug or "platform")), csrf)
+            ticket = ring.sign_ticket({"sub": str(account.id), "stage": "mfa", "bind": binding}, TICKET_TTL)
+            return self._page(totp_page(lang, fields=[*fields, ("ticket", ticket)]), csrf)
+        return await self._after_authentication(request, session, client, account, params, fields, lang, csrf,
+                                                binding)
 
     async def _after_authentication(self, request: Request[Any, Any, Any], session: Any, client: Client,
                                     account: Account, params: list[tuple[str, str]], fields: list[tuple[str, str]],
@@ -258,23 +312,17 @@ class OAuthController(Controller):
 
     @post("/oauth/token", middleware=[AUTH_RATE_LIMIT], **public())
     async def token(self, request: Request[Any, Any, Any]) -> Response[Any]:
-        oauth_request = await _oauth_request(request)
-        server: OAuthServer = request.app.state.oauth
-        return _to_response(await _run(request, lambda: server.create_token_response(oauth_request)))
+        return await _endpoint(request, lambda server, oauth_request: server.create_token_response(oauth_request))
 
     @post("/oauth/revoke", **public())
     async def revoke(self, request: Request[Any, Any, Any]) -> Response[Any]:
-        oauth_request = await _oauth_request(request)
-        server: OAuthServer = request.app.state.oauth
-        return _to_response(await _run(request, lambda: server.create_endpoint_response("revocation",
-                                                                                        oauth_request)))
+        return await _endpoint(request, lambda server, oauth_request: server.create_endpoint_response(
+            "revocation", oauth_request))
 
     @post("/oauth/introspect", **public())
     async def introspect(self, request: Request[Any, Any, Any]) -> Response[Any]:
-        oauth_request = await _oauth_request(request)
-        server: OAuthServer = request.app.state.oauth
-        return _to_response(await _run(request, lambda: server.create_endpoint_response("introspection",
-                                                                                        oauth_request)))
+        return await _endpoint(request, lambda server, oauth_request: server.create_endpoint_response(
+            "introspection", oauth_request))
 
     # --------------------------------------------------------------------- discovery
 
@@ -306,6 +354,12 @@ class OAuthController(Controller):
         return Response(ring.jwks, headers={"Cache-Control": "public, max-age=300"})
 
 
+async def _first_use(request: Request[Any, Any, Any], claims: dict[str, Any]) -> bool:
+    """Whether this is the first use of the ticket (in the counters every process shares)."""
+    jti = claims.get("jti")
+    return isinstance(jti, str) and await request.app.state.counters.bump(f"ticket:{jti}", TICKET_TTL + 60) == 1
+
+
 def _kind_allowed(account: Account, client: Client) -> bool:
     """Operators sign in only through platform clients, tenant accounts through their tenant's."""
     if client.row.tenant_id is None:
@@ -318,7 +372,7 @@ async def _audit(request: Request[Any, Any, Any], session: Any, client: Client, 
     """Sign-in events go to the tenant's audit log (the platform's for platform clients)."""
     actor = Actor(kind="user", id=str(account.id) if account else "unknown", client_id=client.client_id,
                   ip=request.client.host if request.client else None,
-                  request_id=request.headers.get("x-request-id"))
+                  request_id=request_id(request))
     await audit.append(session, schema=schema_name(client.tenant_slug) if client.tenant_slug else None,
                        actor=actor, action=action, entity_type="account",
                        entity_id=account.id if account else "unknown", after=after)

@@ -7,16 +7,19 @@ lookup is filtered by it, so another group's id answers 404 like an id that neve
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from litestar import Controller, Request, Response, get, patch, post
+from litestar.background_tasks import BackgroundTask
 from litestar.di import Provide
-from litestar.middleware.rate_limit import RateLimitConfig, RateLimitMiddleware
+from litestar.enums import ScopeType
+from litestar.middleware import DefineMiddleware
 from litestar.params import Parameter
-from litestar.types import Receive, Scope, Send
+from litestar.types import ASGIApp, Receive, Scope, Send
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import identity_services, services
@@ -43,48 +46,54 @@ from app.auth.identity_schemas import (
 from app.auth.models import Account, AccountKind, AccountStatus, ClientKind, ClientStatus, OAuthClient
 from app.auth.scopes import public, requires
 from app.core.audit import Actor, actor_of
+from app.core.counters import source
 from app.core.deps import provide_tenant_session
 from app.core.etag import check_if_match, etag
 from app.core.idempotency import idempotent
 from app.core.pagination import PageParams, page_params
 from app.core.problems import ProblemError
+from app.core.request_context import request_id
 from app.core.schemas import Page, provided
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 # ------------------------------------------------------------------------- rate limit
 
 
-class AuthRateLimitMiddleware(RateLimitMiddleware):
-    """Litestar's rate limiter, per client IP *and* endpoint, answering a 429 problem with
-    Retry-After. The limit is read from the app's settings on each request (the route
-    decorators are evaluated at import, before any settings exist), so an app built with
-    other settings (tests) gets its own limit and, through its own store, its own counts.
-
-    Behind a proxy, run the server with trusted forwarded headers (uvicorn
-    ``--proxy-headers --forwarded-allow-ips``): otherwise every caller is the proxy.
+class AuthRateLimitMiddleware:
+    """At most ``CORNERSTONE_AUTH_RATE_LIMIT`` requests a minute per client address and
+    endpoint (method and path: a sign-in is a GET and some POSTs), above that a 429 problem
+    with Retry-After. Counted in one-minute windows in the counters every process shares
+    (app/core/counters.py), so N workers allow the limit once, not N times. The limit is
+    read from the app's settings per request (the route decorators run at import, before any
+    settings exist). The address is the one app/core/request_context.py decided: the peer,
+    or past the trusted proxies; an IPv6 caller counts by its /64 (one host holds that many).
     """
 
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:  # the limited routes are HTTP ones
+            await self.app(scope, receive, send)
+            return
         app = scope["litestar_app"]
         limit: int = app.state.settings.auth_rate_limit
-        request = app.request_class(scope)
-        key = f"{self.cache_key_from_request(request)}::{scope['path']}"
-        store = self.config.get_store_from_app(app)
-        async with self._lock:
-            window = await self.retrieve_cached_history(key, store)
-            if len(window.history) >= limit:
-                wait = max(window.reset - int(time.time()), 1)
-                raise ProblemError("rate-limited", f"At most {limit} requests a minute here; try again in {wait} "
-                                   "seconds.", headers={"Retry-After": str(wait),
-                                                        "RateLimit-Policy": f"{limit};w=60"})
-            await self.set_cached_history(key=key, cache_object=window, store=store)
+        client = scope.get("client")
+        now = time.time()
+        key = f"rl:{source(client[0] if client else None)}:{scope['method']} {scope['path']}:{int(now // 60)}"
+        if await app.state.counters.bump(key, 60) > limit:
+            wait = max(int(60 - now % 60), 1)
+            raise ProblemError("rate-limited", f"At most {limit} requests a minute here; try again in {wait} "
+                               "seconds.", headers={"Retry-After": str(wait), "RateLimit-Policy": f"{limit};w=60"},
+                               # An OAuth client reads `error`: slow_down is the token endpoint's
+                               # registered error for a client asking too often (RFC 8628 §3.5).
+                               oauth_error="slow_down" if scope["path"] == "/oauth/token" else None)
         await self.app(scope, receive, send)
 
 
-# The unit is the window; its count is replaced by settings.auth_rate_limit per request.
-AUTH_RATE_LIMIT = RateLimitConfig(rate_limit=("minute", 1), middleware_class=AuthRateLimitMiddleware,
-                                  set_rate_limit_headers=False).middleware
+AUTH_RATE_LIMIT = DefineMiddleware(AuthRateLimitMiddleware)
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -349,7 +358,16 @@ class MeController(Controller):
 
 def _anonymous(request: Request[Any, Any, Any]) -> Actor:
     return Actor(kind="anonymous", id="anonymous", ip=request.client.host if request.client else None,
-                 request_id=request.headers.get("x-request-id"))
+                 request_id=request_id(request))
+
+
+async def _prepare_reset(db: Any, data: PasswordResetRequest, issuer: str, actor: Actor) -> None:
+    try:
+        async with db.platform_transaction() as session:
+            await identity_services.request_password_reset(session, tenant_slug=data.tenant, username=data.username,
+                                                           issuer=issuer, actor=actor)
+    except Exception:  # noqa: BLE001 - after the answer: nobody to tell but the log
+        log.exception("a password reset could not be prepared")
 
 
 class PasswordResetController(Controller):
@@ -365,12 +383,11 @@ class PasswordResetController(Controller):
           **public(errors=[400, 422, 429]))
     async def request_reset(self, request: Request[Any, Any, Any],
                             data: PasswordResetRequest) -> Response[ResetRequested]:
-        # The same answer whether or not the account exists: no way to probe for usernames.
-        async with request.app.state.db.platform_transaction() as session:
-            await identity_services.request_password_reset(
-                session, tenant_slug=data.tenant, username=data.username,
-                issuer=request.app.state.settings.issuer, actor=_anonymous(request))
-        return Response(ResetRequested(), status_code=202)
+        # The same answer, after the same work, whether or not the account exists: no way to
+        # probe for usernames by the answer or by its time. The reset is prepared once the
+        # answer is sent (its mail then goes through the outbox, as every mail does).
+        return Response(ResetRequested(), status_code=202, background=BackgroundTask(
+            _prepare_reset, request.app.state.db, data, request.app.state.settings.issuer, _anonymous(request)))
 
     @post("/confirm", operation_id="confirmPasswordReset", status_code=204,
           summary="Set a new password with the mailed code (works once; signs every app out)",

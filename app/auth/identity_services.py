@@ -221,10 +221,27 @@ async def start_totp(session: AsyncSession, account: Account, realm: str) -> tup
     if account.totp_confirmed_at is not None:
         raise ProblemError("conflict", "Two-step verification is already on; an administrator can reset it.")
     before = await _lock(session, account)
-    account.totp_secret = accounts.new_totp_secret()
+    account.totp_secret, account.totp_last_step = accounts.new_totp_secret(), None
     await _done(session, account, "account.mfa.enrolment_start", before)
     assert account.totp_secret is not None
     return account.totp_secret, accounts.totp_uri(account.totp_secret, account, realm)
+
+
+def _checked_code(account: Account, code: str) -> int:
+    """The time step of a current, unused authenticator code (checked before the account is
+    locked: a refusal is counted in a transaction of its own, which must not wait for it)."""
+    step = accounts.totp_step(account.totp_secret, code, after=account.totp_last_step)
+    if step is None:
+        raise CredentialRefused("The code does not match the authenticator, or was used already.", "code")
+    return step
+
+
+def _use_step(account: Account, step: int) -> None:
+    """Record the code's step on the locked account; a concurrent request may have used it."""
+    if account.totp_last_step is not None and step <= account.totp_last_step:
+        raise ProblemError("forbidden", "The code was used already; wait for the next one.",
+                           errors=[field_error("code", "used already")])
+    account.totp_last_step = step
 
 
 def _new_recovery_codes(account: Account) -> list[str]:
@@ -240,9 +257,9 @@ async def confirm_totp(session: AsyncSession, account: Account, code: str) -> li
         raise ProblemError("conflict", "Two-step verification is already on.")
     if account.totp_secret is None:
         raise ProblemError("conflict", "Start the enrolment first (POST /api/v1/me/mfa/totp).")
-    if not accounts.verify_totp(account.totp_secret, code):
-        raise CredentialRefused("The code does not match the authenticator.", "code")
+    step = _checked_code(account, code)
     before = await _lock(session, account)
+    _use_step(account, step)
     account.totp_confirmed_at = utcnow()
     codes = _new_recovery_codes(account)
     await _done(session, account, "account.mfa.enrol", before)
@@ -254,9 +271,9 @@ async def regenerate_recovery_codes(session: AsyncSession, account: Account, cod
     refuse_if_locked(account)
     if account.totp_confirmed_at is None:
         raise ProblemError("conflict", "Two-step verification is not on.")
-    if not accounts.verify_totp(account.totp_secret, code):
-        raise CredentialRefused("The code does not match the authenticator.", "code")
+    step = _checked_code(account, code)
     before = await _lock(session, account)
+    _use_step(account, step)
     codes = _new_recovery_codes(account)
     await _done(session, account, "account.mfa.recovery_codes.regenerate", before)
     return codes

@@ -13,7 +13,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -61,6 +61,8 @@ class Account(IdMixin, TimestampMixin, VersionMixin, PlatformBase):
     scopes: Mapped[list[str]] = mapped_column(JSONB, nullable=False, default=list)
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     totp_confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The time step (unix time // 30) of the last TOTP code accepted: a code is good once.
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     recovery_code_hashes: Mapped[list[str]] = mapped_column(JSONB, nullable=False, default=list)
     failed_sign_ins: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -39,6 +39,7 @@ MESSAGES = {
     "bad_credentials": {"zh": "用户名或密码不正确。", "en": "The username or password is incorrect."},
     "locked": {"zh": "尝试次数过多，账户已暂时锁定，请稍后再试。",
                "en": "Too many attempts: the account is locked for a while. Try again later."},
+    "throttled": {"zh": "尝试次数过多，请稍后再试。", "en": "Too many attempts: please wait a moment and try again."},
     "bad_code": {"zh": "验证码不正确。", "en": "The code is not correct."},
     "expired": {"zh": "登录已超时，请重新开始。", "en": "The sign-in took too long; please start again."},
     "csrf": {"zh": "页面已过期，请重新提交。", "en": "The page expired; please submit again."},

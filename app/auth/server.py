@@ -233,6 +233,11 @@ class CodeGrant(AuthorizationCodeGrant):
 
 
 class RotatingRefreshGrant(RefreshTokenGrant):
+    """Refresh-token rotation with reuse detection. The presented token is only looked up
+    (and locked) while the request is checked; it is spent when the new one is saved, so a
+    request refused for any reason (another client, a wider scope, a disabled account)
+    leaves it usable: a refusal must not make the next legitimate use look like reuse."""
+
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
     INCLUDE_NEW_REFRESH_TOKEN = True
 
@@ -240,27 +245,28 @@ class RotatingRefreshGrant(RefreshTokenGrant):
     # row back to this class's own methods only.
     def authenticate_refresh_token(self, refresh_token: str) -> RefreshToken | None:  # type: ignore[override]
         session = _session()
-        token_hash = digest(refresh_token)
-        # Spend it atomically; a second spender finds it spent and triggers reuse detection.
-        spent: RefreshToken | None = session.scalar(
-            update(RefreshToken)
-            .where(RefreshToken.token_hash == token_hash, RefreshToken.spent_at.is_(None),
-                   RefreshToken.revoked_at.is_(None), RefreshToken.expires_at > utcnow())
-            .values(spent_at=utcnow()).returning(RefreshToken)
-        )
-        if spent is not None:
-            return spent
-        known = session.scalar(select(RefreshToken).where(RefreshToken.token_hash == token_hash))
-        if known is not None and known.spent_at is not None and known.revoked_at is None:
-            _revoke_family_now(known.family_id, "refresh token reuse", None)
-        return None
+        # Locked until this request commits: a concurrent refresh with the same token waits,
+        # then finds it spent, which is reuse.
+        token = session.scalar(select(RefreshToken).where(RefreshToken.token_hash == digest(refresh_token))
+                               .with_for_update())
+        if token is None or token.revoked_at is not None or token.expires_at <= utcnow():
+            return None
+        if not token.check_client(self.request.client):
+            return None  # another client's token: refused, and left as it was
+        if token.spent_at is not None:
+            _revoke_family_now(token.family_id, "refresh token reuse", None)
+            return None
+        return token
 
     def authenticate_user(self, refresh_token: RefreshToken) -> Account | None:
         account = _session().get(Account, refresh_token.account_id)
         return account if account is not None and account.status is AccountStatus.active else None
 
     def revoke_old_credential(self, refresh_token: TokenMixin) -> None:
-        """Already spent in authenticate_refresh_token."""
+        """Spent once its successor is saved, in the same transaction (the row is locked)."""
+        assert isinstance(refresh_token, RefreshToken)  # what authenticate_refresh_token found
+        refresh_token.spent_at = utcnow()
+        _session().flush()
 
 
 class CredentialsGrant(ClientCredentialsGrant):
@@ -295,7 +301,16 @@ def _revoke_family_now(family_id: uuid.UUID, reason: str, client: Client | None)
 # ---------------------------------------------------------------- revocation, introspection
 
 
-class Revocation(RevocationEndpoint):
+class _AnyTokenType:
+    """RFC 7009 §2.1, RFC 7662 §2.1: ``token_type_hint`` is a hint. An unknown one is not an
+    error (authlib answers ``unsupported_token_type``): every type of token is searched."""
+
+    def check_params(self, request: OAuth2Request, client: Client) -> None:
+        if not request.form.get("token"):
+            raise InvalidRequestError("Missing 'token'.")
+
+
+class Revocation(_AnyTokenType, RevocationEndpoint):
     CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> RefreshToken | None:
@@ -325,22 +340,31 @@ class IntrospectedAccess:
         return False
 
 
-class Introspection(IntrospectionEndpoint):
+class Introspection(_AnyTokenType, IntrospectionEndpoint):
     CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> Any:
+        # The hint orders the search and nothing else.
+        if token_type_hint == "refresh_token":  # noqa: S105 - a token type's name, not a secret
+            return self._refresh(token_string) or self._access(token_string)
+        return self._access(token_string) or self._refresh(token_string)
+
+    @staticmethod
+    def _access(token_string: str) -> IntrospectedAccess | None:
         server: OAuthServer = _local.server
-        if token_type_hint != "refresh_token":  # noqa: S105 - a token type's name, not a secret
-            try:
-                principal = server.key_ring.verify(token_string)
-                return IntrospectedAccess(claims={
-                    "active": True, "scope": " ".join(sorted(principal.scopes)), "client_id": principal.client_id,
-                    "sub": principal.subject, "exp": principal.expires_at, "token_type": "Bearer",
-                    "iss": server.key_ring.issuer, "aud": server.key_ring.audience, "jti": principal.token_id,
-                    **({"tenant": principal.tenant} if principal.tenant else {}),
-                })
-            except InvalidToken:
-                pass
+        try:
+            principal = server.key_ring.verify(token_string)
+        except InvalidToken:
+            return None
+        return IntrospectedAccess(claims={
+            "active": True, "scope": " ".join(sorted(principal.scopes)), "client_id": principal.client_id,
+            "sub": principal.subject, "exp": principal.expires_at, "token_type": "Bearer",
+            "iss": server.key_ring.issuer, "aud": server.key_ring.audience, "jti": principal.token_id,
+            **({"tenant": principal.tenant} if principal.tenant else {}),
+        })
+
+    @staticmethod
+    def _refresh(token_string: str) -> RefreshToken | None:
         return _session().scalar(select(RefreshToken).where(RefreshToken.token_hash == digest(token_string)))
 
     def introspect_token(self, token: Any) -> dict[str, Any]:
@@ -384,7 +408,8 @@ class HttpRequest(OAuth2Request):
         super().__init__(method=method, uri=uri, headers=headers)
         self._args: dict[str, str | None] = dict(query)
         self._form = dict(form)
-        self.payload = Payload(query + form)
+        self.pairs = query + form  # every parameter as sent
+        self.payload = Payload(self.pairs)
 
     @property
     def args(self) -> dict[str, str | None]:

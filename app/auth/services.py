@@ -296,6 +296,7 @@ async def reset_mfa(session: AsyncSession, account: Account, reason: str) -> Acc
     before = audit.snapshot(account, exclude=SECRET_FIELDS)
     account.totp_secret = None
     account.totp_confirmed_at = None
+    account.totp_last_step = None
     account.recovery_code_hashes = []
     await session.flush()
     await session.refresh(account)

@@ -11,6 +11,7 @@ import asyncio
 import base64
 import hashlib
 import json
+import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -179,7 +180,8 @@ class KeyRing:
         if self._signing is None:
             raise RuntimeError("no active signing key; run `cornerstone keys rotate`")
         now = int(time.time())
-        body = {**claims, "iss": self.issuer, "aud": self.issuer + TICKET_AUDIENCE, "iat": now, "exp": now + ttl}
+        body = {**claims, "iss": self.issuer, "aud": self.issuer + TICKET_AUDIENCE, "iat": now, "exp": now + ttl,
+                "jti": secrets.token_urlsafe(16)}
         return jwt.encode({"alg": ALGORITHM, "kid": self._signing.kid, "typ": TICKET_TYPE}, body, self._signing)
 
     def read_ticket(self, ticket: str) -> dict[str, Any]:

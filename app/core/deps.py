@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.principal import Principal
 from app.core.audit import Actor
 from app.core.reads import TenantReader
+from app.core.request_context import request_id
 
 REASON_HEADER = "change-reason"
 READ_METHODS = frozenset({"GET", "HEAD"})
@@ -23,7 +24,7 @@ def actor_from(request: Request[Any, Any, Any]) -> Actor:
         kind=principal.kind,
         id=principal.subject,
         client_id=principal.client_id,
-        request_id=request.headers.get("x-request-id"),
+        request_id=request_id(request),
         ip=request.client.host if request.client else None,
         reason=reason[:2000] if reason else None,
     )

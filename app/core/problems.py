@@ -50,6 +50,14 @@ class Problem(msgspec.Struct, kw_only=True, omit_defaults=True):
     code: str | None = None
 
 
+class OAuthProblem(Problem, kw_only=True, omit_defaults=True):
+    """A problem on the OAuth token endpoint, with RFC 6749 §5.2's members too: an OAuth
+    client reads ``error``, and would take an answer without one for a token response."""
+
+    error: str
+    error_description: str | None = None
+
+
 # slug -> (status, title). The catalogue is documented in docs/api.md.
 CATALOGUE: dict[str, tuple[int, str]] = {
     "validation": (422, "The request is not valid"),
@@ -71,6 +79,7 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "precondition-required": (428, "This update requires an If-Match header"),
     "payload-too-large": (413, "The request body is too large"),
     "unsupported-media-type": (415, "The request body must be JSON"),
+    "malformed-request": (400, "The request could not be understood"),
     "rate-limited": (429, "Too many requests"),
     "service-unavailable": (503, "A dependency is unavailable"),
     "internal": (500, "An unexpected error occurred"),
@@ -88,11 +97,13 @@ class ProblemError(HTTPException):
         errors: list[FieldError] | None = None,
         headers: dict[str, str] | None = None,
         status: int | None = None,
+        oauth_error: str | None = None,
     ) -> None:
         default_status, title = CATALOGUE[slug]
         self.slug = slug
         self.title = title
         self.errors = errors
+        self.oauth_error = oauth_error
         super().__init__(detail=detail or title, status_code=status or default_status, headers=headers)
 
 
@@ -109,15 +120,14 @@ def problem_response(
     errors: list[FieldError] | None = None,
     headers: dict[str, str] | None = None,
     title: str | None = None,
+    oauth_error: str | None = None,
 ) -> Response[bytes]:
-    body = Problem(
-        type=TYPE_PREFIX + slug,
-        title=title or CATALOGUE.get(slug, (status, "Error"))[1],
-        status=status,
-        detail=detail,
-        instance=instance,
-        errors=errors or None,
-    )
+    fields: dict[str, Any] = {
+        "type": TYPE_PREFIX + slug, "title": title or CATALOGUE.get(slug, (status, "Error"))[1], "status": status,
+        "detail": detail, "instance": instance, "errors": errors or None,
+    }
+    body = Problem(**fields) if oauth_error is None else OAuthProblem(**fields, error=oauth_error,
+                                                                      error_description=detail)
     return Response(
         content=msgspec.json.encode(body),
         status_code=status,
@@ -167,12 +177,18 @@ def _validation_errors(extra: Any) -> list[FieldError]:
     return errors
 
 
+def _path(request: Request[Any, Any, Any]) -> str:
+    # From the scope, not request.url: building the URL parses the Host header, which the
+    # caller wrote (an error page must not fail on it).
+    return str(request.scope.get("path", ""))
+
+
 def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
-    instance = request.url.path
+    instance = _path(request)
     if isinstance(exc, ProblemError):
         return problem_response(
             exc.slug, exc.status_code, detail=exc.detail, instance=instance,
-            errors=exc.errors, headers=exc.headers, title=exc.title,
+            errors=exc.errors, headers=exc.headers, title=exc.title, oauth_error=exc.oauth_error,
         )
     status = exc.status_code
     headers = dict(exc.headers or {})
@@ -200,10 +216,10 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
 
 
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    log.exception("unhandled error on %s %s", request.method, _path(request))
     return problem_response(
         "internal", HTTP_500_INTERNAL_SERVER_ERROR,
-        detail="The error was logged; the request was not applied.", instance=request.url.path,
+        detail="The error was logged; the request was not applied.", instance=_path(request),
     )
 
 
@@ -211,7 +227,7 @@ def handle_stale(request: Request[Any, Any, Any], exc: StaleDataError) -> Respon
     # Two writers raced past the If-Match check; the version column let only one through.
     return problem_response(
         "precondition-failed", 412, detail="The resource was changed by another request.",
-        instance=request.url.path,
+        instance=_path(request),
     )
 
 
@@ -220,7 +236,7 @@ def handle_integrity(request: Request[Any, Any, Any], exc: IntegrityError) -> Re
     if getattr(exc.orig, "sqlstate", None) == "23505" or "unique" in str(exc.orig).lower():
         return problem_response(
             "duplicate", 409, detail="A resource with the same identity already exists.",
-            instance=request.url.path,
+            instance=_path(request),
         )
     return handle_unexpected(request, exc)
 
@@ -241,23 +257,23 @@ def handle_database_error(request: Request[Any, Any, Any], exc: DBAPIError) -> R
     if sqlstate in _UNSTORABLE_TEXT:
         return problem_response(
             "validation", 422, detail="Text must not contain NUL characters or invalid UTF-8.",
-            instance=request.url.path,
+            instance=_path(request),
         )
     if sqlstate in _COLLISIONS:
-        log.warning("%s %s collided with a concurrent request (%s)", request.method, request.url.path, sqlstate)
+        log.warning("%s %s collided with a concurrent request (%s)", request.method, _path(request), sqlstate)
         return problem_response(
             "concurrent-request", 409, detail="Nothing was applied; send the request again.",
-            instance=request.url.path, headers={"Retry-After": "1"},
+            instance=_path(request), headers={"Retry-After": "1"},
         )
     return handle_unexpected(request, exc)
 
 
 def handle_pool_timeout(request: Request[Any, Any, Any], exc: PoolTimeout) -> Response[bytes]:
     # Every pooled connection stayed busy for the pool's whole timeout: overloaded, not broken.
-    log.warning("%s %s waited too long for a database connection", request.method, request.url.path)
+    log.warning("%s %s waited too long for a database connection", request.method, _path(request))
     return problem_response(
         "service-unavailable", 503, detail="The service is busy; nothing was applied. Send the request again.",
-        instance=request.url.path, headers={"Retry-After": "1"},
+        instance=_path(request), headers={"Retry-After": "1"},
     )
 
 

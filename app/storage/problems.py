@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 
 def handle_storage_error(request: Request[Any, Any, Any], exc: StorageError) -> Response[bytes]:
-    instance = request.url.path
+    instance = str(request.scope.get("path", ""))  # not request.url: it parses the caller's Host
     if isinstance(exc, StorageUnavailable):
         log.warning("storage unavailable on %s %s: %s", request.method, instance, exc)
         return problem_response("service-unavailable", 503, instance=instance,

@@ -10,11 +10,12 @@ from typing import Any
 
 from sqlalchemy import select
 
+from app.auth.models import AccountKind
 from app.core import clock
-from app.core.audit import SYSTEM, tenant_audit
+from app.core.audit import SYSTEM, Actor, tenant_audit
 from app.domains.inquiries import services, tasks
 from app.domains.inquiries.models import Inquiry
-from tests.conftest import bearer, subject_of
+from tests.conftest import OPERATOR, bearer, subject_of
 from tests.grants import grant
 from tests.worker.conftest import Worker, wait_for
 
@@ -52,6 +53,23 @@ async def _audit(db: Any, slug: str, inquiry_id: str) -> list[str]:
             tenant_audit.c.entity_id == inquiry_id).order_by(tenant_audit.c.id))).all())
 
 
+async def _colleague(db: Any, slug: str, project: dict[str, Any] | None,
+                     permissions: tuple[str, ...] = ("inquiries.read", "inquiries.write"), *,
+                     kind: AccountKind = AccountKind.staff) -> str:
+    """An account of the tenant holding ``permissions`` at the project (none when None)."""
+    from app.auth.services import create_account
+    from app.tenants.models import Tenant
+
+    async with db.platform_transaction() as session:
+        session.info["actor"] = Actor(kind="operator", id=OPERATOR)
+        tenant = await session.scalar(select(Tenant.id).where(Tenant.slug == slug))
+        account = await create_account(session, tenant_id=tenant, kind=kind, username=f"c{uuid.uuid4().hex[:10]}",
+                                       display_name="Colleague", password=None, scopes=["inquiries:write"])
+    if project is not None:
+        await grant(db, slug, account.id, permissions, uuid.UUID(project["id"]))
+    return str(account.id)
+
+
 async def test_create_transfer_answer(client: Any, new_tenant: Any, mint: Any, db: Any) -> None:
     slug = await new_tenant("inq")
     auth = bearer(mint(tenant=slug))
@@ -71,7 +89,7 @@ async def test_create_transfer_answer(client: Any, new_tenant: Any, mint: Any, d
     assert inquiry["transferCount"] == 0 and inquiry["overdue"] is False
     url = created.headers["location"]
 
-    colleague = str(uuid.uuid4())
+    colleague = await _colleague(db, slug, project)
     body = {"toOwnerId": colleague, "need": "Ask engineering for the parking handover schedule."}
     assert (await _post(client, f"{url}/transfer", auth, body, 428)).json()["type"] == PROBLEM + "precondition-required"
     moved = await _post(client, f"{url}/transfer", {**auth, "If-Match": created.headers["etag"]}, body, 200)
@@ -104,13 +122,46 @@ async def test_transfer_limit_needs_a_supervisor(client: Any, new_tenant: Any, m
     url, tag = created.headers["location"], created.headers["etag"]
     for n in range(2):  # the default limit: two transfers
         moved = await _post(client, f"{url}/transfer", {**clerk, "If-Match": tag},
-                            {"toOwnerId": str(uuid.uuid4()), "need": f"step {n}"}, 200)
+                            {"toOwnerId": await _colleague(db, slug, project), "need": f"step {n}"}, 200)
         tag = moved.headers["etag"]
-    third = {"toOwnerId": str(uuid.uuid4()), "need": "Nobody so far could answer."}
+    third = {"toOwnerId": await _colleague(db, slug, project), "need": "Nobody so far could answer."}
     refused = await _post(client, f"{url}/transfer", {**clerk, "If-Match": tag}, third, 403)
     assert "inquiries.supervise" in refused.json()["detail"]
     allowed = await _post(client, f"{url}/transfer", {**supervisor, "If-Match": tag}, third, 200)
     assert allowed.json()["transferCount"] == 3
+
+
+async def test_the_next_owner_must_be_a_colleague_who_can_handle_it(client: Any, new_tenant: Any, mint: Any,
+                                                                    db: Any) -> None:
+    """Any UUID used to be accepted as the next owner: another group's staff, an owner account,
+    nobody at all; the inquiry then sat with someone who could not even see it."""
+    slug, elsewhere = await new_tenant("inqto"), await new_tenant("inqto")
+    auth = bearer(mint(tenant=slug))
+    project = await _project(client, auth)
+    created = await _post(client, BASE, auth, _inquiry(project))
+    url, tag = created.headers["location"], created.headers["etag"]
+
+    async def disabled() -> str:
+        from app.auth.models import Account, AccountStatus
+
+        account_id = await _colleague(db, slug, project)
+        async with db.platform_transaction() as session:
+            row = await session.get(Account, uuid.UUID(account_id))
+            assert row is not None
+            row.status = AccountStatus.disabled
+        return account_id
+
+    for to_owner, status in [(str(uuid.uuid4()), 404),  # nobody
+                             (await _colleague(db, elsewhere, None), 404),  # another group's staff
+                             (await _colleague(db, slug, project, kind=AccountKind.owner), 422),  # a home owner
+                             (await disabled(), 422),
+                             (await _colleague(db, slug, None), 422),  # no role at the project
+                             (await _colleague(db, slug, project, ("inquiries.read",)), 422)]:
+        refused = await _post(client, f"{url}/transfer", {**auth, "If-Match": tag},
+                              {"toOwnerId": to_owner, "need": "over to you"}, status)
+        assert [e["field"] for e in refused.json()["errors"]] == ["toOwnerId"], refused.text
+    got = await client.get(url, headers=auth)
+    assert got.json()["transferCount"] == 0 and got.json()["ownerId"] == subject_of(auth)
 
 
 async def test_no_permission_is_forbidden_or_unseen(client: Any, new_tenant: Any, mint: Any, db: Any) -> None:

@@ -3,6 +3,7 @@ Wrong passwords and codes count towards the lock-out even though the request fai
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -132,8 +133,9 @@ async def test_totp_enrolment_and_recovery_codes(client: Any, db: Any, new_tenan
     # Regenerate: needs a current authenticator code; the old codes stop working.
     assert_problem(await client.post(ME + "/mfa/recovery-codes", json={"code": wrong_code}, headers=auth), 403,
                    "forbidden")
-    regenerated = await client.post(ME + "/mfa/recovery-codes", json={"code": pyotp.TOTP(secret).now()},
-                                    headers=auth)
+    # A code is accepted once (RFC 6238 §5.2): the next time step's, which the window accepts too.
+    next_code = pyotp.TOTP(secret).at(time.time() + 30)
+    regenerated = await client.post(ME + "/mfa/recovery-codes", json={"code": next_code}, headers=auth)
     assert regenerated.status_code == 200, regenerated.text
     fresh = regenerated.json()["recoveryCodes"]
     assert len(fresh) == 10 and not set(fresh) & set(codes)

@@ -1,5 +1,6 @@
-"""The sign-in, token and password-reset endpoints are rate-limited per client IP and per
-endpoint: above the limit a 429 problem with Retry-After. Other endpoints are not."""
+"""The sign-in (its page and its form), token and password-reset endpoints are rate-limited
+per client IP and per endpoint: above the limit a 429 problem with Retry-After. Other
+endpoints are not."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ LIMIT = 3
 
 @pytest.fixture
 async def limited(db: Any, settings: Any) -> AsyncIterator[Any]:
-    """An app of its own with a low limit (and so its own counts)."""
+    """An app of its own with a low limit (its callers' addresses are no other test's, so the
+    counts, shared by every app on this database, are its own)."""
     from app.asgi import create_app
 
     app = create_app(msgspec.structs.replace(settings, auth_rate_limit=LIMIT), database=db)
@@ -54,11 +56,15 @@ async def test_limits_and_retry_after(limited: Any) -> None:
         assert_problem(limited_authorize, 429, "rate-limited")
         assert "retry-after" in limited_authorize.headers
 
+        # The sign-in page is limited like its form (each counts on its own).
+        for _ in range(LIMIT):
+            assert (await one.get("/oauth/authorize")).status_code == 400
+        assert (await one.get("/oauth/authorize")).status_code == 429
+
         assert (await other.post("/oauth/password-reset", json={"username": "nobody"})).status_code == 202
-        # Reads and the rest of the API are not limited here.
+        # The rest of the API is not limited here.
         for _ in range(LIMIT + 2):
             assert (await one.get("/health/live")).status_code == 200
-            assert (await one.get("/oauth/authorize")).status_code == 400
 
 
 def test_settings() -> None:

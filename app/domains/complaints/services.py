@@ -28,7 +28,7 @@ from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, up
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.accounts import active_staff
+from app.auth.directory import staff_subject
 from app.core import audit, clock, tenant_settings
 from app.core.ids import new_id
 from app.core.notify import queue_messages
@@ -257,7 +257,7 @@ async def _registrant_handler(session: AsyncSession, authz: Authorizer) -> str |
     if account is None:
         return None
     try:
-        return await active_staff(session, uuid.UUID(account), "handlerId")
+        return await staff_subject(session, uuid.UUID(account), "handlerId")
     except ProblemError:
         return None  # a user who is no active staff member of the group: nobody by default
 
@@ -710,7 +710,7 @@ async def create_record(session: AsyncSession, authz: Authorizer, register: Regi
     if data.customer_id is not None:
         await _customer_of(session, authz, data.customer_id)
     category = await _active_category(session, data.category_id)
-    handler = (await active_staff(session, data.handler_id, "handlerId") if data.handler_id
+    handler = (await staff_subject(session, data.handler_id, "handlerId") if data.handler_id
                else await _registrant_handler(session, authz))
     received_at = _received_at(data.received_at, clock.utcnow())
     group = await _joint_group(session, authz, register, None, data.joint_with) if data.joint_with else None
@@ -750,7 +750,7 @@ async def update_record(session: AsyncSession, authz: Authorizer, c: Complaint, 
         c.customer_id = customer_id
     if data.handler_id is not msgspec.UNSET:
         handler = data.handler_id
-        new = (await active_staff(session, handler, "handlerId")
+        new = (await staff_subject(session, handler, "handlerId")
                if handler is not None else None)
         if new != c.handler_id:
             c.handler_id = new
@@ -1187,7 +1187,7 @@ async def send_letter(session: AsyncSession, authz: Authorizer, c: Complaint, pa
     if root_cause is None:
         raise ProblemError("conflict", f"{_label(c)} has no recorded cause: give the root cause.",
                            errors=[field_error("rootCause", "required: the record has no cause")])
-    assignee = await active_staff(session, data.assignee_id, "assigneeId") if data.assignee_id else None
+    assignee = await staff_subject(session, data.assignee_id, "assigneeId") if data.assignee_id else None
     letter = CapaLetter(complaint_id=c.id, number=await next_number(
         session, LETTER_SERIES, await local_year(session, clock.utcnow())), department=data.department,
         assignee_id=uuid.UUID(assignee) if assignee else None, root_cause=root_cause,

@@ -68,7 +68,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.accounts import active_staff
+from app.auth.directory import staff_subject
 from app.core import audit, clock, tenant_settings
 from app.core.ids import new_id
 from app.core.jobs import Progress
@@ -538,7 +538,7 @@ async def set_account_manager(session: AsyncSession, authz: Authorizer, customer
                               g: CustomerGrade, data: AccountManagerIn) -> CustomerGrade:
     authz.require(ASSIGN, path)
     _live(customer)
-    account = await active_staff(session, data.account_id, "accountId") if data.account_id else None
+    account = await staff_subject(session, data.account_id, "accountId") if data.account_id else None
     before = {"accountManagerId": g.account_manager_id}
     g.account_manager_id = account
     await session.flush()

@@ -16,12 +16,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth.directory import tenant_account
+from app.auth.principal import Principal
 from app.core import audit, clock, tenant_settings
 from app.core.numbering import next_number
 from app.core.pagination import PageParams, paginate
 from app.core.problems import ProblemError, field_error
 from app.core.schemas import Page
-from app.domains.access.authz import Authorizer, register_permissions
+from app.domains.access.authz import Authorizer, load_authorizer, register_permissions
 from app.domains.customers.services import get_customer
 from app.domains.inquiries.models import Inquiry, InquiryStatus, InquiryTransfer
 from app.domains.inquiries.schemas import AnswerIn, InquiryCreate, InquiryOut, InquirySummary, TransferIn
@@ -136,6 +138,7 @@ async def transfer(session: AsyncSession, authz: Authorizer, inquiry: Inquiry, p
     if to_owner == inquiry.owner_id:
         raise ProblemError("validation", "The inquiry already belongs to that owner.",
                            errors=[field_error("toOwnerId", "is the current owner")])
+    await _check_owner(session, data.to_owner_id, path)
     limit, _ = await tenant_settings.get(session, TRANSFER_LIMIT)
     if inquiry.transfer_count >= int(limit) and not authz.can(SUPERVISE, path):
         raise ProblemError("forbidden", f"Inquiry {inquiry.number} was transferred {inquiry.transfer_count} times, "
@@ -149,6 +152,19 @@ async def transfer(session: AsyncSession, authz: Authorizer, inquiry: Inquiry, p
     await audit.record(session, action="inquiries.transfer", entity_type=ENTITY, entity_id=inquiry.id,
                        before=before, after={**_snapshot(inquiry), "need": data.need})
     return inquiry
+
+
+async def _check_owner(session: AsyncSession, account_id: uuid.UUID, path: str) -> None:
+    """The next owner: an active staff account of the group who may handle the project's
+    inquiries (else the inquiry would sit with someone who cannot see it)."""
+    account = await tenant_account(session, account_id, "toOwnerId")
+    # Their grants, as a token of theirs would load them (no scopes: only roles count here).
+    principal = Principal(subject=str(account.id), client_id="", scopes=frozenset(),
+                          tenant=session.info["tenant_schema"].removeprefix("t_"), token_id="", expires_at=0)
+    if not (await load_authorizer(session, principal)).can(WRITE, path):
+        raise ProblemError("validation", f"The account {account.username} may not handle inquiries of this "
+                                         f"project (it needs {WRITE} there).",
+                           errors=[field_error("toOwnerId", f"lacks {WRITE} at the project")])
 
 
 async def answer(session: AsyncSession, authz: Authorizer, inquiry: Inquiry, path: str, data: AnswerIn) -> Inquiry:

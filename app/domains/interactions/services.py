@@ -34,7 +34,7 @@ import msgspec
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.accounts import active_staff
+from app.auth.directory import staff_subject
 from app.core import audit, clock
 from app.core.crypto import mask_phone
 from app.core.keystore import tenant_keys
@@ -237,7 +237,7 @@ async def _new_visit(session: AsyncSession, customer: Customer, node_id: uuid.UU
 
 async def create_visit(session: AsyncSession, authz: Authorizer, data: VisitCreate) -> Visit:
     customer, node = await customer_for(session, authz, data.customer_id, WRITE)
-    owner = await active_staff(session, data.owner_id, "ownerId") if data.owner_id else authz.principal.subject
+    owner = await staff_subject(session, data.owner_id, "ownerId") if data.owner_id else authz.principal.subject
     return await _new_visit(session, customer, node.id, owner, data.purpose, data.planned_at, data.location)
 
 
@@ -253,7 +253,7 @@ async def update_visit(session: AsyncSession, authz: Authorizer, visit: Visit, p
     _require_visit(visit, VisitStatus.planned)
     changes = provided(data)
     if data.owner_id is not msgspec.UNSET:
-        changes["owner_id"] = await active_staff(session, data.owner_id, "ownerId")
+        changes["owner_id"] = await staff_subject(session, data.owner_id, "ownerId")
     before = _snapshot(visit)
     for name, value in changes.items():
         setattr(visit, name, value)
