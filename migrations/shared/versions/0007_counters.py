@@ -1,7 +1,7 @@
 """Counters every API process shares when there is no Redis: rate limits, sign-in throttling.
 
-Revision ID: 0006_counters
-Revises: 0005_totp_last_step
+Revision ID: 0007_counters
+Revises: 0006_totp_last_step
 Create Date: 2026-12-07
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006_counters"
-down_revision = "0005_totp_last_step"
+revision = "0007_counters"
+down_revision = "0006_totp_last_step"
 branch_labels = None
 depends_on = None
 
