@@ -1,7 +1,7 @@
 """HTTP for customers: translate requests to service calls, nothing more.
 
 Every route reads the caller's grants (``authz``); the services decide what the caller may
-see and change (app/domains/customers/services.py).
+see and change (app/domains/customers/services/).
 """
 
 from __future__ import annotations
@@ -24,10 +24,11 @@ from app.core.idempotency import idempotent
 from app.core.jobs import JobOut, accepted
 from app.core.pagination import PageParams, page_params
 from app.core.schemas import Page
+from app.core.writes import created, updated, with_etag
 from app.domains.access.authz import Authorizer, provide_authz
 from app.domains.approvals.schemas import RequestOut
 from app.domains.customers import imports, services, tasks
-from app.domains.customers.models import CustomerKind, CustomerStatus
+from app.domains.customers.models import CustomerConsent, CustomerKind, CustomerStatus
 from app.domains.customers.schemas import (
     BehaviourIn,
     ChangeRequestIn,
@@ -55,11 +56,6 @@ from app.worker import enqueue_after_commit
 
 BASE = "/api/v1/customers"
 SORTS = tuple(services.SORT)
-
-
-async def _out(session: AsyncSession, customer: Any, status: int = 200) -> Response[CustomerOut]:
-    return Response(await services.customer_out(session, customer), status_code=status,
-                    headers={"ETag": etag(customer.version)})
 
 
 def _approval(request: Any) -> Response[RequestOut]:
@@ -114,13 +110,8 @@ class CustomerController(Controller):
           **requires("customers:write", errors=[404, 409]))
     async def create_customer(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                               data: CustomerCreate) -> Response[CustomerOut]:
-        async def produce() -> Response[CustomerOut]:
-            customer = await services.create_customer(session, authz, data)
-            response = await _out(session, customer, 201)
-            response.headers["Location"] = f"{BASE}/{customer.id}"
-            return response
-
-        return await idempotent(request, session, produce)
+        return await created(request, session, lambda: services.create_customer(session, authz, data),
+                             lambda c: services.customer_out(session, c), lambda c: f"{BASE}/{c.id}")
 
     @post("/imports", operation_id="importCustomers", status_code=202,
           summary="Import customers and unit ownership from a CSV file (a background job)",
@@ -179,7 +170,7 @@ class CustomerController(Controller):
     async def get_customer(self, session: AsyncSession, authz: Authorizer,
                            customer_id: uuid.UUID) -> Response[CustomerOut]:
         customer, _ = await services.get_customer(session, authz, customer_id)
-        return await _out(session, customer)
+        return with_etag(await services.customer_out(session, customer), customer.version)
 
     @patch("/{customer_id:uuid}", operation_id="updateCustomer",
            summary="Change a customer's unprotected data (status, email, profile, contact persons)",
@@ -188,9 +179,9 @@ class CustomerController(Controller):
            **requires("customers:write", errors=[404, 409, 412, 428]))
     async def update_customer(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                               customer_id: uuid.UUID, data: CustomerUpdate) -> Response[CustomerOut]:
-        customer, path = await services.get_customer(session, authz, customer_id, lock=True)
-        check_if_match(request, customer.version)
-        return await _out(session, await services.update_customer(session, authz, customer, path, data))
+        return await updated(request, services.get_customer(session, authz, customer_id, lock=True),
+                             lambda c, path: services.update_customer(session, authz, c, path, data),
+                             lambda c: services.customer_out(session, c))
 
     @post("/{customer_id:uuid}/reveal", operation_id="revealCustomer", status_code=200,
           summary="Show a customer's phone, ID number or address in plaintext (audited)",
@@ -233,9 +224,9 @@ class CustomerController(Controller):
          **requires("customers:write", errors=[404, 409, 412, 428]))
     async def put_behaviour(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                             customer_id: uuid.UUID, data: BehaviourIn) -> Response[CustomerOut]:
-        customer, path = await services.get_customer(session, authz, customer_id, lock=True)
-        check_if_match(request, customer.version)
-        return await _out(session, await services.set_behaviour(session, authz, customer, path, data))
+        return await updated(request, services.get_customer(session, authz, customer_id, lock=True),
+                             lambda c, path: services.set_behaviour(session, authz, c, path, data),
+                             lambda c: services.customer_out(session, c))
 
     # --------------------------------------------------------------------------- consents
 
@@ -251,13 +242,14 @@ class CustomerController(Controller):
           **requires("customers:write", errors=[404, 409]))
     async def add_consent(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                           customer_id: uuid.UUID, data: ConsentIn) -> Response[ConsentOut]:
-        async def produce() -> Response[ConsentOut]:
+        async def record() -> CustomerConsent:
             customer, path = await services.get_customer(session, authz, customer_id)
-            row = await services.add_consent(session, authz, customer, path, data)
-            return Response(services.consent_out(row), status_code=201,
-                            headers={"Location": f"{BASE}/consents/{row.id}", "ETag": etag(row.version)})
+            return await services.add_consent(session, authz, customer, path, data)
 
-        return await idempotent(request, session, produce)
+        async def show(row: CustomerConsent) -> ConsentOut:
+            return services.consent_out(row)
+
+        return await created(request, session, record, show, lambda row: f"{BASE}/consents/{row.id}")
 
     @get("/consents/{consent_id:uuid}", operation_id="getCustomerConsent", summary="Get a consent",
          **requires("customers:read", errors=[404]))

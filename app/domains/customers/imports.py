@@ -501,7 +501,7 @@ async def _run(session: AsyncSession, staged: CustomerImport, keys: TenantKeys, 
 
 async def _write(session: AsyncSession, rows: list[Row], progress: Progress, offset: int) -> int:
     tz = await time_zone(session)
-    year = clock.utcnow().astimezone(services._zone(tz)).year
+    year = clock.utcnow().astimezone(services.zone(tz)).year
     first = await take(session, services.SERIES, year, count=len(rows))
     written = units = 0
     for chunk_no, chunk in enumerate(_chunks(rows, BATCH)):
