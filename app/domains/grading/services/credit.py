@@ -1,0 +1,178 @@
+"""Credit limits: the limit in force, and its change applications decided by the
+credit_limit_change approval chain.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core import audit, clock
+from app.core.ids import new_id
+from app.core.numbering import next_number
+from app.core.pagination import PageParams
+from app.core.problems import ProblemError, field_error
+from app.core.schemas import Page
+from app.domains.access.authz import Authorizer
+from app.domains.access.records import get_at_node, subtree_filter
+from app.domains.approvals import services as approvals
+from app.domains.approvals.approvable import page_with_request_status, request_status
+from app.domains.approvals.models import ApprovalRequest, RequestStatus
+from app.domains.approvals.registry import request_type
+from app.domains.grading.models import CreditChange
+from app.domains.grading.schemas import CreditChangeIn, CreditChangeOut
+from app.domains.grading.services.common import (
+    CENT,
+    CREDIT,
+    CREDIT_CHANGE,
+    CREDIT_TYPE,
+    CUSTOMER,
+    READ,
+    get_customer,
+    require_live,
+)
+from app.tenants.bound import local_year
+
+# ------------------------------------------------------------------------------- credit
+
+CREDIT_SORT = {"createdAt": CreditChange.created_at, "number": CreditChange.number}
+
+
+APPLIED_LIMITS = (select(CreditChange.customer_id.label("cid"), CreditChange.requested_limit.label("limit"))
+                   .where(CreditChange.applied_at.is_not(None))
+                   .order_by(CreditChange.customer_id, CreditChange.applied_at.desc())
+                   .distinct(CreditChange.customer_id).subquery("applied_limits"))
+
+
+async def credit_limits(session: AsyncSession, customer_ids: list[uuid.UUID]) -> dict[uuid.UUID, Decimal]:
+    """Each customer's credit limit: the requested limit of their most recently applied change."""
+    if not customer_ids:
+        return {}
+    rows = (await session.execute(select(APPLIED_LIMITS).where(APPLIED_LIMITS.c.cid.in_(customer_ids)))).all()
+    return dict(rows)
+
+
+async def pending_change(session: AsyncSession, customer_id: uuid.UUID,
+                          besides: uuid.UUID | None = None) -> uuid.UUID | None:
+    stmt = (select(CreditChange.id).join(ApprovalRequest, ApprovalRequest.id == CreditChange.approval_request_id)
+            .where(CreditChange.customer_id == customer_id, ApprovalRequest.status == RequestStatus.pending))
+    if besides is not None:
+        stmt = stmt.where(CreditChange.id != besides)
+    return await session.scalar(stmt.limit(1))
+
+
+async def get_credit_change(session: AsyncSession, authz: Authorizer, change_id: uuid.UUID) -> tuple[CreditChange, str]:
+    return await get_at_node(session, authz, CreditChange, change_id, READ, "credit-limit change")
+
+
+def _change_out(c: CreditChange, status: RequestStatus | None) -> CreditChangeOut:
+    assert status is not None  # a credit change is made with its request (a foreign key holds it)
+    return CreditChangeOut(id=c.id, number=c.number, customer_id=c.customer_id, node_id=c.node_id,
+                           applicant_id=c.applicant_id, previous_limit=c.previous_limit,
+                           requested_limit=c.requested_limit, reason=c.reason, status=status,
+                           approval_request_id=c.approval_request_id, applied_at=c.applied_at,
+                           created_at=c.created_at, version=c.version)
+
+
+async def credit_change_out(session: AsyncSession, c: CreditChange) -> CreditChangeOut:
+    return _change_out(c, await request_status(session, c.approval_request_id))
+
+
+async def list_credit_changes(session: AsyncSession, authz: Authorizer, params: PageParams, *,
+                              status: RequestStatus | None, customer_id: uuid.UUID | None,
+                              node_id: uuid.UUID | None) -> Page[CreditChangeOut]:
+    stmt: Select[Any] = (select(CreditChange)
+                         .join(ApprovalRequest, ApprovalRequest.id == CreditChange.approval_request_id)
+                         .where(authz.visible(READ, CreditChange.node_id)))
+    if status is not None:
+        stmt = stmt.where(ApprovalRequest.status == status)
+    if customer_id is not None:
+        stmt = stmt.where(CreditChange.customer_id == customer_id)
+    if node_id is not None:
+        stmt = stmt.where(await subtree_filter(session, CreditChange.node_id, node_id))
+    return await page_with_request_status(session, stmt, params, sortable=CREDIT_SORT, default_sort=["-createdAt"],
+                                          tiebreak=CreditChange.id, to_schema=_change_out)
+
+
+async def apply_for_credit(session: AsyncSession, authz: Authorizer, customer_id: uuid.UUID,
+                           data: CreditChangeIn) -> CreditChange:
+    """An application for a new credit limit, sent to the chain at once. One at a time per
+    customer (409 while another is under review): the customer row is locked meanwhile."""
+    customer, path = await get_customer(session, authz, customer_id, lock=True)
+    authz.require(CREDIT, path)
+    require_live(customer)
+    pending = await pending_change(session, customer.id)
+    if pending is not None:
+        raise ProblemError("conflict", f"Credit-limit change {pending} of this customer is under review: wait for "
+                                       "its decision, or withdraw it.")
+    current = (await credit_limits(session, [customer.id])).get(customer.id)
+    requested = Decimal(data.requested_limit).quantize(CENT)
+    if current == requested:
+        raise ProblemError("conflict", f"The credit limit is {current} already.",
+                           errors=[field_error("requestedLimit", "the current limit")])
+    change_id = new_id()
+    request = await approvals.create_request(
+        session, request_type=CREDIT_TYPE, title=f"Credit limit of {customer.number} ({customer.name}) to {requested}",
+        payload={"changeId": str(change_id), "customerId": str(customer.id), "customerNumber": customer.number,
+                 "previousLimit": None if current is None else str(current), "requestedLimit": str(requested)},
+        node_id=customer.node_id, amount=requested, reason=data.reason)
+    number = await next_number(session, "XY", await local_year(session, clock.utcnow()))
+    change = CreditChange(id=change_id, number=number, customer_id=customer.id, node_id=customer.node_id,
+                          applicant_id=authz.principal.subject, previous_limit=current, requested_limit=requested,
+                          reason=data.reason, approval_request_id=request.id)
+    session.add(change)
+    await session.flush()
+    await session.refresh(change)
+    await audit.record(session, action="grading.credit_change.apply", entity_type=CREDIT_CHANGE, entity_id=change.id,
+                       after=audit.snapshot(change), reason=data.reason)
+    return change
+
+
+async def _credit_change_of(session: AsyncSession, request: ApprovalRequest) -> CreditChange:
+    change = await session.scalar(select(CreditChange).where(CreditChange.approval_request_id == request.id)
+                                  .with_for_update())
+    if change is None:
+        raise ProblemError("conflict", f"No credit-limit change for approval request {request.id}.")
+    return change
+
+
+async def _on_credit_approved(session: AsyncSession, request: ApprovalRequest) -> None:
+    """On final approval: the requested limit becomes the customer's, as the approver; once
+    (a change applied already is left as it is)."""
+    change = await _credit_change_of(session, request)
+    change.updated_at = clock.utcnow()  # the shown status is the request's: the ETag moves
+    if change.applied_at is None:
+        before = (await credit_limits(session, [change.customer_id])).get(change.customer_id)
+        change.applied_at = clock.utcnow()
+        await audit.record(session, action="grading.credit_limit.set", entity_type=CUSTOMER,
+                           entity_id=change.customer_id,
+                           before={"creditLimit": None if before is None else str(before)},
+                           after={"creditLimit": str(change.requested_limit), "creditChange": str(change.id)},
+                           reason=f"{change.reason} (approval request {request.id})")
+    await session.flush()
+
+
+async def _credit_decided(session: AsyncSession, request: ApprovalRequest) -> None:
+    # The shown status is the request's; the change's version moves so its ETag shows it.
+    (await _credit_change_of(session, request)).updated_at = clock.utcnow()
+    await session.flush()
+
+
+CREDIT_REQUEST = request_type(
+    CREDIT_TYPE, "Credit-limit change",
+    on_approved=_on_credit_approved, on_rejected=_credit_decided, on_withdrawn=_credit_decided,
+    subject_of=lambda payload: (CUSTOMER, payload["customerId"]),
+    # DOMAIN.md: sales management manager → sales VP → sales GM → group GM.
+    default_chain=[
+        {"name": "Sales management manager", "role": "sales_admin_manager", "at": "branch"},
+        {"name": "Sales VP", "role": "sales_vp", "at": "group"},
+        {"name": "Sales GM", "role": "sales_gm", "at": "group"},
+        {"name": "Group GM", "role": "group_gm", "at": "group"},
+    ],
+    default_roles={"sales_admin_manager": "Sales management manager", "sales_vp": "Sales VP",
+                   "sales_gm": "Sales general manager", "group_gm": "Group general manager"},
+)
