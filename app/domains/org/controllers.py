@@ -1,7 +1,7 @@
 """HTTP for the org tree: translate requests to service calls, nothing more.
 
 Every route reads the caller's grants (``authz``); the services decide what the caller may
-see and change (see app/domains/org/services.py).
+see and change (see app/domains/org/services/).
 """
 
 from __future__ import annotations
