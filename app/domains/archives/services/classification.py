@@ -99,8 +99,8 @@ async def _apply_classification(session: AsyncSession, request: ApprovalRequest)
     before = volume_snapshot(volume)
     volume.classification = classification
     await saved_volume(session, volume, "classify", before,
-                    reason=f"{request.reason or ''} (approval request {request.id}, requested by "
-                              f"{request.submitted_by})".strip())
+                       reason=f"{request.reason or ''} (approval request {request.id}, requested by "
+                                 f"{request.submitted_by})".strip())
 
 
 CLASSIFICATION_REQUEST = request_type(

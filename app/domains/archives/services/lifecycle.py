@@ -176,7 +176,7 @@ async def file_volume(session: AsyncSession, authz: Authorizer, store: ObjectSto
     tenant, mode, until = tenant_of(session), policy.retention_mode, await retain_until(session, volume)
     pages = await stored_revisions(session, volume.id)
     await concurrently([partial(store.set_retention, tenant, p.object_key, str(p.object_version), mode, until)
-                 for p in pages])
+                        for p in pages])
     before = volume_snapshot(volume)
     for page in pages:
         page.locked_until = until
@@ -196,7 +196,7 @@ async def set_legal_hold(session: AsyncSession, authz: Authorizer, store: Object
     tenant = tenant_of(session)
     pages = await stored_revisions(session, volume.id)
     await concurrently([partial(store.set_legal_hold, tenant, p.object_key, str(p.object_version), data.hold)
-                 for p in pages])
+                        for p in pages])
     before = volume_snapshot(volume)
     volume.legal_hold, volume.legal_hold_reason = data.hold, data.reason
     volume.legal_hold_changed_by, volume.legal_hold_changed_at = authz.principal.subject, clock.utcnow()

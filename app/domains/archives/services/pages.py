@@ -196,10 +196,10 @@ async def complete_pages(session: AsyncSession, authz: Authorizer, store: Object
         mode, until = volume.retention_mode, volume.retain_until
         assert mode is not None and until is not None  # a filed volume has both
         await concurrently([partial(store.set_retention, tenant, p.object_key, i.version_id, mode, until)
-                     for p, i in corrections])
+                            for p, i in corrections])
         if volume.legal_hold:
             await concurrently([partial(store.set_legal_hold, tenant, p.object_key, i.version_id, True)
-                         for p, i in corrections])
+                                for p, i in corrections])
     replaced: list[ArchivePage] = []
     for page, info in results:
         page.mark_stored(info, now)
