@@ -17,6 +17,7 @@ from app.core import audit, clock
 from app.core.numbering import next_number
 from app.core.pagination import PageParams, paginate
 from app.core.schemas import Page, provided
+from app.core.writes import saved
 from app.domains.access.authz import Authorizer
 from app.domains.access.records import get_at_node, subtree_filter
 from app.domains.customers.lookups import customer_for
@@ -95,11 +96,7 @@ async def _new_visit(session: AsyncSession, customer: Customer, node_id: uuid.UU
                   location=location, status=VisitStatus.planned, follow_up_of_id=follow_up_of, needs=[],
                   objections=[], gifts=[])
     session.add(visit)
-    await session.flush()
-    await session.refresh(visit)
-    await audit.record(session, action="interactions.visit.plan", entity_type=VISIT, entity_id=visit.id,
-                       after=trail_snapshot(visit))
-    return visit
+    return await saved(session, visit, "interactions.visit.plan", VISIT, snapshot=trail_snapshot)
 
 
 async def create_visit(session: AsyncSession, authz: Authorizer, data: VisitCreate) -> Visit:
@@ -124,11 +121,7 @@ async def update_visit(session: AsyncSession, authz: Authorizer, visit: Visit, p
     before = trail_snapshot(visit)
     for name, value in changes.items():
         setattr(visit, name, value)
-    await session.flush()
-    await session.refresh(visit)
-    await audit.record(session, action="interactions.visit.update", entity_type=VISIT, entity_id=visit.id,
-                       before=before, after=trail_snapshot(visit))
-    return visit
+    return await saved(session, visit, "interactions.visit.update", VISIT, before=before, snapshot=trail_snapshot)
 
 
 async def record_visit(session: AsyncSession, authz: Authorizer, visit: Visit, path: str,
@@ -164,11 +157,7 @@ async def report_visit(session: AsyncSession, authz: Authorizer, visit: Visit, p
     before = trail_snapshot(visit)
     visit.status, visit.report, visit.reported_at = VisitStatus.reported, data.report, clock.utcnow()
     visit.expense_meals, visit.expense_transport, visit.expense_gifts, visit.expense_other = costs(data.expenses)
-    await session.flush()
-    await session.refresh(visit)
-    await audit.record(session, action="interactions.visit.report", entity_type=VISIT, entity_id=visit.id,
-                       before=before, after=trail_snapshot(visit))
-    return visit
+    return await saved(session, visit, "interactions.visit.report", VISIT, before=before, snapshot=trail_snapshot)
 
 
 async def cancel_visit(session: AsyncSession, authz: Authorizer, visit: Visit, path: str,
@@ -177,8 +166,5 @@ async def cancel_visit(session: AsyncSession, authz: Authorizer, visit: Visit, p
     _require_visit(visit, VisitStatus.planned)
     before = trail_snapshot(visit)
     visit.status, visit.cancel_reason = VisitStatus.cancelled, data.reason
-    await session.flush()
-    await session.refresh(visit)
-    await audit.record(session, action="interactions.visit.cancel", entity_type=VISIT, entity_id=visit.id,
-                       before=before, after=trail_snapshot(visit), reason=data.reason)
-    return visit
+    return await saved(session, visit, "interactions.visit.cancel", VISIT, before=before, snapshot=trail_snapshot,
+                       reason=data.reason)

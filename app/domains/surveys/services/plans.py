@@ -20,6 +20,7 @@ from app.core.numbering import next_number
 from app.core.pagination import ColumnLike, PageParams, paginate
 from app.core.problems import ProblemError, field_error
 from app.core.schemas import Page, provided
+from app.core.writes import saved
 from app.domains.access.authz import Authorizer
 from app.domains.access.records import get_at_node, node_for, subtree_filter
 from app.domains.customers.models import Customer, CustomerStatus, CustomerUnit
@@ -172,11 +173,8 @@ async def update_plan(session: AsyncSession, authz: Authorizer, plan: ReturnVisi
             .values(due_on=data.due_on, version=ReturnVisitTarget.version + 1)
             .execution_options(synchronize_session=False))
         moved = rowcount(result)
-    await session.flush()
-    await session.refresh(plan)
-    await audit.record(session, action="surveys.plan.update", entity_type=PLAN, entity_id=plan.id, before=before,
-                       after={**audit.snapshot(plan), "targetsMoved": moved})
-    return plan
+    return await saved(session, plan, "surveys.plan.update", PLAN, before=before,
+                       snapshot=lambda plan: {**audit.snapshot(plan), "targetsMoved": moved})
 
 
 async def close_plan(session: AsyncSession, authz: Authorizer, plan: ReturnVisitPlan, path: str,
@@ -190,13 +188,9 @@ async def close_plan(session: AsyncSession, authz: Authorizer, plan: ReturnVisit
         .values(status=TargetStatus.cancelled, version=ReturnVisitTarget.version + 1)
         .execution_options(synchronize_session=False))
     plan.status = PlanStatus.closed
-    await session.flush()
-    await session.refresh(plan)
-    await audit.record(session, action="surveys.plan.close", entity_type=PLAN, entity_id=plan.id, before=before,
-                       after={**audit.snapshot(plan),
-                              "targetsCancelled": rowcount(result)},
+    return await saved(session, plan, "surveys.plan.close", PLAN, before=before,
+                       snapshot=lambda plan: {**audit.snapshot(plan), "targetsCancelled": rowcount(result)},
                        reason=data.reason)
-    return plan
 
 
 # ------------------------------------------------------------------------------ targets
@@ -277,8 +271,4 @@ async def update_target(session: AsyncSession, authz: Authorizer, target: Return
         changes["status"] = TargetStatus(changes["status"])
     for name, value in changes.items():
         setattr(target, name, value)
-    await session.flush()
-    await session.refresh(target)
-    await audit.record(session, action="surveys.target.update", entity_type=TARGET, entity_id=target.id,
-                       before=before, after=audit.snapshot(target))
-    return target
+    return await saved(session, target, "surveys.target.update", TARGET, before=before)
