@@ -17,6 +17,7 @@ from app.core import audit, clock
 from app.core.numbering import next_number
 from app.core.pagination import PageParams, paginate
 from app.core.schemas import Page, provided
+from app.core.states import Workflow
 from app.core.writes import saved
 from app.domains.access.authz import Authorizer
 from app.domains.access.records import get_at_node, subtree_filter
@@ -36,7 +37,7 @@ from app.domains.interactions.schemas import (
     gift_lines,
     gift_lines_out,
 )
-from app.domains.interactions.services.common import READ, VISIT, WRITE, conflict, require_consent, trail_snapshot
+from app.domains.interactions.services.common import READ, VISIT, WRITE, require_consent, trail_snapshot
 from app.tenants.bound import local_year
 
 # ------------------------------------------------------------------------------- visits
@@ -105,16 +106,23 @@ async def create_visit(session: AsyncSession, authz: Authorizer, data: VisitCrea
     return await _new_visit(session, customer, node.id, owner, data.purpose, data.planned_at, data.location)
 
 
-def _require_visit(visit: Visit, *states: VisitStatus) -> None:
-    if visit.status not in states:
-        raise conflict(f"visit {visit.number}", visit.status.value,
-                        f"only a {' or '.join(s.value for s in states)} visit can be changed so")
+# A planned visit is changed, made or cancelled; a visit made is reported.
+VISIT_FLOW = Workflow("visit", {
+    "update": ([VisitStatus.planned], [VisitStatus.planned]),
+    "record": ([VisitStatus.planned], [VisitStatus.visited]),
+    "report": ([VisitStatus.visited], [VisitStatus.reported]),
+    "cancel": ([VisitStatus.planned], [VisitStatus.cancelled]),
+})
+
+
+def _label(visit: Visit) -> str:
+    return f"Visit {visit.number}"
 
 
 async def update_visit(session: AsyncSession, authz: Authorizer, visit: Visit, path: str,
                        data: VisitUpdate) -> Visit:
     authz.require(WRITE, path)
-    _require_visit(visit, VisitStatus.planned)
+    VISIT_FLOW.require("update", visit.status, _label(visit))
     changes = provided(data)
     if data.owner_id is not msgspec.UNSET:
         changes["owner_id"] = await staff_subject(session, data.owner_id, "ownerId")
@@ -129,11 +137,12 @@ async def record_visit(session: AsyncSession, authz: Authorizer, visit: Visit, p
     """The visit took place: what was heard and handed over; a next appointment plans the
     follow-up visit (same customer, same visitor)."""
     authz.require(WRITE, path)
-    _require_visit(visit, VisitStatus.planned)
+    VISIT_FLOW.require("record", visit.status, _label(visit))
     await require_consent(session, visit.customer_id, {"needs": data.needs, "objections": data.objections})
     before = trail_snapshot(visit)
     gifts, _ = gift_lines(data.gifts)
-    visit.status, visit.visited_at = VisitStatus.visited, data.visited_at or clock.utcnow()
+    visit.status = VISIT_FLOW.to("record", visit.status, VisitStatus.visited, _label(visit))
+    visit.visited_at = data.visited_at or clock.utcnow()
     visit.needs, visit.objections, visit.gifts = list(data.needs), list(data.objections), gifts
     visit.next_appointment_at, visit.notes = data.next_appointment_at, data.notes
     await session.flush()
@@ -153,9 +162,9 @@ async def record_visit(session: AsyncSession, authz: Authorizer, visit: Visit, p
 async def report_visit(session: AsyncSession, authz: Authorizer, visit: Visit, path: str,
                        data: VisitReport) -> Visit:
     authz.require(WRITE, path)
-    _require_visit(visit, VisitStatus.visited)
     before = trail_snapshot(visit)
-    visit.status, visit.report, visit.reported_at = VisitStatus.reported, data.report, clock.utcnow()
+    visit.status = VISIT_FLOW.to("report", visit.status, VisitStatus.reported, _label(visit))
+    visit.report, visit.reported_at = data.report, clock.utcnow()
     visit.expense_meals, visit.expense_transport, visit.expense_gifts, visit.expense_other = costs(data.expenses)
     return await saved(session, visit, "interactions.visit.report", VISIT, before=before, snapshot=trail_snapshot)
 
@@ -163,8 +172,8 @@ async def report_visit(session: AsyncSession, authz: Authorizer, visit: Visit, p
 async def cancel_visit(session: AsyncSession, authz: Authorizer, visit: Visit, path: str,
                        data: Cancellation) -> Visit:
     authz.require(WRITE, path)
-    _require_visit(visit, VisitStatus.planned)
     before = trail_snapshot(visit)
-    visit.status, visit.cancel_reason = VisitStatus.cancelled, data.reason
+    visit.status = VISIT_FLOW.to("cancel", visit.status, VisitStatus.cancelled, _label(visit))
+    visit.cancel_reason = data.reason
     return await saved(session, visit, "interactions.visit.cancel", VISIT, before=before, snapshot=trail_snapshot,
                        reason=data.reason)

@@ -20,6 +20,7 @@ from app.core.numbering import next_number
 from app.core.pagination import ColumnLike, PageParams, paginate
 from app.core.problems import ProblemError, field_error
 from app.core.schemas import Page, provided
+from app.core.states import Workflow
 from app.core.writes import saved
 from app.domains.access.authz import Authorizer
 from app.domains.access.records import get_at_node, node_for, subtree_filter
@@ -152,15 +153,22 @@ async def create_plan(session: AsyncSession, authz: Authorizer, data: PlanCreate
     return plan
 
 
-def _require_open(plan: ReturnVisitPlan) -> None:
-    if plan.status is not PlanStatus.open:
-        raise ProblemError("conflict", f"The return-visit plan {plan.number} is closed.")
+# An open plan is changed, its targets worked and results recorded, until it is closed.
+PLAN_FLOW = Workflow("return-visit plan", {
+    "update": ([PlanStatus.open], [PlanStatus.open]),
+    "work": ([PlanStatus.open], [PlanStatus.open]),
+    "close": ([PlanStatus.open], [PlanStatus.closed]),
+})
+
+
+def _label(plan: ReturnVisitPlan) -> str:
+    return f"Return-visit plan {plan.number}"
 
 
 async def update_plan(session: AsyncSession, authz: Authorizer, plan: ReturnVisitPlan, path: str,
                       data: PlanUpdate) -> ReturnVisitPlan:
     authz.require(WRITE, path)
-    _require_open(plan)
+    PLAN_FLOW.require("update", plan.status, _label(plan))
     changes = provided(data)
     before = audit.snapshot(plan)
     for name, value in changes.items():
@@ -180,14 +188,14 @@ async def update_plan(session: AsyncSession, authz: Authorizer, plan: ReturnVisi
 async def close_plan(session: AsyncSession, authz: Authorizer, plan: ReturnVisitPlan, path: str,
                      data: Closing) -> ReturnVisitPlan:
     authz.require(WRITE, path)
-    _require_open(plan)
+    PLAN_FLOW.require("close", plan.status, _label(plan))
     before = audit.snapshot(plan)
     result = await session.execute(
         update(ReturnVisitTarget).where(ReturnVisitTarget.plan_id == plan.id,
                                         ReturnVisitTarget.status.in_([TargetStatus.pending, TargetStatus.unreachable]))
         .values(status=TargetStatus.cancelled, version=ReturnVisitTarget.version + 1)
         .execution_options(synchronize_session=False))
-    plan.status = PlanStatus.closed
+    plan.status = PLAN_FLOW.to("close", plan.status, PlanStatus.closed, _label(plan))
     return await saved(session, plan, "surveys.plan.close", PLAN, before=before,
                        snapshot=lambda plan: {**audit.snapshot(plan), "targetsCancelled": rowcount(result)},
                        reason=data.reason)
@@ -253,7 +261,7 @@ _WORKABLE = (TargetStatus.pending, TargetStatus.unreachable, TargetStatus.declin
 async def open_plan_of(session: AsyncSession, target: ReturnVisitTarget) -> ReturnVisitPlan:
     plan = await session.get(ReturnVisitPlan, target.plan_id)
     assert plan is not None  # a foreign key holds it
-    _require_open(plan)
+    PLAN_FLOW.require("work", plan.status, _label(plan))
     return plan
 
 
