@@ -17,6 +17,7 @@ from app.core.idempotency import idempotent
 from app.core.jobs import JobOut, accepted, create_job
 from app.core.pagination import PageParams, page_params
 from app.core.schemas import Page
+from app.core.writes import created, updated
 from app.domains.access.authz import Authorizer, provide_authz
 from app.domains.access.records import node_for
 from app.domains.approvals.models import RequestStatus
@@ -162,12 +163,9 @@ class GradeController(Controller):
           **requires("grading:write", errors=[404, 409]))
     async def apply(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                     customer_id: uuid.UUID, data: CreditChangeIn) -> Response[CreditChangeOut]:
-        async def produce() -> Response[CreditChangeOut]:
-            change = await services.apply_for_credit(session, authz, customer_id, data)
-            return Response(await services.credit_change_out(session, change), status_code=201,
-                            headers={"Location": f"{BASE}/credit-changes/{change.id}", "ETag": etag(change.version)})
-
-        return await idempotent(request, session, produce)
+        return await created(request, session, lambda: services.apply_for_credit(session, authz, customer_id, data),
+                             lambda change: services.credit_change_out(session, change),
+                             lambda change: f"{BASE}/credit-changes/{change.id}")
 
     @get("/credit-changes", operation_id="listCreditChanges", summary="List credit-limit change applications",
          dependencies={"page": page_params(*services.CREDIT_SORT)}, **requires("grading:read"))
@@ -193,9 +191,8 @@ class CreditReviewController(Controller):
     tags = ["Grading and credit"]
     dependencies = DEPENDENCIES
 
-    async def _out(self, session: AsyncSession, review: Any, status: int = 200) -> Response[CreditReviewOut]:
-        return Response(await services.review_out(session, review), status_code=status,
-                        headers={"ETag": etag(review.version)})
+    async def _out(self, session: AsyncSession, review: Any) -> Response[CreditReviewOut]:
+        return Response(await services.review_out(session, review), headers={"ETag": etag(review.version)})
 
     @get("/", operation_id="listCreditReviews", summary="List credit reviews (abnormalities and grade changes)",
          dependencies={"page": page_params(*services.REVIEW_SORT)}, **requires("grading:read"))
@@ -214,13 +211,9 @@ class CreditReviewController(Controller):
           **requires("grading:write", errors=[404, 409]))
     async def open_review(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                           data: CreditReviewIn) -> Response[CreditReviewOut]:
-        async def produce() -> Response[CreditReviewOut]:
-            review = await services.open_review(session, authz, data)
-            response = await self._out(session, review, 201)
-            response.headers["Location"] = f"{BASE}/credit-reviews/{review.id}"
-            return response
-
-        return await idempotent(request, session, produce)
+        return await created(request, session, lambda: services.open_review(session, authz, data),
+                             lambda review: services.review_out(session, review),
+                             lambda review: f"{BASE}/credit-reviews/{review.id}")
 
     @get("/{review_id:uuid}", operation_id="getCreditReview", summary="A credit review",
          **requires("grading:read", errors=[404]))
@@ -238,9 +231,9 @@ class CreditReviewController(Controller):
           **requires("grading:write", errors=[404, 409, 412, 428]))
     async def conclude(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                        review_id: uuid.UUID, data: Conclusion) -> Response[CreditReviewOut]:
-        review, path = await services.get_review(session, authz, review_id, lock=True)
-        check_if_match(request, review.version)
-        return await self._out(session, await services.conclude_review(session, authz, review, path, data))
+        return await updated(request, services.get_review(session, authz, review_id, lock=True),
+                             lambda review, path: services.conclude_review(session, authz, review, path, data),
+                             lambda review: services.review_out(session, review))
 
 
 CONTROLLERS: list[type[Controller]] = [RulesController, RecomputationController, GradeController,

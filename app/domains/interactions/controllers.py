@@ -12,11 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.scopes import requires
 from app.core.deps import provide_tenant_session
-from app.core.etag import check_if_match, etag
-from app.core.idempotency import idempotent
+from app.core.etag import etag
 from app.core.pagination import PageParams, page_params
 from app.core.params import instant, instant_param
 from app.core.schemas import Page
+from app.core.writes import created, updated
 from app.domains.access.authz import Authorizer, provide_authz
 from app.domains.interactions import services
 from app.domains.interactions.models import CallDirection, CallOutcome, GiftPlanStatus, ReceptionKind, VisitStatus
@@ -49,10 +49,6 @@ from app.domains.interactions.schemas import (
 BASE = "/api/v1/interactions"
 DEPENDENCIES = {"session": Provide(provide_tenant_session), "authz": Provide(provide_authz)}
 NODE_FILTER = "Records at this org node or below it."
-
-
-def _created(out: Any, location: str, version: int) -> Response[Any]:
-    return Response(out, status_code=201, headers={"Location": location, "ETag": etag(version)})
 
 
 # ------------------------------------------------------------------------------- visits
@@ -88,11 +84,9 @@ class VisitController(Controller):
           **requires("interactions:write", errors=[404, 409]))
     async def plan_visit(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                          data: VisitCreate) -> Response[VisitOut]:
-        async def produce() -> Response[VisitOut]:
-            visit = await services.create_visit(session, authz, data)
-            return _created(await services.visit_out(session, visit), f"{BASE}/visits/{visit.id}", visit.version)
-
-        return await idempotent(request, session, produce)
+        return await created(request, session, lambda: services.create_visit(session, authz, data),
+                             lambda visit: services.visit_out(session, visit),
+                             lambda visit: f"{BASE}/visits/{visit.id}")
 
     @get("/{visit_id:uuid}", operation_id="getVisit", summary="A visit with its outcome and report",
          **requires("interactions:read", errors=[404]))
@@ -104,9 +98,9 @@ class VisitController(Controller):
            **requires("interactions:write", errors=[404, 409, 412, 428]))
     async def update_visit(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                            visit_id: uuid.UUID, data: VisitUpdate) -> Response[VisitOut]:
-        visit, path = await services.get_visit(session, authz, visit_id, lock=True)
-        check_if_match(request, visit.version)
-        return await self._out(session, await services.update_visit(session, authz, visit, path, data))
+        return await updated(request, services.get_visit(session, authz, visit_id, lock=True),
+                             lambda visit, path: services.update_visit(session, authz, visit, path, data),
+                             lambda visit: services.visit_out(session, visit))
 
     @post("/{visit_id:uuid}/record", operation_id="recordVisit", status_code=200,
           summary="Record what happened at the visit: needs, objections, gifts, the next appointment",
@@ -115,26 +109,26 @@ class VisitController(Controller):
           **requires("interactions:write", errors=[404, 409, 412, 428]))
     async def record_visit(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                            visit_id: uuid.UUID, data: VisitRecord) -> Response[VisitOut]:
-        visit, path = await services.get_visit(session, authz, visit_id, lock=True)
-        check_if_match(request, visit.version)
-        return await self._out(session, await services.record_visit(session, authz, visit, path, data))
+        return await updated(request, services.get_visit(session, authz, visit_id, lock=True),
+                             lambda visit, path: services.record_visit(session, authz, visit, path, data),
+                             lambda visit: services.visit_out(session, visit))
 
     @post("/{visit_id:uuid}/report", operation_id="reportVisit", status_code=200,
           summary="Hand in the visit report with its expenses",
           **requires("interactions:write", errors=[404, 409, 412, 428]))
     async def report_visit(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                            visit_id: uuid.UUID, data: VisitReport) -> Response[VisitOut]:
-        visit, path = await services.get_visit(session, authz, visit_id, lock=True)
-        check_if_match(request, visit.version)
-        return await self._out(session, await services.report_visit(session, authz, visit, path, data))
+        return await updated(request, services.get_visit(session, authz, visit_id, lock=True),
+                             lambda visit, path: services.report_visit(session, authz, visit, path, data),
+                             lambda visit: services.visit_out(session, visit))
 
     @post("/{visit_id:uuid}/cancel", operation_id="cancelVisit", status_code=200, summary="Cancel a planned visit",
           **requires("interactions:write", errors=[404, 409, 412, 428]))
     async def cancel_visit(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                            visit_id: uuid.UUID, data: Cancellation) -> Response[VisitOut]:
-        visit, path = await services.get_visit(session, authz, visit_id, lock=True)
-        check_if_match(request, visit.version)
-        return await self._out(session, await services.cancel_visit(session, authz, visit, path, data))
+        return await updated(request, services.get_visit(session, authz, visit_id, lock=True),
+                             lambda visit, path: services.cancel_visit(session, authz, visit, path, data),
+                             lambda visit: services.visit_out(session, visit))
 
 
 # --------------------------------------------------------------------------- receptions
@@ -169,12 +163,9 @@ class ReceptionController(Controller):
           **requires("interactions:write", errors=[404, 409]))
     async def apply(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                     data: ReceptionCreate) -> Response[ReceptionOut]:
-        async def produce() -> Response[ReceptionOut]:
-            reception = await services.create_reception(session, authz, data)
-            return _created(await services.reception_out(session, reception), f"{BASE}/receptions/{reception.id}",
-                            reception.version)
-
-        return await idempotent(request, session, produce)
+        return await created(request, session, lambda: services.create_reception(session, authz, data),
+                             lambda reception: services.reception_out(session, reception),
+                             lambda reception: f"{BASE}/receptions/{reception.id}")
 
     @get("/{reception_id:uuid}", operation_id="getReception", summary="A reception with its guests and report",
          **requires("interactions:read", errors=[404]))
@@ -188,9 +179,9 @@ class ReceptionController(Controller):
            **requires("interactions:write", errors=[404, 409, 412, 428]))
     async def update_reception(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                                reception_id: uuid.UUID, data: ReceptionUpdate) -> Response[ReceptionOut]:
-        reception, path = await services.get_reception(session, authz, reception_id, lock=True)
-        check_if_match(request, reception.version)
-        return await self._out(session, await services.update_reception(session, authz, reception, path, data))
+        return await updated(request, services.get_reception(session, authz, reception_id, lock=True),
+                             lambda reception, path: services.update_reception(session, authz, reception, path, data),
+                             lambda reception: services.reception_out(session, reception))
 
     @post("/{reception_id:uuid}/submit", operation_id="submitReception", status_code=200,
           summary="Send the application to approval (again)",
@@ -199,27 +190,27 @@ class ReceptionController(Controller):
           **requires("interactions:write", errors=[404, 409, 412, 428]))
     async def submit(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                      reception_id: uuid.UUID, data: Submission) -> Response[ReceptionOut]:
-        reception, path = await services.get_reception(session, authz, reception_id, lock=True)
-        check_if_match(request, reception.version)
-        return await self._out(session, await services.submit_reception(session, authz, reception, path, data))
+        return await updated(request, services.get_reception(session, authz, reception_id, lock=True),
+                             lambda reception, path: services.submit_reception(session, authz, reception, path, data),
+                             lambda reception: services.reception_out(session, reception))
 
     @post("/{reception_id:uuid}/report", operation_id="reportReception", status_code=200,
           summary="Report an approved reception: when it was held, who came, what it cost",
           **requires("interactions:write", errors=[404, 409, 412, 428]))
     async def report(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                      reception_id: uuid.UUID, data: ReceptionReport) -> Response[ReceptionOut]:
-        reception, path = await services.get_reception(session, authz, reception_id, lock=True)
-        check_if_match(request, reception.version)
-        return await self._out(session, await services.report_reception(session, authz, reception, path, data))
+        return await updated(request, services.get_reception(session, authz, reception_id, lock=True),
+                             lambda reception, path: services.report_reception(session, authz, reception, path, data),
+                             lambda reception: services.reception_out(session, reception))
 
     @post("/{reception_id:uuid}/cancel", operation_id="cancelReception", status_code=200,
           summary="Cancel a reception (one under review: withdraw its approval request first)",
           **requires("interactions:write", errors=[404, 409, 412, 428]))
     async def cancel(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                      reception_id: uuid.UUID, data: Cancellation) -> Response[ReceptionOut]:
-        reception, path = await services.get_reception(session, authz, reception_id, lock=True)
-        check_if_match(request, reception.version)
-        return await self._out(session, await services.cancel_reception(session, authz, reception, path, data))
+        return await updated(request, services.get_reception(session, authz, reception_id, lock=True),
+                             lambda reception, path: services.cancel_reception(session, authz, reception, path, data),
+                             lambda reception: services.reception_out(session, reception))
 
 
 # -------------------------------------------------------------------------------- gifts
@@ -243,11 +234,9 @@ class GiftPlanController(Controller):
           **requires("interactions:write", errors=[404]))
     async def create_plan(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                           data: GiftPlanCreate) -> Response[GiftPlanOut]:
-        async def produce() -> Response[GiftPlanOut]:
-            plan = await services.create_gift_plan(session, authz, data)
-            return _created(await services.gift_plan_out(session, plan), f"{BASE}/gift-plans/{plan.id}", plan.version)
-
-        return await idempotent(request, session, produce)
+        return await created(request, session, lambda: services.create_gift_plan(session, authz, data),
+                             lambda plan: services.gift_plan_out(session, plan),
+                             lambda plan: f"{BASE}/gift-plans/{plan.id}")
 
     @get("/{plan_id:uuid}", operation_id="getGiftPlan", summary="A gift plan",
          **requires("interactions:read", errors=[404]))
@@ -260,10 +249,9 @@ class GiftPlanController(Controller):
            **requires("interactions:write", errors=[404, 409, 412, 428]))
     async def update_plan(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                           plan_id: uuid.UUID, data: GiftPlanUpdate) -> Response[GiftPlanOut]:
-        plan, path = await services.get_gift_plan(session, authz, plan_id, lock=True)
-        check_if_match(request, plan.version)
-        plan = await services.update_gift_plan(session, authz, plan, path, data)
-        return Response(await services.gift_plan_out(session, plan), headers={"ETag": etag(plan.version)})
+        return await updated(request, services.get_gift_plan(session, authz, plan_id, lock=True),
+                             lambda plan, path: services.update_gift_plan(session, authz, plan, path, data),
+                             lambda plan: services.gift_plan_out(session, plan))
 
 
 class GiftApplicationController(Controller):
@@ -294,12 +282,9 @@ class GiftApplicationController(Controller):
           **requires("interactions:write", errors=[404, 409]))
     async def apply(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                     data: GiftApplicationCreate) -> Response[GiftApplicationOut]:
-        async def produce() -> Response[GiftApplicationOut]:
-            application = await services.create_gift_application(session, authz, data)
-            return _created(await services.gift_application_out(session, application),
-                            f"{BASE}/gift-applications/{application.id}", application.version)
-
-        return await idempotent(request, session, produce)
+        return await created(request, session, lambda: services.create_gift_application(session, authz, data),
+                             lambda application: services.gift_application_out(session, application),
+                             lambda application: f"{BASE}/gift-applications/{application.id}")
 
     @get("/{application_id:uuid}", operation_id="getGiftApplication", summary="A gift application",
          **requires("interactions:read", errors=[404]))
@@ -313,19 +298,19 @@ class GiftApplicationController(Controller):
           **requires("interactions:write", errors=[404, 409, 412, 428]))
     async def issue(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                     application_id: uuid.UUID, data: Issue) -> Response[GiftApplicationOut]:
-        application, path = await services.get_gift_application(session, authz, application_id, lock=True)
-        check_if_match(request, application.version)
-        return await self._out(session, await services.issue_gifts(session, authz, application, path, data))
+        return await updated(request, services.get_gift_application(session, authz, application_id, lock=True),
+                             lambda application, path: services.issue_gifts(session, authz, application, path, data),
+                             lambda application: services.gift_application_out(session, application))
 
     @post("/{application_id:uuid}/cancel", operation_id="cancelGiftApplication", status_code=200,
           summary="Cancel a gift application that is decided but not issued",
           **requires("interactions:write", errors=[404, 409, 412, 428]))
     async def cancel(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                      application_id: uuid.UUID, data: Cancellation) -> Response[GiftApplicationOut]:
-        application, path = await services.get_gift_application(session, authz, application_id, lock=True)
-        check_if_match(request, application.version)
-        return await self._out(session, await services.cancel_gift_application(session, authz, application, path,
-                                                                                data))
+        return await updated(request, services.get_gift_application(session, authz, application_id, lock=True),
+                             lambda application, path: services.cancel_gift_application(session, authz, application,
+                                                                                         path, data),
+                             lambda application: services.gift_application_out(session, application))
 
 
 # -------------------------------------------------------------------------------- calls
@@ -359,11 +344,8 @@ class CallController(Controller):
           **requires("interactions:write", errors=[404, 409]))
     async def log_call(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                        data: CallCreate) -> Response[CallOut]:
-        async def produce() -> Response[CallOut]:
-            call = await services.create_call(session, authz, data)
-            return _created(await services.call_out(session, call), f"{BASE}/calls/{call.id}", call.version)
-
-        return await idempotent(request, session, produce)
+        return await created(request, session, lambda: services.create_call(session, authz, data),
+                             lambda call: services.call_out(session, call), lambda call: f"{BASE}/calls/{call.id}")
 
     @get("/{call_id:uuid}", operation_id="getCall", summary="A call", **requires("interactions:read", errors=[404]))
     async def get_call(self, session: AsyncSession, authz: Authorizer, call_id: uuid.UUID) -> Response[CallOut]:

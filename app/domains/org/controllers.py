@@ -24,6 +24,7 @@ from app.core.jobs import JobOut, accepted, create_job
 from app.core.pagination import PageParams, page_params
 from app.core.reads import TenantReader
 from app.core.schemas import Page
+from app.core.writes import created
 from app.domains.access.authz import Authorizer, provide_authz
 from app.domains.org import services
 from app.domains.org.models import NodeKind, UnitStatus
@@ -47,21 +48,28 @@ from app.worker import enqueue_after_commit
 DEPENDENCIES = {"session": Provide(provide_tenant_session), "authz": Provide(provide_authz)}
 
 
-def _one(node: Any, status: int = 200) -> Response[OrgNodeOut]:
-    return Response(OrgNodeOut.of(node), status_code=status, headers={"ETag": etag(node.version)})
+def _one(node: Any) -> Response[OrgNodeOut]:
+    return Response(OrgNodeOut.of(node), headers={"ETag": etag(node.version)})
 
 
-def _project(node: Any, status: int = 200) -> Response[ProjectOut]:
-    return Response(ProjectOut.of(node), status_code=status, headers={"ETag": etag(node.version)})
+def _project(node: Any) -> Response[ProjectOut]:
+    return Response(ProjectOut.of(node), headers={"ETag": etag(node.version)})
 
 
-def _unit(unit: Any, status: int = 200) -> Response[UnitOut]:
-    return Response(UnitOut.of(unit), status_code=status, headers={"ETag": etag(unit.version)})
+def _unit(unit: Any) -> Response[UnitOut]:
+    return Response(UnitOut.of(unit), headers={"ETag": etag(unit.version)})
 
 
-def _created(response: Response[Any], url: str) -> Response[Any]:
-    response.headers["Location"] = url
-    return response
+async def _node_out(node: Any) -> OrgNodeOut:
+    return OrgNodeOut.of(node)
+
+
+async def _project_out(node: Any) -> ProjectOut:
+    return ProjectOut.of(node)
+
+
+async def _unit_out(unit: Any) -> UnitOut:
+    return UnitOut.of(unit)
 
 
 def _q() -> Any:
@@ -100,11 +108,8 @@ class OrgController(Controller):
           **requires("org:write", errors=[409]))
     async def create_branch(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                             data: BranchCreate) -> Response[OrgNodeOut]:
-        async def produce() -> Response[OrgNodeOut]:
-            node = await services.create_branch(session, data, authz)
-            return _created(_one(node, 201), f"/api/v1/org/branches/{node.id}")
-
-        return await idempotent(request, session, produce)
+        return await created(request, session, lambda: services.create_branch(session, data, authz), _node_out,
+                             lambda node: f"/api/v1/org/branches/{node.id}")
 
     @post("/branches/export", operation_id="exportBranches", summary="Export branches (a background job)",
           status_code=202, **requires("org:read", errors=[409]))
@@ -165,11 +170,8 @@ class ProjectController(Controller):
           **requires("org:write", errors=[404, 409]))
     async def create_project(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                              data: ProjectCreate) -> Response[ProjectOut]:
-        async def produce() -> Response[ProjectOut]:
-            node = await services.create_project(session, authz, data)
-            return _created(_project(node, 201), f"/api/v1/org/projects/{node.id}")
-
-        return await idempotent(request, session, produce)
+        return await created(request, session, lambda: services.create_project(session, authz, data), _project_out,
+                             lambda node: f"/api/v1/org/projects/{node.id}")
 
     @get("/{project_id:uuid}", operation_id="getProject", summary="Get a project",
          **requires("org:read", errors=[404]))
@@ -221,11 +223,8 @@ class BuildingController(Controller):
           **requires("org:write", errors=[404, 409]))
     async def create_building(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                               data: BuildingCreate) -> Response[OrgNodeOut]:
-        async def produce() -> Response[OrgNodeOut]:
-            node = await services.create_building(session, authz, data)
-            return _created(_one(node, 201), f"/api/v1/org/buildings/{node.id}")
-
-        return await idempotent(request, session, produce)
+        return await created(request, session, lambda: services.create_building(session, authz, data), _node_out,
+                             lambda node: f"/api/v1/org/buildings/{node.id}")
 
     @get("/{building_id:uuid}", operation_id="getBuilding", summary="Get a building",
          **requires("org:read", errors=[404]))
@@ -273,11 +272,8 @@ class UnitController(Controller):
           **requires("org:write", errors=[404, 409]))
     async def create_unit(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                           data: UnitCreate) -> Response[UnitOut]:
-        async def produce() -> Response[UnitOut]:
-            unit = await services.create_unit(session, authz, data)
-            return _created(_unit(unit, 201), f"/api/v1/org/units/{unit.id}")
-
-        return await idempotent(request, session, produce)
+        return await created(request, session, lambda: services.create_unit(session, authz, data), _unit_out,
+                             lambda unit: f"/api/v1/org/units/{unit.id}")
 
     @get("/{unit_id:uuid}", operation_id="getUnit", summary="Get a unit", **requires("org:read", errors=[404]))
     async def get_unit(self, reader: TenantReader, authz: Authorizer, unit_id: uuid.UUID) -> Response[UnitOut]:

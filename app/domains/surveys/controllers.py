@@ -14,10 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.scopes import requires
 from app.core.deps import provide_tenant_session
 from app.core.etag import check_if_match, etag
-from app.core.idempotency import idempotent
 from app.core.pagination import PageParams, page_params
 from app.core.params import instant, instant_param
 from app.core.schemas import Page
+from app.core.writes import created, updated
 from app.domains.access.authz import Authorizer, provide_authz
 from app.domains.surveys import services
 from app.domains.surveys.models import PlanStatus, QuestionnaireStatus, TargetStatus
@@ -51,9 +51,8 @@ class QuestionnaireController(Controller):
     tags = ["Return visits"]
     dependencies = DEPENDENCIES
 
-    async def _out(self, session: AsyncSession, q: Any, status: int = 200) -> Response[QuestionnaireOut]:
-        return Response(await services.questionnaire_out(session, q), status_code=status,
-                        headers={"ETag": etag(q.version)})
+    async def _out(self, session: AsyncSession, q: Any) -> Response[QuestionnaireOut]:
+        return Response(await services.questionnaire_out(session, q), headers={"ETag": etag(q.version)})
 
     @get("/", operation_id="listQuestionnaires", summary="The group's questionnaires",
          dependencies={"page": page_params(*services.QUESTIONNAIRE_SORT)}, **requires("surveys:read"))
@@ -67,13 +66,9 @@ class QuestionnaireController(Controller):
           description="Needs `surveys.configure` at the group node.", **requires("surveys:write"))
     async def create_questionnaire(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                                    data: QuestionnaireCreate) -> Response[QuestionnaireOut]:
-        async def produce() -> Response[QuestionnaireOut]:
-            q = await services.create_questionnaire(session, authz, data)
-            response = await self._out(session, q, 201)
-            response.headers["Location"] = f"{BASE}/questionnaires/{q.id}"
-            return response
-
-        return await idempotent(request, session, produce)
+        return await created(request, session, lambda: services.create_questionnaire(session, authz, data),
+                             lambda q: services.questionnaire_out(session, q),
+                             lambda q: f"{BASE}/questionnaires/{q.id}")
 
     @get("/{questionnaire_id:uuid}", operation_id="getQuestionnaire", summary="A questionnaire with its questions",
          **requires("surveys:read", errors=[404]))
@@ -99,9 +94,8 @@ class PlanController(Controller):
     tags = ["Return visits"]
     dependencies = DEPENDENCIES
 
-    async def _out(self, session: AsyncSession, plan: Any, status: int = 200) -> Response[PlanOut]:
-        return Response(await services.plan_out(session, plan), status_code=status,
-                        headers={"ETag": etag(plan.version)})
+    async def _out(self, session: AsyncSession, plan: Any) -> Response[PlanOut]:
+        return Response(await services.plan_out(session, plan), headers={"ETag": etag(plan.version)})
 
     @get("/", operation_id="listReturnVisitPlans", summary="List return-visit plans",
          dependencies={"page": page_params(*services.PLAN_SORT)}, **requires("surveys:read"))
@@ -119,13 +113,8 @@ class PlanController(Controller):
           **requires("surveys:write", errors=[404, 409]))
     async def create_plan(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                           data: PlanCreate) -> Response[PlanOut]:
-        async def produce() -> Response[PlanOut]:
-            plan = await services.create_plan(session, authz, data)
-            response = await self._out(session, plan, 201)
-            response.headers["Location"] = f"{BASE}/plans/{plan.id}"
-            return response
-
-        return await idempotent(request, session, produce)
+        return await created(request, session, lambda: services.create_plan(session, authz, data),
+                             lambda plan: services.plan_out(session, plan), lambda plan: f"{BASE}/plans/{plan.id}")
 
     @get("/{plan_id:uuid}", operation_id="getReturnVisitPlan", summary="A plan with its targets counted",
          **requires("surveys:read", errors=[404]))
@@ -138,18 +127,18 @@ class PlanController(Controller):
            **requires("surveys:write", errors=[404, 409, 412, 428]))
     async def update_plan(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                           plan_id: uuid.UUID, data: PlanUpdate) -> Response[PlanOut]:
-        plan, path = await services.get_plan(session, authz, plan_id, lock=True)
-        check_if_match(request, plan.version)
-        return await self._out(session, await services.update_plan(session, authz, plan, path, data))
+        return await updated(request, services.get_plan(session, authz, plan_id, lock=True),
+                             lambda plan, path: services.update_plan(session, authz, plan, path, data),
+                             lambda plan: services.plan_out(session, plan))
 
     @post("/{plan_id:uuid}/close", operation_id="closeReturnVisitPlan", status_code=200,
           summary="Close a plan: the targets not yet visited are cancelled",
           **requires("surveys:write", errors=[404, 409, 412, 428]))
     async def close_plan(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                          plan_id: uuid.UUID, data: Closing) -> Response[PlanOut]:
-        plan, path = await services.get_plan(session, authz, plan_id, lock=True)
-        check_if_match(request, plan.version)
-        return await self._out(session, await services.close_plan(session, authz, plan, path, data))
+        return await updated(request, services.get_plan(session, authz, plan_id, lock=True),
+                             lambda plan, path: services.close_plan(session, authz, plan, path, data),
+                             lambda plan: services.plan_out(session, plan))
 
 
 class TargetController(Controller):
@@ -183,10 +172,9 @@ class TargetController(Controller):
            **requires("surveys:write", errors=[404, 409, 412, 428]))
     async def update_target(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                             target_id: uuid.UUID, data: TargetUpdate) -> Response[TargetOut]:
-        target, path = await services.get_target(session, authz, target_id, lock=True)
-        check_if_match(request, target.version)
-        target = await services.update_target(session, authz, target, path, data)
-        return Response(await services.target_out(session, target), headers={"ETag": etag(target.version)})
+        return await updated(request, services.get_target(session, authz, target_id, lock=True),
+                             lambda target, path: services.update_target(session, authz, target, path, data),
+                             lambda target: services.target_out(session, target))
 
 
 class ResultController(Controller):
@@ -217,12 +205,9 @@ class ResultController(Controller):
           **requires("surveys:write", errors=[404, 409]))
     async def record(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                      data: ResultCreate) -> Response[ResultOut]:
-        async def produce() -> Response[ResultOut]:
-            result = await services.create_result(session, authz, data)
-            return Response(await services.result_out(session, result), status_code=201,
-                            headers={"Location": f"{BASE}/results/{result.id}", "ETag": etag(result.version)})
-
-        return await idempotent(request, session, produce)
+        return await created(request, session, lambda: services.create_result(session, authz, data),
+                             lambda result: services.result_out(session, result),
+                             lambda result: f"{BASE}/results/{result.id}")
 
     @get("/{result_id:uuid}", operation_id="getSurveyResult", summary="A result with its answers and mean scores",
          **requires("surveys:read", errors=[404]))

@@ -68,7 +68,7 @@ async def send_letter(session: AsyncSession, authz: Authorizer, c: Complaint, pa
     await session.flush()
     await session.refresh(letter)
     add_event(session, c, "capa_letter", note=f"{letter.number} to {letter.department}",
-           data={"letterId": str(letter.id)})
+              data={"letterId": str(letter.id)})
     await audit.record(session, action="complaints.capa_letter.send", entity_type=LETTER, entity_id=letter.id,
                        after={**audit.snapshot(letter), "complaintNumber": c.number})
     if assignee is not None:

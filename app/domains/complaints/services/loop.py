@@ -113,7 +113,7 @@ async def investigate(session: AsyncSession, authz: Authorizer, c: Complaint, pa
     session.add(ComplaintNote(complaint_id=c.id, at=clock.utcnow(), author_id=actor_id(session), by_owner=False,
                               internal=False, body=data.reply))
     await make_move(session, c, "investigate", ComplaintStatus.investigating, "investigation_started",
-                clock_change="respond")
+                    clock_change="respond")
     await audit_change(session, c, "investigate", before, {"reply": data.reply})
     return c
 
@@ -125,9 +125,9 @@ async def record_findings(session: AsyncSession, authz: Authorizer, c: Complaint
     before = state_of(c)
     c.cause, c.responsible_party = data.cause, data.responsible_party
     await make_move(session, c, "findings", ComplaintStatus.proposal, "findings", note=data.cause, public=False,
-                data={"responsibleParty": data.responsible_party.value})
+                    data={"responsibleParty": data.responsible_party.value})
     await audit_change(session, c, "findings", before, {"cause": data.cause,
-                                                  "responsibleParty": data.responsible_party.value})
+                                                        "responsibleParty": data.responsible_party.value})
     return c
 
 
@@ -163,9 +163,9 @@ async def propose(session: AsyncSession, authz: Authorizer, c: Complaint, path: 
                  "description": fields["description"], "preNegotiated": fields["pre_negotiated"]})
     proposal.approval_request_id = request.id
     await make_move(session, c, "propose", ComplaintStatus.approval, "proposed", public=False,
-                data={"round": proposal.round, "kind": kind, "approvalRequestId": str(request.id)})
+                    data={"round": proposal.round, "kind": kind, "approvalRequestId": str(request.id)})
     await audit_change(session, c, "propose", before, {"round": proposal.round, "kind": kind, "amount": money(amount),
-                                                  "approvalRequestId": str(request.id)})
+                                                        "approvalRequestId": str(request.id)})
     return c
 
 
@@ -192,13 +192,13 @@ async def _decided(session: AsyncSession, request: ApprovalRequest, outcome: Pro
         # Agreed with the customer beforehand: handling starts at once.
         proposal.status = ProposalStatus.agreed
         await make_move(session, c, "decide", ComplaintStatus.handling, "approved",
-                    data={**data, "preNegotiated": True},
-                    note="The pre-negotiated proposal was approved.")
+                        data={**data, "preNegotiated": True},
+                        note="The pre-negotiated proposal was approved.")
     elif outcome is ProposalStatus.approved:
         await make_move(session, c, "decide", ComplaintStatus.negotiation, "approved", data=data)
     else:
         await make_move(session, c, "decide", ComplaintStatus.proposal, outcome.value, public=False, note=comment,
-                    data=data)
+                        data=data)
     await audit_change(session, c, f"proposal.{outcome.value}", before, {"round": proposal.round})
     await notify(session, [c.handler_id], f"complaint.proposal_{outcome.value}", c,
                  f"{label(c)}: proposal round {proposal.round} {outcome.value}",
@@ -254,8 +254,8 @@ async def negotiate(session: AsyncSession, authz: Authorizer, c: Complaint, path
     proposal.status = ProposalStatus.agreed if data.agreed else ProposalStatus.not_agreed
     to = ComplaintStatus.handling if data.agreed else ComplaintStatus.proposal
     await make_move(session, c, "negotiate", to, "agreed" if data.agreed else "not_agreed",
-                note=data.customer_response,
-                data={"round": rounds + 1, "proposalRound": proposal.round})
+                    note=data.customer_response,
+                    data={"round": rounds + 1, "proposalRound": proposal.round})
     await audit_change(session, c, "negotiate", before, {"round": rounds + 1, "agreed": data.agreed})
     return c
 
@@ -266,7 +266,7 @@ async def handle(session: AsyncSession, authz: Authorizer, c: Complaint, path: s
     before = state_of(c)
     c.handling_result, c.check_result = data.result, data.check
     await make_move(session, c, "handle", ComplaintStatus.feedback, "handled", note=data.result,
-                clock_change="resolve")
+                    clock_change="resolve")
     await audit_change(session, c, "handle", before, {"result": data.result, "check": data.check})
     return c
 
@@ -278,7 +278,7 @@ async def record_feedback(session: AsyncSession, authz: Authorizer, c: Complaint
     before = state_of(c)
     c.feedback_opinion, c.satisfaction, c.closed_at = data.opinion, data.satisfaction, clock.utcnow()
     await make_move(session, c, "feedback", ComplaintStatus.closed, "closed", note=data.opinion,
-                data={"satisfaction": data.satisfaction})
+                    data={"satisfaction": data.satisfaction})
     await audit_change(session, c, "feedback", before, {"opinion": data.opinion, "satisfaction": data.satisfaction})
     return c
 
@@ -294,8 +294,8 @@ async def litigate(session: AsyncSession, authz: Authorizer, c: Complaint, path:
         session.add(ComplaintNote(complaint_id=c.id, at=clock.utcnow(), author_id=actor_id(session), by_owner=False,
                                   internal=True, body=data.note))
     await make_move(session, c, "litigate", ComplaintStatus.litigation, "litigation",
-                note=f"Case {data.case_reference}",
-                data={"caseReference": data.case_reference, "court": data.court})
+                    note=f"Case {data.case_reference}",
+                    data={"caseReference": data.case_reference, "court": data.court})
     await audit_change(session, c, "litigate", before, {"caseReference": data.case_reference, "court": data.court})
     return c
 
@@ -307,7 +307,7 @@ async def record_litigation_outcome(session: AsyncSession, authz: Authorizer, c:
     before = state_of(c)
     c.litigation_outcome, c.closed_at = data.outcome, clock.utcnow()
     await make_move(session, c, "litigation_outcome", ComplaintStatus.closed, "litigation_outcome",
-                note=data.outcome)
+                    note=data.outcome)
     await audit_change(session, c, "litigation_outcome", before, {"outcome": data.outcome})
     return c
 
@@ -326,9 +326,9 @@ async def reopen(session: AsyncSession, authz: Authorizer, c: Complaint, path: s
     c.reopen_count += 1
     c.closed_at = c.satisfaction = c.feedback_opinion = None
     await make_move(session, c, "reopen", ComplaintStatus.investigating, "reopened", note=data.reason)
-    await audit_change(session, c, "reopen", before, {"reason": data.reason,
-                                                "resolutionTargetMinutes": c.resolution_target_minutes,
-                                                "satisfaction": None, "feedbackOpinion": None}, reason=data.reason)
+    await audit_change(session, c, "reopen", before, {
+        "reason": data.reason, "resolutionTargetMinutes": c.resolution_target_minutes, "satisfaction": None,
+        "feedbackOpinion": None}, reason=data.reason)
     await notify(session, [c.handler_id], "complaint.reopened", c, f"{label(c)} reopened", data.reason[:2000])
     return c
 
@@ -350,7 +350,7 @@ async def pause(session: AsyncSession, authz: Authorizer, c: Complaint, path: st
     sla.schedule(c, calendar, policy)
     # Waiting on the customer is something the customer should know.
     add_event(session, c, "paused", note=data.note, public=data.reason is PauseReason.customer,
-           data={"reason": data.reason.value})
+              data={"reason": data.reason.value})
     await audit_change(session, c, "pause", before, {"reason": data.reason.value, "note": data.note})
     return c
 

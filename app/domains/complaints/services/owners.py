@@ -142,10 +142,10 @@ async def create_mine(session: AsyncSession, authz: Authorizer, data: OwnComplai
     project = await session.get(OrgNode, unit.project_id)
     assert project is not None
     return await new_record(session, register=Register.complaint, channel=ComplaintChannel.app, project=project,
-                             category=category, received_at=clock.utcnow(), subject=data.subject,
-                             description=data.description, customer_id=customer_id, unit_id=unit.id,
-                             contact_note=None, severity=Severity.medium, counterparty=None, joint_group=None,
-                             handler_id=None)
+                            category=category, received_at=clock.utcnow(), subject=data.subject,
+                            description=data.description, customer_id=customer_id, unit_id=unit.id,
+                            contact_note=None, severity=Severity.medium, counterparty=None, joint_group=None,
+                            handler_id=None)
 
 
 async def add_own_note(session: AsyncSession, c: Complaint, data: OwnNoteIn) -> Complaint:
@@ -168,7 +168,7 @@ async def rate(session: AsyncSession, c: Complaint, data: RatingIn) -> Complaint
         c.feedback_opinion = data.opinion or c.feedback_opinion
         c.satisfaction, c.closed_at = data.satisfaction, clock.utcnow()
         await make_move(session, c, "feedback", ComplaintStatus.closed, "rated", note=data.opinion,
-                    data={"satisfaction": data.satisfaction})
+                        data={"satisfaction": data.satisfaction})
     elif c.status is ComplaintStatus.closed and c.satisfaction is None:
         c.satisfaction = data.satisfaction
         c.feedback_opinion = data.opinion or c.feedback_opinion

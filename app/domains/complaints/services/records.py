@@ -330,10 +330,10 @@ async def create_record(session: AsyncSession, authz: Authorizer, register: Regi
     received_at = _received_at(data.received_at, clock.utcnow())
     group = await _joint_group(session, authz, register, None, data.joint_with) if data.joint_with else None
     c = await new_record(session, register=register, channel=data.channel, project=project, category=category,
-                          received_at=received_at, subject=data.subject, description=data.description,
-                          customer_id=data.customer_id, unit_id=data.unit_id, contact_note=data.contact_note,
-                          severity=data.severity, counterparty=data.counterparty, joint_group=group,
-                          handler_id=handler)
+                         received_at=received_at, subject=data.subject, description=data.description,
+                         customer_id=data.customer_id, unit_id=data.unit_id, contact_note=data.contact_note,
+                         severity=data.severity, counterparty=data.counterparty, joint_group=group,
+                         handler_id=handler)
     if handler is not None and handler != actor_id(session):
         await notify(session, [handler], "complaint.assigned", c, f"{label(c)} assigned to you",
                      f"{label(c)}: {c.subject}")

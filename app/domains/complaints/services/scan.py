@@ -108,7 +108,7 @@ async def scan(session: AsyncSession) -> dict[str, int]:
                 body = f"{label(c)} ({c.subject}) is {_CROSSING_TEXT[crossing.kind]}."
             counts["messages"] += await notify(session, recipients, f"complaint.{crossing.kind}", c, subject, body)
             add_event(session, c, crossing.kind if crossing.kind != "escalation" else "escalated", actor="system",
-                   data={"level": crossing.level, "at": crossing.at} if crossing.kind == "escalation" else None)
+                      data={"level": crossing.level, "at": crossing.at} if crossing.kind == "escalation" else None)
         entries.append({"action": "complaints.sla.scan", "entity_type": ENTITY, "entity_id": c.id, "before": before,
                         "after": {**state_of(c), "crossings": [x.kind for x in crossings]}})
     await session.flush()

@@ -17,6 +17,7 @@ from app.core.numbering import next_number
 from app.core.pagination import PageParams
 from app.core.problems import ProblemError, field_error
 from app.core.schemas import Page
+from app.core.writes import saved
 from app.domains.access.authz import Authorizer
 from app.domains.access.records import get_at_node, subtree_filter
 from app.domains.approvals import services as approvals
@@ -125,11 +126,7 @@ async def apply_for_credit(session: AsyncSession, authz: Authorizer, customer_id
                           applicant_id=authz.principal.subject, previous_limit=current, requested_limit=requested,
                           reason=data.reason, approval_request_id=request.id)
     session.add(change)
-    await session.flush()
-    await session.refresh(change)
-    await audit.record(session, action="grading.credit_change.apply", entity_type=CREDIT_CHANGE, entity_id=change.id,
-                       after=audit.snapshot(change), reason=data.reason)
-    return change
+    return await saved(session, change, "grading.credit_change.apply", CREDIT_CHANGE, reason=data.reason)
 
 
 async def _credit_change_of(session: AsyncSession, request: ApprovalRequest) -> CreditChange:

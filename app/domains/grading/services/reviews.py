@@ -18,6 +18,7 @@ from app.core.numbering import next_number
 from app.core.pagination import PageParams
 from app.core.problems import ProblemError, field_error
 from app.core.schemas import Page
+from app.core.writes import saved
 from app.domains.access.authz import Authorizer
 from app.domains.access.records import get_at_node, subtree_filter
 from app.domains.approvals import services as approvals
@@ -91,11 +92,7 @@ async def open_review(session: AsyncSession, authz: Authorizer, data: CreditRevi
                           customer_id=customer.id, node_id=node.id, opened_by=authz.principal.subject,
                           abnormality=data.abnormality, stage=ReviewStage.investigating)
     session.add(review)
-    await session.flush()
-    await session.refresh(review)
-    await audit.record(session, action="grading.credit_review.open", entity_type=CREDIT_REVIEW, entity_id=review.id,
-                       after=audit.snapshot(review), reason=data.abnormality)
-    return review
+    return await saved(session, review, "grading.credit_review.open", CREDIT_REVIEW, reason=data.abnormality)
 
 
 def _holds_until(today: date, months: int) -> date:
@@ -137,11 +134,8 @@ async def conclude_review(session: AsyncSession, authz: Authorizer, review: Cred
             payload={"reviewId": str(review.id)}, node_id=review.node_id, reason=c.findings)
         review.approval_request_id, review.stage = request.id, ReviewStage.submitted
     review.updated_at = clock.utcnow()
-    await session.flush()
-    await session.refresh(review)
-    await audit.record(session, action="grading.credit_review.conclude", entity_type=CREDIT_REVIEW,
-                       entity_id=review.id, before=before, after=audit.snapshot(review), reason=c.findings)
-    return review
+    return await saved(session, review, "grading.credit_review.conclude", CREDIT_REVIEW, before=before,
+                       reason=c.findings)
 
 
 async def _review_of(session: AsyncSession, payload: dict[str, Any], *, lock: bool = False) -> CreditReview:

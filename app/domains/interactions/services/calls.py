@@ -10,12 +10,12 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core import audit
 from app.core.crypto import mask_phone
 from app.core.keystore import tenant_keys
 from app.core.pagination import PageParams, paginate
 from app.core.problems import ProblemError, field_error
 from app.core.schemas import Page
+from app.core.writes import saved
 from app.domains.access.authz import Authorizer
 from app.domains.access.records import get_at_node, node_for, subtree_filter
 from app.domains.customers.lookups import customer_for
@@ -132,8 +132,5 @@ async def create_call(session: AsyncSession, authz: Authorizer, data: CallCreate
                 objections=outcome.objections, failure_reason=outcome.failure_reason,
                 callback_at=outcome.callback_at, inquiry_id=data.inquiry_id)
     session.add(call)
-    await session.flush()
-    await session.refresh(call)
-    await audit.record(session, action="interactions.call.log", entity_type=CALL, entity_id=call.id,
-                       after=trail_snapshot(call, phone=mask_phone(data.phone) if data.phone else None))
-    return call
+    return await saved(session, call, "interactions.call.log", CALL,
+                       snapshot=lambda call: trail_snapshot(call, phone=mask_phone(data.phone) if data.phone else None))

@@ -12,11 +12,12 @@ import msgspec
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core import audit, clock
+from app.core import clock
 from app.core.numbering import next_number
 from app.core.pagination import PageParams, paginate
 from app.core.problems import ProblemError, field_error
 from app.core.schemas import Page, provided
+from app.core.writes import saved
 from app.domains.access.authz import Authorizer
 from app.domains.access.records import get_at_node, node_for, subtree_filter
 from app.domains.approvals import services as approvals
@@ -118,11 +119,7 @@ async def create_gift_plan(session: AsyncSession, authz: Authorizer, data: GiftP
     plan = GiftPlan(node_id=node.id, title=data.title, occasion=data.occasion, items=items, budget=budget,
                     status=GiftPlanStatus.active)
     session.add(plan)
-    await session.flush()
-    await session.refresh(plan)
-    await audit.record(session, action="interactions.gift_plan.create", entity_type=GIFT_PLAN, entity_id=plan.id,
-                       after=trail_snapshot(plan))
-    return plan
+    return await saved(session, plan, "interactions.gift_plan.create", GIFT_PLAN, snapshot=trail_snapshot)
 
 
 async def update_gift_plan(session: AsyncSession, authz: Authorizer, plan: GiftPlan, path: str,
@@ -139,11 +136,8 @@ async def update_gift_plan(session: AsyncSession, authz: Authorizer, plan: GiftP
                                            "that.", errors=[field_error("items", f"total below {committed}")])
     for name, value in changes.items():
         setattr(plan, name, value)
-    await session.flush()
-    await session.refresh(plan)
-    await audit.record(session, action="interactions.gift_plan.update", entity_type=GIFT_PLAN, entity_id=plan.id,
-                       before=before, after=trail_snapshot(plan))
-    return plan
+    return await saved(session, plan, "interactions.gift_plan.update", GIFT_PLAN, before=before,
+                       snapshot=trail_snapshot)
 
 
 async def get_gift_application(session: AsyncSession, authz: Authorizer, application_id: uuid.UUID, *,
@@ -239,11 +233,8 @@ async def create_gift_application(session: AsyncSession, authz: Authorizer,
         session, request_type=GIFT_TYPE, title=f"{application.number} {data.recipient}"[:300],
         payload={"applicationId": str(application.id)}, amount=total, reason=data.purpose)
     application.approval_request_id = request.id
-    await session.flush()
-    await session.refresh(application)
-    await audit.record(session, action="interactions.gift_application.create", entity_type=GIFT_APPLICATION,
-                       entity_id=application.id, after=trail_snapshot(application))
-    return application
+    return await saved(session, application, "interactions.gift_application.create", GIFT_APPLICATION,
+                       snapshot=trail_snapshot)
 
 
 async def issue_gifts(session: AsyncSession, authz: Authorizer, application: GiftApplication, path: str,
@@ -255,11 +246,8 @@ async def issue_gifts(session: AsyncSession, authz: Authorizer, application: Gif
                         "only an approved application is issued")
     before = trail_snapshot(application)
     application.stage, application.issued_at = GiftApplicationStage.issued, data.issued_at or clock.utcnow()
-    await session.flush()
-    await session.refresh(application)
-    await audit.record(session, action="interactions.gift_application.issue", entity_type=GIFT_APPLICATION,
-                       entity_id=application.id, before=before, after=trail_snapshot(application))
-    return application
+    return await saved(session, application, "interactions.gift_application.issue", GIFT_APPLICATION, before=before,
+                       snapshot=trail_snapshot)
 
 
 async def cancel_gift_application(session: AsyncSession, authz: Authorizer, application: GiftApplication,
@@ -272,8 +260,5 @@ async def cancel_gift_application(session: AsyncSession, authz: Authorizer, appl
                         hint)
     before = trail_snapshot(application)
     application.stage, application.cancel_reason = GiftApplicationStage.cancelled, data.reason
-    await session.flush()
-    await session.refresh(application)
-    await audit.record(session, action="interactions.gift_application.cancel", entity_type=GIFT_APPLICATION,
-                       entity_id=application.id, before=before, after=trail_snapshot(application), reason=data.reason)
-    return application
+    return await saved(session, application, "interactions.gift_application.cancel", GIFT_APPLICATION, before=before,
+                       snapshot=trail_snapshot, reason=data.reason)

@@ -17,6 +17,7 @@ from app.core import audit, clock
 from app.core.numbering import next_number
 from app.core.pagination import PageParams
 from app.core.schemas import Page, provided
+from app.core.writes import saved
 from app.domains.access.authz import Authorizer
 from app.domains.access.records import get_at_node, node_for, subtree_filter
 from app.domains.approvals import services as approvals
@@ -146,10 +147,8 @@ async def create_reception(session: AsyncSession, authz: Authorizer, data: Recep
     await session.flush()
     guests = await _guests(session, authz, reception.id, data.guests)
     session.add_all(guests)
-    await session.flush()
-    await session.refresh(reception)
-    await audit.record(session, action="interactions.reception.create", entity_type=RECEPTION,
-                       entity_id=reception.id, after=trail_snapshot(reception, guests=_guest_snapshot(guests)))
+    await saved(session, reception, "interactions.reception.create", RECEPTION,
+                snapshot=lambda reception: trail_snapshot(reception, guests=_guest_snapshot(guests)))
     if data.submit:
         await submit_reception(session, authz, reception, node.path, Submission())
     return reception
@@ -215,11 +214,8 @@ async def submit_reception(session: AsyncSession, authz: Authorizer, reception: 
         reception.approval_request_id = request.id
     reception.stage = ReceptionStage.submitted
     reception.updated_at = clock.utcnow()
-    await session.flush()
-    await session.refresh(reception)
-    await audit.record(session, action="interactions.reception.submit", entity_type=RECEPTION,
-                       entity_id=reception.id, before=before, after=trail_snapshot(reception), reason=data.note)
-    return reception
+    return await saved(session, reception, "interactions.reception.submit", RECEPTION, before=before,
+                       snapshot=trail_snapshot, reason=data.note)
 
 
 async def report_reception(session: AsyncSession, authz: Authorizer, reception: Reception, path: str,
@@ -235,11 +231,8 @@ async def report_reception(session: AsyncSession, authz: Authorizer, reception: 
     (reception.actual_meals, reception.actual_transport, reception.actual_gifts,
      reception.actual_other) = costs(data.actual)
     reception.summary, reception.reported_at = data.summary, clock.utcnow()
-    await session.flush()
-    await session.refresh(reception)
-    await audit.record(session, action="interactions.reception.report", entity_type=RECEPTION,
-                       entity_id=reception.id, before=before, after=trail_snapshot(reception))
-    return reception
+    return await saved(session, reception, "interactions.reception.report", RECEPTION, before=before,
+                       snapshot=trail_snapshot)
 
 
 async def cancel_reception(session: AsyncSession, authz: Authorizer, reception: Reception, path: str,
@@ -252,11 +245,8 @@ async def cancel_reception(session: AsyncSession, authz: Authorizer, reception: 
         raise conflict(f"reception {reception.number}", shown_status(reception.stage.value, status), hint)
     before = trail_snapshot(reception)
     reception.stage, reception.cancel_reason = ReceptionStage.cancelled, data.reason
-    await session.flush()
-    await session.refresh(reception)
-    await audit.record(session, action="interactions.reception.cancel", entity_type=RECEPTION,
-                       entity_id=reception.id, before=before, after=trail_snapshot(reception), reason=data.reason)
-    return reception
+    return await saved(session, reception, "interactions.reception.cancel", RECEPTION, before=before,
+                       snapshot=trail_snapshot, reason=data.reason)
 
 
 RECEPTION_RECORD = Approvable(Reception, key="receptionId", entity=RECEPTION, what="reception")

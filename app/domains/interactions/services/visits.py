@@ -17,6 +17,8 @@ from app.core import audit, clock
 from app.core.numbering import next_number
 from app.core.pagination import PageParams, paginate
 from app.core.schemas import Page, provided
+from app.core.states import Workflow
+from app.core.writes import saved
 from app.domains.access.authz import Authorizer
 from app.domains.access.records import get_at_node, subtree_filter
 from app.domains.customers.lookups import customer_for
@@ -35,7 +37,7 @@ from app.domains.interactions.schemas import (
     gift_lines,
     gift_lines_out,
 )
-from app.domains.interactions.services.common import READ, VISIT, WRITE, conflict, require_consent, trail_snapshot
+from app.domains.interactions.services.common import READ, VISIT, WRITE, require_consent, trail_snapshot
 from app.tenants.bound import local_year
 
 # ------------------------------------------------------------------------------- visits
@@ -95,11 +97,7 @@ async def _new_visit(session: AsyncSession, customer: Customer, node_id: uuid.UU
                   location=location, status=VisitStatus.planned, follow_up_of_id=follow_up_of, needs=[],
                   objections=[], gifts=[])
     session.add(visit)
-    await session.flush()
-    await session.refresh(visit)
-    await audit.record(session, action="interactions.visit.plan", entity_type=VISIT, entity_id=visit.id,
-                       after=trail_snapshot(visit))
-    return visit
+    return await saved(session, visit, "interactions.visit.plan", VISIT, snapshot=trail_snapshot)
 
 
 async def create_visit(session: AsyncSession, authz: Authorizer, data: VisitCreate) -> Visit:
@@ -108,27 +106,30 @@ async def create_visit(session: AsyncSession, authz: Authorizer, data: VisitCrea
     return await _new_visit(session, customer, node.id, owner, data.purpose, data.planned_at, data.location)
 
 
-def _require_visit(visit: Visit, *states: VisitStatus) -> None:
-    if visit.status not in states:
-        raise conflict(f"visit {visit.number}", visit.status.value,
-                        f"only a {' or '.join(s.value for s in states)} visit can be changed so")
+# A planned visit is changed, made or cancelled; a visit made is reported.
+VISIT_FLOW = Workflow("visit", {
+    "update": ([VisitStatus.planned], [VisitStatus.planned]),
+    "record": ([VisitStatus.planned], [VisitStatus.visited]),
+    "report": ([VisitStatus.visited], [VisitStatus.reported]),
+    "cancel": ([VisitStatus.planned], [VisitStatus.cancelled]),
+})
+
+
+def _label(visit: Visit) -> str:
+    return f"Visit {visit.number}"
 
 
 async def update_visit(session: AsyncSession, authz: Authorizer, visit: Visit, path: str,
                        data: VisitUpdate) -> Visit:
     authz.require(WRITE, path)
-    _require_visit(visit, VisitStatus.planned)
+    VISIT_FLOW.require("update", visit.status, _label(visit))
     changes = provided(data)
     if data.owner_id is not msgspec.UNSET:
         changes["owner_id"] = await staff_subject(session, data.owner_id, "ownerId")
     before = trail_snapshot(visit)
     for name, value in changes.items():
         setattr(visit, name, value)
-    await session.flush()
-    await session.refresh(visit)
-    await audit.record(session, action="interactions.visit.update", entity_type=VISIT, entity_id=visit.id,
-                       before=before, after=trail_snapshot(visit))
-    return visit
+    return await saved(session, visit, "interactions.visit.update", VISIT, before=before, snapshot=trail_snapshot)
 
 
 async def record_visit(session: AsyncSession, authz: Authorizer, visit: Visit, path: str,
@@ -136,11 +137,12 @@ async def record_visit(session: AsyncSession, authz: Authorizer, visit: Visit, p
     """The visit took place: what was heard and handed over; a next appointment plans the
     follow-up visit (same customer, same visitor)."""
     authz.require(WRITE, path)
-    _require_visit(visit, VisitStatus.planned)
+    VISIT_FLOW.require("record", visit.status, _label(visit))
     await require_consent(session, visit.customer_id, {"needs": data.needs, "objections": data.objections})
     before = trail_snapshot(visit)
     gifts, _ = gift_lines(data.gifts)
-    visit.status, visit.visited_at = VisitStatus.visited, data.visited_at or clock.utcnow()
+    visit.status = VISIT_FLOW.to("record", visit.status, VisitStatus.visited, _label(visit))
+    visit.visited_at = data.visited_at or clock.utcnow()
     visit.needs, visit.objections, visit.gifts = list(data.needs), list(data.objections), gifts
     visit.next_appointment_at, visit.notes = data.next_appointment_at, data.notes
     await session.flush()
@@ -160,25 +162,18 @@ async def record_visit(session: AsyncSession, authz: Authorizer, visit: Visit, p
 async def report_visit(session: AsyncSession, authz: Authorizer, visit: Visit, path: str,
                        data: VisitReport) -> Visit:
     authz.require(WRITE, path)
-    _require_visit(visit, VisitStatus.visited)
     before = trail_snapshot(visit)
-    visit.status, visit.report, visit.reported_at = VisitStatus.reported, data.report, clock.utcnow()
+    visit.status = VISIT_FLOW.to("report", visit.status, VisitStatus.reported, _label(visit))
+    visit.report, visit.reported_at = data.report, clock.utcnow()
     visit.expense_meals, visit.expense_transport, visit.expense_gifts, visit.expense_other = costs(data.expenses)
-    await session.flush()
-    await session.refresh(visit)
-    await audit.record(session, action="interactions.visit.report", entity_type=VISIT, entity_id=visit.id,
-                       before=before, after=trail_snapshot(visit))
-    return visit
+    return await saved(session, visit, "interactions.visit.report", VISIT, before=before, snapshot=trail_snapshot)
 
 
 async def cancel_visit(session: AsyncSession, authz: Authorizer, visit: Visit, path: str,
                        data: Cancellation) -> Visit:
     authz.require(WRITE, path)
-    _require_visit(visit, VisitStatus.planned)
     before = trail_snapshot(visit)
-    visit.status, visit.cancel_reason = VisitStatus.cancelled, data.reason
-    await session.flush()
-    await session.refresh(visit)
-    await audit.record(session, action="interactions.visit.cancel", entity_type=VISIT, entity_id=visit.id,
-                       before=before, after=trail_snapshot(visit), reason=data.reason)
-    return visit
+    visit.status = VISIT_FLOW.to("cancel", visit.status, VisitStatus.cancelled, _label(visit))
+    visit.cancel_reason = data.reason
+    return await saved(session, visit, "interactions.visit.cancel", VISIT, before=before, snapshot=trail_snapshot,
+                       reason=data.reason)

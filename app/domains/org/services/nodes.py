@@ -17,6 +17,7 @@ from app.core.pagination import PageParams, paginate
 from app.core.problems import ProblemError, field_error
 from app.core.reads import Read, TenantReader
 from app.core.schemas import Page, provided
+from app.core.writes import saved
 from app.domains.access.authz import Authorizer, trusted
 from app.domains.org.models import PARENT_KIND, NodeKind, OrgNode, Unit
 from app.domains.org.schemas import (
@@ -147,11 +148,7 @@ async def _add_node(session: AsyncSession, parent: OrgNode, kind: NodeKind, code
     node = OrgNode(id=node_id, kind=kind, parent_id=parent.id, path=f"{parent.path}/{node_id}",
                    depth=parent.depth + 1, code=code, name=name, description=description, **extra)
     session.add(node)
-    await session.flush()
-    await session.refresh(node)
-    await audit.record(session, action=f"org.{kind.value}.create", entity_type=ENTITY, entity_id=node.id,
-                       after=audit.snapshot(node))
-    return node
+    return await saved(session, node, f"org.{kind.value}.create", ENTITY)
 
 
 async def update_node(session: AsyncSession, authz: Authorizer, node: OrgNode,
@@ -165,11 +162,7 @@ async def update_node(session: AsyncSession, authz: Authorizer, node: OrgNode,
             await _ensure_code_free(session, code, except_id=node.id)
     for field, value in changes.items():
         setattr(node, field, value)
-    await session.flush()
-    await session.refresh(node)
-    await audit.record(session, action=f"org.{node.kind.value}.update", entity_type=ENTITY, entity_id=node.id,
-                       before=before, after=audit.snapshot(node))
-    return node
+    return await saved(session, node, f"org.{node.kind.value}.update", ENTITY, before=before)
 
 
 async def delete_node(session: AsyncSession, authz: Authorizer, node: OrgNode) -> None:

@@ -17,6 +17,7 @@ from app.core.pagination import PageParams, paginate
 from app.core.problems import ProblemError, field_error
 from app.core.reads import Read, TenantReader
 from app.core.schemas import Page, provided
+from app.core.writes import saved
 from app.domains.access.authz import Authorizer
 from app.domains.org.models import NodeKind, OrgNode, Unit, UnitStatus
 from app.domains.org.schemas import UnitCreate, UnitOut, UnitUpdate
@@ -122,11 +123,7 @@ async def create_unit(session: AsyncSession, authz: Authorizer, data: UnitCreate
     unit = Unit(building_id=building.id, project_id=building.parent_id, number=data.number, floor=data.floor,
                 layout=data.layout, area=area, status=data.status)
     session.add(unit)
-    await session.flush()
-    await session.refresh(unit)
-    await audit.record(session, action="org.unit.create", entity_type=UNIT, entity_id=unit.id,
-                       after=audit.snapshot(unit))
-    return unit
+    return await saved(session, unit, "org.unit.create", UNIT)
 
 
 async def update_unit(session: AsyncSession, authz: Authorizer, unit: Unit, building_path: str,
@@ -140,11 +137,7 @@ async def update_unit(session: AsyncSession, authz: Authorizer, unit: Unit, buil
     before = audit.snapshot(unit)
     for field, value in changes.items():
         setattr(unit, field, value)
-    await session.flush()
-    await session.refresh(unit)
-    await audit.record(session, action="org.unit.update", entity_type=UNIT, entity_id=unit.id,
-                       before=before, after=audit.snapshot(unit))
-    return unit
+    return await saved(session, unit, "org.unit.update", UNIT, before=before)
 
 
 async def delete_unit(session: AsyncSession, authz: Authorizer, unit: Unit, building_path: str) -> None:

@@ -20,6 +20,8 @@ from app.core.numbering import next_number
 from app.core.pagination import ColumnLike, PageParams, paginate
 from app.core.problems import ProblemError, field_error
 from app.core.schemas import Page, provided
+from app.core.states import Workflow
+from app.core.writes import saved
 from app.domains.access.authz import Authorizer
 from app.domains.access.records import get_at_node, node_for, subtree_filter
 from app.domains.customers.models import Customer, CustomerStatus, CustomerUnit
@@ -151,15 +153,22 @@ async def create_plan(session: AsyncSession, authz: Authorizer, data: PlanCreate
     return plan
 
 
-def _require_open(plan: ReturnVisitPlan) -> None:
-    if plan.status is not PlanStatus.open:
-        raise ProblemError("conflict", f"The return-visit plan {plan.number} is closed.")
+# An open plan is changed, its targets worked and results recorded, until it is closed.
+PLAN_FLOW = Workflow("return-visit plan", {
+    "update": ([PlanStatus.open], [PlanStatus.open]),
+    "work": ([PlanStatus.open], [PlanStatus.open]),
+    "close": ([PlanStatus.open], [PlanStatus.closed]),
+})
+
+
+def _label(plan: ReturnVisitPlan) -> str:
+    return f"Return-visit plan {plan.number}"
 
 
 async def update_plan(session: AsyncSession, authz: Authorizer, plan: ReturnVisitPlan, path: str,
                       data: PlanUpdate) -> ReturnVisitPlan:
     authz.require(WRITE, path)
-    _require_open(plan)
+    PLAN_FLOW.require("update", plan.status, _label(plan))
     changes = provided(data)
     before = audit.snapshot(plan)
     for name, value in changes.items():
@@ -172,31 +181,24 @@ async def update_plan(session: AsyncSession, authz: Authorizer, plan: ReturnVisi
             .values(due_on=data.due_on, version=ReturnVisitTarget.version + 1)
             .execution_options(synchronize_session=False))
         moved = rowcount(result)
-    await session.flush()
-    await session.refresh(plan)
-    await audit.record(session, action="surveys.plan.update", entity_type=PLAN, entity_id=plan.id, before=before,
-                       after={**audit.snapshot(plan), "targetsMoved": moved})
-    return plan
+    return await saved(session, plan, "surveys.plan.update", PLAN, before=before,
+                       snapshot=lambda plan: {**audit.snapshot(plan), "targetsMoved": moved})
 
 
 async def close_plan(session: AsyncSession, authz: Authorizer, plan: ReturnVisitPlan, path: str,
                      data: Closing) -> ReturnVisitPlan:
     authz.require(WRITE, path)
-    _require_open(plan)
+    PLAN_FLOW.require("close", plan.status, _label(plan))
     before = audit.snapshot(plan)
     result = await session.execute(
         update(ReturnVisitTarget).where(ReturnVisitTarget.plan_id == plan.id,
                                         ReturnVisitTarget.status.in_([TargetStatus.pending, TargetStatus.unreachable]))
         .values(status=TargetStatus.cancelled, version=ReturnVisitTarget.version + 1)
         .execution_options(synchronize_session=False))
-    plan.status = PlanStatus.closed
-    await session.flush()
-    await session.refresh(plan)
-    await audit.record(session, action="surveys.plan.close", entity_type=PLAN, entity_id=plan.id, before=before,
-                       after={**audit.snapshot(plan),
-                              "targetsCancelled": rowcount(result)},
+    plan.status = PLAN_FLOW.to("close", plan.status, PlanStatus.closed, _label(plan))
+    return await saved(session, plan, "surveys.plan.close", PLAN, before=before,
+                       snapshot=lambda plan: {**audit.snapshot(plan), "targetsCancelled": rowcount(result)},
                        reason=data.reason)
-    return plan
 
 
 # ------------------------------------------------------------------------------ targets
@@ -259,7 +261,7 @@ _WORKABLE = (TargetStatus.pending, TargetStatus.unreachable, TargetStatus.declin
 async def open_plan_of(session: AsyncSession, target: ReturnVisitTarget) -> ReturnVisitPlan:
     plan = await session.get(ReturnVisitPlan, target.plan_id)
     assert plan is not None  # a foreign key holds it
-    _require_open(plan)
+    PLAN_FLOW.require("work", plan.status, _label(plan))
     return plan
 
 
@@ -277,8 +279,4 @@ async def update_target(session: AsyncSession, authz: Authorizer, target: Return
         changes["status"] = TargetStatus(changes["status"])
     for name, value in changes.items():
         setattr(target, name, value)
-    await session.flush()
-    await session.refresh(target)
-    await audit.record(session, action="surveys.target.update", entity_type=TARGET, entity_id=target.id,
-                       before=before, after=audit.snapshot(target))
-    return target
+    return await saved(session, target, "surveys.target.update", TARGET, before=before)

@@ -16,6 +16,7 @@ from app.core import audit, clock
 from app.core.pagination import PageParams, paginate
 from app.core.problems import ProblemError, field_error
 from app.core.schemas import Page, provided
+from app.core.writes import saved
 from app.domains.access.authz import Authorizer
 from app.domains.org import services as org
 from app.domains.surveys.models import Question, QuestionKind, Questionnaire, QuestionnaireStatus, SurveyResult
@@ -113,11 +114,8 @@ async def add_questionnaire(session: AsyncSession, data: QuestionnaireCreate) ->
     await session.flush()
     rows = _question_rows(q.id, data.questions)
     session.add_all(rows)
-    await session.flush()
-    await session.refresh(q)
-    await audit.record(session, action="surveys.questionnaire.create", entity_type=QUESTIONNAIRE, entity_id=q.id,
-                       after={**audit.snapshot(q), "questions": _questions_snapshot(rows)})
-    return q
+    return await saved(session, q, "surveys.questionnaire.create", QUESTIONNAIRE,
+                       snapshot=lambda q: {**audit.snapshot(q), "questions": _questions_snapshot(rows)})
 
 
 async def update_questionnaire(session: AsyncSession, authz: Authorizer, q: Questionnaire,

@@ -17,6 +17,7 @@ from app.core import audit, clock
 from app.core.pagination import PageParams, paginate
 from app.core.problems import FieldError, ProblemError, field_error
 from app.core.schemas import Page
+from app.core.writes import saved
 from app.domains.access.authz import Authorizer
 from app.domains.access.records import get_at_node, subtree_filter
 from app.domains.customers.lookups import customer_for
@@ -162,9 +163,6 @@ async def create_result(session: AsyncSession, authz: Authorizer, data: ResultCr
         await session.flush()
         await audit.record(session, action="surveys.target.complete", entity_type=TARGET, entity_id=target.id,
                            before=before, after=audit.snapshot(target))
-    await session.flush()
-    await session.refresh(result)
-    await audit.record(session, action="surveys.result.record", entity_type=RESULT, entity_id=result.id,
-                       after={**audit.snapshot(result),
-                              "scores": {str(a.question_id): a.score for a in data.answers if a.score}})
-    return result
+    return await saved(session, result, "surveys.result.record", RESULT,
+                       snapshot=lambda result: {**audit.snapshot(result), "scores": {
+                           str(a.question_id): a.score for a in data.answers if a.score}})
