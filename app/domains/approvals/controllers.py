@@ -16,6 +16,7 @@ from app.core.etag import check_if_match, etag
 from app.core.idempotency import idempotent
 from app.core.pagination import PageParams, page_params
 from app.core.schemas import Page
+from app.core.writes import created
 from app.domains.access.authz import Authorizer, provide_authz
 from app.domains.approvals import services
 from app.domains.approvals.models import ApprovalRequest, RequestStatus
@@ -42,9 +43,8 @@ def _chain(chain: services.Chain) -> Response[ChainOut]:
     return Response(chain.out(), headers={"ETag": etag(chain.version)})
 
 
-async def _detail(session: AsyncSession, request: ApprovalRequest, status: int = 200) -> Response[RequestDetail]:
-    return Response(await services.detail(session, request), status_code=status,
-                    headers={"ETag": etag(request.version)})
+async def _detail(session: AsyncSession, request: ApprovalRequest) -> Response[RequestDetail]:
+    return Response(await services.detail(session, request), headers={"ETag": etag(request.version)})
 
 
 class ApprovalController(Controller):
@@ -94,16 +94,10 @@ class ApprovalController(Controller):
           **requires("approvals:write", errors=[404, 409]))
     async def create_request(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                              data: RequestCreate) -> Response[RequestDetail]:
-        async def produce() -> Response[RequestDetail]:
-            created = await services.create_request(
-                session, request_type=data.type, title=data.title, payload=data.payload, node_id=data.node_id,
-                amount=money(data.amount), reason=data.reason, submit=data.submit, authz=authz,
-            )
-            response = await _detail(session, created, 201)
-            response.headers["Location"] = f"/api/v1/approvals/requests/{created.id}"
-            return response
-
-        return await idempotent(request, session, produce)
+        return await created(request, session, lambda: services.create_request(
+            session, request_type=data.type, title=data.title, payload=data.payload, node_id=data.node_id,
+            amount=money(data.amount), reason=data.reason, submit=data.submit, authz=authz,
+        ), lambda r: services.detail(session, r), lambda r: f"/api/v1/approvals/requests/{r.id}")
 
     @get("/requests", operation_id="listApprovalRequests",
          summary="List approval requests the caller may see (own, asked to decide, or approvals.read)",

@@ -17,6 +17,7 @@ from app.core.etag import check_if_match, etag
 from app.core.idempotency import idempotent
 from app.core.pagination import PageParams, page_params
 from app.core.schemas import Page
+from app.core.writes import created
 from app.domains.access.authz import Authorizer, provide_authz
 from app.domains.approvals.schemas import RequestOut
 from app.domains.archives import services, tasks
@@ -64,9 +65,8 @@ DEPENDENCIES = {"session": Provide(provide_tenant_session), "authz": Provide(pro
                 "store": Provide(provide_store)}
 
 
-async def _volume(session: AsyncSession, volume: ArchiveVolume, status: int = 200) -> Response[VolumeOut]:
-    return Response(await services.volume_out(session, volume), status_code=status,
-                    headers={"ETag": etag(volume.version)})
+async def _volume(session: AsyncSession, volume: ArchiveVolume) -> Response[VolumeOut]:
+    return Response(await services.volume_out(session, volume), headers={"ETag": etag(volume.version)})
 
 
 async def _for_update(request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
@@ -148,13 +148,9 @@ class VolumeController(Controller):
           **requires("archives:write", errors=[404, 409]))
     async def create_volume(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                             data: VolumeCreate) -> Response[VolumeOut]:
-        async def produce() -> Response[VolumeOut]:
-            volume = await services.create_volume(session, authz, data)
-            response = await _volume(session, volume, 201)
-            response.headers["Location"] = f"{VOLUMES}/{volume.id}"
-            return response
-
-        return await idempotent(request, session, produce)
+        return await created(request, session, lambda: services.create_volume(session, authz, data),
+                             lambda volume: services.volume_out(session, volume),
+                             lambda volume: f"{VOLUMES}/{volume.id}")
 
     @get("/{volume_id:uuid}", operation_id="getArchiveVolume",
          summary="A volume: cover, contents list, remarks sheet, counts, lock state",
