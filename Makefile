@@ -11,6 +11,11 @@ PIP      := $(PY) -m pip --disable-pip-version-check
 RUN_LOCK := requirements/run.txt
 DEV_LOCK := requirements/dev.txt
 
+# Every Python process the suite starts (two xdist workers, their live servers and Celery
+# workers, the domain-kit and CLI subprocesses) would otherwise compile app/ and tests/ from
+# source again where the environment forbids bytecode files (__pycache__ is ignored by git).
+unexport PYTHONDONTWRITEBYTECODE
+
 .PHONY: run test lint fuzz bench worker migrate install install-dev lock upgrade-deps clean-data browser
 
 $(PY):
@@ -54,9 +59,12 @@ run: install
 	$(VENV)/bin/cornerstone run
 
 ## The lint gate first, then the whole suite against real PostgreSQL (DATABASE_URL or
-## embedded) and a real worker, in two processes.
+## embedded) and a real worker, in two processes. worksteal: each worker starts with one half
+## of the collection, in order, so a module's tests stay together and its module fixtures
+## (the subtree world, the cross-tenant matrix) are built once; a worker that runs out takes
+## half of the other's queue (with `load`, modules were dealt out in small chunks to both).
 test: lint browser
-	$(PY) -m pytest -n 2
+	$(PY) -m pytest -n 2 --dist worksteal
 
 ## ruff (rules: pyproject.toml) and mypy; any finding fails.
 lint: install-dev
