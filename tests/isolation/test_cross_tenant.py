@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import re
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
+import httpx
+import pytest
 from sqlalchemy import select, text
 
 from app.core.db import Database
@@ -20,7 +23,7 @@ from app.domains.access.authz import PERMISSIONS
 from app.domains.org.models import NodeKind, OrgNode
 from tests.conftest import bearer
 from tests.grants import grant
-from tests.routes import FACTORIES, Ctx, handlers, missing_factory, random_params, routes, url
+from tests.routes import FACTORIES, Ctx, Made, handlers, missing_factory, random_params, routes, url
 
 PROBLEM = "urn:cornerstone:problem:"
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -66,18 +69,43 @@ async def _call(client: Any, method: str, url: str, headers: dict[str, str], bod
     return await client.request(method, url, headers=headers, json=body)
 
 
-async def test_id_routes_answer_404_to_another_tenant(client: Any, app: Any, db: Any, new_tenant: Any,
-                                                     mint: Any) -> None:
+@dataclass
+class Matrix:
+    """Two tenants and a resource of A's for every /api route with a path parameter."""
+
+    a: str
+    b: str
+    mark: str
+    auth_a: dict[str, str]
+    auth_b: dict[str, str]
+    made: dict[str, Made]  # route template -> A's resource
+
+
+@pytest.fixture(scope="module")
+async def matrix(app: Any, db: Any, new_tenant: Any, mint: Any) -> Matrix:
+    """Built once for both matrices: the resources are most of their cost (a record taken
+    through its workflow takes a dozen requests), and neither test changes them (the id
+    matrix asserts it after every route; B's refused writes are all it sends)."""
     mark = uuid.uuid4().hex[:8]
-    a, _, auth_a, auth_b = await _two_tenants(db, new_tenant, mint, mark)
-    ctx = Ctx(client=client, db=db, tenant=a, subject=SUBJECT, auth=auth_a, mark=mark)
+    a, b, auth_a, auth_b = await _two_tenants(db, new_tenant, mint, mark)
+    made: dict[str, Made] = {}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+        ctx = Ctx(client=client, db=db, tenant=a, subject=SUBJECT, auth=auth_a, mark=mark)
+        for route in _api_routes(app):
+            if route.path_parameters and route.path in FACTORIES:
+                made[route.path] = await FACTORIES[route.path](ctx)
+    return Matrix(a=a, b=b, mark=mark, auth_a=auth_a, auth_b=auth_b, made=made)
+
+
+async def test_id_routes_answer_404_to_another_tenant(client: Any, app: Any, matrix: Matrix) -> None:
+    a, mark, auth_a, auth_b = matrix.a, matrix.mark, matrix.auth_a, matrix.auth_b
 
     id_routes = [r for r in _api_routes(app) if r.path_parameters]
     missing = [r.path for r in id_routes if r.path not in FACTORIES]
     assert not missing, missing_factory(missing)
 
     for route in id_routes:
-        made = await FACTORIES[route.path](ctx)
+        made = matrix.made[route.path]
         original = await client.get(made.url, headers=auth_a)
         assert original.status_code == 200, original.text
         etag = original.headers["etag"]
@@ -122,14 +150,11 @@ async def test_id_routes_answer_404_to_another_tenant(client: Any, app: Any, db:
         assert after.status_code == 200 and after.json() == original.json() and after.headers["etag"] == etag
 
 
-async def test_list_routes_never_show_another_tenants_rows(client: Any, app: Any, db: Any, new_tenant: Any,
-                                                           mint: Any) -> None:
-    mark = uuid.uuid4().hex[:8]
-    a, b, auth_a, auth_b = await _two_tenants(db, new_tenant, mint, mark)
-    # Give A a resource of every kind the app serves, so that lists have A rows to leak.
-    ctx = Ctx(client=client, db=db, tenant=a, subject=SUBJECT, auth=auth_a, mark=mark)
-    made = {r.path: await FACTORIES[r.path](ctx)
-            for r in _api_routes(app) if r.path_parameters and r.path in FACTORIES}
+async def test_list_routes_never_show_another_tenants_rows(client: Any, app: Any, db: Any, mint: Any,
+                                                           matrix: Matrix) -> None:
+    a, b, mark, auth_a, auth_b = matrix.a, matrix.b, matrix.mark, matrix.auth_a, matrix.auth_b
+    # A has a resource of every kind the app serves (the matrix's), so that lists have A rows to leak.
+    made = matrix.made
     # B has rows of its own: an empty list would prove little.
     await FACTORIES["/api/v1/org/branches/{branch_id:uuid}"](
         Ctx(client=client, db=db, tenant=b, subject=SUBJECT, auth=auth_b, mark=uuid.uuid4().hex[:8]))

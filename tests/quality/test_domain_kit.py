@@ -94,6 +94,7 @@ def test_a_domain_is_its_package_and_one_line_of_the_list() -> None:
     name = f"cs_kit_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(libpq_url(server), autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')  # as the run's own (conftest)
     try:
         env = {**os.environ, "DATABASE_URL": with_database(server, name), "CORNERSTONE_SPARE_SCHEMAS": "0"}
         done = subprocess.run([sys.executable, "-c", SCRIPT], cwd=PROJECT_ROOT, env=env, capture_output=True,
