@@ -65,9 +65,9 @@ async def _rules(ctx: Ctx) -> Made:
     return Made(params={}, values=[], url=None)
 
 
-async def _rule(ctx: Ctx) -> Made:
-    return Made(params={"kind": RULE_KIND}, values=[], url=f"{BASE}/retention-rules/{RULE_KIND}",
-                bodies={"PUT": {"days": 45}})
+async def _rules_put(ctx: Ctx) -> Made:
+    return Made(params={}, values=[], url=f"{BASE}/retention-rules",
+                bodies={"PUT": {"rules": [{"kind": RULE_KIND, "days": 45}]}})
 
 
 FACTORIES: dict[str, Factory] = {
@@ -79,8 +79,7 @@ FACTORIES: dict[str, Factory] = {
     f"{ONE}/erase": _request("erasure", {"answer": "Erased where the law allows."}),
     f"{ONE}/complete": _request("correction", {"answer": "Corrected."}),
     f"{ONE}/refuse": _request("access", {"answer": "We could not confirm who asked."}),
-    f"{BASE}/retention-rules": _rules,
-    f"{BASE}/retention-rules/{{kind:str}}": _rule,
+    f"{BASE}/retention-rules": _rules_put,
     f"{BASE}/retention-runs": _rules,
 }
 
@@ -116,8 +115,7 @@ SUBTREE = SubtreeSpec(
     details={ONE: "privacy_request", **{f"{ONE}/{tail}": "privacy_request" for tail in (
         "details", "package", "deliver", "erase", "complete", "refuse")}},
     read_urls={"privacy_request": f"{REQUESTS}/{{}}"},
-    no_node={f"{BASE}/retention-rules": _RULES, f"{BASE}/retention-rules/{{kind:str}}": _RULES,
-             f"{BASE}/retention-runs": _RULES},
+    no_node={f"{BASE}/retention-rules": _RULES, f"{BASE}/retention-runs": _RULES},
     write_bodies={
         (f"{ONE}/details", "POST"): lambda w, u: {"reason": "answering"},
         (f"{ONE}/deliver", "POST"): lambda w, u: {"reason": "handing over"},

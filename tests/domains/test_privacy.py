@@ -216,25 +216,31 @@ async def test_the_deadline_scan_notes_late_requests_once(client: Any, db: Any, 
 async def test_retention_rules_and_the_scan(client: Any, db: Any, new_tenant: Any, mint: Any) -> None:
     world = await make_world(client, db, new_tenant, mint, units=1, prefix="pvr")
     customer = await create(client, world)
-    rules = await ok(await client.get(f"{API}/retention-rules", headers=world.admin), 200)
-    rule = next(x for x in rules if x["kind"] == "privacy.request_contents")
+    url = f"{API}/retention-rules"
+    got = await client.get(url, headers=world.admin)
+    assert got.status_code == 200 and got.headers["etag"] == '"0"', got.text
+    rule = next(x for x in got.json()["rules"] if x["kind"] == "privacy.request_contents")
     assert rule == {"kind": "privacy.request_contents", "description": rule["description"], "defaultDays": 30,
-                    "days": 30, "enabled": True, "customised": False, "version": 0}
-    url = f"{API}/retention-rules/privacy.request_contents"
-    assert (await client.put(url, json={"days": 60}, headers=world.admin)).status_code == 428
-    stale = await client.put(url, json={"days": 60}, headers={**world.admin, "If-Match": '"3"'})
+                    "days": 30, "enabled": True, "customised": False}
+    body = {"rules": [{"kind": "privacy.request_contents", "days": 60}]}
+    assert (await client.put(url, json=body, headers=world.admin)).status_code == 428
+    stale = await client.put(url, json=body, headers={**world.admin, "If-Match": '"3"'})
     assert stale.status_code == 412, stale.text
-    put = await client.put(url, json={"days": 60}, headers={**world.admin, "If-Match": '"0"'})
-    assert put.status_code == 200 and put.json()["days"] == 60 and put.json()["customised"], put.text
-    unknown = await client.get(f"{API}/retention-rules/nothing.here", headers=world.admin)
-    assert unknown.status_code == 404, unknown.text
-    bad = await client.put(url, json={"days": 0}, headers={**world.admin, "If-Match": put.headers["etag"]})
-    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "days", bad.text
+    put = await client.put(url, json=body, headers={**world.admin, "If-Match": '"0"'})
+    assert put.status_code == 200, put.text
+    mine = next(x for x in put.json()["rules"] if x["kind"] == "privacy.request_contents")
+    assert mine["days"] == 60 and mine["customised"] and put.json()["version"] == 1
+    unknown = await client.put(url, json={"rules": [{"kind": "nothing.here", "days": 5}]},
+                               headers={**world.admin, "If-Match": put.headers["etag"]})
+    assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "rules.0.kind", unknown.text
+    bad = await client.put(url, json={"rules": [{"kind": "privacy.request_contents", "days": 0}]},
+                           headers={**world.admin, "If-Match": put.headers["etag"]})
+    assert bad.status_code == 422 and "days" in bad.json()["errors"][0]["field"], bad.text
     # Only the group may set periods.
     clerk = await make_account(db, world.org, "clerk2")
     await assign(db, world.org, clerk, "privacy_officer", world.org.branch)
-    refused = await client.put(url, json={"days": 90}, headers={**as_(mint, world.org, clerk),
-                                                                 "If-Match": put.headers["etag"]})
+    refused = await client.put(url, json=body, headers={**as_(mint, world.org, clerk),
+                                                         "If-Match": put.headers["etag"]})
     assert refused.status_code == 403, refused.text
 
     old, fresh = [(await _file(client, world, "correction", customer["id"])).json() for _ in range(2)]
@@ -254,8 +260,9 @@ async def test_retention_rules_and_the_scan(client: Any, db: Any, new_tenant: An
                                      params={"kind": "privacy.request_contents"}), 200)
     assert runs["total"] == 1 and runs["items"][0]["anonymised"] == 1 and runs["items"][0]["days"] == 60
     # A disabled rule is skipped.
-    await ok(await client.put(url, json={"days": 60, "enabled": False},
-                              headers={**world.admin, "If-Match": f'"{put.json()["version"]}"'}), 200)
+    await ok(await client.put(url, json={"rules": [{"kind": "privacy.request_contents", "days": 60,
+                                                    "enabled": False}]},
+                              headers={**world.admin, "If-Match": put.headers["etag"]}), 200)
     await retention_tenant(BoundTenant(db=db, slug=world.slug))
     runs = await ok(await client.get(f"{API}/retention-runs", headers=world.admin,
                                      params={"kind": "privacy.request_contents"}), 200)
@@ -299,6 +306,9 @@ async def test_every_domain_is_in_the_copy_and_in_the_erasure(client: Any, db: A
     package = await ok(await client.post(f"{REQUESTS}/{access['id']}/deliver", headers=world.admin,
                                          json={"reason": "mailed to the owner"}), 200)
     sections = package["sections"]
+    [profile] = sections["customers.profile"]
+    assert profile["email"] == "wang@example.com" and profile["name"] == "王小明" and profile["idNumber"]
+    assert sections["customers.consents"] == [] and sections["customers.ownership"] == []
     assert sections["inquiries.inquiries"][0]["contactNote"] == "canary-contact 王先生"
     assert sections["interactions.visits"][0]["location"] == "canary-place 业主家"
     assert sections["interactions.calls"][0]["notes"] == "canary-notes"
@@ -311,6 +321,11 @@ async def test_every_domain_is_in_the_copy_and_in_the_erasure(client: Any, db: A
     done = await ok(await client.post(f"{REQUESTS}/{erasure['id']}/erase", json={"answer": "done"},
                                       headers={**world.admin, "If-Match": f'"{erasure["version"]}"'}), 200)
     items = {i["kind"]: i for i in done["items"]}
+    assert items["customers.profile"]["anonymised"] == 1
+    assert "contract" in items["customers.ownership"]["reason"]
+    gone = await ok(await client.get(f"/api/v1/customers/{customer['id']}", headers=world.admin), 200)
+    assert gone["name"] == "(anonymised)" and gone["phone"] is None and gone["email"] is None
+    assert gone["number"] == customer["number"]
     assert items["inquiries.inquiries"]["anonymised"] == 1
     assert items["interactions.visits"]["anonymised"] == 1 and items["interactions.calls"]["anonymised"] == 1
     assert items["interactions.gifts"]["anonymised"] == 0 and "accounting" in items["interactions.gifts"]["reason"]
@@ -340,3 +355,21 @@ async def test_the_retention_scan_anonymises_aged_visits_and_calls(client: Any, 
     assert visits.count("canary-place") == 1 and "(anonymised)" in visits
     again = await retention_tenant(BoundTenant(db=db, slug=world.slug))
     assert again["anonymised"] == 0  # what is anonymised is not counted twice
+
+
+async def test_lost_customers_age_out(client: Any, db: Any, new_tenant: Any, mint: Any) -> None:
+    from app.domains.customers.models import Customer
+
+    world = await make_world(client, db, new_tenant, mint, units=1, prefix="pvl")
+    lost, recent, active = [await create(client, world) for _ in range(3)]
+    async with db.tenant_transaction(f"t_{world.slug}") as session:
+        await session.execute(update(Customer).where(Customer.id.in_([uuid.UUID(lost["id"]), uuid.UUID(recent["id"])]))
+                              .values(status="lost"))
+        await session.execute(update(Customer).where(Customer.id.in_([uuid.UUID(lost["id"]), uuid.UUID(active["id"])]))
+                              .values(updated_at=clock.utcnow() - timedelta(days=1200)))
+    counts = await retention_tenant(BoundTenant(db=db, slug=world.slug))
+    assert counts["anonymised"] == 1
+    names = {c["id"]: (await client.get(f"/api/v1/customers/{c['id']}", headers=world.admin)).json()
+             for c in (lost, recent, active)}
+    assert names[lost["id"]]["name"] == "(anonymised)" and names[lost["id"]]["phone"] is None
+    assert names[recent["id"]]["name"] == "王小明" and names[active["id"]]["name"] == "王小明"

@@ -91,6 +91,7 @@ from app.domains.approvals.models import ApprovalRequest, RequestStatus
 from app.domains.approvals.registry import request_type
 from app.domains.customers.lookups import customer_for
 from app.domains.customers.models import ConsentKind, ContractStage, Customer, CustomerConsent, CustomerUnit
+from app.domains.customers.services import customer_email
 from app.domains.grading.models import (
     TREATMENTS,
     CreditChange,
@@ -809,8 +810,8 @@ async def _notify_customer(session: AsyncSession, customer: Customer, review: Cr
     used, or "none" when they have neither."""
     if customer.account_id is not None:
         channel, recipient = INBOX, str(customer.account_id)
-    elif customer.email:
-        channel, recipient = EMAIL, customer.email
+    elif (email := await customer_email(session, customer)) is not None:
+        channel, recipient = EMAIL, email
     else:
         return "none"
     assert review.grade is not None and review.holds_until is not None

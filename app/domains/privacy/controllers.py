@@ -28,8 +28,8 @@ from app.domains.privacy.schemas import (
     PackageOut,
     RequestCreate,
     RequestOut,
-    RuleIn,
-    RuleOut,
+    RulesIn,
+    RulesOut,
     RunOut,
 )
 from app.domains.privacy.tasks import build_package
@@ -37,7 +37,6 @@ from app.worker import enqueue_after_commit
 
 BASE = "/api/v1/privacy"
 REQUESTS = f"{BASE}/requests"
-KIND = Parameter(pattern=r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$", max_length=60)
 
 
 async def _out(session: AsyncSession, r: PrivacyRequest, status: int = 200) -> Response[RequestOut]:
@@ -147,27 +146,22 @@ class RetentionController(Controller):
     tags = ["Privacy"]
     dependencies = {"session": Provide(provide_tenant_session), "authz": Provide(provide_authz)}
 
-    @get("/retention-rules", operation_id="listRetentionRules",
-         summary="Each kind of record's retention period: the tenant's, or the default",
+    @get("/retention-rules", operation_id="getRetentionRules",
+         summary="Each kind of record's retention period: the group's own, or the default",
          **requires("privacy:read", errors=[403]))
-    async def list_rules(self, session: AsyncSession, authz: Authorizer) -> list[RuleOut]:
-        return await retention.list_rules(session, authz)
+    async def get_rules(self, session: AsyncSession, authz: Authorizer) -> Response[RulesOut]:
+        rules = await retention.get_rules(session, authz)
+        return Response(rules, headers={"ETag": etag(rules.version)})
 
-    @get("/retention-rules/{kind:str}", operation_id="getRetentionRule", summary="One kind's retention period",
-         **requires("privacy:read", errors=[403, 404]))
-    async def get_rule(self, session: AsyncSession, authz: Authorizer,
-                       kind: str = KIND) -> Response[RuleOut]:
-        rule = await retention.get_rule(session, authz, kind)
-        return Response(rule, headers={"ETag": etag(rule.version)})
-
-    @put("/retention-rules/{kind:str}", operation_id="setRetentionRule",
-         summary="Set one kind's retention period (If-Match \"0\" while the default applies)",
-         description="Needs the permission `privacy.configure` at the group.",
-         **requires("privacy:write", errors=[403, 404, 412, 428]))
-    async def put_rule(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
-                       data: RuleIn, kind: str = KIND) -> Response[RuleOut]:
-        rule = await retention.put_rule(request, session, authz, kind, data)
-        return Response(rule, headers={"ETag": etag(rule.version)})
+    @put("/retention-rules", operation_id="putRetentionRules",
+         summary="Replace the group's own retention periods (If-Match \"0\" while every default applies)",
+         description="Needs the permission `privacy.configure` at the group. Kinds not listed keep their "
+                     "default; a kind no domain declares is a field error.",
+         **requires("privacy:write", errors=[403, 412, 428]))
+    async def put_rules(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                        data: RulesIn) -> Response[RulesOut]:
+        rules = await retention.put_rules(request, session, authz, data)
+        return Response(rules, headers={"ETag": etag(rules.version)})
 
     @get("/retention-runs", operation_id="listRetentionRuns",
          summary="What each retention scan anonymised, per kind of record",

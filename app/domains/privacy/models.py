@@ -4,8 +4,6 @@
   delete), with its deadline, its outcome per kind of record, and, for a copy, the package
   built by a background job, sealed with the tenant's data key (it is plaintext personal
   data of every domain);
-- ``retention_rules``: a tenant's own period per kind of record (without a row, the kind's
-  declared default applies);
 - ``retention_runs``: what each retention scan anonymised, per kind.
 """
 
@@ -16,7 +14,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String, func
+from sqlalchemy import Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String, func
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -76,14 +74,6 @@ class PrivacyRequest(IdMixin, TimestampMixin, VersionMixin, TenantBase):
         Index("ix_privacy_requests_node_id", "node_id"),
         Index("ix_privacy_requests_status_due_on", "status", "due_on"),
     )
-
-
-class RetentionRule(IdMixin, TimestampMixin, VersionMixin, TenantBase):
-    __tablename__ = "retention_rules"
-
-    kind: Mapped[str] = mapped_column(String(60), nullable=False, unique=True)
-    days: Mapped[int] = mapped_column(Integer, nullable=False)
-    enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
 
 
 class RetentionRun(IdMixin, TenantBase):

@@ -101,8 +101,15 @@ class PackageOut(Schema):
 
 
 class RuleIn(Input):
+    kind: Annotated[str, msgspec.Meta(min_length=1, max_length=60)]
     days: Days
     enabled: bool = True
+
+
+class RulesIn(Input):
+    """The tenant's own periods: each kind listed gets its period; the others their default."""
+
+    rules: Annotated[list[RuleIn], msgspec.Meta(max_length=100)]
 
 
 class RuleOut(Schema):
@@ -112,7 +119,11 @@ class RuleOut(Schema):
     days: int
     enabled: bool
     customised: bool  # the tenant set its own period (else the default applies)
-    version: int  # 0 while the default applies
+
+
+class RulesOut(Schema):
+    rules: list[RuleOut]
+    version: int  # 0 while every default applies
 
 
 class RunOut(Schema):
