@@ -70,7 +70,29 @@ async def _rules_put(ctx: Ctx) -> Made:
                 bodies={"PUT": {"rules": [{"kind": RULE_KIND, "days": 45}]}})
 
 
+async def _mine(ctx: Ctx) -> Made:
+    from tests.routes import _my_customer
+
+    made = await _my_customer(ctx)
+    return Made(params={}, values=[], url=None, auth=made.auth, bodies={"POST": {
+        "customerId": made.params["customer_id"], "kind": "access", "details": f"Mine {ctx.mark}"}})
+
+
+async def _my_request(ctx: Ctx) -> Made:
+    from tests.routes import _my_customer
+
+    made = await _my_customer(ctx)
+    filed = await ctx.client.post(f"{BASE}/mine", headers=made.auth or ctx.auth, json={
+        "customerId": made.params["customer_id"], "kind": "correction", "details": f"A-only words {ctx.mark}"})
+    assert filed.status_code == 201, filed.text
+    r = filed.json()
+    return Made(params={"request_id": r["id"]}, values=[r["id"], r["number"]], url=filed.headers["location"],
+                auth=made.auth)
+
+
 FACTORIES: dict[str, Factory] = {
+    f"{BASE}/mine": _mine,
+    f"{BASE}/mine/{{request_id:uuid}}": _my_request,
     REQUESTS: _requests,
     ONE: _request("correction"),
     f"{ONE}/details": _request("correction", {"reason": "answering the request"}),
@@ -109,13 +131,17 @@ async def _populate(seed: WorldSeed) -> None:
 _RULES = ("retention periods are tenant-wide configuration, changed with privacy.configure at the group node "
           "(tests/domains/test_privacy.py)")
 
+_OWNERS = ("an owner's own requests (owner:self): the customer's account link decides, not a node "
+           "(tests/domains/test_privacy.py)")
+
 SUBTREE = SubtreeSpec(
     kinds={"privacy_request": Kind("privacy.read", _truth)},
     lists={REQUESTS: "privacy_request"},
     details={ONE: "privacy_request", **{f"{ONE}/{tail}": "privacy_request" for tail in (
         "details", "package", "deliver", "erase", "complete", "refuse")}},
     read_urls={"privacy_request": f"{REQUESTS}/{{}}"},
-    no_node={f"{BASE}/retention-rules": _RULES, f"{BASE}/retention-runs": _RULES},
+    no_node={f"{BASE}/retention-rules": _RULES, f"{BASE}/retention-runs": _RULES, f"{BASE}/mine": _OWNERS,
+             f"{BASE}/mine/{{request_id:uuid}}": _OWNERS},
     write_bodies={
         (f"{ONE}/details", "POST"): lambda w, u: {"reason": "answering"},
         (f"{ONE}/deliver", "POST"): lambda w, u: {"reason": "handing over"},

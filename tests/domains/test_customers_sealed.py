@@ -82,7 +82,10 @@ async def test_a_customer_without_any_sealed_field_is_fine(client: Any, db: Any,
     c = await create(client, world, body)
     assert c["email"] is None
     shown = await ok(await client.post(f"{API}/{c['id']}/reveal", headers=world.admin,
-                                       json={"fields": ["email", "bankAccount"]}), 200)
+                                       json={"fields": ["email", "bankAccount"], "reason": "核对"}), 200)
+    # No plaintext without a reason to keep with the audit record.
+    bare = await client.post(f"{API}/{c['id']}/reveal", headers=world.admin, json={"fields": ["email"]})
+    assert bare.status_code == 422 and bare.json()["errors"][0]["field"] == "reason", bare.text
     assert shown["email"] is None and shown["bankAccount"] is None
     assert (await client.post(f"{API}/search", headers=world.admin,
                               json={"email": f"x{uuid.uuid4().hex[:6]}@example.com"})).json()["total"] == 0

@@ -18,7 +18,7 @@ from app.domains.privacy import registry
 from app.domains.privacy.models import PrivacyRequest
 from app.domains.privacy.tasks import deadline_tenant, retention_tenant
 from app.fanout.tasks import BoundTenant
-from tests.domains.customers_helpers import World, create, make_world, ok
+from tests.domains.customers_helpers import World, create, make_world, ok, person
 from tests.domains.test_approvals import as_, assign, make_account
 from tests.worker.conftest import wait_for
 
@@ -373,3 +373,39 @@ async def test_lost_customers_age_out(client: Any, db: Any, new_tenant: Any, min
              for c in (lost, recent, active)}
     assert names[lost["id"]]["name"] == "(anonymised)" and names[lost["id"]]["phone"] is None
     assert names[recent["id"]]["name"] == "王小明" and names[active["id"]]["name"] == "王小明"
+
+
+async def test_owners_file_their_own_requests_from_the_app(client: Any, db: Any, new_tenant: Any,
+                                                           mint: Any) -> None:
+    from app.auth.models import AccountKind
+    from app.auth.services import create_account
+    from app.core.audit import Actor
+    from tests.conftest import OPERATOR, bearer
+
+    world = await make_world(client, db, new_tenant, mint, units=1, prefix="pvo")
+    async with db.platform_transaction() as session:
+        session.info["actor"] = Actor(kind="operator", id=OPERATOR)
+        account = await create_account(session, tenant_id=world.org.tenant_id, kind=AccountKind.owner,
+                                       username=f"owner_{uuid.uuid4().hex[:8]}", display_name="业主",
+                                       password=None, scopes=["owner:self"])
+    mine = await create(client, world, person(accountId=str(account.id)))
+    other = await create(client, world)
+    auth = bearer(mint(tenant=world.slug, subject=str(account.id), scopes=["owner:self"]))
+    filed = await client.post(f"{API}/mine", headers=auth, json={"customerId": mine["id"], "kind": "access",
+                                                                  "details": "请提供我的全部信息"})
+    assert filed.status_code == 201 and filed.json()["channel"] == "app", filed.text
+    r = filed.json()
+    assert filed.headers["location"] == f"{API}/mine/{r['id']}"
+    # Not about someone else's record, nor seen by anyone else.
+    refused = await client.post(f"{API}/mine", headers=auth, json={"customerId": other["id"], "kind": "erasure"})
+    assert refused.status_code == 404, refused.text
+    listed = await ok(await client.get(f"{API}/mine", headers=auth), 200)
+    assert [x["id"] for x in listed["items"]] == [r["id"]]
+    assert (await client.get(f"{REQUESTS}/{r['id']}", headers=auth)).status_code == 403  # staff routes
+    # Staff see it among the open requests, with its deadline, and answer it.
+    staff = await ok(await client.get(REQUESTS, headers=world.admin, params={"customerId": mine["id"]}), 200)
+    assert [x["id"] for x in staff["items"]] == [r["id"]] and staff["items"][0]["filedBy"] == str(account.id)
+    refusal = await ok(await client.post(f"{REQUESTS}/{r['id']}/refuse", json={"answer": "请到售楼处核验身份"},
+                                         headers={**world.admin, "If-Match": f'"{r["version"]}"'}), 200)
+    seen = await ok(await client.get(f"{API}/mine/{r['id']}", headers=auth), 200)
+    assert seen["status"] == "refused" and seen["answer"] == refusal["answer"]

@@ -226,7 +226,7 @@ RevealField = Literal["phone", "idNumber", "address", "email", "bankAccount", "t
 
 class RevealIn(Input):
     fields: Annotated[list[RevealField], msgspec.Meta(min_length=1, max_length=8)]
-    reason: Reason | None = None
+    reason: Reason  # why the plaintext is needed: kept with the audit record of the reveal
 
 
 class SearchIn(Input):

@@ -25,6 +25,7 @@ from app.domains.privacy.schemas import (
     AnswerIn,
     DeliverIn,
     DetailsOut,
+    MyRequestCreate,
     PackageOut,
     RequestCreate,
     RequestOut,
@@ -141,6 +142,33 @@ class PrivacyRequestController(Controller):
         return await _out(session, await services.refuse(session, authz, r, path, data))
 
 
+class MyPrivacyRequestController(Controller):
+    """Home owners (``owner:self``): their own requests about their personal information."""
+
+    path = f"{BASE}/mine"
+    tags = ["Privacy"]
+    dependencies = {"session": Provide(provide_tenant_session), "authz": Provide(provide_authz)}
+
+    @get("/", operation_id="listMyPrivacyRequests", summary="One's own privacy requests (home owners)",
+         dependencies={"page": page_params(*services.SORT)}, **requires("owner:self"))
+    async def list_mine(self, session: AsyncSession, authz: Authorizer, page: PageParams) -> Page[RequestOut]:
+        return await services.list_mine(session, authz, page)
+
+    @post("/", operation_id="fileMyPrivacyRequest",
+          summary="Ask to see, copy, correct or delete one's personal information (home owners)",
+          description="About one of the caller's own customer records (404 otherwise); staff answer it by its "
+                      "deadline.", **requires("owner:self", errors=[404]))
+    async def file_mine(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                        data: MyRequestCreate) -> Response[RequestOut]:
+        return await created(request, session, lambda: services.file_mine(session, authz, data),
+                             lambda r: services.request_out(session, r), lambda r: f"{BASE}/mine/{r.id}")
+
+    @get("/{request_id:uuid}", operation_id="getMyPrivacyRequest", summary="One's own privacy request and its answer",
+         **requires("owner:self", errors=[404]))
+    async def get_mine(self, session: AsyncSession, authz: Authorizer, request_id: uuid.UUID) -> Response[RequestOut]:
+        return await _out(session, await services.get_mine(session, authz, request_id))
+
+
 class RetentionController(Controller):
     path = BASE
     tags = ["Privacy"]
@@ -171,4 +199,4 @@ class RetentionController(Controller):
         return await retention.list_runs(session, authz, page, kind)
 
 
-CONTROLLERS = [PrivacyRequestController, RetentionController]
+CONTROLLERS = [MyPrivacyRequestController, PrivacyRequestController, RetentionController]

@@ -30,6 +30,14 @@ class RequestCreate(Input):
     details: Text2000 | None = None
 
 
+class MyRequestCreate(Input):
+    """A home owner's own request, from the app."""
+
+    customer_id: uuid.UUID  # one of the caller's own customer records
+    kind: RequestKind
+    details: Text2000 | None = None
+
+
 class AnswerIn(Input):
     answer: Text2000  # told to the person: what was done (complete) or why not (refuse)
 

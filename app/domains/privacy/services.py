@@ -20,7 +20,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, false, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import audit, clock, tenant_settings
@@ -34,10 +34,11 @@ from app.core.schemas import Page
 from app.core.states import Workflow
 from app.domains.access.authz import Authorizer, register_permissions
 from app.domains.customers.lookups import customer_for
+from app.domains.customers.models import Customer
 from app.domains.org.models import OrgNode
 from app.domains.privacy import registry
-from app.domains.privacy.models import PrivacyRequest, RequestKind, RequestStatus
-from app.domains.privacy.schemas import AnswerIn, DetailsOut, PackageOut, RequestCreate, RequestOut
+from app.domains.privacy.models import PrivacyRequest, RequestChannel, RequestKind, RequestStatus
+from app.domains.privacy.schemas import AnswerIn, DetailsOut, MyRequestCreate, PackageOut, RequestCreate, RequestOut
 from app.tenants.bound import local_year, today
 
 READ, WRITE, ERASE, CONFIGURE = "privacy.read", "privacy.write", "privacy.erase", "privacy.configure"
@@ -119,16 +120,52 @@ async def list_requests(session: AsyncSession, authz: Authorizer, params: PagePa
 
 async def file_request(session: AsyncSession, authz: Authorizer, data: RequestCreate) -> PrivacyRequest:
     customer, node = await customer_for(session, authz, data.customer_id, WRITE)
+    return await _new(session, customer, data.kind, data.channel, data.details)
+
+
+async def _new(session: AsyncSession, customer: Customer, kind: RequestKind, channel: RequestChannel,
+               details: str | None) -> PrivacyRequest:
     days, _ = await tenant_settings.get(session, ANSWER_DAYS)
     keys = await tenant_keys(session)
     now = clock.utcnow()
     r = PrivacyRequest(
-        number=await next_number(session, SERIES, await local_year(session, now)), kind=data.kind,
-        status=RequestStatus.open, channel=data.channel, customer_id=customer.id, node_id=node.id,
-        details_sealed=None if data.details is None else keys.seal(DETAILS, data.details),
+        number=await next_number(session, SERIES, await local_year(session, now)), kind=kind,
+        status=RequestStatus.open, channel=channel, customer_id=customer.id, node_id=customer.node_id,
+        details_sealed=None if details is None else keys.seal(DETAILS, details),
         filed_by=audit.actor_of(session).id, due_on=await today(session) + timedelta(days=int(days)))
     session.add(r)
     return await saved(session, r, "privacy.request.file")
+
+
+# ------------------------------------------------------------------ owners (owner:self)
+
+
+def _owned(authz: Authorizer) -> Any:
+    owner = authz.owner_id
+    return PrivacyRequest.customer_id.in_(select(Customer.id).where(Customer.account_id == owner)) \
+        if owner else false()
+
+
+async def file_mine(session: AsyncSession, authz: Authorizer, data: MyRequestCreate) -> PrivacyRequest:
+    """An owner's request about one of their own customer records, filed from the app."""
+    from app.domains.customers.services import get_mine
+
+    customer = await get_mine(session, authz, data.customer_id)
+    return await _new(session, customer, data.kind, RequestChannel.app, data.details)
+
+
+async def list_mine(session: AsyncSession, authz: Authorizer, params: PageParams) -> Page[RequestOut]:
+    day = await today(session)
+    return await paginate(session, select(PrivacyRequest).where(_owned(authz)), params, sortable=SORT,
+                          default_sort=["-createdAt"], tiebreak=PrivacyRequest.id,
+                          to_schema=lambda r: RequestOut.of(r, day))
+
+
+async def get_mine(session: AsyncSession, authz: Authorizer, request_id: uuid.UUID) -> PrivacyRequest:
+    r = await session.scalar(select(PrivacyRequest).where(PrivacyRequest.id == request_id, _owned(authz)))
+    if r is None:
+        raise ProblemError("not-found", f"No privacy request with id {request_id}.")
+    return r
 
 
 async def saved(session: AsyncSession, r: PrivacyRequest, action: str, *, before: dict[str, Any] | None = None,

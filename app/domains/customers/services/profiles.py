@@ -318,7 +318,7 @@ async def update_customer(session: AsyncSession, authz: Authorizer, customer: Cu
 
 
 async def reveal(session: AsyncSession, authz: Authorizer, customer: Customer, path: str, fields: list[str],
-                 reason: str | None) -> Revealed:
+                 reason: str) -> Revealed:
     """Plaintext of the asked fields, for a caller holding customers.reveal; audited."""
     authz.require(REVEAL, path)
     keys = await tenant_keys(session)
