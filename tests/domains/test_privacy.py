@@ -409,3 +409,27 @@ async def test_owners_file_their_own_requests_from_the_app(client: Any, db: Any,
                                          headers={**world.admin, "If-Match": f'"{r["version"]}"'}), 200)
     seen = await ok(await client.get(f"{API}/mine/{r['id']}", headers=auth), 200)
     assert seen["status"] == "refused" and seen["answer"] == refusal["answer"]
+
+
+async def test_the_scans_run_through_the_worker(client: Any, db: Any, new_tenant: Any, mint: Any,
+                                                worker: Any) -> None:
+    from app.domains.privacy import tasks
+    from app.domains.privacy.models import RetentionRun
+
+    world = await make_world(client, db, new_tenant, mint, units=1, prefix="pvw")
+    customer = await create(client, world)
+    late = (await _file(client, world, "access", customer["id"])).json()
+    async with db.tenant_transaction(f"t_{world.slug}") as session:
+        await session.execute(update(PrivacyRequest).where(PrivacyRequest.id == uuid.UUID(late["id"]))
+                              .values(due_on=clock.utcnow().date() - timedelta(days=1)))
+    tasks.deadline_scan.apply_async()
+    tasks.retention_scan.apply_async()
+
+    async def done() -> bool:
+        async with db.tenant_session(f"t_{world.slug}") as session:
+            noted = await session.scalar(select(PrivacyRequest.overdue_at)
+                                         .where(PrivacyRequest.id == uuid.UUID(late["id"])))
+            runs = (await session.scalars(select(RetentionRun.kind))).all()
+        return noted is not None and "customers.lost" in runs
+
+    await wait_for(worker, done, "the privacy scans")
