@@ -232,7 +232,10 @@ async def test_retention_rules_and_the_scan(client: Any, db: Any, new_tenant: An
     assert mine["days"] == 60 and mine["customised"] and put.json()["version"] == 1
     unknown = await client.put(url, json={"rules": [{"kind": "nothing.here", "days": 5}]},
                                headers={**world.admin, "If-Match": put.headers["etag"]})
-    assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "rules.0.kind", unknown.text
+    assert unknown.status_code == 404 and unknown.json()["errors"][0]["field"] == "rules.0.kind", unknown.text
+    twice = await client.put(url, json={"rules": [body["rules"][0], body["rules"][0]]},
+                             headers={**world.admin, "If-Match": put.headers["etag"]})
+    assert twice.status_code == 409 and twice.json()["errors"][0]["field"] == "rules.1.kind", twice.text
     bad = await client.put(url, json={"rules": [{"kind": "privacy.request_contents", "days": 0}]},
                            headers={**world.admin, "If-Match": put.headers["etag"]})
     assert bad.status_code == 422 and "days" in bad.json()["errors"][0]["field"], bad.text

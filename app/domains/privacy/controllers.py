@@ -184,8 +184,8 @@ class RetentionController(Controller):
     @put("/retention-rules", operation_id="putRetentionRules",
          summary="Replace the group's own retention periods (If-Match \"0\" while every default applies)",
          description="Needs the permission `privacy.configure` at the group. Kinds not listed keep their "
-                     "default; a kind no domain declares is a field error.",
-         **requires("privacy:write", errors=[403, 412, 428]))
+                     "default; a kind no domain declares answers 404 naming the field, one listed twice 409.",
+         **requires("privacy:write", errors=[403, 404, 409, 412, 428]))
     async def put_rules(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                         data: RulesIn) -> Response[RulesOut]:
         rules = await retention.put_rules(request, session, authz, data)

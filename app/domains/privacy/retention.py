@@ -62,13 +62,17 @@ async def put_rules(request: Request[Any, Any, Any], session: AsyncSession, auth
     _, version = await tenant_settings.get(session, RULES, lock=True)
     check_if_match(request, version)
     kinds = registry.retention_kinds()
-    errors = [field_error(f"rules.{i}.kind", f"not a kind of record with a retention rule; the kinds are "
-                                            f"{', '.join(sorted(kinds))}")
-              for i, rule in enumerate(data.rules) if rule.kind not in kinds]
+    # A kind no domain declares is named like any reference to nothing (404); one listed twice
+    # contradicts itself (409).
+    unknown = [field_error(f"rules.{i}.kind", f"no such kind of record; the kinds are {', '.join(sorted(kinds))}")
+               for i, rule in enumerate(data.rules) if rule.kind not in kinds]
+    if unknown:
+        raise ProblemError("not-found", "The retention rules name kinds of record that do not exist.",
+                           errors=unknown)
     seen = [r.kind for r in data.rules]
-    errors += [field_error(f"rules.{i}.kind", "listed twice") for i, k in enumerate(seen) if k in seen[:i]]
-    if errors:
-        raise ProblemError("validation", "The retention rules name unknown or repeated kinds.", errors=errors)
+    twice = [field_error(f"rules.{i}.kind", "listed twice") for i, k in enumerate(seen) if k in seen[:i]]
+    if twice:
+        raise ProblemError("conflict", "The retention rules list a kind twice.", errors=twice)
     own = {r.kind: {"days": r.days, "enabled": r.enabled} for r in data.rules}
     version = await tenant_settings.put(session, RULES, own)
     return _rules_out(own, version)
