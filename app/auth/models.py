@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.clock import utcnow
 from app.core.models import IdMixin, PlatformBase, TimestampMixin, VersionMixin, str_enum
+from app.core.personal import kept_plain
 
 
 class AccountKind(str, enum.Enum):
@@ -51,7 +52,9 @@ class Account(IdMixin, TimestampMixin, VersionMixin, PlatformBase):
     )
     kind: Mapped[AccountKind] = mapped_column(str_enum(AccountKind), nullable=False)
     username: Mapped[str] = mapped_column(String(100), nullable=False)  # stored lower-case
-    email: Mapped[str | None] = mapped_column(String(254))
+    email: Mapped[str | None] = mapped_column(String(254), info=kept_plain(
+        "an account's own address for its sign-in mail: kept in the platform schema, which has no tenant data key, "
+        "and searched by operators"))
     display_name: Mapped[str] = mapped_column(String(200), nullable=False)
     status: Mapped[AccountStatus] = mapped_column(str_enum(AccountStatus), nullable=False,
                                                   default=AccountStatus.active)

@@ -119,3 +119,14 @@ def mask_id_number(number: str) -> str:
 def mask_text(text: str, keep: int = 6) -> str:
     """An address keeps its first characters (province, city) only."""
     return text[:keep] + "****" if len(text) > keep else "****"
+
+
+def mask_email(email: str) -> str:
+    """``wang.li@example.com`` → ``w***@example.com``: the domain says where mail goes, not who."""
+    local, at, domain = email.partition("@")
+    return (local[:1] + "***" + at + domain) if at else "***"
+
+
+def mask_account(number: str, keep: int = 4) -> str:
+    """A bank account or tax number keeps its last ``keep`` characters (how staff confirm one)."""
+    return "****" + number[-keep:] if len(number) > keep + 2 else "****"

@@ -45,6 +45,9 @@ class Domain:
       templates (the cross-tenant, scope, audit and fuzz gates read it).
     - ``demo``: ``"module:FUNCTION"``, ``async (session, people)`` adding the domain's records
       to the demo tenant (``app/demo.py``: ``people`` names its staff and owner accounts).
+    - ``personal``: ``"module:ATTR"``, a ``PersonalData`` (``app/core/personal.py``): what it
+      holds about a person and how to copy and anonymise it, and its kinds of record that age
+      out (the privacy domain's requests and retention scan read it).
     """
 
     name: str
@@ -58,11 +61,12 @@ class Domain:
     approvals: str | None = None
     catalogue: str | None = None
     demo: str | None = None
+    personal: str | None = None
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier() or not self.name.islower():
             raise ValueError(f"domain name {self.name!r}: a lower-case identifier")
-        for ref in (self.controllers, self.approvals, self.demo):
+        for ref in (self.controllers, self.approvals, self.demo, self.personal):
             if ref is not None and ref.count(":") != 1:
                 raise ValueError(f"domain {self.name}: {ref!r} is not 'module:ATTR'")
 
@@ -71,6 +75,10 @@ class Domain:
 
     def request_types(self) -> list[Any]:
         return list(load(self.approvals)) if self.approvals else []
+
+    def personal_data(self) -> Any:
+        """Its ``PersonalData`` declaration, or None."""
+        return load(self.personal) if self.personal else None
 
 
 def load(ref: str) -> Any:

@@ -29,6 +29,7 @@ from app.domains import (
     inquiries,
     interactions,
     org,
+    privacy,
     surveys,
 )
 
@@ -45,6 +46,7 @@ DOMAINS: tuple[Domain, ...] = (
     complaints.DOMAIN,
     archives.DOMAIN,
     audit.DOMAIN,
+    privacy.DOMAIN,  # after every domain whose personal data it reaches
 )
 
 
@@ -68,7 +70,8 @@ def load() -> None:
     from app.core.manifest import load as load_ref
 
     for domain in domains():
-        for ref in (domain.controllers, *domain.models, domain.seeds, *domain.tasks, domain.approvals):
+        for ref in (domain.controllers, *domain.models, domain.seeds, *domain.tasks, domain.approvals,
+                    domain.personal):
             if ref is not None:
                 load_ref(ref)
 

@@ -121,7 +121,8 @@ async def test_duplicates_by_phone_or_id_number_are_refused_naming_visible_ones(
 
 async def _revealed(client: Any, world: World, customer_id: str) -> dict[str, Any]:
     return await ok(await client.post(f"{API}/{customer_id}/reveal", headers=world.admin,
-                                      json={"fields": ["phone", "idNumber", "address"]}), 200)  # type: ignore
+                                      json={"fields": ["phone", "idNumber", "address"],
+                                            "reason": "核对"}), 200)  # type: ignore
 
 
 async def test_masked_unless_revealed_and_every_reveal_is_audited(client: Any, db: Any, mint: Any,
@@ -133,7 +134,8 @@ async def test_masked_unless_revealed_and_every_reveal_is_audited(client: Any, d
     auth = bearer(mint(tenant=world.slug, subject=reader, scopes=["customers:read"]))
     shown = await ok(await client.get(f"{API}/{created['id']}", headers=auth), 200)
     assert shown["phone"] == f"{number[:3]}****{number[-4:]}" and number not in str(shown)
-    refused = await client.post(f"{API}/{created['id']}/reveal", headers=auth, json={"fields": ["phone"]})
+    refused = await client.post(f"{API}/{created['id']}/reveal", headers=auth,
+                                json={"fields": ["phone"], "reason": "核对"})
     assert refused.status_code == 403, refused.text
     assert not await _audit(db, world.slug, created["id"], "customers.reveal")
 
@@ -297,7 +299,7 @@ async def test_enterprise_customers_with_contact_persons(client: Any, world: Wor
     assert created["contacts"] == [{"name": "李娜", "title": "财务总监", "phone": contact_phone[:3] + "****"
                                     + contact_phone[-4:], "email": None}]
     revealed = await ok(await client.post(f"{API}/{created['id']}/reveal", headers=world.admin,
-                                          json={"fields": ["contactPhones"]}), 200)
+                                          json={"fields": ["contactPhones"], "reason": "开票核对"}), 200)
     assert revealed["contactPhones"] == [contact_phone]
     person_field = await client.post(API, headers=world.admin, json={**body, "idNumber": id_number()})
     assert person_field.status_code == 422

@@ -62,7 +62,7 @@ async def _trail(db: Any, slug: str, entity_id: str, action: str) -> list[Any]:
 
 async def _reveal(client: Any, world: World, customer_id: str) -> dict[str, Any]:
     return await ok(await client.post(f"{API}/{customer_id}/reveal", headers=world.admin,  # type: ignore
-                                      json={"fields": ["phone", "idNumber", "address"]}), 200)
+                                      json={"fields": ["phone", "idNumber", "address"], "reason": "核对"}), 200)
 
 
 async def test_protected_changes_apply_only_after_approval(client: Any, db: Any, world: World) -> None:

@@ -210,7 +210,8 @@ WRITE_BODIES: dict[tuple[str, str], Callable[[World, Person], Any]] = {
     ("/api/v1/approvals/requests/{request_id:uuid}/delegate", "POST"):
         lambda w, u: {"accountId": w.people["bm_sz"].account},
     ("/api/v1/customers/{customer_id:uuid}", "PATCH"): lambda w, u: {"status": "inactive"},
-    ("/api/v1/customers/{customer_id:uuid}/reveal", "POST"): lambda w, u: {"fields": ["phone", "idNumber"]},
+    ("/api/v1/customers/{customer_id:uuid}/reveal", "POST"): lambda w, u: {"fields": ["phone", "idNumber"],
+                                                                           "reason": "核对"},
     ("/api/v1/customers/{customer_id:uuid}/change-requests", "POST"):
         lambda w, u: {"action": "change", "reason": "更名", "changes": {"name": "changed"}},
     ("/api/v1/customers/{customer_id:uuid}/merge", "POST"):

@@ -18,4 +18,5 @@ DOMAIN = Domain(
     # Page uploads never completed (their presigned URL expired): objects and metadata removed.
     beat={"archives-expired-uploads": Beat("archives.clean_expired_uploads", 3600.0)},
     catalogue="tests.catalogue.archives",
+    personal="app.domains.archives.personal:PERSONAL",
 )

@@ -15,4 +15,5 @@ DOMAIN = Domain(
     approvals="app.domains.customers.services:REQUEST_TYPES",
     models=("app.domains.customers.models",),
     tasks=("app.domains.customers.tasks",),
+    personal="app.domains.customers.personal:PERSONAL",
 )

@@ -184,9 +184,10 @@ class CustomerController(Controller):
                              lambda c: services.customer_out(session, c))
 
     @post("/{customer_id:uuid}/reveal", operation_id="revealCustomer", status_code=200,
-          summary="Show a customer's phone, ID number or address in plaintext (audited)",
-          description="Needs the permission `customers.reveal`; every reveal is recorded in the audit trail "
-                      "with who, which customer and which fields.",
+          summary="Show a customer's sealed fields in plaintext, with a reason (audited)",
+          description="Phone, ID number, address, e-mail, bank account, tax number, contact persons' phones and "
+                      "e-mail addresses. Needs the permission `customers.reveal` and a reason; every reveal is "
+                      "recorded in the audit trail with who, which customer, which fields and why.",
           **requires("customers:read", errors=[404]))
     async def reveal(self, session: AsyncSession, authz: Authorizer, customer_id: uuid.UUID,
                      data: RevealIn) -> Revealed:

@@ -52,6 +52,7 @@ from app.domains.customers.models import (
     PaymentMethod,
 )
 from app.domains.customers.schemas import ImportRejection, ImportResult
+from app.domains.customers.services.common import sealed_columns
 from app.domains.org.models import NodeKind, OrgNode, Unit
 from app.tenants.bound import time_zone
 
@@ -249,7 +250,7 @@ def _check(row: Row, ctx: Context, seen_phone: dict[str, int], seen_id: dict[str
     if v.get("email"):
         if len(v["email"]) > 254 or not _EMAIL.match(v["email"]):
             errors.append(("email", "not an email address"))
-        c["email"] = v["email"]
+        c.update(sealed_columns(ctx.keys, "email", v["email"]))
     if v.get("valid_until"):
         c["valid_until"] = _date(v["valid_until"], "valid_until", errors)
     if v.get("phone"):
@@ -307,7 +308,7 @@ def _check(row: Row, ctx: Context, seen_phone: dict[str, int], seen_id: dict[str
             if v.get(name):
                 if not pattern.match(v[name]):
                     errors.append((name, what))
-                c[name] = v[name]
+                c.update(sealed_columns(ctx.keys, name, v[name]))
     _place(row, ctx, errors, seen_unit)
     return errors
 

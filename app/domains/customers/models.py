@@ -1,8 +1,10 @@
 """The customer base: profiles, enterprise contact persons, consents, unit ownership, imports.
 
-Personal data that identifies or locates a person (phone numbers, resident ID numbers,
-addresses) is stored only sealed with the tenant's data key (``*_sealed``); phone and ID
-numbers also get a blind index (``*_index``) for exact search and duplicate detection.
+Personal data that identifies, reaches or locates a person (phone numbers, e-mail addresses,
+resident ID numbers, addresses, bank accounts, tax numbers) is stored only sealed with the
+tenant's data key (``*_sealed``); phone, e-mail, ID and bank account numbers also get a blind
+index (``*_index``) for exact search and duplicate detection. The name stays plain: staff
+find customers by its first characters.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.models import IdMixin, TenantBase, TimestampMixin, VersionMixin, str_enum
+from app.core.personal import kept_plain
 
 # Import every valid row, or nothing unless every row is valid.
 ImportMode = Literal["all_or_nothing", "valid_rows"]
@@ -102,7 +105,8 @@ class Customer(IdMixin, TimestampMixin, VersionMixin, TenantBase):
 
     number: Mapped[str] = mapped_column(String(30), nullable=False, unique=True)  # KH-2026-000123
     kind: Mapped[CustomerKind] = mapped_column(str_enum(CustomerKind), nullable=False)
-    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    name: Mapped[str] = mapped_column(String(200), nullable=False, info=kept_plain(
+        "staff find customers by the first characters of their name (an index range), and every list shows it"))
     status: Mapped[CustomerStatus] = mapped_column(str_enum(CustomerStatus), nullable=False)
     # Where the customer sits for the Authorizer: the project of their unit, else a branch or
     # the group (prospects).
@@ -115,7 +119,8 @@ class Customer(IdMixin, TimestampMixin, VersionMixin, TenantBase):
     purpose: Mapped[str] = mapped_column(String(500), nullable=False)  # the purpose told at collection
     entered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
     valid_until: Mapped[date | None] = mapped_column(Date)
-    email: Mapped[str | None] = mapped_column(String(254))
+    email_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    email_index: Mapped[str | None] = mapped_column(String(40))
     phone_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     phone_index: Mapped[str | None] = mapped_column(String(40))
     address_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
@@ -130,8 +135,9 @@ class Customer(IdMixin, TimestampMixin, VersionMixin, TenantBase):
     size: Mapped[EnterpriseSize | None] = mapped_column(str_enum(EnterpriseSize))
     credit_rating: Mapped[CreditRating | None] = mapped_column(str_enum(CreditRating))
     bank_name: Mapped[str | None] = mapped_column(String(200))
-    bank_account: Mapped[str | None] = mapped_column(String(40))
-    tax_id: Mapped[str | None] = mapped_column(String(30))
+    bank_account_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)  # sensitive (PIPL art. 28)
+    bank_account_index: Mapped[str | None] = mapped_column(String(40))
+    tax_id_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     # Behaviour data: kept only while the customer's behaviour consent is active.
     behaviour: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     # A merged-away customer stays as a tombstone pointing to the survivor.
@@ -144,6 +150,8 @@ class Customer(IdMixin, TimestampMixin, VersionMixin, TenantBase):
         Index("ix_customers_account_id", "account_id"),
         Index("ix_customers_phone_index", "phone_index"),
         Index("ix_customers_id_number_index", "id_number_index"),
+        Index("ix_customers_email_index", "email_index"),
+        Index("ix_customers_bank_account_index", "bank_account_index"),
         # Name-prefix search is one index range (text_pattern_ops: LIKE 'prefix%').
         Index("ix_customers_name", "name", postgresql_ops={"name": "text_pattern_ops"}),
         Index("ix_customers_merged_into_id", "merged_into_id"),
@@ -162,7 +170,7 @@ class CustomerContact(IdMixin, TenantBase):
     title: Mapped[str | None] = mapped_column(String(100))
     phone_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     phone_index: Mapped[str | None] = mapped_column(String(40))
-    email: Mapped[str | None] = mapped_column(String(254))
+    email_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
 
     __table_args__ = (Index("ix_customer_contacts_customer_id", "customer_id"),)
 

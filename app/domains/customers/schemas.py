@@ -220,20 +220,23 @@ class MergeIn(Input):
     reason: Reason
 
 
-RevealField = Literal["phone", "idNumber", "address", "contactPhones"]
+RevealField = Literal["phone", "idNumber", "address", "email", "bankAccount", "taxId", "contactPhones",
+                      "contactEmails"]
 
 
 class RevealIn(Input):
-    fields: Annotated[list[RevealField], msgspec.Meta(min_length=1, max_length=4)]
-    reason: Reason | None = None
+    fields: Annotated[list[RevealField], msgspec.Meta(min_length=1, max_length=8)]
+    reason: Reason  # why the plaintext is needed: kept with the audit record of the reveal
 
 
 class SearchIn(Input):
-    """Exact phone or ID number (through the blind index), name prefix, number; all given
-    criteria must hold. Phone and ID numbers go in a body so they stay out of URLs and logs."""
+    """Exact phone, ID number, e-mail or bank account (through the blind index), name prefix,
+    number; all given criteria must hold. They go in a body so they stay out of URLs and logs."""
 
     phone: Phone | None = None
     id_number: IdNumber | None = None
+    email: Email | None = None
+    bank_account: BankAccount | None = None
     name_prefix: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
     number: Annotated[str, msgspec.Meta(min_length=1, max_length=30)] | None = None
     include_merged: bool = False
@@ -275,7 +278,7 @@ class ContactOut(Schema):
     name: str
     title: str | None
     phone: str | None  # masked
-    email: str | None
+    email: str | None  # masked
 
 
 class OwnershipOut(Schema):
@@ -328,8 +331,8 @@ class CustomerSummary(Schema):
 
 
 class CustomerOut(Schema):
-    """A customer as staff see it: phone, ID number and address masked (reveal them with
-    ``POST /api/v1/customers/{id}/reveal``, which is audited)."""
+    """A customer as staff see it: phone, ID number, address, e-mail, bank account and tax
+    number masked (reveal them with ``POST /api/v1/customers/{id}/reveal``, which is audited)."""
 
     id: uuid.UUID
     number: str
@@ -375,7 +378,11 @@ class Revealed(Schema):
     phone: str | None = None
     id_number: str | None = None
     address: str | None = None
+    email: str | None = None
+    bank_account: str | None = None
+    tax_id: str | None = None
     contact_phones: list[str | None] | None = None
+    contact_emails: list[str | None] | None = None
 
 
 class OwnCustomerOut(Schema):

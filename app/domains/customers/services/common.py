@@ -12,7 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import audit, pii, tenant_settings
-from app.core.crypto import TenantKeys, mask_id_number, mask_phone, mask_text
+from app.core.crypto import TenantKeys, mask_account, mask_email, mask_id_number, mask_phone, mask_text
+from app.core.keystore import tenant_keys
 from app.core.problems import FieldError, ProblemError, field_error
 from app.domains.access.authz import Authorizer, register_permissions
 from app.domains.access.records import get_at_node
@@ -30,7 +31,8 @@ register_permissions({
     READ: "See customers (masked personal data), their units and consents in one's subtree.",
     WRITE: "Create customers, change their unprotected data, record consents and ownership, and ask for "
            "changes of protected data (applied on approval) in one's subtree.",
-    REVEAL: "See customers' phone, ID numbers and addresses in plaintext (every reveal is audited).",
+    REVEAL: "See customers' phone, ID numbers, addresses, e-mail, bank accounts and tax numbers in plaintext "
+            "(every reveal is audited).",
     MERGE: "Ask for two customers of one's subtree to be merged (applied on approval).",
     IMPORT: "Import customers and unit ownership from CSV files.",
 })
@@ -48,9 +50,11 @@ OWNER_APPROVAL = tenant_settings.declare(
 # Sealed-field names: the associated data of each ciphertext, so one never opens as another.
 PHONE, ID_NUMBER, ADDRESS, CONTACT_PHONE = "customers.phone", "customers.id_number", "customers.address", \
     "customer_contacts.phone"
+EMAIL, BANK_ACCOUNT, TAX_ID, CONTACT_EMAIL = "customers.email", "customers.bank_account", "customers.tax_id", \
+    "customer_contacts.email"
 PENDING = "customers.pending_change"  # a protected value waiting in an approval request
 # Blind-index namespaces: a customer's and a contact person's phone compare equal.
-IX_PHONE, IX_ID = "phone", "id_number"
+IX_PHONE, IX_ID, IX_EMAIL, IX_BANK_ACCOUNT = "phone", "id_number", "email", "bank_account"
 
 register_customer_reference(CustomerContact, "customer_id", owned=True)
 register_customer_reference(CustomerConsent, "customer_id", owned=True)
@@ -120,15 +124,59 @@ def refuse_duplicates(errors: list[FieldError]) -> None:
                                         "update that one.", errors=errors)
 
 
+# The plain-looking fields stored sealed: attribute -> (sealed-field name, blind-index
+# namespace or None, normal form, mask).
+PLAIN_SEALED: dict[str, tuple[str, str | None, Any, Any]] = {
+    "email": (EMAIL, IX_EMAIL, lambda v: v.strip().lower(), mask_email),
+    "bank_account": (BANK_ACCOUNT, IX_BANK_ACCOUNT, lambda v: v.replace(" ", ""), mask_account),
+    "tax_id": (TAX_ID, None, lambda v: v.strip().upper(), mask_account),
+}
+
+
+def sealed_columns(keys: TenantKeys, name: str, value: str | None) -> dict[str, Any]:
+    """The columns that hold ``value`` of one of PLAIN_SEALED's fields: sealed, blind-indexed."""
+    field, namespace, normal, _ = PLAIN_SEALED[name]
+    plain = None if value is None else normal(value)
+    columns: dict[str, Any] = {f"{name}_sealed": None if plain is None else keys.seal(field, plain)}
+    if namespace is not None:
+        columns[f"{name}_index"] = None if plain is None else keys.blind_index(namespace, plain)
+    return columns
+
+
+def set_sealed(keys: TenantKeys, customer: Customer, name: str, value: str | None) -> None:
+    """Store ``value`` of one of PLAIN_SEALED's fields sealed (and blind-indexed), or clear it."""
+    for column, stored in sealed_columns(keys, name, value).items():
+        setattr(customer, column, stored)
+
+
+def open_plain(keys: TenantKeys, customer: Customer, name: str) -> str | None:
+    return open_sealed(keys, PLAIN_SEALED[name][0], getattr(customer, f"{name}_sealed"))
+
+
+async def customer_email(session: AsyncSession, customer: Customer) -> str | None:
+    """The customer's e-mail address in plain text, for the mail sent to it (never for display)."""
+    return open_plain(await tenant_keys(session), customer, "email")
+
+
+def masked(keys: TenantKeys, customer: Customer, name: str) -> str | None:
+    value = open_plain(keys, customer, name)
+    return None if value is None else PLAIN_SEALED[name][3](value)
+
+
+SEALED_COLUMNS = frozenset({
+    "phone_sealed", "address_sealed", "id_number_sealed", "phone_index", "id_number_index", "email_sealed",
+    "email_index", "bank_account_sealed", "bank_account_index", "tax_id_sealed"})
+
+
 def safe_snapshot(customer: Customer, keys: TenantKeys) -> dict[str, Any]:
     """The customer for the audit trail: sealed columns as masks, never plaintext."""
-    snap = audit.snapshot(customer, exclude=frozenset({
-        "phone_sealed", "address_sealed", "id_number_sealed", "phone_index", "id_number_index", "behaviour"}))
+    snap = audit.snapshot(customer, exclude=SEALED_COLUMNS | {"behaviour"})
     phone = open_sealed(keys, PHONE, customer.phone_sealed)
     id_number = open_sealed(keys, ID_NUMBER, customer.id_number_sealed)
     address = open_sealed(keys, ADDRESS, customer.address_sealed)
     snap.update(phone=mask_phone(phone) if phone else None, id_number=mask_id_number(id_number) if id_number else None,
-                address=mask_text(address) if address else None, has_behaviour=customer.behaviour is not None)
+                address=mask_text(address) if address else None, has_behaviour=customer.behaviour is not None,
+                **{name: masked(keys, customer, name) for name in PLAIN_SEALED})
     return snap
 
 

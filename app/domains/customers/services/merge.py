@@ -116,17 +116,19 @@ async def merge(session: AsyncSession, survivor_id: uuid.UUID, merged_id: uuid.U
                           .values(merged_into_id=survivor.id).execution_options(synchronize_session=False))
     # What the survivor lacks, the merged record fills in; then the tombstone keeps no
     # personal data, and no blind index that would find it again.
-    for name in ("phone_sealed", "address_sealed", "id_number_sealed", "email", "gender", "occupation",
-                 "industry", "size", "credit_rating", "bank_name", "bank_account", "tax_id", "account_id",
-                 "valid_until", "behaviour"):
+    indexed = ("phone_sealed", "id_number_sealed", "email_sealed", "bank_account_sealed")
+    for name in ("phone_sealed", "address_sealed", "id_number_sealed", "email_sealed", "gender", "occupation",
+                 "industry", "size", "credit_rating", "bank_name", "bank_account_sealed", "tax_id_sealed",
+                 "account_id", "valid_until", "behaviour"):
         if getattr(survivor, name) is None and getattr(merged, name) is not None:
             setattr(survivor, name, getattr(merged, name))
-            if name in ("phone_sealed", "id_number_sealed"):
+            if name in indexed:
                 index = name.replace("_sealed", "_index")
                 setattr(survivor, index, getattr(merged, index))
     survivor.interests = sorted(set(survivor.interests or []) | set(merged.interests or []))
     for name in ("phone_sealed", "phone_index", "address_sealed", "id_number_sealed", "id_number_index",
-                 "behaviour", "account_id", "email"):
+                 "behaviour", "account_id", "email_sealed", "email_index", "bank_account_sealed",
+                 "bank_account_index", "tax_id_sealed"):
         setattr(merged, name, None)
     merged.status = CustomerStatus.merged
     merged.merged_into_id = survivor.id

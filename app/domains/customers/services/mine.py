@@ -27,10 +27,12 @@ from app.domains.customers.services.common import (
     OWNER_APPROVAL,
     PHONE,
     duplicates,
+    open_plain,
     open_sealed,
     refuse_duplicates,
     safe_snapshot,
     seal_values,
+    set_sealed,
 )
 from app.domains.customers.services.ownership import ownerships_of
 from app.domains.customers.services.profiles import SORT
@@ -47,7 +49,8 @@ async def own_out(session: AsyncSession, customer: Customer) -> OwnCustomerOut:
     keys = await tenant_keys(session)
     id_number = open_sealed(keys, ID_NUMBER, customer.id_number_sealed)
     return OwnCustomerOut(id=customer.id, number=customer.number, name=customer.name,
-                          phone=open_sealed(keys, PHONE, customer.phone_sealed), email=customer.email,
+                          phone=open_sealed(keys, PHONE, customer.phone_sealed),
+                          email=open_plain(keys, customer, "email"),
                           address=open_sealed(keys, ADDRESS, customer.address_sealed),
                           id_number=mask_id_number(id_number) if id_number else None,
                           units=(await ownerships_of(session, [customer.id])).get(customer.id, []),
@@ -80,7 +83,7 @@ async def update_mine(session: AsyncSession, authz: Authorizer, customer: Custom
     before = safe_snapshot(customer, keys)
     if data.email is not msgspec.UNSET:
         del changes["email"]
-        customer.email = data.email
+        set_sealed(keys, customer, "email", data.email)
     request_id = None
     if changes:
         needs_approval, _ = await tenant_settings.get(session, OWNER_APPROVAL)

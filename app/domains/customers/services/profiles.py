@@ -13,7 +13,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import audit, clock, pii
-from app.core.crypto import TenantKeys, mask_id_number, mask_phone, mask_text
+from app.core.crypto import TenantKeys, mask_email, mask_id_number, mask_phone, mask_text
 from app.core.ids import new_id
 from app.core.keystore import tenant_keys
 from app.core.numbering import next_number
@@ -38,24 +38,31 @@ from app.domains.customers.schemas import (
 )
 from app.domains.customers.services.common import (
     ADDRESS,
+    CONTACT_EMAIL,
     CONTACT_PHONE,
     ENTITY,
     ID_NUMBER,
+    IX_BANK_ACCOUNT,
+    IX_EMAIL,
     IX_ID,
     IX_PHONE,
     PHONE,
+    PLAIN_SEALED,
     READ,
     REVEAL,
     SERIES,
     WRITE,
     duplicates,
+    masked,
     normalise_id,
     normalise_phone,
+    open_plain,
     open_sealed,
     refuse_duplicates,
     require_live,
     safe_snapshot,
     seal_values,
+    set_sealed,
     wire_name,
     zone,
 )
@@ -80,13 +87,14 @@ async def customer_out(session: AsyncSession, customer: Customer) -> CustomerOut
         id=customer.id, number=customer.number, kind=customer.kind, name=customer.name, status=customer.status,
         node_id=customer.node_id, account_id=customer.account_id, source=customer.source, purpose=customer.purpose,
         entered_at=customer.entered_at, valid_until=customer.valid_until,
-        phone=mask_phone(phone) if phone else None, email=customer.email,
+        phone=mask_phone(phone) if phone else None, email=masked(keys, customer, "email"),
         address=mask_text(address) if address else None, gender=customer.gender,
         id_number=mask_id_number(id_number) if id_number else None, occupation=customer.occupation,
         interests=list(customer.interests or []), industry=customer.industry, size=customer.size,
-        credit_rating=customer.credit_rating, bank_name=customer.bank_name, bank_account=customer.bank_account,
-        tax_id=customer.tax_id,
-        contacts=[ContactOut(name=c.name, title=c.title, email=c.email,
+        credit_rating=customer.credit_rating, bank_name=customer.bank_name,
+        bank_account=masked(keys, customer, "bank_account"), tax_id=masked(keys, customer, "tax_id"),
+        contacts=[ContactOut(name=c.name, title=c.title,
+                             email=mask_email(e) if (e := open_sealed(keys, CONTACT_EMAIL, c.email_sealed)) else None,
                              phone=mask_phone(p) if (p := open_sealed(keys, CONTACT_PHONE, c.phone_sealed)) else None)
                   for c in contacts],
         units=units, responsibility=responsibility, behaviour=customer.behaviour,
@@ -146,6 +154,12 @@ async def search(session: AsyncSession, authz: Authorizer, params: PageParams, d
     if data.id_number is not None:
         digest = keys.blind_index(IX_ID, normalise_id(data.id_number, "idNumber"))
         stmt = stmt.where(Customer.id_number_index == digest)
+    if data.email is not None:
+        digest = keys.blind_index(IX_EMAIL, PLAIN_SEALED["email"][2](data.email))
+        stmt = stmt.where(Customer.email_index == digest)
+    if data.bank_account is not None:
+        digest = keys.blind_index(IX_BANK_ACCOUNT, PLAIN_SEALED["bank_account"][2](data.bank_account))
+        stmt = stmt.where(Customer.bank_account_index == digest)
     if data.name_prefix is not None:
         stmt = stmt.where(Customer.name.like(f"{_escape_like(data.name_prefix)}%", escape="\\"))
     if data.number is not None:
@@ -159,6 +173,8 @@ async def search(session: AsyncSession, authz: Authorizer, params: PageParams, d
     await audit.record(session, action="customers.search", entity_type=ENTITY, entity_id="search", after={
         "phone": mask_phone(data.phone) if data.phone else None,
         "idNumber": mask_id_number(data.id_number) if data.id_number else None,
+        "email": mask_email(data.email) if data.email else None,
+        "bankAccount": PLAIN_SEALED["bank_account"][3](data.bank_account) if data.bank_account else None,
         "namePrefix": data.name_prefix, "number": data.number, "found": [str(c.id) for c in page.items]})
     return page
 
@@ -174,7 +190,8 @@ def _contacts(keys: TenantKeys, customer_id: uuid.UUID, contacts: Iterable[Conta
             except ValueError as exc:
                 errors.append(field_error(f"contacts.{i}.phone", str(exc)))
         rows.append(CustomerContact(customer_id=customer_id, position=i, name=c.name, title=c.title,
-                                    phone_sealed=sealed, phone_index=index, email=c.email))
+                                    phone_sealed=sealed, phone_index=index,
+                                    email_sealed=None if c.email is None else keys.seal(CONTACT_EMAIL, c.email)))
     if errors:
         raise ProblemError("validation", "A contact person's phone is not valid.", errors=errors)
     return rows
@@ -231,15 +248,18 @@ async def create_customer(session: AsyncSession, authz: Authorizer, data: Custom
         id=new_id(), number=await next_number(session, SERIES, year),
         kind=CustomerKind.person if isinstance(data, PersonCreate) else CustomerKind.enterprise, name=data.name,
         status=CustomerStatus(data.status), node_id=node.id, account_id=data.account_id,
-        source=data.source, purpose=data.purpose, valid_until=data.valid_until, email=data.email,
+        source=data.source, purpose=data.purpose, valid_until=data.valid_until,
         **vars(sealed), interests=[],
     )
+    set_sealed(keys, customer, "email", data.email)
     if isinstance(data, PersonCreate):
         customer.gender, customer.occupation, customer.interests = data.gender, data.occupation, list(data.interests)
     else:
         assert isinstance(data, EnterpriseCreate)
         customer.industry, customer.size, customer.credit_rating = data.industry, data.size, data.credit_rating
-        customer.bank_name, customer.bank_account, customer.tax_id = data.bank_name, data.bank_account, data.tax_id
+        customer.bank_name = data.bank_name
+        set_sealed(keys, customer, "bank_account", data.bank_account)
+        set_sealed(keys, customer, "tax_id", data.tax_id)
     session.add(customer)
     await session.flush()
     if isinstance(data, EnterpriseCreate):
@@ -279,6 +299,9 @@ async def update_customer(session: AsyncSession, authz: Authorizer, customer: Cu
     changes.pop("contacts", None)
     contacts = None if data.contacts is msgspec.UNSET else data.contacts
     for name, value in changes.items():
+        if name in PLAIN_SEALED:
+            set_sealed(keys, customer, name, None if value is None else str(value))
+            continue
         if name == "status":
             value = CustomerStatus(str(value))
         setattr(customer, name, value)
@@ -295,7 +318,7 @@ async def update_customer(session: AsyncSession, authz: Authorizer, customer: Cu
 
 
 async def reveal(session: AsyncSession, authz: Authorizer, customer: Customer, path: str, fields: list[str],
-                 reason: str | None) -> Revealed:
+                 reason: str) -> Revealed:
     """Plaintext of the asked fields, for a caller holding customers.reveal; audited."""
     authz.require(REVEAL, path)
     keys = await tenant_keys(session)
@@ -307,10 +330,19 @@ async def reveal(session: AsyncSession, authz: Authorizer, customer: Customer, p
         out.id_number = open_sealed(keys, ID_NUMBER, customer.id_number_sealed)
     if "address" in wanted:
         out.address = open_sealed(keys, ADDRESS, customer.address_sealed)
-    if "contactPhones" in wanted:
+    if "email" in wanted:
+        out.email = open_plain(keys, customer, "email")
+    if "bankAccount" in wanted:
+        out.bank_account = open_plain(keys, customer, "bank_account")
+    if "taxId" in wanted:
+        out.tax_id = open_plain(keys, customer, "tax_id")
+    if "contactPhones" in wanted or "contactEmails" in wanted:
         rows = (await session.scalars(select(CustomerContact).where(CustomerContact.customer_id == customer.id)
                                       .order_by(CustomerContact.position))).all()
-        out.contact_phones = [open_sealed(keys, CONTACT_PHONE, c.phone_sealed) for c in rows]
+        if "contactPhones" in wanted:
+            out.contact_phones = [open_sealed(keys, CONTACT_PHONE, c.phone_sealed) for c in rows]
+        if "contactEmails" in wanted:
+            out.contact_emails = [open_sealed(keys, CONTACT_EMAIL, c.email_sealed) for c in rows]
     # Who saw what of whom, never the values themselves.
     await audit.record(session, action="customers.reveal", entity_type=ENTITY, entity_id=customer.id,
                        after={"fields": wanted, "number": customer.number}, reason=reason)

@@ -1,0 +1,202 @@
+"""HTTP for the privacy domain: translate requests to service calls, nothing more."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post, put
+from litestar.di import Provide
+from litestar.params import Parameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.scopes import requires
+from app.core.deps import provide_tenant_session
+from app.core.etag import check_if_match, etag
+from app.core.idempotency import idempotent
+from app.core.jobs import JobOut, accepted
+from app.core.pagination import PageParams, page_params
+from app.core.schemas import Page
+from app.core.writes import created
+from app.domains.access.authz import Authorizer, provide_authz
+from app.domains.privacy import retention, services
+from app.domains.privacy.models import PrivacyRequest, RequestKind, RequestStatus
+from app.domains.privacy.schemas import (
+    AnswerIn,
+    DeliverIn,
+    DetailsOut,
+    MyRequestCreate,
+    PackageOut,
+    RequestCreate,
+    RequestOut,
+    RulesIn,
+    RulesOut,
+    RunOut,
+)
+from app.domains.privacy.tasks import build_package
+from app.worker import enqueue_after_commit
+
+BASE = "/api/v1/privacy"
+REQUESTS = f"{BASE}/requests"
+
+
+async def _out(session: AsyncSession, r: PrivacyRequest, status: int = 200) -> Response[RequestOut]:
+    return Response(await services.request_out(session, r), status_code=status, headers={"ETag": etag(r.version)})
+
+
+class PrivacyRequestController(Controller):
+    path = REQUESTS
+    tags = ["Privacy"]
+    dependencies = {"session": Provide(provide_tenant_session), "authz": Provide(provide_authz)}
+
+    @get("/", operation_id="listPrivacyRequests", summary="List people's privacy requests (open, overdue, ...)",
+         dependencies={"page": page_params(*services.SORT)}, **requires("privacy:read"))
+    async def list_requests(
+        self, session: AsyncSession, authz: Authorizer, page: PageParams,
+        status: RequestStatus | None = Parameter(query="status", default=None),
+        kind: RequestKind | None = Parameter(query="kind", default=None),
+        overdue: bool | None = Parameter(query="overdue", default=None,
+                                         description="true: open past their deadline; false: the others."),
+        customer_id: uuid.UUID | None = Parameter(query="customerId", default=None),
+    ) -> Page[RequestOut]:
+        return await services.list_requests(session, authz, page, status=status, kind=kind, overdue=overdue,
+                                            customer_id=customer_id)
+
+    @post("/", operation_id="filePrivacyRequest", summary="Record a person's request to see, copy, correct or "
+                                                          "delete their personal information",
+          description="The deadline is the filing day plus the tenant setting `privacy.answer_days` (15). 404 "
+                      "naming the field when the customer is not there for the caller.",
+          **requires("privacy:write", errors=[404, 409]))
+    async def file_request(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                           data: RequestCreate) -> Response[RequestOut]:
+        return await created(request, session, lambda: services.file_request(session, authz, data),
+                             lambda r: services.request_out(session, r), lambda r: f"{REQUESTS}/{r.id}")
+
+    @get("/{request_id:uuid}", operation_id="getPrivacyRequest", summary="A privacy request and its outcome",
+         **requires("privacy:read", errors=[404]))
+    async def get_request(self, session: AsyncSession, authz: Authorizer,
+                          request_id: uuid.UUID) -> Response[RequestOut]:
+        r, _ = await services.get_request(session, authz, request_id)
+        return await _out(session, r)
+
+    @post("/{request_id:uuid}/details", operation_id="revealPrivacyRequestDetails", status_code=200,
+          summary="The person's own words (sealed): shown with a reason, audited",
+          **requires("privacy:read", errors=[404]))
+    async def details(self, session: AsyncSession, authz: Authorizer, request_id: uuid.UUID,
+                      data: DeliverIn) -> DetailsOut:
+        r, _ = await services.get_request(session, authz, request_id)
+        return await services.reveal_details(session, r, data.reason)
+
+    @post("/{request_id:uuid}/package", operation_id="buildPrivacyPackage", status_code=202,
+          summary="Build the copy of everything held about the person (a background job)",
+          description="Every domain's records of the person, gathered by a job (follow `Location`) and kept "
+                      "sealed on the request until handed over. 409 unless an open access request.",
+          **requires("privacy:write", errors=[404, 409, 412, 428]))
+    async def package(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                      request_id: uuid.UUID) -> Response[JobOut]:
+        async def produce() -> Response[JobOut]:
+            r, path = await services.get_request(session, authz, request_id, lock=True)
+            check_if_match(request, r.version)
+            job = await services.start_package(session, authz, r, path)
+            enqueue_after_commit(session, build_package, tenant=request.user.tenant, job_id=str(job.id))
+            return accepted(job)
+
+        return await idempotent(request, session, produce)
+
+    @post("/{request_id:uuid}/deliver", operation_id="deliverPrivacyPackage", status_code=200,
+          summary="Hand the copy over: the package in plain text, audited with the reason",
+          description="Completes the access request. 409 while the copy is not built.",
+          **requires("privacy:write", errors=[404, 409]))
+    async def deliver(self, session: AsyncSession, authz: Authorizer, request_id: uuid.UUID,
+                      data: DeliverIn) -> PackageOut:
+        r, path = await services.get_request(session, authz, request_id, lock=True)
+        return await services.deliver(session, authz, r, path, data.reason)
+
+    @post("/{request_id:uuid}/erase", operation_id="erasePersonalData", status_code=200,
+          summary="Carry out an erasure: every domain anonymises or keeps (saying why) what it holds",
+          description="Needs the permission `privacy.erase`. Contracts, complaints under litigation and archives "
+                      "under retention or legal hold are kept; the outcome lists each kind of record.",
+          **requires("privacy:write", errors=[404, 409, 412, 428]))
+    async def erase(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                    request_id: uuid.UUID, data: AnswerIn) -> Response[RequestOut]:
+        r, path = await services.get_request(session, authz, request_id, lock=True)
+        check_if_match(request, r.version)
+        return await _out(session, await services.erase(session, authz, r, path, data))
+
+    @post("/{request_id:uuid}/complete", operation_id="completePrivacyRequest", status_code=200,
+          summary="Complete a correction request with the answer told to the person",
+          **requires("privacy:write", errors=[404, 409, 412, 428]))
+    async def complete(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                       request_id: uuid.UUID, data: AnswerIn) -> Response[RequestOut]:
+        r, path = await services.get_request(session, authz, request_id, lock=True)
+        check_if_match(request, r.version)
+        return await _out(session, await services.complete(session, authz, r, path, data))
+
+    @post("/{request_id:uuid}/refuse", operation_id="refusePrivacyRequest", status_code=200,
+          summary="Refuse a request with the reason told to the person",
+          **requires("privacy:write", errors=[404, 409, 412, 428]))
+    async def refuse(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                     request_id: uuid.UUID, data: AnswerIn) -> Response[RequestOut]:
+        r, path = await services.get_request(session, authz, request_id, lock=True)
+        check_if_match(request, r.version)
+        return await _out(session, await services.refuse(session, authz, r, path, data))
+
+
+class MyPrivacyRequestController(Controller):
+    """Home owners (``owner:self``): their own requests about their personal information."""
+
+    path = f"{BASE}/mine"
+    tags = ["Privacy"]
+    dependencies = {"session": Provide(provide_tenant_session), "authz": Provide(provide_authz)}
+
+    @get("/", operation_id="listMyPrivacyRequests", summary="One's own privacy requests (home owners)",
+         dependencies={"page": page_params(*services.SORT)}, **requires("owner:self"))
+    async def list_mine(self, session: AsyncSession, authz: Authorizer, page: PageParams) -> Page[RequestOut]:
+        return await services.list_mine(session, authz, page)
+
+    @post("/", operation_id="fileMyPrivacyRequest",
+          summary="Ask to see, copy, correct or delete one's personal information (home owners)",
+          description="About one of the caller's own customer records (404 otherwise); staff answer it by its "
+                      "deadline.", **requires("owner:self", errors=[404]))
+    async def file_mine(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                        data: MyRequestCreate) -> Response[RequestOut]:
+        return await created(request, session, lambda: services.file_mine(session, authz, data),
+                             lambda r: services.request_out(session, r), lambda r: f"{BASE}/mine/{r.id}")
+
+    @get("/{request_id:uuid}", operation_id="getMyPrivacyRequest", summary="One's own privacy request and its answer",
+         **requires("owner:self", errors=[404]))
+    async def get_mine(self, session: AsyncSession, authz: Authorizer, request_id: uuid.UUID) -> Response[RequestOut]:
+        return await _out(session, await services.get_mine(session, authz, request_id))
+
+
+class RetentionController(Controller):
+    path = BASE
+    tags = ["Privacy"]
+    dependencies = {"session": Provide(provide_tenant_session), "authz": Provide(provide_authz)}
+
+    @get("/retention-rules", operation_id="getRetentionRules",
+         summary="Each kind of record's retention period: the group's own, or the default",
+         **requires("privacy:read", errors=[403]))
+    async def get_rules(self, session: AsyncSession, authz: Authorizer) -> Response[RulesOut]:
+        rules = await retention.get_rules(session, authz)
+        return Response(rules, headers={"ETag": etag(rules.version)})
+
+    @put("/retention-rules", operation_id="putRetentionRules",
+         summary="Replace the group's own retention periods (If-Match \"0\" while every default applies)",
+         description="Needs the permission `privacy.configure` at the group. Kinds not listed keep their "
+                     "default; a kind no domain declares answers 404 naming the field, one listed twice 409.",
+         **requires("privacy:write", errors=[403, 404, 409, 412, 428]))
+    async def put_rules(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                        data: RulesIn) -> Response[RulesOut]:
+        rules = await retention.put_rules(request, session, authz, data)
+        return Response(rules, headers={"ETag": etag(rules.version)})
+
+    @get("/retention-runs", operation_id="listRetentionRuns",
+         summary="What each retention scan anonymised, per kind of record",
+         dependencies={"page": page_params(*retention.RUN_SORT)}, **requires("privacy:read", errors=[403]))
+    async def list_runs(self, session: AsyncSession, authz: Authorizer, page: PageParams,
+                        kind: str | None = Parameter(query="kind", default=None, max_length=60)) -> Page[RunOut]:
+        return await retention.list_runs(session, authz, page, kind)
+
+
+CONTROLLERS = [MyPrivacyRequestController, PrivacyRequestController, RetentionController]
