@@ -284,7 +284,7 @@ class UnitController(Controller):
            **requires("org:write", errors=[404, 409, 412, 428]))
     async def update_unit(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                           unit_id: uuid.UUID, data: UnitUpdate) -> Response[UnitOut]:
-        unit, path = await services.get_unit(session, authz, unit_id)
+        unit, path = await services.get_unit(session, authz, unit_id, lock=True)
         check_if_match(request, unit.version)
         return _unit(await services.update_unit(session, authz, unit, path, data))
 
@@ -292,7 +292,7 @@ class UnitController(Controller):
             **requires("org:write", errors=[404, 409, 412, 428]))
     async def delete_unit(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                           unit_id: uuid.UUID) -> None:
-        unit, path = await services.get_unit(session, authz, unit_id)
+        unit, path = await services.get_unit(session, authz, unit_id, lock=True)
         check_if_match(request, unit.version)
         await services.delete_unit(session, authz, unit, path)
 

@@ -33,6 +33,7 @@ from app.domains.approvals.models import ApprovalRequest, RequestStatus
 from app.domains.approvals.registry import request_type
 from app.domains.customers.lookups import customer_for
 from app.domains.customers.models import Customer
+from app.domains.customers.services import customer_email
 from app.domains.grading.models import CreditReview, CustomerGrade, Grade, ReviewStage
 from app.domains.grading.schemas import Conclusion, CreditReviewIn, CreditReviewOut, ReviewStatus, Serious
 from app.domains.grading.services.common import CREDIT_REVIEW, CUSTOMER, GRADE_TYPE, READ, REVIEW, require_live
@@ -176,8 +177,8 @@ async def _notify_customer(session: AsyncSession, customer: Customer, review: Cr
     used, or "none" when they have neither."""
     if customer.account_id is not None:
         channel, recipient = INBOX, str(customer.account_id)
-    elif customer.email:
-        channel, recipient = EMAIL, customer.email
+    elif (email := await customer_email(session, customer)) is not None:
+        channel, recipient = EMAIL, email
     else:
         return "none"
     assert review.grade is not None and review.holds_until is not None
