@@ -29,6 +29,7 @@ from app.domains import (
     inquiries,
     interactions,
     org,
+    property,
     surveys,
 )
 
@@ -44,6 +45,7 @@ DOMAINS: tuple[Domain, ...] = (
     calendars.DOMAIN,  # before complaints: SLA clocks count in a calendar
     complaints.DOMAIN,
     archives.DOMAIN,
+    property.DOMAIN,  # after complaints: its manager role gets the committee sign-off
     audit.DOMAIN,
 )
 
