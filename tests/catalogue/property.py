@@ -417,6 +417,14 @@ async def _partner_coordination(ctx: Ctx) -> Made:
         "projectId": world["project"], "heldOn": "2026-12-02", "form": "written", "topics": f"物业月报 {ctx.mark}"}})
 
 
+async def _partner_complaints(ctx: Ctx) -> Made:
+    world = await managed(ctx)
+    auth = await partner_token(ctx, world["company"]["id"])
+    return Made(params={}, values=[], url=None, auth=auth, bodies={"POST": {
+        "projectId": world["project"], "unitId": world["unit"], "subject": f"楼上噪音 {ctx.mark}",
+        "description": "业主反映楼上装修噪音", "contactNote": "李业主 138 0000 0000"}})
+
+
 async def _partner_entry(ctx: Ctx) -> Made:
     e, world = await entry(ctx)
     auth = await partner_token(ctx, world["company"]["id"])
@@ -493,6 +501,7 @@ FACTORIES: dict[str, Factory] = {
         "assigned", {"appointmentAt": "2026-12-22T14:00:00+08:00"}),
     f"{PARTNER}/repairs/{{repair_id:uuid}}/completion": _partner_repair("scheduled", {"workDone": "重新打胶"}),
     f"{PARTNER}/coordination": _partner_coordination,
+    f"{PARTNER}/complaints": _partner_complaints,
     f"{PARTNER}/coordination/{{entry_id:uuid}}": _partner_entry,
     f"{PARTNER}/coordination/actions/{{action_id:uuid}}": _partner_action,
     f"{PARTNER}/findings/{{finding_id:uuid}}/rectification": _partner_finding,
@@ -605,7 +614,8 @@ SUBTREE = SubtreeSpec(
         **{PARTNER + t: _PARTNER for t in (
             "/repairs", "/repairs/{repair_id:uuid}", "/repairs/{repair_id:uuid}/appointment",
             "/repairs/{repair_id:uuid}/completion", "/coordination", "/coordination/{entry_id:uuid}",
-            "/coordination/actions/{action_id:uuid}", "/findings", "/findings/{finding_id:uuid}/rectification")},
+            "/coordination/actions/{action_id:uuid}", "/complaints", "/findings",
+            "/findings/{finding_id:uuid}/rectification")},
     },
     write_bodies={
         (f"{HANDOVER}/inspection", "POST"): lambda w, u: {"inspector": "x", "results": [{"code": "walls", "ok": True}]},

@@ -201,6 +201,14 @@ async def test_the_property_companys_client_sees_its_projects_only(client: Any, 
     assert (await client.get(f"{PARTNER}/coordination/{theirs_entry['id']}", headers=auth)).status_code == 404
     log = await ok(await client.get(f"{PARTNER}/coordination", headers=auth))
     assert [e["id"] for e in log["items"]] == [recorded["id"]]
+    # An owner's complaint it received, forwarded into the register at its project.
+    forwarded = await ok(await client.post(f"{PARTNER}/complaints", headers=auth, json={
+        "projectId": ours["project"], "unitId": ours["unit"], "subject": "楼上装修噪音",
+        "description": "业主反映楼上夜间装修", "contactNote": "李业主 138 0000 0000"}), 201)
+    complaint = await ok(await client.get(f"/api/v1/complaints/{forwarded['id']}", headers=ctx.auth))
+    assert complaint["channel"] == "property_company" and complaint["number"] == forwarded["number"]
+    assert (await client.post(f"{PARTNER}/complaints", headers=auth, json={
+        "projectId": theirs["project"], "subject": "x", "description": "x", "contactNote": "x"})).status_code == 404
     # A client holding more than property:partner is not bound.
     from app.auth.models import ClientKind
     from app.auth.services import create_client

@@ -50,6 +50,8 @@ from app.domains.property.schemas import (
     ContractCreate,
     ContractEndIn,
     ContractOut,
+    ForwardedComplaint,
+    ForwardedOut,
     ProjectSettingsIn,
     ProjectStateOut,
 )
@@ -232,6 +234,29 @@ async def partner_project(session: AsyncSession, company: PropertyCompany | None
         raise ProblemError("not-found", f"No project with id {project_id}.",
                            errors=[field_error("projectId", "no such project")])
     return project
+
+
+async def forward_complaint(session: AsyncSession, company: PropertyCompany | None,
+                            data: ForwardedComplaint) -> ForwardedOut:
+    """An owner's complaint the company received, forwarded into the complaint register (channel
+    ``property_company``) at one of its projects: customer affairs works it from there."""
+    from app.domains.access.authz import trusted
+    from app.domains.complaints.models import ComplaintCategory, ComplaintChannel, Register
+    from app.domains.complaints.schemas import RecordCreate
+    from app.domains.complaints.services import create_record
+
+    project = await partner_project(session, company, data.project_id)
+    category = await session.scalar(select(ComplaintCategory.id).where(ComplaintCategory.code == data.category_code))
+    if category is None:
+        raise ProblemError("validation", f"No complaint category {data.category_code}.",
+                           errors=[field_error("categoryCode", "no such category")])
+    assert company is not None  # a project was found for it
+    # The company reaches this project (its contract): the register is written for it, as the system would.
+    record = await create_record(session, trusted(), Register.complaint, RecordCreate(
+        channel=ComplaintChannel.property_company, project_id=project.id, category_id=category,
+        subject=data.subject, description=data.description,
+        contact_note=f"{company.name}: {data.contact_note}"[:500], unit_id=data.unit_id))
+    return ForwardedOut(id=record.id, number=record.number, status=record.status.value, project_id=project.id)
 
 
 # ------------------------------------------------------------------ the project's settings

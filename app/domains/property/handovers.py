@@ -249,7 +249,9 @@ async def hand_over(session: AsyncSession, authz: Authorizer, h: Handover, path:
     state = await state_of(session, h.node_id, lock=True)
     if state.first_move_in_on is None or state.first_move_in_on > day:
         state.first_move_in_on = day
-        await session.flush()
+    if state.responsible_account_id is None and authz.account_id is not None:
+        state.responsible_account_id = authz.account_id  # told of missed coordination until someone else is named
+    await session.flush()
     return await saved(session, h, "property.handover.hand_over", ENTITY, before=before, snapshot=_snapshot)
 
 

@@ -368,6 +368,22 @@ class ContractCreate(DayInput):
     scope: Annotated[list[ContractScope], msgspec.Meta(min_length=1, max_length=6)]
 
 
+class ForwardedComplaint(Input):
+    project_id: uuid.UUID
+    subject: Text200
+    description: LongText
+    contact_note: Annotated[str, msgspec.Meta(min_length=1, max_length=300)]  # the owner and how to reach them
+    unit_id: uuid.UUID | None = None
+    category_code: Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=r"^[A-Z][A-Z0-9_]*$")] = "PROPERTY"
+
+
+class ForwardedOut(Schema):
+    id: uuid.UUID
+    number: str
+    status: str
+    project_id: uuid.UUID
+
+
 class ContractEndIn(DayInput):
     ended_on: date
 

@@ -32,6 +32,8 @@ from app.domains.property.schemas import (
     EntryCreate,
     EntryOut,
     FindingOut,
+    ForwardedComplaint,
+    ForwardedOut,
     HandoverOut,
     InspectionCreate,
     InspectionOut,
@@ -423,6 +425,19 @@ class PartnerController(Controller):
         check_if_match(request, a.version)
         a = await coordination.follow_up(session, a, data)
         return with_etag(ActionOut.of(a, await today(session)), a.version)
+
+    @post("/complaints", operation_id="forwardPartnerComplaint",
+          summary="Forward an owner's complaint into the complaint register",
+          **requires(PARTNER_SCOPE, errors=[404]))
+    async def forward(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                      data: ForwardedComplaint) -> Response[ForwardedOut]:
+        from app.core.idempotency import idempotent
+
+        async def produce() -> Response[ForwardedOut]:
+            out = await companies.forward_complaint(session, await companies.partner(session, authz), data)
+            return Response(out, status_code=201)
+
+        return await idempotent(request, session, produce)
 
     @get("/findings", operation_id="listPartnerFindings", summary="Inspection findings of its projects",
          dependencies={"page": page_params(*supervision.FINDING_SORT)}, **requires(PARTNER_SCOPE, errors=[403]))
