@@ -17,7 +17,7 @@ from sqlalchemy import func, select, update
 
 from app.auth.models import OutboxMessage
 from app.core import clock
-from app.core.audit import SYSTEM, tenant_audit
+from app.core.audit import SYSTEM, Actor, tenant_audit
 from tests.routes import _staff_account, _token_of  # first: it loads the catalogue modules
 
 # isort: split
@@ -38,6 +38,7 @@ from tests.catalogue.property import (
     partner_token,
     repair,
 )
+from tests.conftest import bearer
 from tests.worker.conftest import Worker, wait_for
 
 PROBLEM = "urn:cornerstone:problem:"
@@ -417,3 +418,25 @@ async def test_the_committee_is_formed_and_the_company_replaced(client: Any, db:
         audited = await session.scalar(select(func.count()).select_from(tenant_audit).where(
             tenant_audit.c.action == "property.replacement.complete"))
     assert audited == 1
+
+
+async def test_the_demo_tenant_shows_the_flows(client: Any, db: Any, mint: Any) -> None:
+    from app.auth.models import Account
+    from app.demo import OWNER, seed_demo
+    from app.tenants.models import Tenant
+
+    slug = f"demo_{uuid.uuid4().hex[:8]}"
+    assert await seed_demo(db, slug, Actor(kind="operator", id="operator@test"))
+    admin = bearer(mint(tenant=slug))
+    companies = await ok(await client.get(f"{BASE}/companies", headers=admin))
+    assert [c["name"] for c in companies["items"]] == ["阳光物业服务有限公司 Sunshine Property Services"]
+    cases = await ok(await client.get(f"{BASE}/committees", headers=admin))
+    assert [c["status"] for c in cases["items"]] == ["preparing"]
+    async with db.platform_session() as session:
+        owner_id = await session.scalar(select(Account.id).join(Tenant, Tenant.id == Account.tenant_id)
+                                        .where(Account.username == OWNER[0], Tenant.slug == slug))
+    mine = await ok(await client.get(f"{MINE}/repairs", headers=bearer(mint(tenant=slug, subject=str(owner_id),
+                                                                            scopes=["owner:self"]))))
+    assert [(r["status"], r["category"]) for r in mine["items"]] == [("assigned", "waterproofing")]
+    actions = await ok(await client.get(f"{BASE}/coordination/actions", headers=admin, params={"status": "open"}))
+    assert actions["total"] == 1
