@@ -5,6 +5,7 @@ commissioned for its project, its client bound and its token, records of every k
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -200,10 +201,38 @@ async def replacement(ctx: Ctx, ticked: bool = False) -> tuple[dict[str, Any], d
         "projectId": world["project"], "incomingCompany": f"业委会选聘物业 {ctx.mark}",
         "effectiveOn": "2027-01-01"}), 201)
     if ticked:
+        # Someone to sign it off once submitted: the chain's customer affairs manager at the branch.
+        from tests.catalogue.complaints import approver
+
+        project = await ok(await ctx.client.get(f"/api/v1/org/projects/{world['project']}", headers=ctx.auth))
+        world["approver"] = await approver(ctx, project["parentId"])
         for index in range(len(r["checklist"])):
             r = await move(ctx.client, ctx.auth, f"{BASE}/replacements/{r['id']}", "checklist",
                            {"index": index, "done": True})
     return r, world
+
+
+def jpeg() -> tuple[bytes, dict[str, Any]]:
+    data = b"\xff\xd8\xff\xe0" + f"JPEG {_unique()}".encode()
+    return data, {"filename": "defect.jpg", "contentType": "image/jpeg", "size": len(data),
+                  "sha256": hashlib.sha256(data).hexdigest()}
+
+
+async def photo(ctx: Ctx, subject: str, subject_id: str, stage: str = "stored") -> dict[str, Any]:
+    """A photo of a record: started (``pending``), its bytes PUT (``uploaded``), or ``stored``."""
+    from tests.catalogue.complaints import put_bytes
+
+    data, body = jpeg()
+    started = await ok(await ctx.client.post(f"{BASE}/photos", headers=ctx.auth, json={
+        "subject": subject, "subjectId": subject_id, "caption": f"A-only photo {ctx.mark}", **body}), 201)
+    if stage == "pending":
+        return started["photo"]  # type: ignore[no-any-return]
+    put = await put_bytes(ctx.client, started["upload"], data)
+    assert put.status_code == 200, put.text
+    if stage == "uploaded":
+        return started["photo"]  # type: ignore[no-any-return]
+    return await ok(await ctx.client.post(  # type: ignore[no-any-return]
+        f"{BASE}/photos/{started['photo']['id']}/complete", headers=ctx.auth))
 
 
 # ---------------------------------------------------------------------- factories
@@ -360,6 +389,22 @@ def _replacement_at(ticked: bool, body: Any) -> Factory:
     return factory
 
 
+def _photo_at(stage: str) -> Factory:
+    """A photo of a repair order: started (``pending``), its bytes uploaded (``uploaded``), or stored."""
+    async def factory(ctx: Ctx) -> Made:
+        r, _ = await repair(ctx)
+        p = await photo(ctx, "repair", r["id"], stage)
+        return Made(params={"photo_id": p["id"]}, values=[p["id"], p["caption"]], url=f"{BASE}/photos/{p['id']}",
+                    bodies={"POST": {}})
+    return factory
+
+
+async def _photos(ctx: Ctx) -> Made:
+    r, _ = await repair(ctx)
+    _, body = jpeg()
+    return Made(params={}, values=[], url=None, bodies={"POST": {"subject": "repair", "subjectId": r["id"], **body}})
+
+
 # -- the owner's app: the acting account when it is one (the isolation matrix's subject), else a new owner
 
 
@@ -490,6 +535,10 @@ FACTORIES: dict[str, Factory] = {
     REPLACEMENT: _replacement_at(False, None),
     f"{REPLACEMENT}/checklist": _replacement_at(False, {"index": 0, "done": True, "note": "图纸移交"}),
     f"{REPLACEMENT}/submit": _replacement_at(True, {}),
+    f"{BASE}/photos": _photos,
+    f"{BASE}/photos/{{photo_id:uuid}}": _photo_at("pending"),
+    f"{BASE}/photos/{{photo_id:uuid}}/complete": _photo_at("uploaded"),
+    f"{BASE}/photos/{{photo_id:uuid}}/download": _photo_at("stored"),
     f"{MINE}/handovers/{{handover_id:uuid}}": _my_handover,
     f"{MINE}/handovers/{{handover_id:uuid}}/confirmation": _my_handover,
     f"{MINE}/repairs": _my_repairs,
@@ -530,9 +579,6 @@ def _project_states() -> Select[Any]:
             .join(OrgNode, OrgNode.id == PropertyProject.node_id))
 
 
-_WORLD: dict[str, Any] = {}
-
-
 async def _populate(seed: WorldSeed) -> None:
     """Per project: a company commissioned, a home handed over with a defect (a repair order), a
     coordination meeting with an action item, an inspection with a finding, a committee case."""
@@ -546,14 +592,25 @@ async def _populate(seed: WorldSeed) -> None:
         firm = await company(c, admin, f"{number}物业")
         await contract(c, admin, project, firm["id"])
         h = await handover(c, admin, unit["id"], "handed_over", defects={"plumbing": "plumbing"})
-        _WORLD.setdefault("handover", h)
+        data, body = jpeg()
+        started = await ok(await c.post(f"{BASE}/photos", headers=admin, json={
+            "subject": "handover", "subjectId": h["id"], "caption": f"{number} 渗水照片", **body}), 201)
+        from tests.catalogue.complaints import put_bytes
+
+        assert (await put_bytes(c, started["upload"], data)).status_code == 200
+        await ok(await c.post(f"{BASE}/photos/{started['photo']['id']}/complete", headers=admin))
         await ok(await c.post(f"{BASE}/coordination", headers=admin, json={
             "projectId": project, "heldOn": "2026-11-30", "form": "meeting", "topics": f"{number} 协调",
             "actions": [{"description": "巡查", "owner": "developer", "ownerName": "王经理", "dueOn": "2026-12-31"}]}),
             201)
         await ok(await c.post(f"{BASE}/inspections", headers=admin, json=inspection_body(project, number)), 201)
-        await ok(await c.post(f"{BASE}/committees", headers=admin, json={
+        k = await ok(await c.post(f"{BASE}/committees", headers=admin, json={
             "projectId": project, "subdistrictOffice": f"{number} 街道办"}), 201)
+        if len(done) == 1:  # one project whose committee is formed, its company being replaced
+            await move(c, admin, f"{BASE}/committees/{k['id']}", "milestones",
+                       {"milestone": "filing", "reachedOn": "2026-12-01"})
+            await ok(await c.post(f"{BASE}/replacements", headers=admin, json={
+                "projectId": project, "incomingCompany": f"{number} 新物业", "effectiveOn": "2027-01-01"}), 201)
 
 
 _NO_NODE_CONFIG = "the group's configuration (checklists, the group's warranty periods): tenant-wide, changed with " \
@@ -578,6 +635,7 @@ SUBTREE = SubtreeSpec(
         "committee_case": Kind("property.read", _at_node("CommitteeCase", "subdistrict_office")),
         "property_replacement": Kind("property.read", _at_node("Replacement", "incoming_company")),
         "property_project": Kind("property.read", _project_states),
+        "property_photo": Kind("property.read", _at_node("PropertyPhoto", "caption")),
     },
     lists={f"{BASE}/handovers": "property_handover", f"{BASE}/repairs": "repair_order",
            f"{BASE}/companies": "property_company", f"{BASE}/contracts": "property_contract",
@@ -594,6 +652,7 @@ SUBTREE = SubtreeSpec(
         **{CASE + t: "committee_case" for t in ("", "/milestones", "/members", "/resolutions")},
         **{REPLACEMENT + t: "property_replacement" for t in ("", "/checklist", "/submit")},
         PROJECT: "property_project",
+        **{f"{BASE}/photos/{{photo_id:uuid}}" + t: "property_photo" for t in ("", "/complete", "/download")},
     },
     read_urls={"property_handover": f"{BASE}/handovers/{{}}", "repair_order": f"{BASE}/repairs/{{}}",
                "property_company": f"{BASE}/companies/{{}}", "property_contract": f"{BASE}/contracts/{{}}",
@@ -601,11 +660,13 @@ SUBTREE = SubtreeSpec(
                "coordination_action": f"{BASE}/coordination/actions/{{}}",
                "supervision_inspection": f"{BASE}/inspections/{{}}", "supervision_finding": f"{BASE}/findings/{{}}",
                "committee_case": f"{BASE}/committees/{{}}", "property_replacement": f"{BASE}/replacements/{{}}",
-               "property_project": f"{BASE}/projects/{{}}"},
+               "property_project": f"{BASE}/projects/{{}}", "property_photo": f"{BASE}/photos/{{}}"},
     no_node={
         f"{BASE}/checklists": _NO_NODE_CONFIG, CHECKLIST: _NO_NODE_CONFIG,
         f"{BASE}/warranty-periods": _NO_NODE_CONFIG + "; a project's own periods with their project",
         PERIOD: _NO_NODE_CONFIG + "; a project's own periods with their project",
+        f"{BASE}/photos": "the photos of one record (subjectId), or the newest the caller may see: Authorizer.visible "
+                          "on property.read (tests/domains/test_property.py)",
         f"{BASE}/move-in-rates": _STATS, f"{BASE}/repairs/repeated": _STATS, f"{BASE}/scorecard": _STATS,
         f"{MINE}/handovers": _OWNERS, f"{MINE}/handovers/{{handover_id:uuid}}": _OWNERS,
         f"{MINE}/handovers/{{handover_id:uuid}}/confirmation": _OWNERS, f"{MINE}/repairs": _OWNERS,

@@ -36,6 +36,7 @@ from tests.catalogue.property import (
     move,
     ok,
     partner_token,
+    photo,
     repair,
 )
 from tests.conftest import bearer
@@ -72,6 +73,19 @@ async def test_a_handover_with_defects_writes_the_phase_and_opens_repairs(client
          **({"note": "卫生间地漏渗水", "category": "waterproofing"} if c == "waterproofing" else {}),
          **({"note": "窗框密封条缺失"} if c == "doors_windows" else {})} for c in codes]})
     assert h["status"] == "inspected" and h["defectCount"] == 2 and h["repairOrderIds"] == []
+    # A photo of the defect, straight to storage: started, PUT, completed; then downloadable.
+    shot = await photo(ctx, "handover", h["id"], "uploaded")
+    assert shot["status"] == "pending"
+    stored = await ok(await client.post(f"{BASE}/photos/{shot['id']}/complete", headers=ctx.auth))
+    assert stored["status"] == "stored" and stored["subjectId"] == h["id"]
+    link = await ok(await client.get(f"{BASE}/photos/{shot['id']}/download", headers=ctx.auth))
+    assert link["url"]
+    listed = await ok(await client.get(f"{BASE}/photos", headers=ctx.auth, params={"subjectId": h["id"]}))
+    assert [p["id"] for p in listed] == [shot["id"]]
+    not_a_photo = await client.post(f"{BASE}/photos", headers=ctx.auth, json={
+        "subject": "handover", "subjectId": h["id"], "filename": "x.html", "contentType": "image/png", "size": 10,
+        "sha256": "0" * 64})
+    assert not_a_photo.status_code == 422 and not_a_photo.json()["errors"][0]["field"] == "filename"
     h = await move(client, ctx.auth, url, "confirmation", {"signedBy": "李业主"})
     assert h["confirmation"] == "signature" and len(h["repairOrderIds"]) == 2
     orders = [await ok(await client.get(f"{BASE}/repairs/{i}", headers=ctx.auth)) for i in h["repairOrderIds"]]

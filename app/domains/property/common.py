@@ -44,12 +44,17 @@ COMMITTEE_RULE_SETTING = tenant_settings.declare(
     "years after the first delivery, whichever comes first (the common local rule).")
 
 
+def _sees(authz: Authorizer, path: str, permission: str) -> bool:
+    """Whether the caller may know the node exists: in the org tree, or in this domain there."""
+    return authz.can("org.read", path) or authz.can(READ, path) or authz.can(permission, path)
+
+
 async def project_for(session: AsyncSession, authz: Authorizer, project_id: uuid.UUID, permission: str, *,
                       field: str = "projectId") -> OrgNode:
     """The project a body names, for a caller holding ``permission`` there (404 naming the field
     when they cannot see it, 403 when they only see it)."""
     project = await session.scalar(select(OrgNode).where(OrgNode.id == project_id, OrgNode.kind == NodeKind.project))
-    if project is None or not (authz.can(READ, project.path) or authz.can(permission, project.path)):
+    if project is None or not _sees(authz, project.path, permission):
         raise ProblemError("not-found", f"No project with id {project_id}.",
                            errors=[field_error(field, "no such project")])
     authz.require(permission, project.path)
@@ -61,7 +66,7 @@ async def unit_for(session: AsyncSession, authz: Authorizer, unit_id: uuid.UUID,
     """A unit a body names and its project, for a caller holding ``permission`` at the project."""
     row = (await session.execute(select(Unit, OrgNode).join(OrgNode, OrgNode.id == Unit.project_id)
                                  .where(Unit.id == unit_id))).first()
-    if row is None or not (authz.can(READ, row[1].path) or authz.can(permission, row[1].path)):
+    if row is None or not _sees(authz, row[1].path, permission):
         raise ProblemError("not-found", f"No unit with id {unit_id}.", errors=[field_error(field, "no such unit")])
     authz.require(permission, row[1].path)
     return row[0], row[1]

@@ -262,8 +262,17 @@ async def forward_complaint(session: AsyncSession, company: PropertyCompany | No
 # ------------------------------------------------------------------ the project's settings
 
 
+async def _project(session: AsyncSession, authz: Authorizer, project_id: uuid.UUID) -> OrgNode:
+    """The project of a path, for a caller who reads property management there (404 otherwise,
+    like a project that does not exist)."""
+    project = await session.scalar(select(OrgNode).where(OrgNode.id == project_id, OrgNode.kind == NodeKind.project))
+    if project is None or not authz.can(READ, project.path):
+        raise ProblemError("not-found", f"No project with id {project_id}.")
+    return project
+
+
 async def project_state(session: AsyncSession, authz: Authorizer, project_id: uuid.UUID) -> ProjectStateOut:
-    project = await project_for(session, authz, project_id, READ)
+    project = await _project(session, authz, project_id)
     state = await session.scalar(select(PropertyProject).where(PropertyProject.node_id == project.id))
     if state is None:
         raise ProblemError("not-found", f"Project {project.code} has no property management yet (no home handed "
@@ -278,7 +287,7 @@ async def state_out(session: AsyncSession, state: PropertyProject) -> ProjectSta
 
 
 async def lock_state(session: AsyncSession, authz: Authorizer, project_id: uuid.UUID) -> tuple[PropertyProject, str]:
-    project = await project_for(session, authz, project_id, READ)
+    project = await _project(session, authz, project_id)
     await state_of(session, project.id)
     state = await state_of(session, project.id, lock=True)
     return state, project.path

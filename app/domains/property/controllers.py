@@ -13,11 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.scopes import requires
 from app.core.deps import provide_tenant_session
+from app.core.etag import etag
 from app.core.pagination import PageParams, page_params
 from app.core.schemas import Page
 from app.core.writes import created, updated, with_etag
 from app.domains.access.authz import Authorizer, provide_authz
-from app.domains.property import companies, handovers, repairs
+from app.domains.property import companies, handovers, photos, repairs
 from app.domains.property.models import ChecklistKind, CompanyStatus, ContractStatus, HandoverStatus, RepairStatus
 from app.domains.property.schemas import (
     AppointmentIn,
@@ -33,12 +34,16 @@ from app.domains.property.schemas import (
     ContractCreate,
     ContractEndIn,
     ContractOut,
+    DownloadOut,
     HandoverConfirmIn,
     HandoverCreate,
     HandOverIn,
     HandoverOut,
     InspectionIn,
     MoveInRate,
+    PhotoIn,
+    PhotoOut,
+    PhotoUpload,
     ProjectSettingsIn,
     ProjectStateOut,
     RepairCreate,
@@ -48,6 +53,7 @@ from app.domains.property.schemas import (
     WarrantyPeriodOut,
     WarrantyPeriodUpdate,
 )
+from app.storage import ObjectStore
 
 BASE = "/api/v1/property"
 DEPENDENCIES = {"session": Provide(provide_tenant_session), "authz": Provide(provide_authz)}
@@ -364,4 +370,58 @@ class CompanyController(Controller):
                              lambda c: _async(ContractOut.of(c)))
 
 
-CONTROLLERS: list[Any] = [SettingsController, HandoverController, WarrantyController, CompanyController]
+def _store(request: Request[Any, Any, Any]) -> ObjectStore:
+    store: ObjectStore = request.app.state.store  # set at start-up (app/asgi.py)
+    return store
+
+
+class PhotoController(Controller):
+    path = BASE + "/photos"
+    tags = ["Handover"]
+    dependencies = DEPENDENCIES
+
+    @get("/", operation_id="listPropertyPhotos", summary="The photos of a handover, repair order or finding",
+         **requires(READ_SCOPE))
+    async def list_photos(self, session: AsyncSession, authz: Authorizer,
+                          subject_id: uuid.UUID | None = Parameter(
+                              query="subjectId", default=None,
+                              description="The record's; the 200 newest photos the caller may see when absent.")
+                          ) -> list[PhotoOut]:
+        return await photos.list_photos(session, authz, subject_id)
+
+    @post("/", operation_id="startPropertyPhotoUpload",
+          summary="Start a photo of a handover (defects, the signed record), repair order or finding",
+          description="Answers with the photo (pending) and a presigned PUT: send exactly its headers with the "
+                      "bytes, then `POST /api/v1/property/photos/{id}/complete`.",
+          **requires(WRITE_SCOPE, errors=[404, 409]))
+    async def start(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                    data: PhotoIn) -> Response[PhotoUpload]:
+        upload = await photos.start(session, _store(request), request.user.tenant, authz, data)
+        return Response(upload, status_code=201, headers={"Location": f"{BASE}/photos/{upload.photo.id}",
+                                                          "ETag": etag(upload.photo.version)})
+
+    @get("/{photo_id:uuid}", operation_id="getPropertyPhoto", summary="A photo",
+         **requires(READ_SCOPE, errors=[404]))
+    async def get_photo(self, session: AsyncSession, authz: Authorizer, photo_id: uuid.UUID) -> Response[PhotoOut]:
+        p, _ = await photos.get_photo(session, authz, photo_id)
+        return with_etag(PhotoOut.of(p), p.version)
+
+    @post("/{photo_id:uuid}/complete", operation_id="completePropertyPhotoUpload", status_code=200,
+          summary="Confirm the upload: stored once its size, SHA-256 and format are verified",
+          **requires(WRITE_SCOPE, errors=[404, 409]))
+    async def complete(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                       photo_id: uuid.UUID) -> Response[PhotoOut]:
+        p, path = await photos.get_photo(session, authz, photo_id, lock=True)
+        p = await photos.complete(session, _store(request), request.user.tenant, authz, p, path)
+        return with_etag(PhotoOut.of(p), p.version)
+
+    @get("/{photo_id:uuid}/download", operation_id="downloadPropertyPhoto",
+         summary="A short-lived URL of the stored photo", **requires(READ_SCOPE, errors=[404, 409]))
+    async def download(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                       photo_id: uuid.UUID) -> DownloadOut:
+        p, _ = await photos.get_photo(session, authz, photo_id)
+        return await photos.download(_store(request), request.user.tenant, p)
+
+
+CONTROLLERS: list[Any] = [SettingsController, HandoverController, WarrantyController, CompanyController,
+                          PhotoController]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -32,6 +32,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.models import IdMixin, TenantBase, TimestampMixin, VersionMixin, str_enum
+from app.storage.uploads import UploadMixin, UploadUse
 
 # ------------------------------------------------------------------ configuration
 
@@ -431,3 +432,50 @@ class Replacement(IdMixin, TimestampMixin, VersionMixin, TenantBase):
     stage: Mapped[ReplacementStage] = mapped_column(str_enum(ReplacementStage), nullable=False)
     approval_request_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     completed_on: Mapped[date | None] = mapped_column(Date)
+
+
+# ------------------------------------------------------------------ photos
+
+
+class PhotoSubject(str, enum.Enum):
+    handover = "handover"  # defects found, or the owner's signature on the inspection record
+    repair = "repair"  # the defect, or the work done
+    finding = "finding"  # an inspection finding, or its rectification
+
+
+class PhotoStatus(str, enum.Enum):
+    pending = "pending"
+    stored = "stored"
+
+
+class PropertyPhoto(UploadMixin, IdMixin, TimestampMixin, VersionMixin, TenantBase):
+    """A photo (or the scanned signature) of a handover, repair order or finding, in the tenant's
+    object store: pending until the upload is completed and verified (app/storage/uploads.py)."""
+
+    __tablename__ = "property_photos"
+    UPLOAD_PENDING, UPLOAD_STORED = PhotoStatus.pending, PhotoStatus.stored
+
+    node_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("org_nodes.id", ondelete="RESTRICT"),
+                                               nullable=False)
+    subject: Mapped[PhotoSubject] = mapped_column(str_enum(PhotoSubject), nullable=False)
+    subject_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    caption: Mapped[str | None] = mapped_column(String(200))
+    filename: Mapped[str] = mapped_column(String(200), nullable=False)
+    status: Mapped[PhotoStatus] = mapped_column(str_enum(PhotoStatus), nullable=False)
+    uploaded_by: Mapped[str] = mapped_column(String(100), nullable=False)
+
+    __table_args__ = (
+        Index("ix_property_photos_subject_id", "subject_id"),
+        Index("ix_property_photos_status_upload_expires_at", "status", "upload_expires_at"),
+    )
+
+
+PHOTO_UPLOADS = UploadUse(
+    name="property.photo",
+    content_types=("image/jpeg", "image/png", "image/webp", "image/heic"),
+    max_size=20 * 1024 * 1024,
+    upload_ttl=timedelta(minutes=15),
+    download_ttl=timedelta(minutes=5),
+    grace=timedelta(hours=1),
+    key_layout="property/{subject}/{photo}",
+)

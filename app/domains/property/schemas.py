@@ -11,6 +11,7 @@ import msgspec
 
 from app.core.schemas import Input, Instant, Schema
 from app.domains.property.models import (
+    PHOTO_UPLOADS,
     ActionStatus,
     Assignee,
     Checklist,
@@ -31,8 +32,11 @@ from app.domains.property.models import (
     InspectionKind,
     Party,
     Phase,
+    PhotoStatus,
+    PhotoSubject,
     PropertyCompany,
     PropertyContract,
+    PropertyPhoto,
     PropertyProject,
     RepairOrder,
     RepairSource,
@@ -41,6 +45,7 @@ from app.domains.property.models import (
     Severity,
     WarrantyPeriod,
 )
+from app.storage.uploads import FileName, Sha256Hex
 
 Text100 = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
 Text200 = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
@@ -744,6 +749,57 @@ class ReplacementOut(Schema):
                                                  note=i.get("note")) for i in r.checklist],
                    status=status, approval_request_id=r.approval_request_id, completed_on=r.completed_on,
                    version=r.version)
+
+
+class PhotoIn(Input):
+    subject: PhotoSubject
+    subject_id: uuid.UUID
+    filename: FileName
+    content_type: Literal["image/jpeg", "image/png", "image/webp", "image/heic"]
+    size: Annotated[int, msgspec.Meta(ge=1, le=PHOTO_UPLOADS.max_size, description="Bytes, at most 20 MiB.")]
+    sha256: Sha256Hex
+    caption: Text200 | None = None
+
+
+class PhotoOut(Schema):
+    id: uuid.UUID
+    project_id: uuid.UUID
+    subject: PhotoSubject
+    subject_id: uuid.UUID
+    caption: str | None
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    status: PhotoStatus
+    uploaded_by: str
+    created_at: datetime
+    version: int
+
+    @classmethod
+    def of(cls, p: PropertyPhoto) -> PhotoOut:
+        return cls(id=p.id, project_id=p.node_id, subject=p.subject, subject_id=p.subject_id, caption=p.caption,
+                   filename=p.filename, content_type=p.content_type, size=p.size, sha256=p.sha256, status=p.status,
+                   uploaded_by=p.uploaded_by, created_at=p.created_at, version=p.version)
+
+
+class UploadOut(Schema):
+    """Send exactly ``headers`` with the bytes, by ``expiresAt``; then complete the upload."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    expires_at: datetime
+
+
+class PhotoUpload(Schema):
+    photo: PhotoOut
+    upload: UploadOut
+
+
+class DownloadOut(Schema):
+    url: str
+    expires_at: datetime
 
 
 def jsonable(value: Any) -> Any:

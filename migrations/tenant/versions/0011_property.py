@@ -1,7 +1,8 @@
 """Property management after handover: handovers and their checklists, the project's
 property-management state, warranty periods and repair orders, property companies and their
 contracts, the coordination log and its action items, supervision inspections and findings, the
-owners' committee and the replacement of the property company.
+owners' committee and the replacement of the property company; photos of handovers, repairs and
+findings in the tenant's bucket.
 
 Revision ID: 0011_property
 Revises: 0010_uploads
@@ -306,3 +307,29 @@ def upgrade() -> None:
     schema='tenant'
     )
     op.create_index(op.f('ix_property_replacements_node_id'), 'property_replacements', ['node_id'], unique=False, schema='tenant')
+    op.create_table('property_photos',
+    sa.Column('node_id', sa.UUID(), nullable=False),
+    sa.Column('subject', sa.Enum('handover', 'repair', 'finding', name='photosubject', native_enum=False, length=20, schema='tenant'), nullable=False),
+    sa.Column('subject_id', sa.UUID(), nullable=False),
+    sa.Column('caption', sa.String(length=200), nullable=True),
+    sa.Column('filename', sa.String(length=200), nullable=False),
+    sa.Column('status', sa.Enum('pending', 'stored', name='photostatus', native_enum=False, length=20, schema='tenant'), nullable=False),
+    sa.Column('uploaded_by', sa.String(length=100), nullable=False),
+    sa.Column('object_key', sa.String(length=255), nullable=False),
+    sa.Column('content_type', sa.String(length=100), nullable=False),
+    sa.Column('size', sa.BigInteger(), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('upload_expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('object_version', sa.String(length=128), nullable=True),
+    sa.Column('completed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('id', sa.UUID(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['node_id'], ['tenant.org_nodes.id'], name=op.f('fk_property_photos_node_id_org_nodes'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_property_photos')),
+    sa.UniqueConstraint('object_key', name=op.f('uq_property_photos_object_key')),
+    schema='tenant'
+    )
+    op.create_index('ix_property_photos_status_upload_expires_at', 'property_photos', ['status', 'upload_expires_at'], unique=False, schema='tenant')
+    op.create_index('ix_property_photos_subject_id', 'property_photos', ['subject_id'], unique=False, schema='tenant')
