@@ -269,7 +269,7 @@ async def test_the_cadence_scan_with_fixed_clocks_over_several_tenants(client: A
         ctx = await tenant_ctx(client, db, new_tenant, mint, prefix)
         world = await managed(ctx)
         state_url = f"{BASE}/projects/{world['project']}"
-        responsible = str(uuid.uuid4())
+        responsible = await _staff_account(ctx)
         current = await client.get(state_url, headers=ctx.auth)
         await ok(await client.patch(state_url, json={"responsibleAccountId": responsible},
                                     headers={**ctx.auth, "If-Match": current.headers["etag"]}))

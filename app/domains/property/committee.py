@@ -130,7 +130,8 @@ async def create_case(session: AsyncSession, authz: Authorizer, data: CommitteeC
     case = CommitteeCase(node_id=project.id, status=CommitteeStatus.preparing, deadline=deadline,
                          deadline_basis=basis, subdistrict_office=data.subdistrict_office,
                          subdistrict_contact=data.subdistrict_contact,
-                         preparation_group=list(data.preparation_group), milestones={}, members=[], resolutions=[])
+                         preparation_group=[n.strip() for n in data.preparation_group
+                                            if n.strip()], milestones={}, members=[], resolutions=[])
     session.add(case)
     return await saved(session, case, "property.committee.create", CASE, snapshot=_case)
 
@@ -245,7 +246,7 @@ async def tick(session: AsyncSession, authz: Authorizer, r: Replacement, path: s
     before = _replacement(r)
     REPLACEMENT_FLOW.require("edit", r.stage, "The replacement", hint="it is under approval or done")
     if data.index >= len(r.checklist):
-        raise ProblemError("validation", f"The checklist has {len(r.checklist)} items.",
+        raise ProblemError("conflict", f"The checklist has {len(r.checklist)} items.",
                            errors=[field_error("index", f"below {len(r.checklist)}")])
     items = [dict(i) for i in r.checklist]
     items[data.index].update(done=data.done, note=data.note)

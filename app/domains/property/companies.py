@@ -14,6 +14,7 @@ import msgspec
 from sqlalchemy import Select, false, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth.directory import staff_subject
 from app.auth.models import ClientStatus, OAuthClient
 from app.core.pagination import PageParams, paginate
 from app.core.problems import ProblemError, field_error
@@ -149,7 +150,8 @@ async def bind_client(session: AsyncSession, authz: Authorizer, company: Propert
 async def create_contract(session: AsyncSession, authz: Authorizer, data: ContractCreate) -> PropertyContract:
     project = await project_for(session, authz, data.project_id, WRITE)
     await require_daily_work(session, project)
-    company, _ = await get_company(session, authz, data.company_id)
+    company, _ = await get_at_node(session, authz, PropertyCompany, data.company_id, READ, "property company",
+                                   field="companyId")
     if company.status is not CompanyStatus.active:
         raise ProblemError("conflict", f"{company.name} is inactive.")
     if data.ends_on <= data.starts_on:
@@ -297,10 +299,14 @@ async def update_state(session: AsyncSession, authz: Authorizer, state: Property
                        data: ProjectSettingsIn) -> PropertyProject:
     authz.require(CONFIGURE, path)
     before = snapshot(state)
-    for name in ("early_months", "early_days", "later_days", "responsible_account_id"):
+    for name in ("early_months", "early_days", "later_days"):
         value = getattr(data, name)
-        if value is not msgspec.UNSET:
+        if value is not None:
             setattr(state, name, value)
+    if data.responsible_account_id is not msgspec.UNSET:
+        account = data.responsible_account_id
+        state.responsible_account_id = (uuid.UUID(await staff_subject(session, account, "responsibleAccountId"))
+                                        if account is not None else None)
     if state.early_days > state.later_days:
         raise ProblemError("validation", "The early cadence is at least as frequent as the later one.",
                            errors=[field_error("earlyDays", "at most laterDays")])

@@ -68,9 +68,10 @@ async def _record(session: AsyncSession, project: OrgNode, company_id: uuid.UUID
         raise ProblemError("validation", "Coordination is recorded once it took place.",
                            errors=[field_error("heldOn", f"on or before {day.isoformat()}")])
     entry = CoordinationEntry(node_id=project.id, company_id=company_id, held_on=data.held_on, form=data.form,
-                              recorded_by=party, our_attendees=list(data.our_attendees),
-                              their_attendees=list(data.their_attendees), topics=data.topics,
-                              decisions=data.decisions)
+                              recorded_by=party,
+                              our_attendees=[n.strip() for n in data.our_attendees if n.strip()],
+                              their_attendees=[n.strip() for n in data.their_attendees if n.strip()],
+                              topics=data.topics, decisions=data.decisions)
     session.add(entry)
     entry = await saved(session, entry, "property.coordination.create", ENTRY, snapshot=_entry)
     for a in data.actions:

@@ -209,8 +209,30 @@ async def open_from_handover(session: AsyncSession, handover: Handover, category
                             since=await today(session), paid_allowed=False, paid=False)
 
 
+async def _check_origin(session: AsyncSession, unit: Unit, project: OrgNode, data: RepairCreate) -> None:
+    """The customer named owns the unit; the complaint or finding named is of the project."""
+    from app.domains.complaints.models import Complaint
+    from app.domains.property.models import Finding
+
+    if data.customer_id is not None and await session.scalar(select(CustomerUnit.id).where(
+            CustomerUnit.unit_id == unit.id, CustomerUnit.customer_id == data.customer_id)) is None:
+        raise ProblemError("validation", "That customer does not own the unit.",
+                           errors=[field_error("customerId", "not an owner of the unit")])
+    origin: Any = {"complaint": Complaint, "inspection": Finding}.get(data.source)
+    if data.source_id is None:
+        return
+    if origin is None:
+        raise ProblemError("validation", "A repair opened by staff names no source record.",
+                           errors=[field_error("sourceId", "only with source complaint or inspection")])
+    if await session.scalar(select(origin.id).where(origin.id == data.source_id,
+                                                    origin.node_id == project.id)) is None:
+        raise ProblemError("not-found", f"No {data.source} record {data.source_id} in project {project.code}.",
+                           errors=[field_error("sourceId", f"no such {data.source} record in the project")])
+
+
 async def create_repair(session: AsyncSession, authz: Authorizer, data: RepairCreate) -> RepairOrder:
     unit, project = await unit_for(session, authz, data.unit_id, WRITE)
+    await _check_origin(session, unit, project, data)
     allowed, _ = await tenant_settings.get(session, PAID_REPAIRS_SETTING)
     return await _new_order(session, unit, project.id, category=data.category, description=data.description,
                             source=RepairSource(data.source), source_id=data.source_id, customer_id=data.customer_id,
@@ -254,6 +276,9 @@ async def assign(session: AsyncSession, authz: Authorizer, r: RepairOrder, path:
                                errors=[field_error("companyId", "no such property company")])
         r.company_id, r.contractor = company.id, None
     else:
+        if data.company_id is not None:
+            raise ProblemError("validation", "A contractor's order names no property company.",
+                               errors=[field_error("companyId", "only when assigned to the property company")])
         if not data.contractor:
             raise ProblemError("validation", "Name the contractor.",
                                errors=[field_error("contractor", "required for a contractor")])

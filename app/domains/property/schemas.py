@@ -53,10 +53,13 @@ Text1000 = Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
 LongText = Annotated[str, msgspec.Meta(min_length=1, max_length=10000)]
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=r"^[a-z][a-z0-9_]*$",
                                    examples=["waterproofing"])]
-Names = Annotated[list[Text100], msgspec.Meta(max_length=50)]
+# Names of people present: free text (blank ones are dropped), at most 50 of them.
+Names = Annotated[list[str], msgspec.Meta(max_length=50)]
 Amount = Annotated[str, msgspec.Meta(pattern=r"^(0|[1-9][0-9]{0,9})(\.[0-9]{1,2})?$", examples=["480.00"],
                                      description="Yuan, as a string with at most 2 decimals.")]
 FIRST_YEAR, LAST_YEAR = 1900, 2199  # dates outside are typos, and no arithmetic on them may overflow
+Day = Annotated[date, msgspec.Meta(description="A date from 1900-01-01 to 2199-12-31.",
+                                   extra_json_schema={"extra": {"pattern": r"^(19[0-9]{2}|2[01][0-9]{2})-"}})]
 
 
 class DayInput(Input):
@@ -368,8 +371,8 @@ ContractScope = Literal["move_in_renovation", "security", "cleaning", "greening"
 class ContractCreate(DayInput):
     project_id: uuid.UUID
     company_id: uuid.UUID
-    starts_on: date
-    ends_on: date
+    starts_on: Day
+    ends_on: Day
     scope: Annotated[list[ContractScope], msgspec.Meta(min_length=1, max_length=6)]
 
 
@@ -390,15 +393,15 @@ class ForwardedOut(Schema):
 
 
 class ContractEndIn(DayInput):
-    ended_on: date
+    ended_on: Day
 
 
 class ContractOut(Schema):
     id: uuid.UUID
     project_id: uuid.UUID
     company_id: uuid.UUID
-    starts_on: date
-    ends_on: date
+    starts_on: Day
+    ends_on: Day
     scope: list[str]
     status: ContractStatus
     ended_on: date | None
@@ -414,9 +417,11 @@ class ContractOut(Schema):
 
 
 class ProjectSettingsIn(Input):
-    early_months: Annotated[int, msgspec.Meta(ge=0, le=60)] | msgspec.UnsetType = msgspec.UNSET
-    early_days: Annotated[int, msgspec.Meta(ge=1, le=31)] | msgspec.UnsetType = msgspec.UNSET
-    later_days: Annotated[int, msgspec.Meta(ge=1, le=31)] | msgspec.UnsetType = msgspec.UNSET
+    """Only the fields given change (``responsibleAccountId: null`` clears it)."""
+
+    early_months: Annotated[int, msgspec.Meta(ge=0, le=60)] | None = None
+    early_days: Annotated[int, msgspec.Meta(ge=1, le=31)] | None = None
+    later_days: Annotated[int, msgspec.Meta(ge=1, le=31)] | None = None
     responsible_account_id: uuid.UUID | None | msgspec.UnsetType = msgspec.UNSET
 
 
@@ -450,12 +455,12 @@ class ActionIn(DayInput):
     description: Text1000
     owner: Party
     owner_name: Text100
-    due_on: date
+    due_on: Day
 
 
 class EntryCreate(DayInput):
     project_id: uuid.UUID
-    held_on: date
+    held_on: Day
     form: CoordinationForm
     topics: LongText
     our_attendees: Names = msgspec.field(default_factory=list)
@@ -476,7 +481,7 @@ class ActionOut(Schema):
     description: str
     owner: Party
     owner_name: str
-    due_on: date
+    due_on: Day
     status: ActionStatus
     follow_up: str | None
     done_on: date | None
@@ -494,7 +499,7 @@ class EntryOut(Schema):
     id: uuid.UUID
     project_id: uuid.UUID
     company_id: uuid.UUID
-    held_on: date
+    held_on: Day
     form: CoordinationForm
     recorded_by: Party
     our_attendees: list[str]
@@ -524,13 +529,13 @@ class ScoreIn(Input):
 class FindingIn(DayInput):
     description: Text1000
     severity: Severity
-    deadline: date
+    deadline: Day
 
 
 class InspectionCreate(DayInput):
     project_id: uuid.UUID
     kind: InspectionKind
-    inspected_on: date
+    inspected_on: Day
     inspector: Text100
     scores: Annotated[list[ScoreIn], msgspec.Meta(min_length=1, max_length=100)]
     subject: Text200 | None = None  # what a special inspection looks at
@@ -555,7 +560,7 @@ class FindingOut(Schema):
     project_id: uuid.UUID
     description: str
     severity: Severity
-    deadline: date
+    deadline: Day
     status: FindingStatus
     rectification: str | None
     rectified_on: date | None
@@ -586,7 +591,7 @@ class InspectionOut(Schema):
     kind: InspectionKind
     subject: str | None
     checklist_id: uuid.UUID
-    inspected_on: date
+    inspected_on: Day
     inspector: str
     scores: list[ScoreOut]
     score: Decimal
@@ -641,18 +646,18 @@ class CommitteeCreate(Input):
 
 class MilestoneIn(DayInput):
     milestone: Milestone
-    reached_on: date
+    reached_on: Day
 
 
 class MemberIn(DayInput):
     name: Text100
     role: MemberRole
-    term_starts: date
-    term_ends: date
+    term_starts: Day
+    term_ends: Day
 
 
 class ResolutionIn(DayInput):
-    adopted_on: date
+    adopted_on: Day
     title: Text200
     text: LongText
 
@@ -660,12 +665,12 @@ class ResolutionIn(DayInput):
 class MemberOut(Schema):
     name: str
     role: str
-    term_starts: date
-    term_ends: date
+    term_starts: Day
+    term_ends: Day
 
 
 class ResolutionOut(Schema):
-    adopted_on: date
+    adopted_on: Day
     title: str
     text: str
 
@@ -711,7 +716,7 @@ class ReplacementItemIn(Input):
 class ReplacementCreate(DayInput):
     project_id: uuid.UUID
     incoming_company: Text200
-    effective_on: date
+    effective_on: Day
     # The standard list (documents, facilities, funds, keys) when absent.
     checklist: Annotated[list[ReplacementItemIn], msgspec.Meta(min_length=1, max_length=100)] | None = None
 
@@ -734,7 +739,7 @@ class ReplacementOut(Schema):
     project_id: uuid.UUID
     outgoing_company_id: uuid.UUID
     incoming_company: str
-    effective_on: date
+    effective_on: Day
     checklist: list[ReplacementItemOut]
     status: str  # draft, pending/approved/rejected/withdrawn (the approval request's), completed
     approval_request_id: uuid.UUID | None

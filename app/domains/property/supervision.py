@@ -89,6 +89,16 @@ async def create_inspection(session: AsyncSession, authz: Authorizer, data: Insp
     errors += [field_error("scores", f"item {code} has no score") for code in labels if code not in given]
     if errors:
         raise ProblemError("validation", "Score every item of the checklist.", errors=errors)
+    if data.complaint_ids:
+        from app.domains.complaints.models import Complaint
+
+        found = set((await session.scalars(select(Complaint.id).where(Complaint.id.in_(data.complaint_ids),
+                                                                      Complaint.node_id == project.id))).all())
+        missing = [n for n, c in enumerate(data.complaint_ids) if c not in found]
+        if missing:
+            raise ProblemError("validation", "Link complaints of the project only.",
+                               errors=[field_error(f"complaintIds.{n}", "no such complaint in the project")
+                                       for n in missing])
     day = await today(session)
     if data.inspected_on > day:
         raise ProblemError("validation", "An inspection is recorded once made.",
