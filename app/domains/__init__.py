@@ -30,6 +30,7 @@ from app.domains import (
     interactions,
     org,
     privacy,
+    property,
     surveys,
 )
 
@@ -45,6 +46,7 @@ DOMAINS: tuple[Domain, ...] = (
     calendars.DOMAIN,  # before complaints: SLA clocks count in a calendar
     complaints.DOMAIN,
     archives.DOMAIN,
+    property.DOMAIN,  # after complaints: its manager role gets the committee sign-off
     audit.DOMAIN,
     privacy.DOMAIN,  # after every domain whose personal data it reaches
 )

@@ -85,6 +85,20 @@ CONFIG: dict[str, Any] = {
         {"include-operation-id": ["startComplaintAttachmentUpload", "startDisputeAttachmentUpload",
                                   "startMyComplaintAttachmentUpload", "uploadArchivePages", "correctArchivePage"],
          "checks": {"positive_data_acceptance": {"expected-statuses": [*_POSITIVE_DEFAULT, "422"]}}},
+        # Property management: rules relating two fields, or a field and the record or today: a
+        # contract or term ending after it starts, a handover inspection or supervision scoring
+        # every item of its checklist (a defect with a note), a finding's deadline after its
+        # inspection, a record dated no later than today, a category the warranty periods know, the
+        # customer owning the unit, a repair's source matching its kind, the cadence's early days at
+        # most its later days, a scorecard period's end after its start, distinct checklist codes,
+        # and a photo's file name with its type's extension: 422 naming the field.
+        {"include-operation-id": [
+            "createPropertyContract", "endPropertyContract", "addCommitteeMember", "inspectHandover",
+            "recordSupervisionInspection", "recordCoordination", "recordPartnerCoordination", "createRepairOrder",
+            "requestMyRepair", "createHandover", "updatePropertyProject", "getPropertyScorecard",
+            "updatePropertyChecklist", "startPropertyPhotoUpload", "assignRepairOrder", "createWarrantyPeriod",
+            "forwardPartnerComplaint", "createPropertyCompany", "bindPropertyCompanyClient"],
+         "checks": {"positive_data_acceptance": {"expected-statuses": [*_POSITIVE_DEFAULT, "422"]}}},
     ],
 }
 
