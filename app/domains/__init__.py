@@ -23,8 +23,11 @@ from app.domains import (
     archives,
     audit,
     calendars,
+    care,
+    club,
     complaints,
     customers,
+    forums,
     grading,
     inquiries,
     interactions,
@@ -44,6 +47,9 @@ DOMAINS: tuple[Domain, ...] = (
     calendars.DOMAIN,  # before complaints: SLA clocks count in a calendar
     complaints.DOMAIN,
     archives.DOMAIN,
+    club.DOMAIN,  # after surveys: activities are evaluated with a questionnaire
+    forums.DOMAIN,
+    care.DOMAIN,  # after club: birthdays are members'
     audit.DOMAIN,
 )
 
