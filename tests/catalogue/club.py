@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Select, literal, select
+from sqlalchemy import Select, String, cast, literal, select
 
 from tests.catalogue import Kind, SubtreeSpec, WorldSeed
 from tests.catalogue.complaints import owner
@@ -235,8 +235,8 @@ async def _own_activities(ctx: Ctx) -> Made:
 async def _own_activity(ctx: Ctx) -> Made:
     auth, _, made = await _own_world(ctx, state="published")
     a = made["activity"]
-    return Made(params={"activity_id": a["id"]}, values=[a["id"], a["number"]], url=f"{MINE}/activities",
-                auth=_auth(ctx, auth), bodies={"POST": {}})
+    return Made(params={"activity_id": a["id"]}, values=[a["id"], a["number"]],
+                url=f"{MINE}/memberships/{made['member']['id']}", auth=_auth(ctx, auth), bodies={"POST": {}})
 
 
 async def _own_registration(ctx: Ctx) -> Made:
@@ -303,7 +303,7 @@ def _kinds() -> dict[str, Kind]:
         "club_member": Kind("club.read", _at_node(Member, Member.number)),
         "club_points_entry": Kind("club.read", entries),
         "club_activity": Kind("club.read", _at_node(Activity, Activity.title)),
-        "club_registration": Kind("club.read", _at_node(Registration, Registration.id)),
+        "club_registration": Kind("club.read", _at_node(Registration, cast(Registration.id, String))),
     }
 
 

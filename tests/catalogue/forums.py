@@ -25,10 +25,10 @@ def forum_body(node_id: str, **extra: Any) -> dict[str, Any]:
             "budget": "3000.00", **extra}
 
 
-async def new_forum(ctx: Ctx, state: str = "draft", project_id: str | None = None) -> tuple[dict[str, Any], str,
-                                                                                            list[dict[str, Any]]]:
+async def new_forum(ctx: Ctx, state: str = "draft", project_id: str | None = None,
+                    guests: list[dict[str, Any]] | None = None) -> tuple[dict[str, Any], str, list[dict[str, Any]]]:
     """A forum at a project (a new one unless named): a ``draft``, ``approved`` with two
-    customers invited, or ``held`` (one came). Also the invited customers."""
+    customers invited (new ones unless named), or ``held`` (the first came). Also the invited."""
     if project_id is None:
         project_id = (await _new_project(ctx))[0]["id"]
     who = await manager(ctx, await _branch_of(ctx, project_id))
@@ -37,7 +37,7 @@ async def new_forum(ctx: Ctx, state: str = "draft", project_id: str | None = Non
         return f, location, []
     await ok(await ctx.client.post(f"/api/v1/approvals/requests/{f['approvalRequestId']}/approve", headers=who,
                                    json={}))
-    guests = [(await _new_customer(ctx))[0] for _ in range(2)]
+    guests = guests or [(await _new_customer(ctx))[0] for _ in range(2)]
     etag = (await ctx.client.get(location, headers=ctx.auth)).headers["etag"]
     await ok(await ctx.client.post(f"{location}/invitations", headers={**ctx.auth, "If-Match": etag},
                                    json={"customerIds": [g["id"] for g in guests]}))
@@ -135,8 +135,11 @@ async def _populate(seed: WorldSeed) -> None:
     ctx = Ctx(client=seed.client, db=seed.db, tenant=seed.slug, subject="subtree-admin", auth=seed.admin,
               mark="subtree")
     owner = await _staff_account(ctx)
+    customers = (await ok(await ctx.client.get("/api/v1/customers", params={"limit": 200},
+                                               headers=ctx.auth)))["items"]
     for project in seed.projects:
-        f, location, _ = await new_forum(ctx, "held", project["id"])
+        guest = next(c for c in customers if c["nodeId"] == project["id"])
+        f, location, _ = await new_forum(ctx, "held", project["id"], [guest])
         await _create(ctx, f"{location}/findings", {"category": "service", "description": f"{project['name']}的意见",
                                                     "actions": [{"title": f"{project['name']}改进", "ownerId": owner,
                                                                  "dueOn": DUE}]})

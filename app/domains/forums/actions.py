@@ -5,7 +5,6 @@ their due date and tells each one's owner once."""
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Any
 
 import msgspec
@@ -22,7 +21,7 @@ from app.domains.access.authz import Authorizer
 from app.domains.access.records import get_at_node, subtree_filter
 from app.domains.forums.models import ActionStatus, Forum, ImprovementAction
 from app.domains.forums.schemas import ActionDone, ActionDrop, ActionOut, ActionUpdate
-from app.domains.forums.services import ACTION, READ, WRITE
+from app.domains.forums.services import ACTION, READ, WRITE, action_out
 from app.tenants.bound import tenant_id, today
 
 SORT = {"dueOn": ImprovementAction.due_on, "createdAt": ImprovementAction.created_at}
@@ -33,13 +32,6 @@ FLOW = Workflow("improvement action", {
     "complete": ([ActionStatus.open], [ActionStatus.done]),
     "drop": ([ActionStatus.open], [ActionStatus.dropped]),
 })
-
-
-def action_out(a: ImprovementAction, local_today: date) -> ActionOut:
-    return ActionOut(id=a.id, forum_id=a.forum_id, finding_id=a.finding_id, node_id=a.node_id, title=a.title,
-                     owner_id=a.owner_id, due_on=a.due_on, status=a.status,
-                     overdue=a.status is ActionStatus.open and a.due_on < local_today, overdue_since=a.overdue_since,
-                     progress=a.progress, result=a.result, done_at=a.done_at, version=a.version)
 
 
 async def show(session: AsyncSession, a: ImprovementAction) -> ActionOut:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -49,6 +50,7 @@ from app.domains.forums.models import (
     InviteeStatus,
 )
 from app.domains.forums.schemas import (
+    ActionOut,
     Cancellation,
     Closing,
     FindingIn,
@@ -220,6 +222,13 @@ async def _approved(session: AsyncSession, f: Forum, move: str) -> None:
         raise _conflict(f, shown_status(f.stage.value, status), "its plan needs to be approved first")
 
 
+def action_out(a: ImprovementAction, local_today: date) -> ActionOut:
+    return ActionOut(id=a.id, forum_id=a.forum_id, finding_id=a.finding_id, node_id=a.node_id, title=a.title,
+                     owner_id=a.owner_id, due_on=a.due_on, status=a.status,
+                     overdue=a.status is ActionStatus.open and a.due_on < local_today, overdue_since=a.overdue_since,
+                     progress=a.progress, result=a.result, done_at=a.done_at, version=a.version)
+
+
 async def invitees(session: AsyncSession, f: Forum) -> list[InviteeOut]:
     rows = await session.execute(select(ForumInvitee, Customer.name).join(Customer, Customer.id ==
                                                                           ForumInvitee.customer_id)
@@ -298,8 +307,6 @@ async def add_finding(session: AsyncSession, authz: Authorizer, f: Forum, path: 
 
 
 async def findings(session: AsyncSession, f: Forum) -> list[FindingOut]:
-    from app.domains.forums.actions import action_out
-
     rows: Sequence[ForumFinding] = (await session.scalars(select(ForumFinding).where(
         ForumFinding.forum_id == f.id).order_by(ForumFinding.created_at, ForumFinding.id))).all()
     acts = (await session.scalars(select(ImprovementAction).where(ImprovementAction.forum_id == f.id)
