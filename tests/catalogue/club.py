@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Select, String, cast, literal, select
+from sqlalchemy import Select, select
 
 from tests.catalogue import Kind, SubtreeSpec, WorldSeed
 from tests.catalogue.complaints import owner
@@ -295,15 +295,21 @@ def _kinds() -> dict[str, Kind]:
     from app.domains.org.models import OrgNode
 
     def entries() -> Select[Any]:
-        return (select(PointsEntry.id, OrgNode.path, PointsEntry.reason, literal(1))
+        # An entry never changes and has no version column: its balance stands in (an int).
+        return (select(PointsEntry.id, OrgNode.path, PointsEntry.reason, PointsEntry.balance_after)
                 .join(OrgNode, OrgNode.id == PointsEntry.node_id))
+
+    def registrations() -> Select[Any]:
+        # A registration shows no text of its own: its member's number stands for it.
+        return (select(Registration.id, OrgNode.path, Member.number, Registration.version)
+                .join(OrgNode, OrgNode.id == Registration.node_id).join(Member, Member.id == Registration.member_id))
 
     return {
         "club": Kind("club.read", _at_node(Club, Club.name)),
         "club_member": Kind("club.read", _at_node(Member, Member.number)),
         "club_points_entry": Kind("club.read", entries),
         "club_activity": Kind("club.read", _at_node(Activity, Activity.title)),
-        "club_registration": Kind("club.read", _at_node(Registration, cast(Registration.id, String))),
+        "club_registration": Kind("club.read", registrations),
     }
 
 
