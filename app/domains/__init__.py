@@ -23,8 +23,11 @@ from app.domains import (
     archives,
     audit,
     calendars,
+    care,
+    club,
     complaints,
     customers,
+    forums,
     grading,
     inquiries,
     interactions,
@@ -47,6 +50,9 @@ DOMAINS: tuple[Domain, ...] = (
     complaints.DOMAIN,
     archives.DOMAIN,
     property.DOMAIN,  # after complaints: its manager role gets the committee sign-off
+    club.DOMAIN,  # after surveys: activities are evaluated with a questionnaire
+    forums.DOMAIN,
+    care.DOMAIN,  # after club: birthdays are members'
     audit.DOMAIN,
     privacy.DOMAIN,  # after every domain whose personal data it reaches
 )

@@ -99,6 +99,15 @@ CONFIG: dict[str, Any] = {
             "updatePropertyChecklist", "startPropertyPhotoUpload", "assignRepairOrder", "createWarrantyPeriod",
             "forwardPartnerComplaint", "createPropertyCompany", "bindPropertyCompanyClient"],
          "checks": {"positive_data_acceptance": {"expected-statuses": [*_POSITIVE_DEFAULT, "422"]}}},
+        # Across fields and records: a club's tiers must make a ladder from 0 points (distinct codes
+        # and thresholds); an activity ends after it starts and names tiers of its club and existing
+        # projects; a check-in token is one the API made for this activity; a thematic forum names
+        # its theme, attendance is of those invited, an action is due today or later; a holiday
+        # rule names a day of its month. Each is refused with 422 naming the field.
+        {"include-operation-id": ["planClub", "reviseClub", "planClubActivity", "reviseClubActivity",
+                                  "checkInClubMember", "planForum", "reviseForum", "recordForumMinutes",
+                                  "addForumFinding", "createCareRule", "updateCareRule"],
+         "checks": {"positive_data_acceptance": {"expected-statuses": [*_POSITIVE_DEFAULT, "422"]}}},
     ],
 }
 

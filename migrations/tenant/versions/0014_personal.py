@@ -28,7 +28,7 @@ from app.core.keystore import master_key
 from app.tenants.migrations import tenant_schema
 
 revision = "0014_personal"
-down_revision = "0011_property"
+down_revision = "0013_club"
 branch_labels = None
 depends_on = None
 

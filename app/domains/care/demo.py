@@ -1,0 +1,27 @@
+"""The care campaigns of the demo tenant: birthday greetings, the National Day greeting and the
+handover anniversary."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.domains.access.authz import trusted
+from app.domains.care import services
+from app.domains.care.schemas import RuleIn
+
+RULES = [
+    {"name": "生日祝福 Birthday", "occasion": "birthday", "channels": ["app", "email"],
+     "subject": "{name}，生日快乐 Happy birthday", "body": "{name}您好，阳光·悦享会祝您生日快乐！"},
+    {"name": "国庆问候 National Day", "occasion": "holiday", "month": 10, "day": 1, "channels": ["app", "email"],
+     "subject": "{name}，国庆快乐", "body": "{name}您好，祝您和家人国庆快乐！"},
+    {"name": "交付周年 Handover anniversary", "occasion": "anniversary", "channels": ["app"],
+     "subject": "{name}，入住周年快乐", "body": "{name}您好，感谢您一年来的信任与陪伴。"},
+]
+
+
+async def seed_demo(session: AsyncSession, people: Any) -> None:
+    for rule in RULES:
+        await services.create_rule(session, trusted(), msgspec.convert(rule, RuleIn))

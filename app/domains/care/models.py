@@ -1,0 +1,66 @@
+"""Care campaigns (客户关怀): the group's rules (birthday greetings, holiday greetings, handover
+anniversaries) and every care message sent, one per rule, customer and occasion."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.models import IdMixin, TenantBase, TimestampMixin, VersionMixin, str_enum
+from app.domains.customers.references import register_customer_reference
+
+
+class Occasion(str, enum.Enum):
+    birthday = "birthday"  # a club member's birthday (their membership's birth date)
+    holiday = "holiday"  # a date of the year (春节 is set per year: a rule per year's date)
+    anniversary = "anniversary"  # the anniversary of the handover of the owner's project
+
+
+class CareRule(IdMixin, TimestampMixin, VersionMixin, TenantBase):
+    """A campaign the daily scan runs: to whom, on which day, through which channels, what it says."""
+
+    __tablename__ = "care_rules"
+
+    name: Mapped[str] = mapped_column(String(100), nullable=False, unique=True)
+    occasion: Mapped[Occasion] = mapped_column(str_enum(Occasion), nullable=False)
+    month: Mapped[int | None] = mapped_column(Integer)  # a holiday's date
+    day: Mapped[int | None] = mapped_column(Integer)
+    # In order of preference: "app" (in-app, to the owner's account), "email".
+    channels: Mapped[list[str]] = mapped_column(JSONB, nullable=False)
+    subject: Mapped[str] = mapped_column(String(200), nullable=False)
+    body: Mapped[str] = mapped_column(Text, nullable=False)  # {name} is the customer's name
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    created_by: Mapped[str] = mapped_column(String(200), nullable=False)
+
+    __table_args__ = (
+        CheckConstraint("(occasion = 'holiday') = (month IS NOT NULL AND day IS NOT NULL)", name="holiday_date"),
+    )
+
+
+class CareMessage(IdMixin, TenantBase):
+    """One care message written to the outbox: never twice for a rule, a customer and an
+    occasion (``birthday:2026``, ``holiday:2026-10-01``, ``anniversary:2026``)."""
+
+    __tablename__ = "care_messages"
+
+    rule_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("care_rules.id", ondelete="RESTRICT"), nullable=False)
+    customer_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("customers.id", ondelete="RESTRICT"), nullable=False)
+    occasion: Mapped[str] = mapped_column(String(40), nullable=False)
+    channel: Mapped[str] = mapped_column(String(20), nullable=False)
+    outbox_message_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+    __table_args__ = (
+        UniqueConstraint("rule_id", "customer_id", "occasion"),
+        Index("ix_care_messages_customer_id", "customer_id"),
+    )
+
+
+register_customer_reference(CareMessage, "customer_id")

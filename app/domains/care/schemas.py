@@ -1,0 +1,72 @@
+"""Request and response bodies of care campaigns."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, time
+from typing import Annotated, Literal
+
+import msgspec
+
+from app.core.schemas import Input, Schema
+from app.domains.care.models import Occasion
+
+Channel = Literal["app", "email"]
+Channels = Annotated[list[Channel], msgspec.Meta(min_length=1, max_length=2)]
+Month = Annotated[int, msgspec.Meta(ge=1, le=12)]
+Day = Annotated[int, msgspec.Meta(ge=1, le=31)]
+
+
+class RuleIn(Input):
+    """A care campaign. A holiday names its month and day; ``{name}`` in the subject or body
+    is the customer's name."""
+
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    occasion: Occasion
+    channels: Channels
+    subject: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    body: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+    month: Month | None = None
+    day: Day | None = None
+    active: bool = True
+
+
+class RuleUpdate(Input):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] | msgspec.UnsetType = msgspec.UNSET
+    channels: Channels | msgspec.UnsetType = msgspec.UNSET
+    subject: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | msgspec.UnsetType = msgspec.UNSET
+    body: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)] | msgspec.UnsetType = msgspec.UNSET
+    month: Month | None | msgspec.UnsetType = msgspec.UNSET
+    day: Day | None | msgspec.UnsetType = msgspec.UNSET
+    active: bool | msgspec.UnsetType = msgspec.UNSET
+
+
+class RuleOut(Schema):
+    id: uuid.UUID
+    name: str
+    occasion: Occasion
+    month: int | None
+    day: int | None
+    channels: list[str]
+    subject: str
+    body: str
+    active: bool
+    created_at: datetime
+    version: int
+
+
+class QuietHours(Input):
+    """When no care message goes out, in the group's time zone (``start`` to ``end``, across
+    midnight when ``end`` is earlier)."""
+
+    start: time
+    end: time
+
+
+class CareMessageOut(Schema):
+    id: uuid.UUID
+    rule_id: uuid.UUID
+    customer_id: uuid.UUID
+    occasion: str
+    channel: str
+    sent_at: datetime

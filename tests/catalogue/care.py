@@ -1,0 +1,47 @@
+"""Route-catalogue entries of care campaigns (see tests/catalogue/__init__.py). Care rules and
+messages are the group's: no org node."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from tests.catalogue import SubtreeSpec
+from tests.routes import Ctx, Factory, Made, _create
+
+BASE = "/api/v1/care"
+
+
+def rule_body(**extra: Any) -> dict[str, Any]:
+    return {"name": f"国庆问候 {uuid.uuid4().hex[:8]}", "occasion": "holiday", "month": 10, "day": 1,
+            "channels": ["app", "email"], "subject": "{name}，国庆快乐", "body": "{name}您好，祝您国庆快乐！", **extra}
+
+
+async def _rules(ctx: Ctx) -> Made:
+    return Made(params={}, values=[], url=None, bodies={"POST": rule_body()})
+
+
+async def _rule(ctx: Ctx) -> Made:
+    r, location = await _create(ctx, f"{BASE}/rules", rule_body(subject=f"A-only greeting {ctx.mark}"))
+    return Made(params={"rule_id": r["id"]}, values=[r["id"], r["name"], r["subject"]], url=location,
+                bodies={"PATCH": {"active": False}})
+
+
+async def _messages(ctx: Ctx) -> Made:
+    return Made(params={}, values=[], url=None)
+
+
+FACTORIES: dict[str, Factory] = {
+    f"{BASE}/rules": _rules,
+    f"{BASE}/rules/{{rule_id:uuid}}": _rule,
+    f"{BASE}/messages": _messages,
+}
+
+_GROUP = ("the group's care campaigns: care.read anywhere reads them, care.configure at the group node changes them "
+          "(tests/domains/test_care.py)")
+SUBTREE = SubtreeSpec(no_node={
+    f"{BASE}/rules": _GROUP,
+    f"{BASE}/rules/{{rule_id:uuid}}": _GROUP,
+    f"{BASE}/messages": "messages sent by the group's care campaigns: care.read anywhere reads them "
+                        "(tests/domains/test_care.py)",
+})
