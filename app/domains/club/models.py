@@ -37,6 +37,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.models import IdMixin, TenantBase, TimestampMixin, VersionMixin, str_enum
+from app.core.personal import kept_plain
 from app.domains.customers.references import register_customer_reference
 
 
@@ -117,7 +118,8 @@ class Member(IdMixin, TimestampMixin, VersionMixin, TenantBase):
         UUID(as_uuid=True), ForeignKey("club_tiers.id", ondelete="RESTRICT"), nullable=False)
     status: Mapped[MemberStatus] = mapped_column(str_enum(MemberStatus), nullable=False)
     joined_on: Mapped[date] = mapped_column(Date, nullable=False)
-    birth_date: Mapped[date | None] = mapped_column(Date)  # for birthday greetings
+    birth_date: Mapped[date | None] = mapped_column(Date, info=kept_plain(
+        "given by the member for birthday greetings; the care scan selects members by its month and day in SQL"))
     referred_by_id: Mapped[uuid.UUID | None] = mapped_column(
         UUID(as_uuid=True), ForeignKey("club_members.id", ondelete="RESTRICT"))
     balance: Mapped[int] = mapped_column(Integer, nullable=False, default=0)

@@ -32,6 +32,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.models import IdMixin, TenantBase, TimestampMixin, VersionMixin, str_enum
+from app.core.personal import kept_plain
 from app.storage.uploads import UploadMixin, UploadUse
 
 # ------------------------------------------------------------------ configuration
@@ -229,7 +230,8 @@ class PropertyCompany(IdMixin, TimestampMixin, VersionMixin, TenantBase):
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     credit_code: Mapped[str | None] = mapped_column(String(40))
     contact_name: Mapped[str | None] = mapped_column(String(100))
-    contact_phone: Mapped[str | None] = mapped_column(String(40))
+    contact_phone: Mapped[str | None] = mapped_column(String(40), info=kept_plain(
+        "the company's service line, published to owners and staff; a company's number, not a person's"))
     # The OAuth client (its public client id) through which the company works its side.
     client_id: Mapped[str | None] = mapped_column(String(100), unique=True)
     status: Mapped[CompanyStatus] = mapped_column(str_enum(CompanyStatus), nullable=False)

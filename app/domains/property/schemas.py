@@ -318,19 +318,24 @@ class RepeatedPage(Schema):
 # ------------------------------------------------------------------ companies and contracts
 
 
+# The company's service line, published to owners and staff (a company's number, not a
+# person's: it is stored in plain text, see the model).
+ServiceLine = Annotated[str, msgspec.Meta(min_length=3, max_length=40, pattern=r"^[0-9+() -]+$",
+                                          description="The company's service line, published to owners and staff.")]
+
+
 class CompanyCreate(Input):
     name: Text200
     node_id: uuid.UUID | None = None  # the group node when absent
     credit_code: Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=r"^[0-9A-Z]+$")] | None = None
     contact_name: Text100 | None = None
-    contact_phone: Annotated[str, msgspec.Meta(min_length=3, max_length=40, pattern=r"^[0-9+() -]+$")] | None = None
+    contact_phone: ServiceLine | None = None
 
 
 class CompanyUpdate(Input):
     name: Text200 | msgspec.UnsetType = msgspec.UNSET
     contact_name: Text100 | None | msgspec.UnsetType = msgspec.UNSET
-    contact_phone: Annotated[str, msgspec.Meta(min_length=3, max_length=40,
-                                               pattern=r"^[0-9+() -]+$")] | None | msgspec.UnsetType = msgspec.UNSET
+    contact_phone: ServiceLine | None | msgspec.UnsetType = msgspec.UNSET
     status: CompanyStatus | msgspec.UnsetType = msgspec.UNSET
 
 
