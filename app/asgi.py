@@ -33,7 +33,7 @@ from app.core.db import Database, resolve_database_url
 from app.core.deps import provide_reader
 from app.core.http_policy import HttpPolicy
 from app.core.jobs_controller import JobController
-from app.core.openapi import ClosedStructSchemaPlugin, security_components
+from app.core.openapi import ClosedStructSchemaPlugin, DocumentedHeaders, security_components
 from app.core.problems import EXCEPTION_HANDLERS
 from app.core.request_context import LOG_FORMAT
 from app.fanout.controllers import FanoutRunController
@@ -145,7 +145,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         dependencies={"reader": Provide(provide_reader, sync_to_thread=False)},
         exception_handlers={**EXCEPTION_HANDLERS, **STORAGE_EXCEPTION_HANDLERS},
         openapi_config=openapi,
-        plugins=[ClosedStructSchemaPlugin(), HttpPolicy(), SharedCounters()],
+        plugins=[ClosedStructSchemaPlugin(), HttpPolicy(), SharedCounters(), DocumentedHeaders()],
         before_send=[complete_allow_header],
         request_max_body_size=settings.max_body_bytes,
         cors_config=CORSConfig(allow_origins=[], allow_headers=["Authorization", "Content-Type", "If-Match",
