@@ -40,6 +40,9 @@ class OfflineSwaggerUI(OpenAPIRenderPlugin):
             "url": self.get_openapi_json_route(request),
             "dom_id": "#swagger-ui",
             "deepLinking": True,
+            # Tags folded: some 260 operations open at once take the browser seconds to draw.
+            "docExpansion": "none",
+            "filter": True,
             "oauth2RedirectUrl": f"{request.base_url}".rstrip("/") + f"{base}/oauth2-redirect.html",
             "persistAuthorization": True,
         }
