@@ -4,31 +4,20 @@ chain's level; and its partner client may ask for the scopes a partner front end
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from sqlalchemy import select
 
-from app.core.audit import Actor
-from tests.conftest import OPERATOR
 
-
-async def test_every_role_is_held_where_workflows_look_for_it(db: Any) -> None:
+async def test_every_role_is_held_where_workflows_look_for_it(db: Any, demo: Any) -> None:
     from app.auth.models import OAuthClient
-    from app.demo import PARTNER_CLIENT, SUPERVISOR, seed_demo
+    from app.demo import PARTNER_CLIENT, SUPERVISOR
     from app.domains.access.models import Role, RoleAssignment
     from app.domains.approvals.models import ApprovalChain
     from app.domains.org.models import OrgNode
     from app.tenants.models import Tenant
 
-    # The demo's client ids are fixed and unique in the database: one demo tenant per test run
-    # (tests/domains/test_customers.py may have seeded it already).
-    async with db.platform_session() as session:
-        slug = await session.scalar(select(Tenant.slug).join(OAuthClient, OAuthClient.tenant_id == Tenant.id)
-                                    .where(OAuthClient.client_id == PARTNER_CLIENT))
-    if slug is None:
-        slug = f"demo_{uuid.uuid4().hex[:8]}"
-        assert await seed_demo(db, slug, Actor(kind="operator", id=OPERATOR))
+    slug = demo.slug
     async with db.tenant_session(f"t_{slug}") as session:
         roles = set((await session.scalars(select(Role.code))).all())
         held = set((await session.execute(
