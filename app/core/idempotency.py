@@ -10,6 +10,7 @@ no key behind.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -24,6 +25,9 @@ from app.core.problems import ProblemError, field_error
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 200
+# Visible ASCII and spaces: what the document declares (app/core/openapi.py), so a client can
+# check a key before sending it.
+KEY_PATTERN = r"^[ -~]{1,200}$"
 # A route's opt key saying it honours Idempotency-Key though it answers neither 201 nor 202
 # (e.g. a workflow action): ``requires(..., idempotent=True)``.
 IDEMPOTENT_OPT = "idempotent"
@@ -77,9 +81,9 @@ async def idempotent(
     key = request.headers.get(HEADER.lower())
     if key is None:
         return await produce()
-    if not 1 <= len(key) <= MAX_KEY_LENGTH or not key.isprintable():
+    if not re.fullmatch(KEY_PATTERN, key):
         raise ProblemError(
-            "validation", "Idempotency-Key must be 1 to 200 printable characters.",
+            "validation", "Idempotency-Key must be 1 to 200 visible ASCII characters or spaces.",
             errors=[field_error(HEADER, "invalid key", "header")],
         )
     table = tenant_keys if "tenant_schema" in session.info else platform_keys

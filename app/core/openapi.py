@@ -29,7 +29,7 @@ from litestar.openapi.spec import (
 from litestar.plugins import InitPluginProtocol
 from litestar.routes import HTTPRoute
 
-from app.core.idempotency import accepts_key
+from app.core.idempotency import KEY_PATTERN, accepts_key
 from app.core.problems import CATALOGUE, PROBLEM_JSON, TYPE_PREFIX, Problem
 
 if TYPE_CHECKING:
@@ -115,20 +115,22 @@ _STRING = Schema(type=OpenAPIType.STRING)
 REQUEST_HEADERS = {
     "X-Request-Id": Parameter(
         name="X-Request-Id", param_in=ParamType.HEADER, required=False,
-        schema=Schema(type=OpenAPIType.STRING, min_length=1, max_length=100),
-        description="The caller's id for this request (1-100 visible ASCII characters), kept in the logs and the "
-                    "audit trail and answered back; a new one is made when absent or malformed.",
+        schema=Schema(type=OpenAPIType.STRING),
+        description="The caller's id for this request, kept in the logs and the audit trail and answered back "
+                    "when it is 1-100 visible ASCII characters; otherwise (or when absent) a new one is made.",
     ),
     "Change-Reason": Parameter(
         name="Change-Reason", param_in=ParamType.HEADER, required=False,
-        schema=Schema(type=OpenAPIType.STRING, max_length=2000),
-        description="Why the change is made, in words; kept with the change in the audit trail.",
+        schema=Schema(type=OpenAPIType.STRING),
+        description="Why the change is made, in words; its first 2000 characters are kept with the change in the "
+                    "audit trail.",
     ),
     "Idempotency-Key": Parameter(
         name="Idempotency-Key", param_in=ParamType.HEADER, required=False,
-        schema=Schema(type=OpenAPIType.STRING, min_length=1, max_length=200),
-        description="A key of the caller's choosing (1-200 printable characters): a retry with the same key and "
-                    "body gets the first answer back (with `Idempotent-Replayed: true`) instead of acting twice; "
+        schema=Schema(type=OpenAPIType.STRING, pattern=KEY_PATTERN),
+        description="A key of the caller's choosing (1-200 visible ASCII characters or spaces): a retry with "
+                    "the same key and body gets the first answer back (with `Idempotent-Replayed: true`) instead "
+                    "of acting twice; "
                     "the same key with another body is refused (422 `idempotency-key-reused`).",
     ),
 }
