@@ -418,7 +418,11 @@ def run(host: str | None, port: int | None, workers: int | None, with_worker: bo
     finally:
         if child is not None:
             child.send_signal(signal.SIGTERM)
-            child.wait(timeout=30)
+            try:
+                child.wait(timeout=30)
+            except subprocess.TimeoutExpired:  # a warm shutdown that hangs must not outlive the run
+                child.kill()
+                child.wait()
         pid_file.unlink(missing_ok=True)
         if embedded and stop_embedded_database(settings.data_dir):
             console.print("embedded PostgreSQL stopped; its data is kept in "
@@ -435,7 +439,9 @@ def stop() -> None:
     if pid_file.exists():
         pid = int(pid_file.read_text())
         try:
-            os.kill(pid, signal.SIGTERM)  # the run stops its worker and the database itself
+            # As Ctrl-C does: the run then stops its worker and the database itself (uvicorn
+            # re-raises a SIGTERM once it has shut down, which would end the run before that).
+            os.kill(pid, signal.SIGINT)
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
                 os.kill(pid, 0)
