@@ -21,7 +21,7 @@ UV_PIP   := $(UV) pip install -q --python $(PY)
 # source again where the environment forbids bytecode files (__pycache__ is ignored by git).
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: run test lint fuzz bench worker migrate install install-dev lock upgrade-deps clean-data browser
+.PHONY: run stop test lint fuzz bench worker migrate install install-dev lock upgrade-deps clean-data browser
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -64,9 +64,14 @@ lock: $(PY)
 upgrade-deps:
 	$(MAKE) lock UPGRADE=--upgrade
 
-## Serve the API on 127.0.0.1:8000 (embedded PostgreSQL unless DATABASE_URL is set).
+## Serve the API on 127.0.0.1:8000 (embedded PostgreSQL unless DATABASE_URL is set). Ctrl-C
+## stops the API, its worker and the embedded PostgreSQL; the data is kept.
 run: install
 	$(VENV)/bin/cornerstone run
+
+## Stop a run started in the background (`make run &`, nohup…) and the embedded PostgreSQL.
+stop: install
+	$(VENV)/bin/cornerstone stop
 
 ## The lint gate first, then the whole suite against real PostgreSQL (DATABASE_URL or
 ## embedded) and a real worker, in two processes. worksteal: each worker starts with one half

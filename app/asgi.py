@@ -14,7 +14,6 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Tag
 from litestar.status_codes import HTTP_307_TEMPORARY_REDIRECT
 
@@ -31,9 +30,10 @@ from app.core.broker import broker_probe
 from app.core.counters import SharedCounters
 from app.core.db import Database, resolve_database_url
 from app.core.deps import provide_reader
+from app.core.docs_viewer import OfflineSwaggerUI
 from app.core.http_policy import HttpPolicy
 from app.core.jobs_controller import JobController
-from app.core.openapi import ClosedStructSchemaPlugin, security_components
+from app.core.openapi import ClosedStructSchemaPlugin, DocumentedHeaders, security_components
 from app.core.problems import EXCEPTION_HANDLERS
 from app.core.request_context import LOG_FORMAT
 from app.fanout.controllers import FanoutRunController
@@ -82,6 +82,20 @@ async def docs_redirect() -> Response[None]:
     return Response(None, status_code=HTTP_307_TEMPORARY_REDIRECT, headers={"Location": "/schema/swagger"})
 
 
+def cors_config(origins: tuple[str, ...]) -> CORSConfig:
+    """Browser front ends on the origins the deployment allows (CORNERSTONE_CORS_ORIGINS): the
+    headers the API reads may be sent, and those it answers with may be read."""
+    return CORSConfig(
+        allow_origins=list(origins),
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type", "If-Match", "Idempotency-Key", "Change-Reason",
+                       "X-Request-Id"],
+        expose_headers=["ETag", "Location", "Retry-After", "Idempotent-Replayed", "X-Request-Id", "RateLimit-Policy"],
+        allow_credentials=False,
+        max_age=600,
+    )
+
+
 def create_app(settings: Settings | None = None, database: Database | None = None) -> Litestar:
     settings = settings or get_settings()
     domains.load()  # every domain's parts, so that what they register at import is complete
@@ -127,7 +141,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         # The document and its viewers are public; the router's opt says so to the authentication.
         # They are not API operations, so the document leaves them out.
         openapi_router=Router(path="/schema", route_handlers=[], opt={"public": True}, include_in_schema=False),
-        render_plugins=[SwaggerRenderPlugin(path="/swagger", init_oauth={"usePkceWithAuthorizationCodeGrant": True})],
+        render_plugins=[OfflineSwaggerUI(path="/swagger", init_oauth={"usePkceWithAuthorizationCodeGrant": True})],
         components=security_components(
             token_url=f"{settings.issuer}/oauth/token",
             authorization_url=f"{settings.issuer}/oauth/authorize",
@@ -145,11 +159,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         dependencies={"reader": Provide(provide_reader, sync_to_thread=False)},
         exception_handlers={**EXCEPTION_HANDLERS, **STORAGE_EXCEPTION_HANDLERS},
         openapi_config=openapi,
-        plugins=[ClosedStructSchemaPlugin(), HttpPolicy(), SharedCounters()],
+        plugins=[ClosedStructSchemaPlugin(), HttpPolicy(), SharedCounters(), DocumentedHeaders()],
         before_send=[complete_allow_header],
         request_max_body_size=settings.max_body_bytes,
-        cors_config=CORSConfig(allow_origins=[], allow_headers=["Authorization", "Content-Type", "If-Match",
-                                                                "Idempotency-Key", "Change-Reason"]),
+        cors_config=cors_config(settings.cors_origins),
         debug=False,
     )
 

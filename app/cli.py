@@ -18,7 +18,7 @@ from rich.table import Table
 
 from app.config import SettingsError, get_settings
 from app.core.audit import Actor
-from app.core.db import Database, resolve_database_url
+from app.core.db import Database, resolve_database_url, stop_embedded_database
 
 T = TypeVar("T")
 console = Console(soft_wrap=True)  # long lines (curl commands) stay copyable
@@ -385,8 +385,13 @@ def run(host: str | None, port: int | None, workers: int | None, with_worker: bo
     from app.demo import print_demo_help, seed_demo
 
     settings = _settings()
+    # The embedded PostgreSQL is started by this run when no server is named: stopped with it.
+    embedded = not (settings.database_url or os.environ.get("DATABASE_URL"))
     url = resolve_database_url(settings)
     console.print(f"database: {url}")
+    pid_file = settings.data_dir / "run" / "cornerstone.pid"  # for `cornerstone stop` (make stop)
+    pid_file.parent.mkdir(parents=True, exist_ok=True)
+    pid_file.write_text(str(os.getpid()))
 
     async def prepare(database: Database) -> None:
         if not await upgrade_all(database, concurrency=settings.migration_concurrency):
@@ -413,7 +418,40 @@ def run(host: str | None, port: int | None, workers: int | None, with_worker: bo
     finally:
         if child is not None:
             child.send_signal(signal.SIGTERM)
-            child.wait(timeout=30)
+            try:
+                child.wait(timeout=30)
+            except subprocess.TimeoutExpired:  # a warm shutdown that hangs must not outlive the run
+                child.kill()
+                child.wait()
+        pid_file.unlink(missing_ok=True)
+        if embedded and stop_embedded_database(settings.data_dir):
+            console.print("embedded PostgreSQL stopped; its data is kept in "
+                          f"{settings.data_dir / 'pg'}")
+
+
+@main.command("stop")
+def stop() -> None:
+    """Stop a detached `cornerstone run` (its worker with it) and the embedded PostgreSQL; data kept."""
+    import time
+
+    settings = _settings()
+    pid_file = settings.data_dir / "run" / "cornerstone.pid"
+    if pid_file.exists():
+        pid = int(pid_file.read_text())
+        try:
+            # As Ctrl-C does: the run then stops its worker and the database itself (uvicorn
+            # re-raises a SIGTERM once it has shut down, which would end the run before that).
+            os.kill(pid, signal.SIGINT)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                os.kill(pid, 0)
+                time.sleep(0.2)
+            console.print(f"[yellow]cornerstone run ({pid}) did not stop within 60 s[/yellow]")
+        except ProcessLookupError:
+            console.print(f"stopped cornerstone run ({pid})")
+        pid_file.unlink(missing_ok=True)
+    if stop_embedded_database(settings.data_dir):
+        console.print("embedded PostgreSQL stopped; data kept")
 
 
 if __name__ == "__main__":

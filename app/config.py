@@ -64,6 +64,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Proxies whose X-Forwarded-For is believed (IP addresses or networks); empty: none, the
     # TCP peer is the client (app/core/request_context.py).
     trusted_proxies: tuple[IPNetwork, ...]
+    # Browser origins (scheme://host[:port]) allowed to call the API across origins (CORS),
+    # for every tenant; empty: none. A comma-separated list, or * for any origin (tokens are
+    # sent in Authorization, never in cookies, so no credentials mode is involved).
+    cors_origins: tuple[str, ...]
     # Object storage: an S3-compatible server when s3_endpoint is set, else local disk
     # under data_dir/objects (see app/storage and docs/storage.md).
     s3_endpoint: str | None  # http(s)://host[:port], no path
@@ -183,6 +187,19 @@ def _networks(raw: str) -> tuple[IPNetwork, ...]:
     return tuple(networks)
 
 
+def _origins(raw: str) -> tuple[str, ...]:
+    origins = []
+    for item in (part.strip().rstrip("/") for part in raw.split(",")):
+        if not item:
+            continue
+        parts = urlsplit(item)
+        if item != "*" and (parts.scheme not in ("http", "https") or not parts.netloc or parts.path
+                            or parts.query or parts.fragment):
+            raise ValueError(f"{item!r} is not an origin (scheme://host[:port], comma-separated, or *)")
+        origins.append(item if item == "*" else f"{parts.scheme}://{parts.netloc.lower()}")
+    return tuple(origins)
+
+
 def _text(raw: str) -> str:
     if not raw.strip():
         raise ValueError("must not be empty")
@@ -212,6 +229,7 @@ _SPEC: list[tuple[str, str, str | None, Callable[[str], Any]]] = [
     ("CORNERSTONE_SMTP_URL", "smtp_url", None, _url("smtp", "smtps")),
     ("CORNERSTONE_AUTH_RATE_LIMIT", "auth_rate_limit", "30", _int(1, 1_000_000)),
     ("CORNERSTONE_TRUSTED_PROXIES", "trusted_proxies", None, _networks),
+    ("CORNERSTONE_CORS_ORIGINS", "cors_origins", None, _origins),
     ("CORNERSTONE_S3_ENDPOINT", "s3_endpoint", None, _s3_endpoint),
     ("CORNERSTONE_S3_ACCESS_KEY", "s3_access_key", None, _text),
     ("CORNERSTONE_S3_SECRET_KEY", "s3_secret_key", None, _text),
@@ -249,6 +267,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         values["issuer"] = f"http://{host}:{values['port']}"
     values["issuer"] = values["issuer"].rstrip("/")
     values["trusted_proxies"] = values["trusted_proxies"] or ()
+    values["cors_origins"] = values["cors_origins"] or ()
     _check_s3(env, values)
     return Settings(**values)
 

@@ -51,12 +51,19 @@ FLOORS = 6
 FLATS = [("01", "3室2厅2卫", "118.60"), ("02", "2室2厅1卫", "89.35")]
 
 STAFF = ("manager", "Sunshine-Staff-2026")
+# Holds every other role of the group where workflows look for it (see _seed_role_holders): the
+# approver of what the manager proposes, since no one decides their own request.
+SUPERVISOR = ("supervisor", "Sunshine-Staff-2026")
 OWNER = ("owner", "Sunshine-Home-2026")
 OPERATOR = ("admin", "Sunshine-Ops-2026")
 # Fixed so that a person trying the demo can add it to an authenticator app once.
 DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXPCORNERSTONEDEMOS"  # noqa: S105 - the demo's, published in README.md
 MOBILE_CLIENT = "demo-mobile"
 PARTNER_CLIENT = "demo-partner"
+# What a partner front end (a sales office, a call-centre desk) is granted: the group's records
+# and workflows; not identity or access administration, nor an owner's own scope.
+PARTNER_SCOPES = sorted(s for s in TENANT_SCOPES
+                        if s not in {"owner:self", "account:self"} and not s.startswith(("identity:", "access:")))
 CONSOLE_CLIENT = "platform-console"
 MOBILE_REDIRECTS = ["com.sunshine.app:/oauth/callback", "http://127.0.0.1:8765/callback"]
 
@@ -87,6 +94,12 @@ async def seed_demo(db: Database, slug: str, actor: Actor, settings: Settings | 
                                      scopes=sorted(TENANT_SCOPES - {"owner:self"}), email="manager@example.com")
         staff.totp_secret, staff.totp_confirmed_at = DEMO_TOTP_SECRET, utcnow()
         staff_id = staff.id
+        supervisor = await create_account(session, tenant_id=tenant.id, kind=AccountKind.staff,
+                                          username=SUPERVISOR[0], display_name="赵主管 Supervisor Zhao",
+                                          password=SUPERVISOR[1], scopes=sorted(TENANT_SCOPES - {"owner:self"}),
+                                          email="supervisor@example.com")
+        supervisor.totp_secret, supervisor.totp_confirmed_at = DEMO_TOTP_SECRET, utcnow()
+        supervisor_id = supervisor.id
         owner = await create_account(session, tenant_id=tenant.id, kind=AccountKind.owner, username=OWNER[0],
                                      display_name="李业主 Owner Li", password=OWNER[1], scopes=["owner:self"],
                                      email="owner@example.com")
@@ -96,7 +109,7 @@ async def seed_demo(db: Database, slug: str, actor: Actor, settings: Settings | 
                             allowed_scopes=sorted(TENANT_SCOPES), first_party=True, client_id=MOBILE_CLIENT)
         _, secret = await create_client(session, tenant_id=tenant.id, name="Sales office system",
                                         kind=ClientKind.confidential, redirect_uris=[],
-                                        allowed_scopes=["org:read", "jobs:read"], client_id=PARTNER_CLIENT)
+                                        allowed_scopes=PARTNER_SCOPES, client_id=PARTNER_CLIENT)
         if not await session.scalar(select(Account.id).where(Account.tenant_id.is_(None),
                                                              Account.username == OPERATOR[0])):
             operator = await create_account(session, tenant_id=None, kind=AccountKind.operator,
@@ -120,12 +133,42 @@ async def seed_demo(db: Database, slug: str, actor: Actor, settings: Settings | 
         for domain in domains():
             if domain.demo:
                 await load(domain.demo)(session, people)
+        await _seed_role_holders(session, supervisor_id)
     if settings is not None and secret:
         path = credentials_file(settings)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(f"{PARTNER_CLIENT} {secret}\n")
         path.chmod(0o600)
     return True
+
+
+async def _seed_role_holders(session: AsyncSession, account_id: uuid.UUID) -> None:
+    """Every role the group has, held by the supervisor where it is looked for, so that every
+    workflow runs from the demo's accounts: each role an approval chain names, at every node of
+    the level the chain names (a branch's approver is found at that branch); the others at the
+    first branch and its handed-over project (branch_manager at the branch, the rest at the
+    project), auditor at the group. Read from the tenant, so the roles and chains a domain seeds are covered with it."""
+    from app.domains.access.models import Role
+    from app.domains.approvals.models import ApprovalChain
+    from app.domains.org.models import NodeKind, OrgNode
+
+    nodes = (await session.scalars(select(OrgNode).order_by(OrgNode.code))).all()
+    by_kind = {kind: [n for n in nodes if n.kind == kind] for kind in NodeKind}
+    wanted: set[tuple[str, uuid.UUID]] = set()
+    for steps in (await session.scalars(select(ApprovalChain.steps))).all():
+        for step in steps:
+            if step.get("role") and step.get("at") in by_kind:
+                wanted |= {(step["role"], node.id) for node in by_kind[NodeKind(step["at"])]}
+    in_chains = {role for role, _ in wanted}
+    for code in (await session.scalars(select(Role.code))).all():
+        if code in in_chains or code == "group_admin":
+            continue
+        at = {"branch_manager": BRANCHES[0][0], "auditor": by_kind[NodeKind.group][0].code}.get(
+            code, PROJECTS[BRANCHES[0][0]][0][0])
+        wanted.add((code, next(n.id for n in nodes if n.code == at)))
+    by_id = {n.id: n for n in nodes}
+    for code, node_id in sorted(wanted, key=lambda w: (w[0], by_id[w[1]].code)):
+        await grant_by_code(session, account_id=account_id, role_code=code, node=by_id[node_id])
 
 
 def _status(project_handed_over: bool, floor: int, flat: int) -> UnitStatus:
@@ -304,11 +347,14 @@ def print_demo_help(console: Any, settings: Settings, base: str) -> None:
     console.print(f"""
 [bold]Cornerstone is starting on {base}[/bold]  (docs: {base}/docs)
 Demo tenant [bold]{tenant}[/bold]:
-  staff   {STAFF[0]} / {STAFF[1]}   TOTP secret {DEMO_TOTP_SECRET}
+  staff   {STAFF[0]} / {STAFF[1]}   TOTP secret {DEMO_TOTP_SECRET}   (group administrator)
+  staff   {SUPERVISOR[0]} / {SUPERVISOR[1]}   same TOTP secret   (every other role: approves what {STAFF[0]} proposes)
   owner   {OWNER[0]} / {OWNER[1]}
   mobile app (public, code + PKCE): client_id {MOBILE_CLIENT}, redirect {MOBILE_REDIRECTS[1]}
   partner (confidential, client credentials):
-    curl -s -u {PARTNER_CLIENT}:{secret} -d grant_type=client_credentials -d scope=org:read {base}/oauth/token
+    curl -s -u {PARTNER_CLIENT}:{secret} -d grant_type=client_credentials -d "scope=org:read complaints:write" \\
+         {base}/oauth/token
+    (scopes it may ask for: {" ".join(PARTNER_SCOPES)}; docs/partners.md)
   operator {OPERATOR[0]} / {OPERATOR[1]} (same TOTP secret) through client {CONSOLE_CLIENT}
 Or mint a token directly (as the CLI client itself, i.e. a client token acting for the group;
 a user subject sees only what their roles grant):

@@ -22,6 +22,7 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -472,3 +473,25 @@ async def worker(db: Any, new_tenant: Any, output_dir: Path) -> AsyncIterator[An
             queue = celery_app.amqp.queues[QUEUE].bind(conn.default_channel)
             queue.declare()  # a fresh channel deletes only the bindings it knows of
             queue.delete()
+
+
+@dataclass(frozen=True)
+class Demo:
+    slug: str
+    data_dir: Path  # holds demo-credentials.txt, as .data does for `make run`
+
+
+@pytest.fixture(scope="session")
+async def demo(db: Any, settings: Any, tmp_path_factory: pytest.TempPathFactory) -> Demo:
+    """The demo tenant `make run` seeds, once per run: its OAuth client ids are fixed, so a
+    database holds one."""
+    import msgspec
+
+    from app.core.audit import Actor
+    from app.demo import seed_demo
+
+    data_dir = tmp_path_factory.mktemp("demo-data")
+    slug = f"demo_{uuid.uuid4().hex[:8]}"
+    assert await seed_demo(db, slug, Actor(kind="operator", id=OPERATOR),
+                           msgspec.structs.replace(settings, data_dir=data_dir))
+    return Demo(slug=slug, data_dir=data_dir)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from app.core.idempotency import IDEMPOTENT_OPT
 from app.core.openapi import COMMON_ERRORS, IF_MATCH_OPT, IfMatchOperation, problem_responses
 from app.domains import declared
 
@@ -34,14 +35,16 @@ OPT_KEY = "scopes"
 SECURITY_SCHEME = "oauth2"
 
 
-def requires(*scopes: str, errors: Iterable[int] = ()) -> dict[str, Any]:
+def requires(*scopes: str, errors: Iterable[int] = (), idempotent: bool = False) -> dict[str, Any]:
     """Route keyword arguments that require every one of ``scopes``.
 
     Usage: ``@get("/branches/{id}", **requires("org:read", errors=[404]))``: the scopes go
     to the scope check (through ``opt``) and to the OpenAPI security requirement, and the common
     problem responses plus ``errors`` are documented. A route that reads If-Match
     (``check_if_match``) says so with ``errors=[412, 428]``: the header is then documented,
-    and ``check_if_match`` refuses to run on a route that did not say so.
+    and ``check_if_match`` refuses to run on a route that did not say so. Every POST answering
+    201 or 202 accepts Idempotency-Key; another route that does (``idempotent``, a workflow
+    action answering 200) says ``idempotent=True``, for the same reason.
     """
     unknown = [s for s in scopes if s not in SCOPES]
     if unknown or not scopes:
@@ -51,7 +54,7 @@ def requires(*scopes: str, errors: Iterable[int] = ()) -> dict[str, Any]:
     if not if_match and 428 in errors:
         raise ValueError("a route that reads If-Match documents both 412 and 428")
     kwargs: dict[str, Any] = {
-        "opt": {OPT_KEY: tuple(scopes), IF_MATCH_OPT: if_match},
+        "opt": {OPT_KEY: tuple(scopes), IF_MATCH_OPT: if_match, IDEMPOTENT_OPT: idempotent},
         "security": [{SECURITY_SCHEME: list(scopes)}],
         "responses": problem_responses([*COMMON_ERRORS, *errors]),
     }

@@ -52,6 +52,23 @@ def embedded_database_url(data_dir: Path, database: str = EMBEDDED_DATABASE) -> 
     return server.get_uri(database)
 
 
+def stop_embedded_database(data_dir: Path) -> bool:
+    """Stop the embedded PostgreSQL under ``data_dir/pg`` (its data kept); False when it was
+    not running. A fast shutdown: open sessions are ended, committed work is on disk."""
+    pgdata = data_dir / "pg"
+    if not (pgdata / "postmaster.pid").exists():
+        return False
+    import subprocess
+
+    from pgserver._commands import POSTGRES_BIN_PATH  # the binaries pgserver ships with
+
+    # pgserver runs the server as a system user of its own when started by root.
+    user = "pgserver" if os.geteuid() == 0 else None
+    command = [str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(pgdata), "-w", "-m", "fast", "stop"]
+    subprocess.run(command, check=True, capture_output=True, user=user, timeout=120)  # noqa: S603 - our paths
+    return True
+
+
 def resolve_database_url(settings: Settings) -> str:
     """The URL this process uses; starting the embedded server when none is configured.
 

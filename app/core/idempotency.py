@@ -10,7 +10,8 @@ no key behind.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Awaitable, Callable
+import re
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import msgspec
@@ -24,6 +25,21 @@ from app.core.problems import ProblemError, field_error
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 200
+# Visible ASCII and spaces: what the document declares (app/core/openapi.py), so a client can
+# check a key before sending it.
+KEY_PATTERN = r"^[ -~]{1,200}$"
+# A route's opt key saying it honours Idempotency-Key though it answers neither 201 nor 202
+# (e.g. a workflow action): ``requires(..., idempotent=True)``.
+IDEMPOTENT_OPT = "idempotent"
+IDEMPOTENT_STATUSES = frozenset({201, 202})
+
+
+def accepts_key(method: str, status_code: int, opt: Mapping[str, Any]) -> bool:
+    """Whether a route is documented as honouring Idempotency-Key: every authenticated POST
+    answering 201 or 202, and the routes that say so (``IDEMPOTENT_OPT``)."""
+    if opt.get(IDEMPOTENT_OPT):
+        return True
+    return method == "POST" and status_code in IDEMPOTENT_STATUSES and not opt.get("public")
 
 
 def _idempotency_table(metadata: MetaData) -> Table:
@@ -57,12 +73,17 @@ async def idempotent(
     produce: Callable[[], Awaitable[Response[Any]]],
 ) -> Response[Any]:
     """Run ``produce`` at most once per (caller, Idempotency-Key)."""
+    handler = request.route_handler
+    if not accepts_key(request.method, handler.status_code or 0, handler.opt):
+        # The document shows the header where accepts_key says so (app/core/openapi.py): a
+        # route honouring it elsewhere fails on its first request rather than going undocumented.
+        raise RuntimeError(f"{handler} honours Idempotency-Key: declare requires(..., idempotent=True)")
     key = request.headers.get(HEADER.lower())
     if key is None:
         return await produce()
-    if not 1 <= len(key) <= MAX_KEY_LENGTH or not key.isprintable():
+    if not re.fullmatch(KEY_PATTERN, key):
         raise ProblemError(
-            "validation", "Idempotency-Key must be 1 to 200 printable characters.",
+            "validation", "Idempotency-Key must be 1 to 200 visible ASCII characters or spaces.",
             errors=[field_error(HEADER, "invalid key", "header")],
         )
     table = tenant_keys if "tenant_schema" in session.info else platform_keys

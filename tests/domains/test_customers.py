@@ -321,12 +321,11 @@ async def test_stored_row_matches_the_answer(db: Any, client: Any, world: World)
     assert row is not None and row.number == created["number"] and row.version == created["version"]
 
 
-async def test_demo_customers_are_believable_and_valid(client: Any, db: Any, mint: Any, settings: Any) -> None:
+async def test_demo_customers_are_believable_and_valid(client: Any, db: Any, mint: Any, demo: Any) -> None:
     from app.auth.models import Account
-    from app.demo import OWNER, seed_demo
+    from app.demo import OWNER
 
-    slug = f"demo_{uuid.uuid4().hex[:8]}"
-    assert await seed_demo(db, slug, Actor(kind="operator", id=OPERATOR))
+    slug = demo.slug
     listed = await ok(await client.get(API, headers=bearer(mint(tenant=slug))), 200)
     assert {c["name"] for c in listed["items"]} == {"李建国", "陈静", "王芳", "张伟", "深圳前海云帆科技有限公司"}
     assert all(c["phone"].startswith("139****") for c in listed["items"])

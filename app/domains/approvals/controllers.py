@@ -136,7 +136,7 @@ class ApprovalController(Controller):
     # ------------------------------------------------------------------------ actions
 
     @post("/requests/{request_id:uuid}/submit", operation_id="submitApprovalRequest", status_code=200,
-          summary="Submit a draft (its submitter)", **requires("approvals:write", errors=[404, 409]))
+          summary="Submit a draft (its submitter)", **requires("approvals:write", errors=[404, 409], idempotent=True))
     async def submit(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                      request_id: uuid.UUID) -> Response[RequestDetail]:
         async def produce() -> Response[RequestDetail]:
@@ -146,7 +146,8 @@ class ApprovalController(Controller):
         return await idempotent(request, session, produce)
 
     @post("/requests/{request_id:uuid}/approve", operation_id="approveApprovalRequest", status_code=200,
-          summary="Approve the current step (an approver of it)", **requires("approvals:write", errors=[404, 409]))
+          summary="Approve the current step (an approver of it)",
+          **requires("approvals:write", errors=[404, 409], idempotent=True))
     async def approve(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                       request_id: uuid.UUID, data: Decision) -> Response[RequestDetail]:
         async def produce() -> Response[RequestDetail]:
@@ -158,7 +159,7 @@ class ApprovalController(Controller):
 
     @post("/requests/{request_id:uuid}/reject", operation_id="rejectApprovalRequest", status_code=200,
           summary="Reject at the current step, with a comment (an approver of it)",
-          **requires("approvals:write", errors=[404, 409]))
+          **requires("approvals:write", errors=[404, 409], idempotent=True))
     async def reject(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                      request_id: uuid.UUID, data: Rejection) -> Response[RequestDetail]:
         async def produce() -> Response[RequestDetail]:
@@ -169,7 +170,8 @@ class ApprovalController(Controller):
         return await idempotent(request, session, produce)
 
     @post("/requests/{request_id:uuid}/withdraw", operation_id="withdrawApprovalRequest", status_code=200,
-          summary="Withdraw a request (its submitter); final", **requires("approvals:write", errors=[404, 409]))
+          summary="Withdraw a request (its submitter); final",
+          **requires("approvals:write", errors=[404, 409], idempotent=True))
     async def withdraw(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                        request_id: uuid.UUID, data: Withdrawal) -> Response[RequestDetail]:
         async def produce() -> Response[RequestDetail]:
@@ -181,7 +183,7 @@ class ApprovalController(Controller):
 
     @post("/requests/{request_id:uuid}/resubmit", operation_id="resubmitApprovalRequest", status_code=200,
           summary="Revise a rejected request and resubmit it as a new round (its submitter)",
-          **requires("approvals:write", errors=[404, 409]))
+          **requires("approvals:write", errors=[404, 409], idempotent=True))
     async def resubmit(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                        request_id: uuid.UUID, data: Resubmission) -> Response[RequestDetail]:
         async def produce() -> Response[RequestDetail]:
@@ -192,7 +194,7 @@ class ApprovalController(Controller):
 
     @post("/requests/{request_id:uuid}/delegate", operation_id="delegateApprovalRequest", status_code=200,
           summary="Let another account decide the current step too (an approver of it)",
-          **requires("approvals:write", errors=[404, 409]))
+          **requires("approvals:write", errors=[404, 409], idempotent=True))
     async def delegate(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                        request_id: uuid.UUID, data: Delegation) -> Response[RequestDetail]:
         async def produce() -> Response[RequestDetail]:
