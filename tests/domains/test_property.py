@@ -227,7 +227,6 @@ async def test_the_property_companys_client_sees_its_projects_only(client: Any, 
     # A client holding more than property:partner is not bound.
     from app.auth.models import ClientKind
     from app.auth.services import create_client
-    from app.core.audit import Actor
     from app.tenants.models import Tenant
 
     async with db.platform_transaction() as session:
@@ -434,13 +433,12 @@ async def test_the_committee_is_formed_and_the_company_replaced(client: Any, db:
     assert audited == 1
 
 
-async def test_the_demo_tenant_shows_the_flows(client: Any, db: Any, mint: Any) -> None:
+async def test_the_demo_tenant_shows_the_flows(client: Any, db: Any, mint: Any, demo: Any) -> None:
     from app.auth.models import Account
-    from app.demo import OWNER, seed_demo
+    from app.demo import OWNER
     from app.tenants.models import Tenant
 
-    slug = f"demo_{uuid.uuid4().hex[:8]}"
-    assert await seed_demo(db, slug, Actor(kind="operator", id="operator@test"))
+    slug = demo.slug
     admin = bearer(mint(tenant=slug))
     companies = await ok(await client.get(f"{BASE}/companies", headers=admin))
     assert [c["name"] for c in companies["items"]] == ["阳光物业服务有限公司 Sunshine Property Services"]
