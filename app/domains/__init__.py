@@ -23,6 +23,7 @@ from app.domains import (
     archives,
     audit,
     calendars,
+    certificates,
     complaints,
     customers,
     grading,
@@ -44,6 +45,7 @@ DOMAINS: tuple[Domain, ...] = (
     calendars.DOMAIN,  # before complaints: SLA clocks count in a calendar
     complaints.DOMAIN,
     archives.DOMAIN,
+    certificates.DOMAIN,  # after customers: cases, guarantees and collections name their units' owners
     audit.DOMAIN,
 )
 

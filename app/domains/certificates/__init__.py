@@ -1,0 +1,22 @@
+"""Small property certificates through agencies, the company's mortgage guarantees and their
+release, and the collection of overdue mortgage repayments with the litigation rule (seed 004
+§4.5–4.6). One domain: the three share the unit, its owner and the certificate that makes a
+guarantee releasable."""
+
+from app.core.manifest import Beat, Domain
+
+DOMAIN = Domain(
+    name="certificates",
+    tags={"Certificates": "Certificate agencies, their agreements, certificate cases per unit and owner, "
+                          "lateness and statistics; the owner's view."},
+    scopes={"certificates:read": "Read certificate agencies, agreements, cases and statistics.",
+            "certificates:write": "Register agencies and agreements, open and move certificate cases."},
+    controllers="app.domains.certificates.controllers:CONTROLLERS",
+    approvals="app.domains.certificates.requests:REQUEST_TYPES",
+    models=("app.domains.certificates.models",),
+    seeds="app.domains.certificates.seeds",
+    tasks=("app.domains.certificates.tasks",),
+    # Daily: cases past their deadline are marked late and their agency urged.
+    beat={"certificates-lateness-scan": Beat("certificates.lateness_scan", 86400.0)},
+    catalogue="tests.catalogue.certificates",
+)

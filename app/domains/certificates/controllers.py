@@ -1,0 +1,266 @@
+"""HTTP for certificate agencies, agreements, certificate cases and the owner's view."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal
+
+from litestar import Controller, Request, Response, get, patch, post
+from litestar.di import Provide
+from litestar.params import Parameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.scopes import requires
+from app.core.deps import provide_tenant_session
+from app.core.pagination import PageParams, page_params
+from app.core.schemas import Page
+from app.core.writes import created, updated, with_etag
+from app.domains.access.authz import Authorizer, provide_authz
+from app.domains.certificates import agencies, cases, statistics
+from app.domains.certificates.models import CaseStage, CertificateCase
+from app.domains.certificates.schemas import (
+    AgencyCreate,
+    AgencyOut,
+    AgencyStatus,
+    AgencyUpdate,
+    AgreementCreate,
+    AgreementOut,
+    CaseAccept,
+    CaseCancel,
+    CaseCreate,
+    CaseDeliver,
+    CaseIssue,
+    CaseOut,
+    CaseSubmit,
+    CaseSummary,
+    DocumentCollected,
+    FollowUp,
+    Note,
+    OwnCaseOut,
+    Statistics,
+)
+
+BASE = "/api/v1/certificates"
+DEPENDENCIES = {"session": Provide(provide_tenant_session), "authz": Provide(provide_authz)}
+NODE_FILTER = "Records at this org node or below it."
+MOVES = [404, 409, 412, 428]
+TAG = "Certificates"
+
+
+class AgencyController(Controller):
+    path = f"{BASE}/agencies"
+    tags = [TAG]
+    dependencies = DEPENDENCIES
+
+    @get("/", operation_id="listCertificateAgencies", summary="List certificate agencies",
+         dependencies={"page": page_params(*agencies.SORT)}, **requires("certificates:read"))
+    async def list_agencies(
+        self, session: AsyncSession, authz: Authorizer, page: PageParams,
+        status: AgencyStatus | None = Parameter(query="status", default=None),
+        node_id: uuid.UUID | None = Parameter(query="nodeId", default=None, description=NODE_FILTER),
+    ) -> Page[AgencyOut]:
+        return await agencies.list_agencies(session, authz, page, status=status, node_id=node_id)
+
+    @post("/", operation_id="registerCertificateAgency", summary="Register an agency (and propose it for selection)",
+          description="With `submit` (the default) the agency goes to the `agency_selection` approval chain at "
+                      "once. Accepts `Idempotency-Key`.", **requires("certificates:write", errors=[404, 409]))
+    async def register(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                       data: AgencyCreate) -> Response[AgencyOut]:
+        return await created(request, session, lambda: agencies.create_agency(session, authz, data),
+                             lambda a: agencies.agency_out(session, a), lambda a: f"{BASE}/agencies/{a.id}")
+
+    @get("/{agency_id:uuid}", operation_id="getCertificateAgency", summary="An agency and its selection status",
+         **requires("certificates:read", errors=[404]))
+    async def get_agency(self, session: AsyncSession, authz: Authorizer, agency_id: uuid.UUID) -> Response[AgencyOut]:
+        a, _ = await agencies.get_agency(session, authz, agency_id)
+        return with_etag(await agencies.agency_out(session, a), a.version)
+
+    @patch("/{agency_id:uuid}", operation_id="updateCertificateAgency", summary="Change an agency's details",
+           **requires("certificates:write", errors=MOVES))
+    async def update_agency(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                            agency_id: uuid.UUID, data: AgencyUpdate) -> Response[AgencyOut]:
+        return await updated(request, agencies.get_agency(session, authz, agency_id, lock=True),
+                             lambda a, path: agencies.update_agency(session, authz, a, path, data),
+                             lambda a: agencies.agency_out(session, a))
+
+    @post("/{agency_id:uuid}/submit", operation_id="submitCertificateAgency", status_code=200,
+          summary="Propose an agency for selection (again, after a rejection or withdrawal)",
+          **requires("certificates:write", errors=MOVES))
+    async def submit(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                     agency_id: uuid.UUID, data: Note) -> Response[AgencyOut]:
+        return await updated(request, agencies.get_agency(session, authz, agency_id, lock=True),
+                             lambda a, path: agencies.submit_agency(session, authz, a, path, data),
+                             lambda a: agencies.agency_out(session, a))
+
+    @post("/{agency_id:uuid}/suspend", operation_id="suspendCertificateAgency", status_code=200,
+          summary="Suspend a selected agency: it takes no new cases", **requires("certificates:write", errors=MOVES))
+    async def suspend(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                      agency_id: uuid.UUID, data: Note) -> Response[AgencyOut]:
+        return await updated(request, agencies.get_agency(session, authz, agency_id, lock=True),
+                             lambda a, path: agencies.suspend_agency(session, authz, a, path, data),
+                             lambda a: agencies.agency_out(session, a))
+
+    @get("/{agency_id:uuid}/agreements", operation_id="listAgencyAgreements", summary="An agency's agreements",
+         dependencies={"page": page_params(*agencies.AGREEMENT_SORT)}, **requires("certificates:read", errors=[404]))
+    async def list_agreements(self, session: AsyncSession, authz: Authorizer, page: PageParams,
+                              agency_id: uuid.UUID) -> Page[AgreementOut]:
+        a, _ = await agencies.get_agency(session, authz, agency_id)
+        return await agencies.list_agreements(session, authz, a, page)
+
+    @post("/{agency_id:uuid}/agreements", operation_id="signAgencyAgreement",
+          summary="Record the agency agreement signed with a selected agency: scope, fees, service levels",
+          description="Accepts `Idempotency-Key`.", **requires("certificates:write", errors=[404, 409]))
+    async def sign(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                   agency_id: uuid.UUID, data: AgreementCreate) -> Response[AgreementOut]:
+        async def make() -> Any:
+            a, path = await agencies.get_agency(session, authz, agency_id, lock=True)
+            return await agencies.create_agreement(session, authz, a, path, data)
+
+        async def show(g: Any) -> AgreementOut:
+            return agencies.agreement_out(g)
+
+        return await created(request, session, make, show, lambda g: f"{BASE}/agreements/{g.id}")
+
+    @get("/{agency_id:uuid}/performance", operation_id="getAgencyPerformance",
+         summary="An agency's performance: on-time rate, average days to issue, open and late cases",
+         **requires("certificates:read", errors=[404]))
+    async def performance(self, session: AsyncSession, authz: Authorizer, agency_id: uuid.UUID) -> Statistics:
+        a, _ = await agencies.get_agency(session, authz, agency_id)
+        return await statistics.statistics(session, authz, "agency", node_id=None, agency_id=a.id)
+
+
+class AgreementController(Controller):
+    path = f"{BASE}/agreements"
+    tags = [TAG]
+    dependencies = DEPENDENCIES
+
+    @get("/{agreement_id:uuid}", operation_id="getAgencyAgreement", summary="An agency agreement",
+         **requires("certificates:read", errors=[404]))
+    async def get_agreement(self, session: AsyncSession, authz: Authorizer,
+                            agreement_id: uuid.UUID) -> Response[AgreementOut]:
+        g, _ = await agencies.get_agreement(session, authz, agreement_id)
+        return with_etag(agencies.agreement_out(g), g.version)
+
+
+CaseMove = Callable[[AsyncSession, Authorizer, CertificateCase, str, Any], Awaitable[CertificateCase]]
+
+
+class CaseController(Controller):
+    path = f"{BASE}/cases"
+    tags = [TAG]
+    dependencies = DEPENDENCIES
+
+    async def _move(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                    case_id: uuid.UUID, action: CaseMove, data: Any) -> Response[CaseOut]:
+        return await updated(request, cases.get_case(session, authz, case_id, lock=True),
+                             lambda c, path: action(session, authz, c, path, data),
+                             lambda c: cases.case_out(session, c))
+
+    @get("/", operation_id="listCertificateCases", summary="List certificate cases (late ones, an agency's, ...)",
+         dependencies={"page": page_params(*cases.SORT)}, **requires("certificates:read"))
+    async def list_cases(
+        self, session: AsyncSession, authz: Authorizer, page: PageParams,
+        status: CaseStage | None = Parameter(query="status", default=None),
+        late: bool | None = Parameter(query="late", default=None, description="true: past their stage's deadline."),
+        agency_id: uuid.UUID | None = Parameter(query="agencyId", default=None),
+        unit_id: uuid.UUID | None = Parameter(query="unitId", default=None),
+        customer_id: uuid.UUID | None = Parameter(query="customerId", default=None),
+        node_id: uuid.UUID | None = Parameter(query="nodeId", default=None, description=NODE_FILTER),
+    ) -> Page[CaseSummary]:
+        return await cases.list_cases(session, authz, page, status=status, late=late, agency_id=agency_id,
+                                      unit_id=unit_id, customer_id=customer_id, node_id=node_id)
+
+    @post("/", operation_id="openCertificateCase", summary="Open an owner's certificate case for a unit",
+          description="Accepts `Idempotency-Key`.", **requires("certificates:write", errors=[404, 409]))
+    async def open_case(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                        data: CaseCreate) -> Response[CaseOut]:
+        return await created(request, session, lambda: cases.create_case(session, authz, data),
+                             lambda c: cases.case_out(session, c), lambda c: f"{BASE}/cases/{c.id}")
+
+    @get("/{case_id:uuid}", operation_id="getCertificateCase", summary="A case with its checklist and log",
+         **requires("certificates:read", errors=[404]))
+    async def get_case(self, session: AsyncSession, authz: Authorizer, case_id: uuid.UUID) -> Response[CaseOut]:
+        c, _ = await cases.get_case(session, authz, case_id)
+        return with_etag(await cases.case_out(session, c), c.version)
+
+    @post("/{case_id:uuid}/documents/{code:str}", operation_id="collectCaseDocument", status_code=200,
+          summary="Record a checklist document as collected (again, when it expired)",
+          **requires("certificates:write", errors=MOVES))
+    async def collect(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                      case_id: uuid.UUID, code: str, data: DocumentCollected) -> Response[CaseOut]:
+        async def action(s: AsyncSession, a: Authorizer, c: CertificateCase, path: str, d: Any) -> CertificateCase:
+            return await cases.collect_document(s, a, c, path, code, d)
+
+        return await self._move(request, session, authz, case_id, action, data)
+
+    @post("/{case_id:uuid}/submit", operation_id="submitCertificateCase", status_code=200,
+          summary="The agency submitted the file: every document must be collected and valid",
+          **requires("certificates:write", errors=MOVES))
+    async def submit(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                     case_id: uuid.UUID, data: CaseSubmit) -> Response[CaseOut]:
+        return await self._move(request, session, authz, case_id, cases.submit_case, data)
+
+    @post("/{case_id:uuid}/accept", operation_id="acceptCertificateCase", status_code=200,
+          summary="The registry accepted the file", **requires("certificates:write", errors=MOVES))
+    async def accept(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                     case_id: uuid.UUID, data: CaseAccept) -> Response[CaseOut]:
+        return await self._move(request, session, authz, case_id, cases.accept_case, data)
+
+    @post("/{case_id:uuid}/issue", operation_id="issueCertificateCase", status_code=200,
+          summary="The certificate is issued", **requires("certificates:write", errors=MOVES))
+    async def issue(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                    case_id: uuid.UUID, data: CaseIssue) -> Response[CaseOut]:
+        return await self._move(request, session, authz, case_id, cases.issue_case, data)
+
+    @post("/{case_id:uuid}/deliver", operation_id="deliverCertificateCase", status_code=200,
+          summary="The certificate is handed to the owner", **requires("certificates:write", errors=MOVES))
+    async def deliver(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                      case_id: uuid.UUID, data: CaseDeliver) -> Response[CaseOut]:
+        return await self._move(request, session, authz, case_id, cases.deliver_case, data)
+
+    @post("/{case_id:uuid}/cancel", operation_id="cancelCertificateCase", status_code=200,
+          summary="Cancel a case not yet issued", **requires("certificates:write", errors=MOVES))
+    async def cancel(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                     case_id: uuid.UUID, data: CaseCancel) -> Response[CaseOut]:
+        return await self._move(request, session, authz, case_id, cases.cancel_case, data)
+
+    @post("/{case_id:uuid}/follow-ups", operation_id="followUpCertificateCase", status_code=200,
+          summary="Log a follow-up with the agency (an urge counts)", **requires("certificates:write", errors=MOVES))
+    async def follow_up(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                        case_id: uuid.UUID, data: FollowUp) -> Response[CaseOut]:
+        return await self._move(request, session, authz, case_id, cases.follow_up, data)
+
+
+@get(f"{BASE}/statistics", operation_id="certificateStatistics", tags=[TAG],
+     summary="Certificate progress by agency, project or branch: stages, late cases, on-time rate, days to issue",
+     dependencies=DEPENDENCIES, **requires("certificates:read"))
+async def certificate_statistics(
+    session: AsyncSession, authz: Authorizer,
+    by: Literal["agency", "project", "branch"] = Parameter(query="by", default="agency"),
+    node_id: uuid.UUID | None = Parameter(query="nodeId", default=None, description=NODE_FILTER),
+) -> Statistics:
+    return await statistics.statistics(session, authz, by, node_id=node_id)
+
+
+class OwnCaseController(Controller):
+    """Home owners (``owner:self``): where their certificates are and what is still needed."""
+
+    path = f"{BASE}/mine"
+    tags = [TAG]
+    dependencies = DEPENDENCIES
+
+    @get("/", operation_id="listMyCertificateCases", summary="My certificate cases",
+         dependencies={"page": page_params(*cases.SORT)}, **requires("owner:self"))
+    async def list_mine(self, session: AsyncSession, authz: Authorizer, page: PageParams) -> Page[OwnCaseOut]:
+        return await cases.list_mine(session, authz, page)
+
+    @get("/{case_id:uuid}", operation_id="getMyCertificateCase", summary="My certificate case",
+         **requires("owner:self", errors=[404]))
+    async def get_mine(self, session: AsyncSession, authz: Authorizer, case_id: uuid.UUID) -> Response[OwnCaseOut]:
+        c = await cases.get_mine(session, authz, case_id)
+        return with_etag(await cases.own_out(session, c), c.version)
+
+
+CONTROLLERS: list[Any] = [AgencyController, AgreementController, CaseController, certificate_statistics,
+                          OwnCaseController]

@@ -1,0 +1,25 @@
+"""Background work of the certificates domain: the daily lateness scan of certificate cases
+(one task per tenant, a transaction per batch)."""
+
+from __future__ import annotations
+
+from app.domains.certificates import cases
+from app.fanout.tasks import BoundTenant, for_each_tenant
+
+LATENESS_SCAN = "certificates.lateness_scan"
+MAX_BATCHES = 200  # 100,000 late cases a run; a larger backlog waits for the next day
+
+
+async def lateness_tenant(tenant: BoundTenant) -> dict[str, int]:
+    totals = {"checked": 0, "urged": 0}
+    for _ in range(MAX_BATCHES):
+        async with tenant.transaction() as session:
+            counts = await cases.scan(session)
+        for key, value in counts.items():
+            totals[key] += value
+        if counts["checked"] < cases.SCAN_BATCH:
+            break
+    return totals
+
+
+lateness_scan = for_each_tenant(LATENESS_SCAN, lateness_tenant)
