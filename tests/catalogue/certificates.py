@@ -90,12 +90,79 @@ async def case_in(ctx: Ctx, stage: str = "collecting", *, customer: dict[str, An
         "openedOn": "2026-01-05", "checklist": CHECKLIST})
     case, url = await ok(created, 201), created.headers["location"]
     etag = created.headers["etag"]
-    order = [reached for _, reached, _ in STEPS]
+    order = ["ready", *(reached for _, reached, _ in STEPS[1:])]  # ready: collecting, documents in hand
     for tail, _, body in STEPS[:order.index(stage) + 1] if stage != "collecting" else []:
         moved = await ctx.client.post(f"{url}/{tail}", headers={**ctx.auth, "If-Match": etag}, json=body)
         case, etag = await ok(moved), moved.headers["etag"]
-    assert case["status"] == stage, case
+    assert case["status"] == {"ready": "collecting"}.get(stage, stage), case
     return case, url
+
+
+# ----------------------------------------------------------------------------- guarantees
+
+GUARANTEES = "/api/v1/guarantees"
+G = GUARANTEES + "/{guarantee_id:uuid}"
+_FINANCE: dict[tuple[str, str], dict[str, str]] = {}  # (tenant, branch) -> finance at the branch
+GUARANTEE_STATES = ["active", "registered", "releasable", "pending", "approved", "released"]
+
+
+async def finance(ctx: Ctx, branch_id: str) -> dict[str, str]:
+    """A finance officer at the branch (the guarantee_release chain's decider)."""
+    if (ctx.tenant, branch_id) not in _FINANCE:
+        from app.core.audit import Actor
+        from app.domains.access.services import grant_by_code
+        from app.domains.org.models import OrgNode
+
+        account = await _staff_account(ctx)
+        async with ctx.db.tenant_transaction(f"t_{ctx.tenant}") as session:
+            session.info["actor"] = Actor(kind="operator", id="operator@test")
+            branch = await session.get(OrgNode, uuid.UUID(branch_id))
+            await grant_by_code(session, account_id=uuid.UUID(account), role_code="finance", node=branch)
+        _FINANCE[(ctx.tenant, branch_id)] = await _token_of(ctx, account, ["approvals:read", "approvals:write"])
+    return _FINANCE[(ctx.tenant, branch_id)]
+
+
+def loan_account() -> str:
+    return f"6222{uuid.uuid4().int % 10**15:015d}"
+
+
+def guarantee_body(customer: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"unitId": customer["units"][0]["unitId"], "customerId": customer["id"], "bank": "中国建设银行深圳分行",
+            "loanAccount": loan_account(), "loanAmount": "650000.00", "kind": "phased", "startsOn": "2025-06-01",
+            **extra}
+
+
+async def guarantee_in(ctx: Ctx, state: str = "active", *, customer: dict[str, Any] | None = None,
+                       **extra: Any) -> tuple[dict[str, Any], str]:
+    """A guarantee of a fresh owner (or ``customer``), taken to ``state``: registered (the
+    mortgage only), releasable (and the certificate issued), pending (release requested),
+    approved (by finance), released."""
+    customer = customer or (await _new_customer(ctx))[0]
+    created = await ctx.client.post(GUARANTEES, headers=ctx.auth, json=guarantee_body(customer, **extra))
+    g, url, etag = await ok(created, 201), created.headers["location"], created.headers["etag"]
+    reach = GUARANTEE_STATES.index(state)
+    if reach >= 1:
+        moved = await ctx.client.post(f"{url}/registration", headers={**ctx.auth, "If-Match": etag}, json={
+            "registeredOn": "2026-02-20", "registrationNumber": f"粤(2026)深圳市不动产证明第{_unique()}号"})
+        g, etag = await ok(moved), moved.headers["etag"]
+    if reach >= 2:
+        await case_in(ctx, "issued", customer=customer)
+        g = await ok(await ctx.client.get(url, headers=ctx.auth))
+        assert g["releasable"] is True, g
+    if reach >= 3:
+        project = await ok(await ctx.client.get(f"/api/v1/org/projects/{g['nodeId']}", headers=ctx.auth))
+        decider = await finance(ctx, project["parentId"])  # the chain's step must have someone to decide it
+        g = await ok(await ctx.client.post(f"{url}/release-request", json={"note": "证已办妥，抵押已登记"},
+                                           headers={**ctx.auth, "If-Match": f'"{g["version"]}"'}))
+    if reach >= 4:
+        await ok(await ctx.client.post(f"/api/v1/approvals/requests/{g['approvalRequestId']}/approve",
+                                       headers=decider, json={}))
+        g = await ok(await ctx.client.get(url, headers=ctx.auth))
+    if reach >= 5:
+        g = await ok(await ctx.client.post(f"{url}/release", headers={**ctx.auth, "If-Match": f'"{g["version"]}"'},
+                                           json={"releasedOn": "2026-03-05", "bankConfirmation": "JC-2026-0305"}))
+    assert g["status"] == {"registered": "active", "releasable": "active"}.get(state, state), g
+    return g, url
 
 
 # ------------------------------------------------------------------------------ factories
@@ -155,7 +222,27 @@ async def _my_case(ctx: Ctx) -> Made:
                 auth=None if auth is ctx.auth else auth)
 
 
+async def _guarantees(ctx: Ctx) -> Made:
+    customer, _, _ = await _new_customer(ctx)
+    return Made(params={}, values=[], url=None, bodies={"POST": guarantee_body(customer)})
+
+
+def _guarantee(state: str, bodies: dict[str, Any] | None = None) -> Factory:
+    async def make(ctx: Ctx) -> Made:
+        g, url = await guarantee_in(ctx, state)
+        return Made(params={"guarantee_id": g["id"]}, values=[g["id"], g["number"]], url=url,
+                    bodies=dict(bodies or {}))
+
+    return make
+
+
 FACTORIES: dict[str, Factory] = {
+    GUARANTEES: _guarantees,
+    GUARANTEES + "/liability": _statistics,
+    G: _guarantee("active"),
+    G + "/registration": _guarantee("active", {"POST": {"registeredOn": "2026-02-20", "registrationNumber": "R1"}}),
+    G + "/release-request": _guarantee("releasable", {"POST": {"note": "请财务解除担保"}}),
+    G + "/release": _guarantee("approved", {"POST": {"releasedOn": "2026-03-05", "bankConfirmation": "JC-1"}}),
     AGENCIES: _agencies,
     A: _agency(False, {"PATCH": {"contactName": "林经理"}}),
     A + "/submit": _agency(False, {"POST": NOTE}),
@@ -166,7 +253,7 @@ FACTORIES: dict[str, Factory] = {
     CASES: _cases,
     C: _case("submitted"),
     C + "/documents/{code:str}": _case("collecting", {"POST": {"collectedOn": "2026-01-06"}}, code="id_card"),
-    C + "/submit": _case("collecting", {"POST": {"submittedOn": "2026-01-05"}}),
+    C + "/submit": _case("ready", {"POST": {"submittedOn": "2026-01-10"}}),
     C + "/accept": _case("submitted", {"POST": {"acceptedOn": "2026-01-12"}}),
     C + "/issue": _case("accepted", {"POST": {"issuedOn": "2026-02-01", "certificateNumber": "粤(2026)第1号"}}),
     C + "/deliver": _case("issued", {"POST": {"deliveredOn": "2026-02-05"}}),
@@ -196,6 +283,14 @@ def _agreements_truth() -> Any:
             .join(OrgNode, OrgNode.id == Agreement.node_id))
 
 
+def _guarantees_truth() -> Any:
+    from app.domains.certificates.models import Guarantee
+    from app.domains.org.models import OrgNode
+
+    return (select(Guarantee.id, OrgNode.path, Guarantee.number, Guarantee.version)
+            .join(OrgNode, OrgNode.id == Guarantee.node_id))
+
+
 def _cases_truth() -> Any:
     from app.domains.certificates.models import CertificateCase
     from app.domains.org.models import OrgNode
@@ -221,7 +316,10 @@ async def _populate(seed: WorldSeed) -> None:
                 continue
             owners = await ok(await ctx.client.get("/api/v1/customers", headers=ctx.auth,
                                                    params={"nodeId": project["id"]}))
-            await case_in(ctx, "submitted", customer=owners["items"][0], agreement=agreement)
+            customer = await ok(await ctx.client.get(f"/api/v1/customers/{owners['items'][0]['id']}",
+                                                     headers=ctx.auth))
+            await case_in(ctx, "submitted", customer=customer, agreement=agreement)
+            await ok(await ctx.client.post(GUARANTEES, headers=ctx.auth, json=guarantee_body(customer)), 201)
 
 
 _STATS = ("aggregates of the cases the caller may read: Authorizer.visible on certificates.read "
@@ -232,16 +330,21 @@ _OWNERS = "an owner's own certificate cases (owner:self): the customer's account
 SUBTREE = SubtreeSpec(
     kinds={"cert_agency": Kind("certificates.read", _agencies_truth),
            "cert_agreement": Kind("certificates.read", _agreements_truth),
-           "cert_case": Kind("certificates.read", _cases_truth)},
-    lists={AGENCIES: "cert_agency", CASES: "cert_case"},
+           "cert_case": Kind("certificates.read", _cases_truth),
+           "guarantee": Kind("guarantees.read", _guarantees_truth)},
+    lists={AGENCIES: "cert_agency", CASES: "cert_case", GUARANTEES: "guarantee"},
     details={
         **{A + tail: "cert_agency" for tail in ("", "/submit", "/suspend", "/agreements", "/performance")},
         AGREEMENTS + "/{agreement_id:uuid}": "cert_agreement",
+        **{G + tail: "guarantee" for tail in ("", "/registration", "/release-request", "/release")},
         **{C + tail: "cert_case" for tail in ("", "/documents/{code:str}", "/submit", "/accept", "/issue", "/deliver",
                                               "/cancel", "/follow-ups")},
     },
-    read_urls={"cert_agency": AGENCIES + "/{}", "cert_agreement": AGREEMENTS + "/{}", "cert_case": CASES + "/{}"},
-    no_node={f"{BASE}/statistics": _STATS, MINE: _OWNERS, MINE + "/{case_id:uuid}": _OWNERS},
+    read_urls={"cert_agency": AGENCIES + "/{}", "cert_agreement": AGREEMENTS + "/{}", "cert_case": CASES + "/{}",
+               "guarantee": GUARANTEES + "/{}"},
+    no_node={f"{BASE}/statistics": _STATS, MINE: _OWNERS, MINE + "/{case_id:uuid}": _OWNERS,
+             GUARANTEES + "/liability": "sums of the guarantees the caller may read: Authorizer.visible on "
+                                        "guarantees.read (tests/domains/test_guarantees.py)"},
     write_bodies={
         (A, "PATCH"): lambda w, u: {"contactName": "林经理"},
         (A + "/submit", "POST"): lambda w, u: NOTE,
@@ -254,6 +357,9 @@ SUBTREE = SubtreeSpec(
         (C + "/deliver", "POST"): lambda w, u: {"deliveredOn": "2026-02-05"},
         (C + "/cancel", "POST"): lambda w, u: {"reason": "x"},
         (C + "/follow-ups", "POST"): lambda w, u: {"note": "x"},
+        (G + "/registration", "POST"): lambda w, u: {"registeredOn": "2026-02-20", "registrationNumber": "x"},
+        (G + "/release-request", "POST"): lambda w, u: {"note": "x"},
+        (G + "/release", "POST"): lambda w, u: {"releasedOn": "2026-03-05", "bankConfirmation": "x"},
     },
     creates={AGENCIES: ("branch", lambda parent: {"nodeId": str(parent), "name": "x", "contactName": "x",
                                                   "contactPhone": "0755-1"}, "certificates.write")},

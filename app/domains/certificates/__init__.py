@@ -8,9 +8,14 @@ from app.core.manifest import Beat, Domain
 DOMAIN = Domain(
     name="certificates",
     tags={"Certificates": "Certificate agencies, their agreements, certificate cases per unit and owner, "
-                          "lateness and statistics; the owner's view."},
+                          "lateness and statistics; the owner's view.",
+          "Mortgage guarantees": "The company's guarantees on owners' mortgage loans: releasable once the "
+                                 "certificate is issued and the mortgage registered; release through finance; "
+                                 "the contingent liability."},
     scopes={"certificates:read": "Read certificate agencies, agreements, cases and statistics.",
-            "certificates:write": "Register agencies and agreements, open and move certificate cases."},
+            "certificates:write": "Register agencies and agreements, open and move certificate cases.",
+            "guarantees:read": "Read mortgage guarantees, the releasable list and the contingent liability.",
+            "guarantees:write": "Record guarantees and mortgage registrations; request and record releases."},
     controllers="app.domains.certificates.controllers:CONTROLLERS",
     approvals="app.domains.certificates.requests:REQUEST_TYPES",
     models=("app.domains.certificates.models",),

@@ -1,4 +1,5 @@
-"""HTTP for certificate agencies, agreements, certificate cases and the owner's view."""
+"""HTTP for certificate agencies, agreements, certificate cases and the owner's view, and for
+mortgage guarantees."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from app.core.pagination import PageParams, page_params
 from app.core.schemas import Page
 from app.core.writes import created, updated, with_etag
 from app.domains.access.authz import Authorizer, provide_authz
-from app.domains.certificates import agencies, cases, statistics
+from app.domains.certificates import agencies, cases, guarantees, statistics
 from app.domains.certificates.models import CaseStage, CertificateCase
 from app.domains.certificates.schemas import (
     AgencyCreate,
@@ -36,8 +37,14 @@ from app.domains.certificates.schemas import (
     CaseSummary,
     DocumentCollected,
     FollowUp,
+    GuaranteeCreate,
+    GuaranteeOut,
+    Liability,
     Note,
     OwnCaseOut,
+    Registration,
+    Release,
+    ReleaseRequest,
     Statistics,
 )
 
@@ -262,5 +269,81 @@ class OwnCaseController(Controller):
         return with_etag(await cases.own_out(session, c), c.version)
 
 
+GUARANTEES = "/api/v1/guarantees"
+
+
+class GuaranteeController(Controller):
+    path = GUARANTEES
+    tags = ["Mortgage guarantees"]
+    dependencies = DEPENDENCIES
+
+    async def _move(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                    guarantee_id: uuid.UUID, action: Callable[..., Awaitable[Any]],
+                    data: Any) -> Response[GuaranteeOut]:
+        return await updated(request, guarantees.get_guarantee(session, authz, guarantee_id, lock=True),
+                             lambda g, path: action(session, authz, g, path, data),
+                             lambda g: guarantees.guarantee_out(session, g))
+
+    @get("/", operation_id="listGuarantees", summary="List mortgage guarantees (the releasable list, a bank's, ...)",
+         dependencies={"page": page_params(*guarantees.SORT)}, **requires("guarantees:read"))
+    async def list_guarantees(
+        self, session: AsyncSession, authz: Authorizer, page: PageParams,
+        releasable: bool | None = Parameter(query="releasable", default=None,
+                                            description="true: the certificate is issued and the mortgage "
+                                                        "registered, and no release is pending or approved."),
+        released: bool | None = Parameter(query="released", default=None),
+        bank: str | None = Parameter(query="bank", default=None, max_length=200),
+        unit_id: uuid.UUID | None = Parameter(query="unitId", default=None),
+        node_id: uuid.UUID | None = Parameter(query="nodeId", default=None, description=NODE_FILTER),
+    ) -> Page[GuaranteeOut]:
+        return await guarantees.list_guarantees(session, authz, page, is_releasable=releasable, released=released,
+                                                bank=bank, unit_id=unit_id, node_id=node_id)
+
+    @post("/", operation_id="recordGuarantee", summary="Record the company's guarantee on an owner's mortgage loan",
+          description="The loan account number is stored sealed. Accepts `Idempotency-Key`.",
+          **requires("guarantees:write", errors=[404, 409]))
+    async def record(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                     data: GuaranteeCreate) -> Response[GuaranteeOut]:
+        return await created(request, session, lambda: guarantees.create_guarantee(session, authz, data),
+                             lambda g: guarantees.guarantee_out(session, g), lambda g: f"{GUARANTEES}/{g.id}")
+
+    @get("/liability", operation_id="guaranteeLiability",
+         summary="The contingent liability: loans still guaranteed, by bank and project",
+         **requires("guarantees:read"))
+    async def liability(self, session: AsyncSession, authz: Authorizer,
+                        node_id: uuid.UUID | None = Parameter(query="nodeId", default=None,
+                                                              description=NODE_FILTER)) -> Liability:
+        return await guarantees.liability(session, authz, node_id=node_id)
+
+    @get("/{guarantee_id:uuid}", operation_id="getGuarantee",
+         summary="A guarantee, whether it is releasable and why", **requires("guarantees:read", errors=[404]))
+    async def get_guarantee(self, session: AsyncSession, authz: Authorizer,
+                            guarantee_id: uuid.UUID) -> Response[GuaranteeOut]:
+        g, _ = await guarantees.get_guarantee(session, authz, guarantee_id)
+        return with_etag(await guarantees.guarantee_out(session, g), g.version)
+
+    @post("/{guarantee_id:uuid}/registration", operation_id="recordMortgageRegistration", status_code=200,
+          summary="Record the mortgage registration on the owner's certificate",
+          **requires("guarantees:write", errors=MOVES))
+    async def registration(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                           guarantee_id: uuid.UUID, data: Registration) -> Response[GuaranteeOut]:
+        return await self._move(request, session, authz, guarantee_id, guarantees.register_mortgage, data)
+
+    @post("/{guarantee_id:uuid}/release-request", operation_id="requestGuaranteeRelease", status_code=200,
+          summary="Ask finance to release the guarantee (the `guarantee_release` approval chain)",
+          description="409 naming the missing condition while the certificate is not issued or the mortgage not "
+                      "registered.", **requires("guarantees:write", errors=MOVES))
+    async def release_request(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                              guarantee_id: uuid.UUID, data: ReleaseRequest) -> Response[GuaranteeOut]:
+        return await self._move(request, session, authz, guarantee_id, guarantees.request_release, data)
+
+    @post("/{guarantee_id:uuid}/release", operation_id="recordGuaranteeRelease", status_code=200,
+          summary="Record the approved release with the bank's confirmation",
+          **requires("guarantees:write", errors=MOVES))
+    async def release(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                      guarantee_id: uuid.UUID, data: Release) -> Response[GuaranteeOut]:
+        return await self._move(request, session, authz, guarantee_id, guarantees.record_release, data)
+
+
 CONTROLLERS: list[Any] = [AgencyController, AgreementController, CaseController, certificate_statistics,
-                          OwnCaseController]
+                          OwnCaseController, GuaranteeController]

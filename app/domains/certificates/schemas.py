@@ -247,3 +247,93 @@ class Statistics(Schema):
     by: Literal["agency", "project", "branch"]
     as_of: date
     rows: list[StatisticsRow]
+
+
+# ---------------------------------------------------------------------------- guarantees
+
+GuaranteeStatus = Literal["active", "pending", "approved", "rejected", "withdrawn", "released"]
+
+
+class GuaranteeCreate(Input):
+    unit_id: uuid.UUID
+    customer_id: uuid.UUID
+    bank: Name
+    loan_account: LoanAccount
+    loan_amount: Money
+    starts_on: date
+    kind: Literal["phased", "full_term"] = "phased"
+    ends_on: date | None = None
+
+
+class Registration(Input):
+    """The mortgage registration (抵押登记) of the owner's loan on their certificate."""
+
+    registered_on: date
+    registration_number: Short
+
+
+class ReleaseRequest(Input):
+    note: Text | None = None
+
+
+class Release(Input):
+    released_on: date
+    bank_confirmation: Short  # the bank's confirmation reference (document number)
+    note: Text | None = None
+
+
+class Conditions(Schema):
+    """What makes a guarantee releasable, read from the certificate case and the registration."""
+
+    certificate_issued: bool
+    certificate_case_id: uuid.UUID | None
+    certificate_issued_on: date | None
+    mortgage_registered: bool
+    registered_on: date | None
+
+
+class GuaranteeOut(Schema):
+    id: uuid.UUID
+    number: str
+    node_id: uuid.UUID
+    unit_id: uuid.UUID
+    customer_id: uuid.UUID
+    bank: str
+    loan_account: str  # masked: the last four digits
+    loan_amount: Decimal
+    kind: Literal["phased", "full_term"]
+    starts_on: date
+    ends_on: date | None
+    registration_number: str | None
+    status: GuaranteeStatus
+    releasable: bool
+    conditions: Conditions
+    approval_request_id: uuid.UUID | None
+    released_on: date | None
+    bank_confirmation: str | None
+    release_note: str | None
+    created_at: datetime
+    version: int
+
+
+class LiabilityRow(Schema):
+    bank: str
+    project_id: uuid.UUID
+    project_name: str
+    guarantees: int
+    amount: Decimal
+
+
+class LiabilityTotal(Schema):
+    bank: str
+    guarantees: int
+    amount: Decimal
+
+
+class Liability(Schema):
+    """The company's contingent liability: the loans it still guarantees."""
+
+    rows: list[LiabilityRow]
+    by_bank: list[LiabilityTotal]
+    guarantees: int
+    amount: Decimal
