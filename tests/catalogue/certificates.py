@@ -165,6 +165,50 @@ async def guarantee_in(ctx: Ctx, state: str = "active", *, customer: dict[str, A
     return g, url
 
 
+# ----------------------------------------------------------------------- overdue collection
+
+COLLECTIONS = "/api/v1/collections"
+K = COLLECTIONS + "/cases/{case_id:uuid}"
+
+
+async def feed_row(ctx: Ctx, customer: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """A feed row (JSON names) for the customer's unit: overdue 20 days, 5,000 yuan."""
+    from datetime import date, timedelta
+
+    unit = await ok(await ctx.client.get(f"/api/v1/org/units/{customer['units'][0]['unitId']}", headers=ctx.auth))
+    building = await ok(await ctx.client.get(f"/api/v1/org/buildings/{unit['buildingId']}", headers=ctx.auth))
+    return {"buildingCode": building["code"], "unitNumber": unit["number"], "bank": "中国建设银行",
+            "loanAccount": loan_account(), "overdueSince": (date.today() - timedelta(days=20)).isoformat(),
+            "overdueAmount": "5000.00", "bankRecommendsLitigation": False, **extra}
+
+
+def feed_csv(rows: list[dict[str, Any]]) -> bytes:
+    lines = ["building_code,unit_number,bank,loan_account,overdue_since,overdue_amount,bank_recommends_litigation"]
+    lines += [",".join([r["buildingCode"], r["unitNumber"], r["bank"], r["loanAccount"], r["overdueSince"],
+                        r["overdueAmount"], "是" if r.get("bankRecommendsLitigation") else "否"]) for r in rows]
+    return ("\r\n".join(lines) + "\r\n").encode()
+
+
+async def collection_in(ctx: Ctx, state: str = "open", *, customer: dict[str, Any] | None = None,
+                        **extra: Any) -> tuple[dict[str, Any], str]:
+    """A collection case of a fresh owner (or ``customer``) from a one-row feed; ``referred``:
+    the bank recommends litigation and the rule has run."""
+    customer = customer or (await _new_customer(ctx))[0]
+    row = await feed_row(ctx, customer, **({"bankRecommendsLitigation": True} if state == "referred" else {}), **extra)
+    result = await ok(await ctx.client.post(f"{COLLECTIONS}/feed/rows", headers=ctx.auth, json={"rows": [row]}))
+    url = f"{COLLECTIONS}/cases/{result['caseIds'][0]}"
+    if state == "referred":
+        from app.core.audit import SYSTEM
+        from app.domains.certificates import collections
+
+        async with ctx.db.tenant_transaction(f"t_{ctx.tenant}") as session:
+            session.info["actor"] = SYSTEM
+            await collections.scan(session)
+    case = await ok(await ctx.client.get(url, headers=ctx.auth))
+    assert case["status"] == state, case
+    return case, url
+
+
 # ------------------------------------------------------------------------------ factories
 
 NOTE = {"note": "catalogue"}
@@ -236,7 +280,35 @@ def _guarantee(state: str, bodies: dict[str, Any] | None = None) -> Factory:
     return make
 
 
+async def _feed(ctx: Ctx) -> Made:
+    customer, _, _ = await _new_customer(ctx)
+    return Made(params={}, values=[], url=None, content_type="text/csv",
+                bodies={"POST": feed_csv([await feed_row(ctx, customer)])})
+
+
+async def _feed_rows(ctx: Ctx) -> Made:
+    customer, _, _ = await _new_customer(ctx)
+    return Made(params={}, values=[], url=None, bodies={"POST": {"rows": [await feed_row(ctx, customer)]}})
+
+
+def _collection(state: str, bodies: dict[str, Any] | None = None) -> Factory:
+    async def make(ctx: Ctx) -> Made:
+        case, url = await collection_in(ctx, state)
+        return Made(params={"case_id": case["id"]}, values=[case["id"], case["number"]], url=url,
+                    bodies=dict(bodies or {}))
+
+    return make
+
+
 FACTORIES: dict[str, Factory] = {
+    f"{COLLECTIONS}/feed": _feed,
+    f"{COLLECTIONS}/feed/rows": _feed_rows,
+    f"{COLLECTIONS}/cases": _statistics,
+    f"{COLLECTIONS}/rule": _statistics,
+    K: _collection("open"),
+    K + "/materials": _collection("referred"),
+    K + "/reminders": _collection("open", {"POST": {"channel": "phone", "outcome": "reached", "note": "已提醒"}}),
+    K + "/outcome": _collection("referred", {"POST": {"outcome": "settled", "decidedOn": "2026-06-30"}}),
     GUARANTEES: _guarantees,
     GUARANTEES + "/liability": _statistics,
     G: _guarantee("active"),
@@ -291,6 +363,14 @@ def _guarantees_truth() -> Any:
             .join(OrgNode, OrgNode.id == Guarantee.node_id))
 
 
+def _collections_truth() -> Any:
+    from app.domains.certificates.models import CollectionCase
+    from app.domains.org.models import OrgNode
+
+    return (select(CollectionCase.id, OrgNode.path, CollectionCase.number, CollectionCase.version)
+            .join(OrgNode, OrgNode.id == CollectionCase.node_id))
+
+
 def _cases_truth() -> Any:
     from app.domains.certificates.models import CertificateCase
     from app.domains.org.models import OrgNode
@@ -320,8 +400,12 @@ async def _populate(seed: WorldSeed) -> None:
                                                      headers=ctx.auth))
             await case_in(ctx, "submitted", customer=customer, agreement=agreement)
             await ok(await ctx.client.post(GUARANTEES, headers=ctx.auth, json=guarantee_body(customer)), 201)
+            await ok(await ctx.client.post(f"{COLLECTIONS}/feed/rows", headers=ctx.auth,
+                                           json={"rows": [await feed_row(ctx, customer)]}))
 
 
+_FEED = ("rows name units by building code and number; a unit outside the caller's collections.write subtrees is "
+         "reported like an unknown one and nothing is imported (tests/domains/test_collections.py)")
 _STATS = ("aggregates of the cases the caller may read: Authorizer.visible on certificates.read "
           "(tests/domains/test_certificates.py)")
 _OWNERS = "an owner's own certificate cases (owner:self): the customer's account link decides, not a node " \
@@ -331,12 +415,15 @@ SUBTREE = SubtreeSpec(
     kinds={"cert_agency": Kind("certificates.read", _agencies_truth),
            "cert_agreement": Kind("certificates.read", _agreements_truth),
            "cert_case": Kind("certificates.read", _cases_truth),
-           "guarantee": Kind("guarantees.read", _guarantees_truth)},
-    lists={AGENCIES: "cert_agency", CASES: "cert_case", GUARANTEES: "guarantee"},
+           "guarantee": Kind("guarantees.read", _guarantees_truth),
+           "collection_case": Kind("collections.read", _collections_truth)},
+    lists={AGENCIES: "cert_agency", CASES: "cert_case", GUARANTEES: "guarantee",
+           f"{COLLECTIONS}/cases": "collection_case"},
     details={
         **{A + tail: "cert_agency" for tail in ("", "/submit", "/suspend", "/agreements", "/performance")},
         AGREEMENTS + "/{agreement_id:uuid}": "cert_agreement",
         **{G + tail: "guarantee" for tail in ("", "/registration", "/release-request", "/release")},
+        **{K + tail: "collection_case" for tail in ("", "/materials", "/reminders", "/outcome")},
         **{C + tail: "cert_case" for tail in ("", "/documents/{code:str}", "/submit", "/accept", "/issue", "/deliver",
                                               "/cancel", "/follow-ups")},
     },
@@ -344,7 +431,9 @@ SUBTREE = SubtreeSpec(
                "guarantee": GUARANTEES + "/{}"},
     no_node={f"{BASE}/statistics": _STATS, MINE: _OWNERS, MINE + "/{case_id:uuid}": _OWNERS,
              GUARANTEES + "/liability": "sums of the guarantees the caller may read: Authorizer.visible on "
-                                        "guarantees.read (tests/domains/test_guarantees.py)"},
+                                        "guarantees.read (tests/domains/test_guarantees.py)",
+             f"{COLLECTIONS}/feed": _FEED, f"{COLLECTIONS}/feed/rows": _FEED,
+             f"{COLLECTIONS}/rule": "the tenant's litigation thresholds: tenant-wide configuration"},
     write_bodies={
         (A, "PATCH"): lambda w, u: {"contactName": "林经理"},
         (A + "/submit", "POST"): lambda w, u: NOTE,
@@ -357,6 +446,8 @@ SUBTREE = SubtreeSpec(
         (C + "/deliver", "POST"): lambda w, u: {"deliveredOn": "2026-02-05"},
         (C + "/cancel", "POST"): lambda w, u: {"reason": "x"},
         (C + "/follow-ups", "POST"): lambda w, u: {"note": "x"},
+        (K + "/reminders", "POST"): lambda w, u: {"channel": "sms", "outcome": "no_answer"},
+        (K + "/outcome", "POST"): lambda w, u: {"outcome": "won", "decidedOn": "2026-06-30"},
         (G + "/registration", "POST"): lambda w, u: {"registeredOn": "2026-02-20", "registrationNumber": "x"},
         (G + "/release-request", "POST"): lambda w, u: {"note": "x"},
         (G + "/release", "POST"): lambda w, u: {"releasedOn": "2026-03-05", "bankConfirmation": "x"},

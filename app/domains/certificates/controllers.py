@@ -1,14 +1,18 @@
-"""HTTP for certificate agencies, agreements, certificate cases and the owner's view, and for
-mortgage guarantees."""
+"""HTTP for certificate agencies, agreements, certificate cases and the owner's view, for
+mortgage guarantees and for overdue collection."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date
 from typing import Any, Literal
 
 from litestar import Controller, Request, Response, get, patch, post
 from litestar.di import Provide
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody
+from litestar.openapi.spec import Schema as OpenAPISchema
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,8 +22,8 @@ from app.core.pagination import PageParams, page_params
 from app.core.schemas import Page
 from app.core.writes import created, updated, with_etag
 from app.domains.access.authz import Authorizer, provide_authz
-from app.domains.certificates import agencies, cases, guarantees, statistics
-from app.domains.certificates.models import CaseStage, CertificateCase
+from app.domains.certificates import agencies, cases, collections, guarantees, statistics
+from app.domains.certificates.models import CaseStage, CertificateCase, CollectionStage
 from app.domains.certificates.schemas import (
     AgencyCreate,
     AgencyOut,
@@ -35,16 +39,22 @@ from app.domains.certificates.schemas import (
     CaseOut,
     CaseSubmit,
     CaseSummary,
+    CollectionOut,
     DocumentCollected,
+    FeedIn,
+    FeedResult,
     FollowUp,
     GuaranteeCreate,
     GuaranteeOut,
     Liability,
+    LitigationOutcome,
+    LitigationRule,
     Note,
     OwnCaseOut,
     Registration,
     Release,
     ReleaseRequest,
+    ReminderIn,
     Statistics,
 )
 
@@ -345,5 +355,94 @@ class GuaranteeController(Controller):
         return await self._move(request, session, authz, guarantee_id, guarantees.record_release, data)
 
 
+COLLECTIONS = "/api/v1/collections"
+FEED_HEADER = ",".join(collections.REQUIRED) + "(,bank_recommends_litigation)?"
+FEED_PATTERN = f"^{FEED_HEADER}\\r?\\n[^\\r\\n]*[^\\x00-\\x20,\"][^\\r\\n]*(\\r?\\n[^\\r\\n]*)*$"
+
+
+@dataclass
+class FeedUploadOperation(Operation):
+    """The feed import reads the raw body: the document shows it as the CSV file it is."""
+
+    def __post_init__(self) -> None:
+        self.request_body = RequestBody(required=True, description="The feed, a CSV file in UTF-8 or GBK/GB18030.",
+                                        content={"text/csv": OpenAPIMediaType(schema=OpenAPISchema(
+                                            type=OpenAPIType.STRING, pattern=FEED_PATTERN))})
+
+
+class CollectionController(Controller):
+    path = COLLECTIONS
+    tags = ["Overdue collection"]
+    dependencies = DEPENDENCIES
+
+    async def _move(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                    case_id: uuid.UUID, action: Callable[..., Awaitable[Any]], data: Any) -> Response[CollectionOut]:
+        return await updated(request, collections.get_case(session, authz, case_id, lock=True),
+                             lambda c, path: action(session, authz, c, path, data),
+                             lambda c: collections.collection_out(session, c))
+
+    @post("/feed", operation_id="importOverdueFeed", status_code=200,
+          summary="Import finance's overdue feed (CSV): idempotent, all rows or none",
+          description=f"Columns: {', '.join(collections.COLUMNS)} (the last optional: yes/no, 是/否). A loan is "
+                      "matched by its account number: a new one opens a case, a changed row updates it, an "
+                      "unchanged one is left as it is, an amount of 0 closes it. Wrong rows (an unknown unit, a "
+                      "unit without an owner, a bad cell) are reported by line (`lines.N.field`) and nothing is "
+                      "imported.", request_max_body_size=collections.MAX_BYTES, operation_class=FeedUploadOperation,
+          **requires("collections:write", errors=[413]))
+    async def import_feed(self, session: AsyncSession, authz: Authorizer, body: bytes,
+                          as_of: date | None = Parameter(query="asOf", default=None,
+                                                         description="The feed's date; today when absent.")
+                          ) -> FeedResult:
+        return await collections.import_csv(session, authz, body, as_of)
+
+    @post("/feed/rows", operation_id="importOverdueRows", status_code=200,
+          summary="The overdue feed as JSON rows (finance's system calling): the same rules as the CSV file",
+          **requires("collections:write"))
+    async def import_rows(self, session: AsyncSession, authz: Authorizer, data: FeedIn) -> FeedResult:
+        return await collections.import_json(session, authz, data)
+
+    @get("/cases", operation_id="listCollectionCases", summary="List collection cases (referred ones, a unit's...)",
+         dependencies={"page": page_params(*collections.SORT)}, **requires("collections:read"))
+    async def list_cases(
+        self, session: AsyncSession, authz: Authorizer, page: PageParams,
+        status: CollectionStage | None = Parameter(query="status", default=None),
+        unit_id: uuid.UUID | None = Parameter(query="unitId", default=None),
+        node_id: uuid.UUID | None = Parameter(query="nodeId", default=None, description=NODE_FILTER),
+    ) -> Page[CollectionOut]:
+        return await collections.list_cases(session, authz, page, status=status, unit_id=unit_id, node_id=node_id)
+
+    @get("/rule", operation_id="getLitigationRule", summary="The tenant's litigation thresholds",
+         **requires("collections:read"))
+    async def get_rule(self, session: AsyncSession) -> LitigationRule:
+        return await collections.rule(session)
+
+    @get("/cases/{case_id:uuid}", operation_id="getCollectionCase", summary="A collection case with its reminders",
+         **requires("collections:read", errors=[404]))
+    async def get_case(self, session: AsyncSession, authz: Authorizer, case_id: uuid.UUID) -> Response[CollectionOut]:
+        c, _ = await collections.get_case(session, authz, case_id)
+        return with_etag(await collections.collection_out(session, c), c.version)
+
+    @get("/cases/{case_id:uuid}/materials", operation_id="getLitigationMaterials",
+         summary="The compiled materials for the general management department: the case, amounts, reminders, "
+                 "timeline", **requires("collections:read", errors=[404]))
+    async def materials(self, session: AsyncSession, authz: Authorizer, case_id: uuid.UUID) -> dict[str, Any]:
+        c, _ = await collections.get_case(session, authz, case_id)
+        return await collections.materials(session, c)
+
+    @post("/cases/{case_id:uuid}/reminders", operation_id="logCollectionReminder", status_code=200,
+          summary="Log a reminder to the owner: channel, outcome, a promise to pay",
+          **requires("collections:write", errors=MOVES))
+    async def remind(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                     case_id: uuid.UUID, data: ReminderIn) -> Response[CollectionOut]:
+        return await self._move(request, session, authz, case_id, collections.remind, data)
+
+    @post("/cases/{case_id:uuid}/outcome", operation_id="recordLitigationOutcome", status_code=200,
+          summary="Record the outcome of the litigation of a referred case",
+          **requires("collections:write", errors=MOVES))
+    async def outcome(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                      case_id: uuid.UUID, data: LitigationOutcome) -> Response[CollectionOut]:
+        return await self._move(request, session, authz, case_id, collections.record_outcome, data)
+
+
 CONTROLLERS: list[Any] = [AgencyController, AgreementController, CaseController, certificate_statistics,
-                          OwnCaseController, GuaranteeController]
+                          OwnCaseController, GuaranteeController, CollectionController]

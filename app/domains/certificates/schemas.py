@@ -337,3 +337,91 @@ class Liability(Schema):
     by_bank: list[LiabilityTotal]
     guarantees: int
     amount: Decimal
+
+
+# --------------------------------------------------------------------- overdue collection
+
+CollectionStatus = Literal["open", "referred", "litigated", "closed"]
+Channel = Literal["phone", "sms", "email", "lawyer_letter", "visit"]
+ReminderOutcome = Literal["reached", "no_answer", "promised", "refused", "delivered"]
+
+
+class FeedRowIn(Input):
+    """One overdue loan as finance reports it."""
+
+    building_code: Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+    unit_number: Annotated[str, msgspec.Meta(min_length=1, max_length=20)]
+    bank: Name
+    loan_account: LoanAccount
+    overdue_since: date
+    overdue_amount: Money  # 0: repaid, the case closes
+    bank_recommends_litigation: bool = False
+
+
+class FeedIn(Input):
+    rows: Annotated[list[FeedRowIn], msgspec.Meta(min_length=1, max_length=20000)]
+    as_of: date | None = None  # the feed's date; today when absent
+
+
+class FeedResult(Schema):
+    as_of: date
+    rows: int
+    created: int
+    updated: int
+    unchanged: int
+    closed: int
+    case_ids: list[uuid.UUID]  # in the rows' order
+
+
+class ReminderIn(Input):
+    channel: Channel
+    outcome: ReminderOutcome
+    at: datetime | None = None  # when; now when absent
+    promised_on: date | None = None  # a promise to pay by this date
+    note: Text | None = None
+
+
+class ReminderOut(Schema):
+    channel: str
+    outcome: str
+    at: datetime
+    by: str
+    promised_on: date | None
+    note: str | None
+
+
+class LitigationOutcome(Input):
+    outcome: Literal["won", "settled", "lost", "withdrawn"]
+    decided_on: date
+    note: Text | None = None
+
+
+class CollectionOut(Schema):
+    id: uuid.UUID
+    number: str
+    node_id: uuid.UUID
+    unit_id: uuid.UUID
+    customer_id: uuid.UUID
+    bank: str
+    loan_account: str  # masked
+    overdue_since: date
+    overdue_amount: Decimal
+    overdue_months: int
+    bank_recommends: bool
+    fed_on: date
+    status: CollectionStatus
+    referred_at: datetime | None
+    referral_reasons: list[str]
+    outcome: str | None
+    outcome_on: date | None
+    outcome_note: str | None
+    reminders: list[ReminderOut]
+    next_promise: date | None
+    version: int
+
+
+class LitigationRule(Schema):
+    """The tenant's litigation thresholds (seed 004 §4.6.4)."""
+
+    months: int
+    amount: Decimal

@@ -1,12 +1,14 @@
-"""Background work of the certificates domain: the daily lateness scan of certificate cases
-(one task per tenant, a transaction per batch)."""
+"""Background work of the certificates domain, each a daily fan-out (one task per tenant, a
+transaction per batch): the lateness scan of certificate cases and the litigation rule over
+overdue collection cases."""
 
 from __future__ import annotations
 
-from app.domains.certificates import cases
+from app.domains.certificates import cases, collections
 from app.fanout.tasks import BoundTenant, for_each_tenant
 
 LATENESS_SCAN = "certificates.lateness_scan"
+LITIGATION_RULE = "collections.litigation_rule"
 MAX_BATCHES = 200  # 100,000 late cases a run; a larger backlog waits for the next day
 
 
@@ -23,3 +25,18 @@ async def lateness_tenant(tenant: BoundTenant) -> dict[str, int]:
 
 
 lateness_scan = for_each_tenant(LATENESS_SCAN, lateness_tenant)
+
+
+async def litigation_tenant(tenant: BoundTenant) -> dict[str, int]:
+    totals = {"checked": 0, "referred": 0}
+    for _ in range(MAX_BATCHES):
+        async with tenant.transaction() as session:
+            counts = await collections.scan(session)
+        for key, value in counts.items():
+            totals[key] += value
+        if counts["checked"] < collections.SCAN_BATCH:
+            break
+    return totals
+
+
+litigation_rule = for_each_tenant(LITIGATION_RULE, litigation_tenant)
