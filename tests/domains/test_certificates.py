@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from app.core import clock
-from app.core.audit import SYSTEM, tenant_audit
+from app.core.audit import SYSTEM, Actor, tenant_audit
 from app.domains.certificates import cases as case_services
 from app.domains.certificates import tasks
 from app.domains.certificates.models import CertificateCase
@@ -291,3 +291,28 @@ async def test_an_unknown_unit_or_agreement_is_named(client: Any, ctx: Ctx) -> N
     closed = await client.post(CASES, headers=ctx.auth, json={"unitId": customer["units"][0]["unitId"],
                                                               "customerId": customer["id"], "agreementId": 5})
     assert closed.status_code == 422 and closed.json()["type"] == PROBLEM + "validation"
+
+
+async def test_the_demo_tenant_shows_the_flows(client: Any, db: Any, mint: Any) -> None:
+    from app.auth.models import Account
+    from app.demo import OWNER, seed_demo
+    from app.tenants.models import Tenant
+    from tests.conftest import bearer
+
+    slug = f"demo_{uuid.uuid4().hex[:8]}"
+    assert await seed_demo(db, slug, Actor(kind="operator", id="operator@test"))
+    staff = bearer(mint(tenant=slug))
+    [agency] = (await ok(await client.get(AGENCIES, headers=staff)))["items"]
+    assert agency["status"] == "approved"
+    [case] = (await ok(await client.get(CASES, headers=staff)))["items"]
+    assert case["status"] == "issued"
+    releasable = await ok(await client.get("/api/v1/guarantees", headers=staff, params={"releasable": "true"}))
+    assert releasable["total"] == 1
+    [referred] = (await ok(await client.get("/api/v1/collections/cases", headers=staff)))["items"]
+    assert referred["status"] == "referred" and referred["referralReasons"] == ["overdue_more_than_6_months"]
+    async with db.platform_session() as session:
+        owner = await session.scalar(select(Account.id).join(Tenant, Tenant.id == Account.tenant_id)
+                                     .where(Account.username == OWNER[0], Tenant.slug == slug))
+    mine = await ok(await client.get(MINE, headers=bearer(mint(tenant=slug, subject=str(owner),
+                                                               scopes=["owner:self"]))))
+    assert [m["status"] for m in mine["items"]] == ["issued"] and mine["items"][0]["expectedBy"]

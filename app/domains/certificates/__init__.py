@@ -30,4 +30,5 @@ DOMAIN = Domain(
           # Daily: the litigation rule refers qualifying overdue cases.
           "collections-litigation-rule": Beat("collections.litigation_rule", 86400.0)},
     catalogue="tests.catalogue.certificates",
+    demo="app.domains.certificates.demo:seed_demo",
 )
