@@ -18,7 +18,7 @@ A, C = AGENCIES + "/{agency_id:uuid}", CASES + "/{case_id:uuid}"
 
 # The stages a catalogue case goes through, with the date of each (fixed: in the past, in order).
 STEPS: list[tuple[str, str, dict[str, Any]]] = [
-    ("documents/id_card", "collecting", {"collectedOn": "2026-01-06"}),
+    ("documents", "collecting", {"code": "id_card", "collectedOn": "2026-01-06"}),
     ("submit", "submitted", {"submittedOn": "2026-01-10"}),
     ("accept", "accepted", {"acceptedOn": "2026-01-12"}),
     ("issue", "issued", {"issuedOn": "2026-02-01", "certificateNumber": "粤(2026)深圳市不动产权第0012345号"}),
@@ -141,6 +141,9 @@ async def guarantee_in(ctx: Ctx, state: str = "active", *, customer: dict[str, A
     created = await ctx.client.post(GUARANTEES, headers=ctx.auth, json=guarantee_body(customer, **extra))
     g, url, etag = await ok(created, 201), created.headers["location"], created.headers["etag"]
     reach = GUARANTEE_STATES.index(state)
+    if reach >= 2:  # finance must be there to decide a release request
+        project = await ok(await ctx.client.get(f"/api/v1/org/projects/{g['nodeId']}", headers=ctx.auth))
+        decider = await finance(ctx, project["parentId"])
     if reach >= 1:
         moved = await ctx.client.post(f"{url}/registration", headers={**ctx.auth, "If-Match": etag}, json={
             "registeredOn": "2026-02-20", "registrationNumber": f"粤(2026)深圳市不动产证明第{_unique()}号"})
@@ -150,8 +153,6 @@ async def guarantee_in(ctx: Ctx, state: str = "active", *, customer: dict[str, A
         g = await ok(await ctx.client.get(url, headers=ctx.auth))
         assert g["releasable"] is True, g
     if reach >= 3:
-        project = await ok(await ctx.client.get(f"/api/v1/org/projects/{g['nodeId']}", headers=ctx.auth))
-        decider = await finance(ctx, project["parentId"])  # the chain's step must have someone to decide it
         g = await ok(await ctx.client.post(f"{url}/release-request", json={"note": "证已办妥，抵押已登记"},
                                            headers={**ctx.auth, "If-Match": f'"{g["version"]}"'}))
     if reach >= 4:
@@ -324,7 +325,7 @@ FACTORIES: dict[str, Factory] = {
     AGREEMENTS + "/{agreement_id:uuid}": _agreement,
     CASES: _cases,
     C: _case("submitted"),
-    C + "/documents/{code:str}": _case("collecting", {"POST": {"collectedOn": "2026-01-06"}}, code="id_card"),
+    C + "/documents": _case("collecting", {"POST": {"code": "id_card", "collectedOn": "2026-01-06"}}),
     C + "/submit": _case("ready", {"POST": {"submittedOn": "2026-01-10"}}),
     C + "/accept": _case("submitted", {"POST": {"acceptedOn": "2026-01-12"}}),
     C + "/issue": _case("accepted", {"POST": {"issuedOn": "2026-02-01", "certificateNumber": "粤(2026)第1号"}}),
@@ -424,7 +425,7 @@ SUBTREE = SubtreeSpec(
         AGREEMENTS + "/{agreement_id:uuid}": "cert_agreement",
         **{G + tail: "guarantee" for tail in ("", "/registration", "/release-request", "/release")},
         **{K + tail: "collection_case" for tail in ("", "/materials", "/reminders", "/outcome")},
-        **{C + tail: "cert_case" for tail in ("", "/documents/{code:str}", "/submit", "/accept", "/issue", "/deliver",
+        **{C + tail: "cert_case" for tail in ("", "/documents", "/submit", "/accept", "/issue", "/deliver",
                                               "/cancel", "/follow-ups")},
     },
     read_urls={"cert_agency": AGENCIES + "/{}", "cert_agreement": AGREEMENTS + "/{}", "cert_case": CASES + "/{}",
@@ -439,7 +440,7 @@ SUBTREE = SubtreeSpec(
         (A + "/submit", "POST"): lambda w, u: NOTE,
         (A + "/suspend", "POST"): lambda w, u: NOTE,
         (A + "/agreements", "POST"): lambda w, u: agreement_body(),
-        (C + "/documents/{code:str}", "POST"): lambda w, u: {"collectedOn": "2026-01-06"},
+        (C + "/documents", "POST"): lambda w, u: {"code": "id_card", "collectedOn": "2026-01-06"},
         (C + "/submit", "POST"): lambda w, u: {"submittedOn": "2026-01-10"},
         (C + "/accept", "POST"): lambda w, u: {"acceptedOn": "2026-01-12"},
         (C + "/issue", "POST"): lambda w, u: {"issuedOn": "2026-02-01", "certificateNumber": "x"},

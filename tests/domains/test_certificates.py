@@ -140,25 +140,28 @@ async def test_a_case_from_the_checklist_to_delivery(client: Any, ctx: Ctx, monk
     assert refused.status_code == 409 and len(refused.json()["errors"]) == 5
     for code, day in [("id_card", "2026-01-06"), ("purchase_contract", "2026-01-06"), ("deed_tax", "2026-01-06"),
                       ("marital_status", "2025-12-01"), ("power_of_attorney", "2026-01-06")]:
-        moved = await _post(client, f"{url}/documents/{code}", ctx.auth, etag, {"collectedOn": day})
+        moved = await _post(client, f"{url}/documents", ctx.auth, etag, {"code": code, "collectedOn": day})
         etag = moved.headers["etag"]
     case = moved.json()
     marital = next(d for d in case["documents"] if d["code"] == "marital_status")
     assert marital["expiresOn"] == "2026-03-01" and marital["status"] == "expired"  # 90 days
-    assert (await _post(client, f"{url}/documents/id_card", ctx.auth, etag,
-                        {"collectedOn": "2026-04-01"})).status_code == 422  # not in the future
+    assert (await _post(client, f"{url}/documents", ctx.auth, etag,
+                        {"code": "id_card", "collectedOn": "2026-04-01"})).status_code == 422  # not in the future
+    unknown = await _post(client, f"{url}/documents", ctx.auth, etag, {"code": "hukou", "collectedOn": "2026-03-01"})
+    assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "code"
     stale = await _post(client, f"{url}/submit", ctx.auth, created.headers["etag"], {"submittedOn": "2026-03-20"})
     assert stale.status_code == 412
     expired = await _post(client, f"{url}/submit", ctx.auth, etag, {"submittedOn": "2026-03-20"})
     assert expired.status_code == 409 and [e["field"] for e in expired.json()["errors"]] == [
         "documents.marital_status"]
-    moved = await _post(client, f"{url}/documents/marital_status", ctx.auth, etag, {"collectedOn": "2026-03-18"})
+    moved = await _post(client, f"{url}/documents", ctx.auth, etag,
+                        {"code": "marital_status", "collectedOn": "2026-03-18"})
     submitted = await _post(client, f"{url}/submit", ctx.auth, moved.headers["etag"], {"submittedOn": "2026-03-20"})
     case = await ok(submitted)
     assert case["status"] == "submitted" and case["dueOn"] == "2026-04-19" and case["late"] is False
     # Documents are collected before submission.
-    assert (await _post(client, f"{url}/documents/id_card", ctx.auth, submitted.headers["etag"],
-                        {"collectedOn": "2026-03-20"})).status_code == 409
+    assert (await _post(client, f"{url}/documents", ctx.auth, submitted.headers["etag"],
+                        {"code": "id_card", "collectedOn": "2026-03-20"})).status_code == 409
     accepted = await _post(client, f"{url}/accept", ctx.auth, submitted.headers["etag"], {"acceptedOn": "2026-03-25"})
     early = await _post(client, f"{url}/deliver", ctx.auth, accepted.headers["etag"], {"deliveredOn": "2026-03-26"})
     assert early.status_code == 409 and "issued" in early.json()["detail"]
@@ -263,8 +266,8 @@ async def test_the_owner_follows_their_certificate(client: Any, ctx: Ctx) -> Non
         "unitId": customer["units"][0]["unitId"], "customerId": customer["id"],
         "agreementId": (await new_agreement(c))["id"], "openedOn": "2026-01-05"})
     case = await ok(created, 201)
-    await _post(client, f"{created.headers['location']}/documents/id_card", ctx.auth, created.headers["etag"],
-                {"collectedOn": "2026-01-06"})
+    await _post(client, f"{created.headers['location']}/documents", ctx.auth, created.headers["etag"],
+                {"code": "id_card", "collectedOn": "2026-01-06"})
     mine = await ok(await client.get(MINE, headers=auth))
     assert [m["id"] for m in mine["items"]] == [case["id"]]
     own = await ok(await client.get(f"{MINE}/{case['id']}", headers=auth))

@@ -221,15 +221,17 @@ async def create_case(session: AsyncSession, authz: Authorizer, data: CaseCreate
     return await saved(session, c, "certificates.case.create", CASE)
 
 
-async def collect_document(session: AsyncSession, authz: Authorizer, c: CertificateCase, path: str, code: str,
+async def collect_document(session: AsyncSession, authz: Authorizer, c: CertificateCase, path: str,
                            data: DocumentCollected) -> CertificateCase:
     """A document handed in (again, when it expired): valid from then for its days."""
     authz.require(CERT_WRITE, path)
     FLOW.require("submit", c.stage, f"Case {c.number}", hint="documents are collected before submission")
+    code = data.code
     doc = await session.scalar(select(CaseDocument).where(CaseDocument.case_id == c.id, CaseDocument.code == code)
                                .with_for_update())
     if doc is None:
-        raise ProblemError("not-found", f"Case {c.number} has no document {code!r} on its checklist.")
+        raise ProblemError("validation", f"Case {c.number} has no document {code!r} on its checklist.",
+                           errors=[field_error("code", "not on the case's checklist")])
     if data.collected_on > await today(session):
         raise ProblemError("validation", "A document is not collected in the future.",
                            errors=[field_error("collectedOn", "after today")])

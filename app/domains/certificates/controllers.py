@@ -201,15 +201,12 @@ class CaseController(Controller):
         c, _ = await cases.get_case(session, authz, case_id)
         return with_etag(await cases.case_out(session, c), c.version)
 
-    @post("/{case_id:uuid}/documents/{code:str}", operation_id="collectCaseDocument", status_code=200,
+    @post("/{case_id:uuid}/documents", operation_id="collectCaseDocument", status_code=200,
           summary="Record a checklist document as collected (again, when it expired)",
           **requires("certificates:write", errors=MOVES))
     async def collect(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
-                      case_id: uuid.UUID, code: str, data: DocumentCollected) -> Response[CaseOut]:
-        async def action(s: AsyncSession, a: Authorizer, c: CertificateCase, path: str, d: Any) -> CertificateCase:
-            return await cases.collect_document(s, a, c, path, code, d)
-
-        return await self._move(request, session, authz, case_id, action, data)
+                      case_id: uuid.UUID, data: DocumentCollected) -> Response[CaseOut]:
+        return await self._move(request, session, authz, case_id, cases.collect_document, data)
 
     @post("/{case_id:uuid}/submit", operation_id="submitCertificateCase", status_code=200,
           summary="The agency submitted the file: every document must be collected and valid",

@@ -71,8 +71,8 @@ async def seed_demo(session: AsyncSession, people: Any) -> None:
                                                                agreement_id=agreement.id,
                                                                opened_on=on - timedelta(days=70)))
     for code in ("id_card", "purchase_contract", "deed_tax", "marital_status", "power_of_attorney"):
-        case = await cases.collect_document(session, system, case, project_path, code,
-                                            DocumentCollected(collected_on=on - timedelta(days=65)))
+        case = await cases.collect_document(session, system, case, project_path,
+                                            DocumentCollected(code=code, collected_on=on - timedelta(days=65)))
     case = await cases.submit_case(session, system, case, project_path,
                                    CaseSubmit(submitted_on=on - timedelta(days=60)))
     case = await cases.accept_case(session, system, case, project_path,

@@ -113,6 +113,7 @@ class CaseCreate(Input):
 
 
 class DocumentCollected(Input):
+    code: Code  # the checklist line
     collected_on: date
     note: Annotated[str, msgspec.Meta(max_length=500)] | None = None
 
