@@ -301,8 +301,34 @@ def _collection(state: str, bodies: dict[str, Any] | None = None) -> Factory:
     return make
 
 
+async def package_of(ctx: Ctx, case_id: str) -> str:
+    """A referral package job of the case, requested as the ctx's caller and run in-process (a
+    worker taking a task sent here could race it); its id."""
+    from app.core.audit import SYSTEM, Actor
+    from app.core.jobs import create_job, run_job
+    from app.domains.certificates import package
+    from tests.conftest import subject_of
+
+    async with ctx.db.tenant_transaction(f"t_{ctx.tenant}") as session:
+        session.info["actor"] = Actor(kind="user", id=subject_of(ctx.auth), client_id="test-client")
+        job = await create_job(session, package.KIND)
+    async with ctx.db.tenant_transaction(f"t_{ctx.tenant}") as session:
+        session.info["actor"] = SYSTEM
+        assert await run_job(session, job.id, package.KIND,
+                             lambda progress: package.build(session, progress, uuid.UUID(case_id)))
+    return str(job.id)
+
+
+async def _package(ctx: Ctx) -> Made:
+    case, _ = await collection_in(ctx, "referred")
+    job = await package_of(ctx, case["id"])
+    return Made(params={"job_id": job}, values=[job], url=f"/api/v1/jobs/{job}")
+
+
 FACTORIES: dict[str, Factory] = {
     f"{COLLECTIONS}/feed": _feed,
+    K + "/package": _collection("referred", {"POST": {}}),
+    f"{COLLECTIONS}/packages/{{job_id:uuid}}/zip": _package,
     f"{COLLECTIONS}/feed/rows": _feed_rows,
     f"{COLLECTIONS}/cases": _statistics,
     f"{COLLECTIONS}/rule": _statistics,
@@ -424,7 +450,7 @@ SUBTREE = SubtreeSpec(
         **{A + tail: "cert_agency" for tail in ("", "/submit", "/suspend", "/agreements", "/performance")},
         AGREEMENTS + "/{agreement_id:uuid}": "cert_agreement",
         **{G + tail: "guarantee" for tail in ("", "/registration", "/release-request", "/release")},
-        **{K + tail: "collection_case" for tail in ("", "/materials", "/reminders", "/outcome")},
+        **{K + tail: "collection_case" for tail in ("", "/materials", "/reminders", "/outcome", "/package")},
         **{C + tail: "cert_case" for tail in ("", "/documents", "/submit", "/accept", "/issue", "/deliver",
                                               "/cancel", "/follow-ups")},
     },
@@ -434,7 +460,8 @@ SUBTREE = SubtreeSpec(
              GUARANTEES + "/liability": "sums of the guarantees the caller may read: Authorizer.visible on "
                                         "guarantees.read (tests/domains/test_guarantees.py)",
              f"{COLLECTIONS}/feed": _FEED, f"{COLLECTIONS}/feed/rows": _FEED,
-             f"{COLLECTIONS}/rule": "the tenant's litigation thresholds: tenant-wide configuration"},
+             f"{COLLECTIONS}/rule": "the tenant's litigation thresholds: tenant-wide configuration",
+             f"{COLLECTIONS}/packages/{{job_id:uuid}}/zip": "a package is a job of its requester"},
     write_bodies={
         (A, "PATCH"): lambda w, u: {"contactName": "林经理"},
         (A + "/submit", "POST"): lambda w, u: NOTE,
@@ -449,6 +476,7 @@ SUBTREE = SubtreeSpec(
         (C + "/follow-ups", "POST"): lambda w, u: {"note": "x"},
         (K + "/reminders", "POST"): lambda w, u: {"channel": "sms", "outcome": "no_answer"},
         (K + "/outcome", "POST"): lambda w, u: {"outcome": "won", "decidedOn": "2026-06-30"},
+        (K + "/package", "POST"): lambda w, u: {},
         (G + "/registration", "POST"): lambda w, u: {"registeredOn": "2026-02-20", "registrationNumber": "x"},
         (G + "/release-request", "POST"): lambda w, u: {"note": "x"},
         (G + "/release", "POST"): lambda w, u: {"releasedOn": "2026-03-05", "bankConfirmation": "x"},

@@ -6,7 +6,10 @@ the rule through the real worker."""
 
 from __future__ import annotations
 
+import io
+import json
 import uuid
+import zipfile
 from datetime import datetime
 from typing import Any
 
@@ -22,7 +25,7 @@ from app.domains.certificates.models import CollectionCase, CollectionStage
 from tests.routes import Ctx, _new_customer  # first: it loads the route catalogue
 
 # isort: split
-from tests.catalogue.certificates import COLLECTIONS, collection_in, feed_csv, feed_row, ok
+from tests.catalogue.certificates import COLLECTIONS, collection_in, feed_csv, feed_row, ok, package_of
 from tests.catalogue.complaints import tenant_ctx
 from tests.worker.conftest import Worker, wait_for
 
@@ -174,6 +177,23 @@ async def test_each_trigger_of_the_litigation_rule(client: Any, db: Any, new_ten
     assert [t["action"] for t in materials["timeline"]] == ["collections.case.create", "collections.case.refer",
                                                             "collections.case.remind"]
     assert materials["timeline"][1]["reason"] == "litigation rule: bank_recommends"
+    # The referral package: a job with progress, then the ZIP with the PDF summary and the materials.
+    not_referred = await client.post(f"{CASES}/{made['amount_exactly']}/package", headers=c.auth)
+    assert not_referred.status_code == 409
+    started = await client.post(f"{url}/package", headers=c.auth)
+    assert started.status_code == 202 and started.headers["location"].startswith("/api/v1/jobs/")
+    job = await package_of(c, made["bank"])
+    download = await client.get(f"{COLLECTIONS}/packages/{job}/zip", headers=c.auth)
+    assert download.status_code == 200 and download.headers["content-type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(download.content)) as archive:
+        assert sorted(archive.namelist()) == ["materials.json", "summary.pdf"]
+        pdf = archive.read("summary.pdf")
+        packed = json.loads(archive.read("materials.json"))
+    assert pdf.startswith(b"%PDF-1.4") and pdf.rstrip().endswith(b"%%EOF")
+    assert states["bank"]["number"].encode() in pdf and b"bank_recommends" in pdf and b"email" in pdf
+    assert packed["case"]["id"] == made["bank"] and packed["case"]["reminders"][0]["channel"] == "email"
+    job_view = await ok(await client.get(f"/api/v1/jobs/{job}", headers=c.auth))
+    assert job_view["status"] == "succeeded" and job_view["progress"] == 100
     got = await client.get(url, headers=c.auth)
     done = await ok(await client.post(f"{url}/outcome", headers={**c.auth, "If-Match": got.headers["etag"]},
                                       json={"outcome": "settled", "decidedOn": "2026-10-15", "note": "庭外和解"}))

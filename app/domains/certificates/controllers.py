@@ -18,11 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.scopes import requires
 from app.core.deps import provide_tenant_session
+from app.core.idempotency import idempotent
+from app.core.jobs import JobOut, accepted, create_job
 from app.core.pagination import PageParams, page_params
 from app.core.schemas import Page
 from app.core.writes import created, updated, with_etag
 from app.domains.access.authz import Authorizer, provide_authz
-from app.domains.certificates import agencies, cases, collections, guarantees, statistics
+from app.domains.certificates import agencies, cases, collections, guarantees, package, statistics, tasks
 from app.domains.certificates.models import CaseStage, CertificateCase, CollectionStage
 from app.domains.certificates.schemas import (
     AgencyCreate,
@@ -57,6 +59,7 @@ from app.domains.certificates.schemas import (
     ReminderIn,
     Statistics,
 )
+from app.worker import enqueue_after_commit
 
 BASE = "/api/v1/certificates"
 DEPENDENCIES = {"session": Provide(provide_tenant_session), "authz": Provide(provide_authz)}
@@ -432,6 +435,33 @@ class CollectionController(Controller):
     async def remind(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                      case_id: uuid.UUID, data: ReminderIn) -> Response[CollectionOut]:
         return await self._move(request, session, authz, case_id, collections.remind, data)
+
+    @post("/cases/{case_id:uuid}/package", operation_id="compileReferralPackage", status_code=202,
+          summary="Compile the referral package for the general management department (a background job)",
+          description="A referred case only (409 otherwise). Follow `Location` to the job; once it succeeded the "
+                      "ZIP (summary.pdf and materials.json) is at `/api/v1/collections/packages/{jobId}/zip`. "
+                      "Accepts `Idempotency-Key`.", **requires("collections:read", errors=[404, 409]))
+    async def compile_package(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                              case_id: uuid.UUID) -> Response[JobOut]:
+        async def produce() -> Response[JobOut]:
+            c, _ = await collections.get_case(session, authz, case_id)
+            package.check_referred(c)
+            job = await create_job(session, package.KIND)
+            enqueue_after_commit(session, tasks.build_package, tenant=request.user.tenant, job_id=str(job.id),
+                                 case_id=str(c.id))
+            return accepted(job)
+
+        return await idempotent(request, session, produce)
+
+    @get("/packages/{job_id:uuid}/zip", operation_id="downloadReferralPackage", media_type="application/zip",
+         summary="Download a referral package", response_description="The ZIP file.",
+         description="Only the package's requester may download it; 409 until the job succeeded.",
+         **requires("collections:read", errors=[404, 409]))
+    async def download_package(self, request: Request[Any, Any, Any], session: AsyncSession,
+                               job_id: uuid.UUID) -> Response[bytes]:
+        content, name = await package.download(session, job_id, request.user.subject)
+        return Response(content, media_type="application/zip",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
     @post("/cases/{case_id:uuid}/outcome", operation_id="recordLitigationOutcome", status_code=200,
           summary="Record the outcome of the litigation of a referred case",

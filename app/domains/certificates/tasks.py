@@ -1,11 +1,17 @@
 """Background work of the certificates domain, each a daily fan-out (one task per tenant, a
 transaction per batch): the lateness scan of certificate cases and the litigation rule over
-overdue collection cases."""
+overdue collection cases; and the referral package of a collection case (a job)."""
 
 from __future__ import annotations
 
-from app.domains.certificates import cases, collections
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.jobs import run_job
+from app.domains.certificates import cases, collections, package
 from app.fanout.tasks import BoundTenant, for_each_tenant
+from app.worker import tenant_task
 
 LATENESS_SCAN = "certificates.lateness_scan"
 LITIGATION_RULE = "collections.litigation_rule"
@@ -40,3 +46,10 @@ async def litigation_tenant(tenant: BoundTenant) -> dict[str, int]:
 
 
 litigation_rule = for_each_tenant(LITIGATION_RULE, litigation_tenant)
+
+
+@tenant_task(package.KIND)
+async def build_package(session: AsyncSession, *, job_id: str, case_id: str) -> None:
+    """The referral package of a collection case, as a job with progress."""
+    await run_job(session, uuid.UUID(job_id), package.KIND,
+                  lambda progress: package.build(session, progress, uuid.UUID(case_id)))
