@@ -455,7 +455,7 @@ SUBTREE = SubtreeSpec(
                                               "/cancel", "/follow-ups")},
     },
     read_urls={"cert_agency": AGENCIES + "/{}", "cert_agreement": AGREEMENTS + "/{}", "cert_case": CASES + "/{}",
-               "guarantee": GUARANTEES + "/{}"},
+               "guarantee": GUARANTEES + "/{}", "collection_case": COLLECTIONS + "/cases/{}"},
     no_node={f"{BASE}/statistics": _STATS, MINE: _OWNERS, MINE + "/{case_id:uuid}": _OWNERS,
              GUARANTEES + "/liability": "sums of the guarantees the caller may read: Authorizer.visible on "
                                         "guarantees.read (tests/domains/test_guarantees.py)",
