@@ -354,17 +354,21 @@ async def scan(session: AsyncSession) -> dict[str, int]:
     found = (await session.scalars(select(CollectionCase).where(qualifying(on, r))
                                    .order_by(CollectionCase.overdue_since, CollectionCase.id)
                                    .limit(SCAN_BATCH).with_for_update(skip_locked=True))).all()
-    referred = 0
+    entries = []
+    moving = frozenset({"updated_at", "version", "loan_account_sealed", "loan_account_index"})
     for c in found:
         why = reasons(c, on, r)
         if not why:  # the SQL and the rule disagree only on a month's last days: the rule decides
             continue
-        before = _snap(c)
+        before = snapshot(c, exclude=moving)
         c.stage = FLOW.to("refer", c.stage, CollectionStage.referred, c.number)
         c.referred_at, c.referral_reasons = clock.utcnow(), why
-        await saved(session, c, "collections.case.refer", CASE, before=before, snapshot=_snap,
-                    reason="litigation rule: " + ", ".join(why))
-        referred += 1
+        entries.append((c.id, before, snapshot(c, exclude=moving), why))
+    await session.flush()  # one flush and one audit statement per batch (set by it: version, updated_at)
+    await audit.record_many(session, [
+        {"action": "collections.case.refer", "entity_type": CASE, "entity_id": case_id, "before": before,
+         "after": after, "reason": "litigation rule: " + ", ".join(why)} for case_id, before, after, why in entries])
+    referred = len(entries)
     return {"checked": len(found), "referred": referred}
 
 
