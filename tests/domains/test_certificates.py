@@ -102,7 +102,7 @@ async def test_an_agency_is_selected_then_signs_its_agreement(client: Any, ctx: 
 
     bad = await client.post(f"{url}/agreements", headers=ctx.auth,
                             json=agreement_body(validFrom="2027-01-01", validUntil="2026-01-01"))
-    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "validUntil"
+    assert bad.status_code == 409 and bad.json()["errors"][0]["field"] == "validUntil"
     signed = await client.post(f"{url}/agreements", headers=ctx.auth, json=agreement_body(number="DL-2026-001"))
     agreement = await ok(signed, 201)
     assert agreement["feePerCase"] == "800.00" and agreement["daysToIssue"] == 30
@@ -133,7 +133,7 @@ async def test_a_case_from_the_checklist_to_delivery(client: Any, ctx: Ctx, monk
     assert twice.status_code == 409 and case["number"] in twice.json()["detail"]
     stranger, _, _ = await _new_customer(c)
     not_owner = await client.post(CASES, headers=ctx.auth, json={**body, "customerId": stranger["id"]})
-    assert not_owner.status_code == 422 and not_owner.json()["errors"][0]["field"] == "customerId"
+    assert not_owner.status_code == 409 and not_owner.json()["errors"][0]["field"] == "customerId"
 
     url, etag = created.headers["location"], created.headers["etag"]
     refused = await _post(client, f"{url}/submit", ctx.auth, etag, {"submittedOn": "2026-03-20"})
@@ -146,9 +146,9 @@ async def test_a_case_from_the_checklist_to_delivery(client: Any, ctx: Ctx, monk
     marital = next(d for d in case["documents"] if d["code"] == "marital_status")
     assert marital["expiresOn"] == "2026-03-01" and marital["status"] == "expired"  # 90 days
     assert (await _post(client, f"{url}/documents", ctx.auth, etag,
-                        {"code": "id_card", "collectedOn": "2026-04-01"})).status_code == 422  # not in the future
+                        {"code": "id_card", "collectedOn": "2026-04-01"})).status_code == 409  # not in the future
     unknown = await _post(client, f"{url}/documents", ctx.auth, etag, {"code": "hukou", "collectedOn": "2026-03-01"})
-    assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "code"
+    assert unknown.status_code == 409 and unknown.json()["errors"][0]["field"] == "code"
     stale = await _post(client, f"{url}/submit", ctx.auth, created.headers["etag"], {"submittedOn": "2026-03-20"})
     assert stale.status_code == 412
     expired = await _post(client, f"{url}/submit", ctx.auth, etag, {"submittedOn": "2026-03-20"})

@@ -94,10 +94,10 @@ async def test_the_feed_is_imported_idempotently(client: Any, ctx: Ctx) -> None:
     unknown = {**rows[1], "unitNumber": "NO-SUCH", "loanAccount": "6222999999999999"}
     content = feed_csv([good, unknown, rows[1]]).decode() + "B1,101,银行,1234567,2026-13-01,abc,否\r\n"
     refused = await _csv(client, ctx.auth, content.encode("gbk"))
-    assert refused.status_code == 422, refused.text
+    assert refused.status_code == 409, refused.text
     assert [e["field"] for e in refused.json()["errors"]] == ["lines.5.overdueSince"]  # cells first
     refused = await _csv(client, ctx.auth, feed_csv([good, unknown, rows[1], rows[1]]))
-    assert refused.status_code == 422 and [e["field"] for e in refused.json()["errors"]] == [
+    assert refused.status_code == 409 and [e["field"] for e in refused.json()["errors"]] == [
         "lines.3.unitNumber", "lines.5.loanAccount"]
     assert "NO-SUCH" in refused.json()["errors"][0]["message"]
     assert (await ok(await client.get(CASES, headers=ctx.auth, params={"unitId": third["units"][0]["unitId"]})))[
@@ -113,7 +113,7 @@ async def test_reminders_and_promises(client: Any, ctx: Ctx) -> None:
     got = await client.get(url, headers=ctx.auth)
     past = await client.post(f"{url}/reminders", headers={**ctx.auth, "If-Match": got.headers["etag"]},
                              json={"channel": "phone", "outcome": "promised", "promisedOn": "2020-01-01"})
-    assert past.status_code == 422 and past.json()["errors"][0]["field"] == "promisedOn"
+    assert past.status_code == 409 and past.json()["errors"][0]["field"] == "promisedOn"
     reminded = await client.post(f"{url}/reminders", headers={**ctx.auth, "If-Match": got.headers["etag"]},
                                  json={"channel": "phone", "outcome": "promised", "promisedOn": "2099-05-10",
                                        "note": "业主承诺月底前还款"})

@@ -207,7 +207,7 @@ async def create_agreement(session: AsyncSession, authz: Authorizer, a: Agency, 
         raise _conflict(f"Agency {a.name}", _status(a, await request_status(session, a.approval_request_id)),
                         "an agreement is signed only with a selected (approved) agency")
     if data.valid_until < data.valid_from:
-        raise ProblemError("validation", "The agreement ends before it starts.",
+        raise ProblemError("conflict", "The agreement ends before it starts.",
                            errors=[field_error("validUntil", "before validFrom")])
     taken = await session.scalar(select(Agreement.id).where(Agreement.agency_id == a.id,
                                                             Agreement.number == data.number))

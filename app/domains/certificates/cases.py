@@ -171,7 +171,7 @@ async def owner_of(session: AsyncSession, authz: Authorizer, unit: Unit, custome
     owns = await session.scalar(select(CustomerUnit.id).where(CustomerUnit.unit_id == unit.id,
                                                               CustomerUnit.customer_id == customer.id))
     if owns is None:
-        raise ProblemError("validation", f"Customer {customer.number} does not own unit {unit.number}.",
+        raise ProblemError("conflict", f"Customer {customer.number} does not own unit {unit.number}.",
                            errors=[field_error("customerId", "not an owner of the unit")])
     return customer
 
@@ -182,7 +182,7 @@ async def _checklist(session: AsyncSession, given: list[ChecklistItemIn] | None)
         return [ChecklistItemIn(code=i["code"], name=i["name"], valid_days=i.get("validDays")) for i in value]
     codes = [i.code for i in given]
     if len(set(codes)) != len(codes):
-        raise ProblemError("validation", "A checklist names each document once.",
+        raise ProblemError("conflict", "A checklist names each document once.",
                            errors=[field_error("checklist", "duplicate codes")])
     return given
 
@@ -194,7 +194,7 @@ async def create_case(session: AsyncSession, authz: Authorizer, data: CaseCreate
     agency = await session.get(Agency, agreement.agency_id)
     assert agency is not None  # a foreign key holds it
     if not (project.path == agreement_path or project.path.startswith(agreement_path + "/")):
-        raise ProblemError("validation", f"Agreement {agreement.number} does not cover this unit's project.",
+        raise ProblemError("conflict", f"Agreement {agreement.number} does not cover this unit's project.",
                            errors=[field_error("agreementId", "its node is not above the unit's project")])
     opened = data.opened_on or await today(session)
     if not agreement.valid_from <= opened <= agreement.valid_until:
@@ -230,10 +230,10 @@ async def collect_document(session: AsyncSession, authz: Authorizer, c: Certific
     doc = await session.scalar(select(CaseDocument).where(CaseDocument.case_id == c.id, CaseDocument.code == code)
                                .with_for_update())
     if doc is None:
-        raise ProblemError("validation", f"Case {c.number} has no document {code!r} on its checklist.",
+        raise ProblemError("conflict", f"Case {c.number} has no document {code!r} on its checklist.",
                            errors=[field_error("code", "not on the case's checklist")])
     if data.collected_on > await today(session):
-        raise ProblemError("validation", "A document is not collected in the future.",
+        raise ProblemError("conflict", "A document is not collected in the future.",
                            errors=[field_error("collectedOn", "after today")])
     doc.collected_on, doc.note = data.collected_on, data.note
     doc.expires_on = data.collected_on + timedelta(days=doc.valid_days) if doc.valid_days else None
@@ -248,7 +248,7 @@ async def collect_document(session: AsyncSession, authz: Authorizer, c: Certific
 
 def _not_before(field: str, when: date, earlier: date | None, what: str) -> None:
     if earlier is not None and when < earlier:
-        raise ProblemError("validation", f"{field} is before the case was {what} ({earlier}).",
+        raise ProblemError("conflict", f"{field} is before the case was {what} ({earlier}).",
                            errors=[field_error(field, f"before {earlier}")])
 
 

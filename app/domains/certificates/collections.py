@@ -48,8 +48,10 @@ from app.domains.certificates.schemas import (
     FeedRowIn,
     LitigationOutcome,
     LitigationRule,
+    Materials,
     ReminderIn,
     ReminderOut,
+    TimelineEntry,
 )
 from app.domains.customers.imports import decode
 from app.domains.customers.models import CustomerUnit, OwnerRole
@@ -199,7 +201,7 @@ def parse_csv(content: bytes) -> list[tuple[int, dict[str, Any]]]:
             continue
         rows.append((line, raw))
     if errors:
-        raise ProblemError("validation", f"{len(errors)} row(s) of the feed are wrong; nothing was imported.",
+        raise ProblemError("conflict", f"{len(errors)} row(s) of the feed are wrong; nothing was imported.",
                            errors=errors)
     if not rows:
         raise ProblemError("validation", "The feed has no rows.", errors=[field_error("file", "no rows", "body")])
@@ -216,7 +218,7 @@ def _convert(rows: list[tuple[int, dict[str, Any]]]) -> list[tuple[int, FeedRowI
             where = str(exc).rpartition("at `$.")[2].rstrip("`") or "row"
             errors.append(field_error(f"lines.{line}.{where}", str(exc).split(" - at ")[0], "body"))
     if errors:
-        raise ProblemError("validation", f"{len(errors)} row(s) of the feed are wrong; nothing was imported.",
+        raise ProblemError("conflict", f"{len(errors)} row(s) of the feed are wrong; nothing was imported.",
                            errors=errors)
     return out
 
@@ -266,7 +268,7 @@ async def import_rows(session: AsyncSession, authz: Authorizer, rows: list[tuple
             seen[account] = line
             resolved.append((row, found, account, keys.blind_index(LOAN_FIELD, account)))
     if errors:
-        raise ProblemError("validation", f"{len(errors)} row(s) of the feed are wrong; nothing was imported.",
+        raise ProblemError("conflict", f"{len(errors)} row(s) of the feed are wrong; nothing was imported.",
                            errors=errors)
     existing = {c.loan_account_index: c for c in (await session.scalars(
         select(CollectionCase).where(CollectionCase.loan_account_index.in_([r[3] for r in resolved]))
@@ -316,14 +318,14 @@ async def remind(session: AsyncSession, authz: Authorizer, c: CollectionCase, pa
     FLOW.require("remind", c.stage, f"Collection case {c.number}")
     on = await today(session)
     if data.promised_on is not None and data.promised_on < on:
-        raise ProblemError("validation", "A promise to pay is for a day to come.",
+        raise ProblemError("conflict", "A promise to pay is for a day to come.",
                            errors=[field_error("promisedOn", "before today")])
     if data.promised_on is not None and data.outcome != "promised":
-        raise ProblemError("validation", "A promise date goes with the outcome `promised`.",
+        raise ProblemError("conflict", "A promise date goes with the outcome `promised`.",
                            errors=[field_error("promisedOn", "only with outcome promised")])
     at = data.at or clock.utcnow()
     if at > clock.utcnow():
-        raise ProblemError("validation", "A reminder is logged once made.", errors=[field_error("at", "in the future")])
+        raise ProblemError("conflict", "A reminder is logged once made.", errors=[field_error("at", "in the future")])
     session.add(Reminder(case_id=c.id, channel=data.channel, at=at, by=authz.principal.subject,
                          outcome=data.outcome, promised_on=data.promised_on, note=data.note))
     before = _snap(c)
@@ -372,7 +374,7 @@ async def scan(session: AsyncSession) -> dict[str, int]:
     return {"checked": len(found), "referred": referred}
 
 
-async def materials(session: AsyncSession, c: CollectionCase) -> dict[str, Any]:
+async def materials(session: AsyncSession, c: CollectionCase) -> Materials:
     """What the general management department receives: the case, its amounts, its reminders
     and its timeline (the audit trail of the case)."""
     out = await collection_out(session, c)
@@ -380,5 +382,5 @@ async def materials(session: AsyncSession, c: CollectionCase) -> dict[str, Any]:
                                           audit.tenant_audit.c.reason)
                                    .where(audit.tenant_audit.c.entity_id == str(c.id))
                                    .order_by(audit.tenant_audit.c.occurred_at))).all()
-    return {"case": msgspec.to_builtins(out),
-            "timeline": [{"at": t.occurred_at.isoformat(), "action": t.action, "reason": t.reason} for t in trail]}
+    return Materials(case=out, timeline=[TimelineEntry(at=t.occurred_at, action=t.action, reason=t.reason)
+                                         for t in trail])

@@ -51,6 +51,7 @@ from app.domains.certificates.schemas import (
     Liability,
     LitigationOutcome,
     LitigationRule,
+    Materials,
     Note,
     OwnCaseOut,
     Registration,
@@ -425,7 +426,7 @@ class CollectionController(Controller):
     @get("/cases/{case_id:uuid}/materials", operation_id="getLitigationMaterials",
          summary="The compiled materials for the general management department: the case, amounts, reminders, "
                  "timeline", **requires("collections:read", errors=[404]))
-    async def materials(self, session: AsyncSession, authz: Authorizer, case_id: uuid.UUID) -> dict[str, Any]:
+    async def materials(self, session: AsyncSession, authz: Authorizer, case_id: uuid.UUID) -> Materials:
         c, _ = await collections.get_case(session, authz, case_id)
         return await collections.materials(session, c)
 

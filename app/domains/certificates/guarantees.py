@@ -144,7 +144,7 @@ async def create_guarantee(session: AsyncSession, authz: Authorizer, data: Guara
     unit, project = await unit_for(session, authz, data.unit_id, GUARANTEE_WRITE)
     customer = await owner_of(session, authz, unit, data.customer_id, GUARANTEE_WRITE)
     if data.ends_on is not None and data.ends_on < data.starts_on:
-        raise ProblemError("validation", "The guarantee ends before it starts.",
+        raise ProblemError("conflict", "The guarantee ends before it starts.",
                            errors=[field_error("endsOn", "before startsOn")])
     keys = await tenant_keys(session)
     account = normalise_account(data.loan_account)
@@ -215,7 +215,7 @@ async def record_release(session: AsyncSession, authz: Authorizer, g: Guarantee,
         raise ProblemError("conflict", f"Guarantee {g.number} is {_status(g, status)}: the release is recorded "
                                        "once finance approved it.")
     if data.released_on < g.starts_on:
-        raise ProblemError("validation", "The release is before the guarantee started.",
+        raise ProblemError("conflict", "The release is before the guarantee started.",
                            errors=[field_error("releasedOn", f"before {g.starts_on}")])
     before = _snap(g)
     g.stage, g.released_on = GuaranteeStage.released, data.released_on

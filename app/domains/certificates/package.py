@@ -18,6 +18,7 @@ import uuid
 import zipfile
 from typing import Any
 
+import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.jobs import JobStatus, Progress, get_job
@@ -77,7 +78,7 @@ async def build(session: AsyncSession, progress: Progress, case_id: uuid.UUID) -
     case = await session.get(CollectionCase, case_id)
     if case is None:
         raise ProblemError("not-found", f"No collection case with id {case_id}.")
-    materials = await collections.materials(session, case)
+    materials: dict[str, Any] = msgspec.to_builtins(await collections.materials(session, case))
     await progress.report(1)
     pdf = summary_pdf(_lines(materials))
     await progress.report(2)

@@ -421,6 +421,19 @@ class CollectionOut(Schema):
     version: int
 
 
+class TimelineEntry(Schema):
+    at: datetime
+    action: str
+    reason: str | None
+
+
+class Materials(Schema):
+    """The compiled materials of a referral: the case (amounts, reasons, reminders) and its timeline."""
+
+    case: CollectionOut
+    timeline: list[TimelineEntry]
+
+
 class LitigationRule(Schema):
     """The tenant's litigation thresholds (seed 004 §4.6.4)."""
 
