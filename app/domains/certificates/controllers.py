@@ -388,8 +388,9 @@ class CollectionController(Controller):
                       "matched by its account number: a new one opens a case, a changed row updates it, an "
                       "unchanged one is left as it is, an amount of 0 closes it. Wrong rows (an unknown unit, a "
                       "unit without an owner, a bad cell) are reported by line (`lines.N.field`) and nothing is "
-                      "imported.", request_max_body_size=collections.MAX_BYTES, operation_class=FeedUploadOperation,
-          **requires("collections:write", errors=[413]))
+                      "imported (409).", request_max_body_size=collections.MAX_BYTES,
+          operation_class=FeedUploadOperation,
+          **requires("collections:write", errors=[409, 413]))
     async def import_feed(self, session: AsyncSession, authz: Authorizer, body: bytes,
                           as_of: date | None = Parameter(query="asOf", default=None,
                                                          description="The feed's date; today when absent.")
@@ -398,7 +399,7 @@ class CollectionController(Controller):
 
     @post("/feed/rows", operation_id="importOverdueRows", status_code=200,
           summary="The overdue feed as JSON rows (finance's system calling): the same rules as the CSV file",
-          **requires("collections:write"))
+          **requires("collections:write", errors=[409]))
     async def import_rows(self, session: AsyncSession, authz: Authorizer, data: FeedIn) -> FeedResult:
         return await collections.import_json(session, authz, data)
 
