@@ -399,7 +399,7 @@ class CollectionController(Controller):
 
     @post("/feed/rows", operation_id="importOverdueRows", status_code=200,
           summary="The overdue feed as JSON rows (finance's system calling): the same rules as the CSV file",
-          **requires("collections:write", errors=[409, 413]))
+          request_max_body_size=collections.MAX_BYTES, **requires("collections:write", errors=[409, 413]))
     async def import_rows(self, session: AsyncSession, authz: Authorizer, data: FeedIn) -> FeedResult:
         return await collections.import_json(session, authz, data)
 
