@@ -24,6 +24,7 @@ from app.domains import (
     audit,
     calendars,
     care,
+    certificates,
     club,
     complaints,
     customers,
@@ -50,6 +51,7 @@ DOMAINS: tuple[Domain, ...] = (
     complaints.DOMAIN,
     archives.DOMAIN,
     property.DOMAIN,  # after complaints: its manager role gets the committee sign-off
+    certificates.DOMAIN,  # after customers: cases, guarantees and collections name their units' owners
     club.DOMAIN,  # after surveys: activities are evaluated with a questionnaire
     forums.DOMAIN,
     care.DOMAIN,  # after club: birthdays are members'

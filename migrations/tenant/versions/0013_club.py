@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.types import Text
 
 revision = "0013_club"
-down_revision = "0011_property"
+down_revision = "0012_certificates"
 branch_labels = None
 depends_on = None
 

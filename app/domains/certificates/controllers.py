@@ -1,0 +1,477 @@
+"""HTTP for certificate agencies, agreements, certificate cases and the owner's view, for
+mortgage guarantees and for overdue collection."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Literal
+
+from litestar import Controller, Request, Response, get, patch, post
+from litestar.di import Provide
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody
+from litestar.openapi.spec import Schema as OpenAPISchema
+from litestar.params import Parameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.scopes import requires
+from app.core.deps import provide_tenant_session
+from app.core.idempotency import idempotent
+from app.core.jobs import JobOut, accepted, create_job
+from app.core.pagination import PageParams, page_params
+from app.core.schemas import Page
+from app.core.writes import created, updated, with_etag
+from app.domains.access.authz import Authorizer, provide_authz
+from app.domains.certificates import agencies, cases, collections, guarantees, package, statistics, tasks
+from app.domains.certificates.models import CaseStage, CertificateCase, CollectionStage
+from app.domains.certificates.schemas import (
+    AgencyCreate,
+    AgencyOut,
+    AgencyStatus,
+    AgencyUpdate,
+    AgreementCreate,
+    AgreementOut,
+    CaseAccept,
+    CaseCancel,
+    CaseCreate,
+    CaseDeliver,
+    CaseIssue,
+    CaseOut,
+    CaseSubmit,
+    CaseSummary,
+    CollectionOut,
+    DocumentCollected,
+    FeedIn,
+    FeedResult,
+    FollowUp,
+    GuaranteeCreate,
+    GuaranteeOut,
+    Liability,
+    LitigationOutcome,
+    LitigationRule,
+    Materials,
+    Note,
+    OwnCaseOut,
+    Registration,
+    Release,
+    ReleaseRequest,
+    ReminderIn,
+    Statistics,
+)
+from app.worker import enqueue_after_commit
+
+BASE = "/api/v1/certificates"
+DEPENDENCIES = {"session": Provide(provide_tenant_session), "authz": Provide(provide_authz)}
+NODE_FILTER = "Records at this org node or below it."
+MOVES = [404, 409, 412, 428]
+TAG = "Certificates"
+
+
+class AgencyController(Controller):
+    path = f"{BASE}/agencies"
+    tags = [TAG]
+    dependencies = DEPENDENCIES
+
+    @get("/", operation_id="listCertificateAgencies", summary="List certificate agencies",
+         dependencies={"page": page_params(*agencies.SORT)}, **requires("certificates:read"))
+    async def list_agencies(
+        self, session: AsyncSession, authz: Authorizer, page: PageParams,
+        status: AgencyStatus | None = Parameter(query="status", default=None),
+        node_id: uuid.UUID | None = Parameter(query="nodeId", default=None, description=NODE_FILTER),
+    ) -> Page[AgencyOut]:
+        return await agencies.list_agencies(session, authz, page, status=status, node_id=node_id)
+
+    @post("/", operation_id="registerCertificateAgency", summary="Register an agency (and propose it for selection)",
+          description="With `submit` (the default) the agency goes to the `agency_selection` approval chain at "
+                      "once. Accepts `Idempotency-Key`.", **requires("certificates:write", errors=[404, 409]))
+    async def register(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                       data: AgencyCreate) -> Response[AgencyOut]:
+        return await created(request, session, lambda: agencies.create_agency(session, authz, data),
+                             lambda a: agencies.agency_out(session, a), lambda a: f"{BASE}/agencies/{a.id}")
+
+    @get("/{agency_id:uuid}", operation_id="getCertificateAgency", summary="An agency and its selection status",
+         **requires("certificates:read", errors=[404]))
+    async def get_agency(self, session: AsyncSession, authz: Authorizer, agency_id: uuid.UUID) -> Response[AgencyOut]:
+        a, _ = await agencies.get_agency(session, authz, agency_id)
+        return with_etag(await agencies.agency_out(session, a), a.version)
+
+    @patch("/{agency_id:uuid}", operation_id="updateCertificateAgency", summary="Change an agency's details",
+           **requires("certificates:write", errors=MOVES))
+    async def update_agency(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                            agency_id: uuid.UUID, data: AgencyUpdate) -> Response[AgencyOut]:
+        return await updated(request, agencies.get_agency(session, authz, agency_id, lock=True),
+                             lambda a, path: agencies.update_agency(session, authz, a, path, data),
+                             lambda a: agencies.agency_out(session, a))
+
+    @post("/{agency_id:uuid}/submit", operation_id="submitCertificateAgency", status_code=200,
+          summary="Propose an agency for selection (again, after a rejection or withdrawal)",
+          **requires("certificates:write", errors=MOVES))
+    async def submit(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                     agency_id: uuid.UUID, data: Note) -> Response[AgencyOut]:
+        return await updated(request, agencies.get_agency(session, authz, agency_id, lock=True),
+                             lambda a, path: agencies.submit_agency(session, authz, a, path, data),
+                             lambda a: agencies.agency_out(session, a))
+
+    @post("/{agency_id:uuid}/suspend", operation_id="suspendCertificateAgency", status_code=200,
+          summary="Suspend a selected agency: it takes no new cases", **requires("certificates:write", errors=MOVES))
+    async def suspend(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                      agency_id: uuid.UUID, data: Note) -> Response[AgencyOut]:
+        return await updated(request, agencies.get_agency(session, authz, agency_id, lock=True),
+                             lambda a, path: agencies.suspend_agency(session, authz, a, path, data),
+                             lambda a: agencies.agency_out(session, a))
+
+    @get("/{agency_id:uuid}/agreements", operation_id="listAgencyAgreements", summary="An agency's agreements",
+         dependencies={"page": page_params(*agencies.AGREEMENT_SORT)}, **requires("certificates:read", errors=[404]))
+    async def list_agreements(self, session: AsyncSession, authz: Authorizer, page: PageParams,
+                              agency_id: uuid.UUID) -> Page[AgreementOut]:
+        a, _ = await agencies.get_agency(session, authz, agency_id)
+        return await agencies.list_agreements(session, authz, a, page)
+
+    @post("/{agency_id:uuid}/agreements", operation_id="signAgencyAgreement",
+          summary="Record the agency agreement signed with a selected agency: scope, fees, service levels",
+          description="Accepts `Idempotency-Key`.", **requires("certificates:write", errors=[404, 409]))
+    async def sign(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                   agency_id: uuid.UUID, data: AgreementCreate) -> Response[AgreementOut]:
+        async def make() -> Any:
+            a, path = await agencies.get_agency(session, authz, agency_id, lock=True)
+            return await agencies.create_agreement(session, authz, a, path, data)
+
+        async def show(g: Any) -> AgreementOut:
+            return agencies.agreement_out(g)
+
+        return await created(request, session, make, show, lambda g: f"{BASE}/agreements/{g.id}")
+
+    @get("/{agency_id:uuid}/performance", operation_id="getAgencyPerformance",
+         summary="An agency's performance: on-time rate, average days to issue, open and late cases",
+         **requires("certificates:read", errors=[404]))
+    async def performance(self, session: AsyncSession, authz: Authorizer, agency_id: uuid.UUID) -> Statistics:
+        a, _ = await agencies.get_agency(session, authz, agency_id)
+        return await statistics.statistics(session, authz, "agency", node_id=None, agency_id=a.id)
+
+
+class AgreementController(Controller):
+    path = f"{BASE}/agreements"
+    tags = [TAG]
+    dependencies = DEPENDENCIES
+
+    @get("/{agreement_id:uuid}", operation_id="getAgencyAgreement", summary="An agency agreement",
+         **requires("certificates:read", errors=[404]))
+    async def get_agreement(self, session: AsyncSession, authz: Authorizer,
+                            agreement_id: uuid.UUID) -> Response[AgreementOut]:
+        g, _ = await agencies.get_agreement(session, authz, agreement_id)
+        return with_etag(agencies.agreement_out(g), g.version)
+
+
+CaseMove = Callable[[AsyncSession, Authorizer, CertificateCase, str, Any], Awaitable[CertificateCase]]
+
+
+class CaseController(Controller):
+    path = f"{BASE}/cases"
+    tags = [TAG]
+    dependencies = DEPENDENCIES
+
+    async def _move(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                    case_id: uuid.UUID, action: CaseMove, data: Any) -> Response[CaseOut]:
+        return await updated(request, cases.get_case(session, authz, case_id, lock=True),
+                             lambda c, path: action(session, authz, c, path, data),
+                             lambda c: cases.case_out(session, c))
+
+    @get("/", operation_id="listCertificateCases", summary="List certificate cases (late ones, an agency's, ...)",
+         dependencies={"page": page_params(*cases.SORT)}, **requires("certificates:read"))
+    async def list_cases(
+        self, session: AsyncSession, authz: Authorizer, page: PageParams,
+        status: CaseStage | None = Parameter(query="status", default=None),
+        late: bool | None = Parameter(query="late", default=None, description="true: past their stage's deadline."),
+        agency_id: uuid.UUID | None = Parameter(query="agencyId", default=None),
+        unit_id: uuid.UUID | None = Parameter(query="unitId", default=None),
+        customer_id: uuid.UUID | None = Parameter(query="customerId", default=None),
+        node_id: uuid.UUID | None = Parameter(query="nodeId", default=None, description=NODE_FILTER),
+    ) -> Page[CaseSummary]:
+        return await cases.list_cases(session, authz, page, status=status, late=late, agency_id=agency_id,
+                                      unit_id=unit_id, customer_id=customer_id, node_id=node_id)
+
+    @post("/", operation_id="openCertificateCase", summary="Open an owner's certificate case for a unit",
+          description="Accepts `Idempotency-Key`.", **requires("certificates:write", errors=[404, 409]))
+    async def open_case(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                        data: CaseCreate) -> Response[CaseOut]:
+        return await created(request, session, lambda: cases.create_case(session, authz, data),
+                             lambda c: cases.case_out(session, c), lambda c: f"{BASE}/cases/{c.id}")
+
+    @get("/{case_id:uuid}", operation_id="getCertificateCase", summary="A case with its checklist and log",
+         **requires("certificates:read", errors=[404]))
+    async def get_case(self, session: AsyncSession, authz: Authorizer, case_id: uuid.UUID) -> Response[CaseOut]:
+        c, _ = await cases.get_case(session, authz, case_id)
+        return with_etag(await cases.case_out(session, c), c.version)
+
+    @post("/{case_id:uuid}/documents", operation_id="collectCaseDocument", status_code=200,
+          summary="Record a checklist document as collected (again, when it expired)",
+          **requires("certificates:write", errors=MOVES))
+    async def collect(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                      case_id: uuid.UUID, data: DocumentCollected) -> Response[CaseOut]:
+        return await self._move(request, session, authz, case_id, cases.collect_document, data)
+
+    @post("/{case_id:uuid}/submit", operation_id="submitCertificateCase", status_code=200,
+          summary="The agency submitted the file: every document must be collected and valid",
+          **requires("certificates:write", errors=MOVES))
+    async def submit(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                     case_id: uuid.UUID, data: CaseSubmit) -> Response[CaseOut]:
+        return await self._move(request, session, authz, case_id, cases.submit_case, data)
+
+    @post("/{case_id:uuid}/accept", operation_id="acceptCertificateCase", status_code=200,
+          summary="The registry accepted the file", **requires("certificates:write", errors=MOVES))
+    async def accept(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                     case_id: uuid.UUID, data: CaseAccept) -> Response[CaseOut]:
+        return await self._move(request, session, authz, case_id, cases.accept_case, data)
+
+    @post("/{case_id:uuid}/issue", operation_id="issueCertificateCase", status_code=200,
+          summary="The certificate is issued", **requires("certificates:write", errors=MOVES))
+    async def issue(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                    case_id: uuid.UUID, data: CaseIssue) -> Response[CaseOut]:
+        return await self._move(request, session, authz, case_id, cases.issue_case, data)
+
+    @post("/{case_id:uuid}/deliver", operation_id="deliverCertificateCase", status_code=200,
+          summary="The certificate is handed to the owner", **requires("certificates:write", errors=MOVES))
+    async def deliver(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                      case_id: uuid.UUID, data: CaseDeliver) -> Response[CaseOut]:
+        return await self._move(request, session, authz, case_id, cases.deliver_case, data)
+
+    @post("/{case_id:uuid}/cancel", operation_id="cancelCertificateCase", status_code=200,
+          summary="Cancel a case not yet issued", **requires("certificates:write", errors=MOVES))
+    async def cancel(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                     case_id: uuid.UUID, data: CaseCancel) -> Response[CaseOut]:
+        return await self._move(request, session, authz, case_id, cases.cancel_case, data)
+
+    @post("/{case_id:uuid}/follow-ups", operation_id="followUpCertificateCase", status_code=200,
+          summary="Log a follow-up with the agency (an urge counts)", **requires("certificates:write", errors=MOVES))
+    async def follow_up(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                        case_id: uuid.UUID, data: FollowUp) -> Response[CaseOut]:
+        return await self._move(request, session, authz, case_id, cases.follow_up, data)
+
+
+@get(f"{BASE}/statistics", operation_id="certificateStatistics", tags=[TAG],
+     summary="Certificate progress by agency, project or branch: stages, late cases, on-time rate, days to issue",
+     dependencies=DEPENDENCIES, **requires("certificates:read"))
+async def certificate_statistics(
+    session: AsyncSession, authz: Authorizer,
+    by: Literal["agency", "project", "branch"] = Parameter(query="by", default="agency"),
+    node_id: uuid.UUID | None = Parameter(query="nodeId", default=None, description=NODE_FILTER),
+) -> Statistics:
+    return await statistics.statistics(session, authz, by, node_id=node_id)
+
+
+class OwnCaseController(Controller):
+    """Home owners (``owner:self``): where their certificates are and what is still needed."""
+
+    path = f"{BASE}/mine"
+    tags = [TAG]
+    dependencies = DEPENDENCIES
+
+    @get("/", operation_id="listMyCertificateCases", summary="My certificate cases",
+         dependencies={"page": page_params(*cases.SORT)}, **requires("owner:self"))
+    async def list_mine(self, session: AsyncSession, authz: Authorizer, page: PageParams) -> Page[OwnCaseOut]:
+        return await cases.list_mine(session, authz, page)
+
+    @get("/{case_id:uuid}", operation_id="getMyCertificateCase", summary="My certificate case",
+         **requires("owner:self", errors=[404]))
+    async def get_mine(self, session: AsyncSession, authz: Authorizer, case_id: uuid.UUID) -> Response[OwnCaseOut]:
+        c = await cases.get_mine(session, authz, case_id)
+        return with_etag(await cases.own_out(session, c), c.version)
+
+
+GUARANTEES = "/api/v1/guarantees"
+
+
+class GuaranteeController(Controller):
+    path = GUARANTEES
+    tags = ["Mortgage guarantees"]
+    dependencies = DEPENDENCIES
+
+    async def _move(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                    guarantee_id: uuid.UUID, action: Callable[..., Awaitable[Any]],
+                    data: Any) -> Response[GuaranteeOut]:
+        return await updated(request, guarantees.get_guarantee(session, authz, guarantee_id, lock=True),
+                             lambda g, path: action(session, authz, g, path, data),
+                             lambda g: guarantees.guarantee_out(session, g))
+
+    @get("/", operation_id="listGuarantees", summary="List mortgage guarantees (the releasable list, a bank's, ...)",
+         dependencies={"page": page_params(*guarantees.SORT)}, **requires("guarantees:read"))
+    async def list_guarantees(
+        self, session: AsyncSession, authz: Authorizer, page: PageParams,
+        releasable: bool | None = Parameter(query="releasable", default=None,
+                                            description="true: the certificate is issued and the mortgage "
+                                                        "registered, and no release is pending or approved."),
+        released: bool | None = Parameter(query="released", default=None),
+        bank: str | None = Parameter(query="bank", default=None, max_length=200),
+        unit_id: uuid.UUID | None = Parameter(query="unitId", default=None),
+        node_id: uuid.UUID | None = Parameter(query="nodeId", default=None, description=NODE_FILTER),
+    ) -> Page[GuaranteeOut]:
+        return await guarantees.list_guarantees(session, authz, page, is_releasable=releasable, released=released,
+                                                bank=bank, unit_id=unit_id, node_id=node_id)
+
+    @post("/", operation_id="recordGuarantee", summary="Record the company's guarantee on an owner's mortgage loan",
+          description="The loan account number is stored sealed. Accepts `Idempotency-Key`.",
+          **requires("guarantees:write", errors=[404, 409]))
+    async def record(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                     data: GuaranteeCreate) -> Response[GuaranteeOut]:
+        return await created(request, session, lambda: guarantees.create_guarantee(session, authz, data),
+                             lambda g: guarantees.guarantee_out(session, g), lambda g: f"{GUARANTEES}/{g.id}")
+
+    @get("/liability", operation_id="guaranteeLiability",
+         summary="The contingent liability: loans still guaranteed, by bank and project",
+         **requires("guarantees:read"))
+    async def liability(self, session: AsyncSession, authz: Authorizer,
+                        node_id: uuid.UUID | None = Parameter(query="nodeId", default=None,
+                                                              description=NODE_FILTER)) -> Liability:
+        return await guarantees.liability(session, authz, node_id=node_id)
+
+    @get("/{guarantee_id:uuid}", operation_id="getGuarantee",
+         summary="A guarantee, whether it is releasable and why", **requires("guarantees:read", errors=[404]))
+    async def get_guarantee(self, session: AsyncSession, authz: Authorizer,
+                            guarantee_id: uuid.UUID) -> Response[GuaranteeOut]:
+        g, _ = await guarantees.get_guarantee(session, authz, guarantee_id)
+        return with_etag(await guarantees.guarantee_out(session, g), g.version)
+
+    @post("/{guarantee_id:uuid}/registration", operation_id="recordMortgageRegistration", status_code=200,
+          summary="Record the mortgage registration on the owner's certificate",
+          **requires("guarantees:write", errors=MOVES))
+    async def registration(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                           guarantee_id: uuid.UUID, data: Registration) -> Response[GuaranteeOut]:
+        return await self._move(request, session, authz, guarantee_id, guarantees.register_mortgage, data)
+
+    @post("/{guarantee_id:uuid}/release-request", operation_id="requestGuaranteeRelease", status_code=200,
+          summary="Ask finance to release the guarantee (the `guarantee_release` approval chain)",
+          description="409 naming the missing condition while the certificate is not issued or the mortgage not "
+                      "registered.", **requires("guarantees:write", errors=MOVES))
+    async def release_request(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                              guarantee_id: uuid.UUID, data: ReleaseRequest) -> Response[GuaranteeOut]:
+        return await self._move(request, session, authz, guarantee_id, guarantees.request_release, data)
+
+    @post("/{guarantee_id:uuid}/release", operation_id="recordGuaranteeRelease", status_code=200,
+          summary="Record the approved release with the bank's confirmation",
+          **requires("guarantees:write", errors=MOVES))
+    async def release(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                      guarantee_id: uuid.UUID, data: Release) -> Response[GuaranteeOut]:
+        return await self._move(request, session, authz, guarantee_id, guarantees.record_release, data)
+
+
+COLLECTIONS = "/api/v1/collections"
+FEED_HEADER = ",".join(collections.REQUIRED) + "(,bank_recommends_litigation)?"
+FEED_PATTERN = f"^{FEED_HEADER}\\r?\\n[^\\r\\n]*[^\\x00-\\x20,\"][^\\r\\n]*(\\r?\\n[^\\r\\n]*)*$"
+
+
+@dataclass
+class FeedUploadOperation(Operation):
+    """The feed import reads the raw body: the document shows it as the CSV file it is."""
+
+    def __post_init__(self) -> None:
+        self.request_body = RequestBody(required=True, description="The feed, a CSV file in UTF-8 or GBK/GB18030.",
+                                        content={"text/csv": OpenAPIMediaType(schema=OpenAPISchema(
+                                            type=OpenAPIType.STRING, pattern=FEED_PATTERN))})
+
+
+class CollectionController(Controller):
+    path = COLLECTIONS
+    tags = ["Overdue collection"]
+    dependencies = DEPENDENCIES
+
+    async def _move(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                    case_id: uuid.UUID, action: Callable[..., Awaitable[Any]], data: Any) -> Response[CollectionOut]:
+        return await updated(request, collections.get_case(session, authz, case_id, lock=True),
+                             lambda c, path: action(session, authz, c, path, data),
+                             lambda c: collections.collection_out(session, c))
+
+    @post("/feed", operation_id="importOverdueFeed", status_code=200,
+          summary="Import finance's overdue feed (CSV): idempotent, all rows or none",
+          description=f"Columns: {', '.join(collections.COLUMNS)} (the last optional: yes/no, 是/否). A loan is "
+                      "matched by its account number: a new one opens a case, a changed row updates it, an "
+                      "unchanged one is left as it is, an amount of 0 closes it. Wrong rows (an unknown unit, a "
+                      "unit without an owner, a bad cell) are reported by line (`lines.N.field`) and nothing is "
+                      "imported (409).", request_max_body_size=collections.MAX_BYTES,
+          operation_class=FeedUploadOperation,
+          **requires("collections:write", errors=[409, 413]))
+    async def import_feed(self, session: AsyncSession, authz: Authorizer, body: bytes,
+                          as_of: date | None = Parameter(query="asOf", default=None,
+                                                         description="The feed's date; today when absent.")
+                          ) -> FeedResult:
+        return await collections.import_csv(session, authz, body, as_of)
+
+    @post("/feed/rows", operation_id="importOverdueRows", status_code=200,
+          summary="The overdue feed as JSON rows (finance's system calling): the same rules as the CSV file",
+          request_max_body_size=collections.MAX_BYTES, **requires("collections:write", errors=[409, 413]))
+    async def import_rows(self, session: AsyncSession, authz: Authorizer, data: FeedIn) -> FeedResult:
+        return await collections.import_json(session, authz, data)
+
+    @get("/cases", operation_id="listCollectionCases", summary="List collection cases (referred ones, a unit's...)",
+         dependencies={"page": page_params(*collections.SORT)}, **requires("collections:read"))
+    async def list_cases(
+        self, session: AsyncSession, authz: Authorizer, page: PageParams,
+        status: CollectionStage | None = Parameter(query="status", default=None),
+        unit_id: uuid.UUID | None = Parameter(query="unitId", default=None),
+        node_id: uuid.UUID | None = Parameter(query="nodeId", default=None, description=NODE_FILTER),
+    ) -> Page[CollectionOut]:
+        return await collections.list_cases(session, authz, page, status=status, unit_id=unit_id, node_id=node_id)
+
+    @get("/rule", operation_id="getLitigationRule", summary="The tenant's litigation thresholds",
+         **requires("collections:read"))
+    async def get_rule(self, session: AsyncSession) -> LitigationRule:
+        return await collections.rule(session)
+
+    @get("/cases/{case_id:uuid}", operation_id="getCollectionCase", summary="A collection case with its reminders",
+         **requires("collections:read", errors=[404]))
+    async def get_case(self, session: AsyncSession, authz: Authorizer, case_id: uuid.UUID) -> Response[CollectionOut]:
+        c, _ = await collections.get_case(session, authz, case_id)
+        return with_etag(await collections.collection_out(session, c), c.version)
+
+    @get("/cases/{case_id:uuid}/materials", operation_id="getLitigationMaterials",
+         summary="The compiled materials for the general management department: the case, amounts, reminders, "
+                 "timeline", **requires("collections:read", errors=[404]))
+    async def materials(self, session: AsyncSession, authz: Authorizer, case_id: uuid.UUID) -> Materials:
+        c, _ = await collections.get_case(session, authz, case_id)
+        return await collections.materials(session, c)
+
+    @post("/cases/{case_id:uuid}/reminders", operation_id="logCollectionReminder", status_code=200,
+          summary="Log a reminder to the owner: channel, outcome, a promise to pay",
+          **requires("collections:write", errors=MOVES))
+    async def remind(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                     case_id: uuid.UUID, data: ReminderIn) -> Response[CollectionOut]:
+        return await self._move(request, session, authz, case_id, collections.remind, data)
+
+    @post("/cases/{case_id:uuid}/package", operation_id="compileReferralPackage", status_code=202,
+          summary="Compile the referral package for the general management department (a background job)",
+          description="A referred case only (409 otherwise). Follow `Location` to the job; once it succeeded the "
+                      "ZIP (summary.pdf and materials.json) is at `/api/v1/collections/packages/{jobId}/zip`. "
+                      "Accepts `Idempotency-Key`.", **requires("collections:read", errors=[404, 409]))
+    async def compile_package(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                              case_id: uuid.UUID) -> Response[JobOut]:
+        async def produce() -> Response[JobOut]:
+            c, _ = await collections.get_case(session, authz, case_id)
+            package.check_referred(c)
+            job = await create_job(session, package.KIND)
+            enqueue_after_commit(session, tasks.build_package, tenant=request.user.tenant, job_id=str(job.id),
+                                 case_id=str(c.id))
+            return accepted(job)
+
+        return await idempotent(request, session, produce)
+
+    @get("/packages/{job_id:uuid}/zip", operation_id="downloadReferralPackage", media_type="application/zip",
+         summary="Download a referral package", response_description="The ZIP file.",
+         description="Only the package's requester may download it; 409 until the job succeeded.",
+         **requires("collections:read", errors=[404, 409]))
+    async def download_package(self, request: Request[Any, Any, Any], session: AsyncSession,
+                               job_id: uuid.UUID) -> Response[bytes]:
+        content, name = await package.download(session, job_id, request.user.subject)
+        return Response(content, media_type="application/zip",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+    @post("/cases/{case_id:uuid}/outcome", operation_id="recordLitigationOutcome", status_code=200,
+          summary="Record the outcome of the litigation of a referred case",
+          **requires("collections:write", errors=MOVES))
+    async def outcome(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                      case_id: uuid.UUID, data: LitigationOutcome) -> Response[CollectionOut]:
+        return await self._move(request, session, authz, case_id, collections.record_outcome, data)
+
+
+CONTROLLERS: list[Any] = [AgencyController, AgreementController, CaseController, certificate_statistics,
+                          OwnCaseController, GuaranteeController, CollectionController]
