@@ -150,7 +150,7 @@ async def file_mine(session: AsyncSession, authz: Authorizer, data: MyRequestCre
     """An owner's request about one of their own customer records, filed from the app."""
     from app.domains.customers.services import get_mine
 
-    customer = await get_mine(session, authz, data.customer_id)
+    customer = await get_mine(session, authz, data.customer_id, field="customerId")
     return await _new(session, customer, data.kind, RequestChannel.app, data.details)
 
 

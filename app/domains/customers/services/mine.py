@@ -12,7 +12,7 @@ from app.core import tenant_settings
 from app.core.crypto import mask_id_number
 from app.core.keystore import tenant_keys
 from app.core.pagination import PageParams, paginate
-from app.core.problems import ProblemError
+from app.core.problems import ProblemError, field_error
 from app.core.schemas import Page, provided
 from app.core.writes import saved
 from app.domains.access.authz import Authorizer
@@ -65,14 +65,16 @@ async def list_mine(session: AsyncSession, authz: Authorizer, params: PageParams
                 offset=page.offset)
 
 
-async def get_mine(session: AsyncSession, authz: Authorizer, customer_id: uuid.UUID, *, lock: bool = False
-                   ) -> Customer:
+async def get_mine(session: AsyncSession, authz: Authorizer, customer_id: uuid.UUID, *, lock: bool = False,
+                   field: str | None = None) -> Customer:
+    """The owner's own customer record; 404 otherwise (naming ``field`` when a body named it)."""
     stmt = select(Customer).where(Customer.id == customer_id, await _mine(session, authz))
     if lock:
         stmt = stmt.with_for_update()
     customer = await session.scalar(stmt)
     if customer is None:
-        raise ProblemError("not-found", f"No customer with id {customer_id}.")
+        raise ProblemError("not-found", f"No customer with id {customer_id}.",
+                           errors=[field_error(field, "no such customer of yours")] if field else None)
     return customer
 
 
