@@ -230,9 +230,16 @@ GRADE_REQUEST = request_type(
     on_approved=_on_grade_approved, on_rejected=_review_decided, on_withdrawn=_review_decided,
     node_of=_review_node, validate=_review_payload,
     subject_of=lambda payload: (CREDIT_REVIEW, payload["reviewId"]),
+    # Seed 000 §20 (客户信用等级变更流程): the customer-information supervisor and the customer
+    # service department manager decide a change of credit grade.
     default_chain=[
+        {"name": "Customer information supervisor", "role": "customer_info_supervisor", "at": "branch"},
+        {"name": "Customer service department manager", "role": "cs_manager", "at": "branch"},
+    ],
+    default_roles={"customer_info_supervisor": "客户信息主管 Customer information supervisor",
+                   "cs_manager": "Customer service manager"},
+    replaces=[[
         {"name": "Sales management manager", "role": "sales_admin_manager", "at": "branch"},
         {"name": "Sales VP", "role": "sales_vp", "at": "group"},
-    ],
-    default_roles={"sales_admin_manager": "Sales management manager", "sales_vp": "Sales VP"},
+    ]],
 )
