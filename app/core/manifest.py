@@ -45,6 +45,8 @@ class Domain:
       templates (the cross-tenant, scope, audit and fuzz gates read it).
     - ``demo``: ``"module:FUNCTION"``, ``async (session, people)`` adding the domain's records
       to the demo tenant (``app/demo.py``: ``people`` names its staff and owner accounts).
+    - ``timeline``: ``"module:ATTR"``, a sequence of the parts it contributes to a customer's
+      history (``app.domains.customers.timeline.TimelineSource``).
     """
 
     name: str
@@ -58,11 +60,12 @@ class Domain:
     approvals: str | None = None
     catalogue: str | None = None
     demo: str | None = None
+    timeline: str | None = None
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier() or not self.name.islower():
             raise ValueError(f"domain name {self.name!r}: a lower-case identifier")
-        for ref in (self.controllers, self.approvals, self.demo):
+        for ref in (self.controllers, self.approvals, self.demo, self.timeline):
             if ref is not None and ref.count(":") != 1:
                 raise ValueError(f"domain {self.name}: {ref!r} is not 'module:ATTR'")
 
@@ -71,6 +74,9 @@ class Domain:
 
     def request_types(self) -> list[Any]:
         return list(load(self.approvals)) if self.approvals else []
+
+    def timeline_sources(self) -> list[Any]:
+        return list(load(self.timeline)) if self.timeline else []
 
 
 def load(ref: str) -> Any:

@@ -325,9 +325,14 @@ async def _credit_reviews(ctx: Ctx) -> Made:
     return Made(params={}, values=[], url=None, bodies={"POST": _review_body(ctx, c["id"])})
 
 
+async def _grade_deciders(ctx: Ctx, project_id: str) -> list[dict[str, str]]:
+    branch = await _branch_of(ctx, project_id)
+    return await deciders(ctx, [("customer_info_supervisor", branch), ("cs_manager", branch)])
+
+
 async def _credit_review(ctx: Ctx) -> Made:
     c, _, _ = await _new_customer(ctx)
-    await _credit_deciders(ctx, c["nodeId"])
+    await _grade_deciders(ctx, c["nodeId"])
     r, location = await _create(ctx, f"{GRADING}/credit-reviews", _review_body(ctx, c["id"]))
     return Made(params={"review_id": r["id"]}, values=[r["id"], r["number"], r["abnormality"]], url=location,
                 bodies={"POST": {"conclusion": {"kind": "serious", "findings": f"A-only findings {ctx.mark}",
@@ -513,7 +518,8 @@ async def _populate(seed: WorldSeed) -> None:
     root = str(seed.nodes["GROUP"]["id"])
     for code in ("SZ", "GZ"):
         branch = str(seed.nodes[code]["id"])
-        await deciders(ctx, [("cs_manager", branch), ("sales_admin_manager", branch)])
+        await deciders(ctx, [("cs_manager", branch), ("sales_admin_manager", branch),
+                             ("customer_info_supervisor", branch)])
         await _create(ctx, f"{INTERACTIONS}/gift-plans", {"nodeId": branch, "title": f"{code}中秋礼品",
                                                           "occasion": "中秋", "items": _items()})
     await deciders(ctx, [("sales_vp", root), ("sales_gm", root), ("group_gm", root)])

@@ -18,4 +18,5 @@ DOMAIN = Domain(
     # SLA breaches and near-breaches, found and notified, escalated by rule.
     beat={"complaints-sla-scan": Beat("complaints.sla_scan", 300.0)},
     catalogue="tests.catalogue.complaints",
+    timeline="app.domains.complaints.timeline:TIMELINE",
 )

@@ -13,4 +13,5 @@ DOMAIN = Domain(
     tasks=("app.domains.inquiries.tasks",),
     # Hourly, so that a project's handover day starts within the hour in any time zone.
     beat={"inquiries-handover-switch": Beat("inquiries.handover_switch", 3600.0)},
+    timeline="app.domains.inquiries.timeline:TIMELINE",
 )

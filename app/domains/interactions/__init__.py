@@ -14,4 +14,5 @@ DOMAIN = Domain(
     models=("app.domains.interactions.models",),
     seeds="app.domains.interactions.seeds",
     catalogue="tests.catalogue.relations",
+    timeline="app.domains.interactions.timeline:TIMELINE",
 )
