@@ -134,10 +134,14 @@ class CreditChange(IdMixin, TimestampMixin, VersionMixin, TenantBase):
     applicant_id: Mapped[str] = mapped_column(String(200), nullable=False)
     previous_limit: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))  # the limit when applied for
     requested_limit: Mapped[Decimal] = mapped_column(Numeric(14, 2), nullable=False)
+    # The payment period (账期, days) set with the limit (seed 000 §19 ⑥); None: none set.
+    previous_payment_days: Mapped[int | None] = mapped_column(Integer)
+    requested_payment_days: Mapped[int | None] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(Text, nullable=False)
     approval_request_id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), ForeignKey("approval_requests.id", ondelete="RESTRICT"), nullable=False)
     applied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    notified_via: Mapped[str | None] = mapped_column(String(20))  # inbox | email | none, once applied
 
     __table_args__ = (
         Index("ix_credit_changes_customer_id_applied_at", "customer_id", "applied_at"),

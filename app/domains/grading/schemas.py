@@ -203,6 +203,8 @@ class GradeChangeOut(Schema):
 class CreditChangeIn(Input):
     requested_limit: Amount
     reason: Reason
+    # The payment period (账期) in days, set with the limit; absent keeps the current one.
+    payment_days: Annotated[int, msgspec.Meta(ge=1, le=365)] | None = None
 
 
 class CreditChangeOut(Schema):
@@ -213,10 +215,13 @@ class CreditChangeOut(Schema):
     applicant_id: str
     previous_limit: Decimal | None
     requested_limit: Decimal
+    previous_payment_days: int | None
+    requested_payment_days: int | None  # the period in force once applied (the previous one when not changed)
     reason: str
     status: RequestStatus  # the approval request's
     approval_request_id: uuid.UUID
     applied_at: datetime | None
+    notified_via: str | None  # how the customer was told once applied: inbox, email, none
     created_at: datetime
     version: int
 

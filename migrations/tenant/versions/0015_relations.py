@@ -1,6 +1,9 @@
 """Customer relations to the letter of the source documents: the approval chains seeded for
 complaint resolutions, credit-grade changes and change control corrected (their seeder,
-``approvals.chains.corrected``, runs with this revision).
+``approvals.chains.corrected``, runs with this revision); a credit-limit change carries the
+payment period set with the limit, and how the customer was told.
+
+Additive: nullable columns, which the previous release neither reads nor writes.
 
 Revision ID: 0015_relations
 Revises: 0010_uploads
@@ -13,6 +16,9 @@ app.tenants.migrations.tenant_schema(). Forward only: tenants are never downgrad
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+from alembic import op
+
 revision = "0015_relations"
 down_revision = "0010_uploads"
 branch_labels = None
@@ -20,4 +26,6 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass  # defaults only: see the seeder
+    op.add_column("credit_changes", sa.Column("previous_payment_days", sa.Integer(), nullable=True), schema="tenant")
+    op.add_column("credit_changes", sa.Column("requested_payment_days", sa.Integer(), nullable=True), schema="tenant")
+    op.add_column("credit_changes", sa.Column("notified_via", sa.String(length=20), nullable=True), schema="tenant")
