@@ -306,3 +306,38 @@ async def test_the_payment_period_is_set_with_the_limit_and_the_customer_told(
             tenant_audit.c.action == "grading.credit_limit.set", tenant_audit.c.entity_id == customer["id"])
             .order_by(tenant_audit.c.occurred_at))).all()
     assert [(r.before["paymentDays"], r.after["paymentDays"]) for r in records] == [(None, 30), (30, 60), (60, 60)]
+
+
+async def test_a_credit_investigation_through_an_agency(client: Any, db: Any, mint: Any, world: World) -> None:
+    """Seed 000 §16 (信用调查): the method and content asked of an agency, its report, and the
+    countermeasures decided on it; at the customer's node."""
+    customer = await create(client, world, person(units=[{"unitId": world.units[6]["id"], "role": "co_owner"}]))
+    url = f"{API}/credit-investigations"
+    asked = await client.post(url, headers={**world.admin, "Idempotency-Key": "inv-1"}, json={
+        "customerId": customer["id"], "agency": "某征信有限公司", "method": "企业征信报告与实地走访",
+        "content": "付款记录、涉诉情况、资产状况"})
+    made = await ok(asked)
+    assert made["number"].startswith("DC-") and made["status"] == "requested" and made["report"] is None
+    assert made["nodeId"] == customer["nodeId"]
+    report = {"report": "近两年无逾期，有一起合同纠纷已结案。",
+              "countermeasures": "维持现有额度，账期不延长，半年后复查。"}
+    assert (await client.post(f"{url}/{made['id']}/report", headers=world.admin, json=report)).status_code == 428
+    done = await ok(await client.post(f"{url}/{made['id']}/report", json=report,
+                                      headers={**world.admin, "If-Match": asked.headers["etag"]}), 200)
+    assert done["status"] == "reported" and done["countermeasures"] == report["countermeasures"] and done["reportedAt"]
+    got = await client.get(f"{url}/{made['id']}", headers=world.admin)
+    again = await client.post(f"{url}/{made['id']}/report", json=report,
+                              headers={**world.admin, "If-Match": got.headers["etag"]})
+    assert again.status_code == 409 and "requested" in again.json()["detail"]
+    listed = await ok(await client.get(url, headers=world.admin, params={"customerId": customer["id"]}), 200)
+    assert [i["id"] for i in listed["items"]] == [made["id"]]
+    # A reader without grading.review cannot ask for one.
+    reader = str(uuid.uuid4())
+    await grant(db, world.slug, reader, ["grading.read", "customers.read"])
+    refused = await client.post(url, headers={"Authorization": f"Bearer {mint(tenant=world.slug, subject=reader)}"},
+                                json={"customerId": customer["id"], "agency": "x", "method": "x", "content": "x"})
+    assert refused.status_code == 403, refused.text
+    async with db.tenant_session(f"t_{world.slug}") as session:
+        actions = (await session.execute(select(tenant_audit.c.action).where(
+            tenant_audit.c.entity_id == made["id"]).order_by(tenant_audit.c.occurred_at))).scalars().all()
+    assert actions == ["grading.credit_investigation.request", "grading.credit_investigation.report"]

@@ -199,3 +199,31 @@ class CreditReview(IdMixin, TimestampMixin, VersionMixin, TenantBase):
 register_customer_reference(GradeChange, "customer_id", owned=True)
 register_customer_reference(CreditChange, "customer_id")
 register_customer_reference(CreditReview, "customer_id")
+
+
+class CreditInvestigation(IdMixin, TimestampMixin, VersionMixin, TenantBase):
+    """A credit investigation of a customer by an outside agency (seed 000 §16): the method and
+    content asked for, then the agency's report and the countermeasures decided on it."""
+
+    __tablename__ = "credit_investigations"
+
+    number: Mapped[str] = mapped_column(String(30), nullable=False, unique=True)  # DC-2026-000001 (调查)
+    customer_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("customers.id", ondelete="RESTRICT"), nullable=False)
+    node_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("org_nodes.id", ondelete="RESTRICT"),
+                                               nullable=False)
+    agency: Mapped[str] = mapped_column(String(200), nullable=False)
+    method: Mapped[str] = mapped_column(String(1000), nullable=False)
+    content: Mapped[str] = mapped_column(Text, nullable=False)
+    requested_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    report: Mapped[str | None] = mapped_column(Text)
+    countermeasures: Mapped[str | None] = mapped_column(Text)
+    reported_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        Index("ix_credit_investigations_customer_id", "customer_id"),
+        Index("ix_credit_investigations_node_id", "node_id"),
+    )
+
+
+register_customer_reference(CreditInvestigation, "customer_id")

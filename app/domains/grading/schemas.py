@@ -287,3 +287,36 @@ class CreditReviewOut(Schema):
     notified_via: str | None  # how the customer was told: inbox, email, or none (no address)
     created_at: datetime
     version: int
+
+
+class InvestigationIn(Input):
+    """A credit investigation asked of an agency (seed 000 §16): who, how, what."""
+
+    customer_id: uuid.UUID
+    agency: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    method: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
+    content: Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
+
+
+class InvestigationReport(Input):
+    """The agency's report, and the countermeasures decided on it."""
+
+    report: Annotated[str, msgspec.Meta(min_length=1, max_length=20000)]
+    countermeasures: Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
+
+
+class InvestigationOut(Schema):
+    id: uuid.UUID
+    number: str
+    customer_id: uuid.UUID
+    node_id: uuid.UUID
+    agency: str
+    method: str
+    content: str
+    requested_by: str
+    status: Literal["requested", "reported"]
+    report: str | None
+    countermeasures: str | None
+    reported_at: datetime | None
+    created_at: datetime
+    version: int
