@@ -48,17 +48,21 @@ async def test_one_customer_s_history_across_domains(client: Any, db: Any, mint:
     call = await ok(await client.post("/api/v1/interactions/calls", headers=world.admin, json={
         "direction": "outbound", "startedAt": "2026-05-07T11:00:00+08:00", "durationSeconds": 60,
         "subject": "新盘推介", "customerId": customer["id"], "outcome": {"kind": "resolved"}}))
+    investigation = await ok(await client.post("/api/v1/grading/credit-investigations", headers=world.admin, json={
+        "customerId": customer["id"], "agency": "征信机构", "method": "征信报告", "content": "付款记录"}))
     async with db.tenant_transaction(f"t_{world.slug}") as session:
         session.info["actor"] = SYSTEM
         await recompute(session)
 
     everything = await _history(client, customer, world.admin)
     kinds = [e["kind"] for e in everything["items"]]
-    assert {"inquiry", "visit", "call", "grade"} <= set(kinds), everything
+    assert {"inquiry", "visit", "call", "grade", "credit_investigation"} <= set(kinds), everything
     by_id = {e["id"]: e for e in everything["items"]}
     assert by_id[inquiry["id"]]["title"] == f"{inquiry['number']} 交付时间" and by_id[inquiry["id"]]["status"] == "open"
     assert by_id[visit["id"]]["kind"] == "visit" and by_id[visit["id"]]["status"] == "planned"
     assert by_id[call["id"]]["title"] == "新盘推介"
+    assert (by_id[investigation["id"]]["title"], by_id[investigation["id"]]["status"]) == (
+        f"{investigation['number']} 征信机构", "requested")
     assert "别人的咨询" not in str(everything)  # another customer's records never
     ats = [e["at"] for e in everything["items"]]
     assert ats == sorted(ats, reverse=True)  # newest first
