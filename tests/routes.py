@@ -516,6 +516,15 @@ def _inquiry_body(ctx: Ctx, project_id: str) -> dict[str, Any]:
             "contactNote": f"A's caller {ctx.mark}"}
 
 
+async def _customer_timeline(ctx: Ctx) -> Made:
+    """A customer with an inquiry about them: their history shows it."""
+    c, location, _ = await _new_customer(ctx)
+    i, _ = await _create(ctx, "/api/v1/inquiries", {**_inquiry_body(ctx, c["units"][0]["projectId"]),
+                                                    "customerId": c["id"]})
+    return Made(params={"customer_id": c["id"]}, values=[c["id"], i["id"], i["number"], i["subject"]],
+                url=location)
+
+
 async def _inquiries(ctx: Ctx) -> Made:
     project, _ = await _new_project(ctx)
     return Made(params={}, values=[], url=None, bodies={"POST": _inquiry_body(ctx, project["id"])})
@@ -732,6 +741,7 @@ FACTORIES: dict[str, Factory] = {
     "/api/v1/customers/{customer_id:uuid}/behaviour": _customer_behaviour,
     "/api/v1/customers/{customer_id:uuid}/consents": _customer_post(_consent_body),
     "/api/v1/customers/{customer_id:uuid}/units": _customer_post(_unit_body),
+    "/api/v1/customers/{customer_id:uuid}/timeline": _customer_timeline,
     "/api/v1/customers/consents/{consent_id:uuid}": _consent,
     "/api/v1/customers/consents/{consent_id:uuid}/withdraw": _consent,
     "/api/v1/inquiries": _inquiries,

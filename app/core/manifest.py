@@ -48,6 +48,8 @@ class Domain:
     - ``personal``: ``"module:ATTR"``, a ``PersonalData`` (``app/core/personal.py``): what it
       holds about a person and how to copy and anonymise it, and its kinds of record that age
       out (the privacy domain's requests and retention scan read it).
+    - ``timeline``: ``"module:ATTR"``, a sequence of the parts it contributes to a customer's
+      history (``app.domains.customers.timeline.TimelineSource``).
     """
 
     name: str
@@ -62,11 +64,12 @@ class Domain:
     catalogue: str | None = None
     demo: str | None = None
     personal: str | None = None
+    timeline: str | None = None
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier() or not self.name.islower():
             raise ValueError(f"domain name {self.name!r}: a lower-case identifier")
-        for ref in (self.controllers, self.approvals, self.demo, self.personal):
+        for ref in (self.controllers, self.approvals, self.demo, self.personal, self.timeline):
             if ref is not None and ref.count(":") != 1:
                 raise ValueError(f"domain {self.name}: {ref!r} is not 'module:ATTR'")
 
@@ -79,6 +82,9 @@ class Domain:
     def personal_data(self) -> Any:
         """Its ``PersonalData`` declaration, or None."""
         return load(self.personal) if self.personal else None
+
+    def timeline_sources(self) -> list[Any]:
+        return list(load(self.timeline)) if self.timeline else []
 
 
 def load(ref: str) -> Any:

@@ -71,7 +71,7 @@ async def grant_role(ctx: Ctx, account: str, role_code: str, node_id: str) -> No
 async def approver(ctx: Ctx, branch_id: str) -> str:
     """A staff account deciding the first step of complaint_resolution at ``branch_id``."""
     account = await _staff_account(ctx)
-    await grant_role(ctx, account, "customer_affairs_manager", branch_id)
+    await grant_role(ctx, account, "company_supervising_manager", branch_id)
     return account
 
 

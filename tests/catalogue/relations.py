@@ -325,9 +325,32 @@ async def _credit_reviews(ctx: Ctx) -> Made:
     return Made(params={}, values=[], url=None, bodies={"POST": _review_body(ctx, c["id"])})
 
 
+def _investigation_body(ctx: Ctx, customer_id: str) -> dict[str, Any]:
+    return {"customerId": customer_id, "agency": f"A-only agency {ctx.mark}", "method": "企业征信报告",
+            "content": f"A-only investigation content {ctx.mark}"}
+
+
+async def _credit_investigations(ctx: Ctx) -> Made:
+    c, _, _ = await _new_customer(ctx)
+    return Made(params={}, values=[], url=None, bodies={"POST": _investigation_body(ctx, c["id"])})
+
+
+async def _credit_investigation(ctx: Ctx) -> Made:
+    c, _, _ = await _new_customer(ctx)
+    i, location = await _create(ctx, f"{GRADING}/credit-investigations", _investigation_body(ctx, c["id"]))
+    return Made(params={"investigation_id": i["id"]}, values=[i["id"], i["number"], i["agency"], i["content"]],
+                url=location, bodies={"POST": {"report": f"A-only report {ctx.mark}",
+                                               "countermeasures": f"A-only countermeasures {ctx.mark}"}})
+
+
+async def _grade_deciders(ctx: Ctx, project_id: str) -> list[dict[str, str]]:
+    branch = await _branch_of(ctx, project_id)
+    return await deciders(ctx, [("customer_info_supervisor", branch), ("cs_manager", branch)])
+
+
 async def _credit_review(ctx: Ctx) -> Made:
     c, _, _ = await _new_customer(ctx)
-    await _credit_deciders(ctx, c["nodeId"])
+    await _grade_deciders(ctx, c["nodeId"])
     r, location = await _create(ctx, f"{GRADING}/credit-reviews", _review_body(ctx, c["id"]))
     return Made(params={"review_id": r["id"]}, values=[r["id"], r["number"], r["abnormality"]], url=location,
                 bodies={"POST": {"conclusion": {"kind": "serious", "findings": f"A-only findings {ctx.mark}",
@@ -384,6 +407,9 @@ FACTORIES: dict[str, Factory] = {
     f"{GRADING}/credit-reviews": _credit_reviews,
     f"{GRADING}/credit-reviews/{{review_id:uuid}}": _credit_review,
     f"{GRADING}/credit-reviews/{{review_id:uuid}}/conclude": _credit_review,
+    f"{GRADING}/credit-investigations": _credit_investigations,
+    f"{GRADING}/credit-investigations/{{investigation_id:uuid}}": _credit_investigation,
+    f"{GRADING}/credit-investigations/{{investigation_id:uuid}}/report": _credit_investigation,
 }
 
 
@@ -401,7 +427,7 @@ def _at_node(model: Any, value: Any) -> Callable[[], Select[Any]]:
 
 def _kinds() -> dict[str, Kind]:
     from app.domains.customers.models import Customer
-    from app.domains.grading.models import CreditChange, CreditReview
+    from app.domains.grading.models import CreditChange, CreditInvestigation, CreditReview
     from app.domains.interactions.models import Call, GiftApplication, GiftPlan, Reception, Visit
     from app.domains.org.models import OrgNode
     from app.domains.surveys.models import ReturnVisitPlan, ReturnVisitTarget, SurveyResult
@@ -425,6 +451,7 @@ def _kinds() -> dict[str, Kind]:
         "graded_customer": Kind("grading.read", _at_node(Customer, Customer.name)),
         "credit_change": Kind("grading.read", _at_node(CreditChange, CreditChange.reason)),
         "credit_review": Kind("grading.read", _at_node(CreditReview, CreditReview.abnormality)),
+        "credit_investigation": Kind("grading.read", _at_node(CreditInvestigation, CreditInvestigation.content)),
     }
 
 
@@ -447,6 +474,8 @@ def _details() -> dict[str, str]:
                                                                  "/account-manager")},
         f"{GRADING}/credit-changes/{{change_id:uuid}}": "credit_change",
         **{f"{GRADING}/credit-reviews/{{review_id:uuid}}{tail}": "credit_review" for tail in ("", "/conclude")},
+        **{f"{GRADING}/credit-investigations/{{investigation_id:uuid}}{tail}": "credit_investigation"
+           for tail in ("", "/report")},
     }
 
 
@@ -475,6 +504,8 @@ def _write_bodies() -> dict[tuple[str, str], Callable[[Any, Any], Any]]:
         (f"{GRADING}/customers/{{customer_id:uuid}}/account-manager", "PUT"): lambda w, u: {"accountId": None},
         (f"{GRADING}/credit-reviews/{{review_id:uuid}}/conclude", "POST"):
             lambda w, u: {"conclusion": {"kind": "not_serious", "findings": "changed"}},
+        (f"{GRADING}/credit-investigations/{{investigation_id:uuid}}/report", "POST"):
+            lambda w, u: {"report": "changed", "countermeasures": "changed"},
     }
 
 
@@ -513,7 +544,8 @@ async def _populate(seed: WorldSeed) -> None:
     root = str(seed.nodes["GROUP"]["id"])
     for code in ("SZ", "GZ"):
         branch = str(seed.nodes[code]["id"])
-        await deciders(ctx, [("cs_manager", branch), ("sales_admin_manager", branch)])
+        await deciders(ctx, [("cs_manager", branch), ("sales_admin_manager", branch),
+                             ("customer_info_supervisor", branch)])
         await _create(ctx, f"{INTERACTIONS}/gift-plans", {"nodeId": branch, "title": f"{code}中秋礼品",
                                                           "occasion": "中秋", "items": _items()})
     await deciders(ctx, [("sales_vp", root), ("sales_gm", root), ("group_gm", root)])
@@ -537,6 +569,8 @@ async def _populate(seed: WorldSeed) -> None:
             "requestedLimit": "800000.00", "reason": f"{name}业主授信"})
         await _create(ctx, f"{GRADING}/credit-reviews", {"customerId": owner["id"],
                                                          "abnormality": f"{name}业主认购逾期未签约"})
+        await _create(ctx, f"{GRADING}/credit-investigations", {"customerId": owner["id"], "agency": "征信机构",
+                                                                "method": "征信报告", "content": f"{name}业主资信"})
     async with seed.db.tenant_transaction(f"t_{seed.slug}") as session:
         session.info["actor"] = SYSTEM
         await recompute(session)
@@ -555,6 +589,7 @@ SUBTREE = SubtreeSpec(
         f"{SURVEYS}/results": "survey_result",
         f"{GRADING}/credit-changes": "credit_change",
         f"{GRADING}/credit-reviews": "credit_review",
+        f"{GRADING}/credit-investigations": "credit_investigation",
     },
     # Graded customers only: the grade summary table.
     subset_lists={f"{GRADING}/grades": "graded_customer"},
@@ -566,6 +601,7 @@ SUBTREE = SubtreeSpec(
         "return_visit_target": f"{SURVEYS}/targets/{{}}", "survey_result": f"{SURVEYS}/results/{{}}",
         "graded_customer": f"{GRADING}/customers/{{}}", "credit_change": f"{GRADING}/credit-changes/{{}}",
         "credit_review": f"{GRADING}/credit-reviews/{{}}",
+        "credit_investigation": f"{GRADING}/credit-investigations/{{}}",
     },
     no_node={
         f"{SURVEYS}/questionnaires": "questionnaires are the group's: surveys.read anywhere reads them, "

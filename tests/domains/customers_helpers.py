@@ -96,11 +96,12 @@ async def make_world(client: Any, db: Any, new_tenant: Any, mint: Any, *, units:
 
 
 async def approve_all(client: Any, world: World, request_id: str) -> dict[str, Any]:
-    """Take an approval request through both steps of the seeded chain."""
+    """Take an approval request through both steps of the seeded chain (the supervisor refers
+    a change on to the CRM head: a step taken when referred)."""
     detail: dict[str, Any] = {}
     for who in (world.supervisor, world.crm_head):
         detail = await ok(await client.post(f"/api/v1/approvals/requests/{request_id}/approve", headers=who,
-                                            json={}), 200)
+                                            json={"refer": True}), 200)
     assert detail["status"] == "approved", detail
     return detail
 

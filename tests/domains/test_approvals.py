@@ -387,7 +387,8 @@ async def test_chain_etags_and_permissions(client: Any, db: Any, new_tenant: Any
     assert got.json()["isDefault"] is False and [s["role"] for s in got.json()["steps"]] == ["ap_pm", "ap_bm", "ap_gm"]
     # The seeded default of the built-in change control, stored at provisioning.
     cc = (await client.get(f"{API}/chains/change_control", headers=admin)).json()
-    assert [(s["role"], s["at"]) for s in cc["steps"]] == [("department_supervisor", "branch"), ("crm_head", "group")]
+    assert [(s["role"], s["at"], s["when"]) for s in cc["steps"]] == [("department_supervisor", "branch", None),
+                                                                       ("crm_head", "group", "referred")]
     listed = (await client.get(f"{API}/chains?sort=-requestType", headers=admin)).json()
     codes = [c["requestType"] for c in listed["items"]]
     assert {"change_control", TEST_TYPE} <= set(codes) and codes == sorted(codes, reverse=True)

@@ -70,7 +70,8 @@ register_change_applier(ChangeApplier(entity_type=ENTITY, permission=CHANGE,
 
 
 async def _cast(db: Any, new_tenant: Any) -> tuple[Org, str, str, str]:
-    """The seeded change_control chain: the branch's department supervisor, then the CRM head."""
+    """The seeded change_control chain: the branch's department supervisor, then, when the
+    supervisor refers it on, the CRM head."""
     org = await make_org(db, new_tenant, "cc")
     employee, supervisor, crm_head = [await make_account(db, org, n) for n in ("employee", "supervisor", "crm")]
     await make_role(db, org, "cc_employee", [CHANGE])
@@ -103,7 +104,11 @@ async def test_a_change_is_applied_only_on_approval_and_audited_with_the_approve
                                   "before": {"name": "Shenzhen"}}
     assert [s["name"] for s in request["rounds"][0]["steps"]] == ["Department supervisor", "CRM head"]
 
-    assert (await act_as(client, mint, org, supervisor, request["id"], "approve")).status_code == 200
+    assert [s["when"] for s in request["rounds"][0]["steps"]] == [None, "referred"]
+
+    # Seed 001 §2.2.3 (3): the supervisor judges it necessary and refers it to the CRM head.
+    referred = await act_as(client, mint, org, supervisor, request["id"], "approve", {"refer": True})
+    assert referred.status_code == 200 and referred.json()["currentStep"] == 2
     assert await _name(db, org) == "Shenzhen"  # one approval of two: nothing applied yet
     final = await act_as(client, mint, org, crm_head, request["id"], "approve", {"comment": "ok"})
     assert final.status_code == 200 and final.json()["status"] == "approved"
@@ -173,7 +178,7 @@ async def test_stale_or_invalid_changes_are_refused(client: Any, db: Any, new_te
     second = (await client.post(f"{API}/requests", headers=auth,
                                 json=change({**base, "changes": {"name": "B"}}))).json()
     for rid in (first["id"], second["id"]):
-        assert (await act_as(client, mint, org, supervisor, rid, "approve")).status_code == 200
+        assert (await act_as(client, mint, org, supervisor, rid, "approve", {"refer": True})).status_code == 200
     assert (await act_as(client, mint, org, crm_head, first["id"], "approve")).status_code == 200
     detail = problem(await act_as(client, mint, org, crm_head, second["id"], "approve"), 409, "conflict")
     assert "changed since this request was submitted (name)" in detail
@@ -183,5 +188,38 @@ async def test_stale_or_invalid_changes_are_refused(client: Any, db: Any, new_te
     again = await act_as(client, mint, org, employee, second["id"], "resubmit", {"reason": "against A now"})
     assert again.status_code == 200 and again.json()["payload"]["before"] == {"name": "A"}
     for who in (supervisor, crm_head):
-        assert (await act_as(client, mint, org, who, second["id"], "approve")).status_code == 200
+        assert (await act_as(client, mint, org, who, second["id"], "approve", {"refer": True})).status_code == 200
     assert await _name(db, org) == "B"
+
+
+async def test_the_crm_head_decides_only_when_the_supervisor_refers_the_change(
+        client: Any, db: Any, new_tenant: Any, mint: Any) -> None:
+    """Seed 001 §2.2.3: the supervisor reviews; "when necessary" the CRM head approves. Not
+    referred, the supervisor's approval is the last: the CRM head's step is skipped."""
+    org, employee, supervisor, crm_head = await _cast(db, new_tenant)
+    created = await client.post(f"{API}/requests", headers=as_(mint, org, employee), json={
+        "type": "change_control", "title": "Fix the branch name's spelling",
+        "payload": {"entityType": ENTITY, "entityId": str(org.branch), "changes": {"name": "Shenzhen Co."}},
+        "reason": "typo"})
+    assert created.status_code == 201, created.text
+    rid = created.json()["id"]
+    assert (await act_as(client, mint, org, crm_head, rid, "approve")).status_code == 403  # not its turn
+    done = await act_as(client, mint, org, supervisor, rid, "approve", {"comment": "routine"})
+    assert done.status_code == 200 and done.json()["status"] == "approved", done.text
+    steps = done.json()["rounds"][0]["steps"]
+    assert [(s["name"], s["state"]) for s in steps] == [("Department supervisor", "approved"), ("CRM head", "skipped")]
+    assert await _name(db, org) == "Shenzhen Co."
+    async with db.tenant_session(f"t_{org.slug}") as session:
+        [applied] = (await session.execute(select(tenant_audit).where(
+            tenant_audit.c.entity_type == ENTITY, tenant_audit.c.entity_id == str(org.branch)))).all()
+    assert applied.actor_id == supervisor
+    # A chain whose first step would wait for a referral nobody can make is refused.
+    configurer = await make_account(db, org, "configurer")
+    await make_role(db, org, "cc_configurer", ["approvals.configure", "approvals.read"])
+    await assign(db, org, configurer, "cc_configurer", org.root)
+    chain = await client.get(f"{API}/chains/change_control", headers=as_(mint, org, configurer))
+    bad = await client.put(f"{API}/chains/change_control", headers={
+        **as_(mint, org, configurer), "If-Match": chain.headers["etag"]}, json={
+        "steps": [{"name": "CRM head", "role": "crm_head", "at": "group", "when": "referred"}]})
+    problem(bad, 422, "validation")
+    assert [e["field"] for e in bad.json()["errors"]] == ["steps.0.when"], bad.text

@@ -111,18 +111,19 @@ async def test_the_full_loop(client: Any, db: Any, new_tenant: Any, mint: Any) -
                             json={"kind": "compensation", "description": "Money."})
     assert bad.status_code == 422 and [e["field"] for e in bad.json()["errors"]] == ["amount"]
 
-    # Round 1: a large compensation, two steps; someone outside the chain cannot decide; rejected.
+    # Round 1: a large compensation; one step whatever the amount, the company's supervising
+    # manager (seed 004 §3.1.2); someone outside the chain cannot decide; rejected.
     await step(hctx, rec, "proposals", {"kind": "compensation", "amount": "80000", "description": "Full refit."})
     assert rec.body["status"] == "approval" and rec.body["proposals"][0]["status"] == "pending"
     request_id = rec.body["proposals"][0]["approvalRequestId"]
     outsider = await client.post(f"/api/v1/approvals/requests/{request_id}/approve", headers=as_colleague, json={})
     assert outsider.status_code == 403, outsider.text
     request = await ok(await client.get(f"/api/v1/approvals/requests/{request_id}", headers=as_approver))
-    assert [s["name"] for s in request["rounds"][0]["steps"]] == ["Customer affairs manager", "CRM head"]
+    assert [s["name"] for s in request["rounds"][0]["steps"]] == ["Company supervising manager"]
     assert request["subjectType"] == "complaint" and request["subjectId"] == rec.id
-    await ok(await client.post(f"/api/v1/approvals/requests/{request_id}/approve", headers=as_approver,
-                               json={"comment": "fine by me"}))
-    await ok(await client.post(f"/api/v1/approvals/requests/{request_id}/reject", headers=as_crm,
+    crm_refused = await client.post(f"/api/v1/approvals/requests/{request_id}/approve", headers=as_crm, json={})
+    assert crm_refused.status_code == 403, crm_refused.text
+    await ok(await client.post(f"/api/v1/approvals/requests/{request_id}/reject", headers=as_approver,
                                json={"comment": "Too much: repair instead."}))
     await refresh(hctx, rec)
     assert rec.body["status"] == "proposal"
@@ -324,7 +325,7 @@ async def test_bad_input_gets_precise_answers(client: Any, db: Any, new_tenant: 
     await step(ctx, rec, "findings", {"cause": "x", "responsibleParty": "none"})
     lonely = await client.post(f"{rec.url}/proposals", headers={**ctx.auth, "If-Match": rec.etag},
                                json={"kind": "apology", "description": "Sorry."})
-    assert lonely.status_code == 409 and "customer_affairs_manager" in lonely.json()["detail"]
+    assert lonely.status_code == 409 and "company_supervising_manager" in lonely.json()["detail"]
     assert (await refresh(ctx, rec)).body["status"] == "proposal"
 
 
@@ -340,7 +341,7 @@ async def test_categories_and_the_sla_policy(client: Any, db: Any, new_tenant: A
         == (240, 2250)
     # The proposal chain's first approver reads the records they decide on.
     roles = await ok(await client.get("/api/v1/access/roles", headers=ctx.auth, params={"limit": 200}))
-    manager = next(r for r in roles["items"] if r["code"] == "customer_affairs_manager")
+    manager = next(r for r in roles["items"] if r["code"] == "company_supervising_manager")
     assert {"approvals.read", "complaints.read", "complaints.supervise"} <= set(manager["permissions"])
     settings = await client.get(f"{BASE}/settings", headers=ctx.auth)
     assert settings.headers["etag"] == '"0"' and settings.json()["warnPercent"] == 80

@@ -29,7 +29,7 @@ async def world(app: Any, db: Any, new_tenant: Any, mint: Any) -> World:
     import httpx
 
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c:
-        return await make_world(c, db, new_tenant, mint, units=6, prefix="gr")
+        return await make_world(c, db, new_tenant, mint, units=7, prefix="gr")
 
 
 async def grade_all(db: Any, slug: str) -> dict[str, Any]:
@@ -257,3 +257,87 @@ async def test_two_computations_at_once_record_a_change_once(client: Any, db: An
     async with db.tenant_session(f"t_{world.slug}") as session:
         assert await session.scalar(select(func.count()).select_from(GradeChange).where(
             GradeChange.customer_id == uuid.UUID(customer["id"]))) == 1
+
+
+async def test_the_payment_period_is_set_with_the_limit_and_the_customer_told(
+        client: Any, db: Any, mint: Any, world: World) -> None:
+    """Seed 000 §19 ⑥–⑦: the customer service department sets the credit limit and the payment
+    period (账期) together, through approval; the customer is told when either changes."""
+    from app.auth.models import OutboxMessage
+
+    deciders = await _credit_deciders(db, mint, world)
+    customer = await create(client, world, person(units=[{"unitId": world.units[6]["id"]}],
+                                                  email="terms@example.com"))
+    url = f"{API}/customers/{customer['id']}/credit-changes"
+
+    async def through(body: dict[str, Any]) -> dict[str, Any]:
+        change = await ok(await client.post(url, headers=world.admin, json=body))
+        for who in deciders:
+            await ok(await client.post(f"/api/v1/approvals/requests/{change['approvalRequestId']}/approve",
+                                       headers=who, json={}), 200)
+        return await ok(await client.get(f"{API}/credit-changes/{change['id']}", headers=world.admin), 200)
+
+    first = await through({"requestedLimit": "200000.00", "paymentDays": 30, "reason": "首次授信"})
+    assert (first["previousPaymentDays"], first["requestedPaymentDays"], first["notifiedVia"]) == (None, 30, "email")
+    # Only the period changes: the same limit, a longer period.
+    longer = await through({"requestedLimit": "200000.00", "paymentDays": 60, "reason": "延长账期"})
+    assert (longer["previousLimit"], longer["previousPaymentDays"], longer["requestedPaymentDays"]) == (
+        "200000.00", 30, 60)
+    # Only the limit changes: the period stays.
+    higher = await through({"requestedLimit": "300000.00", "reason": "提高额度"})
+    assert (higher["previousPaymentDays"], higher["requestedPaymentDays"]) == (60, 60)
+    # Neither changes: nothing to decide.
+    same = await client.post(url, headers=world.admin, json={"requestedLimit": "300000.00", "paymentDays": 60,
+                                                             "reason": "x"})
+    assert same.status_code == 409 and {e["field"] for e in same.json()["errors"]} == {"requestedLimit",
+                                                                                        "paymentDays"}
+    bad = await client.post(url, headers=world.admin, json={"requestedLimit": "1.00", "paymentDays": 400,
+                                                            "reason": "x"})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "paymentDays"
+    async with db.platform_session() as session:
+        told = (await session.scalars(select(OutboxMessage).where(
+            OutboxMessage.data["customerId"].astext == customer["id"],
+            OutboxMessage.data["event"].astext == "grading.credit_terms.changed"))).all()
+    assert sorted((m.data["creditLimit"], m.data["paymentDays"]) for m in told) == [
+        ("200000.00", 30), ("200000.00", 60), ("300000.00", 60)]
+    assert all(m.recipient == "terms@example.com" and m.channel == "email" for m in told)
+    async with db.tenant_session(f"t_{world.slug}") as session:
+        records = (await session.execute(select(tenant_audit).where(
+            tenant_audit.c.action == "grading.credit_limit.set", tenant_audit.c.entity_id == customer["id"])
+            .order_by(tenant_audit.c.occurred_at))).all()
+    assert [(r.before["paymentDays"], r.after["paymentDays"]) for r in records] == [(None, 30), (30, 60), (60, 60)]
+
+
+async def test_a_credit_investigation_through_an_agency(client: Any, db: Any, mint: Any, world: World) -> None:
+    """Seed 000 §16 (信用调查): the method and content asked of an agency, its report, and the
+    countermeasures decided on it; at the customer's node."""
+    customer = await create(client, world, person(units=[{"unitId": world.units[6]["id"], "role": "co_owner"}]))
+    url = f"{API}/credit-investigations"
+    asked = await client.post(url, headers={**world.admin, "Idempotency-Key": "inv-1"}, json={
+        "customerId": customer["id"], "agency": "某征信有限公司", "method": "企业征信报告与实地走访",
+        "content": "付款记录、涉诉情况、资产状况"})
+    made = await ok(asked)
+    assert made["number"].startswith("DC-") and made["status"] == "requested" and made["report"] is None
+    assert made["nodeId"] == customer["nodeId"]
+    report = {"report": "近两年无逾期，有一起合同纠纷已结案。",
+              "countermeasures": "维持现有额度，账期不延长，半年后复查。"}
+    assert (await client.post(f"{url}/{made['id']}/report", headers=world.admin, json=report)).status_code == 428
+    done = await ok(await client.post(f"{url}/{made['id']}/report", json=report,
+                                      headers={**world.admin, "If-Match": asked.headers["etag"]}), 200)
+    assert done["status"] == "reported" and done["countermeasures"] == report["countermeasures"] and done["reportedAt"]
+    got = await client.get(f"{url}/{made['id']}", headers=world.admin)
+    again = await client.post(f"{url}/{made['id']}/report", json=report,
+                              headers={**world.admin, "If-Match": got.headers["etag"]})
+    assert again.status_code == 409 and "requested" in again.json()["detail"]
+    listed = await ok(await client.get(url, headers=world.admin, params={"customerId": customer["id"]}), 200)
+    assert [i["id"] for i in listed["items"]] == [made["id"]]
+    # A reader without grading.review cannot ask for one.
+    reader = str(uuid.uuid4())
+    await grant(db, world.slug, reader, ["grading.read", "customers.read"])
+    refused = await client.post(url, headers={"Authorization": f"Bearer {mint(tenant=world.slug, subject=reader)}"},
+                                json={"customerId": customer["id"], "agency": "x", "method": "x", "content": "x"})
+    assert refused.status_code == 403, refused.text
+    async with db.tenant_session(f"t_{world.slug}") as session:
+        actions = (await session.execute(select(tenant_audit.c.action).where(
+            tenant_audit.c.entity_id == made["id"]).order_by(tenant_audit.c.occurred_at))).scalars().all()
+    assert actions == ["grading.credit_investigation.request", "grading.credit_investigation.report"]

@@ -196,8 +196,8 @@ async def test_a_serious_abnormality_lowers_the_grade_and_the_customer_is_told(
         client: Any, db: Any, mint: Any, world: World) -> None:
     from app.auth.models import OutboxMessage
 
-    sales_manager, vp = await deciders(db, mint, world, [("sales_admin_manager", world.org.branch),
-                                                          ("sales_vp", world.org.root)])
+    info_supervisor, service_manager = await deciders(db, mint, world, [("customer_info_supervisor", world.org.branch),
+                                                          ("cs_manager", world.org.branch)])
     # A fresh 5M deal: R 5, F 2, M 5 → 79.17, grade C by the default rules.
     customer = await create(client, world, person(name="信用异常业主", email="credit.review@example.com",
                                                   units=[_deal(world, 5, "5000000.00", contracted=1)]))
@@ -219,14 +219,16 @@ async def test_a_serious_abnormality_lowers_the_grade_and_the_customer_is_told(
     request = await ok(await client.get(f"/api/v1/approvals/requests/{submitted['approvalRequestId']}",
                                         headers=world.admin), 200)
     assert request["type"] == "credit_grade_change" and request["payload"]["grade"] == "E"
-    assert [s["name"] for s in request["rounds"][0]["steps"]] == ["Sales management manager", "Sales VP"]
+    # Seed 000 §20: the customer-information supervisor and the customer service manager decide.
+    assert [s["name"] for s in request["rounds"][0]["steps"]] == ["Customer information supervisor",
+                                                                  "Customer service department manager"]
     assert (await _conclude(client, world, location, {"kind": "not_serious", "findings": "x"})).status_code == 409
 
     await ok(await client.post(f"/api/v1/approvals/requests/{submitted['approvalRequestId']}/approve",
-                               headers=sales_manager, json={}), 200)
+                               headers=info_supervisor, json={}), 200)
     assert (await _grade_of(client, world, customer))["grade"] == "C"  # not before the last approval
     await ok(await client.post(f"/api/v1/approvals/requests/{submitted['approvalRequestId']}/approve",
-                               headers=vp, json={}), 200)
+                               headers=service_manager, json={}), 200)
 
     applied = await ok(await client.get(location, headers=world.admin), 200)
     assert applied["status"] == "approved" and applied["appliedAt"] and applied["notifiedVia"] == "email"
@@ -238,7 +240,7 @@ async def test_a_serious_abnormality_lowers_the_grade_and_the_customer_is_told(
     async with db.tenant_session(f"t_{world.slug}") as session:
         [record] = (await session.execute(select(tenant_audit).where(
             tenant_audit.c.action == "grading.credit_grade.set", tenant_audit.c.entity_id == customer["id"]))).all()
-    assert record.actor_id == subject_of(vp) and record.after["grade"] == "E"
+    assert record.actor_id == subject_of(service_manager) and record.after["grade"] == "E"
     async with db.platform_session() as session:
         [message] = (await session.scalars(select(OutboxMessage).where(
             OutboxMessage.data["reviewId"].astext == review["id"]))).all()
@@ -260,8 +262,8 @@ async def test_a_review_dismissed_or_concluded_again(client: Any, db: Any, mint:
     from app.auth.services import create_account
     from app.core.audit import Actor
 
-    sales_manager, vp = await deciders(db, mint, world, [("sales_admin_manager", world.org.branch),
-                                                          ("sales_vp", world.org.root)])
+    info_supervisor, service_manager = await deciders(db, mint, world, [("customer_info_supervisor", world.org.branch),
+                                                          ("cs_manager", world.org.branch)])
     async with db.platform_transaction() as session:
         session.info["actor"] = Actor(kind="operator", id="operator@test")
         owner = await create_account(session, tenant_id=world.org.tenant_id, kind=AccountKind.owner,
@@ -283,13 +285,13 @@ async def test_a_review_dismissed_or_concluded_again(client: Any, db: Any, mint:
     first = await ok(await _conclude(client, world, location, {"kind": "serious", "findings": "属实",
                                                                "grade": "D"}), 200)
     await ok(await client.post(f"/api/v1/approvals/requests/{first['approvalRequestId']}/reject",
-                               headers=sales_manager, json={"comment": "证据不足"}), 200)
+                               headers=info_supervisor, json={"comment": "证据不足"}), 200)
     assert (await ok(await client.get(location, headers=world.admin), 200))["status"] == "rejected"
     second = await ok(await _conclude(client, world, location, {"kind": "serious", "findings": "补充银行流水",
                                                                 "grade": "E"}), 200)
     assert second["status"] == "pending" and second["approvalRequestId"] != first["approvalRequestId"]
     assert (await _grade_of(client, world, customer))["grade"] == "C"
-    for who in (sales_manager, vp):
+    for who in (info_supervisor, service_manager):
         await ok(await client.post(f"/api/v1/approvals/requests/{second['approvalRequestId']}/approve",
                                    headers=who, json={}), 200)
     done = await ok(await client.get(location, headers=world.admin), 200)
@@ -352,8 +354,8 @@ async def test_an_approval_during_a_computation_waits_for_it(client: Any, db: An
 
     from app.domains.grading.services import recompute
 
-    sales_manager, vp = await deciders(db, mint, world, [("sales_admin_manager", world.org.branch),
-                                                          ("sales_vp", world.org.root)])
+    info_supervisor, service_manager = await deciders(db, mint, world, [("customer_info_supervisor", world.org.branch),
+                                                          ("cs_manager", world.org.branch)])
     other = await create(client, world, person())
     await grade_all(db, world.slug)
     # Not graded yet: the computation below inserts their first grade (which checks the customer row).
@@ -362,12 +364,12 @@ async def test_an_approval_during_a_computation_waits_for_it(client: Any, db: An
     submitted = await ok(await _conclude(client, world, location, {"kind": "serious", "findings": "属实",
                                                                    "grade": "D"}), 200)
     await ok(await client.post(f"/api/v1/approvals/requests/{submitted['approvalRequestId']}/approve",
-                               headers=sales_manager, json={}), 200)
+                               headers=info_supervisor, json={}), 200)
     async with db.tenant_transaction(f"t_{world.slug}") as running:
         running.info["actor"] = SYSTEM
         await recompute(running, customer_id=uuid.UUID(other["id"]))  # holds the grading lock
         approval = asyncio.create_task(client.post(
-            f"/api/v1/approvals/requests/{submitted['approvalRequestId']}/approve", headers=vp, json={}))
+            f"/api/v1/approvals/requests/{submitted['approvalRequestId']}/approve", headers=service_manager, json={}))
         await asyncio.sleep(0.5)
         assert not approval.done()  # waiting for the computation
         # The computation writes the customer's grade meanwhile: the approval holds no lock on them.

@@ -73,7 +73,7 @@ async def test_a_merge_carries_the_relations_history(client: Any, db: Any, mint:
     deletion = await ok(await client.post(f"{API}/{merged['id']}/change-requests", headers=admin,
                                           json={"action": "delete", "reason": "录入错误"}))
     refused = await client.post(f"/api/v1/approvals/requests/{deletion['id']}/approve", headers=world.supervisor,
-                                json={})
+                                json={"refer": True})
     assert refused.status_code == 200
     blocked = await client.post(f"/api/v1/approvals/requests/{deletion['id']}/approve", headers=world.crm_head,
                                 json={})

@@ -131,7 +131,7 @@ DETAILS = {
     "/api/v1/approvals/requests/{request_id:uuid}/resubmit": "approval_request",
     "/api/v1/approvals/requests/{request_id:uuid}/delegate": "approval_request",
     **{f"/api/v1/customers/{{customer_id:uuid}}{tail}": "customer" for tail in (
-        "", "/reveal", "/change-requests", "/merge", "/behaviour", "/consents", "/units")},
+        "", "/reveal", "/change-requests", "/merge", "/behaviour", "/consents", "/units", "/timeline")},
     "/api/v1/customers/consents/{consent_id:uuid}": "consent",
     "/api/v1/customers/consents/{consent_id:uuid}/withdraw": "consent",
     **{f"/api/v1/inquiries/{{inquiry_id:uuid}}{tail}": "inquiry" for tail in ("", "/transfer", "/answer")},

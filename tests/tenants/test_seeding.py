@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from alembic.script import ScriptDirectory
-from sqlalchemy import select, text
+from sqlalchemy import delete, select, text, update
 
 from app.core.audit import Actor, tenant_audit
 from app.domains.access import seeds as access_seeds
@@ -172,9 +172,9 @@ async def test_what_the_group_edited_stays_its_own(db: Any, scratch: list[str], 
     report = await upgrade_tenants(db, only=[slug])
 
     assert report.failed == [] and report.migrated[0].seeded == [
-        "access.roles", "approvals.chains", "calendars.default", "complaints.roles", "complaints.defaults",
-        "archives.roles", "property.roles", "property.defaults", "certificates.roles", "privacy.roles",
-        "storage.bucket"]
+        "access.roles", "approvals.chains", "approvals.chains.corrected", "calendars.default", "complaints.roles",
+        "complaints.defaults", "complaints.approver", "archives.roles", "property.roles", "property.defaults",
+        "certificates.roles", "privacy.roles", "storage.bucket"]
     async with db.tenant_session(schema_name(slug)) as session:
         roles = {r.code: r for r in (await session.scalars(select(Role))).all()}
         assert (roles["project_manager"].name, roles["project_manager"].permissions) == ("Our PM", ["org.read"])
@@ -191,6 +191,46 @@ async def test_what_the_group_edited_stays_its_own(db: Any, scratch: list[str], 
     # Each default the migration wrote is audited as the migration, with why.
     [quality] = [r for r in await _audit(db, slug, "complaints.category.create") if r.after["code"] == "QUALITY"]
     assert (quality.actor_id, quality.reason) == ("migrations", f"tenant migration 0007_relations -> {tenant_head()}")
+
+
+async def test_defaults_corrected_to_their_source_reach_groups_that_never_edited_them(
+        db: Any, scratch: list[str], tmp_path: Path) -> None:
+    """0015_relations: a group still on the chains seeded before the correction (as seeded,
+    version 1) gets the corrected ones; a chain the group edited, even back to the old default,
+    stays the group's."""
+    from app.domains.approvals.registry import request_types
+
+    slug = await _old_tenant(db, scratch, tmp_path, "0010_uploads")
+    types = request_types()
+    old = {code: [dict(s) for s in types[code].replaces[0]]
+           for code in ("complaint_resolution", "credit_grade_change", "change_control")}
+    for code, steps in old.items():
+        assert [dict(s) for s in types[code].default_chain] != steps
+    async with db.tenant_session(schema_name(slug)) as session:
+        async with session.begin():
+            # What the release before the correction stored, as seeded (no edit, version 1).
+            for code, steps in old.items():
+                # A Core update: the version stays as given (1: as seeded; 2: the group edited it).
+                await session.execute(update(ApprovalChain).where(ApprovalChain.request_type == code).values(
+                    steps=[{"role": None, "at": None, "user": None, "minAmount": None, **s} for s in steps],
+                    version=2 if code == "change_control" else 1))
+            await session.execute(delete(Role).where(Role.code.in_(["company_supervising_manager",
+                                                                    "customer_info_supervisor"])))
+
+    report = await upgrade_tenants(db, only=[slug])
+
+    assert report.failed == [] and "approvals.chains.corrected" in report.migrated[0].seeded
+    async with db.tenant_session(schema_name(slug)) as session:
+        chains = {c.request_type: c for c in (await session.scalars(select(ApprovalChain))).all()}
+        roles = {r.code: r for r in (await session.scalars(select(Role))).all()}
+    assert [s["role"] for s in chains["complaint_resolution"].steps] == ["company_supervising_manager"]
+    assert [s["role"] for s in chains["credit_grade_change"].steps] == ["customer_info_supervisor", "cs_manager"]
+    # Edited by the group (version 2), even though its steps are the old default: left alone.
+    assert [s.get("when") for s in chains["change_control"].steps] == [None, None]
+    assert APPROVER_PERMISSIONS <= set(roles[APPROVER_ROLE].permissions)
+    assert "customer_info_supervisor" in roles
+    corrected = await _audit(db, slug, "approvals.chain.update")
+    assert sorted(r.entity_id for r in corrected) == ["complaint_resolution", "credit_grade_change"]
 
 
 async def test_defaults_a_later_revision_adds_reach_old_tenants_once(

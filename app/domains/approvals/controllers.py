@@ -152,7 +152,8 @@ class ApprovalController(Controller):
                       request_id: uuid.UUID, data: Decision) -> Response[RequestDetail]:
         async def produce() -> Response[RequestDetail]:
             done = await services.decide(session, request_id, approve=True, comment=data.comment,
-                                         expected_step=data.step, principal=request.user, authz=authz)
+                                         expected_step=data.step, principal=request.user, authz=authz,
+                                         refer=data.refer)
             return await _detail(session, done)
 
         return await idempotent(request, session, produce)

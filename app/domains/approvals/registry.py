@@ -64,6 +64,9 @@ class RequestType:
     default_chain: tuple[Mapping[str, Any], ...] = ()
     # Roles the default chain names, created by tenant seeding when missing: code -> name.
     default_roles: Mapping[str, str] = field(default_factory=dict)
+    # Earlier defaults this one replaces: a tenant whose stored chain is still one of them, never
+    # edited, gets the current default from the seeder of the revision that changed it.
+    replaces: tuple[tuple[Mapping[str, Any], ...], ...] = ()
 
     def permission_for(self, payload: Payload) -> str | None:
         return self.permission(payload) if callable(self.permission) else self.permission
@@ -82,6 +85,7 @@ def request_type(
     subject_of: Callable[[Payload], tuple[str, str] | None] | None = None,
     default_chain: Sequence[Mapping[str, Any]] = (),
     default_roles: Mapping[str, str] | None = None,
+    replaces: Sequence[Sequence[Mapping[str, Any]]] = (),
 ) -> RequestType:
     """A request type, checked: a domain lists its types in the module its declaration names
     (``approvals="app.domains.x.module:REQUEST_TYPES"``)."""
@@ -95,7 +99,8 @@ def request_type(
     return RequestType(code=code, title=title, on_approved=on_approved, on_rejected=on_rejected,
                        on_withdrawn=on_withdrawn, permission=permission, node_of=node_of, validate=validate,
                        subject_of=subject_of, default_chain=tuple(default_chain),
-                       default_roles=dict(default_roles or {}))
+                       default_roles=dict(default_roles or {}),
+                       replaces=tuple(tuple(chain) for chain in replaces))
 
 
 _TYPES: dict[str, RequestType] = {}

@@ -38,6 +38,9 @@ class Step(Input):
     """One step of a chain: a role at a level relative to the record's node, or a named user.
 
     ``minAmount``: the step applies only to requests whose amount is at least this.
+    ``when: "referred"``: the step applies only when the approver of the step before refers the
+    request on (``refer: true`` in their approval), a step taken "when necessary"; otherwise it
+    is skipped.
     """
 
     name: Name
@@ -45,6 +48,7 @@ class Step(Input):
     at: Level | None = msgspec.field(default=None)
     user: uuid.UUID | None = None
     min_amount: Money | None = None
+    when: Literal["referred"] | None = None
 
 
 class ChainIn(Input):
@@ -72,6 +76,8 @@ def step_problems(steps: list[Step], prefix: str = "steps") -> list[FieldError]:
             errors.append(field_error(f"{where}.at", "required with role: project, branch or group"))
         elif step.user is not None and step.at is not None:
             errors.append(field_error(f"{where}.at", "only with role"))
+    if steps and steps[0].when is not None:
+        errors.append(field_error(f"{prefix}.0.when", "the first step has no step before it to refer it on"))
     if steps and all(s.min_amount is not None for s in steps):
         # Otherwise a small enough request would need nobody's approval.
         errors.append(field_error(prefix, "at least one step must apply whatever the amount (no minAmount)"))
@@ -114,6 +120,9 @@ class RequestCreate(Input):
 
 class Decision(Input):
     comment: Comment | None = None
+    # Refer the request on to the next step when that step applies only "when referred"; without
+    # it such a step is skipped. Ignored when the next step always applies.
+    refer: bool = False
     # The step being decided, as the caller saw it: when the request has moved on, 409
     # instead of deciding the next step by mistake.
     step: Annotated[int, msgspec.Meta(ge=1, le=MAX_STEPS)] | None = None
@@ -190,7 +199,7 @@ class ActionOut(Schema):
         return cls(id=a.id, step=a.step, actor=a.actor, action=a.action, comment=a.comment, data=data, at=a.at)
 
 
-StepState = Literal["waiting", "current", "approved", "rejected", "stopped"]
+StepState = Literal["waiting", "current", "approved", "rejected", "stopped", "skipped"]
 
 
 class RoundStep(Schema):
@@ -200,6 +209,7 @@ class RoundStep(Schema):
     at: Level | None
     user: uuid.UUID | None
     min_amount: str | None
+    when: Literal["referred"] | None
     state: StepState
     approvers: list[uuid.UUID]  # who could decide it (resolved when it became current)
 

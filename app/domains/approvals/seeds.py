@@ -30,3 +30,10 @@ async def seed_chains(session: AsyncSession, tenant: Tenant) -> None:
     stored = set((await session.scalars(select(ApprovalChain.request_type))).all())
     types = request_types()
     await services.create_default_chains(session, [types[code] for code in sorted(types.keys() - stored)])
+
+
+@seeder("approvals.chains.corrected", since="0015_relations")
+async def correct_chains(session: AsyncSession, tenant: Tenant) -> None:
+    # Defaults found to contradict their source documents (docs/relations.md, "Seeded approval
+    # chains"): a group still on the old default, never edited, gets the corrected one.
+    await services.replace_superseded_defaults(session, list(request_types().values()))

@@ -19,4 +19,5 @@ DOMAIN = Domain(
     beat={"complaints-sla-scan": Beat("complaints.sla_scan", 300.0)},
     catalogue="tests.catalogue.complaints",
     personal="app.domains.complaints.personal:PERSONAL",
+    timeline="app.domains.complaints.timeline:TIMELINE",
 )

@@ -1,12 +1,13 @@
 """What a new tenant starts with in the complaints domain: the category tree (quality —
 structure, waterproofing, fittings, equipment —; service; delivery; certificate; property
-management; other), the roles that work complaints, and the customer affairs manager (the
-proposal chain's first approver) able to read the records they decide on.
+management; other), the roles that work complaints, and the company's supervising manager
+(who approves resolution proposals, seed 004 §3.1.2) able to read the records they decide on.
 
 A group that existed before complaints gets the same at the migration that brings them:
 categories by code (a code is never changed nor deleted, so an existing one is the group's,
 left as it is), the roles whose code it lacks (on every migration, like the access domain's
-roles), and the approver's permissions added to its customer affairs manager.
+roles), and the approver's permissions added to the approving role (at 0015_relations too,
+when the chain's approver became the company's supervising manager).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ CATEGORIES = [
     ("OTHER", "其他 Other", False, (None, None), []),
 ]
 
-APPROVER_ROLE = "customer_affairs_manager"
+APPROVER_ROLE = "company_supervising_manager"
 APPROVER_PERMISSIONS = {"complaints.read", "complaints.supervise", "customers.read", "org.read"}
 
 ROLES = [
@@ -82,7 +83,16 @@ async def seed_complaints(session: AsyncSession, tenant: Tenant) -> None:
             await _category(session, existing, CategoryCreate(
                 code=child_code, name=child_name, quality=quality, parent_id=parent.id,
                 response_minutes=child_response, resolution_minutes=child_resolution))
-    # The approval chain's first approver (made by the approvals seeder) sees the records it decides
+    await _approver_reads(session)
+
+
+@seeder("complaints.approver", since="0015_relations")
+async def seed_approver(session: AsyncSession, tenant: Tenant) -> None:
+    await _approver_reads(session)
+
+
+async def _approver_reads(session: AsyncSession) -> None:
+    # The approval chain's approver (made by the approvals seeder) sees the records it decides
     # on: the permissions are added, nothing else the role has is taken away or renamed.
     approver = await session.scalar(select(Role).where(Role.code == APPROVER_ROLE))
     if approver is not None and not APPROVER_PERMISSIONS <= set(approver.permissions):

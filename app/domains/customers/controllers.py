@@ -51,6 +51,7 @@ from app.domains.customers.schemas import (
     RevealIn,
     SearchIn,
 )
+from app.domains.customers.timeline import TimelineEntry, customer_timeline
 from app.domains.org.services import get_root
 from app.worker import enqueue_after_commit
 
@@ -280,6 +281,20 @@ class CustomerController(Controller):
         # A customer holds a handful of units: paged here, in the order the detail shows them.
         return Page(items=held[page.offset:page.offset + page.limit], total=len(held), limit=page.limit,
                     offset=page.offset)
+
+    @get("/{customer_id:uuid}/timeline", operation_id="getCustomerTimeline",
+         summary="A customer's whole history: inquiries, visits, calls, complaints, return visits, grading…",
+         description="Newest first, across every domain that records something about the customer; an entry "
+                     "shows only to a caller who may read it where it sits (and whose token has that domain's "
+                     "read scope). `kind` narrows to some kinds (repeat it): inquiry, visit, call, complaint, "
+                     "return_visit, grade, and those of domains added later; a kind nobody declares matches "
+                     "nothing.",
+         dependencies={"page": page_params()}, **requires("customers:read", errors=[404]))
+    async def timeline(self, session: AsyncSession, authz: Authorizer, page: PageParams, customer_id: uuid.UUID,
+                       kind: list[str] | None = Parameter(query="kind", required=False, default=None,
+                                                          max_items=20)) -> Page[TimelineEntry]:
+        await services.get_customer(session, authz, customer_id)
+        return await customer_timeline(session, authz, customer_id, page, kinds=kind)
 
     @post("/{customer_id:uuid}/units", operation_id="addCustomerUnit",
           summary="Record a unit the customer subscribed to or bought",

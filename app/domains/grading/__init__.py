@@ -17,4 +17,5 @@ DOMAIN = Domain(
     # Every tenant's grades, recomputed by its rules once a day.
     beat={"grading-recompute": Beat("grading.recompute_all", 86400.0)},
     catalogue="tests.catalogue.relations",
+    timeline="app.domains.grading.timeline:TIMELINE",
 )

@@ -33,11 +33,15 @@ from app.domains.grading.schemas import (
     CustomerGrading,
     GradeChangeOut,
     GradeRow,
+    InvestigationIn,
+    InvestigationOut,
+    InvestigationReport,
     Recompute,
     ReviewStatus,
     Rules,
     RulesOut,
 )
+from app.domains.grading.services import investigations
 from app.domains.org.services import get_root
 from app.worker import enqueue_after_commit
 
@@ -236,5 +240,51 @@ class CreditReviewController(Controller):
                              lambda review: services.review_out(session, review))
 
 
+class CreditInvestigationController(Controller):
+    """Credit investigations by an agency (seed 000 §16)."""
+
+    path = f"{BASE}/credit-investigations"
+    tags = ["Grading and credit"]
+    dependencies = DEPENDENCIES
+
+    @get("/", operation_id="listCreditInvestigations", summary="List credit investigations by agencies",
+         dependencies={"page": page_params(*investigations.INVESTIGATION_SORT)}, **requires("grading:read"))
+    async def list_investigations(
+        self, session: AsyncSession, authz: Authorizer, page: PageParams,
+        customer_id: uuid.UUID | None = Parameter(query="customerId", default=None),
+    ) -> Page[InvestigationOut]:
+        return await investigations.list_investigations(session, authz, page, customer_id=customer_id)
+
+    @post("/", operation_id="requestCreditInvestigation",
+          summary="Ask an agency to investigate a customer's credit: the method and the content",
+          description="Needs `grading.review` at the customer. 404 naming `customerId` when the customer is not "
+                      "there for the caller.", **requires("grading:write", errors=[404]))
+    async def request_investigation(self, request: Request[Any, Any, Any], session: AsyncSession,
+                                    authz: Authorizer, data: InvestigationIn) -> Response[InvestigationOut]:
+        async def show(row: Any) -> InvestigationOut:
+            return investigations.investigation_out(row)
+
+        return await created(request, session, lambda: investigations.request_investigation(session, authz, data),
+                             show, lambda row: f"{BASE}/credit-investigations/{row.id}")
+
+    @get("/{investigation_id:uuid}", operation_id="getCreditInvestigation", summary="A credit investigation",
+         **requires("grading:read", errors=[404]))
+    async def get_investigation(self, session: AsyncSession, authz: Authorizer,
+                                investigation_id: uuid.UUID) -> Response[InvestigationOut]:
+        row, _ = await investigations.get_investigation(session, authz, investigation_id)
+        return Response(investigations.investigation_out(row), headers={"ETag": etag(row.version)})
+
+    @post("/{investigation_id:uuid}/report", operation_id="reportCreditInvestigation", status_code=200,
+          summary="Record the agency's report and the countermeasures decided on it",
+          description="Once: 409 when reported already.", **requires("grading:write", errors=[404, 409, 412, 428]))
+    async def report(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                     investigation_id: uuid.UUID, data: InvestigationReport) -> Response[InvestigationOut]:
+        async def show(row: Any) -> InvestigationOut:
+            return investigations.investigation_out(row)
+
+        return await updated(request, investigations.get_investigation(session, authz, investigation_id, lock=True),
+                             lambda row, path: investigations.record_report(session, authz, row, path, data), show)
+
+
 CONTROLLERS: list[type[Controller]] = [RulesController, RecomputationController, GradeController,
-                                       CreditReviewController]
+                                       CreditReviewController, CreditInvestigationController]

@@ -134,10 +134,14 @@ class CreditChange(IdMixin, TimestampMixin, VersionMixin, TenantBase):
     applicant_id: Mapped[str] = mapped_column(String(200), nullable=False)
     previous_limit: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))  # the limit when applied for
     requested_limit: Mapped[Decimal] = mapped_column(Numeric(14, 2), nullable=False)
+    # The payment period (账期, days) set with the limit (seed 000 §19 ⑥); None: none set.
+    previous_payment_days: Mapped[int | None] = mapped_column(Integer)
+    requested_payment_days: Mapped[int | None] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(Text, nullable=False)
     approval_request_id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), ForeignKey("approval_requests.id", ondelete="RESTRICT"), nullable=False)
     applied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    notified_via: Mapped[str | None] = mapped_column(String(20))  # inbox | email | none, once applied
 
     __table_args__ = (
         Index("ix_credit_changes_customer_id_applied_at", "customer_id", "applied_at"),
@@ -195,3 +199,31 @@ class CreditReview(IdMixin, TimestampMixin, VersionMixin, TenantBase):
 register_customer_reference(GradeChange, "customer_id", owned=True)
 register_customer_reference(CreditChange, "customer_id")
 register_customer_reference(CreditReview, "customer_id")
+
+
+class CreditInvestigation(IdMixin, TimestampMixin, VersionMixin, TenantBase):
+    """A credit investigation of a customer by an outside agency (seed 000 §16): the method and
+    content asked for, then the agency's report and the countermeasures decided on it."""
+
+    __tablename__ = "credit_investigations"
+
+    number: Mapped[str] = mapped_column(String(30), nullable=False, unique=True)  # DC-2026-000001 (调查)
+    customer_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("customers.id", ondelete="RESTRICT"), nullable=False)
+    node_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("org_nodes.id", ondelete="RESTRICT"),
+                                               nullable=False)
+    agency: Mapped[str] = mapped_column(String(200), nullable=False)
+    method: Mapped[str] = mapped_column(String(1000), nullable=False)
+    content: Mapped[str] = mapped_column(Text, nullable=False)
+    requested_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    report: Mapped[str | None] = mapped_column(Text)
+    countermeasures: Mapped[str | None] = mapped_column(Text)
+    reported_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        Index("ix_credit_investigations_customer_id", "customer_id"),
+        Index("ix_credit_investigations_node_id", "node_id"),
+    )
+
+
+register_customer_reference(CreditInvestigation, "customer_id")

@@ -203,6 +203,8 @@ class GradeChangeOut(Schema):
 class CreditChangeIn(Input):
     requested_limit: Amount
     reason: Reason
+    # The payment period (账期) in days, set with the limit; absent keeps the current one.
+    payment_days: Annotated[int, msgspec.Meta(ge=1, le=365)] | None = None
 
 
 class CreditChangeOut(Schema):
@@ -213,10 +215,13 @@ class CreditChangeOut(Schema):
     applicant_id: str
     previous_limit: Decimal | None
     requested_limit: Decimal
+    previous_payment_days: int | None
+    requested_payment_days: int | None  # the period in force once applied (the previous one when not changed)
     reason: str
     status: RequestStatus  # the approval request's
     approval_request_id: uuid.UUID
     applied_at: datetime | None
+    notified_via: str | None  # how the customer was told once applied: inbox, email, none
     created_at: datetime
     version: int
 
@@ -280,5 +285,38 @@ class CreditReviewOut(Schema):
     approval_request_id: uuid.UUID | None
     applied_at: datetime | None
     notified_via: str | None  # how the customer was told: inbox, email, or none (no address)
+    created_at: datetime
+    version: int
+
+
+class InvestigationIn(Input):
+    """A credit investigation asked of an agency (seed 000 §16): who, how, what."""
+
+    customer_id: uuid.UUID
+    agency: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    method: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
+    content: Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
+
+
+class InvestigationReport(Input):
+    """The agency's report, and the countermeasures decided on it."""
+
+    report: Annotated[str, msgspec.Meta(min_length=1, max_length=20000)]
+    countermeasures: Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
+
+
+class InvestigationOut(Schema):
+    id: uuid.UUID
+    number: str
+    customer_id: uuid.UUID
+    node_id: uuid.UUID
+    agency: str
+    method: str
+    content: str
+    requested_by: str
+    status: Literal["requested", "reported"]
+    report: str | None
+    countermeasures: str | None
+    reported_at: datetime | None
     created_at: datetime
     version: int

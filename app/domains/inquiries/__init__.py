@@ -14,4 +14,5 @@ DOMAIN = Domain(
     # Hourly, so that a project's handover day starts within the hour in any time zone.
     beat={"inquiries-handover-switch": Beat("inquiries.handover_switch", 3600.0)},
     personal="app.domains.inquiries.personal:PERSONAL",
+    timeline="app.domains.inquiries.timeline:TIMELINE",
 )

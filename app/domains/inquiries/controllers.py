@@ -45,9 +45,11 @@ class InquiryController(Controller):
         mine: bool | None = Parameter(query="mine", default=None, description="true: those the caller owns."),
         project_id: uuid.UUID | None = Parameter(query="projectId", default=None),
         department: Department | None = Parameter(query="department", default=None),
+        customer_id: uuid.UUID | None = Parameter(query="customerId", default=None,
+                                                  description="Those about this customer."),
     ) -> Page[InquirySummary]:
         return await services.list_inquiries(session, authz, page, status=status, overdue=overdue, mine=mine,
-                                             project_id=project_id, department=department)
+                                             project_id=project_id, department=department, customer_id=customer_id)
 
     @post("/", operation_id="createInquiry", summary="Record an inquiry; the caller is its first responder",
           description="The department answering for it follows the project's handover date. 404 naming the "

@@ -74,7 +74,8 @@ async def inquiry_out(session: AsyncSession, inquiry: Inquiry) -> InquiryOut:
 
 async def list_inquiries(session: AsyncSession, authz: Authorizer, params: PageParams, *,
                          status: InquiryStatus | None, overdue: bool | None, mine: bool | None,
-                         project_id: uuid.UUID | None, department: Department | None) -> Page[InquirySummary]:
+                         project_id: uuid.UUID | None, department: Department | None,
+                         customer_id: uuid.UUID | None = None) -> Page[InquirySummary]:
     now = clock.utcnow()
     stmt: Select[Any] = select(Inquiry).where(authz.visible(READ, Inquiry.node_id))
     if status is not None:
@@ -89,6 +90,8 @@ async def list_inquiries(session: AsyncSession, authz: Authorizer, params: PageP
         stmt = stmt.where(Inquiry.node_id == project_id)
     if department is not None:
         stmt = stmt.where(Inquiry.department == department)
+    if customer_id is not None:
+        stmt = stmt.where(Inquiry.customer_id == customer_id)
     return await paginate(session, stmt, params, sortable=SORT, default_sort=["promisedReplyAt"],
                           tiebreak=Inquiry.id, to_schema=lambda i: InquirySummary.of(i, now))
 

@@ -15,4 +15,5 @@ DOMAIN = Domain(
     seeds="app.domains.interactions.seeds",
     catalogue="tests.catalogue.relations",
     personal="app.domains.interactions.personal:PERSONAL",
+    timeline="app.domains.interactions.timeline:TIMELINE",
 )

@@ -12,4 +12,5 @@ DOMAIN = Domain(
     models=("app.domains.surveys.models",),
     seeds="app.domains.surveys.seeds",
     catalogue="tests.catalogue.relations",
+    timeline="app.domains.surveys.timeline:TIMELINE",
 )

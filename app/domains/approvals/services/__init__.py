@@ -24,6 +24,7 @@ from app.domains.approvals.services.chains import (
     get_chain,
     list_chains,
     no_chain,
+    replace_superseded_defaults,
     save_chain,
 )
 from app.domains.approvals.services.change_control import (
@@ -59,6 +60,7 @@ __all__ = [
     "chains_naming_role",
     "ChangePayload",
     "create_default_chains",
+    "replace_superseded_defaults",
     "create_request",
     "decide",
     "delegate",

@@ -156,3 +156,31 @@ async def create_default_chains(session: AsyncSession, entries: list[RequestType
             for e in entries]
     await audit.add_created(session, rows, action="approvals.chain.create", entity_type=CHAIN_ENTITY,
                             entity_id=lambda chain: chain.request_type)
+
+
+async def replace_superseded_defaults(session: AsyncSession, entries: list[RequestType]) -> list[str]:
+    """Give the current default to each of ``entries`` whose stored chain is still one of the
+    defaults it replaces, as seeded and never edited (version 1); a chain the group edited, even
+    back to an old default, is the group's. Creates the roles the new default names; returns
+    the types changed."""
+    entries = [e for e in entries if e.replaces and e.default_chain]
+    rows = {r.request_type: r for r in (await session.scalars(select(ApprovalChain).where(
+        ApprovalChain.request_type.in_([e.code for e in entries])).with_for_update())).all()}
+    changed: list[RequestType] = []
+    for entry in entries:
+        row = rows.get(entry.code)
+        old = [parse_steps([dict(s) for s in chain]) for chain in entry.replaces]
+        if row is not None and row.version == 1 and parse_steps(row.steps) in old:
+            changed.append(entry)
+    await ensure_roles(session, [RoleCreate(code=code, name=name, permissions=["approvals.read"])
+                                 for e in changed for code, name in e.default_roles.items()])
+    for entry in changed:
+        row = rows[entry.code]
+        before = audit.snapshot(row)
+        row.steps = dump_steps(parse_steps([dict(s) for s in entry.default_chain]))
+        await session.flush()
+        await session.refresh(row)
+        await audit.record(session, action="approvals.chain.update", entity_type=CHAIN_ENTITY, entity_id=entry.code,
+                           before=before, after=audit.snapshot(row),
+                           reason="the default chain was corrected to its source document")
+    return [e.code for e in changed]

@@ -120,12 +120,17 @@ CHANGE_CONTROL_TYPE = registry.request_type(
     node_of=_change_node,
     validate=_validate_change,
     subject_of=lambda payload: (payload["entityType"], payload["entityId"]),
-    # DOMAIN.md, customer information: the department supervisor reviews, the CRM head approves.
+    # Seed 001 §2.2.3: the department supervisor reviews; "when necessary" the head of customer
+    # relations approves too: the supervisor refers the request on, or it is approved.
     default_chain=[
         {"name": "Department supervisor", "role": "department_supervisor", "at": "branch"},
-        {"name": "CRM head", "role": "crm_head", "at": "group"},
+        {"name": "CRM head", "role": "crm_head", "at": "group", "when": "referred"},
     ],
     default_roles={"department_supervisor": "Department supervisor", "crm_head": "CRM head"},
+    replaces=[[
+        {"name": "Department supervisor", "role": "department_supervisor", "at": "branch"},
+        {"name": "CRM head", "role": "crm_head", "at": "group"},
+    ]],
 )
 
 

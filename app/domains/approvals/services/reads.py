@@ -114,17 +114,20 @@ async def detail(session: AsyncSession, request: ApprovalRequest) -> RequestDeta
         start = next((a for a in in_round if a.action in (ActionKind.submit, ActionKind.resubmit)), None)
         steps = msgspec.convert((start.data or {}).get("steps", []), list[Step]) if start else []
         decided = {a.step: a.action for a in in_round if a.action in (ActionKind.approve, ActionKind.reject)}
+        skipped = {n for a in in_round if a.action is ActionKind.approve for n in (a.data or {}).get("skipped", [])}
         states: list[RoundStep] = []
         for i, step in enumerate(steps, start=1):
             state: StepState
             if i in decided:
                 state = "approved" if decided[i] is ActionKind.approve else "rejected"
+            elif i in skipped:
+                state = "skipped"  # applies only when referred on, and the step before did not
             elif number == request.round and request.status is RequestStatus.pending:
                 state = "current" if i == request.current_step else "waiting"
             else:
                 state = "stopped"  # the round ended before reaching it
             states.append(RoundStep(step=i, name=step.name, role=step.role, at=step.at, user=step.user,
-                                    min_amount=step.min_amount, state=state,
+                                    min_amount=step.min_amount, when=step.when, state=state,
                                     approvers=approvers.get((number, i), [])))
         rounds.append(RoundOut(round=number, reason=start.comment if start else None, steps=states,
                                actions=[ActionOut.of(a) for a in in_round]))

@@ -211,9 +211,19 @@ async def _check_decider(session: AsyncSession, request: ApprovalRequest, actor:
                                     "this request.")
 
 
+def _next_step(request: ApprovalRequest, step_no: int, refer: bool) -> tuple[int, list[int]]:
+    """The step after an approval of ``step_no`` (past the end: none left), and the steps skipped
+    on the way: a step taken only when referred on, when the approver did not refer it."""
+    following, skipped = step_no + 1, []
+    while following <= len(request.steps) and request.steps[following - 1].get("when") == "referred" and not refer:
+        skipped.append(following)
+        following += 1
+    return following, skipped
+
+
 async def decide(session: AsyncSession, request_id: uuid.UUID, *, approve: bool, comment: str | None,
                  expected_step: int | None = None, principal: Principal | None = None,
-                 authz: Authorizer | None = None) -> ApprovalRequest:
+                 authz: Authorizer | None = None, refer: bool = False) -> ApprovalRequest:
     request = await _locked(session, request_id, principal, authz)
     actor = audit.actor_of(session)
     await _check_decider(session, request, actor, expected_step, "decide")
@@ -222,9 +232,11 @@ async def decide(session: AsyncSession, request_id: uuid.UUID, *, approve: bool,
     assert step_no is not None
     # Its domain must be there to be called back (a type no longer registered: 409).
     entry = _entry_of(request)
-    _act(session, request, ActionKind.approve if approve else ActionKind.reject, step=step_no, comment=comment)
-    if approve and step_no < len(request.steps):
-        await make_current(session, request, step_no + 1)
+    following, skipped = _next_step(request, step_no, refer) if approve else (step_no + 1, [])
+    _act(session, request, ActionKind.approve if approve else ActionKind.reject, step=step_no, comment=comment,
+         data={"skipped": skipped} if skipped else ({"referred": True} if refer and approve else None))
+    if approve and following <= len(request.steps):
+        await make_current(session, request, following)
         action = "approvals.request.approve_step"
     else:
         request.status = REQUEST.to("decide", request.status,

@@ -222,13 +222,17 @@ RESOLUTION_REQUEST = request_type(
     REQUEST_TYPE, "Complaint or dispute resolution proposal",
     on_approved=_on_approved, on_rejected=_on_rejected, on_withdrawn=_on_withdrawn,
     subject_of=lambda payload: (ENTITY, str(payload["complaintId"])),
-    # DOMAIN.md, complaints step 5: the company's approval authority; large compensations go
-    # up to the group.
+    # Seed 004 §3.1.2: the company's supervising manager approves the plan for handling a
+    # complaint or dispute. (No source sets an amount above which the group decides: a group
+    # that wants one adds a minAmount step to its chain.)
     default_chain=[
+        {"name": "Company supervising manager", "role": "company_supervising_manager", "at": "branch"},
+    ],
+    default_roles={"company_supervising_manager": "公司主管经理 Company supervising manager"},
+    replaces=[[
         {"name": "Customer affairs manager", "role": "customer_affairs_manager", "at": "branch"},
         {"name": "CRM head", "role": "crm_head", "at": "group", "minAmount": "50000"},
-    ],
-    default_roles={"customer_affairs_manager": "客户事务部经理 Customer affairs manager", "crm_head": "CRM head"},
+    ]],
 )
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core import audit, pii, tenant_settings
+from app.core import audit, notify, pii, tenant_settings
 from app.core.crypto import TenantKeys, mask_account, mask_email, mask_id_number, mask_phone, mask_text
 from app.core.keystore import tenant_keys
 from app.core.problems import FieldError, ProblemError, field_error
@@ -156,6 +156,16 @@ def open_plain(keys: TenantKeys, customer: Customer, name: str) -> str | None:
 async def customer_email(session: AsyncSession, customer: Customer) -> str | None:
     """The customer's e-mail address in plain text, for the mail sent to it (never for display)."""
     return open_plain(await tenant_keys(session), customer, "email")
+
+
+async def customer_reach(session: AsyncSession, customer: Customer) -> tuple[str, str] | None:
+    """Where to tell a customer something: (outbox channel, recipient) — in the app when they
+    have an account, else by mail; None when they have neither."""
+    if customer.account_id is not None:
+        return notify.INBOX, str(customer.account_id)
+    if (email := await customer_email(session, customer)) is not None:
+        return notify.EMAIL, email
+    return None
 
 
 def masked(keys: TenantKeys, customer: Customer, name: str) -> str | None:

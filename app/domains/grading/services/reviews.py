@@ -13,7 +13,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import audit, clock
-from app.core.notify import EMAIL, INBOX, queue_messages
+from app.core.notify import queue_messages
 from app.core.numbering import next_number
 from app.core.pagination import PageParams
 from app.core.problems import ProblemError, field_error
@@ -33,7 +33,7 @@ from app.domains.approvals.models import ApprovalRequest, RequestStatus
 from app.domains.approvals.registry import request_type
 from app.domains.customers.lookups import customer_for
 from app.domains.customers.models import Customer
-from app.domains.customers.services import customer_email
+from app.domains.customers.services import customer_reach
 from app.domains.grading.models import CreditReview, CustomerGrade, Grade, ReviewStage
 from app.domains.grading.schemas import Conclusion, CreditReviewIn, CreditReviewOut, ReviewStatus, Serious
 from app.domains.grading.services.common import CREDIT_REVIEW, CUSTOMER, GRADE_TYPE, READ, REVIEW, require_live
@@ -175,12 +175,10 @@ async def _review_for(session: AsyncSession, request: ApprovalRequest) -> Credit
 async def _notify_customer(session: AsyncSession, customer: Customer, review: CreditReview) -> str:
     """Tell the customer (in the app when they have an account, else by mail); the channel
     used, or "none" when they have neither."""
-    if customer.account_id is not None:
-        channel, recipient = INBOX, str(customer.account_id)
-    elif (email := await customer_email(session, customer)) is not None:
-        channel, recipient = EMAIL, email
-    else:
+    reach = await customer_reach(session, customer)
+    if reach is None:
         return "none"
+    channel, recipient = reach
     assert review.grade is not None and review.holds_until is not None
     body = (f"尊敬的客户：您的信用等级已调整为 {review.grade.value} 级，有效期至 {review.holds_until.isoformat()}。"
             f"如有疑问，请联系客户服务中心。\n"
@@ -231,9 +229,16 @@ GRADE_REQUEST = request_type(
     on_approved=_on_grade_approved, on_rejected=_review_decided, on_withdrawn=_review_decided,
     node_of=_review_node, validate=_review_payload,
     subject_of=lambda payload: (CREDIT_REVIEW, payload["reviewId"]),
+    # Seed 000 §20 (客户信用等级变更流程): the customer-information supervisor and the customer
+    # service department manager decide a change of credit grade.
     default_chain=[
+        {"name": "Customer information supervisor", "role": "customer_info_supervisor", "at": "branch"},
+        {"name": "Customer service department manager", "role": "cs_manager", "at": "branch"},
+    ],
+    default_roles={"customer_info_supervisor": "客户信息主管 Customer information supervisor",
+                   "cs_manager": "Customer service manager"},
+    replaces=[[
         {"name": "Sales management manager", "role": "sales_admin_manager", "at": "branch"},
         {"name": "Sales VP", "role": "sales_vp", "at": "group"},
-    ],
-    default_roles={"sales_admin_manager": "Sales management manager", "sales_vp": "Sales VP"},
+    ]],
 )
