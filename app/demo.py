@@ -159,8 +159,11 @@ async def _seed_role_holders(session: AsyncSession, account_id: uuid.UUID) -> No
         for step in steps:
             if step.get("role") and step.get("at") in by_kind:
                 wanted |= {(step["role"], node.id) for node in by_kind[NodeKind(step["at"])]}
+    # A chain may name a role the group has not created (yet): nobody can hold that one.
+    codes = set((await session.scalars(select(Role.code))).all())
+    wanted = {(role, node_id) for role, node_id in wanted if role in codes}
     in_chains = {role for role, _ in wanted}
-    for code in (await session.scalars(select(Role.code))).all():
+    for code in sorted(codes):
         if code in in_chains or code == "group_admin":
             continue
         at = {"branch_manager": BRANCHES[0][0], "auditor": by_kind[NodeKind.group][0].code}.get(

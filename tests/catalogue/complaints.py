@@ -68,10 +68,11 @@ async def grant_role(ctx: Ctx, account: str, role_code: str, node_id: str) -> No
         await grant_by_code(session, account_id=uuid.UUID(account), role_code=role_code, node=node)
 
 
-async def approver(ctx: Ctx, branch_id: str) -> str:
-    """A staff account deciding the first step of complaint_resolution at ``branch_id``."""
+async def approver(ctx: Ctx, branch_id: str, role: str = "company_supervising_manager") -> str:
+    """A staff account holding ``role`` at ``branch_id`` (by default, deciding the first step of
+    complaint_resolution there)."""
     account = await _staff_account(ctx)
-    await grant_role(ctx, account, "company_supervising_manager", branch_id)
+    await grant_role(ctx, account, role, branch_id)
     return account
 
 

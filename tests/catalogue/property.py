@@ -205,7 +205,7 @@ async def replacement(ctx: Ctx, ticked: bool = False) -> tuple[dict[str, Any], d
         from tests.catalogue.complaints import approver
 
         project = await ok(await ctx.client.get(f"/api/v1/org/projects/{world['project']}", headers=ctx.auth))
-        world["approver"] = await approver(ctx, project["parentId"])
+        world["approver"] = await approver(ctx, project["parentId"], "customer_affairs_manager")
         for index in range(len(r["checklist"])):
             r = await move(ctx.client, ctx.auth, f"{BASE}/replacements/{r['id']}", "checklist",
                            {"index": index, "done": True})

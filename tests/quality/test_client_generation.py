@@ -21,8 +21,11 @@ from typing import Any
 GENERATOR_LIMITS = (
     "Unsupported content type text/csv",
     "Unsupported content_type application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "Unsupported content_type application/zip",
 )
-LIMITED_OPERATIONS = ("POST /api/v1/customers/imports", "GET /api/v1/complaints/statistics/exports/{job_id}/xlsx")
+LIMITED_OPERATIONS = ("POST /api/v1/customers/imports", "GET /api/v1/complaints/statistics/exports/{job_id}/xlsx",
+                      "POST /api/v1/collections/feed",  # a CSV body, as the customers' import
+                      "GET /api/v1/collections/packages/{job_id}/zip")
 
 
 def _warnings(output: str) -> list[str]:

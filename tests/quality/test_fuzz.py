@@ -103,8 +103,10 @@ CONFIG: dict[str, Any] = {
         # and thresholds); an activity ends after it starts and names tiers of its club and existing
         # projects; a check-in token is one the API made for this activity; a thematic forum names
         # its theme, attendance is of those invited, an action is due today or later; a holiday
-        # rule names a day of its month. Each is refused with 422 naming the field.
+        # rule names a day of its month; budget or cost lines add up to what a Numeric(14, 2) holds.
+        # Each is refused with 422 naming the field.
         {"include-operation-id": ["planClub", "reviseClub", "planClubActivity", "reviseClubActivity",
+                                  "recordClubActivity",
                                   "checkInClubMember", "planForum", "reviseForum", "recordForumMinutes",
                                   "addForumFinding", "createCareRule", "updateCareRule"],
          "checks": {"positive_data_acceptance": {"expected-statuses": [*_POSITIVE_DEFAULT, "422"]}}},

@@ -95,9 +95,17 @@ FLOW = Workflow("activity", {
 })
 
 
-def _lines(lines: Sequence[BudgetLine]) -> tuple[list[dict[str, str]], Decimal]:
+# Numeric(14, 2): a total must stay below a trillion yuan, though each line alone may not reach it.
+MAX_TOTAL = Decimal("999999999999.99")
+
+
+def _lines(lines: Sequence[BudgetLine], field: str) -> tuple[list[dict[str, str]], Decimal]:
     stored = [{"item": line.item, "amount": str(Decimal(line.amount).quantize(ZERO))} for line in lines]
-    return stored, sum((Decimal(line.amount) for line in lines), ZERO).quantize(ZERO)
+    total = sum((Decimal(line.amount) for line in lines), ZERO).quantize(ZERO)
+    if total > MAX_TOTAL:
+        raise ProblemError("validation", f"The lines add up to {total}, more than {MAX_TOTAL}.",
+                           errors=[field_error(field, f"the total must be at most {MAX_TOTAL}")])
+    return stored, total
 
 
 def _lines_out(lines: Sequence[dict[str, Any]] | None) -> list[BudgetLineOut]:
@@ -180,7 +188,7 @@ async def create_activity(session: AsyncSession, authz: Authorizer, data: Activi
     club = await established_club(session, authz, data.club_id)
     node = await node_for(session, authz, data.node_id, WRITE, kinds=ACTIVITY_NODES)
     await _check_audience(session, club.id, data.tiers, data.project_ids)
-    lines, total = _lines(data.budget)
+    lines, total = _lines(data.budget, "budget")
     activity = Activity(
         club_id=club.id, node_id=node.id, number=await next_number(session, "HD", clock.utcnow().year),
         kind=data.kind, title=data.title, purpose=data.purpose, content=data.content, form=data.form,
@@ -214,7 +222,7 @@ async def update_activity(session: AsyncSession, authz: Authorizer, a: Activity,
     before = audit.snapshot(a)
     if data.budget is not msgspec.UNSET:
         del changes["budget"]
-        a.budget_lines, a.budget = _lines(data.budget)
+        a.budget_lines, a.budget = _lines(data.budget, "budget")
     if data.project_ids is not msgspec.UNSET:
         changes["project_ids"] = [str(p) for p in data.project_ids]
     await _check_audience(session, a.club_id, data.tiers if data.tiers is not msgspec.UNSET else [],
@@ -298,7 +306,7 @@ async def record(session: AsyncSession, authz: Authorizer, a: Activity, path: st
     before = audit.snapshot(a)
     a.stage = FLOW.to("record", a.stage, ActivityStage.held, _label(a))
     a.held_summary = data.summary
-    a.actual_lines, a.actual_cost = _lines(data.actual)
+    a.actual_lines, a.actual_cost = _lines(data.actual, "actual")
     return await _move(session, a, "record", before)
 
 

@@ -27,8 +27,8 @@ from app.domains.privacy.schemas import (
     DetailsOut,
     MyRequestCreate,
     PackageOut,
+    PrivacyRequestOut,
     RequestCreate,
-    RequestOut,
     RulesIn,
     RulesOut,
     RunOut,
@@ -40,7 +40,7 @@ BASE = "/api/v1/privacy"
 REQUESTS = f"{BASE}/requests"
 
 
-async def _out(session: AsyncSession, r: PrivacyRequest, status: int = 200) -> Response[RequestOut]:
+async def _out(session: AsyncSession, r: PrivacyRequest, status: int = 200) -> Response[PrivacyRequestOut]:
     return Response(await services.request_out(session, r), status_code=status, headers={"ETag": etag(r.version)})
 
 
@@ -58,7 +58,7 @@ class PrivacyRequestController(Controller):
         overdue: bool | None = Parameter(query="overdue", default=None,
                                          description="true: open past their deadline; false: the others."),
         customer_id: uuid.UUID | None = Parameter(query="customerId", default=None),
-    ) -> Page[RequestOut]:
+    ) -> Page[PrivacyRequestOut]:
         return await services.list_requests(session, authz, page, status=status, kind=kind, overdue=overdue,
                                             customer_id=customer_id)
 
@@ -68,14 +68,14 @@ class PrivacyRequestController(Controller):
                       "naming the field when the customer is not there for the caller.",
           **requires("privacy:write", errors=[404, 409]))
     async def file_request(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
-                           data: RequestCreate) -> Response[RequestOut]:
+                           data: RequestCreate) -> Response[PrivacyRequestOut]:
         return await created(request, session, lambda: services.file_request(session, authz, data),
                              lambda r: services.request_out(session, r), lambda r: f"{REQUESTS}/{r.id}")
 
     @get("/{request_id:uuid}", operation_id="getPrivacyRequest", summary="A privacy request and its outcome",
          **requires("privacy:read", errors=[404]))
     async def get_request(self, session: AsyncSession, authz: Authorizer,
-                          request_id: uuid.UUID) -> Response[RequestOut]:
+                          request_id: uuid.UUID) -> Response[PrivacyRequestOut]:
         r, _ = await services.get_request(session, authz, request_id)
         return await _out(session, r)
 
@@ -118,7 +118,7 @@ class PrivacyRequestController(Controller):
                       "under retention or legal hold are kept; the outcome lists each kind of record.",
           **requires("privacy:write", errors=[404, 409, 412, 428]))
     async def erase(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
-                    request_id: uuid.UUID, data: AnswerIn) -> Response[RequestOut]:
+                    request_id: uuid.UUID, data: AnswerIn) -> Response[PrivacyRequestOut]:
         r, path = await services.get_request(session, authz, request_id, lock=True)
         check_if_match(request, r.version)
         return await _out(session, await services.erase(session, authz, r, path, data))
@@ -127,7 +127,7 @@ class PrivacyRequestController(Controller):
           summary="Complete a correction request with the answer told to the person",
           **requires("privacy:write", errors=[404, 409, 412, 428]))
     async def complete(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
-                       request_id: uuid.UUID, data: AnswerIn) -> Response[RequestOut]:
+                       request_id: uuid.UUID, data: AnswerIn) -> Response[PrivacyRequestOut]:
         r, path = await services.get_request(session, authz, request_id, lock=True)
         check_if_match(request, r.version)
         return await _out(session, await services.complete(session, authz, r, path, data))
@@ -136,7 +136,7 @@ class PrivacyRequestController(Controller):
           summary="Refuse a request with the reason told to the person",
           **requires("privacy:write", errors=[404, 409, 412, 428]))
     async def refuse(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
-                     request_id: uuid.UUID, data: AnswerIn) -> Response[RequestOut]:
+                     request_id: uuid.UUID, data: AnswerIn) -> Response[PrivacyRequestOut]:
         r, path = await services.get_request(session, authz, request_id, lock=True)
         check_if_match(request, r.version)
         return await _out(session, await services.refuse(session, authz, r, path, data))
@@ -151,7 +151,7 @@ class MyPrivacyRequestController(Controller):
 
     @get("/", operation_id="listMyPrivacyRequests", summary="One's own privacy requests (home owners)",
          dependencies={"page": page_params(*services.SORT)}, **requires("owner:self"))
-    async def list_mine(self, session: AsyncSession, authz: Authorizer, page: PageParams) -> Page[RequestOut]:
+    async def list_mine(self, session: AsyncSession, authz: Authorizer, page: PageParams) -> Page[PrivacyRequestOut]:
         return await services.list_mine(session, authz, page)
 
     @post("/", operation_id="fileMyPrivacyRequest",
@@ -159,13 +159,14 @@ class MyPrivacyRequestController(Controller):
           description="About one of the caller's own customer records (404 otherwise); staff answer it by its "
                       "deadline.", **requires("owner:self", errors=[404]))
     async def file_mine(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
-                        data: MyRequestCreate) -> Response[RequestOut]:
+                        data: MyRequestCreate) -> Response[PrivacyRequestOut]:
         return await created(request, session, lambda: services.file_mine(session, authz, data),
                              lambda r: services.request_out(session, r), lambda r: f"{BASE}/mine/{r.id}")
 
     @get("/{request_id:uuid}", operation_id="getMyPrivacyRequest", summary="One's own privacy request and its answer",
          **requires("owner:self", errors=[404]))
-    async def get_mine(self, session: AsyncSession, authz: Authorizer, request_id: uuid.UUID) -> Response[RequestOut]:
+    async def get_mine(self, session: AsyncSession, authz: Authorizer,
+                       request_id: uuid.UUID) -> Response[PrivacyRequestOut]:
         return await _out(session, await services.get_mine(session, authz, request_id))
 
 

@@ -56,7 +56,7 @@ class ItemOut(Schema):
     reason: str | None = None
 
 
-class RequestOut(Schema):
+class PrivacyRequestOut(Schema):
     id: uuid.UUID
     number: str
     kind: RequestKind
@@ -79,7 +79,7 @@ class RequestOut(Schema):
     updated_at: datetime
 
     @classmethod
-    def of(cls, r: PrivacyRequest, today: date) -> RequestOut:
+    def of(cls, r: PrivacyRequest, today: date) -> PrivacyRequestOut:
         return cls(
             id=r.id, number=r.number, kind=r.kind, status=r.status, channel=r.channel, customer_id=r.customer_id,
             node_id=r.node_id, has_details=r.details_sealed is not None, filed_by=r.filed_by, due_on=r.due_on,

@@ -38,7 +38,14 @@ from app.domains.customers.models import Customer
 from app.domains.org.models import OrgNode
 from app.domains.privacy import registry
 from app.domains.privacy.models import PrivacyRequest, RequestChannel, RequestKind, RequestStatus
-from app.domains.privacy.schemas import AnswerIn, DetailsOut, MyRequestCreate, PackageOut, RequestCreate, RequestOut
+from app.domains.privacy.schemas import (
+    AnswerIn,
+    DetailsOut,
+    MyRequestCreate,
+    PackageOut,
+    PrivacyRequestOut,
+    RequestCreate,
+)
 from app.tenants.bound import local_year, today
 
 READ, WRITE, ERASE, CONFIGURE = "privacy.read", "privacy.write", "privacy.erase", "privacy.configure"
@@ -96,13 +103,13 @@ async def get_request(session: AsyncSession, authz: Authorizer, request_id: uuid
     return row[0], row[1]
 
 
-async def request_out(session: AsyncSession, r: PrivacyRequest) -> RequestOut:
-    return RequestOut.of(r, await today(session))
+async def request_out(session: AsyncSession, r: PrivacyRequest) -> PrivacyRequestOut:
+    return PrivacyRequestOut.of(r, await today(session))
 
 
 async def list_requests(session: AsyncSession, authz: Authorizer, params: PageParams, *,
                         status: RequestStatus | None, kind: RequestKind | None, overdue: bool | None,
-                        customer_id: uuid.UUID | None) -> Page[RequestOut]:
+                        customer_id: uuid.UUID | None) -> Page[PrivacyRequestOut]:
     stmt: Select[Any] = select(PrivacyRequest).where(authz.visible(READ, PrivacyRequest.node_id))
     if status is not None:
         stmt = stmt.where(PrivacyRequest.status == status)
@@ -115,7 +122,7 @@ async def list_requests(session: AsyncSession, authz: Authorizer, params: PagePa
         stmt = stmt.where(late if overdue else ~late)
     day = await today(session)
     return await paginate(session, stmt, params, sortable=SORT, default_sort=["-createdAt"],
-                          tiebreak=PrivacyRequest.id, to_schema=lambda r: RequestOut.of(r, day))
+                          tiebreak=PrivacyRequest.id, to_schema=lambda r: PrivacyRequestOut.of(r, day))
 
 
 async def file_request(session: AsyncSession, authz: Authorizer, data: RequestCreate) -> PrivacyRequest:
@@ -154,11 +161,11 @@ async def file_mine(session: AsyncSession, authz: Authorizer, data: MyRequestCre
     return await _new(session, customer, data.kind, RequestChannel.app, data.details)
 
 
-async def list_mine(session: AsyncSession, authz: Authorizer, params: PageParams) -> Page[RequestOut]:
+async def list_mine(session: AsyncSession, authz: Authorizer, params: PageParams) -> Page[PrivacyRequestOut]:
     day = await today(session)
     return await paginate(session, select(PrivacyRequest).where(_owned(authz)), params, sortable=SORT,
                           default_sort=["-createdAt"], tiebreak=PrivacyRequest.id,
-                          to_schema=lambda r: RequestOut.of(r, day))
+                          to_schema=lambda r: PrivacyRequestOut.of(r, day))
 
 
 async def get_mine(session: AsyncSession, authz: Authorizer, request_id: uuid.UUID) -> PrivacyRequest:

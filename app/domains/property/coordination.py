@@ -35,7 +35,7 @@ from app.domains.property.models import (
     PropertyCompany,
     PropertyProject,
 )
-from app.domains.property.schemas import ActionOut, ActionUpdate, EntryCreate, EntryOut
+from app.domains.property.schemas import ActionUpdate, EntryCreate, LogActionOut, LogEntryOut
 from app.tenants.bound import tenant_id, today
 
 ENTRY, ACTION = "coordination_entry", "coordination_action"
@@ -55,10 +55,10 @@ def _action(a: CoordinationAction) -> dict[str, Any]:
             "followUp": a.follow_up, "doneOn": a.done_on.isoformat() if a.done_on else None}
 
 
-async def entry_out(session: AsyncSession, e: CoordinationEntry) -> EntryOut:
+async def entry_out(session: AsyncSession, e: CoordinationEntry) -> LogEntryOut:
     actions = (await session.scalars(select(CoordinationAction).where(CoordinationAction.entry_id == e.id)
                                      .order_by(CoordinationAction.due_on, CoordinationAction.id))).all()
-    return EntryOut.of(e, list(actions), await today(session))
+    return LogEntryOut.of(e, list(actions), await today(session))
 
 
 async def _record(session: AsyncSession, project: OrgNode, company_id: uuid.UUID, party: Party,
@@ -106,7 +106,7 @@ async def get_entry(session: AsyncSession, authz: Authorizer, entry_id: uuid.UUI
 
 
 async def list_entries(session: AsyncSession, authz: Authorizer | None, params: PageParams, *,
-                       project_id: uuid.UUID | None, company: PropertyCompany | None = None) -> Page[EntryOut]:
+                       project_id: uuid.UUID | None, company: PropertyCompany | None = None) -> Page[LogEntryOut]:
     """The entries the caller may read (``authz``), or those of the company's projects (no ``authz``)."""
     stmt: Select[Any] = select(CoordinationEntry)
     if authz is None:
@@ -147,7 +147,7 @@ async def partner_entry(session: AsyncSession, company: PropertyCompany | None,
 
 
 async def list_actions(session: AsyncSession, authz: Authorizer, params: PageParams, *, project_id: uuid.UUID | None,
-                       status: ActionStatus | None, overdue: bool | None) -> Page[ActionOut]:
+                       status: ActionStatus | None, overdue: bool | None) -> Page[LogActionOut]:
     day = await today(session)
     stmt: Select[Any] = select(CoordinationAction).where(authz.visible(READ, CoordinationAction.node_id))
     if project_id is not None:
@@ -158,7 +158,7 @@ async def list_actions(session: AsyncSession, authz: Authorizer, params: PagePar
         late = (CoordinationAction.status == ActionStatus.open) & (CoordinationAction.due_on < day)
         stmt = stmt.where(late if overdue else ~late)
     return await paginate(session, stmt, params, sortable=ACTION_SORT, default_sort=["dueOn"],
-                          tiebreak=CoordinationAction.id, to_schema=lambda a: ActionOut.of(a, day))
+                          tiebreak=CoordinationAction.id, to_schema=lambda a: LogActionOut.of(a, day))
 
 
 async def follow_up(session: AsyncSession, action: CoordinationAction, data: ActionUpdate) -> CoordinationAction:

@@ -472,7 +472,7 @@ class ActionUpdate(Input):
     follow_up: Text1000 | None = None
 
 
-class ActionOut(Schema):
+class LogActionOut(Schema):
     id: uuid.UUID
     entry_id: uuid.UUID
     project_id: uuid.UUID
@@ -487,13 +487,13 @@ class ActionOut(Schema):
     version: int
 
     @classmethod
-    def of(cls, a: CoordinationAction, today: date) -> ActionOut:
+    def of(cls, a: CoordinationAction, today: date) -> LogActionOut:
         return cls(id=a.id, entry_id=a.entry_id, project_id=a.node_id, description=a.description, owner=a.owner,
                    owner_name=a.owner_name, due_on=a.due_on, status=a.status, follow_up=a.follow_up,
                    done_on=a.done_on, overdue=a.status is ActionStatus.open and a.due_on < today, version=a.version)
 
 
-class EntryOut(Schema):
+class LogEntryOut(Schema):
     id: uuid.UUID
     project_id: uuid.UUID
     company_id: uuid.UUID
@@ -504,15 +504,15 @@ class EntryOut(Schema):
     their_attendees: list[str]
     topics: str
     decisions: str | None
-    actions: list[ActionOut]
+    actions: list[LogActionOut]
     version: int
 
     @classmethod
-    def of(cls, e: CoordinationEntry, actions: list[CoordinationAction], today: date) -> EntryOut:
+    def of(cls, e: CoordinationEntry, actions: list[CoordinationAction], today: date) -> LogEntryOut:
         return cls(id=e.id, project_id=e.node_id, company_id=e.company_id, held_on=e.held_on, form=e.form,
                    recorded_by=e.recorded_by, our_attendees=list(e.our_attendees),
                    their_attendees=list(e.their_attendees), topics=e.topics, decisions=e.decisions,
-                   actions=[ActionOut.of(a, today) for a in actions], version=e.version)
+                   actions=[LogActionOut.of(a, today) for a in actions], version=e.version)
 
 
 # ------------------------------------------------------------------ supervision

@@ -23,20 +23,20 @@ from app.domains.property import controllers as property_controllers
 from app.domains.property.controllers import BASE, DEPENDENCIES, MOVES, READ_SCOPE, WRITE_SCOPE, _async
 from app.domains.property.models import ActionStatus, CommitteeStatus, FindingStatus, RepairStatus
 from app.domains.property.schemas import (
-    ActionOut,
     ActionUpdate,
     AppointmentIn,
     CommitteeCreate,
     CommitteeOut,
     CompletionIn,
     EntryCreate,
-    EntryOut,
     FindingOut,
     ForwardedComplaint,
     ForwardedOut,
     HandoverOut,
     InspectionCreate,
     InspectionOut,
+    LogActionOut,
+    LogEntryOut,
     MemberIn,
     MilestoneIn,
     OwnRepairCreate,
@@ -68,7 +68,7 @@ class CoordinationController(Controller):
          dependencies={"page": page_params(*coordination.SORT)}, **requires(READ_SCOPE))
     async def list_entries(self, session: AsyncSession, authz: Authorizer, page: PageParams,
                            project_id: uuid.UUID | None = Parameter(query="projectId", default=None)
-                           ) -> Page[EntryOut]:
+                           ) -> Page[LogEntryOut]:
         return await coordination.list_entries(session, authz, page, project_id=project_id)
 
     @post("/coordination", operation_id="recordCoordination",
@@ -76,13 +76,13 @@ class CoordinationController(Controller):
           description="409 once the project passed to the owners' committee's company, or without a commissioned "
                       "company.", **requires(WRITE_SCOPE, errors=[404, 409]))
     async def create_entry(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
-                           data: EntryCreate) -> Response[EntryOut]:
+                           data: EntryCreate) -> Response[LogEntryOut]:
         return await created(request, session, lambda: coordination.create_entry(session, authz, data),
                              lambda e: coordination.entry_out(session, e), lambda e: f"{BASE}/coordination/{e.id}")
 
     @get("/coordination/{entry_id:uuid}", operation_id="getCoordination", summary="A coordination record",
          **requires(READ_SCOPE, errors=[404]))
-    async def get_entry(self, session: AsyncSession, authz: Authorizer, entry_id: uuid.UUID) -> Response[EntryOut]:
+    async def get_entry(self, session: AsyncSession, authz: Authorizer, entry_id: uuid.UUID) -> Response[LogEntryOut]:
         e, _ = await coordination.get_entry(session, authz, entry_id)
         return with_etag(await coordination.entry_out(session, e), e.version)
 
@@ -91,27 +91,28 @@ class CoordinationController(Controller):
     async def list_actions(self, session: AsyncSession, authz: Authorizer, page: PageParams,
                            project_id: uuid.UUID | None = Parameter(query="projectId", default=None),
                            status: ActionStatus | None = Parameter(query="status", default=None),
-                           overdue: bool | None = Parameter(query="overdue", default=None)) -> Page[ActionOut]:
+                           overdue: bool | None = Parameter(query="overdue", default=None)) -> Page[LogActionOut]:
         return await coordination.list_actions(session, authz, page, project_id=project_id, status=status,
                                                overdue=overdue)
 
     @get(ACTION, operation_id="getCoordinationAction", summary="An action item", **requires(READ_SCOPE, errors=[404]))
-    async def get_action(self, session: AsyncSession, authz: Authorizer, action_id: uuid.UUID) -> Response[ActionOut]:
+    async def get_action(self, session: AsyncSession, authz: Authorizer,
+                         action_id: uuid.UUID) -> Response[LogActionOut]:
         from app.tenants.bound import today
 
         a, _ = await coordination.get_action(session, authz, action_id)
-        return with_etag(ActionOut.of(a, await today(session)), a.version)
+        return with_etag(LogActionOut.of(a, await today(session)), a.version)
 
     @patch(ACTION, operation_id="followUpCoordinationAction", summary="Follow an action item up (done, or open)",
            **requires(WRITE_SCOPE, errors=[404, 412, 428]))
     async def update_action(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
-                            action_id: uuid.UUID, data: ActionUpdate) -> Response[ActionOut]:
+                            action_id: uuid.UUID, data: ActionUpdate) -> Response[LogActionOut]:
         from app.tenants.bound import today
 
         day = await today(session)
         return await updated(request, coordination.get_action(session, authz, action_id, lock=True),
                              lambda a, path: coordination.update_action(session, authz, a, path, data),
-                             lambda a: _async(ActionOut.of(a, day)))
+                             lambda a: _async(LogActionOut.of(a, day)))
 
 
 class SupervisionController(Controller):
@@ -392,14 +393,14 @@ class PartnerController(Controller):
 
     @get("/coordination", operation_id="listPartnerCoordination", summary="The coordination log of its projects",
          dependencies={"page": page_params(*coordination.SORT)}, **requires(PARTNER_SCOPE, errors=[403]))
-    async def list_entries(self, session: AsyncSession, authz: Authorizer, page: PageParams) -> Page[EntryOut]:
+    async def list_entries(self, session: AsyncSession, authz: Authorizer, page: PageParams) -> Page[LogEntryOut]:
         company = await companies.partner(session, authz)
         return await coordination.list_entries(session, None, page, project_id=None, company=company)
 
     @post("/coordination", operation_id="recordPartnerCoordination", summary="Record the company's side",
           **requires(PARTNER_SCOPE, errors=[403, 404, 409]))
     async def create_entry(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
-                           data: EntryCreate) -> Response[EntryOut]:
+                           data: EntryCreate) -> Response[LogEntryOut]:
         async def make() -> Any:
             company = await companies.partner(session, authz)
             project = await companies.partner_project(session, company, data.project_id)
@@ -411,20 +412,20 @@ class PartnerController(Controller):
 
     @get("/coordination/{entry_id:uuid}", operation_id="getPartnerCoordination",
          summary="A coordination record of its projects", **requires(PARTNER_SCOPE, errors=[403, 404]))
-    async def get_entry(self, session: AsyncSession, authz: Authorizer, entry_id: uuid.UUID) -> Response[EntryOut]:
+    async def get_entry(self, session: AsyncSession, authz: Authorizer, entry_id: uuid.UUID) -> Response[LogEntryOut]:
         e = await coordination.partner_entry(session, await companies.partner(session, authz), entry_id)
         return with_etag(await coordination.entry_out(session, e), e.version)
 
     @patch("/coordination/actions/{action_id:uuid}", operation_id="followUpPartnerAction",
            summary="Follow an action item up", **requires(PARTNER_SCOPE, errors=[403, 404, 412, 428]))
     async def update_action(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
-                            action_id: uuid.UUID, data: ActionUpdate) -> Response[ActionOut]:
+                            action_id: uuid.UUID, data: ActionUpdate) -> Response[LogActionOut]:
         from app.tenants.bound import today
 
         a = await coordination.partner_action(session, await companies.partner(session, authz), action_id)
         check_if_match(request, a.version)
         a = await coordination.follow_up(session, a, data)
-        return with_etag(ActionOut.of(a, await today(session)), a.version)
+        return with_etag(LogActionOut.of(a, await today(session)), a.version)
 
     @post("/complaints", operation_id="forwardPartnerComplaint",
           summary="Forward an owner's complaint into the complaint register",
