@@ -23,6 +23,7 @@ from app.core.audit import Actor, tenant_audit
 from app.core.ids import new_id
 from app.domains.access.authz import register_permissions
 from app.domains.access.models import Role, RoleAssignment
+from app.domains.approvals import registry
 from app.domains.approvals.models import ApprovalRequest
 from app.domains.approvals.registry import register_request_type
 from app.domains.org.models import NodeKind, OrgNode
@@ -549,11 +550,13 @@ async def test_inbox_notifications_are_delivered(client: Any, db: Any, new_tenan
 
 
 async def test_a_types_default_chain_applies_until_the_tenant_edits_it(client: Any, db: Any, new_tenant: Any,
-                                                                      mint: Any) -> None:
+                                                                      mint: Any, request: Any) -> None:
     cast = await make_cast(db, new_tenant, client, mint)
     # Registered after the tenant was provisioned: nothing seeded, the default applies.
     code = f"test_late_{uuid.uuid4().hex[:8]}"
     register_request_type(code, "Registered late", permission=SUBMIT, default_chain=THREE_LEVELS[1:])
+    # Only for this test: a tenant provisioned later in the run would get its chain (and roles it lacks).
+    request.addfinalizer(lambda: registry._TYPES.pop(code, None))
     admin = as_(mint, cast.org, cast.admin)
     got = await client.get(f"{API}/chains/{code}", headers=admin)
     assert got.status_code == 200 and got.headers["etag"] == '"0"'
