@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -353,8 +354,16 @@ def worker(concurrency: int, beat: bool) -> None:
     argv = [sys.executable, "-m", "celery", "-A", "app.worker:celery_app", "worker",
             f"--concurrency={concurrency}", "--loglevel=INFO"]
     if beat:
-        argv.append("--beat")
+        argv += ["--beat", f"--schedule={_beat_schedule()}"]
     os.execv(sys.executable, argv)  # noqa: S606 - becomes the worker: our interpreter, our argv
+
+
+def _beat_schedule() -> Path:
+    """Where the periodic scheduler keeps its last-run times: with the rest of the local data,
+    not in the working directory (where it would land in the checkout)."""
+    data_dir = _settings().data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return data_dir / "celerybeat-schedule"
 
 
 def _server_log_config() -> dict[str, Any]:
@@ -402,8 +411,9 @@ def run(host: str | None, port: int | None, workers: int | None, with_worker: bo
     _with_db(prepare)
     child: subprocess.Popen[bytes] | None = None
     if with_worker:
-        child = subprocess.Popen([sys.executable, "-m", "celery", "-A", "app.worker:celery_app", "worker",
-                                  "--beat", "--concurrency=1", "--loglevel=WARNING"])
+        child = subprocess.Popen([sys.executable, "-m", "celery",  # noqa: S603 - our interpreter, fixed arguments "-A", "app.worker:celery_app", "worker",
+                                  "--beat", f"--schedule={_beat_schedule()}", "--concurrency=1",
+                                  "--loglevel=WARNING"])
     host = host or settings.host
     port = port or settings.port
     if seed:

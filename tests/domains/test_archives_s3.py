@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from app.core import jobs
 from app.core.audit import SYSTEM, tenant_audit
 from app.domains.archives import services
+from app.domains.archives import tasks as archive_tasks
 from app.domains.archives.models import ArchiveObjectRemoval, ArchivePage, ArchiveVolume, PageStatus, VolumeStatus
 from app.storage import ObjectLocked, RetentionMode, S3Store
 from tests.routes import Ctx  # first: it loads the route catalogue
@@ -214,8 +215,14 @@ async def test_an_upload_that_is_not_the_declared_file_is_not_stored(s3_ctx: tup
 
 
 async def test_storage_down_answers_503_and_records_nothing(s3_ctx: tuple[Ctx, S3Store, Any],
-                                                            moto_server: ThreadedMotoServer) -> None:
+                                                            moto_server: ThreadedMotoServer,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     ctx, _, _ = s3_ctx
+    # The removal a delete sends is recorded, not sent: the run's worker stores to the local
+    # store, not to this test's S3 server, and would clear the queued removal there (or not,
+    # depending on when it takes the message).
+    sent: list[dict[str, Any]] = []
+    monkeypatch.setattr(archive_tasks.remove_objects, "apply_async", lambda kwargs: sent.append(kwargs))
     c, admin = ctx.client, ctx.auth
     async with httpx.AsyncClient(timeout=10) as plain:
         volume, url, stored = await volume_in(ctx, "pages", pages=1, uploader=plain)
@@ -265,3 +272,4 @@ async def test_storage_down_answers_503_and_records_nothing(s3_ctx: tuple[Ctx, S
         queued = await session.scalar(select(func.count()).where(
             ArchiveObjectRemoval.object_key == f"volumes/{volume['id']}/pages/{waiting['id']}"))
     assert queued == 2  # now, and again once its upload URL has expired
+    assert sent == [{"tenant": ctx.tenant}]
