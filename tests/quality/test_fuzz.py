@@ -211,7 +211,6 @@ class Fuzz:
     # factory walking a workflow again (most of the fuzz run's time was spent there).
     untouched: dict[tuple[str, str], Made] = field(default_factory=dict)
     made_for: tuple[tuple[str, str], Made] | None = None  # the current case's write resource
-    factory_calls: int = 0
 
     def tenant_auth(self) -> dict[str, str]:
         # Minted per case: a deep run outlasts a token's lifetime.
@@ -248,7 +247,6 @@ class Fuzz:
         made = self.read_only.get(route.path) if reading else self.untouched.pop(key, None)
         if made is None:  # a write gets a fresh resource; reads share one per route
             made = self.loop.run_until_complete(FACTORIES[route.path](self.ctx))
-            self.factory_calls += 1
             if reading:
                 self.read_only[route.path] = made
         if not reading:
@@ -265,7 +263,6 @@ class Fuzz:
             current = self.loop.run_until_complete(self.ctx.client.get(made.url, headers=auth))
             assert current.status_code == 200, current.text
             case.headers = {**case.headers, "If-Match": current.headers["etag"]}
-
 
     def call_and_validate(self, case: Any, headers: dict[str, str]) -> None:
         """Send the case and check the answer; keep its resource for the next case when the
@@ -285,9 +282,7 @@ async def fuzz(app: Any, db: Any, new_tenant: Any, mint: Any, live_server: str) 
            for r in app.routes if isinstance(r, HTTPRoute) for m, h in handlers(r)}
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
         ctx = Ctx(client=client, db=db, tenant=tenant, subject=CLIENT, auth={}, mark=uuid.uuid4().hex[:8])
-        f = Fuzz(base=live_server, loop=asyncio.get_running_loop(), ctx=ctx, mint=mint, operations=ops)
-        yield f
-        print("FACTORY CALLS", f.factory_calls)
+        yield Fuzz(base=live_server, loop=asyncio.get_running_loop(), ctx=ctx, mint=mint, operations=ops)
 
 
 def _differences(a: Any, b: Any, at: str = "") -> list[str]:
