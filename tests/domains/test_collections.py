@@ -19,6 +19,7 @@ from sqlalchemy import func, select, text
 from app.core import clock
 from app.core import tenant_settings as settings
 from app.core.audit import SYSTEM, Actor, tenant_audit
+from app.core.spreadsheets import XLSX_MEDIA_TYPE
 from app.domains.certificates import collections as services
 from app.domains.certificates import tasks
 from app.domains.certificates.models import CollectionCase, CollectionStage
@@ -106,6 +107,66 @@ async def test_the_feed_is_imported_idempotently(client: Any, ctx: Ctx) -> None:
     assert header.status_code == 422 and header.json()["errors"][0]["field"] == "header"
     latin = await _csv(client, ctx.auth, b"building_code,unit_number\r\n" + "é".encode("latin-1") * 50)
     assert latin.status_code == 422
+
+
+def feed_xlsx(rows: list[dict[str, Any]], *, dates: bool = True) -> bytes:
+    """The feed as finance's Excel saves it: Chinese text, real date cells, numbers as numbers."""
+    import xlsxwriter
+
+    out = io.BytesIO()
+    book = xlsxwriter.Workbook(out, {"in_memory": True})
+    sheet, day = book.add_worksheet("逾期清单"), book.add_format({"num_format": 31})  # 2026年3月1日
+    sheet.write_row(0, 0, services.COLUMNS)
+    for n, r in enumerate(rows, 1):
+        sheet.write_string(n, 0, r["buildingCode"])
+        sheet.write_string(n, 1, r["unitNumber"])
+        sheet.write_string(n, 2, r["bank"])
+        sheet.write_string(n, 3, r["loanAccount"])
+        if dates:
+            sheet.write_datetime(n, 4, datetime.fromisoformat(r["overdueSince"]), day)
+        else:
+            sheet.write_string(n, 4, r["overdueSince"])
+        sheet.write_number(n, 5, float(r["overdueAmount"]))
+        sheet.write_string(n, 6, "是" if r.get("bankRecommendsLitigation") else "否")
+    book.close()
+    return out.getvalue()
+
+
+async def test_the_feed_as_an_xlsx_workbook(client: Any, ctx: Ctx) -> None:
+    c = with_client(ctx, client)
+    first, second = (await _new_customer(c))[0], (await _new_customer(c))[0]
+    rows = [await feed_row(c, first, overdueAmount="8300.50", overdueSince="2026-02-27"),
+            await feed_row(c, second, bank="中国农业银行", overdueAmount="20000")]
+    xlsx = {**ctx.auth, "Content-Type": XLSX_MEDIA_TYPE}
+    imported = await ok(await client.post(FEED, headers=xlsx, content=feed_xlsx(rows), params={"asOf": "2026-03-31"}))
+    assert (imported["rows"], imported["created"]) == (2, 2)
+    case = await ok(await client.get(f"{CASES}/{imported['caseIds'][0]}", headers=ctx.auth))
+    assert (case["overdueSince"], case["overdueAmount"], case["customerId"]) == ("2026-02-27", "8300.50", first["id"])
+    assert (await ok(await client.get(f"{CASES}/{imported['caseIds'][1]}", headers=ctx.auth)))["bank"] == "中国农业银行"
+    written = await audit_count(ctx.db, ctx.tenant)
+    # The same workbook again changes nothing; one with a corrected amount updates that case.
+    again = await ok(await client.post(FEED, headers=xlsx, content=feed_xlsx(rows)))
+    assert (again["created"], again["updated"], again["unchanged"]) == (0, 0, 2)
+    assert await audit_count(ctx.db, ctx.tenant) == written
+    rows[1]["overdueAmount"] = "21000.00"
+    corrected = await ok(await client.post(FEED, headers=xlsx, content=feed_xlsx(rows)))
+    assert (corrected["updated"], corrected["unchanged"]) == (1, 1)
+    # Bad rows by the sheet's row number (the header is row 1), nothing of the workbook imported.
+    third = (await _new_customer(c))[0]
+    bad = [await feed_row(c, third), {**rows[0], "unitNumber": "NO-SUCH", "loanAccount": "6222888888888888"},
+           {**rows[0], "overdueSince": "2026-02-30"}]
+    refused = await client.post(FEED, headers=xlsx, content=feed_xlsx(bad, dates=False))
+    assert refused.status_code == 409 and [e["field"] for e in refused.json()["errors"]] == ["lines.4.overdueSince"]
+    refused = await client.post(FEED, headers=xlsx, content=feed_xlsx(bad[:2]))
+    assert refused.status_code == 409 and [e["field"] for e in refused.json()["errors"]] == ["lines.3.unitNumber"]
+    assert (await ok(await client.get(CASES, headers=ctx.auth, params={"unitId": third["units"][0]["unitId"]})))[
+        "total"] == 0
+    # A ZIP that is no workbook is refused, naming the file.
+    junk = io.BytesIO()
+    with zipfile.ZipFile(junk, "w") as archive:
+        archive.writestr("readme.txt", "not a workbook")
+    broken = await client.post(FEED, headers=xlsx, content=junk.getvalue())
+    assert broken.status_code == 422 and broken.json()["errors"][0]["field"] == "file"
 
 
 async def test_reminders_and_promises(client: Any, ctx: Ctx) -> None:

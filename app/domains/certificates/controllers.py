@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from litestar import Controller, Request, Response, get, patch, post
 from litestar.di import Provide
-from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody
+from litestar.openapi.spec import OpenAPIFormat, OpenAPIMediaType, OpenAPIType, Operation, RequestBody
 from litestar.openapi.spec import Schema as OpenAPISchema
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +22,7 @@ from app.core.idempotency import idempotent
 from app.core.jobs import JobOut, accepted, create_job
 from app.core.pagination import PageParams, page_params
 from app.core.schemas import Page
+from app.core.spreadsheets import XLSX_MEDIA_TYPE
 from app.core.writes import created, updated, with_etag
 from app.domains.access.authz import Authorizer, provide_authz
 from app.domains.certificates import agencies, cases, collections, guarantees, package, statistics, tasks
@@ -366,9 +367,12 @@ class FeedUploadOperation(Operation):
     """The feed import reads the raw body: the document shows it as the CSV file it is."""
 
     def __post_init__(self) -> None:
-        self.request_body = RequestBody(required=True, description="The feed, a CSV file in UTF-8 or GBK/GB18030.",
-                                        content={"text/csv": OpenAPIMediaType(schema=OpenAPISchema(
-                                            type=OpenAPIType.STRING, pattern=FEED_PATTERN))})
+        self.request_body = RequestBody(
+            required=True, description="The feed, a CSV file in UTF-8 or GBK/GB18030, or an XLSX workbook (its first "
+                                       "sheet, the same columns in its first row).",
+            content={"text/csv": OpenAPIMediaType(schema=OpenAPISchema(type=OpenAPIType.STRING, pattern=FEED_PATTERN)),
+                     XLSX_MEDIA_TYPE: OpenAPIMediaType(schema=OpenAPISchema(type=OpenAPIType.STRING,
+                                                                            format=OpenAPIFormat.BINARY))})
 
 
 class CollectionController(Controller):
@@ -383,19 +387,20 @@ class CollectionController(Controller):
                              lambda c: collections.collection_out(session, c))
 
     @post("/feed", operation_id="importOverdueFeed", status_code=200,
-          summary="Import finance's overdue feed (CSV): idempotent, all rows or none",
+          summary="Import finance's overdue feed (CSV or XLSX): idempotent, all rows or none",
           description=f"Columns: {', '.join(collections.COLUMNS)} (the last optional: yes/no, 是/否). A loan is "
                       "matched by its account number: a new one opens a case, a changed row updates it, an "
                       "unchanged one is left as it is, an amount of 0 closes it. Wrong rows (an unknown unit, a "
                       "unit without an owner, a bad cell) are reported by line (`lines.N.field`) and nothing is "
-                      "imported (409).", request_max_body_size=collections.MAX_BYTES,
+                      "imported (409). An XLSX workbook (told by its first bytes) is read from its first sheet; "
+                      "its lines are the sheet's row numbers.", request_max_body_size=collections.MAX_BYTES,
           operation_class=FeedUploadOperation,
           **requires("collections:write", errors=[409, 413]))
     async def import_feed(self, session: AsyncSession, authz: Authorizer, body: bytes,
                           as_of: date | None = Parameter(query="asOf", default=None,
                                                          description="The feed's date; today when absent.")
                           ) -> FeedResult:
-        return await collections.import_csv(session, authz, body, as_of)
+        return await collections.import_file(session, authz, body, as_of)
 
     @post("/feed/rows", operation_id="importOverdueRows", status_code=200,
           summary="The overdue feed as JSON rows (finance's system calling): the same rules as the CSV file",
