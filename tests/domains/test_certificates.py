@@ -15,8 +15,7 @@ from sqlalchemy import select
 
 from app.core import clock
 from app.core.audit import SYSTEM, tenant_audit
-from app.domains.certificates import cases as case_services
-from app.domains.certificates import tasks
+from app.domains.certificates import lateness, tasks
 from app.domains.certificates.models import CertificateCase
 from tests.routes import Ctx, _new_customer  # first: it loads the route catalogue
 
@@ -192,7 +191,7 @@ async def test_an_agency_not_selected_takes_no_case(client: Any, ctx: Ctx) -> No
 async def _scan(db: Any, slug: str) -> dict[str, int]:
     async with db.tenant_transaction(f"t_{slug}") as session:
         session.info["actor"] = SYSTEM
-        return await case_services.scan(session)
+        return await lateness.scan(session)
 
 
 async def test_late_cases_are_found_and_their_agency_urged_once_a_day(client: Any, ctx: Ctx, db: Any,
