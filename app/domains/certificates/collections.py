@@ -12,7 +12,7 @@
 - **The litigation rule**, evaluated daily: the bank recommends it, or the loan is overdue more
   than ``months`` (6), or the overdue amount exceeds ``amount`` (20,000 yuan) — per tenant.
   A qualifying open case is referred to the general management department with its reasons;
-  the compiled materials are read from the case; the litigation's outcome is recorded.
+  the compiled materials and their package are package.py's; the litigation's outcome is recorded.
 """
 
 from __future__ import annotations
@@ -51,10 +51,8 @@ from app.domains.certificates.schemas import (
     FeedRowIn,
     LitigationOutcome,
     LitigationRule,
-    Materials,
     ReminderIn,
     ReminderOut,
-    TimelineEntry,
 )
 from app.domains.customers.models import CustomerUnit, OwnerRole
 from app.domains.org.models import OrgNode, Unit
@@ -385,15 +383,3 @@ async def scan(session: AsyncSession) -> dict[str, int]:
          "after": after, "reason": "litigation rule: " + ", ".join(why)} for case_id, before, after, why in entries])
     referred = len(entries)
     return {"checked": len(found), "referred": referred}
-
-
-async def materials(session: AsyncSession, c: CollectionCase) -> Materials:
-    """What the general management department receives: the case, its amounts, its reminders
-    and its timeline (the audit trail of the case)."""
-    out = await collection_out(session, c)
-    trail = (await session.execute(select(audit.tenant_audit.c.occurred_at, audit.tenant_audit.c.action,
-                                          audit.tenant_audit.c.reason)
-                                   .where(audit.tenant_audit.c.entity_id == str(c.id))
-                                   .order_by(audit.tenant_audit.c.occurred_at))).all()
-    return Materials(case=out, timeline=[TimelineEntry(at=t.occurred_at, action=t.action, reason=t.reason)
-                                         for t in trail])

@@ -358,7 +358,7 @@ class CollectionController(Controller):
                  "timeline", **requires("collections:read", errors=[404]))
     async def materials(self, session: AsyncSession, authz: Authorizer, case_id: uuid.UUID) -> Materials:
         c, _ = await collections.get_case(session, authz, case_id)
-        return await collections.materials(session, c)
+        return await package.materials(session, c)
 
     @post("/cases/{case_id:uuid}/reminders", operation_id="logCollectionReminder", status_code=200,
           summary="Log a reminder to the owner: channel, outcome, a promise to pay",
@@ -370,8 +370,9 @@ class CollectionController(Controller):
     @post("/cases/{case_id:uuid}/package", operation_id="compileReferralPackage", status_code=202,
           summary="Compile the referral package for the general management department (a background job)",
           description="A referred case only (409 otherwise). Follow `Location` to the job; once it succeeded the "
-                      "ZIP (summary.pdf and materials.json) is at `/api/v1/collections/packages/{jobId}/zip`. "
-                      "Accepts `Idempotency-Key`.", **requires("collections:read", errors=[404, 409]))
+                      "ZIP (summary.pdf, materials.json and the guarantee's documents) is at "
+                      "`/api/v1/collections/packages/{jobId}/zip`. Accepts `Idempotency-Key`.",
+          **requires("collections:read", errors=[404, 409]))
     async def compile_package(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                               case_id: uuid.UUID) -> Response[JobOut]:
         async def produce() -> Response[JobOut]:

@@ -492,9 +492,13 @@ class TimelineEntry(Schema):
 
 
 class Materials(Schema):
-    """The compiled materials of a referral: the case (amounts, reasons, reminders) and its timeline."""
+    """The compiled materials of a referral: the case (amounts, reasons, reminders), the owner
+    and the unit, the stored documents of the loan's guarantee, and the case's timeline."""
 
     case: CollectionOut
+    owner_name: str
+    unit: str  # project, building and unit number: 深圳湾花园 3栋 1203
+    documents: list[GuaranteeDocumentOut]
     timeline: list[TimelineEntry]
 
 
