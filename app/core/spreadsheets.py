@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from xml.etree import ElementTree
@@ -117,9 +118,14 @@ def read_xlsx(content: bytes) -> list[tuple[int, list[str]]]:
     written, numbers in plain notation, date cells as ISO dates (2026-03-01), booleans as 1/0.
     422 naming the problem when the file is no workbook this can read."""
     try:
-        book = zipfile.ZipFile(io.BytesIO(content))
-    except zipfile.BadZipFile as exc:
-        raise _unreadable(str(exc)) from None
+        return _read_xlsx(content)
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError) as exc:
+        # A damaged or encrypted archive, a compression it does not use, a number that is none.
+        raise _unreadable(str(exc) or type(exc).__name__) from None
+
+
+def _read_xlsx(content: bytes) -> list[tuple[int, list[str]]]:
+    book = zipfile.ZipFile(io.BytesIO(content))
     with book:
         if sum(i.file_size for i in book.infolist()) > XLSX_MAX_UNPACKED:
             raise _unreadable(f"it unpacks to more than {XLSX_MAX_UNPACKED // (1024 * 1024)} MB")
