@@ -7,11 +7,16 @@ the releasable list and the contingent liability by bank and project."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import text
 
+from app.core import clock
+from app.core.audit import SYSTEM
+from app.domains.certificates import documents
+from app.storage import ObjectNotFound, get_store
 from tests.routes import Ctx, _new_customer  # first: it loads the route catalogue
 
 # isort: split
@@ -183,7 +188,7 @@ async def test_the_contingent_liability_by_bank_and_project(client: Any, db: Any
     assert bad.status_code == 422 and bad.json()["type"] == PROBLEM + "validation"
 
 
-async def test_documents_go_through_the_upload_lifecycle(client: Any, ctx: Ctx) -> None:
+async def test_documents_go_through_the_upload_lifecycle(client: Any, ctx: Ctx, monkeypatch: Any) -> None:
     c = with_client(ctx, client)
     g, url = await guarantee_in(c, "active")
     # A declaration the use does not accept: 422 naming the field.
@@ -203,6 +208,26 @@ async def test_documents_go_through_the_upload_lifecycle(client: Any, ctx: Ctx) 
     got = await ok(await client.get(url, headers=ctx.auth))
     assert [(d["kind"], d["status"]) for d in got["documents"]] == [("loan_contract", "pending"),
                                                                      ("guarantee_contract", "stored")]
+
+    # The upload never completed is removed, bytes and row, an hour after its URL expired.
+    store = get_store()
+    key = f"guarantees/{g['id']}/{fake['id']}"
+    assert (await store.stat(ctx.tenant, key)).size == len(html)
+
+    async def expire(after: timedelta) -> int:
+        later = clock.utcnow() + after
+        monkeypatch.setattr(clock, "utcnow", lambda: later)
+        async with ctx.db.tenant_transaction(f"t_{ctx.tenant}") as session:
+            session.info["actor"] = SYSTEM
+            return await documents.expire(session, store, ctx.tenant)
+
+    assert await expire(timedelta(minutes=30)) == 0  # the URL is barely expired
+    assert await expire(timedelta(hours=2)) >= 1
+    with pytest.raises(ObjectNotFound):
+        await store.stat(ctx.tenant, key)
+    assert (await client.get(f"{GUARANTEES}/documents/{fake['id']}", headers=ctx.auth)).status_code == 404
+    kept = await ok(await client.get(f"{GUARANTEES}/documents/{stored['id']}", headers=ctx.auth))
+    assert kept["status"] == "stored"
 
 
 async def test_a_guarantee_is_corrected_with_its_reason(client: Any, ctx: Ctx) -> None:
