@@ -327,7 +327,7 @@ async def test_an_unknown_unit_or_agreement_is_named(client: Any, ctx: Ctx) -> N
 
 async def test_the_demo_tenant_shows_the_flows(client: Any, db: Any, mint: Any, demo: Any) -> None:
     from app.auth.models import Account
-    from app.demo import OWNER
+    from app.demo import OWNER, STAFF
     from app.tenants.models import Tenant
     from tests.conftest import bearer
 
@@ -344,6 +344,11 @@ async def test_the_demo_tenant_shows_the_flows(client: Any, db: Any, mint: Any, 
     async with db.platform_session() as session:
         owner = await session.scalar(select(Account.id).join(Tenant, Tenant.id == Account.tenant_id)
                                      .where(Account.username == OWNER[0], Tenant.slug == slug))
+        manager = await session.scalar(select(Account.id).join(Tenant, Tenant.id == Account.tenant_id)
+                                       .where(Account.username == STAFF[0], Tenant.slug == slug))
+    # The demo manager follows the case: told when the agency is urged.
+    assert (await ok(await client.get(f"{CASES}/{case['id']}", headers=staff)))["responsibleAccountId"] == str(
+        manager)
     mine = await ok(await client.get(MINE, headers=bearer(mint(tenant=slug, subject=str(owner),
                                                                scopes=["owner:self"]))))
     assert [m["status"] for m in mine["items"]] == ["issued"] and mine["items"][0]["expectedBy"]
