@@ -46,6 +46,9 @@ KIND = "collections.package"
 
 
 LINES_PER_PAGE = 60
+# The documents a package carries, at most (the ZIP is kept in the job's result); the summary
+# and materials.json list every stored document, the ones left out included.
+MAX_DOCUMENT_BYTES = 40 * 1024 * 1024
 # STSong-Light is one of the standard CJK fonts every PDF reader provides (PDF 1.7 §9.7.5.2,
 # Adobe-GB1): nothing is embedded, and it holds simplified Chinese and ASCII alike. Text is
 # written in UCS-2 (the UniGB-UCS2-H encoding), and a ToUnicode map lets a reader copy or
@@ -168,7 +171,11 @@ async def build(session: AsyncSession, progress: Progress, case_id: uuid.UUID) -
     case = await session.get(CollectionCase, case_id)
     if case is None:
         raise ProblemError("not-found", f"No collection case with id {case_id}.")
-    stored = await _guarantee_documents(session, case)
+    stored, budget = [], MAX_DOCUMENT_BYTES
+    for d in await _guarantee_documents(session, case):
+        if d.size <= budget:  # the package is kept in the job's result: documents up to a bound
+            stored.append(d)
+            budget -= d.size
     await progress.report(0, 3 + len(stored))
     compiled: dict[str, Any] = msgspec.to_builtins(await materials(session, case))
     await progress.report(1)
