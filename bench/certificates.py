@@ -169,10 +169,10 @@ async def whole_run(db: Database, slug: str, scan: Callable[[Any], Awaitable[dic
 async def measure(db: Database, slug: str, queries: int) -> None:
     from app.auth.principal import Principal
     from app.domains.access.authz import Authorizer
-    from app.domains.certificates import cases, collections, statistics
+    from app.domains.certificates import collections, lateness, statistics
 
     for label in ("first run", "again the same day"):
-        seconds, totals, batches = await whole_run(db, slug, cases.scan, cases.SCAN_BATCH)
+        seconds, totals, batches = await whole_run(db, slug, lateness.scan, lateness.SCAN_BATCH)
         console.print(f"lateness scan, {label}: {totals['urged']:,} late cases urged in {batches} batch(es): "
                       f"{seconds:.2f} s")
     group = Authorizer(principal=Principal(subject="bench", client_id="bench", scopes=frozenset(), tenant=slug,

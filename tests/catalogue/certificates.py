@@ -132,6 +132,38 @@ def guarantee_body(customer: dict[str, Any], **extra: Any) -> dict[str, Any]:
             **extra}
 
 
+def pdf_document(kind: str = "release_confirmation") -> tuple[bytes, dict[str, Any]]:
+    """A small PDF (its magic bytes are what completion checks) and its declaration."""
+    import hashlib
+
+    data = b"%PDF-1.4\n% " + f"{kind} {_unique()}".encode() + b"\n%%EOF\n"
+    return data, {"kind": kind, "filename": f"{kind}.pdf", "contentType": "application/pdf", "size": len(data),
+                  "sha256": hashlib.sha256(data).hexdigest()}
+
+
+async def guarantee_document(ctx: Ctx, guarantee_id: str, kind: str = "release_confirmation",
+                             stage: str = "stored", data: bytes | None = None) -> dict[str, Any]:
+    """A document of a guarantee: started (``pending``), its bytes PUT (``uploaded``), or ``stored``."""
+    import hashlib
+
+    from tests.catalogue.complaints import put_bytes
+
+    content, body = pdf_document(kind)
+    if data is not None:
+        content = data
+        body.update(size=len(data), sha256=hashlib.sha256(data).hexdigest())
+    started = await ok(await ctx.client.post(f"{GUARANTEES}/{guarantee_id}/documents", headers=ctx.auth,
+                                             json=body), 201)
+    if stage == "pending":
+        return started["document"]  # type: ignore[no-any-return]
+    put = await put_bytes(ctx.client, started["upload"], content)
+    assert put.status_code == 200, put.text
+    if stage == "uploaded":
+        return started["document"]  # type: ignore[no-any-return]
+    return await ok(await ctx.client.post(  # type: ignore[no-any-return]
+        f"{GUARANTEES}/documents/{started['document']['id']}/complete", headers=ctx.auth))
+
+
 async def guarantee_in(ctx: Ctx, state: str = "active", *, customer: dict[str, Any] | None = None,
                        **extra: Any) -> tuple[dict[str, Any], str]:
     """A guarantee of a fresh owner (or ``customer``), taken to ``state``: registered (the
@@ -158,6 +190,9 @@ async def guarantee_in(ctx: Ctx, state: str = "active", *, customer: dict[str, A
     if reach >= 4:
         await ok(await ctx.client.post(f"/api/v1/approvals/requests/{g['approvalRequestId']}/approve",
                                        headers=decider, json={}))
+        g = await ok(await ctx.client.get(url, headers=ctx.auth))
+    if reach >= 4:  # the bank's confirmation, uploaded and verified, before the release is recorded
+        await guarantee_document(ctx, g["id"])
         g = await ok(await ctx.client.get(url, headers=ctx.auth))
     if reach >= 5:
         g = await ok(await ctx.client.post(f"{url}/release", headers={**ctx.auth, "If-Match": f'"{g["version"]}"'},
@@ -250,6 +285,13 @@ def _case(stage: str, bodies: dict[str, Any] | None = None, **params: str) -> Fa
     return make
 
 
+async def _handed_case(ctx: Ctx) -> Made:
+    """A submitted case, and a body handing its follow-up to another staff member."""
+    case, url = await case_in(ctx, "submitted")
+    return Made(params={"case_id": case["id"]}, values=[case["id"], case["number"]], url=url,
+                bodies={"PATCH": {"reason": "办证专员调岗", "responsibleAccountId": await _staff_account(ctx)}})
+
+
 async def _statistics(ctx: Ctx) -> Made:
     return Made(params={}, values=[], url=None)
 
@@ -270,6 +312,17 @@ async def _my_case(ctx: Ctx) -> Made:
 async def _guarantees(ctx: Ctx) -> Made:
     customer, _, _ = await _new_customer(ctx)
     return Made(params={}, values=[], url=None, bodies={"POST": guarantee_body(customer)})
+
+
+def _document_at(stage: str) -> Factory:
+    """A release confirmation of an active guarantee: started (``pending``), uploaded, or stored."""
+    async def make(ctx: Ctx) -> Made:
+        g, _ = await guarantee_in(ctx, "active")
+        d = await guarantee_document(ctx, g["id"], stage=stage)
+        return Made(params={"document_id": d["id"]}, values=[d["id"], d["filename"]],
+                    url=f"{GUARANTEES}/documents/{d['id']}", bodies={"POST": {}})
+
+    return make
 
 
 def _guarantee(state: str, bodies: dict[str, Any] | None = None) -> Factory:
@@ -338,7 +391,11 @@ FACTORIES: dict[str, Factory] = {
     K + "/outcome": _collection("referred", {"POST": {"outcome": "settled", "decidedOn": "2026-06-30"}}),
     GUARANTEES: _guarantees,
     GUARANTEES + "/liability": _statistics,
-    G: _guarantee("active"),
+    G: _guarantee("active", {"PATCH": {"reason": "按借款合同更正", "loanAmount": "640000.00"}}),
+    G + "/documents": _guarantee("active", {"POST": pdf_document("loan_contract")[1]}),
+    GUARANTEES + "/documents/{document_id:uuid}": _document_at("pending"),
+    GUARANTEES + "/documents/{document_id:uuid}/complete": _document_at("uploaded"),
+    GUARANTEES + "/documents/{document_id:uuid}/download": _document_at("stored"),
     G + "/registration": _guarantee("active", {"POST": {"registeredOn": "2026-02-20", "registrationNumber": "R1"}}),
     G + "/release-request": _guarantee("releasable", {"POST": {"note": "请财务解除担保"}}),
     G + "/release": _guarantee("approved", {"POST": {"releasedOn": "2026-03-05", "bankConfirmation": "JC-1"}}),
@@ -350,7 +407,7 @@ FACTORIES: dict[str, Factory] = {
     A + "/performance": _agency(True, {}),
     AGREEMENTS + "/{agreement_id:uuid}": _agreement,
     CASES: _cases,
-    C: _case("submitted"),
+    C: _handed_case,
     C + "/documents": _case("collecting", {"POST": {"code": "id_card", "collectedOn": "2026-01-06"}}),
     C + "/submit": _case("ready", {"POST": {"submittedOn": "2026-01-10"}}),
     C + "/accept": _case("submitted", {"POST": {"acceptedOn": "2026-01-12"}}),
@@ -390,6 +447,14 @@ def _guarantees_truth() -> Any:
             .join(OrgNode, OrgNode.id == Guarantee.node_id))
 
 
+def _documents_truth() -> Any:
+    from app.domains.certificates.models import GuaranteeDocument
+    from app.domains.org.models import OrgNode
+
+    return (select(GuaranteeDocument.id, OrgNode.path, GuaranteeDocument.filename, GuaranteeDocument.version)
+            .join(OrgNode, OrgNode.id == GuaranteeDocument.node_id))
+
+
 def _collections_truth() -> Any:
     from app.domains.certificates.models import CollectionCase
     from app.domains.org.models import OrgNode
@@ -426,7 +491,8 @@ async def _populate(seed: WorldSeed) -> None:
             customer = await ok(await ctx.client.get(f"/api/v1/customers/{owners['items'][0]['id']}",
                                                      headers=ctx.auth))
             await case_in(ctx, "submitted", customer=customer, agreement=agreement)
-            await ok(await ctx.client.post(GUARANTEES, headers=ctx.auth, json=guarantee_body(customer)), 201)
+            g = await ok(await ctx.client.post(GUARANTEES, headers=ctx.auth, json=guarantee_body(customer)), 201)
+            await guarantee_document(ctx, g["id"], "loan_contract")
             await ok(await ctx.client.post(f"{COLLECTIONS}/feed/rows", headers=ctx.auth,
                                            json={"rows": [await feed_row(ctx, customer)]}))
 
@@ -443,19 +509,23 @@ SUBTREE = SubtreeSpec(
            "cert_agreement": Kind("certificates.read", _agreements_truth),
            "cert_case": Kind("certificates.read", _cases_truth),
            "guarantee": Kind("guarantees.read", _guarantees_truth),
+           "guarantee_document": Kind("guarantees.read", _documents_truth),
            "collection_case": Kind("collections.read", _collections_truth)},
     lists={AGENCIES: "cert_agency", CASES: "cert_case", GUARANTEES: "guarantee",
            f"{COLLECTIONS}/cases": "collection_case"},
     details={
         **{A + tail: "cert_agency" for tail in ("", "/submit", "/suspend", "/agreements", "/performance")},
         AGREEMENTS + "/{agreement_id:uuid}": "cert_agreement",
-        **{G + tail: "guarantee" for tail in ("", "/registration", "/release-request", "/release")},
+        **{G + tail: "guarantee" for tail in ("", "/registration", "/release-request", "/release", "/documents")},
+        **{GUARANTEES + "/documents/{document_id:uuid}" + tail: "guarantee_document"
+           for tail in ("", "/complete", "/download")},
         **{K + tail: "collection_case" for tail in ("", "/materials", "/reminders", "/outcome", "/package")},
         **{C + tail: "cert_case" for tail in ("", "/documents", "/submit", "/accept", "/issue", "/deliver",
                                               "/cancel", "/follow-ups")},
     },
     read_urls={"cert_agency": AGENCIES + "/{}", "cert_agreement": AGREEMENTS + "/{}", "cert_case": CASES + "/{}",
-               "guarantee": GUARANTEES + "/{}", "collection_case": COLLECTIONS + "/cases/{}"},
+               "guarantee": GUARANTEES + "/{}", "guarantee_document": GUARANTEES + "/documents/{}",
+               "collection_case": COLLECTIONS + "/cases/{}"},
     no_node={f"{BASE}/statistics": _STATS, MINE: _OWNERS, MINE + "/{case_id:uuid}": _OWNERS,
              GUARANTEES + "/liability": "sums of the guarantees the caller may read: Authorizer.visible on "
                                         "guarantees.read (tests/domains/test_guarantees.py)",
@@ -480,6 +550,10 @@ SUBTREE = SubtreeSpec(
         (G + "/registration", "POST"): lambda w, u: {"registeredOn": "2026-02-20", "registrationNumber": "x"},
         (G + "/release-request", "POST"): lambda w, u: {"note": "x"},
         (G + "/release", "POST"): lambda w, u: {"releasedOn": "2026-03-05", "bankConfirmation": "x"},
+        (G, "PATCH"): lambda w, u: {"reason": "x", "bank": "x"},
+        (C, "PATCH"): lambda w, u: {"reason": "x"},
+        (G + "/documents", "POST"): lambda w, u: pdf_document("other")[1],
+        (GUARANTEES + "/documents/{document_id:uuid}/complete", "POST"): lambda w, u: {},
     },
     creates={AGENCIES: ("branch", lambda parent: {"nodeId": str(parent), "name": "x", "contactName": "x",
                                                   "contactPhone": "0755-1"}, "certificates.write")},

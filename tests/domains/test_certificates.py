@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from app.auth.models import OutboxMessage
 from app.core import clock
 from app.core.audit import SYSTEM, tenant_audit
-from app.domains.certificates import cases as case_services
-from app.domains.certificates import tasks
+from app.domains.certificates import lateness, tasks
 from app.domains.certificates.models import CertificateCase
-from tests.routes import Ctx, _new_customer  # first: it loads the route catalogue
+from tests.routes import Ctx, _new_customer, _staff_account  # first: it loads the route catalogue
 
 # isort: split
 from tests.catalogue.certificates import (
@@ -35,6 +35,7 @@ from tests.catalogue.certificates import (
     ok,
 )
 from tests.catalogue.complaints import owner, tenant_ctx
+from tests.conftest import subject_of
 from tests.worker.conftest import Worker, wait_for
 
 PROBLEM = "urn:cornerstone:problem:"
@@ -192,14 +193,37 @@ async def test_an_agency_not_selected_takes_no_case(client: Any, ctx: Ctx) -> No
 async def _scan(db: Any, slug: str) -> dict[str, int]:
     async with db.tenant_transaction(f"t_{slug}") as session:
         session.info["actor"] = SYSTEM
-        return await case_services.scan(session)
+        return await lateness.scan(session)
+
+
+async def _told(db: Any, case_id: str) -> list[tuple[str, str, Any]]:
+    """The outbox messages about the case: (recipient, channel, data)."""
+    async with db.platform_session() as session:
+        return [tuple(r) for r in (await session.execute(
+            select(OutboxMessage.recipient, OutboxMessage.channel, OutboxMessage.data)
+            .where(OutboxMessage.data["caseId"].astext == case_id)
+            .order_by(OutboxMessage.created_at, OutboxMessage.id))).all()]
 
 
 async def test_late_cases_are_found_and_their_agency_urged_once_a_day(client: Any, ctx: Ctx, db: Any,
                                                                        monkeypatch: Any) -> None:
     c = with_client(ctx, client)
     case, url = await case_in(c, "submitted")  # submitted 2026-01-10, due 2026-02-09
-    assert case["dueOn"] == "2026-02-09"
+    assert case["dueOn"] == "2026-02-09" and case["responsibleAccountId"] == subject_of(ctx.auth)  # the opener
+    # The CRM officer following the case (§4.5.2) is named: a change audited with its reason.
+    officer = await _staff_account(c)
+    handed = await client.patch(url, headers={**ctx.auth, "If-Match": f'"{case["version"]}"'},
+                                json={"reason": "办证专员接手", "responsibleAccountId": officer})
+    case = await ok(handed)
+    assert case["responsibleAccountId"] == officer and case["status"] == "submitted"
+    stale = await client.patch(url, headers={**ctx.auth, "If-Match": '"1"'}, json={"reason": "x"})
+    assert stale.status_code == 412
+    early = await client.patch(url, headers={**ctx.auth, "If-Match": handed.headers["etag"]},
+                               json={"reason": "x", "certificateNumber": "粤(2026)第9号"})
+    assert early.status_code == 409 and early.json()["errors"][0]["field"] == "certificateNumber"
+    nobody = await client.patch(url, headers={**ctx.auth, "If-Match": handed.headers["etag"]},
+                                json={"reason": "x", "responsibleAccountId": str(uuid.uuid4())})
+    assert nobody.status_code == 404 and nobody.json()["errors"][0]["field"] == "responsibleAccountId"
     fix_clock(monkeypatch, "2026-02-09")
     await _scan(db, ctx.tenant)
     assert (await ok(await client.get(url, headers=ctx.auth)))["late"] is False
@@ -211,9 +235,14 @@ async def test_late_cases_are_found_and_their_agency_urged_once_a_day(client: An
     got = await ok(await client.get(url, headers=ctx.auth))
     assert got["late"] is True and got["lateSince"] == "2026-02-10" and got["urgeCount"] == 1
     assert got["events"][-1]["kind"] == "urge" and "3 day(s) late" in got["events"][-1]["note"]
+    # The responsible officer is told in the app, once per urge.
+    told = await _told(db, case["id"])
+    assert [(r, ch, d["event"], d["urgeCount"]) for r, ch, d in told] == [
+        (officer, "inbox", "certificates.case.urged", 1)]
     fix_clock(monkeypatch, "2026-02-13")
     await _scan(db, ctx.tenant)
     assert (await ok(await client.get(url, headers=ctx.auth)))["urgeCount"] == 2
+    assert [d["urgeCount"] for _, _, d in await _told(db, case["id"])] == [1, 2]
 
 
 async def test_the_daily_scan_runs_through_the_worker(client: Any, worker: Worker, ctx: Ctx, db: Any) -> None:
@@ -298,7 +327,7 @@ async def test_an_unknown_unit_or_agreement_is_named(client: Any, ctx: Ctx) -> N
 
 async def test_the_demo_tenant_shows_the_flows(client: Any, db: Any, mint: Any, demo: Any) -> None:
     from app.auth.models import Account
-    from app.demo import OWNER
+    from app.demo import OWNER, STAFF
     from app.tenants.models import Tenant
     from tests.conftest import bearer
 
@@ -315,6 +344,11 @@ async def test_the_demo_tenant_shows_the_flows(client: Any, db: Any, mint: Any, 
     async with db.platform_session() as session:
         owner = await session.scalar(select(Account.id).join(Tenant, Tenant.id == Account.tenant_id)
                                      .where(Account.username == OWNER[0], Tenant.slug == slug))
+        manager = await session.scalar(select(Account.id).join(Tenant, Tenant.id == Account.tenant_id)
+                                       .where(Account.username == STAFF[0], Tenant.slug == slug))
+    # The demo manager follows the case: told when the agency is urged.
+    assert (await ok(await client.get(f"{CASES}/{case['id']}", headers=staff)))["responsibleAccountId"] == str(
+        manager)
     mine = await ok(await client.get(MINE, headers=bearer(mint(tenant=slug, subject=str(owner),
                                                                scopes=["owner:self"]))))
     assert [m["status"] for m in mine["items"]] == ["issued"] and mine["items"][0]["expectedBy"]

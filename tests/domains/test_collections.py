@@ -14,18 +14,30 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import func, select, text
 
 from app.core import clock
 from app.core import tenant_settings as settings
 from app.core.audit import SYSTEM, Actor, tenant_audit
+from app.core.spreadsheets import XLSX_MEDIA_TYPE
 from app.domains.certificates import collections as services
 from app.domains.certificates import tasks
 from app.domains.certificates.models import CollectionCase, CollectionStage
 from tests.routes import Ctx, _new_customer  # first: it loads the route catalogue
 
 # isort: split
-from tests.catalogue.certificates import COLLECTIONS, collection_in, feed_csv, feed_row, ok, package_of
+from tests.catalogue.certificates import (
+    COLLECTIONS,
+    GUARANTEES,
+    collection_in,
+    feed_csv,
+    feed_row,
+    guarantee_body,
+    guarantee_document,
+    ok,
+    package_of,
+)
 from tests.catalogue.complaints import tenant_ctx
 from tests.worker.conftest import Worker, wait_for
 
@@ -108,6 +120,66 @@ async def test_the_feed_is_imported_idempotently(client: Any, ctx: Ctx) -> None:
     assert latin.status_code == 422
 
 
+def feed_xlsx(rows: list[dict[str, Any]], *, dates: bool = True) -> bytes:
+    """The feed as finance's Excel saves it: Chinese text, real date cells, numbers as numbers."""
+    import xlsxwriter
+
+    out = io.BytesIO()
+    book = xlsxwriter.Workbook(out, {"in_memory": True})
+    sheet, day = book.add_worksheet("逾期清单"), book.add_format({"num_format": 31})  # 2026年3月1日
+    sheet.write_row(0, 0, services.COLUMNS)
+    for n, r in enumerate(rows, 1):
+        sheet.write_string(n, 0, r["buildingCode"])
+        sheet.write_string(n, 1, r["unitNumber"])
+        sheet.write_string(n, 2, r["bank"])
+        sheet.write_string(n, 3, r["loanAccount"])
+        if dates:
+            sheet.write_datetime(n, 4, datetime.fromisoformat(r["overdueSince"]), day)
+        else:
+            sheet.write_string(n, 4, r["overdueSince"])
+        sheet.write_number(n, 5, float(r["overdueAmount"]))
+        sheet.write_string(n, 6, "是" if r.get("bankRecommendsLitigation") else "否")
+    book.close()
+    return out.getvalue()
+
+
+async def test_the_feed_as_an_xlsx_workbook(client: Any, ctx: Ctx) -> None:
+    c = with_client(ctx, client)
+    first, second = (await _new_customer(c))[0], (await _new_customer(c))[0]
+    rows = [await feed_row(c, first, overdueAmount="8300.50", overdueSince="2026-02-27"),
+            await feed_row(c, second, bank="中国农业银行", overdueAmount="20000")]
+    xlsx = {**ctx.auth, "Content-Type": XLSX_MEDIA_TYPE}
+    imported = await ok(await client.post(FEED, headers=xlsx, content=feed_xlsx(rows), params={"asOf": "2026-03-31"}))
+    assert (imported["rows"], imported["created"]) == (2, 2)
+    case = await ok(await client.get(f"{CASES}/{imported['caseIds'][0]}", headers=ctx.auth))
+    assert (case["overdueSince"], case["overdueAmount"], case["customerId"]) == ("2026-02-27", "8300.50", first["id"])
+    assert (await ok(await client.get(f"{CASES}/{imported['caseIds'][1]}", headers=ctx.auth)))["bank"] == "中国农业银行"
+    written = await audit_count(ctx.db, ctx.tenant)
+    # The same workbook again changes nothing; one with a corrected amount updates that case.
+    again = await ok(await client.post(FEED, headers=xlsx, content=feed_xlsx(rows)))
+    assert (again["created"], again["updated"], again["unchanged"]) == (0, 0, 2)
+    assert await audit_count(ctx.db, ctx.tenant) == written
+    rows[1]["overdueAmount"] = "21000.00"
+    corrected = await ok(await client.post(FEED, headers=xlsx, content=feed_xlsx(rows)))
+    assert (corrected["updated"], corrected["unchanged"]) == (1, 1)
+    # Bad rows by the sheet's row number (the header is row 1), nothing of the workbook imported.
+    third = (await _new_customer(c))[0]
+    bad = [await feed_row(c, third), {**rows[0], "unitNumber": "NO-SUCH", "loanAccount": "6222888888888888"},
+           {**rows[0], "overdueSince": "2026-02-30"}]
+    refused = await client.post(FEED, headers=xlsx, content=feed_xlsx(bad, dates=False))
+    assert refused.status_code == 409 and [e["field"] for e in refused.json()["errors"]] == ["lines.4.overdueSince"]
+    refused = await client.post(FEED, headers=xlsx, content=feed_xlsx(bad[:2]))
+    assert refused.status_code == 409 and [e["field"] for e in refused.json()["errors"]] == ["lines.3.unitNumber"]
+    assert (await ok(await client.get(CASES, headers=ctx.auth, params={"unitId": third["units"][0]["unitId"]})))[
+        "total"] == 0
+    # A ZIP that is no workbook is refused, naming the file.
+    junk = io.BytesIO()
+    with zipfile.ZipFile(junk, "w") as archive:
+        archive.writestr("readme.txt", "not a workbook")
+    broken = await client.post(FEED, headers=xlsx, content=junk.getvalue())
+    assert broken.status_code == 422 and broken.json()["errors"][0]["field"] == "file"
+
+
 async def test_reminders_and_promises(client: Any, ctx: Ctx) -> None:
     case, url = await collection_in(with_client(ctx, client))
     got = await client.get(url, headers=ctx.auth)
@@ -133,7 +205,7 @@ async def test_each_trigger_of_the_litigation_rule(client: Any, db: Any, new_ten
     rule = await ok(await client.get(f"{COLLECTIONS}/rule", headers=c.auth))
     assert rule == {"months": 6, "amount": "20000.00"}
     fix_clock(monkeypatch, "2026-08-01")
-    made = {}
+    made, owners = {}, {}
     for name, extra in {
         "bank": {"bankRecommendsLitigation": True, "overdueSince": "2026-07-01"},
         "months": {"overdueSince": "2026-01-31"},  # six months end on 2026-07-31: more than six on 08-01
@@ -142,8 +214,8 @@ async def test_each_trigger_of_the_litigation_rule(client: Any, db: Any, new_ten
         "amount_exactly": {"overdueSince": "2026-07-01", "overdueAmount": "20000.00"},
     }.items():
         customer = (await _new_customer(c))[0]
-        result = await ok(await client.post(ROWS, headers=c.auth, json={"rows": [await feed_row(c, customer,
-                                                                                               **extra)]}))
+        owners[name] = customer, await feed_row(c, customer, **extra)
+        result = await ok(await client.post(ROWS, headers=c.auth, json={"rows": [owners[name][1]]}))
         made[name] = result["caseIds"][0]
     async with db.tenant_transaction(f"t_{c.tenant}") as session:
         session.info["actor"] = SYSTEM
@@ -177,7 +249,18 @@ async def test_each_trigger_of_the_litigation_rule(client: Any, db: Any, new_ten
     assert [t["action"] for t in materials["timeline"]] == ["collections.case.create", "collections.case.refer",
                                                             "collections.case.remind"]
     assert materials["timeline"][1]["reason"] == "litigation rule: bank_recommends"
-    # The referral package: a job with progress, then the ZIP with the PDF summary and the materials.
+    # The company's guarantee on the same loan, with its contracts uploaded: they join the materials.
+    customer, row = owners["bank"]
+    g = await ok(await client.post(GUARANTEES, headers=c.auth, json=guarantee_body(
+        customer, loanAccount=row["loanAccount"])), 201)
+    contract_bytes = b"%PDF-1.4\n% loan contract\n%%EOF\n"
+    contract = await guarantee_document(c, g["id"], "loan_contract", data=contract_bytes)
+    await guarantee_document(c, g["id"], "other", stage="pending")  # never completed: left out
+    materials = await ok(await client.get(f"{url}/materials", headers=c.auth))
+    assert [d["id"] for d in materials["documents"]] == [contract["id"]]
+    assert materials["ownerName"] == customer["name"] and materials["unit"].endswith(customer["units"][0]["unitNumber"])
+    # The referral package: a job with progress, then the ZIP with the PDF summary, the materials
+    # and the documents.
     not_referred = await client.post(f"{CASES}/{made['amount_exactly']}/package", headers=c.auth)
     assert not_referred.status_code == 409
     started = await client.post(f"{url}/package", headers=c.auth)
@@ -186,11 +269,17 @@ async def test_each_trigger_of_the_litigation_rule(client: Any, db: Any, new_ten
     download = await client.get(f"{COLLECTIONS}/packages/{job}/zip", headers=c.auth)
     assert download.status_code == 200 and download.headers["content-type"] == "application/zip"
     with zipfile.ZipFile(io.BytesIO(download.content)) as archive:
-        assert sorted(archive.namelist()) == ["materials.json", "summary.pdf"]
+        assert sorted(archive.namelist()) == ["documents/01-loan_contract-loan_contract.pdf", "materials.json",
+                                              "summary.pdf"]
         pdf = archive.read("summary.pdf")
         packed = json.loads(archive.read("materials.json"))
+        assert archive.read("documents/01-loan_contract-loan_contract.pdf") == contract_bytes
     assert pdf.startswith(b"%PDF-1.4") and pdf.rstrip().endswith(b"%%EOF")
-    assert states["bank"]["number"].encode() in pdf and b"bank_recommends" in pdf and b"email" in pdf
+    # The summary read back by a PDF reader: the Chinese names as written, the figures, the reasons.
+    shown = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    assert f"业主 Owner: {customer['name']}" in shown and materials["unit"] in shown
+    assert "诉讼移交" in shown and row["bank"] in shown and states["bank"]["number"] in shown
+    assert "bank_recommends" in shown and "email" in shown and "loan_contract.pdf" in shown
     assert packed["case"]["id"] == made["bank"] and packed["case"]["reminders"][0]["channel"] == "email"
     job_view = await ok(await client.get(f"/api/v1/jobs/{job}", headers=c.auth))
     assert job_view["status"] == "succeeded" and job_view["progress"] == 100

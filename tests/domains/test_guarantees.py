@@ -7,11 +7,16 @@ the releasable list and the contingent liability by bank and project."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import text
 
+from app.core import clock
+from app.core.audit import SYSTEM
+from app.domains.certificates import documents
+from app.storage import ObjectNotFound, get_store
 from tests.routes import Ctx, _new_customer  # first: it loads the route catalogue
 
 # isort: split
@@ -21,9 +26,11 @@ from tests.catalogue.certificates import (
     case_in,
     finance,
     guarantee_body,
+    guarantee_document,
     guarantee_in,
     new_agreement,
     ok,
+    pdf_document,
 )
 from tests.catalogue.complaints import tenant_ctx
 
@@ -106,11 +113,26 @@ async def test_from_the_agency_to_the_release(client: Any, ctx: Ctx) -> None:
                                headers=decider, json={}))
     approved = await client.get(url, headers=ctx.auth)
     assert approved.json()["status"] == "approved"
-    released = await ok(await _post(client, f"{url}/release", ctx.auth, approved.headers["etag"],
-                                    {"releasedOn": "2026-03-05", "bankConfirmation": "JC-2026-0305",
-                                     "note": "银行回执已存档"}))
+    # The release is recorded with the bank's confirmation as a verified upload: none yet, or one
+    # only declared (its bytes never PUT), or the loan contract, is refused naming it.
+    c = with_client(ctx, client)
+    await guarantee_document(c, g["id"], "loan_contract")
+    pending = await guarantee_document(c, g["id"], "release_confirmation", stage="pending")
+    release = {"releasedOn": "2026-03-05", "bankConfirmation": "JC-2026-0305", "note": "银行回执已存档"}
+    missing = await _post(client, f"{url}/release", ctx.auth, approved.headers["etag"], release)
+    assert missing.status_code == 409 and missing.json()["errors"][0]["field"] == "releaseConfirmation"
+    named = await _post(client, f"{url}/release", ctx.auth, approved.headers["etag"],
+                        {**release, "confirmationDocumentId": pending["id"]})
+    assert named.status_code == 409 and named.json()["errors"][0]["field"] == "confirmationDocumentId"
+    confirmation = await guarantee_document(c, g["id"], "release_confirmation")
+    assert confirmation["status"] == "stored" and confirmation["kind"] == "release_confirmation"
+    released = await ok(await _post(client, f"{url}/release", ctx.auth, approved.headers["etag"], release))
     assert released["status"] == "released" and released["releasedOn"] == "2026-03-05"
-    assert released["bankConfirmation"] == "JC-2026-0305"
+    assert released["bankConfirmation"] == "JC-2026-0305" and released["releaseDocumentId"] == confirmation["id"]
+    assert [(d["kind"], d["status"]) for d in released["documents"]] == [
+        ("loan_contract", "stored"), ("release_confirmation", "pending"), ("release_confirmation", "stored")]
+    closed = await client.post(f"{GUARANTEES}/{g['id']}/documents", headers=ctx.auth, json=pdf_document("other")[1])
+    assert closed.status_code == 409 and "released" in closed.json()["detail"]
     again = await _post(client, f"{url}/release-request", ctx.auth, released["version"], {})
     assert again.status_code == 409
 
@@ -124,6 +146,7 @@ async def test_from_the_agency_to_the_release(client: Any, ctx: Ctx) -> None:
     assert "6222001234567890" not in str(dict(raw)) and b"6222001234567890" not in raw["loan_account_sealed"]
     assert [a.action for a in audit] == ["guarantees.guarantee.create", "guarantees.guarantee.registration",
                                          "guarantees.guarantee.release_request", "guarantees.guarantee.release"]
+    assert '"releaseDocumentId"' in audit[-1].after or "release_document_id" in audit[-1].after
     assert all("6222001234567890" not in (a.after or "") and "sealed" not in (a.after or "") for a in audit)
 
 
@@ -163,3 +186,75 @@ async def test_the_contingent_liability_by_bank_and_project(client: Any, db: Any
     assert unknown.status_code == 404 and unknown.json()["errors"][0]["field"] == "unitId"
     bad = await client.post(GUARANTEES, headers=c.auth, json=guarantee_body(first, loanAmount="12.345"))
     assert bad.status_code == 422 and bad.json()["type"] == PROBLEM + "validation"
+
+
+async def test_documents_go_through_the_upload_lifecycle(client: Any, ctx: Ctx, monkeypatch: Any) -> None:
+    c = with_client(ctx, client)
+    g, url = await guarantee_in(c, "active")
+    # A declaration the use does not accept: 422 naming the field.
+    wrong = await client.post(f"{url}/documents", headers=ctx.auth,
+                              json={**pdf_document("loan_contract")[1], "filename": "contract.html"})
+    assert wrong.status_code == 422 and wrong.json()["errors"][0]["field"] == "filename"
+    # HTML bytes sent as the declared PDF: completion reads them back and refuses them.
+    html = b"<html><script>alert(1)</script></html>"
+    fake = await guarantee_document(c, g["id"], "loan_contract", stage="uploaded", data=html)
+    refused = await client.post(f"{GUARANTEES}/documents/{fake['id']}/complete", headers=ctx.auth)
+    assert refused.status_code == 409 and "application/pdf" in refused.json()["detail"]
+    early = await client.get(f"{GUARANTEES}/documents/{fake['id']}/download", headers=ctx.auth)
+    assert early.status_code == 409
+    stored = await guarantee_document(c, g["id"], "guarantee_contract")
+    link = await ok(await client.get(f"{GUARANTEES}/documents/{stored['id']}/download", headers=ctx.auth))
+    assert link["url"] and link["expiresAt"]
+    got = await ok(await client.get(url, headers=ctx.auth))
+    assert [(d["kind"], d["status"]) for d in got["documents"]] == [("loan_contract", "pending"),
+                                                                     ("guarantee_contract", "stored")]
+
+    # The upload never completed is removed, bytes and row, an hour after its URL expired.
+    store = get_store()
+    key = f"guarantees/{g['id']}/{fake['id']}"
+    assert (await store.stat(ctx.tenant, key)).size == len(html)
+
+    async def expire(after: timedelta) -> int:
+        later = clock.utcnow() + after
+        monkeypatch.setattr(clock, "utcnow", lambda: later)
+        async with ctx.db.tenant_transaction(f"t_{ctx.tenant}") as session:
+            session.info["actor"] = SYSTEM
+            return await documents.expire(session, store, ctx.tenant)
+
+    assert await expire(timedelta(minutes=30)) == 0  # the URL is barely expired
+    assert await expire(timedelta(hours=2)) >= 1
+    with pytest.raises(ObjectNotFound):
+        await store.stat(ctx.tenant, key)
+    assert (await client.get(f"{GUARANTEES}/documents/{fake['id']}", headers=ctx.auth)).status_code == 404
+    kept = await ok(await client.get(f"{GUARANTEES}/documents/{stored['id']}", headers=ctx.auth))
+    assert kept["status"] == "stored"
+
+
+async def test_a_guarantee_is_corrected_with_its_reason(client: Any, ctx: Ctx) -> None:
+    c = with_client(ctx, client)
+    g, url = await guarantee_in(c, "active")
+    body = {"reason": "按借款合同更正金额", "loanAmount": "640000", "endsOn": "2027-06-01"}
+    stale = await client.patch(url, headers={**ctx.auth, "If-Match": f'"{g["version"] + 5}"'}, json=body)
+    assert stale.status_code == 412
+    assert (await client.patch(url, headers=ctx.auth, json=body)).status_code == 428
+    fixed = await ok(await client.patch(url, headers={**ctx.auth, "If-Match": f'"{g["version"]}"'}, json=body))
+    assert fixed["loanAmount"] == "640000.00" and fixed["endsOn"] == "2027-06-01"
+    backwards = await client.patch(url, headers={**ctx.auth, "If-Match": f'"{fixed["version"]}"'},
+                                   json={"reason": "x", "startsOn": "2028-01-01"})
+    assert backwards.status_code == 409 and backwards.json()["errors"][0]["field"] == "startsOn"
+    unregistered = await client.patch(url, headers={**ctx.auth, "If-Match": f'"{fixed["version"]}"'},
+                                      json={"reason": "x", "registrationNumber": "R9"})
+    assert unregistered.status_code == 409 and unregistered.json()["errors"][0]["field"] == "registrationNumber"
+    no_reason = await client.patch(url, headers={**ctx.auth, "If-Match": f'"{fixed["version"]}"'},
+                                   json={"bank": "中国银行"})
+    assert no_reason.status_code == 422
+    async with ctx.db.tenant_session(f"t_{ctx.tenant}") as session:
+        row = (await session.execute(text(
+            f"SELECT reason, before, after FROM t_{ctx.tenant}.audit_log WHERE entity_id = :id "
+            "AND action = 'guarantees.guarantee.update'"), {"id": g["id"]})).one()
+    assert row.reason == "按借款合同更正金额" and "650000.00" in str(row.before) and "640000.00" in str(row.after)
+    # Under finance's review, or released, its terms stay as they are.
+    pending, purl = await guarantee_in(c, "pending")
+    frozen = await client.patch(purl, headers={**ctx.auth, "If-Match": f'"{pending["version"]}"'},
+                                json={"reason": "x", "loanAmount": "1.00"})
+    assert frozen.status_code == 409 and "pending" in frozen.json()["detail"]

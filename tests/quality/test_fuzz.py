@@ -83,7 +83,8 @@ CONFIG: dict[str, Any] = {
         # An upload's file name must have the extension of its declared content type (another
         # field), or none: `x.html` declared `image/png` is refused with 422 naming the name.
         {"include-operation-id": ["startComplaintAttachmentUpload", "startDisputeAttachmentUpload",
-                                  "startMyComplaintAttachmentUpload", "uploadArchivePages", "correctArchivePage"],
+                                  "startMyComplaintAttachmentUpload", "uploadArchivePages", "correctArchivePage",
+                                  "startGuaranteeDocumentUpload"],
          "checks": {"positive_data_acceptance": {"expected-statuses": [*_POSITIVE_DEFAULT, "422"]}}},
         # Property management: rules relating two fields, or a field and the record or today: a
         # contract or term ending after it starts, a handover inspection or supervision scoring
@@ -105,6 +106,11 @@ CONFIG: dict[str, Any] = {
         # its theme, attendance is of those invited, an action is due today or later; a holiday
         # rule names a day of its month; budget or cost lines add up to what a Numeric(14, 2) holds.
         # Each is refused with 422 naming the field.
+        # The overdue feed as an XLSX workbook: a ZIP of XML parts with the feed's header in its
+        # first sheet, which JSON Schema cannot describe (its CSV form has a pattern); other bytes
+        # are refused with 422 naming the file.
+        {"include-operation-id": ["importOverdueFeed"],
+         "checks": {"positive_data_acceptance": {"expected-statuses": [*_POSITIVE_DEFAULT, "422"]}}},
         {"include-operation-id": ["planClub", "reviseClub", "planClubActivity", "reviseClubActivity",
                                   "recordClubActivity",
                                   "checkInClubMember", "planForum", "reviseForum", "recordForumMinutes",

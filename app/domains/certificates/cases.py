@@ -8,8 +8,9 @@ unit, processed by a selected agency under its agreement.
   ``daysToIssue`` fix the date the certificate is due; **accepted** by the registry;
   **issued** (with its number): the agreement's ``daysToDeliver`` fix the delivery date;
   **delivered** to the owner. A case not yet issued may be cancelled.
-- The daily **lateness scan** finds the cases past the deadline of their stage, marks them late
-  and urges the agency once a day (an urge in the case's log; staff log their own follow-ups).
+- The daily **lateness scan** (lateness.py) finds the cases past the deadline of their stage,
+  marks them late and urges the agency once a day (an urge in the case's log, the responsible
+  staff member told); staff log their own follow-ups.
 - The owner sees, in the app, the stage, the expected date and what is still needed of them.
 """
 
@@ -19,9 +20,11 @@ import uuid
 from datetime import date, timedelta
 from typing import Any
 
+import msgspec
 from sqlalchemy import ColumnElement, Select, false, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth.directory import staff_subject
 from app.core import audit, clock
 from app.core import tenant_settings as settings
 from app.core.numbering import next_number
@@ -51,6 +54,7 @@ from app.domains.certificates.schemas import (
     CaseOut,
     CaseSubmit,
     CaseSummary,
+    CaseUpdate,
     ChecklistItemIn,
     DocumentCollected,
     DocumentOut,
@@ -86,6 +90,9 @@ FLOW: Workflow[CaseStage] = Workflow("certificate case", {
     "issue": ([CaseStage.submitted, CaseStage.accepted], [CaseStage.issued]),
     "deliver": ([CaseStage.issued], [CaseStage.delivered]),
     "cancel": ([CaseStage.collecting, CaseStage.submitted, CaseStage.accepted], [CaseStage.cancelled]),
+    # A change of follow-up or a correction leaves the stage as it is.
+    "change": ([CaseStage.collecting, CaseStage.submitted, CaseStage.accepted, CaseStage.issued],
+               [CaseStage.collecting, CaseStage.submitted, CaseStage.accepted, CaseStage.issued]),
 })
 
 
@@ -114,7 +121,7 @@ async def case_out(session: AsyncSession, c: CertificateCase) -> CaseOut:
         opened_on=c.opened_on, submitted_on=c.submitted_on, accepted_on=c.accepted_on, issued_on=c.issued_on,
         delivered_on=c.delivered_on, due_on=c.due_on, late=_late(c, on), late_since=c.late_since,
         urge_count=c.urge_count, last_urged_on=c.last_urged_on, certificate_number=c.certificate_number,
-        cancel_reason=c.cancel_reason,
+        cancel_reason=c.cancel_reason, responsible_account_id=c.responsible_account_id,
         documents=[DocumentOut(id=d.id, code=d.code, name=d.name, valid_days=d.valid_days,
                                collected_on=d.collected_on, expires_on=d.expires_on,
                                status=_document_status(d, on),  # type: ignore[arg-type]
@@ -211,9 +218,12 @@ async def create_case(session: AsyncSession, authz: Authorizer, data: CaseCreate
         raise ProblemError("conflict", f"Case {open_case} is this owner's certificate of this unit already.",
                            errors=[field_error("unitId", f"case {open_case} exists")])
     checklist = await _checklist(session, data.checklist)
+    responsible = (uuid.UUID(await staff_subject(session, data.responsible_account_id, "responsibleAccountId"))
+                   if data.responsible_account_id is not None else authz.account_id)
     c = CertificateCase(number=await next_number(session, "BZ", await local_year(session, clock.utcnow())),
                         node_id=project.id, unit_id=unit.id, customer_id=customer.id, agency_id=agency.id,
-                        agreement_id=agreement.id, stage=CaseStage.collecting, opened_on=opened, urge_count=0)
+                        agreement_id=agreement.id, stage=CaseStage.collecting, opened_on=opened, urge_count=0,
+                        responsible_account_id=responsible)
     session.add(c)
     await session.flush()
     session.add_all([CaseDocument(case_id=c.id, position=n, code=i.code, name=i.name, valid_days=i.valid_days)
@@ -319,6 +329,26 @@ async def cancel_case(session: AsyncSession, authz: Authorizer, c: CertificateCa
     return await saved(session, c, "certificates.case.cancel", CASE, before=before, reason=data.reason)
 
 
+async def update_case(session: AsyncSession, authz: Authorizer, c: CertificateCase, path: str,
+                      data: CaseUpdate) -> CertificateCase:
+    """Hand the case's follow-up to another staff member, or correct the certificate number of
+    an issued case; audited with the reason. A cancelled or delivered case is closed (409)."""
+    authz.require(CERT_WRITE, path)
+    label = f"Case {c.number}"
+    FLOW.require("change", c.stage, label)
+    before = audit.snapshot(c)
+    if data.responsible_account_id is not msgspec.UNSET:
+        c.responsible_account_id = uuid.UUID(await staff_subject(session, data.responsible_account_id,
+                                                                 "responsibleAccountId"))
+    if data.certificate_number is not msgspec.UNSET:
+        if c.stage is not CaseStage.issued:
+            raise ProblemError("conflict", f"{label} is {c.stage.value}: a certificate number is corrected once "
+                                           "issued.", errors=[field_error("certificateNumber", "not issued")])
+        c.certificate_number = data.certificate_number
+    c.updated_at = clock.utcnow()
+    return await saved(session, c, "certificates.case.update", CASE, before=before, reason=data.reason)
+
+
 async def follow_up(session: AsyncSession, authz: Authorizer, c: CertificateCase, path: str,
                     data: FollowUp) -> CertificateCase:
     """A note of a contact with the agency; an urge counts towards the case's urges."""
@@ -331,41 +361,6 @@ async def follow_up(session: AsyncSession, authz: Authorizer, c: CertificateCase
         c.last_urged_on = await today(session)
     c.updated_at = clock.utcnow()
     return await saved(session, c, "certificates.case.follow_up", CASE, before=before)
-
-
-# ---------------------------------------------------------------------------- the scan
-
-
-async def scan(session: AsyncSession) -> dict[str, int]:
-    """One batch of the daily lateness scan: cases past their stage's deadline and not yet
-    urged today are marked late and their agency urged. Idempotent within a day."""
-    on = await today(session)
-    stmt = (select(CertificateCase, Agency.name).join(Agency, Agency.id == CertificateCase.agency_id)
-            .where(CertificateCase.stage.in_(OPEN), CertificateCase.due_on < on,
-                   (CertificateCase.last_urged_on.is_(None)) | (CertificateCase.last_urged_on < on))
-            .order_by(CertificateCase.due_on, CertificateCase.id).limit(SCAN_BATCH)
-            .with_for_update(of=CertificateCase, skip_locked=True))
-    rows = (await session.execute(stmt)).tuples().all()
-    now = clock.utcnow()
-    entries = []
-    moving = frozenset({"updated_at", "version"})  # set by the flush: left out of the batch's records
-    for c, agency_name in rows:
-        assert c.due_on is not None
-        before = audit.snapshot(c, exclude=moving)
-        if c.late_since is None:
-            c.late_since = c.due_on + timedelta(days=1)
-        c.last_urged_on, c.urge_count = on, c.urge_count + 1
-        what = "issue" if c.stage is not CaseStage.issued else "delivery"
-        session.add(CaseEvent(case_id=c.id, kind="urge", at=now, by="system",
-                              note=f"{agency_name} urged: the {what} was due on {c.due_on}, "
-                                   f"{(on - c.due_on).days} day(s) late."))
-        entries.append((c.id, before, audit.snapshot(c, exclude=moving)))
-    # One flush and one audit statement per batch: a backlog of thousands stays a few seconds.
-    await session.flush()
-    await audit.record_many(session, [
-        {"action": "certificates.case.urge", "entity_type": CASE, "entity_id": case_id, "before": before,
-         "after": after} for case_id, before, after in entries])
-    return {"checked": len(rows), "urged": len(rows)}
 
 
 # ------------------------------------------------------------------------------- owners

@@ -1,17 +1,18 @@
 """Overdue mortgage collection (seed 004 §4.6).
 
-- **The feed**: finance's periodic list of overdue loans (a CSV file, UTF-8 or GBK/GB18030, or
-  the same rows as JSON) is imported idempotently: each row finds its unit by building code and
-  unit number and its case by the loan account (blind index); a new loan opens a case, a
-  changed row updates it, an unchanged one is left as it is (a re-import writes nothing), an
-  amount of 0 closes the case (repaid). A row for an unknown unit, or a unit with no owner, is
-  reported with its line and nothing of the file is imported.
+- **The feed**: finance's periodic list of overdue loans (a CSV file, UTF-8 or GBK/GB18030, an
+  XLSX workbook's first sheet, or the same rows as JSON) is imported idempotently: each row
+  finds its unit by building code and unit number and its case by the loan account (blind
+  index); a new loan opens a case, a changed row updates it, an unchanged one is left as it
+  is (a re-import writes nothing), an amount of 0 closes the case (repaid). A row for an
+  unknown unit, or a unit with no owner, is reported with its line and nothing of the file is
+  imported.
 - **Reminders**: phone, SMS, e-mail, lawyer's letter or visit, each with its outcome and a
   promise to pay where one was made.
 - **The litigation rule**, evaluated daily: the bank recommends it, or the loan is overdue more
   than ``months`` (6), or the overdue amount exceeds ``amount`` (20,000 yuan) — per tenant.
   A qualifying open case is referred to the general management department with its reasons;
-  the compiled materials are read from the case; the litigation's outcome is recorded.
+  the compiled materials and their package are package.py's; the litigation's outcome is recorded.
 """
 
 from __future__ import annotations
@@ -35,7 +36,9 @@ from app.core.numbering import next_number
 from app.core.pagination import PageParams, paginate
 from app.core.problems import FieldError, ProblemError, field_error
 from app.core.schemas import Page
+from app.core.spreadsheets import is_xlsx, read_xlsx
 from app.core.states import Workflow
+from app.core.text import decode
 from app.core.writes import saved
 from app.domains.access.authz import Authorizer
 from app.domains.access.records import get_at_node, subtree_filter
@@ -48,12 +51,9 @@ from app.domains.certificates.schemas import (
     FeedRowIn,
     LitigationOutcome,
     LitigationRule,
-    Materials,
     ReminderIn,
     ReminderOut,
-    TimelineEntry,
 )
-from app.domains.customers.imports import decode
 from app.domains.customers.models import CustomerUnit, OwnerRole
 from app.domains.org.models import OrgNode, Unit
 from app.tenants.bound import local_year, today
@@ -175,10 +175,20 @@ def _flag(value: str) -> bool:
 
 
 def parse_csv(content: bytes) -> list[tuple[int, dict[str, Any]]]:
-    """The file's rows as (line, fields); 422 naming the lines and columns that are wrong."""
+    """A CSV file (UTF-8 or GBK/GB18030) as the feed's rows."""
     text, _ = decode(content)
-    reader = csv.reader(io.StringIO(text))
-    header = [h.strip().lower() for h in next(reader, [])]
+    return parse_table(list(enumerate(csv.reader(io.StringIO(text)), 1)))
+
+
+def parse_file(content: bytes) -> list[tuple[int, dict[str, Any]]]:
+    """The feed file, an XLSX workbook (its first sheet) or a CSV file, told by its first bytes."""
+    return parse_table(read_xlsx(content)) if is_xlsx(content) else parse_csv(content)
+
+
+def parse_table(table: list[tuple[int, list[str]]]) -> list[tuple[int, dict[str, Any]]]:
+    """The table's rows as (line, fields), the header first; 422 naming the header's wrong
+    columns, 409 naming the lines and columns that are wrong (nothing imported)."""
+    header = [h.strip().lower() for h in (table[0][1] if table else [])]
     missing = [c for c in REQUIRED if c not in header]
     unknown = [h for h in header if h not in COLUMNS]
     if missing or unknown:
@@ -186,7 +196,7 @@ def parse_csv(content: bytes) -> list[tuple[int, dict[str, Any]]]:
             [*(f"missing {c}" for c in missing), *(f"unknown {c}" for c in unknown)]) + ".",
                            errors=[field_error("header", f"columns: {', '.join(COLUMNS)}", "body")])
     rows, errors = [], []
-    for line, cells in enumerate(reader, 2):
+    for line, cells in table[1:]:
         if not any(cell.strip() for cell in cells):
             continue
         values = dict(zip(header, (cell.strip() for cell in cells), strict=False))
@@ -223,8 +233,9 @@ def _convert(rows: list[tuple[int, dict[str, Any]]]) -> list[tuple[int, FeedRowI
     return out
 
 
-async def import_csv(session: AsyncSession, authz: Authorizer, content: bytes, as_of: date | None) -> FeedResult:
-    return await import_rows(session, authz, _convert(parse_csv(content)), as_of, prefix="lines")
+async def import_file(session: AsyncSession, authz: Authorizer, content: bytes, as_of: date | None) -> FeedResult:
+    """The feed as a file, CSV or XLSX: its lines are the file's (the header is line 1)."""
+    return await import_rows(session, authz, _convert(parse_file(content)), as_of, prefix="lines")
 
 
 async def import_json(session: AsyncSession, authz: Authorizer, data: FeedIn) -> FeedResult:
@@ -372,15 +383,3 @@ async def scan(session: AsyncSession) -> dict[str, int]:
          "after": after, "reason": "litigation rule: " + ", ".join(why)} for case_id, before, after, why in entries])
     referred = len(entries)
     return {"checked": len(found), "referred": referred}
-
-
-async def materials(session: AsyncSession, c: CollectionCase) -> Materials:
-    """What the general management department receives: the case, its amounts, its reminders
-    and its timeline (the audit trail of the case)."""
-    out = await collection_out(session, c)
-    trail = (await session.execute(select(audit.tenant_audit.c.occurred_at, audit.tenant_audit.c.action,
-                                          audit.tenant_audit.c.reason)
-                                   .where(audit.tenant_audit.c.entity_id == str(c.id))
-                                   .order_by(audit.tenant_audit.c.occurred_at))).all()
-    return Materials(case=out, timeline=[TimelineEntry(at=t.occurred_at, action=t.action, reason=t.reason)
-                                         for t in trail])

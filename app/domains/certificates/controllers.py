@@ -10,22 +10,23 @@ from datetime import date
 from typing import Any, Literal
 
 from litestar import Controller, Request, Response, get, patch, post
-from litestar.di import Provide
-from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody
+from litestar.openapi.spec import OpenAPIFormat, OpenAPIMediaType, OpenAPIType, Operation, RequestBody
 from litestar.openapi.spec import Schema as OpenAPISchema
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.scopes import requires
-from app.core.deps import provide_tenant_session
 from app.core.idempotency import idempotent
 from app.core.jobs import JobOut, accepted, create_job
 from app.core.pagination import PageParams, page_params
 from app.core.schemas import Page
+from app.core.spreadsheets import XLSX_MEDIA_TYPE
 from app.core.writes import created, updated, with_etag
-from app.domains.access.authz import Authorizer, provide_authz
-from app.domains.certificates import agencies, cases, collections, guarantees, package, statistics, tasks
+from app.domains.access.authz import Authorizer
+from app.domains.certificates import agencies, cases, collections, package, statistics, tasks
+from app.domains.certificates.guarantee_routes import GuaranteeController
 from app.domains.certificates.models import CaseStage, CertificateCase, CollectionStage
+from app.domains.certificates.routing import DEPENDENCIES, MOVES, NODE_FILTER
 from app.domains.certificates.schemas import (
     AgencyCreate,
     AgencyOut,
@@ -41,31 +42,23 @@ from app.domains.certificates.schemas import (
     CaseOut,
     CaseSubmit,
     CaseSummary,
+    CaseUpdate,
     CollectionOut,
     DocumentCollected,
     FeedIn,
     FeedResult,
     FollowUp,
-    GuaranteeCreate,
-    GuaranteeOut,
-    Liability,
     LitigationOutcome,
     LitigationRule,
     Materials,
     Note,
     OwnCaseOut,
-    Registration,
-    Release,
-    ReleaseRequest,
     ReminderIn,
     Statistics,
 )
 from app.worker import enqueue_after_commit
 
 BASE = "/api/v1/certificates"
-DEPENDENCIES = {"session": Provide(provide_tenant_session), "authz": Provide(provide_authz)}
-NODE_FILTER = "Records at this org node or below it."
-MOVES = [404, 409, 412, 428]
 TAG = "Certificates"
 
 
@@ -205,6 +198,14 @@ class CaseController(Controller):
         c, _ = await cases.get_case(session, authz, case_id)
         return with_etag(await cases.case_out(session, c), c.version)
 
+    @patch("/{case_id:uuid}", operation_id="updateCertificateCase",
+           summary="Hand a case to another staff member, or correct an issued certificate's number",
+           description="With the reason (audited). 409 once the case is delivered or cancelled, and for a "
+                       "certificate number before the issue.", **requires("certificates:write", errors=MOVES))
+    async def update_case(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                          case_id: uuid.UUID, data: CaseUpdate) -> Response[CaseOut]:
+        return await self._move(request, session, authz, case_id, cases.update_case, data)
+
     @post("/{case_id:uuid}/documents", operation_id="collectCaseDocument", status_code=200,
           summary="Record a checklist document as collected (again, when it expired)",
           **requires("certificates:write", errors=MOVES))
@@ -280,82 +281,6 @@ class OwnCaseController(Controller):
         return with_etag(await cases.own_out(session, c), c.version)
 
 
-GUARANTEES = "/api/v1/guarantees"
-
-
-class GuaranteeController(Controller):
-    path = GUARANTEES
-    tags = ["Mortgage guarantees"]
-    dependencies = DEPENDENCIES
-
-    async def _move(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
-                    guarantee_id: uuid.UUID, action: Callable[..., Awaitable[Any]],
-                    data: Any) -> Response[GuaranteeOut]:
-        return await updated(request, guarantees.get_guarantee(session, authz, guarantee_id, lock=True),
-                             lambda g, path: action(session, authz, g, path, data),
-                             lambda g: guarantees.guarantee_out(session, g))
-
-    @get("/", operation_id="listGuarantees", summary="List mortgage guarantees (the releasable list, a bank's, ...)",
-         dependencies={"page": page_params(*guarantees.SORT)}, **requires("guarantees:read"))
-    async def list_guarantees(
-        self, session: AsyncSession, authz: Authorizer, page: PageParams,
-        releasable: bool | None = Parameter(query="releasable", default=None,
-                                            description="true: the certificate is issued and the mortgage "
-                                                        "registered, and no release is pending or approved."),
-        released: bool | None = Parameter(query="released", default=None),
-        bank: str | None = Parameter(query="bank", default=None, max_length=200),
-        unit_id: uuid.UUID | None = Parameter(query="unitId", default=None),
-        node_id: uuid.UUID | None = Parameter(query="nodeId", default=None, description=NODE_FILTER),
-    ) -> Page[GuaranteeOut]:
-        return await guarantees.list_guarantees(session, authz, page, is_releasable=releasable, released=released,
-                                                bank=bank, unit_id=unit_id, node_id=node_id)
-
-    @post("/", operation_id="recordGuarantee", summary="Record the company's guarantee on an owner's mortgage loan",
-          description="The loan account number is stored sealed. Accepts `Idempotency-Key`.",
-          **requires("guarantees:write", errors=[404, 409]))
-    async def record(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
-                     data: GuaranteeCreate) -> Response[GuaranteeOut]:
-        return await created(request, session, lambda: guarantees.create_guarantee(session, authz, data),
-                             lambda g: guarantees.guarantee_out(session, g), lambda g: f"{GUARANTEES}/{g.id}")
-
-    @get("/liability", operation_id="guaranteeLiability",
-         summary="The contingent liability: loans still guaranteed, by bank and project",
-         **requires("guarantees:read"))
-    async def liability(self, session: AsyncSession, authz: Authorizer,
-                        node_id: uuid.UUID | None = Parameter(query="nodeId", default=None,
-                                                              description=NODE_FILTER)) -> Liability:
-        return await guarantees.liability(session, authz, node_id=node_id)
-
-    @get("/{guarantee_id:uuid}", operation_id="getGuarantee",
-         summary="A guarantee, whether it is releasable and why", **requires("guarantees:read", errors=[404]))
-    async def get_guarantee(self, session: AsyncSession, authz: Authorizer,
-                            guarantee_id: uuid.UUID) -> Response[GuaranteeOut]:
-        g, _ = await guarantees.get_guarantee(session, authz, guarantee_id)
-        return with_etag(await guarantees.guarantee_out(session, g), g.version)
-
-    @post("/{guarantee_id:uuid}/registration", operation_id="recordMortgageRegistration", status_code=200,
-          summary="Record the mortgage registration on the owner's certificate",
-          **requires("guarantees:write", errors=MOVES))
-    async def registration(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
-                           guarantee_id: uuid.UUID, data: Registration) -> Response[GuaranteeOut]:
-        return await self._move(request, session, authz, guarantee_id, guarantees.register_mortgage, data)
-
-    @post("/{guarantee_id:uuid}/release-request", operation_id="requestGuaranteeRelease", status_code=200,
-          summary="Ask finance to release the guarantee (the `guarantee_release` approval chain)",
-          description="409 naming the missing condition while the certificate is not issued or the mortgage not "
-                      "registered.", **requires("guarantees:write", errors=MOVES))
-    async def release_request(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
-                              guarantee_id: uuid.UUID, data: ReleaseRequest) -> Response[GuaranteeOut]:
-        return await self._move(request, session, authz, guarantee_id, guarantees.request_release, data)
-
-    @post("/{guarantee_id:uuid}/release", operation_id="recordGuaranteeRelease", status_code=200,
-          summary="Record the approved release with the bank's confirmation",
-          **requires("guarantees:write", errors=MOVES))
-    async def release(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
-                      guarantee_id: uuid.UUID, data: Release) -> Response[GuaranteeOut]:
-        return await self._move(request, session, authz, guarantee_id, guarantees.record_release, data)
-
-
 COLLECTIONS = "/api/v1/collections"
 FEED_HEADER = ",".join(collections.REQUIRED) + "(,bank_recommends_litigation)?"
 FEED_PATTERN = f"^{FEED_HEADER}\\r?\\n[^\\r\\n]*[^\\x00-\\x20,\"][^\\r\\n]*(\\r?\\n[^\\r\\n]*)*$"
@@ -366,9 +291,12 @@ class FeedUploadOperation(Operation):
     """The feed import reads the raw body: the document shows it as the CSV file it is."""
 
     def __post_init__(self) -> None:
-        self.request_body = RequestBody(required=True, description="The feed, a CSV file in UTF-8 or GBK/GB18030.",
-                                        content={"text/csv": OpenAPIMediaType(schema=OpenAPISchema(
-                                            type=OpenAPIType.STRING, pattern=FEED_PATTERN))})
+        self.request_body = RequestBody(
+            required=True, description="The feed, a CSV file in UTF-8 or GBK/GB18030, or an XLSX workbook (its first "
+                                       "sheet, the same columns in its first row).",
+            content={"text/csv": OpenAPIMediaType(schema=OpenAPISchema(type=OpenAPIType.STRING, pattern=FEED_PATTERN)),
+                     XLSX_MEDIA_TYPE: OpenAPIMediaType(schema=OpenAPISchema(type=OpenAPIType.STRING,
+                                                                            format=OpenAPIFormat.BINARY))})
 
 
 class CollectionController(Controller):
@@ -383,19 +311,20 @@ class CollectionController(Controller):
                              lambda c: collections.collection_out(session, c))
 
     @post("/feed", operation_id="importOverdueFeed", status_code=200,
-          summary="Import finance's overdue feed (CSV): idempotent, all rows or none",
+          summary="Import finance's overdue feed (CSV or XLSX): idempotent, all rows or none",
           description=f"Columns: {', '.join(collections.COLUMNS)} (the last optional: yes/no, 是/否). A loan is "
                       "matched by its account number: a new one opens a case, a changed row updates it, an "
                       "unchanged one is left as it is, an amount of 0 closes it. Wrong rows (an unknown unit, a "
                       "unit without an owner, a bad cell) are reported by line (`lines.N.field`) and nothing is "
-                      "imported (409).", request_max_body_size=collections.MAX_BYTES,
+                      "imported (409). An XLSX workbook (told by its first bytes) is read from its first sheet; "
+                      "its lines are the sheet's row numbers.", request_max_body_size=collections.MAX_BYTES,
           operation_class=FeedUploadOperation,
           **requires("collections:write", errors=[409, 413]))
     async def import_feed(self, session: AsyncSession, authz: Authorizer, body: bytes,
                           as_of: date | None = Parameter(query="asOf", default=None,
                                                          description="The feed's date; today when absent.")
                           ) -> FeedResult:
-        return await collections.import_csv(session, authz, body, as_of)
+        return await collections.import_file(session, authz, body, as_of)
 
     @post("/feed/rows", operation_id="importOverdueRows", status_code=200,
           summary="The overdue feed as JSON rows (finance's system calling): the same rules as the CSV file",
@@ -429,7 +358,7 @@ class CollectionController(Controller):
                  "timeline", **requires("collections:read", errors=[404]))
     async def materials(self, session: AsyncSession, authz: Authorizer, case_id: uuid.UUID) -> Materials:
         c, _ = await collections.get_case(session, authz, case_id)
-        return await collections.materials(session, c)
+        return await package.materials(session, c)
 
     @post("/cases/{case_id:uuid}/reminders", operation_id="logCollectionReminder", status_code=200,
           summary="Log a reminder to the owner: channel, outcome, a promise to pay",
@@ -441,8 +370,9 @@ class CollectionController(Controller):
     @post("/cases/{case_id:uuid}/package", operation_id="compileReferralPackage", status_code=202,
           summary="Compile the referral package for the general management department (a background job)",
           description="A referred case only (409 otherwise). Follow `Location` to the job; once it succeeded the "
-                      "ZIP (summary.pdf and materials.json) is at `/api/v1/collections/packages/{jobId}/zip`. "
-                      "Accepts `Idempotency-Key`.", **requires("collections:read", errors=[404, 409]))
+                      "ZIP (summary.pdf, materials.json and the guarantee's documents) is at "
+                      "`/api/v1/collections/packages/{jobId}/zip`. Accepts `Idempotency-Key`.",
+          **requires("collections:read", errors=[404, 409]))
     async def compile_package(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                               case_id: uuid.UUID) -> Response[JobOut]:
         async def produce() -> Response[JobOut]:

@@ -67,9 +67,11 @@ async def seed_demo(session: AsyncSession, people: Any) -> None:
         select(Customer, CustomerUnit.unit_id, OrgNode.path)
         .join(CustomerUnit, CustomerUnit.customer_id == Customer.id).join(OrgNode, OrgNode.id == Customer.node_id)
         .where(Customer.account_id == people.owner_id))).tuples().one()
+    # The demo's staff member follows the case (told when the agency is urged).
     case = await cases.create_case(session, system, CaseCreate(unit_id=unit_id, customer_id=owner.id,
                                                                agreement_id=agreement.id,
-                                                               opened_on=on - timedelta(days=70)))
+                                                               opened_on=on - timedelta(days=70),
+                                                               responsible_account_id=people.staff_id))
     for code in ("id_card", "purchase_contract", "deed_tax", "marital_status", "power_of_attorney"):
         case = await cases.collect_document(session, system, case, project_path,
                                             DocumentCollected(code=code, collected_on=on - timedelta(days=65)))

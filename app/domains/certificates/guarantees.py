@@ -27,7 +27,7 @@ from app.core.keystore import tenant_keys
 from app.core.numbering import next_number
 from app.core.pagination import PageParams, paginate
 from app.core.problems import ProblemError, field_error
-from app.core.schemas import Page
+from app.core.schemas import Page, provided
 from app.core.writes import saved
 from app.domains.access.authz import Authorizer
 from app.domains.access.records import get_at_node, subtree_filter
@@ -35,13 +35,24 @@ from app.domains.approvals import services as approvals
 from app.domains.approvals.approvable import Approvable, approvable_type, request_status, shown_status
 from app.domains.approvals.models import ApprovalRequest, RequestStatus
 from app.domains.approvals.schemas import Resubmission
+from app.domains.certificates import documents
 from app.domains.certificates.cases import owner_of, unit_for
-from app.domains.certificates.models import CaseStage, CertificateCase, Guarantee, GuaranteeKind, GuaranteeStage
+from app.domains.certificates.models import (
+    CaseStage,
+    CertificateCase,
+    DocumentKind,
+    DocumentStatus,
+    Guarantee,
+    GuaranteeDocument,
+    GuaranteeKind,
+    GuaranteeStage,
+)
 from app.domains.certificates.permissions import GUARANTEE_READ, GUARANTEE_WRITE
 from app.domains.certificates.schemas import (
     Conditions,
     GuaranteeCreate,
     GuaranteeOut,
+    GuaranteeUpdate,
     Liability,
     LiabilityRow,
     LiabilityTotal,
@@ -110,8 +121,9 @@ async def guarantee_out(session: AsyncSession, g: Guarantee) -> GuaranteeOut:
         releasable=(g.stage is GuaranteeStage.active or withdrawn) and found.certificate_issued
         and found.mortgage_registered,
         conditions=found, approval_request_id=g.approval_request_id, released_on=g.released_on,
-        bank_confirmation=g.bank_confirmation, release_note=g.release_note, created_at=g.created_at,
-        version=g.version)
+        bank_confirmation=g.bank_confirmation, release_document_id=g.release_document_id, release_note=g.release_note,
+        documents=[documents.document_out(d) for d in await documents.list_documents(session, g.id)],
+        created_at=g.created_at, version=g.version)
 
 
 async def get_guarantee(session: AsyncSession, authz: Authorizer, guarantee_id: uuid.UUID, *,
@@ -161,6 +173,37 @@ async def create_guarantee(session: AsyncSession, authz: Authorizer, data: Guara
                   stage=GuaranteeStage.active)
     session.add(g)
     return await saved(session, g, "guarantees.guarantee.create", GUARANTEE, snapshot=_snap)
+
+
+async def update_guarantee(session: AsyncSession, authz: Authorizer, g: Guarantee, path: str,
+                           data: GuaranteeUpdate) -> Guarantee:
+    """Correct a guarantee's terms (audited with the reason): not once released, nor while its
+    release is before finance or approved (what finance decides on must not move under it)."""
+    authz.require(GUARANTEE_WRITE, path)
+    status = await request_status(session, g.approval_request_id)
+    if g.stage is GuaranteeStage.released or (g.stage is GuaranteeStage.submitted
+                                              and status in (RequestStatus.pending, RequestStatus.approved)):
+        raise ProblemError("conflict", f"Guarantee {g.number} is {_status(g, status)}: its terms are corrected while "
+                                       "it is active (or its release was rejected or withdrawn).")
+    changes = provided(data)
+    changes.pop("reason")
+    if "registration_number" in changes and g.registration_done_on is None:
+        raise ProblemError("conflict", f"Guarantee {g.number} has no mortgage registration to correct.",
+                           errors=[field_error("registrationNumber", "no registration recorded")])
+    if "loan_amount" in changes:
+        changes["loan_amount"] = Decimal(str(changes["loan_amount"])).quantize(CENT)
+    if "kind" in changes:
+        changes["kind"] = GuaranteeKind(str(changes["kind"]))
+    starts, ends = changes.get("starts_on", g.starts_on), changes.get("ends_on", g.ends_on)
+    if ends is not None and ends < starts:  # type: ignore[operator]
+        raise ProblemError("conflict", "The guarantee ends before it starts.",
+                           errors=[field_error("endsOn" if "ends_on" in changes else "startsOn", "after endsOn")])
+    before = _snap(g)
+    for name, value in changes.items():
+        setattr(g, name, value)
+    g.updated_at = clock.utcnow()
+    return await saved(session, g, "guarantees.guarantee.update", GUARANTEE, before=before, snapshot=_snap,
+                       reason=data.reason)
 
 
 async def register_mortgage(session: AsyncSession, authz: Authorizer, g: Guarantee, path: str,
@@ -217,10 +260,30 @@ async def record_release(session: AsyncSession, authz: Authorizer, g: Guarantee,
     if data.released_on < g.starts_on:
         raise ProblemError("conflict", "The release is before the guarantee started.",
                            errors=[field_error("releasedOn", f"before {g.starts_on}")])
+    confirmation = await _confirmation(session, g, data.confirmation_document_id)
     before = _snap(g)
-    g.stage, g.released_on = GuaranteeStage.released, data.released_on
+    g.stage, g.released_on, g.release_document_id = GuaranteeStage.released, data.released_on, confirmation.id
     g.bank_confirmation, g.release_note = data.bank_confirmation, data.note
     return await saved(session, g, "guarantees.guarantee.release", GUARANTEE, before=before, snapshot=_snap)
+
+
+async def _confirmation(session: AsyncSession, g: Guarantee, document_id: uuid.UUID | None) -> GuaranteeDocument:
+    """The bank's release confirmation a release is recorded with: a stored (verified) upload
+    of kind release_confirmation of this guarantee, the one named or the newest (409 naming
+    what is missing otherwise)."""
+    stmt = select(GuaranteeDocument).where(GuaranteeDocument.guarantee_id == g.id,
+                                           GuaranteeDocument.kind == DocumentKind.release_confirmation,
+                                           GuaranteeDocument.status == DocumentStatus.stored)
+    if document_id is not None:
+        stmt = stmt.where(GuaranteeDocument.id == document_id)
+    found = await session.scalar(stmt.order_by(GuaranteeDocument.completed_at.desc()).limit(1))
+    if found is None:
+        field = "confirmationDocumentId" if document_id is not None else "releaseConfirmation"
+        raise ProblemError("conflict", f"Guarantee {g.number} has no verified release confirmation"
+                                       f"{' with that id' if document_id else ''}: upload the bank's confirmation "
+                                       "(a document of kind release_confirmation) and complete its upload first.",
+                           errors=[field_error(field, "no stored release_confirmation document")])
+    return found
 
 
 GUARANTEE_RECORD = Approvable(Guarantee, key="guaranteeId", entity=GUARANTEE, what="guarantee")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -36,6 +36,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.core.models import IdMixin, TenantBase, TimestampMixin, VersionMixin, str_enum
 from app.core.personal import kept_plain
 from app.domains.customers.references import register_customer_reference
+from app.storage.uploads import UploadMixin, UploadUse
 
 
 def _node() -> Mapped[uuid.UUID]:
@@ -148,6 +149,8 @@ class CertificateCase(IdMixin, TimestampMixin, VersionMixin, TenantBase):
     late_since: Mapped[date | None] = mapped_column(Date)
     last_urged_on: Mapped[date | None] = mapped_column(Date)
     urge_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # The staff member following the case for the CRM department (§4.5.2): told of each urge.
+    responsible_account_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
 
     __table_args__ = (
         Index("ix_cert_cases_node_id", "node_id"),
@@ -233,6 +236,8 @@ class Guarantee(IdMixin, TimestampMixin, VersionMixin, TenantBase):
     approval_request_id: Mapped[uuid.UUID | None] = _approval()
     released_on: Mapped[date | None] = mapped_column(Date)
     bank_confirmation: Mapped[str | None] = mapped_column(String(200))  # the bank's confirmation reference
+    # The bank's release confirmation, a verified upload (GuaranteeDocument of kind release_confirmation).
+    release_document_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     release_note: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
@@ -240,6 +245,51 @@ class Guarantee(IdMixin, TimestampMixin, VersionMixin, TenantBase):
         Index("ix_mortgage_guarantees_unit_id", "unit_id"),
         Index("ix_mortgage_guarantees_loan_account_index", "loan_account_index"),
     )
+
+
+class DocumentKind(str, enum.Enum):
+    loan_contract = "loan_contract"  # 借款合同
+    guarantee_contract = "guarantee_contract"  # 保证合同
+    release_confirmation = "release_confirmation"  # the bank's confirmation of the release (解除担保确认书)
+    other = "other"
+
+
+class DocumentStatus(str, enum.Enum):
+    pending = "pending"
+    stored = "stored"
+
+
+class GuaranteeDocument(UploadMixin, IdMixin, TimestampMixin, VersionMixin, TenantBase):
+    """A document of a guarantee (the loan and guarantee contracts, the bank's release
+    confirmation) in the tenant's object store: pending until its upload is completed and
+    verified (app/storage/uploads.py)."""
+
+    __tablename__ = "guarantee_documents"
+    UPLOAD_PENDING, UPLOAD_STORED = DocumentStatus.pending, DocumentStatus.stored
+
+    guarantee_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("mortgage_guarantees.id",
+                                                                                   ondelete="RESTRICT"), nullable=False)
+    node_id: Mapped[uuid.UUID] = _node()  # the guarantee's
+    kind: Mapped[DocumentKind] = mapped_column(str_enum(DocumentKind), nullable=False)
+    filename: Mapped[str] = mapped_column(String(200), nullable=False)
+    status: Mapped[DocumentStatus] = mapped_column(str_enum(DocumentStatus), nullable=False)
+    uploaded_by: Mapped[str] = mapped_column(String(100), nullable=False)
+
+    __table_args__ = (
+        Index("ix_guarantee_documents_guarantee_id", "guarantee_id"),
+        Index("ix_guarantee_documents_status_upload_expires_at", "status", "upload_expires_at"),
+    )
+
+
+DOCUMENT_UPLOADS = UploadUse(
+    name="guarantees.document",
+    content_types=("application/pdf", "image/jpeg", "image/png", "image/tiff"),
+    max_size=20 * 1024 * 1024,
+    upload_ttl=timedelta(minutes=15),
+    download_ttl=timedelta(minutes=5),
+    grace=timedelta(hours=1),
+    key_layout="guarantees/{guarantee}/{document}",
+)
 
 
 # --------------------------------------------------------------------- overdue collection

@@ -11,6 +11,9 @@ from typing import Annotated, Literal
 import msgspec
 
 from app.core.schemas import ONE_LINE_PATTERN, Input, Schema
+from app.domains.certificates.models import DOCUMENT_UPLOADS
+from app.domains.property.schemas import UploadOut
+from app.storage.uploads import FileName, Sha256Hex
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=ONE_LINE_PATTERN)]
 Short = Annotated[str, msgspec.Meta(min_length=1, max_length=60, pattern=ONE_LINE_PATTERN)]
@@ -108,8 +111,18 @@ class CaseCreate(Input):
     customer_id: uuid.UUID
     agreement_id: uuid.UUID
     opened_on: date | None = None
+    # The staff member following the case (told of each urge to the agency); the opener when omitted.
+    responsible_account_id: uuid.UUID | None = None
     # The owner's checklist; the tenant's default checklist when omitted.
     checklist: Annotated[list[ChecklistItemIn], msgspec.Meta(min_length=1, max_length=30)] | None = None
+
+
+class CaseUpdate(Input):
+    """A change of a case's follow-up or a correction of its record, with the reason (audited)."""
+
+    reason: Text
+    responsible_account_id: uuid.UUID | msgspec.UnsetType = msgspec.UNSET
+    certificate_number: Short | msgspec.UnsetType = msgspec.UNSET  # once issued: a typo corrected
 
 
 class DocumentCollected(Input):
@@ -184,6 +197,7 @@ class CaseOut(Schema):
     last_urged_on: date | None
     certificate_number: str | None
     cancel_reason: str | None
+    responsible_account_id: uuid.UUID | None
     documents: list[DocumentOut]
     events: list[EventOut]
     created_at: datetime
@@ -273,6 +287,51 @@ class Registration(Input):
     registration_number: Short
 
 
+class GuaranteeUpdate(Input):
+    """A correction of a guarantee's terms, with the reason (audited). The loan itself (unit,
+    owner, account) is not corrected: a wrong loan is another guarantee."""
+
+    reason: Text
+    bank: Name | msgspec.UnsetType = msgspec.UNSET
+    loan_amount: Money | msgspec.UnsetType = msgspec.UNSET
+    kind: Literal["phased", "full_term"] | msgspec.UnsetType = msgspec.UNSET
+    starts_on: date | msgspec.UnsetType = msgspec.UNSET
+    ends_on: date | None | msgspec.UnsetType = msgspec.UNSET
+    registration_number: Short | msgspec.UnsetType = msgspec.UNSET
+
+
+DocumentKind = Literal["loan_contract", "guarantee_contract", "release_confirmation", "other"]
+
+
+class DocumentIn(Input):
+    """A document of a guarantee to upload: declared size, type and SHA-256."""
+
+    kind: DocumentKind
+    filename: FileName
+    content_type: Literal["application/pdf", "image/jpeg", "image/png", "image/tiff"]
+    size: Annotated[int, msgspec.Meta(ge=1, le=DOCUMENT_UPLOADS.max_size, description="Bytes, at most 20 MiB.")]
+    sha256: Sha256Hex
+
+
+class GuaranteeDocumentOut(Schema):
+    id: uuid.UUID
+    guarantee_id: uuid.UUID
+    kind: DocumentKind
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    status: Literal["pending", "stored"]
+    uploaded_by: str
+    created_at: datetime
+    version: int
+
+
+class DocumentUpload(Schema):
+    document: GuaranteeDocumentOut
+    upload: UploadOut
+
+
 class ReleaseRequest(Input):
     note: Text | None = None
 
@@ -280,6 +339,9 @@ class ReleaseRequest(Input):
 class Release(Input):
     released_on: date
     bank_confirmation: Short  # the bank's confirmation reference (document number)
+    # The uploaded and verified confirmation (a stored document of kind release_confirmation);
+    # the guarantee's newest one when omitted.
+    confirmation_document_id: uuid.UUID | None = None
     note: Text | None = None
 
 
@@ -312,7 +374,9 @@ class GuaranteeOut(Schema):
     approval_request_id: uuid.UUID | None
     released_on: date | None
     bank_confirmation: str | None
+    release_document_id: uuid.UUID | None
     release_note: str | None
+    documents: list[GuaranteeDocumentOut]
     created_at: datetime
     version: int
 
@@ -428,9 +492,13 @@ class TimelineEntry(Schema):
 
 
 class Materials(Schema):
-    """The compiled materials of a referral: the case (amounts, reasons, reminders) and its timeline."""
+    """The compiled materials of a referral: the case (amounts, reasons, reminders), the owner
+    and the unit, the stored documents of the loan's guarantee, and the case's timeline."""
 
     case: CollectionOut
+    owner_name: str
+    unit: str  # project, building and unit number: 深圳湾花园 3栋 1203
+    documents: list[GuaranteeDocumentOut]
     timeline: list[TimelineEntry]
 
 

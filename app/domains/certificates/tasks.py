@@ -9,8 +9,9 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.jobs import run_job
-from app.domains.certificates import cases, collections, package
+from app.domains.certificates import collections, documents, lateness, package
 from app.fanout.tasks import BoundTenant, for_each_tenant
+from app.storage import get_store
 from app.worker import tenant_task
 
 LATENESS_SCAN = "certificates.lateness_scan"
@@ -19,14 +20,17 @@ MAX_BATCHES = 200  # 100,000 late cases a run; a larger backlog waits for the ne
 
 
 async def lateness_tenant(tenant: BoundTenant) -> dict[str, int]:
-    totals = {"checked": 0, "urged": 0}
+    """The lateness scan in batches; then the guarantee documents whose upload was never completed."""
+    totals = {"checked": 0, "urged": 0, "told": 0}
     for _ in range(MAX_BATCHES):
         async with tenant.transaction() as session:
-            counts = await cases.scan(session)
+            counts = await lateness.scan(session)
         for key, value in counts.items():
             totals[key] += value
-        if counts["checked"] < cases.SCAN_BATCH:
+        if counts["checked"] < lateness.SCAN_BATCH:
             break
+    async with tenant.transaction() as session:
+        totals["expiredDocuments"] = await documents.expire(session, get_store(), tenant.slug)
     return totals
 
 

@@ -51,7 +51,6 @@ EXPORT_KIND = "complaints.statistics_export"
 CSV_COLUMNS = ["section", "key", "code", "name", "received", "closed", "litigation", "reopened",
                "averageResponseHours", "averageResolutionHours", "responseAttainmentPercent",
                "resolutionAttainmentPercent", "averageSatisfaction"]
-XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @dataclass(frozen=True)

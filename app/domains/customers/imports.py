@@ -22,7 +22,6 @@ from decimal import Decimal
 from typing import Any
 
 import msgspec
-from charset_normalizer import from_bytes
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,6 +34,7 @@ from app.core.keystore import tenant_keys
 from app.core.numbering import format_number, take
 from app.core.problems import FieldError, ProblemError, field_error
 from app.core.schemas import EMAIL_PATTERN
+from app.core.text import decode
 from app.domains.access.authz import Authorizer, load_authorizer
 from app.domains.customers import services
 from app.domains.customers.models import (
@@ -80,8 +80,6 @@ HEADER_PATTERN = "".join(f",{c}" if c in REQUIRED else f"(,{c})?" for c in COLUM
 # document's ECMA regular expressions and Python's disagree on what \s is).
 FILE_PATTERN = f"^{HEADER_PATTERN}\\r?\\n[^\\r\\n]*[^\\x00-\\x20,\"][^\\r\\n]*(\\r?\\n[^\\r\\n]*)*$"
 _BLANK = re.compile(r"^[\x00-\x20]*$")
-# What a spreadsheet saved by a Chinese Excel is in, besides UTF-8: GB18030 reads GBK and GB2312 too.
-_CHINESE = {"gb18030", "gbk", "gb2312", "cp936", "hz", "big5", "big5hkscs", "cp950"}
 _EMAIL = re.compile(EMAIL_PATTERN)
 _AMOUNT = re.compile(r"^(0|[1-9][0-9]{0,11})(\.[0-9]{1,2})?$")
 _TAX_ID = re.compile(r"^[0-9A-Z]{15,20}$")
@@ -93,31 +91,6 @@ _BANK_ACCOUNT = re.compile(r"^[0-9]{8,30}$")
 
 def _problem(detail: str, errors: list[FieldError]) -> ProblemError:
     return ProblemError("validation", detail, errors=errors)
-
-
-def decode(content: bytes) -> tuple[str, str]:
-    """The file's text and the encoding it was read with; 422 when neither UTF-8 nor
-    detectable as a Chinese encoding."""
-    if not content.strip():
-        raise _problem("The file is empty.", [field_error("file", "empty", "body")])
-    try:
-        return content.decode("utf-8-sig"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    best = from_bytes(content).best()
-    name = (best.encoding if best is not None else "").lower().replace("-", "_")
-    if best is None or name not in _CHINESE:
-        seen = f"it looks like {best.encoding}" if best is not None else "it could not be detected"
-        raise _problem(f"The file is neither UTF-8 nor GBK/GB18030 ({seen}): save it as UTF-8 (or from Excel as "
-                       "CSV in the Chinese encoding) and upload it again.",
-                       [field_error("file", "unsupported or undetectable encoding", "body")])
-    # GB18030 is a superset of GBK and GB2312: reading with it never loses a character they have.
-    encoding = "gb18030" if name in {"gbk", "gb2312", "cp936", "gb18030"} else name
-    try:
-        return content.decode(encoding), encoding
-    except UnicodeDecodeError:
-        raise _problem(f"The file is not valid {encoding}: save it as UTF-8 and upload it again.",
-                       [field_error("file", f"not valid {encoding}", "body")]) from None
 
 
 def read_header(text: str) -> tuple[list[str], int]:

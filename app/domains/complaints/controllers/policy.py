@@ -16,6 +16,7 @@ from app.core.idempotency import idempotent
 from app.core.jobs import JobOut, accepted, create_job
 from app.core.pagination import PageParams, page_params
 from app.core.schemas import Page
+from app.core.spreadsheets import XLSX_MEDIA_TYPE
 from app.core.writes import created
 from app.domains.access.authz import Authorizer
 from app.domains.complaints import services, statistics, tasks
@@ -36,7 +37,7 @@ from app.worker import enqueue_after_commit
 MONTH = Parameter(query="month", pattern=r"^20[0-9]{2}-(0[1-9]|1[0-2])$", default=None,
                   description="The first month, YYYY-MM (tenant time zone); the current month when absent.")
 MONTHS = Parameter(query="months", ge=1, le=60, default=1, description="How many months from `month` on.")
-XLSX = statistics.XLSX_MEDIA_TYPE
+XLSX = XLSX_MEDIA_TYPE
 
 
 class ComplaintPolicyController(Controller):
