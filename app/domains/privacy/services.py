@@ -62,6 +62,7 @@ ANSWER_DAYS = tenant_settings.declare(
 ENTITY = "privacy_request"
 SERIES = "GR"  # 个人信息: GR-2026-000123
 PACKAGE_KIND = "privacy.package"
+PROFILE = "customers.profile"  # the holding that says who the person is
 # Sealed-field names (the associated data of each ciphertext).
 DETAILS, PACKAGE = "privacy_requests.details", "privacy_requests.package"
 
@@ -261,7 +262,8 @@ async def erase(session: AsyncSession, authz: Authorizer, r: PrivacyRequest, pat
     target = FLOW.to("erase", r.status, RequestStatus.completed, _label(r))
     before = snapshot(r)
     items = []
-    for holding in registry.holdings():
+    # The profile goes last: another domain may find the person by what it says (a committee by the name).
+    for holding in sorted(registry.holdings(), key=lambda h: h.kind == PROFILE):
         done = await holding.erase(session, r.customer_id)
         items.append({"kind": holding.kind, "anonymised": done.anonymised, "kept": done.kept,
                       "reason": done.reason})

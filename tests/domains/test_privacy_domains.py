@@ -1,0 +1,116 @@
+"""One home owner with records in every domain: their copy holds each domain's records, and an
+erasure anonymises or keeps each kind, saying why (PIPL arts. 45, 47)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from tests.routes import _create, _new_customer  # first: it loads the catalogue modules
+
+# isort: split
+from app.core import clock
+from app.core.audit import SYSTEM
+from tests.catalogue.care import BASE as CARE
+from tests.catalogue.care import rule_body
+from tests.catalogue.certificates import case_in, collection_in, guarantee_in
+from tests.catalogue.club import new_club
+from tests.catalogue.complaints import owner, tenant_ctx
+from tests.catalogue.forums import new_forum
+from tests.catalogue.privacy import REQUESTS, build_package
+from tests.catalogue.property import BASE as PROPERTY
+from tests.catalogue.property import case as committee_case
+from tests.catalogue.property import handover, move, ok
+
+SH = ZoneInfo("Asia/Shanghai")
+MARKETING = {"kind": "marketing", "purpose": "节日关怀", "channel": "app"}
+
+
+async def _greeted(ctx: Any, customer_id: str, monkeypatch: Any) -> None:
+    """A holiday greeting sent to the customer by the care scan (a fixed clock, outside quiet hours)."""
+    from app.domains.care.services import scan
+
+    await ok(await ctx.client.post(f"/api/v1/customers/{customer_id}/consents", headers=ctx.auth, json=MARKETING),
+             201)
+    await _create(ctx, f"{CARE}/rules", rule_body(name=f"元旦问候 {ctx.mark}", month=1, day=1))
+    instant = datetime(2027, 1, 1, 10, 0, tzinfo=SH).astimezone(ZoneInfo("UTC"))
+    monkeypatch.setattr(clock, "utcnow", lambda: instant)
+    async with ctx.db.tenant_transaction(f"t_{ctx.tenant}") as session:
+        session.info["actor"] = SYSTEM
+        assert (await scan(session))["sent"] >= 1
+    monkeypatch.undo()
+
+
+async def test_an_owners_records_in_every_domain_are_copied_and_erased_or_kept(
+        client: Any, db: Any, new_tenant: Any, mint: Any, monkeypatch: Any) -> None:
+    ctx = await tenant_ctx(client, db, new_tenant, mint, "pvd")
+    mine, person, unit = await owner(ctx)
+    project = person["units"][0]["projectId"]
+    # Property: the home handed over, a repair the owner asked for and commented on, a committee seat.
+    await handover(ctx.client, ctx.auth, unit, "handed_over")
+    asked = await ok(await client.post(f"{PROPERTY}/mine/repairs", headers=mine, json={
+        "unitId": unit, "category": "waterproofing", "description": "卫生间渗水"}), 201)
+    url = f"{PROPERTY}/repairs/{asked['id']}"
+    await move(client, ctx.auth, url, "assign", {"assignee": "contractor", "contractor": "防水工程公司"})
+    await move(client, ctx.auth, url, "appointment", {"appointmentAt": "2026-12-20T09:00:00+08:00"})
+    await move(client, ctx.auth, url, "completion", {"workDone": "重做防水层", "cost": "800.00"})
+    await move(client, mine, f"{PROPERTY}/mine/repairs/{asked['id']}", "sign-off",
+               {"rating": 5, "comment": "canary-comment 师傅很好"})
+    seat, _ = await committee_case(ctx, formed=True, world={"project": project})
+    await move(client, ctx.auth, f"{PROPERTY}/committees/{seat['id']}", "members", {
+        "name": person["name"], "role": "member", "termStarts": "2026-12-01", "termEnds": "2031-11-30"})
+    # Certificates: a case, a guarantee on the loan, an overdue loan referred to litigation.
+    await case_in(ctx, "collecting", customer=person)
+    guarantee, _ = await guarantee_in(ctx, "active", customer=person)
+    await collection_in(ctx, "referred", customer=person)
+    # Club, forum, care.
+    club, _ = await new_club(ctx)
+    await _create(ctx, "/api/v1/club/members", {"clubId": club["id"], "customerId": person["id"],
+                                                "birthDate": "1980-03-15"})
+    other, _, _ = await _new_customer(ctx)
+    await new_forum(ctx, "approved", project_id=project, guests=[person, other])
+    await _greeted(ctx, person["id"], monkeypatch)
+
+    access = await ok(await client.post(REQUESTS, headers=ctx.auth, json={
+        "customerId": person["id"], "kind": "access", "channel": "phone"}), 201)
+    await build_package(ctx, access["id"])
+    package = await ok(await client.post(f"{REQUESTS}/{access['id']}/deliver", headers=ctx.auth,
+                                         json={"reason": "mailed to the owner"}))
+    s = package["sections"]
+    assert s["property.handovers"][0]["status"] == "handed_over"
+    assert s["property.repairs"][0]["ownerComment"] == "canary-comment 师傅很好"
+    assert s["property.committees"][0]["memberships"][0]["name"] == person["name"]
+    assert [c["stage"] for c in s["certificates.cases"]] == ["collecting"]
+    [loan] = s["certificates.guarantees"]
+    assert loan["number"] == guarantee["number"] and loan["loanAccount"].endswith(guarantee["loanAccount"][-4:])
+    assert len(loan["loanAccount"]) > 4  # opened, not the mask
+    assert s["certificates.collections"][0]["stage"] == "referred"
+    assert s["club.members"][0]["birthDate"] == "1980-03-15"
+    assert s["forums.invitations"][0]["status"] == "invited"
+    assert s["care.messages"][0]["occasion"] == "holiday:2027-01-01"
+
+    erasure = await ok(await client.post(REQUESTS, headers=ctx.auth, json={
+        "customerId": person["id"], "kind": "erasure", "channel": "phone"}), 201)
+    done = await ok(await client.post(f"{REQUESTS}/{erasure['id']}/erase", json={"answer": "done"},
+                                      headers={**ctx.auth, "If-Match": f'"{erasure["version"]}"'}))
+    items = {i["kind"]: i for i in done["items"]}
+    assert items["property.repairs"]["anonymised"] == 1
+    assert items["club.members"]["anonymised"] == 1
+    for kind, reason in [("property.handovers", "delivery"), ("property.committees", "public filing"),
+                         ("certificates.cases", "title"), ("certificates.guarantees", "contract"),
+                         ("certificates.collections", "litigation"), ("forums.invitations", "attendance"),
+                         ("care.messages", "sent twice")]:
+        assert items[kind]["kept"] == 1 and reason in items[kind]["reason"], (kind, items[kind])
+    # What was erased is gone from the tables; what is kept is still there.
+    from app.domains.club.models import Member
+    from app.domains.property.models import RepairOrder
+
+    async with db.tenant_session(f"t_{ctx.tenant}") as session:
+        comment = await session.scalar(select(RepairOrder.owner_comment).where(RepairOrder.number == asked["number"]))
+        born = await session.scalar(select(Member.birth_date).where(Member.customer_id == person["id"]))
+    assert comment is None and born is None
+    kept = await ok(await client.get(f"/api/v1/guarantees/{guarantee['id']}", headers=ctx.auth))
+    assert kept["loanAmount"] == guarantee["loanAmount"] and kept["status"] == "active"
