@@ -26,6 +26,8 @@ class DataKey(IdMixin, TenantBase):
     wrapped_data_key: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
     wrapped_index_key: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+    # A rotation retires the old key once every sealed value is sealed again with the new one.
+    retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 @lru_cache(maxsize=1)

@@ -21,8 +21,9 @@ async def new_request(ctx: Ctx, kind: str, customer_id: str | None = None) -> tu
     if customer_id is None:
         customer, _, _ = await _new_customer(ctx)
         customer_id = customer["id"]
+    consents = {"consents": ["marketing"]} if kind == "withdrawal" else {}
     return await _create(ctx, REQUESTS, {"customerId": customer_id, "kind": kind, "channel": "phone",
-                                         "details": f"A-only words {ctx.mark}"})
+                                         "details": f"A-only words {ctx.mark}", **consents})
 
 
 async def build_package(ctx: Ctx, request_id: str) -> None:
@@ -99,6 +100,7 @@ FACTORIES: dict[str, Factory] = {
     f"{ONE}/package": _request("access", {}),  # no body: an empty one stands for it
     f"{ONE}/deliver": _request("access", {"reason": "handed to the person at the sales office"}, packaged=True),
     f"{ONE}/erase": _request("erasure", {"answer": "Erased where the law allows."}),
+    f"{ONE}/withdraw": _request("withdrawal", {"answer": "Your marketing consent is withdrawn."}),
     f"{ONE}/complete": _request("correction", {"answer": "Corrected."}),
     f"{ONE}/refuse": _request("access", {"answer": "We could not confirm who asked."}),
     f"{BASE}/retention-rules": _rules_put,
@@ -138,7 +140,7 @@ SUBTREE = SubtreeSpec(
     kinds={"privacy_request": Kind("privacy.read", _truth)},
     lists={REQUESTS: "privacy_request"},
     details={ONE: "privacy_request", **{f"{ONE}/{tail}": "privacy_request" for tail in (
-        "details", "package", "deliver", "erase", "complete", "refuse")}},
+        "details", "package", "deliver", "erase", "withdraw", "complete", "refuse")}},
     read_urls={"privacy_request": f"{REQUESTS}/{{}}"},
     no_node={f"{BASE}/retention-rules": _RULES, f"{BASE}/retention-runs": _RULES, f"{BASE}/mine": _OWNERS,
              f"{BASE}/mine/{{request_id:uuid}}": _OWNERS},
@@ -146,6 +148,7 @@ SUBTREE = SubtreeSpec(
         (f"{ONE}/details", "POST"): lambda w, u: {"reason": "answering"},
         (f"{ONE}/deliver", "POST"): lambda w, u: {"reason": "handing over"},
         (f"{ONE}/erase", "POST"): lambda w, u: {"answer": "erased"},
+        (f"{ONE}/withdraw", "POST"): lambda w, u: {"answer": "withdrawn"},
         (f"{ONE}/complete", "POST"): lambda w, u: {"answer": "corrected"},
         (f"{ONE}/refuse", "POST"): lambda w, u: {"answer": "refused"},
     },

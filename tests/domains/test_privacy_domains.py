@@ -114,3 +114,72 @@ async def test_an_owners_records_in_every_domain_are_copied_and_erased_or_kept(
     assert comment is None and born is None
     kept = await ok(await client.get(f"/api/v1/guarantees/{guarantee['id']}", headers=ctx.auth))
     assert kept["loanAmount"] == guarantee["loanAmount"] and kept["status"] == "active"
+
+
+async def _scan_at(ctx: Any, moment: datetime, monkeypatch: Any) -> dict[str, int]:
+    from app.domains.care.services import scan
+
+    monkeypatch.setattr(clock, "utcnow", lambda: moment.astimezone(ZoneInfo("UTC")))
+    try:
+        async with ctx.db.tenant_transaction(f"t_{ctx.tenant}") as session:
+            session.info["actor"] = SYSTEM
+            return await scan(session)
+    finally:
+        monkeypatch.undo()
+
+
+async def _greetings(ctx: Any, customer_id: str) -> list[str]:
+    from app.domains.care.models import CareMessage
+
+    async with ctx.db.tenant_session(f"t_{ctx.tenant}") as session:
+        return sorted((await session.scalars(select(CareMessage.occasion).where(
+            CareMessage.customer_id == customer_id))).all())
+
+
+async def test_a_withdrawal_filed_in_the_app_stops_care_campaigns_and_club_greetings(
+        client: Any, db: Any, new_tenant: Any, mint: Any, monkeypatch: Any) -> None:
+    from tests.catalogue.club import _root
+    from tests.routes import _person
+
+    ctx = await tenant_ctx(client, db, new_tenant, mint, "pvc")
+    mine, person, _ = await owner(ctx)
+    await ok(await client.post(f"/api/v1/customers/{person['id']}/consents", headers=ctx.auth, json=MARKETING), 201)
+    # Another consenting member, reached by mail: the scan still writes to them afterwards.
+    other, _ = await _create(ctx, "/api/v1/customers", _person(ctx, nodeId=await _root(ctx), email="o@example.com",
+                                                               consents=[MARKETING]))
+    club, _ = await new_club(ctx)
+    for who in (person, other):
+        await _create(ctx, "/api/v1/club/members", {"clubId": club["id"], "customerId": who["id"],
+                                                    "birthDate": "1980-01-01"})
+    await _create(ctx, f"{CARE}/rules", rule_body(name=f"生日祝福 {ctx.mark}", occasion="birthday", month=None,
+                                                  day=None))
+    await _create(ctx, f"{CARE}/rules", rule_body(name=f"元旦问候 {ctx.mark}", month=1, day=1))
+    await _scan_at(ctx, datetime(2027, 1, 1, 10, 0, tzinfo=SH), monkeypatch)
+    assert await _greetings(ctx, person["id"]) == ["birthday:2027", "holiday:2027-01-01"]
+
+    # The owner withdraws from the app: a withdrawal names what it withdraws, and only a withdrawal does.
+    url = "/api/v1/privacy/mine"
+    bare = await client.post(url, headers=mine, json={"customerId": person["id"], "kind": "withdrawal"})
+    assert bare.status_code == 422 and bare.json()["errors"][0]["field"] == "consents", bare.text
+    odd = await client.post(url, headers=mine, json={"customerId": person["id"], "kind": "access",
+                                                     "consents": ["marketing"]})
+    assert odd.status_code == 422 and odd.json()["errors"][0]["field"] == "consents", odd.text
+    filed = await ok(await client.post(url, headers=mine, json={
+        "customerId": person["id"], "kind": "withdrawal", "consents": ["marketing"], "details": "别再发问候了"}), 201)
+    assert filed["consents"] == ["marketing"] and filed["channel"] == "app"
+    wrong = await client.post(f"{REQUESTS}/{filed['id']}/erase", json={"answer": "x"},
+                              headers={**ctx.auth, "If-Match": f'"{filed["version"]}"'})
+    assert wrong.status_code == 409, wrong.text
+    done = await ok(await client.post(f"{REQUESTS}/{filed['id']}/withdraw", json={"answer": "已撤回营销同意"},
+                                      headers={**ctx.auth, "If-Match": f'"{filed["version"]}"'}))
+    assert done["status"] == "completed" and done["items"][0]["kind"] == "customers.consents.marketing"
+    assert done["items"][0]["records"] == 1
+    consents = await ok(await client.get(f"/api/v1/customers/{person['id']}/consents", headers=ctx.auth))
+    assert consents["items"][0]["withdrawnAt"] and consents["items"][0]["withdrawalChannel"] == "app"
+    seen = await ok(await client.get(f"{url}/{filed['id']}", headers=mine))
+    assert seen["status"] == "completed" and seen["answer"] == "已撤回营销同意"
+
+    # A year on: the care scan greets the other member, and writes nothing for the owner.
+    await _scan_at(ctx, datetime(2028, 1, 1, 10, 0, tzinfo=SH), monkeypatch)
+    assert await _greetings(ctx, person["id"]) == ["birthday:2027", "holiday:2027-01-01"]
+    assert "birthday:2028" in await _greetings(ctx, other["id"])

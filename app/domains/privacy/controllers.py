@@ -19,7 +19,7 @@ from app.core.pagination import PageParams, page_params
 from app.core.schemas import Page
 from app.core.writes import created
 from app.domains.access.authz import Authorizer, provide_authz
-from app.domains.privacy import retention, services
+from app.domains.privacy import retention, services, withdrawal
 from app.domains.privacy.models import PrivacyRequest, RequestKind, RequestStatus
 from app.domains.privacy.schemas import (
     AnswerIn,
@@ -122,6 +122,17 @@ class PrivacyRequestController(Controller):
         r, path = await services.get_request(session, authz, request_id, lock=True)
         check_if_match(request, r.version)
         return await _out(session, await services.erase(session, authz, r, path, data))
+
+    @post("/{request_id:uuid}/withdraw", operation_id="withdrawConsents", status_code=200,
+          summary="Carry out a consent withdrawal: every consent of the kinds it names is withdrawn",
+          description="What the consents covered stops: care campaigns (marketing), behaviour data (erased). The "
+                      "outcome counts the consents withdrawn per kind. 409 unless an open withdrawal request.",
+          **requires("privacy:write", errors=[404, 409, 412, 428]))
+    async def withdraw(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                       request_id: uuid.UUID, data: AnswerIn) -> Response[PrivacyRequestOut]:
+        r, path = await services.get_request(session, authz, request_id, lock=True)
+        check_if_match(request, r.version)
+        return await _out(session, await withdrawal.withdraw(session, authz, r, path, data))
 
     @post("/{request_id:uuid}/complete", operation_id="completePrivacyRequest", status_code=200,
           summary="Complete a correction request with the answer told to the person",

@@ -7,6 +7,8 @@
   fields through approval), then ``complete`` with the answer told to the person;
 - **erasure**: every domain anonymises what it holds, or keeps it and says why per kind of
   record (``erase``, with ``privacy.erase``);
+- **withdrawal**: the consents it names are withdrawn (``withdraw``, app/domains/privacy/withdrawal.py),
+  and what they covered stops: care campaigns, behaviour data;
 - any open request may be ``refuse``d with the reason told to the person (art. 50).
 
 Each request has a deadline (``privacy.answer_days`` after filing); the deadline scan notes
@@ -29,12 +31,12 @@ from app.core.keystore import tenant_keys
 from app.core.numbering import next_number
 from app.core.pagination import PageParams, paginate
 from app.core.personal import json_ready
-from app.core.problems import ProblemError
+from app.core.problems import ProblemError, field_error
 from app.core.schemas import Page
 from app.core.states import Workflow
 from app.domains.access.authz import Authorizer, register_permissions
 from app.domains.customers.lookups import customer_for
-from app.domains.customers.models import Customer
+from app.domains.customers.models import ConsentKind, Customer
 from app.domains.org.models import OrgNode
 from app.domains.privacy import registry
 from app.domains.privacy.models import PrivacyRequest, RequestChannel, RequestKind, RequestStatus
@@ -70,6 +72,7 @@ FLOW: Workflow[RequestStatus] = Workflow("privacy request", {
     "deliver": ([RequestStatus.open, RequestStatus.completed], [RequestStatus.completed]),
     "build": ([RequestStatus.open], [RequestStatus.open]),
     "erase": ([RequestStatus.open], [RequestStatus.completed]),
+    "withdraw": ([RequestStatus.open], [RequestStatus.completed]),
     "complete": ([RequestStatus.open], [RequestStatus.completed]),
     "refuse": ([RequestStatus.open], [RequestStatus.refused]),
 })
@@ -128,11 +131,20 @@ async def list_requests(session: AsyncSession, authz: Authorizer, params: PagePa
 
 async def file_request(session: AsyncSession, authz: Authorizer, data: RequestCreate) -> PrivacyRequest:
     customer, node = await customer_for(session, authz, data.customer_id, WRITE)
-    return await _new(session, customer, data.kind, data.channel, data.details)
+    return await _new(session, customer, data.kind, data.channel, data.details, data.consents)
+
+
+def _consents(kind: RequestKind, consents: list[ConsentKind] | None) -> list[str] | None:
+    """A withdrawal names the consents it withdraws; no other kind names any."""
+    if (kind is RequestKind.withdrawal) != (consents is not None):
+        hint = "name the consents withdrawn" if consents is None else "only a withdrawal names consents"
+        raise ProblemError("validation", f"A {kind.value} request: {hint}.", errors=[field_error("consents", hint)])
+    return None if consents is None else sorted({c.value for c in consents})
 
 
 async def _new(session: AsyncSession, customer: Customer, kind: RequestKind, channel: RequestChannel,
-               details: str | None) -> PrivacyRequest:
+               details: str | None, consents: list[ConsentKind] | None) -> PrivacyRequest:
+    kinds = _consents(kind, consents)
     days, _ = await tenant_settings.get(session, ANSWER_DAYS)
     keys = await tenant_keys(session)
     now = clock.utcnow()
@@ -140,7 +152,8 @@ async def _new(session: AsyncSession, customer: Customer, kind: RequestKind, cha
         number=await next_number(session, SERIES, await local_year(session, now)), kind=kind,
         status=RequestStatus.open, channel=channel, customer_id=customer.id, node_id=customer.node_id,
         details_sealed=None if details is None else keys.seal(DETAILS, details),
-        filed_by=audit.actor_of(session).id, due_on=await today(session) + timedelta(days=int(days)))
+        consent_kinds=kinds, filed_by=audit.actor_of(session).id,
+        due_on=await today(session) + timedelta(days=int(days)))
     session.add(r)
     return await saved(session, r, "privacy.request.file")
 
@@ -159,7 +172,7 @@ async def file_mine(session: AsyncSession, authz: Authorizer, data: MyRequestCre
     from app.domains.customers.services import get_mine
 
     customer = await get_mine(session, authz, data.customer_id, field="customerId")
-    return await _new(session, customer, data.kind, RequestChannel.app, data.details)
+    return await _new(session, customer, data.kind, RequestChannel.app, data.details, data.consents)
 
 
 async def list_mine(session: AsyncSession, authz: Authorizer, params: PageParams) -> Page[PrivacyRequestOut]:
@@ -191,7 +204,7 @@ async def reveal_details(session: AsyncSession, r: PrivacyRequest, reason: str) 
     return DetailsOut(details=None if r.details_sealed is None else keys.open(DETAILS, r.details_sealed))
 
 
-def _answered(r: PrivacyRequest, session: AsyncSession, answer: str) -> None:
+def answered(r: PrivacyRequest, session: AsyncSession, answer: str) -> None:
     r.answer, r.answered_by, r.answered_at = answer, audit.actor_of(session).id, clock.utcnow()
 
 
@@ -246,7 +259,7 @@ async def deliver(session: AsyncSession, authz: Authorizer, r: PrivacyRequest, p
     package = json.loads(keys.open(PACKAGE, r.package_sealed))
     before = snapshot(r)
     if r.status is RequestStatus.open:
-        _answered(r, session, f"Copy handed over: {reason}")
+        answered(r, session, f"Copy handed over: {reason}")
     r.status = target
     await saved(session, r, "privacy.package.deliver", before=before, reason=reason)
     return PackageOut(request_id=r.id, customer_id=r.customer_id, built_at=package["builtAt"],
@@ -272,7 +285,7 @@ async def erase(session: AsyncSession, authz: Authorizer, r: PrivacyRequest, pat
     r.outcome, r.status = items, target
     # The person's own words may name what was erased: they go too.
     r.details_sealed = None
-    _answered(r, session, data.answer)
+    answered(r, session, data.answer)
     return await saved(session, r, "privacy.request.erase", before=before)
 
 
@@ -280,12 +293,12 @@ async def complete(session: AsyncSession, authz: Authorizer, r: PrivacyRequest, 
                    data: AnswerIn) -> PrivacyRequest:
     authz.require(WRITE, path)
     if r.kind is not RequestKind.correction:
-        hint = "deliver its copy" if r.kind is RequestKind.access else "erase"
+        hint = {RequestKind.access: "deliver its copy", RequestKind.withdrawal: "withdraw"}.get(r.kind, "erase")
         raise ProblemError("conflict", f"{_label(r)} asks for {r.kind.value}: {hint} to complete it.")
     target = FLOW.to("complete", r.status, RequestStatus.completed, _label(r))
     before = snapshot(r)
     r.status = target
-    _answered(r, session, data.answer)
+    answered(r, session, data.answer)
     return await saved(session, r, "privacy.request.complete", before=before)
 
 
@@ -295,7 +308,7 @@ async def refuse(session: AsyncSession, authz: Authorizer, r: PrivacyRequest, pa
     target = FLOW.to("refuse", r.status, RequestStatus.refused, _label(r))
     before = snapshot(r)
     r.status = target
-    _answered(r, session, data.answer)
+    answered(r, session, data.answer)
     return await saved(session, r, "privacy.request.refuse", before=before)
 
 
