@@ -91,9 +91,36 @@ async def _my_request(ctx: Ctx) -> Made:
                 auth=made.auth)
 
 
+async def run_package_job(ctx: Ctx, request_id: str) -> None:
+    """Run the package job an owner's access request started, in-process (no worker needed)."""
+    from app.core.audit import SYSTEM
+    from app.domains.privacy import services
+    from app.domains.privacy.models import PrivacyRequest
+
+    async with ctx.db.tenant_transaction(f"t_{ctx.tenant}") as session:
+        session.info["actor"] = SYSTEM
+        job_id = await session.scalar(select(PrivacyRequest.job_id).where(PrivacyRequest.id == uuid.UUID(request_id)))
+        assert job_id is not None
+        await services.build_package(session, job_id)
+
+
+async def _my_package(ctx: Ctx) -> Made:
+    from tests.routes import _my_customer
+
+    made = await _my_customer(ctx)
+    filed = await ctx.client.post(f"{BASE}/mine", headers=made.auth or ctx.auth, json={
+        "customerId": made.params["customer_id"], "kind": "access", "details": f"A-only words {ctx.mark}"})
+    assert filed.status_code == 201, filed.text
+    r = filed.json()
+    await run_package_job(ctx, r["id"])
+    return Made(params={"request_id": r["id"]}, values=[r["id"], r["number"]], url=filed.headers["location"],
+                auth=made.auth, bodies={"POST": {}})
+
+
 FACTORIES: dict[str, Factory] = {
     f"{BASE}/mine": _mine,
     f"{BASE}/mine/{{request_id:uuid}}": _my_request,
+    f"{BASE}/mine/{{request_id:uuid}}/download": _my_package,
     REQUESTS: _requests,
     ONE: _request("correction"),
     f"{ONE}/details": _request("correction", {"reason": "answering the request"}),
@@ -143,7 +170,7 @@ SUBTREE = SubtreeSpec(
         "details", "package", "deliver", "erase", "withdraw", "complete", "refuse")}},
     read_urls={"privacy_request": f"{REQUESTS}/{{}}"},
     no_node={f"{BASE}/retention-rules": _RULES, f"{BASE}/retention-runs": _RULES, f"{BASE}/mine": _OWNERS,
-             f"{BASE}/mine/{{request_id:uuid}}": _OWNERS},
+             f"{BASE}/mine/{{request_id:uuid}}": _OWNERS, f"{BASE}/mine/{{request_id:uuid}}/download": _OWNERS},
     write_bodies={
         (f"{ONE}/details", "POST"): lambda w, u: {"reason": "answering"},
         (f"{ONE}/deliver", "POST"): lambda w, u: {"reason": "handing over"},

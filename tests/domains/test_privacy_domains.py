@@ -183,3 +183,36 @@ async def test_a_withdrawal_filed_in_the_app_stops_care_campaigns_and_club_greet
     await _scan_at(ctx, datetime(2028, 1, 1, 10, 0, tzinfo=SH), monkeypatch)
     assert await _greetings(ctx, person["id"]) == ["birthday:2027", "holiday:2027-01-01"]
     assert "birthday:2028" in await _greetings(ctx, other["id"])
+
+
+async def test_owners_download_their_own_copy_built_by_the_worker(client: Any, db: Any, new_tenant: Any, mint: Any,
+                                                                    worker: Any) -> None:
+    from tests.worker.conftest import wait_for
+
+    ctx = await tenant_ctx(client, db, new_tenant, mint, "pvo")
+    mine, person, _ = await owner(ctx)
+    theirs, other, _ = await owner(ctx)
+    url = "/api/v1/privacy/mine"
+    filed = await ok(await client.post(url, headers=mine, json={"customerId": person["id"], "kind": "access"}), 201)
+    assert filed["jobId"], filed  # the copy is being built already
+
+    async def built() -> Any:
+        seen = await ok(await client.get(f"{url}/{filed['id']}", headers=mine))
+        return seen if seen["packageReady"] else None
+
+    await wait_for(worker, built, "the owner's package")
+    # Only one's own: another owner's request is not there for them.
+    stranger = await client.post(f"{url}/{filed['id']}/download", headers=theirs)
+    assert stranger.status_code == 404, stranger.text
+    package = await ok(await client.post(f"{url}/{filed['id']}/download", headers=mine))
+    assert package["requestId"] == filed["id"] and package["customerId"] == person["id"]
+    [profile] = package["sections"]["customers.profile"]
+    assert profile["name"] == person["name"] and profile["idNumber"]
+    done = await ok(await client.get(f"{url}/{filed['id']}", headers=mine))
+    assert done["status"] == "completed" and "owners' app" in done["answer"]
+    # A request without a copy has nothing to download.
+    fix = await ok(await client.post(url, headers=theirs, json={"customerId": other["id"], "kind": "correction",
+                                                                "details": "电话号码错了"}), 201)
+    assert fix["jobId"] is None
+    none = await client.post(f"{url}/{fix['id']}/download", headers=theirs)
+    assert none.status_code == 409 and "no copy" in none.json()["detail"], none.text

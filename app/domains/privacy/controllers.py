@@ -19,7 +19,7 @@ from app.core.pagination import PageParams, page_params
 from app.core.schemas import Page
 from app.core.writes import created
 from app.domains.access.authz import Authorizer, provide_authz
-from app.domains.privacy import retention, services, withdrawal
+from app.domains.privacy import mine, retention, services, withdrawal
 from app.domains.privacy.models import PrivacyRequest, RequestKind, RequestStatus
 from app.domains.privacy.schemas import (
     AnswerIn,
@@ -168,17 +168,32 @@ class MyPrivacyRequestController(Controller):
     @post("/", operation_id="fileMyPrivacyRequest",
           summary="Ask to see, copy, correct or delete one's personal information (home owners)",
           description="About one of the caller's own customer records (404 otherwise); staff answer it by its "
-                      "deadline.", **requires("owner:self", errors=[404]))
+                      "deadline. An access request starts building the copy at once: download it when "
+                      "`packageReady`.", **requires("owner:self", errors=[404]))
     async def file_mine(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                         data: MyRequestCreate) -> Response[PrivacyRequestOut]:
-        return await created(request, session, lambda: services.file_mine(session, authz, data),
-                             lambda r: services.request_out(session, r), lambda r: f"{BASE}/mine/{r.id}")
+        async def make() -> PrivacyRequest:
+            r, job = await mine.file(session, authz, data)
+            if job is not None:
+                enqueue_after_commit(session, build_package, tenant=request.user.tenant, job_id=str(job.id))
+            return r
+
+        return await created(request, session, make, lambda r: services.request_out(session, r),
+                             lambda r: f"{BASE}/mine/{r.id}")
 
     @get("/{request_id:uuid}", operation_id="getMyPrivacyRequest", summary="One's own privacy request and its answer",
          **requires("owner:self", errors=[404]))
     async def get_mine(self, session: AsyncSession, authz: Authorizer,
                        request_id: uuid.UUID) -> Response[PrivacyRequestOut]:
         return await _out(session, await services.get_mine(session, authz, request_id))
+
+    @post("/{request_id:uuid}/download", operation_id="downloadMyPrivacyPackage", status_code=200,
+          summary="Download one's own copy of everything the group holds about one (home owners)",
+          description="The package an access request filed from the app built in the background (`packageReady`); "
+                      "downloading it completes the request, audited. 409 while it is not built; 404 for a request "
+                      "not one's own.", **requires("owner:self", errors=[404, 409]))
+    async def download(self, session: AsyncSession, authz: Authorizer, request_id: uuid.UUID) -> PackageOut:
+        return await mine.download(session, authz, request_id)
 
 
 class RetentionController(Controller):

@@ -182,8 +182,10 @@ async def list_mine(session: AsyncSession, authz: Authorizer, params: PageParams
                           to_schema=lambda r: PrivacyRequestOut.of(r, day))
 
 
-async def get_mine(session: AsyncSession, authz: Authorizer, request_id: uuid.UUID) -> PrivacyRequest:
-    r = await session.scalar(select(PrivacyRequest).where(PrivacyRequest.id == request_id, _owned(authz)))
+async def get_mine(session: AsyncSession, authz: Authorizer, request_id: uuid.UUID, *,
+                   lock: bool = False) -> PrivacyRequest:
+    stmt = select(PrivacyRequest).where(PrivacyRequest.id == request_id, _owned(authz))
+    r = await session.scalar(stmt.with_for_update() if lock else stmt)
     if r is None:
         raise ProblemError("not-found", f"No privacy request with id {request_id}.")
     return r
@@ -213,6 +215,11 @@ async def start_package(session: AsyncSession, authz: Authorizer, r: PrivacyRequ
     authz.require(WRITE, path)
     if r.kind is not RequestKind.access:
         raise ProblemError("conflict", f"{_label(r)} asks for {r.kind.value}: only an access request gets a copy.")
+    return await queue_package(session, r)
+
+
+async def queue_package(session: AsyncSession, r: PrivacyRequest) -> Job:
+    """The package job of an open access request (the caller enqueues its task after commit)."""
     FLOW.require("build", r.status, _label(r))
     before = snapshot(r)
     job = await create_job(session, PACKAGE_KIND)
@@ -251,6 +258,10 @@ async def deliver(session: AsyncSession, authz: Authorizer, r: PrivacyRequest, p
                   reason: str) -> PackageOut:
     """The copy in plain text, handed over: audited with its reason; completes the request."""
     authz.require(WRITE, path)
+    return await hand_over(session, r, reason)
+
+
+async def hand_over(session: AsyncSession, r: PrivacyRequest, reason: str) -> PackageOut:
     if r.package_sealed is None:
         raise ProblemError("conflict", f"{_label(r)} has no copy yet: build it first "
                                        f"(POST .../package) and wait for its job.")
