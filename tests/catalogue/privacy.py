@@ -71,6 +71,10 @@ async def _rules_put(ctx: Ctx) -> Made:
                 bodies={"PUT": {"rules": [{"kind": RULE_KIND, "days": 45}]}})
 
 
+async def _settings(ctx: Ctx) -> Made:
+    return Made(params={}, values=[], url=f"{BASE}/settings", bodies={"PUT": {"approvalKinds": ["erasure"]}})
+
+
 async def _mine(ctx: Ctx) -> Made:
     from tests.routes import _my_customer
 
@@ -132,6 +136,7 @@ FACTORIES: dict[str, Factory] = {
     f"{ONE}/refuse": _request("access", {"answer": "We could not confirm who asked."}),
     f"{BASE}/retention-rules": _rules_put,
     f"{BASE}/retention-runs": _rules,
+    f"{BASE}/settings": _settings,
 }
 
 
@@ -160,6 +165,9 @@ async def _populate(seed: WorldSeed) -> None:
 _RULES = ("retention periods are tenant-wide configuration, changed with privacy.configure at the group node "
           "(tests/domains/test_privacy.py)")
 
+_SETTINGS = ("the group's privacy policy is tenant-wide configuration, changed with privacy.configure at the group "
+             "node (tests/domains/test_privacy_domains.py)")
+
 _OWNERS = ("an owner's own requests (owner:self): the customer's account link decides, not a node "
            "(tests/domains/test_privacy.py)")
 
@@ -169,7 +177,7 @@ SUBTREE = SubtreeSpec(
     details={ONE: "privacy_request", **{f"{ONE}/{tail}": "privacy_request" for tail in (
         "details", "package", "deliver", "erase", "withdraw", "complete", "refuse")}},
     read_urls={"privacy_request": f"{REQUESTS}/{{}}"},
-    no_node={f"{BASE}/retention-rules": _RULES, f"{BASE}/retention-runs": _RULES, f"{BASE}/mine": _OWNERS,
+    no_node={f"{BASE}/retention-rules": _RULES, f"{BASE}/retention-runs": _RULES, f"{BASE}/settings": _SETTINGS, f"{BASE}/mine": _OWNERS,
              f"{BASE}/mine/{{request_id:uuid}}": _OWNERS, f"{BASE}/mine/{{request_id:uuid}}/download": _OWNERS},
     write_bodies={
         (f"{ONE}/details", "POST"): lambda w, u: {"reason": "answering"},

@@ -18,7 +18,7 @@ from tests.catalogue.care import BASE as CARE
 from tests.catalogue.care import rule_body
 from tests.catalogue.certificates import case_in, collection_in, guarantee_in
 from tests.catalogue.club import new_club
-from tests.catalogue.complaints import owner, tenant_ctx
+from tests.catalogue.complaints import grant_role, owner, tenant_ctx
 from tests.catalogue.forums import new_forum
 from tests.catalogue.privacy import REQUESTS, build_package
 from tests.catalogue.property import BASE as PROPERTY
@@ -216,3 +216,66 @@ async def test_owners_download_their_own_copy_built_by_the_worker(client: Any, d
     assert fix["jobId"] is None
     none = await client.post(f"{url}/{fix['id']}/download", headers=theirs)
     assert none.status_code == 409 and "no copy" in none.json()["detail"], none.text
+
+
+async def test_requests_the_tenant_routes_through_approval_wait_for_it(client: Any, db: Any, new_tenant: Any,
+                                                                       mint: Any) -> None:
+    from tests.catalogue.club import _root
+    from tests.catalogue.relations import deciders
+
+    ctx = await tenant_ctx(client, db, new_tenant, mint, "pvp")
+    url = "/api/v1/privacy/settings"
+    got = await client.get(url, headers=ctx.auth)
+    assert got.status_code == 200 and got.json() == {"approvalKinds": []} and got.headers["etag"] == '"0"'
+    # Unrouted: an erasure is carried out straight away.
+    mine, person, _ = await owner(ctx)
+    plain = await ok(await client.post(REQUESTS, headers=ctx.auth, json={
+        "customerId": person["id"], "kind": "correction", "channel": "phone"}), 201)
+    assert plain["approvalRequestId"] is None
+
+    [officer] = await deciders(ctx, [("privacy_officer", await _root(ctx))])
+    body = {"approvalKinds": ["erasure", "access", "erasure"]}
+    assert (await client.put(url, json=body, headers=ctx.auth)).status_code == 428
+    put = await ok(await client.put(url, json=body, headers={**ctx.auth, "If-Match": '"0"'}))
+    assert put == {"approvalKinds": ["access", "erasure"]}
+
+    erasure = await ok(await client.post(REQUESTS, headers=ctx.auth, json={
+        "customerId": person["id"], "kind": "erasure", "channel": "phone", "details": "请删除我的信息"}), 201)
+    assert erasure["approvalRequestId"]
+    pending = await ok(await client.get(f"/api/v1/approvals/requests/{erasure['approvalRequestId']}",
+                                        headers=ctx.auth))
+    assert pending["status"] == "pending" and pending["payload"]["kind"] == "erasure"
+    assert "请删除" not in str(pending)  # the approvers see what is asked, not the person's words
+    early = await client.post(f"{REQUESTS}/{erasure['id']}/erase", json={"answer": "done"},
+                              headers={**ctx.auth, "If-Match": f'"{erasure["version"]}"'})
+    assert early.status_code == 409 and "pending" in early.json()["detail"], early.text
+    await ok(await client.post(f"/api/v1/approvals/requests/{erasure['approvalRequestId']}/approve",
+                               headers=officer, json={}))
+    now = await ok(await client.get(f"{REQUESTS}/{erasure['id']}", headers=ctx.auth))
+    done = await ok(await client.post(f"{REQUESTS}/{erasure['id']}/erase", json={"answer": "done"},
+                                      headers={**ctx.auth, "If-Match": f'"{now["version"]}"'}))
+    assert done["status"] == "completed"
+
+    # An owner's access request from the app waits for approval before its copy is built.
+    other, _, _ = await _new_customer(ctx)
+    mine2, person2, _ = await owner(ctx)
+    filed = await ok(await client.post("/api/v1/privacy/mine", headers=mine2, json={
+        "customerId": person2["id"], "kind": "access"}), 201)
+    assert filed["jobId"] is None and filed["approvalRequestId"]
+    await ok(await client.post(f"/api/v1/approvals/requests/{filed['approvalRequestId']}/approve",
+                               headers=officer, json={}))
+    started = await ok(await client.get(f"/api/v1/privacy/mine/{filed['id']}", headers=mine2))
+    assert started["jobId"], started  # approved: the copy is being built
+    # A kind not routed is not held up.
+    fix = await ok(await client.post(REQUESTS, headers=ctx.auth, json={
+        "customerId": other["id"], "kind": "correction", "channel": "phone"}), 201)
+    assert fix["approvalRequestId"] is None
+    # Only the group sets the policy: a privacy officer of a branch may not.
+    from tests.routes import _new_branch, _staff_account, _token_of
+
+    account = await _staff_account(ctx)
+    await grant_role(ctx, account, "privacy_officer", (await _new_branch(ctx))["id"])
+    clerk = await _token_of(ctx, account, ["privacy:read", "privacy:write"])
+    assert (await client.get(url, headers=clerk)).status_code == 200
+    refused = await client.put(url, json={"approvalKinds": []}, headers={**clerk, "If-Match": '"1"'})
+    assert refused.status_code == 403, refused.text

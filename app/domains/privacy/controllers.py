@@ -19,7 +19,7 @@ from app.core.pagination import PageParams, page_params
 from app.core.schemas import Page
 from app.core.writes import created
 from app.domains.access.authz import Authorizer, provide_authz
-from app.domains.privacy import mine, retention, services, withdrawal
+from app.domains.privacy import approval, mine, retention, services, withdrawal
 from app.domains.privacy.models import PrivacyRequest, RequestKind, RequestStatus
 from app.domains.privacy.schemas import (
     AnswerIn,
@@ -28,6 +28,8 @@ from app.domains.privacy.schemas import (
     MyRequestCreate,
     PackageOut,
     PrivacyRequestOut,
+    PrivacySettings,
+    PrivacySettingsIn,
     RequestCreate,
     RulesIn,
     RulesOut,
@@ -217,6 +219,24 @@ class RetentionController(Controller):
                         data: RulesIn) -> Response[RulesOut]:
         rules = await retention.put_rules(request, session, authz, data)
         return Response(rules, headers={"ETag": etag(rules.version)})
+
+    @get("/settings", operation_id="getPrivacySettings",
+         summary="The group's privacy policy: the kinds of request decided through approval",
+         **requires("privacy:read", errors=[403]))
+    async def get_settings(self, session: AsyncSession, authz: Authorizer) -> Response[PrivacySettings]:
+        settings, version = await approval.get_settings(session, authz)
+        return Response(settings, headers={"ETag": etag(version)})
+
+    @put("/settings", operation_id="putPrivacySettings",
+         summary="Change the group's privacy policy (If-Match \"0\" while the default applies)",
+         description="Needs the permission `privacy.configure` at the group. Requests of the kinds listed in "
+                     "`approvalKinds` submit an approval request when filed and are carried out once approved "
+                     "(none by default). Requests already filed keep how they were filed.",
+         **requires("privacy:write", errors=[403, 412, 428]))
+    async def put_settings(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                           data: PrivacySettingsIn) -> Response[PrivacySettings]:
+        settings, version = await approval.put_settings(request, session, authz, data)
+        return Response(settings, headers={"ETag": etag(version)})
 
     @get("/retention-runs", operation_id="listRetentionRuns",
          summary="What each retention scan anonymised, per kind of record",

@@ -79,6 +79,7 @@ class PrivacyRequestOut(Schema):
     answer: str | None
     answered_by: str | None
     answered_at: datetime | None
+    approval_request_id: uuid.UUID | None  # where the tenant routes the kind through approval
     job_id: uuid.UUID | None
     package_ready: bool
     version: int
@@ -93,7 +94,8 @@ class PrivacyRequestOut(Schema):
             consents=None if r.consent_kinds is None else [ConsentKind(k) for k in r.consent_kinds], due_on=r.due_on,
             overdue=r.status == RequestStatus.open and r.due_on < today,
             items=None if r.outcome is None else [msgspec.convert(i, ItemOut) for i in r.outcome],
-            answer=r.answer, answered_by=r.answered_by, answered_at=r.answered_at, job_id=r.job_id,
+            answer=r.answer, answered_by=r.answered_by, answered_at=r.answered_at,
+            approval_request_id=r.approval_request_id, job_id=r.job_id,
             package_ready=r.package_sealed is not None, version=r.version, created_at=r.created_at,
             updated_at=r.updated_at)
 
@@ -114,6 +116,16 @@ class PackageOut(Schema):
     customer_id: uuid.UUID
     built_at: datetime
     sections: PackageSections
+
+
+class PrivacySettingsIn(Input):
+    """The group's privacy policy: the kinds of request decided through the approval engine."""
+
+    approval_kinds: Annotated[list[RequestKind], msgspec.Meta(max_length=4)]
+
+
+class PrivacySettings(Schema):
+    approval_kinds: list[RequestKind]  # none by default: requests are carried out without approval
 
 
 class RuleIn(Input):

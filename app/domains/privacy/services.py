@@ -60,6 +60,12 @@ register_permissions({
 
 ANSWER_DAYS = tenant_settings.declare(
     "privacy.answer_days", 15, "Days within which a person's privacy request is to be answered.")
+# Off by default: PIPL art. 50 asks for a timely answer and a second decision delays every one;
+# an erasure already needs its own permission, and every step is audited (docs/privacy.md).
+APPROVAL = tenant_settings.declare(
+    "privacy.approval", [], "Kinds of privacy request (access, correction, erasure, withdrawal) decided through "
+                            "the approval engine before they are carried out.")
+APPROVAL_TYPE = "privacy_request"
 
 ENTITY = "privacy_request"
 SERIES = "GR"  # 个人信息: GR-2026-000123
@@ -155,7 +161,32 @@ async def _new(session: AsyncSession, customer: Customer, kind: RequestKind, cha
         consent_kinds=kinds, filed_by=audit.actor_of(session).id,
         due_on=await today(session) + timedelta(days=int(days)))
     session.add(r)
-    return await saved(session, r, "privacy.request.file")
+    r = await saved(session, r, "privacy.request.file")
+    routed, _ = await tenant_settings.get(session, APPROVAL)
+    if kind.value in routed:
+        from app.domains.approvals import services as approvals
+
+        before = snapshot(r)
+        request = await approvals.create_request(
+            session, request_type=APPROVAL_TYPE, title=f"个人信息请求 {r.number} ({kind.value})",
+            payload={"privacyRequestId": str(r.id)})
+        r.approval_request_id = request.id
+        r = await saved(session, r, "privacy.request.submit", before=before)
+    return r
+
+
+async def require_approved(session: AsyncSession, r: PrivacyRequest) -> None:
+    """A request the tenant routes through the approval engine is carried out once approved."""
+    if r.approval_request_id is None:
+        return
+    from app.domains.approvals.approvable import request_status
+    from app.domains.approvals.models import RequestStatus as Decision
+
+    status = await request_status(session, r.approval_request_id)
+    if status is not Decision.approved:
+        shown = status.value if status is not None else "missing"
+        raise ProblemError("conflict", f"{_label(r)} is decided through approval, and its approval request is "
+                                       f"{shown}: it is carried out once approved (or refused).")
 
 
 # ------------------------------------------------------------------ owners (owner:self)
@@ -215,6 +246,7 @@ async def start_package(session: AsyncSession, authz: Authorizer, r: PrivacyRequ
     authz.require(WRITE, path)
     if r.kind is not RequestKind.access:
         raise ProblemError("conflict", f"{_label(r)} asks for {r.kind.value}: only an access request gets a copy.")
+    await require_approved(session, r)
     return await queue_package(session, r)
 
 
@@ -262,6 +294,7 @@ async def deliver(session: AsyncSession, authz: Authorizer, r: PrivacyRequest, p
 
 
 async def hand_over(session: AsyncSession, r: PrivacyRequest, reason: str) -> PackageOut:
+    await require_approved(session, r)
     if r.package_sealed is None:
         raise ProblemError("conflict", f"{_label(r)} has no copy yet: build it first "
                                        f"(POST .../package) and wait for its job.")
@@ -283,6 +316,7 @@ async def erase(session: AsyncSession, authz: Authorizer, r: PrivacyRequest, pat
     authz.require(ERASE, path)
     if r.kind is not RequestKind.erasure:
         raise ProblemError("conflict", f"{_label(r)} asks for {r.kind.value}, not erasure.")
+    await require_approved(session, r)
     target = FLOW.to("erase", r.status, RequestStatus.completed, _label(r))
     before = snapshot(r)
     items = []
@@ -306,6 +340,7 @@ async def complete(session: AsyncSession, authz: Authorizer, r: PrivacyRequest, 
     if r.kind is not RequestKind.correction:
         hint = {RequestKind.access: "deliver its copy", RequestKind.withdrawal: "withdraw"}.get(r.kind, "erase")
         raise ProblemError("conflict", f"{_label(r)} asks for {r.kind.value}: {hint} to complete it.")
+    await require_approved(session, r)
     target = FLOW.to("complete", r.status, RequestStatus.completed, _label(r))
     before = snapshot(r)
     r.status = target

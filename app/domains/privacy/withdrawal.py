@@ -21,7 +21,7 @@ from app.domains.customers.models import ConsentChannel, ConsentKind, Customer, 
 from app.domains.customers.schemas import ConsentWithdrawal
 from app.domains.privacy.models import PrivacyRequest, RequestChannel, RequestKind, RequestStatus
 from app.domains.privacy.schemas import AnswerIn
-from app.domains.privacy.services import FLOW, WRITE, answered, saved, snapshot
+from app.domains.privacy.services import FLOW, WRITE, answered, require_approved, saved, snapshot
 
 # The channel the request came by is the channel of the withdrawal.
 _CHANNEL = {RequestChannel.app: ConsentChannel.app, RequestChannel.phone: ConsentChannel.phone,
@@ -36,6 +36,7 @@ async def withdraw(session: AsyncSession, authz: Authorizer, r: PrivacyRequest, 
     authz.require(WRITE, path)
     if r.kind is not RequestKind.withdrawal:
         raise ProblemError("conflict", f"Privacy request {r.number} asks for {r.kind.value}, not a withdrawal.")
+    await require_approved(session, r)
     target = FLOW.to("withdraw", r.status, RequestStatus.completed, f"Privacy request {r.number}")
     before = snapshot(r)
     customer = await session.get(Customer, r.customer_id, with_for_update=True)
