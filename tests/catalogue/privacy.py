@@ -177,7 +177,8 @@ SUBTREE = SubtreeSpec(
     details={ONE: "privacy_request", **{f"{ONE}/{tail}": "privacy_request" for tail in (
         "details", "package", "deliver", "erase", "withdraw", "complete", "refuse")}},
     read_urls={"privacy_request": f"{REQUESTS}/{{}}"},
-    no_node={f"{BASE}/retention-rules": _RULES, f"{BASE}/retention-runs": _RULES, f"{BASE}/settings": _SETTINGS, f"{BASE}/mine": _OWNERS,
+    no_node={f"{BASE}/retention-rules": _RULES, f"{BASE}/retention-runs": _RULES,
+             f"{BASE}/settings": _SETTINGS, f"{BASE}/mine": _OWNERS,
              f"{BASE}/mine/{{request_id:uuid}}": _OWNERS, f"{BASE}/mine/{{request_id:uuid}}/download": _OWNERS},
     write_bodies={
         (f"{ONE}/details", "POST"): lambda w, u: {"reason": "answering"},
