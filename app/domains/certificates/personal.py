@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import rowcount
-from app.core.personal import Erasure, Holding, PersonalData, rows_holding
+from app.core.personal import Erasure, Holding, PersonalData, rows_holding, sealed_column
 from app.domains.certificates.collections import LOAN_FIELD
 from app.domains.certificates.models import (
     CertificateCase,
@@ -86,4 +86,5 @@ PERSONAL = PersonalData(holdings=(
                       "released, as an accounting record"),
     Holding(COLLECTIONS, "The collection of the person's overdue loans: bank, loan account, amounts, reminders, "
                          "litigation.", _collect_collections, _erase_collections),
-))
+), sealed=(sealed_column(Guarantee, "loan_account_sealed", LOAN_FIELD),
+           sealed_column(CollectionCase, "loan_account_sealed", LOAN_FIELD)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.core.personal import ANONYMISED, PersonalData, aged_rows, rows_holding
+from app.core.personal import ANONYMISED, PersonalData, aged_rows, rows_holding, sealed_column
 from app.domains.interactions.models import Call, GiftApplication, ReceptionGuest, Visit
 from app.domains.interactions.services import PHONE
 
@@ -42,4 +42,5 @@ PERSONAL = PersonalData(
         aged_rows("interactions.calls", "Call records' metadata: the number, the caller's note, what was said, "
                                         "counted from the call.", 730, Call, at="started_at", blank=CALL_BLANK),
     ),
+    sealed=(sealed_column(Call, "phone_sealed", PHONE),),
 )
