@@ -279,3 +279,44 @@ async def test_requests_the_tenant_routes_through_approval_wait_for_it(client: A
     assert (await client.get(url, headers=clerk)).status_code == 200
     refused = await client.put(url, json={"approvalKinds": []}, headers={**clerk, "If-Match": '"1"'})
     assert refused.status_code == 403, refused.text
+
+
+async def test_reception_guests_age_out_and_the_reception_stays(client: Any, db: Any, new_tenant: Any,
+                                                                mint: Any) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from app.domains.interactions.models import Reception, ReceptionGuest
+    from app.domains.privacy.tasks import retention_tenant
+    from app.fanout.tasks import BoundTenant
+    from tests.catalogue.relations import INTERACTIONS, _reception_body
+    from tests.routes import _new_project
+
+    ctx = await tenant_ctx(client, db, new_tenant, mint, "pvh")
+    project, _ = await _new_project(ctx)
+    guest, _, _ = await _new_customer(ctx)
+    guests = [{"name": "王小明", "role": "customer", "customerId": guest["id"]},
+              {"name": "李律师", "role": "guest", "organisation": "某律师事务所"}]
+    made = []
+    for _ in range(2):
+        r, _ = await _create(ctx, f"{INTERACTIONS}/receptions",
+                             _reception_body(ctx, project["id"], submit=False, guests=guests))
+        made.append(r)
+    old, fresh = made
+    async with db.tenant_transaction(f"t_{ctx.tenant}") as session:
+        await session.execute(update(Reception).where(Reception.id == old["id"])
+                              .values(scheduled_at=clock.utcnow() - timedelta(days=1100)))
+    counts = await retention_tenant(BoundTenant(db=db, slug=ctx.tenant))
+    assert counts["anonymised"] == 2
+    async with db.tenant_session(f"t_{ctx.tenant}") as session:
+        rows = (await session.execute(select(ReceptionGuest.reception_id, ReceptionGuest.name,
+                                             ReceptionGuest.organisation, ReceptionGuest.customer_id))).all()
+    kept = {(str(r), n, o) for r, n, o, _ in rows}
+    assert kept == {(old["id"], "(anonymised)", None), (fresh["id"], "王小明", None),
+                    (fresh["id"], "李律师", "某律师事务所")}
+    still = await ok(await client.get(f"{INTERACTIONS}/receptions/{old['id']}", headers=ctx.auth))
+    assert still["budget"] == old["budget"] and len(still["guests"]) == 2
+    runs = await ok(await client.get("/api/v1/privacy/retention-runs", headers=ctx.auth,
+                                     params={"kind": "interactions.receptions"}))
+    assert runs["total"] == 1 and runs["items"][0]["anonymised"] == 2 and runs["items"][0]["days"] == 1095
