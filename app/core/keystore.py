@@ -45,6 +45,7 @@ def master_key() -> bytes:
 # every value is sealed again, retires the old one: each use compares the ids (one small
 # query) so that every process follows a rotation the moment it commits.
 _CACHE: dict[str, tuple[tuple[uuid.UUID, ...], crypto.TenantKeys]] = {}
+_MEMO = "tenant_keys"  # session.info: (the transaction, its keys)
 
 
 def _schema(session: AsyncSession) -> str:
@@ -68,6 +69,18 @@ async def tenant_keys(session: AsyncSession) -> crypto.TenantKeys:
     """The session's tenant's keys (made on first use for a tenant that has none yet): the
     newest data key seals, the earlier live ones (during a rotation) still open."""
     schema = _schema(session)
+    # Once per transaction: a transaction that began before a rotation may seal with the old key,
+    # which the rotation's second walk looks for once every such transaction has ended.
+    transaction = session.sync_session.get_transaction()
+    memo = session.info.get(_MEMO)
+    if transaction is not None and memo is not None and memo[0] is transaction:
+        return memo[1]  # type: ignore[no-any-return]
+    keys = await _load(session, schema)
+    session.info[_MEMO] = (session.sync_session.get_transaction(), keys)
+    return keys
+
+
+async def _load(session: AsyncSession, schema: str) -> crypto.TenantKeys:
     live = select(DataKey.id).where(DataKey.retired_at.is_(None)).order_by(DataKey.created_at, DataKey.id)
     ids = tuple((await session.scalars(live)).all())
     cached = _CACHE.get(schema)
