@@ -266,6 +266,15 @@ async def test_requests_the_tenant_routes_through_approval_wait_for_it(client: A
                                headers=officer, json={}))
     started = await ok(await client.get(f"/api/v1/privacy/mine/{filed['id']}", headers=mine2))
     assert started["jobId"], started  # approved: the copy is being built
+    # Refused while its approval waits: approving it later changes nothing.
+    moot = await ok(await client.post("/api/v1/privacy/mine", headers=mine2, json={
+        "customerId": person2["id"], "kind": "access"}), 201)
+    await ok(await client.post(f"{REQUESTS}/{moot['id']}/refuse", json={"answer": "请到售楼处核验身份"},
+                               headers={**ctx.auth, "If-Match": f'"{moot["version"]}"'}))
+    await ok(await client.post(f"/api/v1/approvals/requests/{moot['approvalRequestId']}/approve",
+                               headers=officer, json={}))
+    after = await ok(await client.get(f"/api/v1/privacy/mine/{moot['id']}", headers=mine2))
+    assert after["status"] == "refused" and after["jobId"] is None
     # A kind not routed is not held up.
     fix = await ok(await client.post(REQUESTS, headers=ctx.auth, json={
         "customerId": other["id"], "kind": "correction", "channel": "phone"}), 201)

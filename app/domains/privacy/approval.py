@@ -23,7 +23,7 @@ from app.domains.approvals.approvable import Approvable, approvable_type
 from app.domains.approvals.models import ApprovalRequest
 from app.domains.org.services import get_root
 from app.domains.privacy import services
-from app.domains.privacy.models import PrivacyRequest, RequestChannel, RequestKind
+from app.domains.privacy.models import PrivacyRequest, RequestChannel, RequestKind, RequestStatus
 from app.domains.privacy.schemas import PrivacySettings, PrivacySettingsIn
 
 RECORD = Approvable(PrivacyRequest, key="privacyRequestId", entity=services.ENTITY, what="privacy request")
@@ -41,7 +41,9 @@ async def _approved(session: AsyncSession, request: ApprovalRequest) -> None:
 
     r = await RECORD.of(session, request.payload, lock=True)
     r.updated_at = clock.utcnow()
-    if r.kind is RequestKind.access and r.channel is RequestChannel.app and r.job_id is None:
+    # A request refused meanwhile stays refused: the approval no longer gates anything.
+    if r.kind is RequestKind.access and r.channel is RequestChannel.app and r.job_id is None \
+            and r.status is RequestStatus.open:
         job = await services.queue_package(session, r)
         enqueue_after_commit(session, build_package, tenant=str(session.info["tenant_schema"]).removeprefix("t_"),
                              job_id=str(job.id))
