@@ -237,6 +237,38 @@ def tenants_list() -> None:
     console.print(table)
 
 
+@tenants.command("rotate-data-key")
+@click.argument("slug")
+def tenants_rotate_data_key(slug: str) -> None:
+    """Rotate a tenant's data key: a new key seals from now on, and a background job (on the
+    worker) seals every stored value again with it, then retires the old key."""
+    from sqlalchemy import select
+
+    from app.domains.privacy import rotation
+    from app.domains.privacy.tasks import rotate_data_key
+    from app.tenants.models import Tenant
+    from app.worker import enqueue_after_commit
+
+    async def work(database: Database) -> Any:
+        async with database.platform_session() as platform:
+            tenant = await platform.scalar(select(Tenant).where(Tenant.slug == slug))
+        if tenant is None:
+            raise click.ClickException(f"no tenant {slug!r}")
+        async with database.tenant_transaction(tenant.schema) as session:
+            session.info["actor"] = _operator()
+            job = await rotation.start(session)
+            enqueue_after_commit(session, rotate_data_key, tenant=slug, job_id=str(job.id))
+        return job
+
+    try:
+        job = _with_db(work)
+    except click.ClickException:
+        raise
+    except Exception as exc:
+        raise _problem_exit(exc) from None
+    console.print(f"rotation of {slug}'s data key started: job {job.id} (kind {rotation.KIND}) on the worker")
+
+
 def _status_command(action: str, help_text: str) -> None:
     @tenants.command(action, help=help_text)
     @click.argument("slug")

@@ -79,8 +79,10 @@ class TenantKeys:
     """One tenant's unwrapped keys, held in memory by the process that needs them."""
 
     tenant: str
-    data_key: bytes
+    data_key: bytes  # seals: the newest
     index_key: bytes
+    # Earlier data keys, while a rotation seals their values again with ``data_key``: they open, never seal.
+    older: tuple[bytes, ...] = ()
 
     def _aad(self, field: str) -> bytes:
         return f"{self.tenant}:{field}".encode()
@@ -90,7 +92,29 @@ class TenantKeys:
         return FORMAT + nonce + AESGCM(self.data_key).encrypt(nonce, value.encode(), self._aad(field))
 
     def open(self, field: str, sealed: bytes) -> str:
-        return _open(self.data_key, sealed, self._aad(field)).decode()
+        try:
+            return _open(self.data_key, sealed, self._aad(field)).decode()
+        except CryptoError:
+            if not self.older:
+                raise
+        return self.open_older(field, sealed)
+
+    def open_older(self, field: str, sealed: bytes) -> str:
+        """A value sealed with an earlier key (the tag tells which key sealed it)."""
+        for key in reversed(self.older):
+            try:
+                return _open(key, sealed, self._aad(field)).decode()
+            except CryptoError:
+                continue
+        raise CryptoError("the value does not open with this tenant's keys")
+
+    def is_current(self, field: str, sealed: bytes) -> bool:
+        """Sealed with the newest key (a rotation's work is done for it)."""
+        try:
+            _open(self.data_key, sealed, self._aad(field))
+        except CryptoError:
+            return False
+        return True
 
     def blind_index(self, field: str, normalised: str) -> str:
         digest = hmac.new(self.index_key, f"{field}:{normalised}".encode(), hashlib.sha256).digest()

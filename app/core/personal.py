@@ -9,7 +9,9 @@ attribute is a :class:`PersonalData`:
   them in place, or keep them and say why: a contract, a complaint under litigation, an
   archive under legal hold);
 - ``retention``: each kind of record that ages out, with its default period and
-  ``anonymise`` (records last touched before a cutoff, in one batch).
+  ``anonymise`` (records last touched before a cutoff, in one batch);
+- ``sealed``: each sealed column with the field its values are bound to, and ``reseal`` for
+  sealed values kept inside JSON, so that a key rotation seals every value again.
 
 Columns: a column named or marked as personal data (:data:`PERSONAL_NAME`, or ``info``
 from :func:`personal`) is stored sealed (``*_sealed``, ``LargeBinary``) with an optional
@@ -87,9 +89,37 @@ class Retention:
 
 
 @dataclass(frozen=True)
+class SealedColumn:
+    """A column of sealed values and the field name each is bound to (its associated data):
+    what a key rotation needs to open and seal them again."""
+
+    table: Table
+    column: str
+    field: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.table.name}.{self.column}"
+
+
+def sealed_column(model: Any, column: str, field_name: str) -> SealedColumn:
+    table = _table(model)
+    if column not in table.c or not column.endswith("_sealed"):
+        raise ValueError(f"{table.name}.{column} is not a sealed column")
+    return SealedColumn(table, column, field_name)
+
+
+# (session, batch size) -> values sealed again with the newest key: for sealed values a domain
+# keeps inside a JSON document rather than a column of their own. Called until it returns 0.
+Reseal = Callable[[AsyncSession, int], Awaitable[int]]
+
+
+@dataclass(frozen=True)
 class PersonalData:
     holdings: tuple[Holding, ...] = ()
     retention: tuple[Retention, ...] = field(default_factory=tuple)
+    sealed: tuple[SealedColumn, ...] = ()  # every ``*_sealed`` column of the domain (the gate checks)
+    reseal: tuple[Reseal, ...] = ()
 
 
 ANONYMISED = "(anonymised)"

@@ -116,6 +116,10 @@ CONFIG: dict[str, Any] = {
                                   "checkInClubMember", "planForum", "reviseForum", "recordForumMinutes",
                                   "addForumFinding", "createCareRule", "updateCareRule"],
          "checks": {"positive_data_acceptance": {"expected-statuses": [*_POSITIVE_DEFAULT, "422"]}}},
+        # A privacy request names the consents it withdraws when, and only when, its kind is a
+        # withdrawal: 422 naming `consents`.
+        {"include-operation-id": ["filePrivacyRequest", "fileMyPrivacyRequest"],
+         "checks": {"positive_data_acceptance": {"expected-statuses": [*_POSITIVE_DEFAULT, "422"]}}},
     ],
 }
 

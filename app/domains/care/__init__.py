@@ -14,5 +14,6 @@ DOMAIN = Domain(
     # Hourly: each tenant sends in its own morning, after its quiet hours end.
     beat={"care-scan": Beat("care.scan", 3600.0)},
     catalogue="tests.catalogue.care",
+    personal="app.domains.care.personal:PERSONAL",
     demo="app.domains.care.demo:seed_demo",
 )

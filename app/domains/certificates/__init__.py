@@ -30,5 +30,6 @@ DOMAIN = Domain(
           # Daily: the litigation rule refers qualifying overdue cases.
           "collections-litigation-rule": Beat("collections.litigation_rule", 86400.0)},
     catalogue="tests.catalogue.certificates",
+    personal="app.domains.certificates.personal:PERSONAL",
     demo="app.domains.certificates.demo:seed_demo",
 )

@@ -13,5 +13,6 @@ DOMAIN = Domain(
     approvals="app.domains.club.services:REQUEST_TYPES",
     models=("app.domains.club.models",),
     catalogue="tests.catalogue.club",
+    personal="app.domains.club.personal:PERSONAL",
     demo="app.domains.club.demo:seed_demo",
 )

@@ -7,6 +7,7 @@ complaints and statistics still count them) and keeps consents and contracts, sa
 
 from __future__ import annotations
 
+import base64
 import uuid
 from datetime import datetime
 from typing import Any
@@ -15,13 +16,22 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.keystore import tenant_keys
-from app.core.personal import ANONYMISED, Erasure, Holding, PersonalData, Retention, rows_holding
-from app.domains.customers.models import Customer, CustomerConsent, CustomerContact, CustomerStatus, CustomerUnit
+from app.core.personal import ANONYMISED, Erasure, Holding, PersonalData, Retention, rows_holding, sealed_column
+from app.domains.customers.imports import CONTENT as IMPORT_CONTENT
+from app.domains.customers.models import (
+    Customer,
+    CustomerConsent,
+    CustomerContact,
+    CustomerImport,
+    CustomerStatus,
+    CustomerUnit,
+)
 from app.domains.customers.services.common import (
     ADDRESS,
     CONTACT_EMAIL,
     CONTACT_PHONE,
     ID_NUMBER,
+    PENDING,
     PHONE,
     PLAIN_SEALED,
     open_plain,
@@ -73,6 +83,33 @@ async def _anonymise(session: AsyncSession, ids: list[uuid.UUID]) -> int:
     return len(result.all())
 
 
+async def reseal_pending(session: AsyncSession, batch: int) -> int:
+    """Protected values waiting in change-control requests (sealed inside the payload) that an
+    earlier key sealed, sealed again with the newest: at most ``batch`` of them."""
+    from app.domains.approvals.models import ApprovalRequest
+
+    keys, done = await tenant_keys(session), 0
+    waiting = (await session.scalars(select(ApprovalRequest).where(
+        ApprovalRequest.payload["entityType"].astext == "customer",
+        ApprovalRequest.payload["changes"].astext.contains('"sealed"')).order_by(ApprovalRequest.id)
+        .with_for_update(skip_locked=True))).all()
+    for request in waiting:
+        changes, touched = dict(request.payload["changes"]), False
+        for wire, value in changes.items():
+            if isinstance(value, dict) and isinstance(value.get("sealed"), str):
+                sealed = base64.b64decode(value["sealed"])
+                if not keys.is_current(PENDING, sealed):
+                    again = keys.seal(PENDING, keys.open(PENDING, sealed))
+                    changes[wire], touched = {**value, "sealed": base64.b64encode(again).decode()}, True
+                    done += 1
+        if touched:
+            request.payload = {**request.payload, "changes": changes}
+        if done >= batch:
+            break
+    await session.flush()
+    return done
+
+
 async def erase_profile(session: AsyncSession, customer_id: uuid.UUID) -> Erasure:
     return Erasure(kind="customers.profile", anonymised=await _anonymise(session, [customer_id]))
 
@@ -103,4 +140,11 @@ PERSONAL = PersonalData(
     ),
     retention=(Retention("customers.lost", "Profiles of lost customers, counted from their last change.", 1095,
                          anonymise_lost),),
+    sealed=(sealed_column(Customer, "phone_sealed", PHONE), sealed_column(Customer, "address_sealed", ADDRESS),
+            sealed_column(Customer, "id_number_sealed", ID_NUMBER),
+            *(sealed_column(Customer, f"{name}_sealed", field) for name, (field, _, _, _) in PLAIN_SEALED.items()),
+            sealed_column(CustomerContact, "phone_sealed", CONTACT_PHONE),
+            sealed_column(CustomerContact, "email_sealed", CONTACT_EMAIL),
+            sealed_column(CustomerImport, "content_sealed", IMPORT_CONTENT)),
+    reseal=(reseal_pending,),
 )

@@ -16,4 +16,5 @@ DOMAIN = Domain(
     # Improvement actions past their due date: flagged, their owners told once.
     beat={"forums-overdue-actions": Beat("forums.overdue_scan", 86400.0)},
     catalogue="tests.catalogue.forums",
+    personal="app.domains.forums.personal:PERSONAL",
 )

@@ -1,12 +1,17 @@
 """What the interactions domain holds about a person (app/core/personal.py): their visits,
-calls, reception invitations and gifts; visits and call records age out."""
+calls, reception invitations and gifts; visits, call records and reception guests age out."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from app.core.personal import ANONYMISED, PersonalData, aged_rows, rows_holding
-from app.domains.interactions.models import Call, GiftApplication, ReceptionGuest, Visit
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.db import rowcount
+from app.core.personal import ANONYMISED, PersonalData, Retention, aged_rows, rows_holding, sealed_column
+from app.domains.interactions.models import Call, GiftApplication, Reception, ReceptionGuest, Visit
 from app.domains.interactions.services import PHONE
 
 # What a visit or a call says about the person; ids, dates, amounts and outcomes stay for statistics.
@@ -16,6 +21,23 @@ VISIT_BLANK: dict[str, Any] = {
 CALL_BLANK: dict[str, Any] = {
     "contact_note": None, "phone_sealed": None, "phone_index": None, "notes": None, "interests": [],
     "objections": [], "subject": ANONYMISED}
+
+RECEPTIONS = "interactions.receptions"
+
+
+async def anonymise_guests(session: AsyncSession, cutoff: datetime, batch: int) -> int:
+    """Guests of receptions held (or planned) before ``cutoff``, not anonymised yet: their name
+    and organisation go; the reception, its budget and expenses, and the guest count stay."""
+    held = select(Reception.id).where(func.coalesce(Reception.held_at, Reception.scheduled_at) < cutoff)
+    ids = select(ReceptionGuest.id).where(
+        ReceptionGuest.reception_id.in_(held),
+        or_(ReceptionGuest.name != ANONYMISED, ReceptionGuest.organisation.is_not(None))
+    ).limit(batch).with_for_update(skip_locked=True).scalar_subquery()
+    result = await session.execute(update(ReceptionGuest).where(ReceptionGuest.id.in_(ids))
+                                   .values(name=ANONYMISED, organisation=None)
+                                   .execution_options(synchronize_session=False))
+    return rowcount(result)
+
 
 PERSONAL = PersonalData(
     holdings=(
@@ -28,7 +50,7 @@ PERSONAL = PersonalData(
                      show=("direction", "started_at", "duration_seconds", "subject", "notes", "outcome",
                            "contact_note", "interests", "objections"),
                      sealed={"phone_sealed": PHONE}, blank=CALL_BLANK),
-        rows_holding("interactions.receptions", "Receptions the person was a guest of.", ReceptionGuest,
+        rows_holding(RECEPTIONS, "Receptions the person was a guest of.", ReceptionGuest,
                      show=("reception_id", "name", "organisation", "role"),
                      blank={"name": ANONYMISED, "organisation": None}),
         rows_holding("interactions.gifts", "Gifts given to the person.", GiftApplication,
@@ -41,5 +63,9 @@ PERSONAL = PersonalData(
                   blank=VISIT_BLANK),
         aged_rows("interactions.calls", "Call records' metadata: the number, the caller's note, what was said, "
                                         "counted from the call.", 730, Call, at="started_at", blank=CALL_BLANK),
+        # The visits' period: hospitality records are the same contact history with the person.
+        Retention(RECEPTIONS, "Hospitality records: the guests' names and organisations, counted from the "
+                              "reception (held, else planned).", 1095, anonymise_guests),
     ),
+    sealed=(sealed_column(Call, "phone_sealed", PHONE),),
 )

@@ -18,4 +18,5 @@ DOMAIN = Domain(
           "privacy-retention-scan": Beat("privacy.retention_scan", 86400.0)},
     catalogue="tests.catalogue.privacy",
     personal="app.domains.privacy.personal:PERSONAL",
+    approvals="app.domains.privacy.approval:REQUEST_TYPES",
 )

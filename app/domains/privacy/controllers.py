@@ -19,7 +19,7 @@ from app.core.pagination import PageParams, page_params
 from app.core.schemas import Page
 from app.core.writes import created
 from app.domains.access.authz import Authorizer, provide_authz
-from app.domains.privacy import retention, services
+from app.domains.privacy import approval, mine, retention, services, withdrawal
 from app.domains.privacy.models import PrivacyRequest, RequestKind, RequestStatus
 from app.domains.privacy.schemas import (
     AnswerIn,
@@ -28,6 +28,8 @@ from app.domains.privacy.schemas import (
     MyRequestCreate,
     PackageOut,
     PrivacyRequestOut,
+    PrivacySettings,
+    PrivacySettingsIn,
     RequestCreate,
     RulesIn,
     RulesOut,
@@ -123,6 +125,17 @@ class PrivacyRequestController(Controller):
         check_if_match(request, r.version)
         return await _out(session, await services.erase(session, authz, r, path, data))
 
+    @post("/{request_id:uuid}/withdraw", operation_id="withdrawConsents", status_code=200,
+          summary="Carry out a consent withdrawal: every consent of the kinds it names is withdrawn",
+          description="What the consents covered stops: care campaigns (marketing), behaviour data (erased). The "
+                      "outcome counts the consents withdrawn per kind. 409 unless an open withdrawal request.",
+          **requires("privacy:write", errors=[404, 409, 412, 428]))
+    async def withdraw(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                       request_id: uuid.UUID, data: AnswerIn) -> Response[PrivacyRequestOut]:
+        r, path = await services.get_request(session, authz, request_id, lock=True)
+        check_if_match(request, r.version)
+        return await _out(session, await withdrawal.withdraw(session, authz, r, path, data))
+
     @post("/{request_id:uuid}/complete", operation_id="completePrivacyRequest", status_code=200,
           summary="Complete a correction request with the answer told to the person",
           **requires("privacy:write", errors=[404, 409, 412, 428]))
@@ -157,17 +170,32 @@ class MyPrivacyRequestController(Controller):
     @post("/", operation_id="fileMyPrivacyRequest",
           summary="Ask to see, copy, correct or delete one's personal information (home owners)",
           description="About one of the caller's own customer records (404 otherwise); staff answer it by its "
-                      "deadline.", **requires("owner:self", errors=[404]))
+                      "deadline. An access request starts building the copy at once: download it when "
+                      "`packageReady`.", **requires("owner:self", errors=[404]))
     async def file_mine(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                         data: MyRequestCreate) -> Response[PrivacyRequestOut]:
-        return await created(request, session, lambda: services.file_mine(session, authz, data),
-                             lambda r: services.request_out(session, r), lambda r: f"{BASE}/mine/{r.id}")
+        async def make() -> PrivacyRequest:
+            r, job = await mine.file(session, authz, data)
+            if job is not None:
+                enqueue_after_commit(session, build_package, tenant=request.user.tenant, job_id=str(job.id))
+            return r
+
+        return await created(request, session, make, lambda r: services.request_out(session, r),
+                             lambda r: f"{BASE}/mine/{r.id}")
 
     @get("/{request_id:uuid}", operation_id="getMyPrivacyRequest", summary="One's own privacy request and its answer",
          **requires("owner:self", errors=[404]))
     async def get_mine(self, session: AsyncSession, authz: Authorizer,
                        request_id: uuid.UUID) -> Response[PrivacyRequestOut]:
         return await _out(session, await services.get_mine(session, authz, request_id))
+
+    @post("/{request_id:uuid}/download", operation_id="downloadMyPrivacyPackage", status_code=200,
+          summary="Download one's own copy of everything the group holds about one (home owners)",
+          description="The package an access request filed from the app built in the background (`packageReady`); "
+                      "downloading it completes the request, audited. 409 while it is not built; 404 for a request "
+                      "not one's own.", **requires("owner:self", errors=[404, 409]))
+    async def download(self, session: AsyncSession, authz: Authorizer, request_id: uuid.UUID) -> PackageOut:
+        return await mine.download(session, authz, request_id)
 
 
 class RetentionController(Controller):
@@ -191,6 +219,24 @@ class RetentionController(Controller):
                         data: RulesIn) -> Response[RulesOut]:
         rules = await retention.put_rules(request, session, authz, data)
         return Response(rules, headers={"ETag": etag(rules.version)})
+
+    @get("/settings", operation_id="getPrivacySettings",
+         summary="The group's privacy policy: the kinds of request decided through approval",
+         **requires("privacy:read", errors=[403]))
+    async def get_settings(self, session: AsyncSession, authz: Authorizer) -> Response[PrivacySettings]:
+        settings, version = await approval.get_settings(session, authz)
+        return Response(settings, headers={"ETag": etag(version)})
+
+    @put("/settings", operation_id="putPrivacySettings",
+         summary="Change the group's privacy policy (If-Match \"0\" while the default applies)",
+         description="Needs the permission `privacy.configure` at the group. Requests of the kinds listed in "
+                     "`approvalKinds` submit an approval request when filed and are carried out once approved "
+                     "(none by default). Requests already filed keep how they were filed.",
+         **requires("privacy:write", errors=[403, 412, 428]))
+    async def put_settings(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                           data: PrivacySettingsIn) -> Response[PrivacySettings]:
+        settings, version = await approval.put_settings(request, session, authz, data)
+        return Response(settings, headers={"ETag": etag(version)})
 
     @get("/retention-runs", operation_id="listRetentionRuns",
          summary="What each retention scan anonymised, per kind of record",

@@ -26,6 +26,7 @@ class RequestKind(str, enum.Enum):
     access = "access"  # see and copy what is held (arts. 44, 45): a machine-readable package
     correction = "correction"  # correct or complete it (art. 46)
     erasure = "erasure"  # delete it: anonymised, except what law or contract keeps (art. 47)
+    withdrawal = "withdrawal"  # withdraw consents: what they covered stops (arts. 15, 16)
 
 
 class RequestStatus(str, enum.Enum):
@@ -66,6 +67,11 @@ class PrivacyRequest(IdMixin, TimestampMixin, VersionMixin, TenantBase):
     answer: Mapped[str | None] = mapped_column(String(2000))  # told to the person: what was done, or why not
     answered_by: Mapped[str | None] = mapped_column(String(200))
     answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # A withdrawal: the kinds of consent withdrawn (marketing, behaviour, sharing).
+    consent_kinds: Mapped[list[str] | None] = mapped_column(JSONB)
+    # Where the tenant routes requests through the approval engine (privacy.approval): the request.
+    approval_request_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("approval_requests.id", ondelete="RESTRICT"))
     job_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), ForeignKey("jobs.id", ondelete="SET NULL"))
     package_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
 

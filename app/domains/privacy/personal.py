@@ -11,8 +11,9 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import rowcount
-from app.core.personal import Erasure, Holding, PersonalData, Retention
+from app.core.personal import Erasure, Holding, PersonalData, Retention, sealed_column
 from app.domains.privacy.models import PrivacyRequest
+from app.domains.privacy.services import DETAILS, PACKAGE
 
 REQUESTS = "privacy.requests"
 CONTENTS = "privacy.request_contents"
@@ -56,4 +57,6 @@ PERSONAL = PersonalData(
     holdings=(Holding(REQUESTS, "The person's privacy requests and their answers.", collect, erase),),
     retention=(Retention(CONTENTS, "The person's own words and the copy handed over, on requests answered "
                                    "longer ago than this.", 30, drop_old_contents),),
+    sealed=(sealed_column(PrivacyRequest, "details_sealed", DETAILS),
+            sealed_column(PrivacyRequest, "package_sealed", PACKAGE)),
 )

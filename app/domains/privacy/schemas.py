@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import msgspec
 
 from app.core.schemas import Input, Schema, free_object
+from app.domains.customers.models import ConsentKind
 from app.domains.privacy.models import (
     PrivacyRequest,
     RequestChannel,
@@ -22,12 +23,16 @@ Reason = Annotated[str, msgspec.Meta(min_length=3, max_length=500)]
 Days = Annotated[int, msgspec.Meta(ge=1, le=36500)]
 
 
+Consents = Annotated[list[ConsentKind], msgspec.Meta(min_length=1, max_length=3)]
+
+
 class RequestCreate(Input):
     customer_id: uuid.UUID
     kind: RequestKind
     channel: RequestChannel
     # What the person asks, in their words (for a correction: what is wrong and what is right).
     details: Text2000 | None = None
+    consents: Consents | None = None  # a withdrawal: the kinds of consent withdrawn (only then)
 
 
 class MyRequestCreate(Input):
@@ -36,6 +41,7 @@ class MyRequestCreate(Input):
     customer_id: uuid.UUID  # one of the caller's own customer records
     kind: RequestKind
     details: Text2000 | None = None
+    consents: Consents | None = None  # a withdrawal: the kinds of consent withdrawn (only then)
 
 
 class AnswerIn(Input):
@@ -50,7 +56,7 @@ class ItemOut(Schema):
     """One kind of record: in a package, how many records; in an erasure, what was done."""
 
     kind: str
-    records: int | None = None
+    records: int | None = None  # in a package; in a withdrawal, the consents withdrawn
     anonymised: int | None = None
     kept: int | None = None
     reason: str | None = None
@@ -66,12 +72,14 @@ class PrivacyRequestOut(Schema):
     node_id: uuid.UUID
     has_details: bool
     filed_by: str
+    consents: list[ConsentKind] | None
     due_on: date
     overdue: bool
     items: list[ItemOut] | None
     answer: str | None
     answered_by: str | None
     answered_at: datetime | None
+    approval_request_id: uuid.UUID | None  # where the tenant routes the kind through approval
     job_id: uuid.UUID | None
     package_ready: bool
     version: int
@@ -82,10 +90,12 @@ class PrivacyRequestOut(Schema):
     def of(cls, r: PrivacyRequest, today: date) -> PrivacyRequestOut:
         return cls(
             id=r.id, number=r.number, kind=r.kind, status=r.status, channel=r.channel, customer_id=r.customer_id,
-            node_id=r.node_id, has_details=r.details_sealed is not None, filed_by=r.filed_by, due_on=r.due_on,
+            node_id=r.node_id, has_details=r.details_sealed is not None, filed_by=r.filed_by,
+            consents=None if r.consent_kinds is None else [ConsentKind(k) for k in r.consent_kinds], due_on=r.due_on,
             overdue=r.status == RequestStatus.open and r.due_on < today,
             items=None if r.outcome is None else [msgspec.convert(i, ItemOut) for i in r.outcome],
-            answer=r.answer, answered_by=r.answered_by, answered_at=r.answered_at, job_id=r.job_id,
+            answer=r.answer, answered_by=r.answered_by, answered_at=r.answered_at,
+            approval_request_id=r.approval_request_id, job_id=r.job_id,
             package_ready=r.package_sealed is not None, version=r.version, created_at=r.created_at,
             updated_at=r.updated_at)
 
@@ -106,6 +116,16 @@ class PackageOut(Schema):
     customer_id: uuid.UUID
     built_at: datetime
     sections: PackageSections
+
+
+class PrivacySettingsIn(Input):
+    """The group's privacy policy: the kinds of request decided through the approval engine."""
+
+    approval_kinds: Annotated[list[RequestKind], msgspec.Meta(max_length=4)]
+
+
+class PrivacySettings(Schema):
+    approval_kinds: list[RequestKind]  # none by default: requests are carried out without approval
 
 
 class RuleIn(Input):

@@ -24,7 +24,8 @@ ROLES = [
     RoleCreate(code="privacy_officer", name="个人信息保护负责人 Privacy officer",
                description="Answers people's requests to see, copy, correct and delete their personal "
                            "information, carries out erasures and sets retention periods.",
-               permissions=["org.read", services.READ, services.WRITE, services.ERASE, services.CONFIGURE]),
+               permissions=["org.read", "approvals.read", services.READ, services.WRITE, services.ERASE,
+                            services.CONFIGURE]),
 ]
 
 

@@ -7,6 +7,8 @@
   fields through approval), then ``complete`` with the answer told to the person;
 - **erasure**: every domain anonymises what it holds, or keeps it and says why per kind of
   record (``erase``, with ``privacy.erase``);
+- **withdrawal**: the consents it names are withdrawn (``withdraw``, app/domains/privacy/withdrawal.py),
+  and what they covered stops: care campaigns, behaviour data;
 - any open request may be ``refuse``d with the reason told to the person (art. 50).
 
 Each request has a deadline (``privacy.answer_days`` after filing); the deadline scan notes
@@ -29,12 +31,12 @@ from app.core.keystore import tenant_keys
 from app.core.numbering import next_number
 from app.core.pagination import PageParams, paginate
 from app.core.personal import json_ready
-from app.core.problems import ProblemError
+from app.core.problems import ProblemError, field_error
 from app.core.schemas import Page
 from app.core.states import Workflow
 from app.domains.access.authz import Authorizer, register_permissions
 from app.domains.customers.lookups import customer_for
-from app.domains.customers.models import Customer
+from app.domains.customers.models import ConsentKind, Customer
 from app.domains.org.models import OrgNode
 from app.domains.privacy import registry
 from app.domains.privacy.models import PrivacyRequest, RequestChannel, RequestKind, RequestStatus
@@ -58,10 +60,17 @@ register_permissions({
 
 ANSWER_DAYS = tenant_settings.declare(
     "privacy.answer_days", 15, "Days within which a person's privacy request is to be answered.")
+# Off by default: PIPL art. 50 asks for a timely answer and a second decision delays every one;
+# an erasure already needs its own permission, and every step is audited (docs/privacy.md).
+APPROVAL = tenant_settings.declare(
+    "privacy.approval", [], "Kinds of privacy request (access, correction, erasure, withdrawal) decided through "
+                            "the approval engine before they are carried out.")
+APPROVAL_TYPE = "privacy_request"
 
 ENTITY = "privacy_request"
 SERIES = "GR"  # 个人信息: GR-2026-000123
 PACKAGE_KIND = "privacy.package"
+PROFILE = "customers.profile"  # the holding that says who the person is
 # Sealed-field names (the associated data of each ciphertext).
 DETAILS, PACKAGE = "privacy_requests.details", "privacy_requests.package"
 
@@ -69,6 +78,7 @@ FLOW: Workflow[RequestStatus] = Workflow("privacy request", {
     "deliver": ([RequestStatus.open, RequestStatus.completed], [RequestStatus.completed]),
     "build": ([RequestStatus.open], [RequestStatus.open]),
     "erase": ([RequestStatus.open], [RequestStatus.completed]),
+    "withdraw": ([RequestStatus.open], [RequestStatus.completed]),
     "complete": ([RequestStatus.open], [RequestStatus.completed]),
     "refuse": ([RequestStatus.open], [RequestStatus.refused]),
 })
@@ -127,11 +137,20 @@ async def list_requests(session: AsyncSession, authz: Authorizer, params: PagePa
 
 async def file_request(session: AsyncSession, authz: Authorizer, data: RequestCreate) -> PrivacyRequest:
     customer, node = await customer_for(session, authz, data.customer_id, WRITE)
-    return await _new(session, customer, data.kind, data.channel, data.details)
+    return await _new(session, customer, data.kind, data.channel, data.details, data.consents)
+
+
+def _consents(kind: RequestKind, consents: list[ConsentKind] | None) -> list[str] | None:
+    """A withdrawal names the consents it withdraws; no other kind names any."""
+    if (kind is RequestKind.withdrawal) != (consents is not None):
+        hint = "name the consents withdrawn" if consents is None else "only a withdrawal names consents"
+        raise ProblemError("validation", f"A {kind.value} request: {hint}.", errors=[field_error("consents", hint)])
+    return None if consents is None else sorted({c.value for c in consents})
 
 
 async def _new(session: AsyncSession, customer: Customer, kind: RequestKind, channel: RequestChannel,
-               details: str | None) -> PrivacyRequest:
+               details: str | None, consents: list[ConsentKind] | None) -> PrivacyRequest:
+    kinds = _consents(kind, consents)
     days, _ = await tenant_settings.get(session, ANSWER_DAYS)
     keys = await tenant_keys(session)
     now = clock.utcnow()
@@ -139,9 +158,35 @@ async def _new(session: AsyncSession, customer: Customer, kind: RequestKind, cha
         number=await next_number(session, SERIES, await local_year(session, now)), kind=kind,
         status=RequestStatus.open, channel=channel, customer_id=customer.id, node_id=customer.node_id,
         details_sealed=None if details is None else keys.seal(DETAILS, details),
-        filed_by=audit.actor_of(session).id, due_on=await today(session) + timedelta(days=int(days)))
+        consent_kinds=kinds, filed_by=audit.actor_of(session).id,
+        due_on=await today(session) + timedelta(days=int(days)))
     session.add(r)
-    return await saved(session, r, "privacy.request.file")
+    r = await saved(session, r, "privacy.request.file")
+    routed, _ = await tenant_settings.get(session, APPROVAL)
+    if kind.value in routed:
+        from app.domains.approvals import services as approvals
+
+        before = snapshot(r)
+        request = await approvals.create_request(
+            session, request_type=APPROVAL_TYPE, title=f"个人信息请求 {r.number} ({kind.value})",
+            payload={"privacyRequestId": str(r.id)})
+        r.approval_request_id = request.id
+        r = await saved(session, r, "privacy.request.submit", before=before)
+    return r
+
+
+async def require_approved(session: AsyncSession, r: PrivacyRequest) -> None:
+    """A request the tenant routes through the approval engine is carried out once approved."""
+    if r.approval_request_id is None:
+        return
+    from app.domains.approvals.approvable import request_status
+    from app.domains.approvals.models import RequestStatus as Decision
+
+    status = await request_status(session, r.approval_request_id)
+    if status is not Decision.approved:
+        shown = status.value if status is not None else "missing"
+        raise ProblemError("conflict", f"{_label(r)} is decided through approval, and its approval request is "
+                                       f"{shown}: it is carried out once approved (or refused).")
 
 
 # ------------------------------------------------------------------ owners (owner:self)
@@ -158,7 +203,7 @@ async def file_mine(session: AsyncSession, authz: Authorizer, data: MyRequestCre
     from app.domains.customers.services import get_mine
 
     customer = await get_mine(session, authz, data.customer_id, field="customerId")
-    return await _new(session, customer, data.kind, RequestChannel.app, data.details)
+    return await _new(session, customer, data.kind, RequestChannel.app, data.details, data.consents)
 
 
 async def list_mine(session: AsyncSession, authz: Authorizer, params: PageParams) -> Page[PrivacyRequestOut]:
@@ -168,8 +213,10 @@ async def list_mine(session: AsyncSession, authz: Authorizer, params: PageParams
                           to_schema=lambda r: PrivacyRequestOut.of(r, day))
 
 
-async def get_mine(session: AsyncSession, authz: Authorizer, request_id: uuid.UUID) -> PrivacyRequest:
-    r = await session.scalar(select(PrivacyRequest).where(PrivacyRequest.id == request_id, _owned(authz)))
+async def get_mine(session: AsyncSession, authz: Authorizer, request_id: uuid.UUID, *,
+                   lock: bool = False) -> PrivacyRequest:
+    stmt = select(PrivacyRequest).where(PrivacyRequest.id == request_id, _owned(authz))
+    r = await session.scalar(stmt.with_for_update() if lock else stmt)
     if r is None:
         raise ProblemError("not-found", f"No privacy request with id {request_id}.")
     return r
@@ -190,7 +237,7 @@ async def reveal_details(session: AsyncSession, r: PrivacyRequest, reason: str) 
     return DetailsOut(details=None if r.details_sealed is None else keys.open(DETAILS, r.details_sealed))
 
 
-def _answered(r: PrivacyRequest, session: AsyncSession, answer: str) -> None:
+def answered(r: PrivacyRequest, session: AsyncSession, answer: str) -> None:
     r.answer, r.answered_by, r.answered_at = answer, audit.actor_of(session).id, clock.utcnow()
 
 
@@ -199,6 +246,12 @@ async def start_package(session: AsyncSession, authz: Authorizer, r: PrivacyRequ
     authz.require(WRITE, path)
     if r.kind is not RequestKind.access:
         raise ProblemError("conflict", f"{_label(r)} asks for {r.kind.value}: only an access request gets a copy.")
+    await require_approved(session, r)
+    return await queue_package(session, r)
+
+
+async def queue_package(session: AsyncSession, r: PrivacyRequest) -> Job:
+    """The package job of an open access request (the caller enqueues its task after commit)."""
     FLOW.require("build", r.status, _label(r))
     before = snapshot(r)
     job = await create_job(session, PACKAGE_KIND)
@@ -237,6 +290,11 @@ async def deliver(session: AsyncSession, authz: Authorizer, r: PrivacyRequest, p
                   reason: str) -> PackageOut:
     """The copy in plain text, handed over: audited with its reason; completes the request."""
     authz.require(WRITE, path)
+    return await hand_over(session, r, reason)
+
+
+async def hand_over(session: AsyncSession, r: PrivacyRequest, reason: str) -> PackageOut:
+    await require_approved(session, r)
     if r.package_sealed is None:
         raise ProblemError("conflict", f"{_label(r)} has no copy yet: build it first "
                                        f"(POST .../package) and wait for its job.")
@@ -245,7 +303,7 @@ async def deliver(session: AsyncSession, authz: Authorizer, r: PrivacyRequest, p
     package = json.loads(keys.open(PACKAGE, r.package_sealed))
     before = snapshot(r)
     if r.status is RequestStatus.open:
-        _answered(r, session, f"Copy handed over: {reason}")
+        answered(r, session, f"Copy handed over: {reason}")
     r.status = target
     await saved(session, r, "privacy.package.deliver", before=before, reason=reason)
     return PackageOut(request_id=r.id, customer_id=r.customer_id, built_at=package["builtAt"],
@@ -258,10 +316,12 @@ async def erase(session: AsyncSession, authz: Authorizer, r: PrivacyRequest, pat
     authz.require(ERASE, path)
     if r.kind is not RequestKind.erasure:
         raise ProblemError("conflict", f"{_label(r)} asks for {r.kind.value}, not erasure.")
+    await require_approved(session, r)
     target = FLOW.to("erase", r.status, RequestStatus.completed, _label(r))
     before = snapshot(r)
     items = []
-    for holding in registry.holdings():
+    # The profile goes last: another domain may find the person by what it says (a committee by the name).
+    for holding in sorted(registry.holdings(), key=lambda h: h.kind == PROFILE):
         done = await holding.erase(session, r.customer_id)
         items.append({"kind": holding.kind, "anonymised": done.anonymised, "kept": done.kept,
                       "reason": done.reason})
@@ -270,7 +330,7 @@ async def erase(session: AsyncSession, authz: Authorizer, r: PrivacyRequest, pat
     r.outcome, r.status = items, target
     # The person's own words may name what was erased: they go too.
     r.details_sealed = None
-    _answered(r, session, data.answer)
+    answered(r, session, data.answer)
     return await saved(session, r, "privacy.request.erase", before=before)
 
 
@@ -278,12 +338,13 @@ async def complete(session: AsyncSession, authz: Authorizer, r: PrivacyRequest, 
                    data: AnswerIn) -> PrivacyRequest:
     authz.require(WRITE, path)
     if r.kind is not RequestKind.correction:
-        hint = "deliver its copy" if r.kind is RequestKind.access else "erase"
+        hint = {RequestKind.access: "deliver its copy", RequestKind.withdrawal: "withdraw"}.get(r.kind, "erase")
         raise ProblemError("conflict", f"{_label(r)} asks for {r.kind.value}: {hint} to complete it.")
+    await require_approved(session, r)
     target = FLOW.to("complete", r.status, RequestStatus.completed, _label(r))
     before = snapshot(r)
     r.status = target
-    _answered(r, session, data.answer)
+    answered(r, session, data.answer)
     return await saved(session, r, "privacy.request.complete", before=before)
 
 
@@ -293,7 +354,7 @@ async def refuse(session: AsyncSession, authz: Authorizer, r: PrivacyRequest, pa
     target = FLOW.to("refuse", r.status, RequestStatus.refused, _label(r))
     before = snapshot(r)
     r.status = target
-    _answered(r, session, data.answer)
+    answered(r, session, data.answer)
     return await saved(session, r, "privacy.request.refuse", before=before)
 
 

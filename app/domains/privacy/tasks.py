@@ -7,7 +7,7 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.domains.privacy import retention, services
+from app.domains.privacy import retention, rotation, services
 from app.fanout.tasks import BoundTenant, for_each_tenant
 from app.worker import tenant_task
 
@@ -39,3 +39,9 @@ async def retention_tenant(tenant: BoundTenant) -> dict[str, int]:
 
 deadline_scan = for_each_tenant(DEADLINE_SCAN, deadline_tenant)
 retention_scan = for_each_tenant(RETENTION_SCAN, retention_tenant)
+
+
+@tenant_task(rotation.KIND)
+async def rotate_data_key(session: AsyncSession, *, job_id: str) -> None:
+    """Seal every value again with the tenant's newest data key (app/domains/privacy/rotation.py)."""
+    await rotation.rotate(session, uuid.UUID(job_id))

@@ -27,5 +27,6 @@ DOMAIN = Domain(
     beat={"property-cadence-scan": Beat("property.cadence_scan", 86400.0)},
     approvals="app.domains.property.committee:REQUEST_TYPES",
     catalogue="tests.catalogue.property",
+    personal="app.domains.property.personal:PERSONAL",
     demo="app.domains.property.demo:seed_demo",
 )
