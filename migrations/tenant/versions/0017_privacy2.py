@@ -5,8 +5,8 @@ tenant's retired data keys are marked, not deleted (data_keys.retired_at).
 
 Additive: nullable columns, which the previous release neither reads nor writes.
 
-Revision ID: 0016_privacy2
-Revises: 0015_relations
+Revision ID: 0017_privacy2
+Revises: 0016_certs2
 Create Date: 2026-12-08
 
 A tenant migration: it runs once per tenant schema, inside that tenant's transaction.
@@ -20,8 +20,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0016_privacy2"
-down_revision = "0015_relations"
+revision = "0017_privacy2"
+down_revision = "0016_certs2"
 branch_labels = None
 depends_on = None
 
