@@ -95,8 +95,9 @@ from app.domains.grading.services.reviews import (
     review_out,
 )
 from app.domains.grading.services.rules import get_rules, normalised, put_rules
+from app.domains.grading.services.summaries import SUMMARY_REQUEST
 
-REQUEST_TYPES = [CREDIT_REQUEST, GRADE_REQUEST]  # the domain's declaration names this list
+REQUEST_TYPES = [CREDIT_REQUEST, GRADE_REQUEST, SUMMARY_REQUEST]  # the domain's declaration names this list
 
 __all__ = [
     "ASSIGN", "BATCH", "CENT", "COMPUTATION", "CONFIGURE", "CREDIT", "CREDIT_CHANGE", "CREDIT_REQUEST",

@@ -1,0 +1,62 @@
+"""Grading to the letter of seed 002: a grade keeps the previous window's monthly sales, the
+method that scored it and whether it is on the scale (below grade E's lowest it is unrated);
+the grade summary table signed off (grade_summaries, decided by the ``grade_summary`` chain,
+which the ``approvals.chains`` seeder stores for every group on this migration).
+
+Additive: nullable columns or columns with a server default, which the previous release
+neither reads nor writes, and a new table.
+
+Revision ID: 0016_grading_letter
+Revises: 0015_relations
+Create Date: 2026-12-08
+
+A tenant migration: it runs once per tenant schema, inside that tenant's transaction.
+Name tables with schema="tenant" (translated to the tenant's schema); for raw SQL use
+app.tenants.migrations.tenant_schema(). Forward only: tenants are never downgraded.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+revision = "0016_grading_letter"
+down_revision = "0015_relations"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column("customer_grades", sa.Column("previous_monthly_sales", sa.Numeric(precision=16, scale=2),
+                                               nullable=True), schema="tenant")
+    op.add_column("customer_grades", sa.Column("method", sa.String(length=10), server_default="rfm",
+                                               nullable=False), schema="tenant")
+    op.add_column("customer_grades", sa.Column("on_scale", sa.Boolean(), server_default="true", nullable=False),
+                  schema="tenant")
+    op.create_table(
+        "grade_summaries",
+        sa.Column("number", sa.String(length=30), nullable=False),
+        sa.Column("node_id", sa.UUID(), nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("prepared_by", sa.String(length=200), nullable=False),
+        sa.Column("lines", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("counts", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("approval_request_id", sa.UUID(), nullable=False),
+        sa.Column("signed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("id", sa.UUID(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(["approval_request_id"], ["tenant.approval_requests.id"],
+                                name=op.f("fk_grade_summaries_approval_request_id_approval_requests"),
+                                ondelete="RESTRICT"),
+        sa.ForeignKeyConstraint(["node_id"], ["tenant.org_nodes.id"],
+                                name=op.f("fk_grade_summaries_node_id_org_nodes"), ondelete="RESTRICT"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_grade_summaries")),
+        sa.UniqueConstraint("number", name=op.f("uq_grade_summaries_number")),
+        schema="tenant",
+    )
+    op.create_index("ix_grade_summaries_node_id", "grade_summaries", ["node_id"], unique=False, schema="tenant")
+    op.create_index("ix_grade_summaries_approval_request_id", "grade_summaries", ["approval_request_id"],
+                    unique=True, schema="tenant")
