@@ -365,6 +365,33 @@ async def _credit_change(ctx: Ctx) -> Made:
                 url=location)
 
 
+async def _summary_node(ctx: Ctx) -> str:
+    """A project with a graded customer, and the grade_summary chain's deciders at the group."""
+    from app.core.audit import SYSTEM
+    from app.domains.grading.services import recompute
+
+    c, _, _ = await _new_customer(ctx)
+    async with ctx.db.tenant_transaction(f"t_{ctx.tenant}") as session:
+        session.info["actor"] = SYSTEM
+        await recompute(session, customer_id=uuid.UUID(c["id"]))
+    root = await _root(ctx)
+    await deciders(ctx, [("sales_admin_manager", root), ("sales_gm", root), ("group_gm", root)])
+    return str(c["nodeId"])
+
+
+def _summary_body(ctx: Ctx, node_id: str) -> dict[str, Any]:
+    return {"title": f"A-only grade summary {ctx.mark}", "nodeId": node_id}
+
+
+async def _summaries(ctx: Ctx) -> Made:
+    return Made(params={}, values=[], url=None, bodies={"POST": _summary_body(ctx, await _summary_node(ctx))})
+
+
+async def _summary(ctx: Ctx) -> Made:
+    s, location = await _create(ctx, f"{GRADING}/summaries", _summary_body(ctx, await _summary_node(ctx)))
+    return Made(params={"summary_id": s["id"]}, values=[s["id"], s["number"], s["title"]], url=location)
+
+
 FACTORIES: dict[str, Factory] = {
     f"{INTERACTIONS}/visits": _visits,
     f"{INTERACTIONS}/visits/{{visit_id:uuid}}": _visit(lambda ctx: {}),
@@ -410,6 +437,8 @@ FACTORIES: dict[str, Factory] = {
     f"{GRADING}/credit-investigations": _credit_investigations,
     f"{GRADING}/credit-investigations/{{investigation_id:uuid}}": _credit_investigation,
     f"{GRADING}/credit-investigations/{{investigation_id:uuid}}/report": _credit_investigation,
+    f"{GRADING}/summaries": _summaries,
+    f"{GRADING}/summaries/{{summary_id:uuid}}": _summary,
 }
 
 
@@ -427,7 +456,7 @@ def _at_node(model: Any, value: Any) -> Callable[[], Select[Any]]:
 
 def _kinds() -> dict[str, Kind]:
     from app.domains.customers.models import Customer
-    from app.domains.grading.models import CreditChange, CreditInvestigation, CreditReview
+    from app.domains.grading.models import CreditChange, CreditInvestigation, CreditReview, GradeSummary
     from app.domains.interactions.models import Call, GiftApplication, GiftPlan, Reception, Visit
     from app.domains.org.models import OrgNode
     from app.domains.surveys.models import ReturnVisitPlan, ReturnVisitTarget, SurveyResult
@@ -452,6 +481,7 @@ def _kinds() -> dict[str, Kind]:
         "credit_change": Kind("grading.read", _at_node(CreditChange, CreditChange.reason)),
         "credit_review": Kind("grading.read", _at_node(CreditReview, CreditReview.abnormality)),
         "credit_investigation": Kind("grading.read", _at_node(CreditInvestigation, CreditInvestigation.content)),
+        "grade_summary": Kind("grading.read", _at_node(GradeSummary, GradeSummary.title)),
     }
 
 
@@ -476,6 +506,7 @@ def _details() -> dict[str, str]:
         **{f"{GRADING}/credit-reviews/{{review_id:uuid}}{tail}": "credit_review" for tail in ("", "/conclude")},
         **{f"{GRADING}/credit-investigations/{{investigation_id:uuid}}{tail}": "credit_investigation"
            for tail in ("", "/report")},
+        f"{GRADING}/summaries/{{summary_id:uuid}}": "grade_summary",
     }
 
 
@@ -526,6 +557,7 @@ def _creates() -> dict[str, tuple[str, Callable[[uuid.UUID], dict[str, Any]], st
             "outcome": {"kind": "failed", "reason": "busy"}, "nodeId": str(n)}, write),
         f"{SURVEYS}/plans": ("project", lambda n: {
             "nodeId": str(n), "title": "x", "method": "phone", "dueOn": "2030-01-01"}, plan),
+        f"{GRADING}/summaries": ("project", lambda n: {"nodeId": str(n), "title": "x"}, "grading.write"),
     }
 
 
@@ -533,7 +565,7 @@ async def _populate(seed: WorldSeed) -> None:
     """Per branch a gift plan; per project a visit, a draft reception, a gift application
     under review, a call, a return-visit plan with its target and a result, a credit-limit
     change under review and a credit review, all about the project's owner; then every customer
-    graded."""
+    graded, and each project's grade summary table prepared for sign-off."""
     from app.core.audit import SYSTEM
     from app.domains.grading.services import recompute
 
@@ -548,7 +580,7 @@ async def _populate(seed: WorldSeed) -> None:
                              ("customer_info_supervisor", branch)])
         await _create(ctx, f"{INTERACTIONS}/gift-plans", {"nodeId": branch, "title": f"{code}中秋礼品",
                                                           "occasion": "中秋", "items": _items()})
-    await deciders(ctx, [("sales_vp", root), ("sales_gm", root), ("group_gm", root)])
+    await deciders(ctx, [("sales_vp", root), ("sales_gm", root), ("group_gm", root), ("sales_admin_manager", root)])
     questionnaire, answers = await standard_answers(ctx)
     for project in seed.projects:
         owner = next(c for c in customers if c["nodeId"] == project["id"])
@@ -574,6 +606,8 @@ async def _populate(seed: WorldSeed) -> None:
     async with seed.db.tenant_transaction(f"t_{seed.slug}") as session:
         session.info["actor"] = SYSTEM
         await recompute(session)
+    for project in seed.projects:  # the grade summary table of each project, signed off by the group
+        await _create(ctx, f"{GRADING}/summaries", {"nodeId": project["id"], "title": f"{project['name']}等级汇总表"})
 
 
 SUBTREE = SubtreeSpec(
@@ -590,6 +624,7 @@ SUBTREE = SubtreeSpec(
         f"{GRADING}/credit-changes": "credit_change",
         f"{GRADING}/credit-reviews": "credit_review",
         f"{GRADING}/credit-investigations": "credit_investigation",
+        f"{GRADING}/summaries": "grade_summary",
     },
     # Graded customers only: the grade summary table.
     subset_lists={f"{GRADING}/grades": "graded_customer"},
@@ -602,6 +637,7 @@ SUBTREE = SubtreeSpec(
         "graded_customer": f"{GRADING}/customers/{{}}", "credit_change": f"{GRADING}/credit-changes/{{}}",
         "credit_review": f"{GRADING}/credit-reviews/{{}}",
         "credit_investigation": f"{GRADING}/credit-investigations/{{}}",
+        "grade_summary": f"{GRADING}/summaries/{{}}",
     },
     no_node={
         f"{SURVEYS}/questionnaires": "questionnaires are the group's: surveys.read anywhere reads them, "

@@ -387,11 +387,11 @@ class GradeSummaryIn(Input):
 
 
 class SummaryLine(Schema):
-    """A line of the table as signed (seed 002's columns)."""
+    """A line of the table as signed (seed 002's columns). The customer by number, not name: a
+    signed table holds no personal data (the grade summary table shows the name)."""
 
     customer_id: uuid.UUID
     customer_number: str
-    customer_name: str
     account_manager_id: str | None  # the salesperson (业务员)
     score: Decimal
     coefficient: Decimal

@@ -261,11 +261,14 @@ async def recompute(session: AsyncSession, *, node_path: str | None = None, cust
         after = ids[-1]
         if progress is not None:
             await progress.report(done)
-    counts = dict((await session.execute(
-        select(CustomerGrade.grade, func.count()).join(Customer, Customer.id == CustomerGrade.customer_id)
-        .where(scope).group_by(CustomerGrade.grade))).all())
-    result = {"customers": done, "changed": changed, "grades": {g.value: counts.get(g, 0) for g in Grade},
-              "rulesVersion": rules_version}
+    # Per grade, and the customers outside the scale (unrated).
+    per_grade = {g.value: 0 for g in Grade} | {"unrated": 0}
+    for g, on_scale, n in (await session.execute(
+            select(CustomerGrade.grade, CustomerGrade.on_scale, func.count())
+            .join(Customer, Customer.id == CustomerGrade.customer_id)
+            .where(scope).group_by(CustomerGrade.grade, CustomerGrade.on_scale))).all():
+        per_grade[g.value if on_scale else "unrated"] += n
+    result = {"customers": done, "changed": changed, "grades": per_grade, "rulesVersion": rules_version}
     # One record for the run; each customer's change is in their grade history.
     where = "group" if whole_group else (node_path or f"customer {customer_id}")
     await audit.record(session, action="grading.recompute", entity_type=COMPUTATION,

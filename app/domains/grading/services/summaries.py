@@ -23,7 +23,7 @@ from app.core.writes import saved
 from app.domains.access.authz import Authorizer
 from app.domains.access.records import get_at_node, node_for, subtree_filter
 from app.domains.approvals import services as approvals
-from app.domains.approvals.approvable import page_with_request_status, payload_id, request_status
+from app.domains.approvals.approvable import page_with_request_status, request_status
 from app.domains.approvals.models import ApprovalRequest, RequestStatus
 from app.domains.approvals.registry import request_type
 from app.domains.customers.models import Customer
@@ -75,7 +75,7 @@ async def prepare_summary(session: AsyncSession, authz: Authorizer, data: GradeS
         node = await org.get_root(session)
         authz.require(SUMMARY, node.path)
     rows = (await session.execute(
-        select(CustomerGrade, Customer.number, Customer.name, APPLIED_LIMITS.c.limit)
+        select(CustomerGrade, Customer.number, APPLIED_LIMITS.c.limit)
         .join(Customer, Customer.id == CustomerGrade.customer_id)
         .outerjoin(APPLIED_LIMITS, APPLIED_LIMITS.c.cid == CustomerGrade.customer_id)
         .where(Customer.merged_into_id.is_(None), await subtree_filter(session, Customer.node_id, node.id))
@@ -87,12 +87,12 @@ async def prepare_summary(session: AsyncSession, authz: Authorizer, data: GradeS
     if len(rows) > MAX_LINES:
         raise ProblemError("conflict", f"More than {MAX_LINES} graded customers: prepare the table per branch or "
                                        "project.", errors=[field_error("nodeId", f"more than {MAX_LINES} lines")])
-    lines = [{"customerId": str(g.customer_id), "customerNumber": number, "customerName": name,
+    lines = [{"customerId": str(g.customer_id), "customerNumber": number,
               "accountManagerId": g.account_manager_id, "score": str(g.score), "coefficient": str(g.coefficient),
               "monthlySales": str(g.monthly_sales),
               "fulfilmentRate": None if g.fulfilment_rate is None else str(g.fulfilment_rate),
               "grade": g.grade.value if g.on_scale else None, "creditLimit": None if limit is None else str(limit)}
-             for g, number, name, limit in rows]
+             for g, number, limit in rows]
     counts = {g.value: 0 for g in Grade} | {"unrated": 0}
     for line in lines:
         counts[line["grade"] or "unrated"] += 1
@@ -136,17 +136,9 @@ async def _decided(session: AsyncSession, request: ApprovalRequest) -> None:
     await session.flush()
 
 
-async def _summary_node(session: AsyncSession, payload: dict[str, Any]) -> uuid.UUID:
-    summary = await session.get(GradeSummary, payload_id(payload, "summaryId"))
-    if summary is None:
-        raise ProblemError("validation", "No such grade summary.", errors=[field_error("payload.summaryId",
-                                                                                        "unknown")])
-    return summary.node_id
-
-
 SUMMARY_REQUEST = request_type(
     SUMMARY_TYPE, "Grade summary table sign-off",
-    on_approved=_on_signed, on_rejected=_decided, on_withdrawn=_decided, node_of=_summary_node,
+    on_approved=_on_signed, on_rejected=_decided, on_withdrawn=_decided,
     subject_of=lambda payload: (SUMMARY_ENTITY, payload["summaryId"]),
     # Seed 002, 客户等级管理汇总表: 编制 (the preparer), 复核, 审核, 审批. The form names no roles:
     # the sales management manager checks (002 §11 has them organise the customer archive), the
