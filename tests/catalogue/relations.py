@@ -557,7 +557,7 @@ def _creates() -> dict[str, tuple[str, Callable[[uuid.UUID], dict[str, Any]], st
             "outcome": {"kind": "failed", "reason": "busy"}, "nodeId": str(n)}, write),
         f"{SURVEYS}/plans": ("project", lambda n: {
             "nodeId": str(n), "title": "x", "method": "phone", "dueOn": "2030-01-01"}, plan),
-        f"{GRADING}/summaries": ("project", lambda n: {"nodeId": str(n), "title": "x"}, "grading.write"),
+        f"{GRADING}/summaries": ("project", lambda n: {"nodeId": str(n), "title": "x"}, "grading.summary"),
     }
 
 
