@@ -53,7 +53,7 @@ class Sales(Input):
     """How the monthly average sales score against the previous period (seed 002): the
     window's monthly average as a percent of the previous window's, by four cut points: at
     least the highest scores 5, at least the next 4, ... below the lowest 1. Sales now and none
-    before score 5; no sales in either window 1."""
+    before (a new customer) score 3; no sales in either window 1."""
 
     growth: Annotated[list[Annotated[int, msgspec.Meta(ge=0, le=10_000)]],
                       _cuts({"type": "integer", "minimum": 0, "maximum": 10_000})]

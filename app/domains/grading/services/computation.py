@@ -138,7 +138,9 @@ def _scored(rules: Rules, scope: ColumnElement[bool], lo: uuid.UUID, hi: uuid.UU
         # Seed 002: monthly average sales against the previous period, and the on-time credit
         # fulfilment rate (for customers with a deal due).
         growth = cast(func.coalesce(deals.c.w, 0), Numeric) * 100 / func.nullif(func.coalesce(deals.c.p, 0), 0)
-        s = case((func.coalesce(deals.c.p, 0) == 0, case((func.coalesce(deals.c.w, 0) > 0, 5), else_=1)),
+        # Sales now and none before: a new customer, neither growing nor slipping (the middle
+        # level); no sales in either window: the lowest.
+        s = case((func.coalesce(deals.c.p, 0) == 0, case((func.coalesce(deals.c.w, 0) > 0, 3), else_=1)),
                  else_=_level_high_is_good(growth, rules.sales.growth))
         has_fulfilment = fulfilment.is_not(None)
         weighted = w.sales * (s - 1) * 25 + case((has_fulfilment, w.fulfilment * fulfilment), else_=0)
