@@ -18,6 +18,7 @@ GRADING = "/api/v1/grading"
 APPROVER_SCOPES = ["approvals:read", "approvals:write"]
 WHEN = "2026-06-18T18:30:00+08:00"
 RECEPTION_CHAIN = ("cs_manager", "general_manager", "finance")
+GIFT_CHAIN = ("department_supervisor", "gift_administrator", "office_director", "deputy_manager")
 
 
 def _unique() -> str:
@@ -158,7 +159,8 @@ async def _gift_plan(ctx: Ctx) -> Made:
 
 async def _application_body(ctx: Ctx) -> tuple[dict[str, Any], list[dict[str, str]]]:
     project, _ = await _new_project(ctx)
-    people = await deciders(ctx, [("cs_manager", await _branch_of(ctx, project["id"]))])
+    branch = await _branch_of(ctx, project["id"])
+    people = await deciders(ctx, [(role, branch) for role in GIFT_CHAIN])
     return {"nodeId": project["id"], "recipient": f"A-only recipient {ctx.mark}", "purpose": f"A's gift {ctx.mark}",
             "items": _items()}, people
 
@@ -577,7 +579,7 @@ async def _populate(seed: WorldSeed) -> None:
     for code in ("SZ", "GZ"):
         branch = str(seed.nodes[code]["id"])
         await deciders(ctx, [("cs_manager", branch), ("sales_admin_manager", branch),
-                             ("customer_info_supervisor", branch)])
+                             ("customer_info_supervisor", branch), *((role, branch) for role in GIFT_CHAIN)])
         await _create(ctx, f"{INTERACTIONS}/gift-plans", {"nodeId": branch, "title": f"{code}中秋礼品",
                                                           "occasion": "中秋", "items": _items()})
     await deciders(ctx, [("sales_vp", root), ("sales_gm", root), ("group_gm", root), ("sales_admin_manager", root)])

@@ -200,8 +200,17 @@ async def _application_payload(session: AsyncSession, a: GiftApplication) -> dic
 
 GIFT_REQUEST = approvable_type(
     GIFT_TYPE, "Gift application", APPLICATION_RECORD, describe=_application_payload,
-    default_chain=[{"name": "Customer service manager", "role": "cs_manager", "at": "branch"}],
-    default_roles={"cs_manager": "Customer service manager"},
+    # Seed 000 §20 礼品馈赠申请表: 部门主管, 礼品管理人员, 办公室主任, 副经理 sign in turn.
+    default_chain=[
+        {"name": "Department supervisor (部门主管)", "role": "department_supervisor", "at": "branch"},
+        {"name": "Gift administrator (礼品管理人员)", "role": "gift_administrator", "at": "branch"},
+        {"name": "Office director (办公室主任)", "role": "office_director", "at": "branch"},
+        {"name": "Deputy manager (副经理)", "role": "deputy_manager", "at": "branch"},
+    ],
+    default_roles={"department_supervisor": "Department supervisor",
+                   "gift_administrator": "礼品管理人员 Gift administrator",
+                   "office_director": "办公室主任 Office director", "deputy_manager": "副经理 Deputy manager"},
+    replaces=[[{"name": "Customer service manager", "role": "cs_manager", "at": "branch"}]],
 )
 
 
