@@ -30,6 +30,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.models import IdMixin, TenantBase, TimestampMixin, VersionMixin, str_enum
+from app.core.personal import kept_plain
 from app.domains.customers.references import register_behaviour_data, register_customer_reference
 
 
@@ -199,7 +200,13 @@ class GiftPlan(IdMixin, TimestampMixin, VersionMixin, TenantBase):
     occasion: Mapped[str] = mapped_column(String(200), nullable=False)
     # [{"item", "quantity", "unitValue"}]; unitValue a decimal string.
     items: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, nullable=False, default=list)
-    budget: Mapped[Decimal] = _money()  # the items' total
+    # The plan per customer (seed 000 §19): [{"customerId", "customerNumber", "industry", "contact",
+    # "cooperation", "purpose", "items", "budget", "note"}].
+    customer_lines: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSONB, nullable=False, default=list, server_default="[]",
+        info=kept_plain("the person in charge at a customer company, named on the gift plan form (seed 000 §19) "
+                        "for the gift administrator to address the gifts; a business contact, not a private file"))
+    budget: Mapped[Decimal] = _money()  # the items' and the customers' lines' total
     status: Mapped[GiftPlanStatus] = mapped_column(str_enum(GiftPlanStatus), nullable=False)
 
     __table_args__ = (Index("ix_gift_plans_node_id", "node_id"),)

@@ -283,18 +283,53 @@ class ReceptionSummary(Schema):
 # -------------------------------------------------------------------------------- gifts
 
 
+class GiftPlanCustomer(Input):
+    """A customer's line of the gift plan (seed 000 §19 礼品馈赠计划表): the customer, their
+    industry (从事行业), the person in charge there (负责人姓名), the state of the cooperation
+    (合作现状), the purpose of the gifts (馈赠目的), the gifts (礼品名称, 数量) and their budget
+    (预算价值, the gifts' total)."""
+
+    customer_id: uuid.UUID
+    industry: Text200
+    contact: Text200
+    cooperation: Text200
+    purpose: Text1000
+    items: Annotated[list[GiftLine], msgspec.Meta(min_length=1, max_length=20)]
+    note: Text500 | None = None
+
+
+PlanCustomers = Annotated[list[GiftPlanCustomer], msgspec.Meta(max_length=200)]
+
+
 class GiftPlanCreate(Input):
+    """An occasion's gifts (``items``), per customer (``customers``, seed 000 §19), or both: at
+    least one line (422 naming ``items`` otherwise). The budget is all the lines' total."""
+
     node_id: uuid.UUID
     title: Text200
     occasion: Text200
-    items: Annotated[list[GiftLine], msgspec.Meta(min_length=1, max_length=20)]
+    items: Annotated[list[GiftLine], msgspec.Meta(max_length=20)] = msgspec.field(default_factory=list)
+    customers: PlanCustomers = msgspec.field(default_factory=list)
 
 
 class GiftPlanUpdate(Input):
     title: Text200 | msgspec.UnsetType = msgspec.UNSET
     occasion: Text200 | msgspec.UnsetType = msgspec.UNSET
-    items: Annotated[list[GiftLine], msgspec.Meta(min_length=1, max_length=20)] | msgspec.UnsetType = msgspec.UNSET
+    items: Annotated[list[GiftLine], msgspec.Meta(max_length=20)] | msgspec.UnsetType = msgspec.UNSET
+    customers: PlanCustomers | msgspec.UnsetType = msgspec.UNSET
     status: GiftPlanStatus | msgspec.UnsetType = msgspec.UNSET
+
+
+class GiftPlanCustomerOut(Schema):
+    customer_id: uuid.UUID
+    customer_number: str
+    industry: str
+    contact: str
+    cooperation: str
+    purpose: str
+    items: list[GiftLineOut]
+    budget: Decimal  # the line's gifts' total
+    note: str | None
 
 
 class GiftPlanOut(Schema):
@@ -303,7 +338,8 @@ class GiftPlanOut(Schema):
     title: str
     occasion: str
     items: list[GiftLineOut]
-    budget: Decimal
+    customers: list[GiftPlanCustomerOut]  # the plan per customer (seed 000 §19)
+    budget: Decimal  # the items' and the customers' lines' total
     # Applications pending, approved or issued against the plan, and what is left.
     committed: Decimal
     remaining: Decimal

@@ -1,4 +1,6 @@
-"""Grading to the letter of seed 002: a grade keeps the previous window's monthly sales, the
+"""Gifts and grading to the letter of seeds 000 and 002: a gift plan per customer
+(gift_plans.customer_lines; the gift application's four sign-offs are seeded by
+``approvals.chains.corrected.gifts``, which runs with this revision). Grading to the letter of seed 002: a grade keeps the previous window's monthly sales, the
 method that scored it and whether it is on the scale (below grade E's lowest it is unrated);
 the grade summary table signed off (grade_summaries, decided by the ``grade_summary`` chain,
 which the ``approvals.chains`` seeder stores for every group on this migration).
@@ -28,6 +30,9 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # Seed 000 §19: a gift plan's lines per customer.
+    op.add_column("gift_plans", sa.Column("customer_lines", postgresql.JSONB(astext_type=sa.Text()),
+                                          server_default="[]", nullable=False), schema="tenant")
     op.add_column("customer_grades", sa.Column("previous_monthly_sales", sa.Numeric(precision=16, scale=2),
                                                nullable=True), schema="tenant")
     op.add_column("customer_grades", sa.Column("method", sa.String(length=10), server_default="rfm",
