@@ -116,16 +116,23 @@ async def _reception_deciders(ctx: Ctx, project_id: str) -> list[dict[str, str]]
 
 
 def _reception(state: str, post: dict[str, Any]) -> Factory:
-    """A reception: a draft, or ``approved`` through its whole chain."""
+    """A reception: a draft, ``approved`` through its whole chain, or ``reviewed``: reported
+    too, and its report approved by its chain."""
     async def make(ctx: Ctx) -> Made:
         project, _ = await _new_project(ctx)
         people = await _reception_deciders(ctx, project["id"])
         r, location = await _create(ctx, f"{INTERACTIONS}/receptions",
                                     _reception_body(ctx, project["id"], submit=False))
-        if state == "approved":
+        if state in ("approved", "reviewed"):
             r = await _ok(await ctx.client.post(f"{location}/submit", json={},
                                                 headers={**ctx.auth, "If-Match": await _etag(ctx, location)}))
             await approve(ctx, r["approvalRequestId"], people)
+        if state == "reviewed":
+            r = await _ok(await ctx.client.post(f"{location}/report", json={
+                "heldAt": WHEN, "attendeeCount": 8, "summary": f"A-only summary {ctx.mark}",
+                "actual": {"meeting": "500.00", "meals": "6600.00"}},
+                headers={**ctx.auth, "If-Match": await _etag(ctx, location)}))
+            await approve(ctx, r["reportRequestId"], people)
         return Made(params={"reception_id": r["id"]}, values=[r["id"], r["number"], r["title"], r["venue"]],
                     url=location, bodies={"PATCH": {"venue": f"Moved {ctx.mark}"}, "POST": post})
 
@@ -409,6 +416,7 @@ FACTORIES: dict[str, Factory] = {
     f"{INTERACTIONS}/receptions/{{reception_id:uuid}}/report": _reception("approved", {
         "heldAt": WHEN, "attendeeCount": 12, "summary": "catalogue", "actual": {"meals": "7600.00"}}),
     f"{INTERACTIONS}/receptions/{{reception_id:uuid}}/cancel": _reception("draft", {"reason": "catalogue"}),
+    f"{INTERACTIONS}/receptions/{{reception_id:uuid}}/reimburse": _reception("reviewed", {"note": "catalogue"}),
     f"{INTERACTIONS}/gift-plans": _gift_plans,
     f"{INTERACTIONS}/gift-plans/{{plan_id:uuid}}": _gift_plan,
     f"{INTERACTIONS}/gift-applications": _gift_applications,
@@ -495,7 +503,7 @@ def _details() -> dict[str, str]:
     customer = f"{GRADING}/customers/{{customer_id:uuid}}"
     return {
         **{f"{visit}{tail}": "visit" for tail in ("", "/record", "/report", "/cancel")},
-        **{f"{reception}{tail}": "reception" for tail in ("", "/submit", "/report", "/cancel")},
+        **{f"{reception}{tail}": "reception" for tail in ("", "/submit", "/report", "/cancel", "/reimburse")},
         f"{INTERACTIONS}/gift-plans/{{plan_id:uuid}}": "gift_plan",
         **{f"{application}{tail}": "gift_application" for tail in ("", "/issue", "/cancel")},
         f"{INTERACTIONS}/calls/{{call_id:uuid}}": "call",
@@ -526,6 +534,7 @@ def _write_bodies() -> dict[tuple[str, str], Callable[[Any, Any], Any]]:
         (f"{reception}/report", "POST"): lambda w, u: {"heldAt": WHEN, "attendeeCount": 1, "summary": "x",
                                                         "actual": {}},
         (f"{reception}/cancel", "POST"): lambda w, u: {"reason": "changed"},
+        (f"{reception}/reimburse", "POST"): lambda w, u: {},
         (f"{INTERACTIONS}/gift-plans/{{plan_id:uuid}}", "PATCH"): lambda w, u: {"title": "changed"},
         (f"{application}/issue", "POST"): lambda w, u: {},
         (f"{application}/cancel", "POST"): lambda w, u: {"reason": "changed"},

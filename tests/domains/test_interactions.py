@@ -213,8 +213,8 @@ async def test_a_reception_through_its_chain_and_report(client: Any, db: Any, wo
         {"name": "张律师", "role": "guest", "organisation": "某律师事务所"}]))
     reception = await ok(created)
     assert reception["number"].startswith("JD-") and reception["status"] == "pending"
-    assert reception["budget"] == {"meals": "12000.00", "transport": "1500.00", "gifts": "3000.00",
-                                   "other": "0.00", "total": "16500.00"}
+    assert reception["budget"] == {"meeting": "0.00", "meals": "12000.00", "lodging": "0.00", "transport": "1500.00",
+                                   "gifts": "3000.00", "other": "0.00", "total": "16500.00"}
     request = await ok(await client.get(f"/api/v1/approvals/requests/{reception['approvalRequestId']}",
                                         headers=world.admin), 200)
     assert request["type"] == "reception_application" and request["amount"] == "16500.00"

@@ -1,4 +1,5 @@
-"""Gifts and grading to the letter of seeds 000 and 002: a gift plan per customer
+"""Hospitality, gifts and grading to the letter of seeds 000 and 002: a reception's meeting
+and lodging lines, its report's attendees, review and reimbursement; a gift plan per customer
 (gift_plans.customer_lines; the gift application's four sign-offs are seeded by
 ``approvals.chains.corrected.gifts``, which runs with this revision). Grading to the letter of seed 002: a grade keeps the previous window's monthly sales, the
 method that scored it and whether it is on the scale (below grade E's lowest it is unrated);
@@ -30,6 +31,27 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # Seed 000 §17–18, §23–24: a reception's meeting and lodging lines, the report's attendees,
+    # its review (reception_report chain) and finance's reimbursement.
+    for column in ("budget_meeting", "budget_lodging"):
+        op.add_column("receptions", sa.Column(column, sa.Numeric(precision=14, scale=2), server_default="0",
+                                              nullable=False), schema="tenant")
+    for column in ("actual_meeting", "actual_lodging", "reimbursed_amount"):
+        op.add_column("receptions", sa.Column(column, sa.Numeric(precision=14, scale=2), nullable=True),
+                      schema="tenant")
+    op.add_column("receptions", sa.Column("staff_attendees", postgresql.JSONB(astext_type=sa.Text()),
+                                          server_default="[]", nullable=False), schema="tenant")
+    op.add_column("receptions", sa.Column("report_request_id", sa.UUID(), nullable=True), schema="tenant")
+    op.create_foreign_key(op.f("fk_receptions_report_request_id_approval_requests"), "receptions",
+                          "approval_requests", ["report_request_id"], ["id"], source_schema="tenant",
+                          referent_schema="tenant", ondelete="RESTRICT")
+    op.create_index("ix_receptions_report_request_id", "receptions", ["report_request_id"], unique=False,
+                    schema="tenant")
+    op.add_column("receptions", sa.Column("reimbursed_at", sa.DateTime(timezone=True), nullable=True),
+                  schema="tenant")
+    op.add_column("receptions", sa.Column("reimbursed_by", sa.String(length=200), nullable=True), schema="tenant")
+    op.add_column("reception_guests", sa.Column("attended", sa.Boolean(), server_default="false", nullable=False),
+                  schema="tenant")
     # Seed 000 §19: a gift plan's lines per customer.
     op.add_column("gift_plans", sa.Column("customer_lines", postgresql.JSONB(astext_type=sa.Text()),
                                           server_default="[]", nullable=False), schema="tenant")
