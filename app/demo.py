@@ -134,6 +134,7 @@ async def seed_demo(db: Database, slug: str, actor: Actor, settings: Settings | 
             if domain.demo:
                 await load(domain.demo)(session, people)
         await _seed_role_holders(session, supervisor_id)
+        await _seed_grade_summary(session)
     if settings is not None and secret:
         path = credentials_file(settings)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -341,6 +342,15 @@ async def _seed_relations(session: AsyncSession) -> None:
             {"questionId": str(q.id), "text": "希望小区增加充电桩 More EV chargers, please"} for q in questions]},
         ResultCreate))
     await recompute(session)
+
+
+async def _seed_grade_summary(session: AsyncSession) -> None:
+    """The group's grade summary table prepared for sign-off (seed 002), waiting for the
+    sales management manager's check: once the role holders exist, whom its chain needs."""
+    from app.domains.grading.schemas import GradeSummaryIn
+    from app.domains.grading.services import summaries
+
+    await summaries.prepare_summary(session, trusted(), GradeSummaryIn(title="客户等级管理汇总表 Grade summary table"))
 
 
 def print_demo_help(console: Any, settings: Settings, base: str) -> None:

@@ -18,6 +18,7 @@ GRADING = "/api/v1/grading"
 APPROVER_SCOPES = ["approvals:read", "approvals:write"]
 WHEN = "2026-06-18T18:30:00+08:00"
 RECEPTION_CHAIN = ("cs_manager", "general_manager", "finance")
+GIFT_CHAIN = ("department_supervisor", "gift_administrator", "office_director", "deputy_manager")
 
 
 def _unique() -> str:
@@ -115,16 +116,23 @@ async def _reception_deciders(ctx: Ctx, project_id: str) -> list[dict[str, str]]
 
 
 def _reception(state: str, post: dict[str, Any]) -> Factory:
-    """A reception: a draft, or ``approved`` through its whole chain."""
+    """A reception: a draft, ``approved`` through its whole chain, or ``reviewed``: reported
+    too, and its report approved by its chain."""
     async def make(ctx: Ctx) -> Made:
         project, _ = await _new_project(ctx)
         people = await _reception_deciders(ctx, project["id"])
         r, location = await _create(ctx, f"{INTERACTIONS}/receptions",
                                     _reception_body(ctx, project["id"], submit=False))
-        if state == "approved":
+        if state in ("approved", "reviewed"):
             r = await _ok(await ctx.client.post(f"{location}/submit", json={},
                                                 headers={**ctx.auth, "If-Match": await _etag(ctx, location)}))
             await approve(ctx, r["approvalRequestId"], people)
+        if state == "reviewed":
+            r = await _ok(await ctx.client.post(f"{location}/report", json={
+                "heldAt": WHEN, "attendeeCount": 8, "summary": f"A-only summary {ctx.mark}",
+                "actual": {"meeting": "500.00", "meals": "6600.00"}},
+                headers={**ctx.auth, "If-Match": await _etag(ctx, location)}))
+            await approve(ctx, r["reportRequestId"], people)
         return Made(params={"reception_id": r["id"]}, values=[r["id"], r["number"], r["title"], r["venue"]],
                     url=location, bodies={"PATCH": {"venue": f"Moved {ctx.mark}"}, "POST": post})
 
@@ -158,7 +166,8 @@ async def _gift_plan(ctx: Ctx) -> Made:
 
 async def _application_body(ctx: Ctx) -> tuple[dict[str, Any], list[dict[str, str]]]:
     project, _ = await _new_project(ctx)
-    people = await deciders(ctx, [("cs_manager", await _branch_of(ctx, project["id"]))])
+    branch = await _branch_of(ctx, project["id"])
+    people = await deciders(ctx, [(role, branch) for role in GIFT_CHAIN])
     return {"nodeId": project["id"], "recipient": f"A-only recipient {ctx.mark}", "purpose": f"A's gift {ctx.mark}",
             "items": _items()}, people
 
@@ -365,6 +374,33 @@ async def _credit_change(ctx: Ctx) -> Made:
                 url=location)
 
 
+async def _summary_node(ctx: Ctx) -> str:
+    """A project with a graded customer, and the grade_summary chain's deciders at the group."""
+    from app.core.audit import SYSTEM
+    from app.domains.grading.services import recompute
+
+    c, _, _ = await _new_customer(ctx)
+    async with ctx.db.tenant_transaction(f"t_{ctx.tenant}") as session:
+        session.info["actor"] = SYSTEM
+        await recompute(session, customer_id=uuid.UUID(c["id"]))
+    root = await _root(ctx)
+    await deciders(ctx, [("sales_admin_manager", root), ("sales_gm", root), ("group_gm", root)])
+    return str(c["nodeId"])
+
+
+def _summary_body(ctx: Ctx, node_id: str) -> dict[str, Any]:
+    return {"title": f"A-only grade summary {ctx.mark}", "nodeId": node_id}
+
+
+async def _summaries(ctx: Ctx) -> Made:
+    return Made(params={}, values=[], url=None, bodies={"POST": _summary_body(ctx, await _summary_node(ctx))})
+
+
+async def _summary(ctx: Ctx) -> Made:
+    s, location = await _create(ctx, f"{GRADING}/summaries", _summary_body(ctx, await _summary_node(ctx)))
+    return Made(params={"summary_id": s["id"]}, values=[s["id"], s["number"], s["title"]], url=location)
+
+
 FACTORIES: dict[str, Factory] = {
     f"{INTERACTIONS}/visits": _visits,
     f"{INTERACTIONS}/visits/{{visit_id:uuid}}": _visit(lambda ctx: {}),
@@ -380,6 +416,7 @@ FACTORIES: dict[str, Factory] = {
     f"{INTERACTIONS}/receptions/{{reception_id:uuid}}/report": _reception("approved", {
         "heldAt": WHEN, "attendeeCount": 12, "summary": "catalogue", "actual": {"meals": "7600.00"}}),
     f"{INTERACTIONS}/receptions/{{reception_id:uuid}}/cancel": _reception("draft", {"reason": "catalogue"}),
+    f"{INTERACTIONS}/receptions/{{reception_id:uuid}}/reimburse": _reception("reviewed", {"note": "catalogue"}),
     f"{INTERACTIONS}/gift-plans": _gift_plans,
     f"{INTERACTIONS}/gift-plans/{{plan_id:uuid}}": _gift_plan,
     f"{INTERACTIONS}/gift-applications": _gift_applications,
@@ -410,6 +447,8 @@ FACTORIES: dict[str, Factory] = {
     f"{GRADING}/credit-investigations": _credit_investigations,
     f"{GRADING}/credit-investigations/{{investigation_id:uuid}}": _credit_investigation,
     f"{GRADING}/credit-investigations/{{investigation_id:uuid}}/report": _credit_investigation,
+    f"{GRADING}/summaries": _summaries,
+    f"{GRADING}/summaries/{{summary_id:uuid}}": _summary,
 }
 
 
@@ -427,7 +466,7 @@ def _at_node(model: Any, value: Any) -> Callable[[], Select[Any]]:
 
 def _kinds() -> dict[str, Kind]:
     from app.domains.customers.models import Customer
-    from app.domains.grading.models import CreditChange, CreditInvestigation, CreditReview
+    from app.domains.grading.models import CreditChange, CreditInvestigation, CreditReview, GradeSummary
     from app.domains.interactions.models import Call, GiftApplication, GiftPlan, Reception, Visit
     from app.domains.org.models import OrgNode
     from app.domains.surveys.models import ReturnVisitPlan, ReturnVisitTarget, SurveyResult
@@ -452,6 +491,7 @@ def _kinds() -> dict[str, Kind]:
         "credit_change": Kind("grading.read", _at_node(CreditChange, CreditChange.reason)),
         "credit_review": Kind("grading.read", _at_node(CreditReview, CreditReview.abnormality)),
         "credit_investigation": Kind("grading.read", _at_node(CreditInvestigation, CreditInvestigation.content)),
+        "grade_summary": Kind("grading.read", _at_node(GradeSummary, GradeSummary.title)),
     }
 
 
@@ -463,7 +503,7 @@ def _details() -> dict[str, str]:
     customer = f"{GRADING}/customers/{{customer_id:uuid}}"
     return {
         **{f"{visit}{tail}": "visit" for tail in ("", "/record", "/report", "/cancel")},
-        **{f"{reception}{tail}": "reception" for tail in ("", "/submit", "/report", "/cancel")},
+        **{f"{reception}{tail}": "reception" for tail in ("", "/submit", "/report", "/cancel", "/reimburse")},
         f"{INTERACTIONS}/gift-plans/{{plan_id:uuid}}": "gift_plan",
         **{f"{application}{tail}": "gift_application" for tail in ("", "/issue", "/cancel")},
         f"{INTERACTIONS}/calls/{{call_id:uuid}}": "call",
@@ -476,6 +516,7 @@ def _details() -> dict[str, str]:
         **{f"{GRADING}/credit-reviews/{{review_id:uuid}}{tail}": "credit_review" for tail in ("", "/conclude")},
         **{f"{GRADING}/credit-investigations/{{investigation_id:uuid}}{tail}": "credit_investigation"
            for tail in ("", "/report")},
+        f"{GRADING}/summaries/{{summary_id:uuid}}": "grade_summary",
     }
 
 
@@ -493,6 +534,7 @@ def _write_bodies() -> dict[tuple[str, str], Callable[[Any, Any], Any]]:
         (f"{reception}/report", "POST"): lambda w, u: {"heldAt": WHEN, "attendeeCount": 1, "summary": "x",
                                                         "actual": {}},
         (f"{reception}/cancel", "POST"): lambda w, u: {"reason": "changed"},
+        (f"{reception}/reimburse", "POST"): lambda w, u: {},
         (f"{INTERACTIONS}/gift-plans/{{plan_id:uuid}}", "PATCH"): lambda w, u: {"title": "changed"},
         (f"{application}/issue", "POST"): lambda w, u: {},
         (f"{application}/cancel", "POST"): lambda w, u: {"reason": "changed"},
@@ -526,6 +568,7 @@ def _creates() -> dict[str, tuple[str, Callable[[uuid.UUID], dict[str, Any]], st
             "outcome": {"kind": "failed", "reason": "busy"}, "nodeId": str(n)}, write),
         f"{SURVEYS}/plans": ("project", lambda n: {
             "nodeId": str(n), "title": "x", "method": "phone", "dueOn": "2030-01-01"}, plan),
+        f"{GRADING}/summaries": ("project", lambda n: {"nodeId": str(n), "title": "x"}, "grading.summary"),
     }
 
 
@@ -533,7 +576,7 @@ async def _populate(seed: WorldSeed) -> None:
     """Per branch a gift plan; per project a visit, a draft reception, a gift application
     under review, a call, a return-visit plan with its target and a result, a credit-limit
     change under review and a credit review, all about the project's owner; then every customer
-    graded."""
+    graded, and each project's grade summary table prepared for sign-off."""
     from app.core.audit import SYSTEM
     from app.domains.grading.services import recompute
 
@@ -545,10 +588,10 @@ async def _populate(seed: WorldSeed) -> None:
     for code in ("SZ", "GZ"):
         branch = str(seed.nodes[code]["id"])
         await deciders(ctx, [("cs_manager", branch), ("sales_admin_manager", branch),
-                             ("customer_info_supervisor", branch)])
+                             ("customer_info_supervisor", branch), *((role, branch) for role in GIFT_CHAIN)])
         await _create(ctx, f"{INTERACTIONS}/gift-plans", {"nodeId": branch, "title": f"{code}中秋礼品",
                                                           "occasion": "中秋", "items": _items()})
-    await deciders(ctx, [("sales_vp", root), ("sales_gm", root), ("group_gm", root)])
+    await deciders(ctx, [("sales_vp", root), ("sales_gm", root), ("group_gm", root), ("sales_admin_manager", root)])
     questionnaire, answers = await standard_answers(ctx)
     for project in seed.projects:
         owner = next(c for c in customers if c["nodeId"] == project["id"])
@@ -574,6 +617,8 @@ async def _populate(seed: WorldSeed) -> None:
     async with seed.db.tenant_transaction(f"t_{seed.slug}") as session:
         session.info["actor"] = SYSTEM
         await recompute(session)
+    for project in seed.projects:  # the grade summary table of each project, signed off by the group
+        await _create(ctx, f"{GRADING}/summaries", {"nodeId": project["id"], "title": f"{project['name']}等级汇总表"})
 
 
 SUBTREE = SubtreeSpec(
@@ -590,6 +635,7 @@ SUBTREE = SubtreeSpec(
         f"{GRADING}/credit-changes": "credit_change",
         f"{GRADING}/credit-reviews": "credit_review",
         f"{GRADING}/credit-investigations": "credit_investigation",
+        f"{GRADING}/summaries": "grade_summary",
     },
     # Graded customers only: the grade summary table.
     subset_lists={f"{GRADING}/grades": "graded_customer"},
@@ -602,6 +648,7 @@ SUBTREE = SubtreeSpec(
         "graded_customer": f"{GRADING}/customers/{{}}", "credit_change": f"{GRADING}/credit-changes/{{}}",
         "credit_review": f"{GRADING}/credit-reviews/{{}}",
         "credit_investigation": f"{GRADING}/credit-investigations/{{}}",
+        "grade_summary": f"{GRADING}/summaries/{{}}",
     },
     no_node={
         f"{SURVEYS}/questionnaires": "questionnaires are the group's: surveys.read anywhere reads them, "

@@ -40,3 +40,15 @@ async def test_every_role_is_held_where_workflows_look_for_it(db: Any, demo: Any
     assert {"customers:write", "complaints:write", "archives:write", "approvals:write"} <= set(partner.allowed_scopes)
     assert not {"owner:self", "identity:write", "access:write"} & set(partner.allowed_scopes)
     assert SUPERVISOR[0] != "manager"
+
+
+async def test_the_grade_summary_table_waits_for_its_check(db: Any, demo: Any) -> None:
+    from app.domains.approvals.models import ApprovalRequest, RequestStatus
+    from app.domains.grading.models import GradeSummary
+
+    async with db.tenant_session(f"t_{demo.slug}") as session:
+        rows = (await session.execute(select(GradeSummary, ApprovalRequest.status).join(
+            ApprovalRequest, ApprovalRequest.id == GradeSummary.approval_request_id))).all()
+    assert [(sum(s.counts.values()), status) for s, status in rows] == [(len(rows[0][0].lines), RequestStatus.pending)]
+    assert rows[0][0].lines
+    assert all(line["grade"] is None or line["grade"] in "ABCDE" for line in rows[0][0].lines)

@@ -42,6 +42,16 @@ async def grade_all(db: Any, slug: str) -> dict[str, Any]:
         return await recompute(session)
 
 
+async def use_rfm(client: Any, world: World) -> None:
+    """The group's choice of the RFM method, with nothing outside the scale (E from 0): what
+    these tests were written for. Seed 002's default is tested in test_grading_letter.py."""
+    got = await client.get(f"{API}/rules", headers=world.admin)
+    rules = got.json()["rules"]
+    if rules["method"] != "rfm":
+        await ok(await client.put(f"{API}/rules", headers={**world.admin, "If-Match": got.headers["etag"]},
+                                  json={**rules, "method": "rfm", "bands": {**rules["bands"], "E": "0"}}), 200)
+
+
 async def _visit(client: Any, world: World, customer: dict[str, Any], at: str) -> None:
     planned = await client.post(VISITS, headers=world.admin, json={"customerId": customer["id"], "purpose": "回访",
                                                                     "plannedAt": at})
@@ -53,7 +63,8 @@ async def test_rules_are_checked_whole_and_versioned(client: Any, db: Any, mint:
     got = await client.get(f"{API}/rules", headers=world.admin)
     current = await ok(got, 200)
     assert got.headers["etag"] == '"0"' and current["isDefault"] is True
-    assert current["rules"]["bands"] == {"A": "90", "B": "80", "C": "70", "D": "60"}
+    assert current["rules"]["bands"] == {"A": "90", "B": "80", "C": "70", "D": "60", "E": "50"}
+    assert current["rules"]["method"] == "sales"
     rules = current["rules"]
     assert (await client.put(f"{API}/rules", headers=world.admin, json=rules)).status_code == 428
     # Cut points in any order are kept ascending; weights are relative.
@@ -77,6 +88,7 @@ async def test_rules_are_checked_whole_and_versioned(client: Any, db: Any, mint:
 
 
 async def test_scores_follow_the_rules_and_contacts_need_consent(client: Any, db: Any, world: World) -> None:
+    await use_rfm(client, world)
     today = datetime.now(UTC)
     # A deal 335 days ago (recency 2 on its own), visits over the last fortnight (recency 5).
     deal = {"unitId": world.units[0]["id"], "amount": "2200000.00", "stage": "contract",
@@ -114,6 +126,7 @@ async def test_scores_follow_the_rules_and_contacts_need_consent(client: Any, db
 
 async def test_a_recomputation_job_with_progress_and_the_grade_history(client: Any, db: Any, worker: Worker,
                                                                        world: World) -> None:
+    await use_rfm(client, world)
     customer = await create(client, world, person(units=[{"unitId": world.units[2]["id"], "amount": "900000.00"}]))
     started = await client.post(f"{API}/recomputations", headers=world.admin, json={"nodeId": world.project["id"]})
     assert started.status_code == 202, started.text
@@ -131,7 +144,7 @@ async def test_a_recomputation_job_with_progress_and_the_grade_history(client: A
     assert (await ok(await client.get(f"{API}/customers/{customer['id']}/history", headers=world.admin),
                      200))["total"] == 1
     rules = await client.get(f"{API}/rules", headers=world.admin)
-    lenient = {**rules.json()["rules"], "bands": {"A": "40", "B": "30", "C": "20", "D": "10"}}
+    lenient = {**rules.json()["rules"], "bands": {"A": "40", "B": "30", "C": "20", "D": "10", "E": "0"}}
     assert (await client.put(f"{API}/rules", headers={**world.admin, "If-Match": rules.headers["etag"]},
                              json=lenient)).status_code == 200
     await grade_all(db, world.slug)

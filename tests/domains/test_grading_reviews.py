@@ -18,7 +18,7 @@ from app.core.audit import SYSTEM, tenant_audit
 from tests.conftest import subject_of
 from tests.domains.customers_helpers import World, create, make_world, ok, person
 from tests.domains.test_approvals import make_account
-from tests.domains.test_grading import deciders, grade_all
+from tests.domains.test_grading import deciders, grade_all, use_rfm
 from tests.grants import grant
 
 API = "/api/v1/grading"
@@ -30,7 +30,9 @@ async def world(app: Any, db: Any, new_tenant: Any, mint: Any) -> World:
     import httpx
 
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c:
-        return await make_world(c, db, new_tenant, mint, units=12, prefix="grr")
+        world = await make_world(c, db, new_tenant, mint, units=12, prefix="grr")
+        await use_rfm(c, world)
+        return world
 
 
 def _day(days_ago: int) -> str:

@@ -27,15 +27,21 @@ class Deciders:
     cs_manager: dict[str, str]
     general_manager: dict[str, str]
     finance: dict[str, str]
+    # The gift application's four sign-offs (seed 000 §20), in order.
+    gifts: list[dict[str, str]]
+
+
+GIFT_CHAIN = ("department_supervisor", "gift_administrator", "office_director", "deputy_manager")
 
 
 async def deciders(db: Any, mint: Any, world: World) -> Deciders:
-    made = {}
-    for role in ("cs_manager", "general_manager", "finance"):
+    made: dict[str, Any] = {}
+    for role in ("cs_manager", "general_manager", "finance", *GIFT_CHAIN):
         account = await make_account(db, world.org, role)
         await assign(db, world.org, account, role, world.org.branch)
         made[role] = as_(mint, world.org, account)
-    return Deciders(**made)
+    return Deciders(cs_manager=made["cs_manager"], general_manager=made["general_manager"], finance=made["finance"],
+                    gifts=[made[role] for role in GIFT_CHAIN])
 
 
 @pytest.fixture(scope="module")
@@ -207,8 +213,8 @@ async def test_a_reception_through_its_chain_and_report(client: Any, db: Any, wo
         {"name": "张律师", "role": "guest", "organisation": "某律师事务所"}]))
     reception = await ok(created)
     assert reception["number"].startswith("JD-") and reception["status"] == "pending"
-    assert reception["budget"] == {"meals": "12000.00", "transport": "1500.00", "gifts": "3000.00",
-                                   "other": "0.00", "total": "16500.00"}
+    assert reception["budget"] == {"meeting": "0.00", "meals": "12000.00", "lodging": "0.00", "transport": "1500.00",
+                                   "gifts": "3000.00", "other": "0.00", "total": "16500.00"}
     request = await ok(await client.get(f"/api/v1/approvals/requests/{reception['approvalRequestId']}",
                                         headers=world.admin), 200)
     assert request["type"] == "reception_application" and request["amount"] == "16500.00"
@@ -329,7 +335,13 @@ async def test_gift_applications_draw_on_their_plan(client: Any, world: World, p
     early = await client.post(f"{API}/gift-applications/{applied['id']}/issue",
                               headers={**world.admin, "If-Match": f'"{applied["version"]}"'}, json={})
     assert early.status_code == 409
-    await decide(client, applied["approvalRequestId"], people.cs_manager)
+    request = await ok(await client.get(f"/api/v1/approvals/requests/{applied['approvalRequestId']}",
+                                        headers=world.admin), 200)
+    assert [s["role"] for s in request["rounds"][0]["steps"]] == list(GIFT_CHAIN)
+    for i, who in enumerate(people.gifts):
+        got = await client.get(f"{API}/gift-applications/{applied['id']}", headers=world.admin)
+        assert got.json()["status"] == "pending", f"approved before the sign-off {i + 1} of 4"
+        await decide(client, applied["approvalRequestId"], who)
     got = await client.get(f"{API}/gift-applications/{applied['id']}", headers=world.admin)
     assert got.json()["status"] == "approved"
     issued = await ok(await client.post(f"{API}/gift-applications/{applied['id']}/issue",
@@ -339,7 +351,7 @@ async def test_gift_applications_draw_on_their_plan(client: Any, world: World, p
     # A rejected application frees its share of the plan, and may be cancelled.
     second = await ok(await client.post(f"{API}/gift-applications", headers=world.admin, json={
         **body, "items": [{"item": "月饼礼盒", "quantity": 4, "unitValue": "188.00"}]}))
-    await decide(client, second["approvalRequestId"], people.cs_manager, approve=False)
+    await decide(client, second["approvalRequestId"], people.gifts[0], approve=False)
     freed = await ok(await client.get(f"{API}/gift-plans/{plan['id']}", headers=world.admin), 200)
     assert freed["committed"] == "1128.00"
     got = await client.get(f"{API}/gift-applications/{second['id']}", headers=world.admin)

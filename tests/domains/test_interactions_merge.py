@@ -35,7 +35,9 @@ async def test_a_merge_carries_the_relations_history(client: Any, db: Any, mint:
     org = world.org
     people = {}
     for role, node in (("cs_manager", org.branch), ("sales_admin_manager", org.branch), ("sales_vp", org.root),
-                       ("sales_gm", org.root), ("group_gm", org.root)):
+                       ("sales_gm", org.root), ("group_gm", org.root), ("department_supervisor", org.branch),
+                       ("gift_administrator", org.branch), ("office_director", org.branch),
+                       ("deputy_manager", org.branch)):
         account = await make_account(db, org, role)
         await assign(db, org, account, role, node)
         people[role] = as_(mint, org, account)

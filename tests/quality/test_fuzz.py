@@ -77,8 +77,12 @@ CONFIG: dict[str, Any] = {
     "operations": [
         # JSON Schema cannot relate two parameters or fields: the audit search and export refuse
         # a `from` at or after `to` with 422 naming `from`, the grading rules bands that do not
-        # fall from A to D with 422 naming `bands`, which schema-valid values can be.
+        # fall from A to E with 422 naming `bands`, which schema-valid values can be.
         {"include-operation-id": ["searchAudit", "exportAudit", "putGradingRules"],
+         "checks": {"positive_data_acceptance": {"expected-statuses": [*_POSITIVE_DEFAULT, "422"]}}},
+        # A gift plan needs a line: its `items` or its `customers` (seed 000 §19), one of two
+        # fields, which may each be empty: 422 naming `items` when both are.
+        {"include-operation-id": ["createGiftPlan", "updateGiftPlan"],
          "checks": {"positive_data_acceptance": {"expected-statuses": [*_POSITIVE_DEFAULT, "422"]}}},
         # An upload's file name must have the extension of its declared content type (another
         # field), or none: `x.html` declared `image/png` is refused with 422 naming the name.

@@ -172,7 +172,8 @@ async def test_what_the_group_edited_stays_its_own(db: Any, scratch: list[str], 
     report = await upgrade_tenants(db, only=[slug])
 
     assert report.failed == [] and report.migrated[0].seeded == [
-        "access.roles", "approvals.chains", "approvals.chains.corrected", "calendars.default", "complaints.roles",
+        "access.roles", "approvals.chains", "approvals.chains.corrected", "approvals.chains.corrected.gifts",
+        "calendars.default", "complaints.roles",
         "complaints.defaults", "complaints.approver", "archives.roles", "property.roles", "property.defaults",
         "certificates.roles", "privacy.roles", "storage.bucket"]
     async with db.tenant_session(schema_name(slug)) as session:
@@ -231,6 +232,34 @@ async def test_defaults_corrected_to_their_source_reach_groups_that_never_edited
     assert "customer_info_supervisor" in roles
     corrected = await _audit(db, slug, "approvals.chain.update")
     assert sorted(r.entity_id for r in corrected) == ["complaint_resolution", "credit_grade_change"]
+
+
+async def test_the_gift_chain_correction_reaches_groups_past_the_first_correction(
+        db: Any, scratch: list[str], tmp_path: Path) -> None:
+    """0016_grading_letter: a group migrated past 0015_relations, still on the one-step gift
+    chain as seeded, gets the four sign-offs of seed 000 §20, and the roles they name."""
+    from app.domains.approvals.registry import request_types
+
+    slug = await _old_tenant(db, scratch, tmp_path, "0015_relations")
+    old = [dict(s) for s in request_types()["gift_application"].replaces[0]]
+    async with db.tenant_session(schema_name(slug)) as session:
+        async with session.begin():
+            await session.execute(update(ApprovalChain).where(ApprovalChain.request_type == "gift_application").values(
+                steps=[{"role": None, "at": None, "user": None, "minAmount": None, **s} for s in old], version=1))
+            await session.execute(delete(Role).where(Role.code.in_(["gift_administrator", "office_director",
+                                                                    "deputy_manager"])))
+
+    report = await upgrade_tenants(db, only=[slug])
+
+    assert report.failed == [] and "approvals.chains.corrected.gifts" in report.migrated[0].seeded
+    async with db.tenant_session(schema_name(slug)) as session:
+        chain = (await session.scalars(select(ApprovalChain).where(
+            ApprovalChain.request_type == "gift_application"))).one()
+        roles = set((await session.scalars(select(Role.code))).all())
+    assert [s["role"] for s in chain.steps] == ["department_supervisor", "gift_administrator", "office_director",
+                                                "deputy_manager"]
+    assert {"gift_administrator", "office_director", "deputy_manager"} <= roles
+    assert [r.entity_id for r in await _audit(db, slug, "approvals.chain.update")] == ["gift_application"]
 
 
 async def test_defaults_a_later_revision_adds_reach_old_tenants_once(

@@ -91,7 +91,8 @@ def approvable_type(code: str, title: str, record: Approvable[M], *,
                     on_approved: Callback | None = None, on_rejected: Callback | None = None,
                     on_withdrawn: Callback | None = None, permission: str | None = None,
                     default_chain: Sequence[Mapping[str, Any]] = (),
-                    default_roles: Mapping[str, str] | None = None) -> RequestType:
+                    default_roles: Mapping[str, str] | None = None,
+                    replaces: Sequence[Sequence[Mapping[str, Any]]] = ()) -> RequestType:
     """The request type of one approvable record. ``describe`` is what the approvers decide
     on, read from the record as it is now (so that a revision resubmitted through the engine's
     own API shows its new values too); a decision without its own callback touches the record."""
@@ -103,7 +104,7 @@ def approvable_type(code: str, title: str, record: Approvable[M], *,
         code, title, on_approved=on_approved or record.touch, on_rejected=on_rejected or record.touch,
         on_withdrawn=on_withdrawn or record.touch, permission=permission, node_of=record.node, validate=validate,
         subject_of=lambda payload: (record.entity, str(payload[record.key])), default_chain=default_chain,
-        default_roles=default_roles)
+        default_roles=default_roles, replaces=replaces)
 
 
 def shown_status(stage: str, request_status: RequestStatus | None) -> str:

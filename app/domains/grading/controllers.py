@@ -33,6 +33,8 @@ from app.domains.grading.schemas import (
     CustomerGrading,
     GradeChangeOut,
     GradeRow,
+    GradeSummaryIn,
+    GradeSummaryOut,
     InvestigationIn,
     InvestigationOut,
     InvestigationReport,
@@ -40,8 +42,9 @@ from app.domains.grading.schemas import (
     ReviewStatus,
     Rules,
     RulesOut,
+    Standing,
 )
-from app.domains.grading.services import investigations
+from app.domains.grading.services import investigations, summaries
 from app.domains.org.services import get_root
 from app.worker import enqueue_after_commit
 
@@ -55,7 +58,7 @@ class RulesController(Controller):
     tags = ["Grading and credit"]
     dependencies = DEPENDENCIES
 
-    @get("/", operation_id="getGradingRules", summary="The group's grading rules (RFM, weights, grade bands)",
+    @get("/", operation_id="getGradingRules", summary="The group's grading rules (method, weights, grade bands)",
          description="ETag `\"0\"` while the product's default rules apply.", **requires("grading:read"))
     async def get_rules(self, session: AsyncSession, authz: Authorizer) -> Response[RulesOut]:
         rules = await services.get_rules(session, authz)
@@ -63,7 +66,7 @@ class RulesController(Controller):
 
     @put("/", operation_id="putGradingRules", summary="Set the group's grading rules",
          description="Needs `grading.configure` at the group node; If-Match `\"0\"` while the defaults apply. "
-                     "Cut points are kept ascending; the bands must fall from A to D (422). Grades follow at the "
+                     "Cut points are kept ascending; the bands must fall from A to E (422). Grades follow at the "
                      "next computation (the daily one, or "
                      "`POST /api/v1/grading/recomputations`).",
          **requires("grading:write", errors=[412, 428]))
@@ -115,6 +118,9 @@ class GradeController(Controller):
     async def list_grades(
         self, session: AsyncSession, authz: Authorizer, page: PageParams,
         grade: Grade | None = Parameter(query="grade", default=None),
+        standing: Standing | None = Parameter(
+            query="standing", default=None,
+            description="unrated: customers whose score is below grade E's lowest (outside the scale)."),
         tier: Tier | None = Parameter(query="tier", default=None),
         node_id: uuid.UUID | None = Parameter(query="nodeId", default=None, description=NODE_FILTER),
         account_manager_id: uuid.UUID | None = Parameter(query="accountManagerId", default=None),
@@ -123,7 +129,8 @@ class GradeController(Controller):
             description="false: customers nobody looks after (with `tier=high`: those still owed a dedicated "
                         "account manager)."),
     ) -> Page[GradeRow]:
-        return await services.list_grades(session, authz, page, grade=grade, tier=tier, node_id=node_id,
+        return await services.list_grades(session, authz, page, grade=grade, standing=standing, tier=tier,
+                                          node_id=node_id,
                                           account_manager_id=str(account_manager_id) if account_manager_id else None,
                                           has_account_manager=has_account_manager)
 
@@ -286,5 +293,41 @@ class CreditInvestigationController(Controller):
                              lambda row, path: investigations.record_report(session, authz, row, path, data), show)
 
 
+class GradeSummaryController(Controller):
+    """The grade summary table signed off (seed 002: prepared, checked, reviewed, approved)."""
+
+    path = f"{BASE}/summaries"
+    tags = ["Grading and credit"]
+    dependencies = DEPENDENCIES
+
+    @get("/", operation_id="listGradeSummaries", summary="List grade summary tables prepared for sign-off",
+         dependencies={"page": page_params(*summaries.SUMMARY_SORT)}, **requires("grading:read"))
+    async def list_summaries(
+        self, session: AsyncSession, authz: Authorizer, page: PageParams,
+        status: RequestStatus | None = Parameter(query="status", default=None),
+        node_id: uuid.UUID | None = Parameter(query="nodeId", default=None, description=NODE_FILTER),
+    ) -> Page[GradeSummaryOut]:
+        return await summaries.list_summaries(session, authz, page, status=status, node_id=node_id)
+
+    @post("/", operation_id="prepareGradeSummary",
+          summary="Prepare (编制) the grade summary table for sign-off: checked, reviewed, approved by its chain",
+          description="Needs `grading.summary` at `nodeId` (the group when absent). The table's lines are the graded "
+                      "customers there as they stand; they go to the `grade_summary` chain at once. 409 when no "
+                      "customer there is graded, or a step of the chain has nobody to decide it.",
+          **requires("grading:write", errors=[404, 409]))
+    async def prepare(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                      data: GradeSummaryIn) -> Response[GradeSummaryOut]:
+        return await created(request, session, lambda: summaries.prepare_summary(session, authz, data),
+                             lambda row: summaries.summary_out(session, row),
+                             lambda row: f"{BASE}/summaries/{row.id}")
+
+    @get("/{summary_id:uuid}", operation_id="getGradeSummary", summary="A grade summary table and its sign-off",
+         **requires("grading:read", errors=[404]))
+    async def get_summary(self, session: AsyncSession, authz: Authorizer,
+                          summary_id: uuid.UUID) -> Response[GradeSummaryOut]:
+        row, _ = await summaries.get_summary(session, authz, summary_id)
+        return Response(await summaries.summary_out(session, row), headers={"ETag": etag(row.version)})
+
+
 CONTROLLERS: list[type[Controller]] = [RulesController, RecomputationController, GradeController,
-                                       CreditReviewController, CreditInvestigationController]
+                                       CreditReviewController, CreditInvestigationController, GradeSummaryController]

@@ -13,9 +13,10 @@ import enum
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, Numeric, SmallInteger, String, Text
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.models import IdMixin, TenantBase, TimestampMixin, VersionMixin, str_enum
@@ -46,6 +47,21 @@ TREATMENTS = {
     Tier.low: "Standard service",
     Tier.potential: "Promotions (to customers who consented to marketing)",
 }
+
+
+# What each grade gets (seed 002): the customer's grade policy, read with the grade.
+POLICIES = {
+    Grade.A: "VIP policy",
+    Grade.B: "VIP-like service, without the VIP policy",
+    Grade.C: "Normal service, with a monthly upgrade plan",
+    Grade.D: "Watch (关注)",
+    Grade.E: "Eliminate (淘汰)",
+}
+UNRATED_POLICY = "Outside the scale: unrated, on the watch list, no credit (coefficient of E)"
+# The order of the inquiry and complaint queues (1 first): by grade, then unrated and
+# ungraded customers (and records without a customer) last.
+PRIORITY = {Grade.A: 1, Grade.B: 2, Grade.C: 3, Grade.D: 4, Grade.E: 5}
+LAST = 6
 
 
 def _grade() -> Mapped[Grade]:
@@ -85,6 +101,13 @@ class CustomerGrade(VersionMixin, TenantBase):
     coefficient: Mapped[Decimal] = mapped_column(Numeric(4, 2), nullable=False)
     monthly_sales: Mapped[Decimal] = mapped_column(Numeric(16, 2), nullable=False)
     fulfilment_rate: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
+    # Seed 002's rule: the previous window's monthly sales, against which this window's score.
+    previous_monthly_sales: Mapped[Decimal | None] = mapped_column(Numeric(16, 2))
+    # The rules' method that scored it (sales, rfm).
+    method: Mapped[str] = mapped_column(String(10), nullable=False, server_default="rfm")
+    # False: the score is below grade E's lowest, outside the scale; the customer is unrated
+    # (kept as E here, for E's credit coefficient and tier).
+    on_scale: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="true")
     # The credit review whose grade holds this one down; None while the computed grade stands.
     review_id: Mapped[uuid.UUID | None] = _review()
     rules_version: Mapped[int] = mapped_column(Integer, nullable=False)
@@ -227,3 +250,28 @@ class CreditInvestigation(IdMixin, TimestampMixin, VersionMixin, TenantBase):
 
 
 register_customer_reference(CreditInvestigation, "customer_id")
+
+
+class GradeSummary(IdMixin, TimestampMixin, VersionMixin, TenantBase):
+    """The grade summary table (seed 002, 客户等级管理汇总表) as prepared at a node and signed
+    off: prepared (编制) by whoever made it, then checked (复核), reviewed (审核) and approved
+    (审批) by the ``grade_summary`` approval chain. The lines are the table as it was when
+    prepared: what the approvers signed."""
+
+    __tablename__ = "grade_summaries"
+
+    number: Mapped[str] = mapped_column(String(30), nullable=False, unique=True)  # DJ-2026-000001 (等级)
+    node_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("org_nodes.id", ondelete="RESTRICT"),
+                                               nullable=False)
+    title: Mapped[str] = mapped_column(String(200), nullable=False)
+    prepared_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    lines: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, nullable=False)
+    counts: Mapped[dict[str, int]] = mapped_column(JSONB, nullable=False)  # customers per grade, and unrated
+    approval_request_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("approval_requests.id", ondelete="RESTRICT"), nullable=False)
+    signed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # the last sign-off
+
+    __table_args__ = (
+        Index("ix_grade_summaries_node_id", "node_id"),
+        Index("ix_grade_summaries_approval_request_id", "approval_request_id", unique=True),
+    )

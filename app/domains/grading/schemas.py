@@ -49,34 +49,50 @@ class Rfm(Input):
     monetary: Annotated[list[Amount], _cuts({"type": "string", "pattern": AMOUNT_PATTERN})]
 
 
+class Sales(Input):
+    """How the monthly average sales score against the previous period (seed 002): the
+    window's monthly average as a percent of the previous window's, by four cut points: at
+    least the highest scores 5, at least the next 4, ... below the lowest 1. Sales now and none
+    before (a new customer) score 3; no sales in either window 1."""
+
+    growth: Annotated[list[Annotated[int, msgspec.Meta(ge=0, le=10_000)]],
+                      _cuts({"type": "integer", "minimum": 0, "maximum": 10_000})]
+
+
 class Weights(Input):
     """Each factor's relative weight in the score (the score is the weighted mean of the
-    factors, each 0–100). Satisfaction (the mean overall score of the customer's survey
-    results in the window) counts only for customers who have one. With no weight at all
-    every score is 0."""
+    factors, each 0–100). By the ``sales`` method: ``sales`` (monthly average sales against the
+    previous period) and ``fulfilment`` (the on-time credit fulfilment rate, for customers with
+    a deal due). By the ``rfm`` method: recency, frequency, monetary and satisfaction (the mean
+    overall score of the customer's survey results in the window, for customers who have one).
+    With no weight at all every score is 0."""
 
     recency: Weight
     frequency: Weight
     monetary: Weight
     satisfaction: Weight
+    sales: Weight = 50
+    fulfilment: Weight = 50
 
 
 class Bands(Input):
-    """The lowest score of grades A to D, falling from A to D (422 otherwise); the grade is the
-    first of A, B, C, D whose lowest score the customer's reaches, else E (eliminate). D is
-    watch."""
+    """The lowest score of grades A to E, falling from A to E (422 otherwise); the grade is the
+    first of A to E whose lowest score the customer's reaches. D is watch, E eliminate; a score
+    below E's lowest is outside the scale: the customer is unrated (seed 002: E is 50–60)."""
 
     a: ScoreBound = msgspec.field(name="A")
     b: ScoreBound = msgspec.field(name="B")
     c: ScoreBound = msgspec.field(name="C")
     d: ScoreBound = msgspec.field(name="D")
+    e: ScoreBound = msgspec.field(name="E", default="50")
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        lows = [Decimal(v) for v in (self.a, self.b, self.c, self.d)]
+        lows = [Decimal(v) for v in (self.a, self.b, self.c, self.d, self.e)]
         if any(lower >= higher for higher, lower in pairwise(lows)):
             # msgspec names the place: "... - at `$.bands`".
-            raise ValueError("each grade's lowest score must be below the one of the grade before it (A > B > C > D)")
+            raise ValueError("each grade's lowest score must be below the one of the grade before it "
+                             "(A > B > C > D > E)")
 
 
 class Coefficients(Input):
@@ -108,19 +124,42 @@ class Tiers(Input):
         return Tier(getattr(self, grade.value.lower()))
 
 
+VisitEvery = Annotated[int, msgspec.Meta(ge=1, le=3650)]
+
+
+class VisitDays(Input):
+    """Each grade's visit frequency: the most days between two visits to a customer of the
+    grade (the visit plan reads it); null: no routine visits."""
+
+    a: VisitEvery | None = msgspec.field(name="A", default=30)
+    b: VisitEvery | None = msgspec.field(name="B", default=30)
+    c: VisitEvery | None = msgspec.field(name="C", default=30)
+    d: VisitEvery | None = msgspec.field(name="D", default=90)
+    e: VisitEvery | None = msgspec.field(name="E", default=None)
+
+    def of(self, grade: Grade) -> int | None:
+        days: int | None = getattr(self, grade.value.lower())
+        return days
+
+
 class Rules(Input):
-    """A group's grading rules. Contacts (visits, calls) count for a customer's recency and
-    frequency only while their behaviour consent is active; deals always count.
-    ``signingDays``: the days a subscription has to become a contract, for the credit
-    fulfilment rate."""
+    """A group's grading rules. ``method``: ``sales`` scores monthly average sales against the
+    previous period and the on-time credit fulfilment rate (seed 002, the default); ``rfm``
+    scores recency, frequency, monetary value and satisfaction. Contacts (visits, calls) count
+    for a customer's recency and frequency only while their behaviour consent is active; deals
+    always count. ``signingDays``: the days a subscription has to become a contract, for the
+    credit fulfilment rate. ``visitDays``: each grade's visit frequency."""
 
     window_months: Annotated[int, msgspec.Meta(ge=1, le=120)]
     rfm: Rfm
     weights: Weights
     bands: Bands
+    method: Literal["sales", "rfm"] = "sales"
+    sales: Sales = msgspec.field(default_factory=lambda: Sales(growth=[70, 90, 100, 120]))
     coefficients: Coefficients = msgspec.field(default_factory=Coefficients)
     tiers: Tiers = msgspec.field(default_factory=Tiers)
     signing_days: Annotated[int, msgspec.Meta(ge=1, le=365)] = 30
+    visit_days: VisitDays = msgspec.field(default_factory=VisitDays)
 
 
 class RulesOut(Schema):
@@ -134,9 +173,15 @@ class Recompute(Input):
     node_id: uuid.UUID | None = None
 
 
+Standing = Literal["graded", "unrated"]
+
+
 class GradeOut(Schema):
-    grade: Grade
+    grade: Grade | None  # None: unrated, the score below grade E's lowest (``standingReason`` says)
+    standing: Standing
+    standing_reason: str | None
     score: Decimal
+    method: Literal["sales", "rfm"]  # the rules' method the score was computed by
     recency_days: int | None
     frequency: int
     monetary: Decimal
@@ -144,8 +189,13 @@ class GradeOut(Schema):
     rfm: str  # the three 1–5 scores, e.g. "543"
     tier: Tier
     treatment: str  # what the tier gets
+    policy: str  # what the grade gets (seed 002: A VIP policy, B VIP-like, C a monthly upgrade plan)
+    priority: int  # in the inquiry and complaint queues: 1 (A) first, 6 (unrated) last
+    visit_every_days: int | None  # the grade's visit frequency; None: no routine visits
     coefficient: Decimal
     monthly_sales: Decimal
+    previous_monthly_sales: Decimal | None  # the previous window's; None before it was computed
+    sales_growth: Decimal | None  # monthly sales as a percent of the previous window's; None without those
     fulfilment_rate: Decimal | None
     review_id: uuid.UUID | None  # the credit review holding the grade down, if one does
     rules_version: int
@@ -163,8 +213,11 @@ class GradeRow(Schema):
     score: Decimal
     coefficient: Decimal
     monthly_sales: Decimal
+    previous_monthly_sales: Decimal | None
     fulfilment_rate: Decimal | None  # percent of deals whose contract was signed in time
-    grade: Grade
+    grade: Grade | None  # None: unrated (below grade E's lowest score)
+    standing: Standing
+    policy: str
     credit_limit: Decimal | None  # the approved limit
     suggested_limit: Decimal  # monthly sales × coefficient
     tier: Tier
@@ -318,5 +371,46 @@ class InvestigationOut(Schema):
     report: str | None
     countermeasures: str | None
     reported_at: datetime | None
+    created_at: datetime
+    version: int
+
+
+# ------------------------------------------------------------------- grade summary sign-off
+
+
+class GradeSummaryIn(Input):
+    """The grade summary table to sign off: the graded customers at ``nodeId`` or below (the
+    group when absent), as they are now."""
+
+    title: Annotated[str, msgspec.Meta(min_length=1, max_length=200, examples=["2026 年 12 月客户等级管理汇总表"])]
+    node_id: uuid.UUID | None = None
+
+
+class SummaryLine(Schema):
+    """A line of the table as signed (seed 002's columns). The customer by number, not name: a
+    signed table holds no personal data (the grade summary table shows the name)."""
+
+    customer_id: uuid.UUID
+    customer_number: str
+    account_manager_id: str | None  # the salesperson (业务员)
+    score: Decimal
+    coefficient: Decimal
+    monthly_sales: Decimal
+    fulfilment_rate: Decimal | None
+    grade: Grade | None  # None: unrated
+    credit_limit: Decimal | None
+
+
+class GradeSummaryOut(Schema):
+    id: uuid.UUID
+    number: str
+    node_id: uuid.UUID
+    title: str
+    prepared_by: str  # 编制
+    status: RequestStatus  # the sign-off's: pending while checked, reviewed, approved in turn
+    approval_request_id: uuid.UUID
+    signed_at: datetime | None  # when the last sign-off (审批) was given
+    counts: dict[str, int]  # customers per grade, and "unrated"
+    lines: list[SummaryLine]
     created_at: datetime
     version: int

@@ -20,11 +20,12 @@ from app.auth.directory import tenant_account
 from app.auth.principal import Principal
 from app.core import audit, clock, tenant_settings
 from app.core.numbering import next_number
-from app.core.pagination import PageParams, paginate
+from app.core.pagination import ColumnLike, PageParams, paginate
 from app.core.problems import ProblemError, field_error
 from app.core.schemas import Page
 from app.domains.access.authz import Authorizer, load_authorizer, register_permissions
 from app.domains.customers.services import get_customer
+from app.domains.grading.treatments import priority_of
 from app.domains.inquiries.models import Inquiry, InquiryStatus, InquiryTransfer
 from app.domains.inquiries.schemas import AnswerIn, InquiryCreate, InquiryOut, InquirySummary, TransferIn
 from app.domains.org.models import NodeKind, OrgNode
@@ -46,7 +47,10 @@ TRANSFER_LIMIT = tenant_settings.declare(
     "inquiries.transfer_limit", 2,
     "How many times an inquiry may be transferred before a further transfer needs inquiries.supervise.")
 
-SORT = {"createdAt": Inquiry.created_at, "promisedReplyAt": Inquiry.promised_reply_at, "number": Inquiry.number}
+# priority: the customer's grade's (seed 002: A first; ungraded customers and anonymous inquiries last).
+SORT: dict[str, ColumnLike[Any]] = {
+    "createdAt": Inquiry.created_at, "promisedReplyAt": Inquiry.promised_reply_at, "number": Inquiry.number,
+    "priority": priority_of(Inquiry.customer_id)}
 
 
 def _snapshot(i: Inquiry) -> dict[str, Any]:

@@ -37,6 +37,7 @@ from app.domains.interactions.schemas import (
     ReceptionStatus,
     ReceptionSummary,
     ReceptionUpdate,
+    Reimbursement,
     Submission,
     VisitCreate,
     VisitOut,
@@ -196,11 +197,25 @@ class ReceptionController(Controller):
 
     @post("/{reception_id:uuid}/report", operation_id="reportReception", status_code=200,
           summary="Report an approved reception: when it was held, who came, what it cost",
+          description="The actual costs by line (meeting, meals, lodging, transport, gifts, other), the customer's "
+                      "attendees and the company's (staff account ids: 404 naming the line for an unknown one). The "
+                      "report goes to the `reception_report` chain at once (409 when a step has nobody to decide it).",
           **requires("interactions:write", errors=[404, 409, 412, 428]))
     async def report(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                      reception_id: uuid.UUID, data: ReceptionReport) -> Response[ReceptionOut]:
         return await updated(request, services.get_reception(session, authz, reception_id, lock=True),
                              lambda reception, path: services.report_reception(session, authz, reception, path, data),
+                             lambda reception: services.reception_out(session, reception))
+
+    @post("/{reception_id:uuid}/reimburse", operation_id="reimburseReception", status_code=200,
+          summary="Finance reimburses a reception's actual costs, once its report's review approved them",
+          description="Needs `interactions.reimburse` at the reception (finance). Once: 409 naming the state before "
+                      "the report's review approved it, or when reimbursed already.",
+          **requires("interactions:write", errors=[404, 409, 412, 428]))
+    async def reimburse(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                        reception_id: uuid.UUID, data: Reimbursement) -> Response[ReceptionOut]:
+        return await updated(request, services.get_reception(session, authz, reception_id, lock=True),
+                             lambda reception, path: services.reimburse(session, authz, reception, path, data),
                              lambda reception: services.reception_out(session, reception))
 
     @post("/{reception_id:uuid}/cancel", operation_id="cancelReception", status_code=200,

@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     DateTime,
     ForeignKey,
@@ -30,6 +31,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.models import IdMixin, TenantBase, TimestampMixin, VersionMixin, str_enum
+from app.core.personal import kept_plain
 from app.domains.customers.references import register_behaviour_data, register_customer_reference
 
 
@@ -136,6 +138,9 @@ class Reception(IdMixin, TimestampMixin, VersionMixin, TenantBase):
     budget_transport: Mapped[Decimal] = _money()
     budget_gifts: Mapped[Decimal] = _money()
     budget_other: Mapped[Decimal] = _money()
+    # Seed 000 §17 (客户招待申请表: 会议, 用餐, 交通, 礼品, 其他) and §18 (报告: 住宿).
+    budget_meeting: Mapped[Decimal] = mapped_column(Numeric(14, 2), nullable=False, server_default="0")
+    budget_lodging: Mapped[Decimal] = mapped_column(Numeric(14, 2), nullable=False, server_default="0")
     stage: Mapped[ReceptionStage] = mapped_column(str_enum(ReceptionStage), nullable=False)
     # The application's current approval request (a withdrawn one is replaced on resubmission).
     approval_request_id: Mapped[uuid.UUID | None] = _approval()
@@ -145,14 +150,25 @@ class Reception(IdMixin, TimestampMixin, VersionMixin, TenantBase):
     actual_transport: Mapped[Decimal | None] = _money(nullable=True)
     actual_gifts: Mapped[Decimal | None] = _money(nullable=True)
     actual_other: Mapped[Decimal | None] = _money(nullable=True)
+    actual_meeting: Mapped[Decimal | None] = _money(nullable=True)
+    actual_lodging: Mapped[Decimal | None] = _money(nullable=True)
     summary: Mapped[str | None] = mapped_column(Text)
     reported_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     cancel_reason: Mapped[str | None] = mapped_column(String(2000))
+    # The report (seed 000 §18): the company's attendees (本公司同席人员, staff accounts); the
+    # customer's are guests listed as attending. Reviewed by the reception_report chain.
+    staff_attendees: Mapped[list[str]] = mapped_column(JSONB, nullable=False, default=list, server_default="[]")
+    report_request_id: Mapped[uuid.UUID | None] = _approval()
+    # Finance's reimbursement after the report's review (seed 000 §23 ⑨ 费用报销): not an approval.
+    reimbursed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reimbursed_by: Mapped[str | None] = mapped_column(String(200))
+    reimbursed_amount: Mapped[Decimal | None] = _money(nullable=True)
 
     __table_args__ = (
         Index("ix_receptions_node_id", "node_id"),
         Index("ix_receptions_scheduled_at", "scheduled_at"),
         Index("ix_receptions_approval_request_id", "approval_request_id"),
+        Index("ix_receptions_report_request_id", "report_request_id"),
     )
 
 
@@ -174,6 +190,8 @@ class ReceptionGuest(IdMixin, TenantBase):
     organisation: Mapped[str | None] = mapped_column(String(200))
     role: Mapped[GuestRole] = mapped_column(str_enum(GuestRole), nullable=False)
     customer_id: Mapped[uuid.UUID | None] = _customer(nullable=True)
+    # Listed by the report as having attended (客户同席人员名单, seed 000 §18), not invited.
+    attended: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false", default=False)
 
     __table_args__ = (
         Index("ix_reception_guests_reception_id", "reception_id"),
@@ -199,7 +217,13 @@ class GiftPlan(IdMixin, TimestampMixin, VersionMixin, TenantBase):
     occasion: Mapped[str] = mapped_column(String(200), nullable=False)
     # [{"item", "quantity", "unitValue"}]; unitValue a decimal string.
     items: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, nullable=False, default=list)
-    budget: Mapped[Decimal] = _money()  # the items' total
+    # The plan per customer (seed 000 §19): [{"customerId", "customerNumber", "industry", "contact",
+    # "cooperation", "purpose", "items", "budget", "note"}].
+    customer_lines: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSONB, nullable=False, default=list, server_default="[]",
+        info=kept_plain("the person in charge at a customer company, named on the gift plan form (seed 000 §19) "
+                        "for the gift administrator to address the gifts; a business contact, not a private file"))
+    budget: Mapped[Decimal] = _money()  # the items' and the customers' lines' total
     status: Mapped[GiftPlanStatus] = mapped_column(str_enum(GiftPlanStatus), nullable=False)
 
     __table_args__ = (Index("ix_gift_plans_node_id", "node_id"),)

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from app.core.schemas import Input, Instant, Schema
+from app.domains.approvals.models import RequestStatus
 from app.domains.customers.schemas import Amount, Reason
 from app.domains.interactions.models import (
     CallDirection,
@@ -69,6 +70,41 @@ class CostsOut(Schema):
         parts = [v or Decimal("0.00") for v in (meals, transport, gifts, other)]
         return cls(meals=parts[0], transport=parts[1], gifts=parts[2], other=parts[3],
                    total=sum(parts, Decimal("0.00")))
+
+
+class HospitalityCosts(Input):
+    """A reception's money by line (seed 000 §17 客户招待申请表: meeting, meals, transport,
+    gifts, other; §18 客户招待报告表 adds lodging); an absent one is zero."""
+
+    meeting: Amount = "0"
+    meals: Amount = "0"
+    lodging: Amount = "0"
+    transport: Amount = "0"
+    gifts: Amount = "0"
+    other: Amount = "0"
+
+
+class HospitalityCostsOut(Schema):
+    meeting: Decimal
+    meals: Decimal
+    lodging: Decimal
+    transport: Decimal
+    gifts: Decimal
+    other: Decimal
+    total: Decimal
+
+    @classmethod
+    def of(cls, *parts: Decimal | None) -> HospitalityCostsOut:
+        """From meeting, meals, lodging, transport, gifts, other, in that order."""
+        v = [p or Decimal("0.00") for p in parts]
+        return cls(meeting=v[0], meals=v[1], lodging=v[2], transport=v[3], gifts=v[4], other=v[5],
+                   total=sum(v, Decimal("0.00")))
+
+
+def hospitality_costs(data: HospitalityCosts) -> tuple[Decimal, ...]:
+    """meeting, meals, lodging, transport, gifts, other."""
+    return tuple(Decimal(v) for v in (data.meeting, data.meals, data.lodging, data.transport, data.gifts,
+                                      data.other))
 
 
 def costs(data: Costs) -> tuple[Decimal, Decimal, Decimal, Decimal]:
@@ -215,7 +251,7 @@ class ReceptionCreate(Input):
     purpose: Text1000
     venue: Text300
     scheduled_at: Instant
-    budget: Costs
+    budget: HospitalityCosts
     guests: Guests = []
     submit: bool = True
 
@@ -228,7 +264,7 @@ class ReceptionUpdate(Input):
     purpose: Text1000 | msgspec.UnsetType = msgspec.UNSET
     venue: Text300 | msgspec.UnsetType = msgspec.UNSET
     scheduled_at: Instant | msgspec.UnsetType = msgspec.UNSET
-    budget: Costs | msgspec.UnsetType = msgspec.UNSET
+    budget: HospitalityCosts | msgspec.UnsetType = msgspec.UNSET
     guests: Guests | msgspec.UnsetType = msgspec.UNSET
 
 
@@ -237,10 +273,22 @@ class Submission(Input):
 
 
 class ReceptionReport(Input):
+    """The report (seed 000 §18 客户招待报告表): when, how many, the actual costs by line, the
+    customer's attendees (客户同席人员名单) and the company's (本公司同席人员名单, staff
+    account ids), and what was learnt. It goes to the ``reception_report`` chain at once."""
+
     held_at: Instant
     attendee_count: Annotated[int, msgspec.Meta(ge=0, le=100_000)]
-    actual: Costs
+    actual: HospitalityCosts
     summary: LongText
+    customer_attendees: Guests = []
+    staff_attendees: Annotated[list[uuid.UUID], msgspec.Meta(max_length=100)] = []
+
+
+class Reimbursement(Input):
+    """Finance pays the reception's actual costs back (seed 000 §23 ⑨ 费用报销)."""
+
+    note: Text1000 | None = None
 
 
 class ReceptionOut(Schema):
@@ -254,12 +302,20 @@ class ReceptionOut(Schema):
     venue: str
     scheduled_at: datetime
     guests: list[GuestOut]
-    budget: CostsOut
+    budget: HospitalityCostsOut
     status: ReceptionStatus
     approval_request_id: uuid.UUID | None
     held_at: datetime | None
     attendee_count: int | None
-    actual: CostsOut | None
+    actual: HospitalityCostsOut | None
+    customer_attendees: list[GuestOut]
+    staff_attendees: list[str]
+    # The report's review (reception_report chain) and finance's reimbursement after it.
+    report_request_id: uuid.UUID | None
+    report_status: RequestStatus | None
+    reimbursed_at: datetime | None
+    reimbursed_by: str | None
+    reimbursed_amount: Decimal | None
     over_budget: bool | None  # with the report: the actual total above the budget's
     summary: str | None
     reported_at: datetime | None
@@ -283,18 +339,53 @@ class ReceptionSummary(Schema):
 # -------------------------------------------------------------------------------- gifts
 
 
+class GiftPlanCustomer(Input):
+    """A customer's line of the gift plan (seed 000 §19 礼品馈赠计划表): the customer, their
+    industry (从事行业), the person in charge there (负责人姓名), the state of the cooperation
+    (合作现状), the purpose of the gifts (馈赠目的), the gifts (礼品名称, 数量) and their budget
+    (预算价值, the gifts' total)."""
+
+    customer_id: uuid.UUID
+    industry: Text200
+    contact: Text200
+    cooperation: Text200
+    purpose: Text1000
+    items: Annotated[list[GiftLine], msgspec.Meta(min_length=1, max_length=20)]
+    note: Text500 | None = None
+
+
+PlanCustomers = Annotated[list[GiftPlanCustomer], msgspec.Meta(max_length=200)]
+
+
 class GiftPlanCreate(Input):
+    """An occasion's gifts (``items``), per customer (``customers``, seed 000 §19), or both: at
+    least one line (422 naming ``items`` otherwise). The budget is all the lines' total."""
+
     node_id: uuid.UUID
     title: Text200
     occasion: Text200
-    items: Annotated[list[GiftLine], msgspec.Meta(min_length=1, max_length=20)]
+    items: Annotated[list[GiftLine], msgspec.Meta(max_length=20)] = msgspec.field(default_factory=list)
+    customers: PlanCustomers = msgspec.field(default_factory=list)
 
 
 class GiftPlanUpdate(Input):
     title: Text200 | msgspec.UnsetType = msgspec.UNSET
     occasion: Text200 | msgspec.UnsetType = msgspec.UNSET
-    items: Annotated[list[GiftLine], msgspec.Meta(min_length=1, max_length=20)] | msgspec.UnsetType = msgspec.UNSET
+    items: Annotated[list[GiftLine], msgspec.Meta(max_length=20)] | msgspec.UnsetType = msgspec.UNSET
+    customers: PlanCustomers | msgspec.UnsetType = msgspec.UNSET
     status: GiftPlanStatus | msgspec.UnsetType = msgspec.UNSET
+
+
+class GiftPlanCustomerOut(Schema):
+    customer_id: uuid.UUID
+    customer_number: str
+    industry: str
+    contact: str
+    cooperation: str
+    purpose: str
+    items: list[GiftLineOut]
+    budget: Decimal  # the line's gifts' total
+    note: str | None
 
 
 class GiftPlanOut(Schema):
@@ -303,7 +394,8 @@ class GiftPlanOut(Schema):
     title: str
     occasion: str
     items: list[GiftLineOut]
-    budget: Decimal
+    customers: list[GiftPlanCustomerOut]  # the plan per customer (seed 000 §19)
+    budget: Decimal  # the items' and the customers' lines' total
     # Applications pending, approved or issued against the plan, and what is left.
     committed: Decimal
     remaining: Decimal

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.directory import staff_subject
 from app.core import audit, clock
 from app.core.numbering import next_number
-from app.core.pagination import PageParams, paginate
+from app.core.pagination import ColumnLike, PageParams, paginate
 from app.core.problems import ProblemError, field_error
 from app.core.schemas import Page, provided
 from app.domains.access.authz import Authorizer
@@ -68,6 +68,7 @@ from app.domains.complaints.services.common import (
 from app.domains.complaints.services.letters import letter_out
 from app.domains.customers.models import Customer
 from app.domains.customers.services import get_customer
+from app.domains.grading.treatments import priority_of
 from app.domains.org import services as org
 from app.domains.org.models import NodeKind, OrgNode, Unit
 from app.tenants import bound
@@ -77,9 +78,12 @@ SERIES = {Register.complaint: "TS", Register.dispute: "JF"}  # 投诉, 纠纷
 BACKDATE_LIMIT = timedelta(days=366)  # a record entered afterwards: received within the last year
 CLOCK_SKEW = timedelta(minutes=5)
 LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's answer to FOR UPDATE NOWAIT on a locked row
-SORT = {"receivedAt": Complaint.received_at, "number": Complaint.number, "status": Complaint.status,
+SORT: dict[str, ColumnLike[Any]] = {
+        "receivedAt": Complaint.received_at, "number": Complaint.number, "status": Complaint.status,
         "responseDueAt": Complaint.response_due_at, "resolutionDueAt": Complaint.resolution_due_at,
-        "updatedAt": Complaint.updated_at, "severity": Complaint.severity}
+        "updatedAt": Complaint.updated_at, "severity": Complaint.severity,
+        # The customer's grade's priority (seed 002: A first; ungraded customers last).
+        "priority": priority_of(Complaint.customer_id)}
 
 
 def _overdue_clause(now: datetime) -> ColumnElement[bool]:

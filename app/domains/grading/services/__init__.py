@@ -1,7 +1,9 @@
 """Grading and credit (DOMAIN.md, grading, tiering and credit).
 
 **Grades.** The group's rules (a tenant setting, versioned and audited) score every live
-customer 0–100 from an RFM model and a weighted sum:
+customer 0–100. By the default ``sales`` method (seed 002): monthly average sales in the window
+against the previous window's (1–5 by cut points, then 0–100) and the on-time credit
+fulfilment rate, weighted. By the ``rfm`` method, the group's other choice:
 
 - R, recency: days since the customer's last deal (a unit subscribed or contracted) or
   contact (a visit made, a call that reached them);
@@ -9,9 +11,10 @@ customer 0–100 from an RFM model and a weighted sum:
 - M, monetary: the total of the customer's deals;
 - each scores 1–5 by the rules' cut points, then 0–100 (1 → 0, 5 → 100); satisfaction (the
   mean overall score of their survey results in the window) likewise, for customers who
-  have one. The score is the weighted mean of the factors the customer has; the grade is the
-  highest band whose lowest score it reaches (D watch, E eliminate), or lower while a credit
-  review holds it down.
+  have one. The score is the weighted mean of the factors the customer has.
+- the grade is the highest band whose lowest score it reaches (D watch, E eliminate), or lower
+  while a credit review holds it down; below E's lowest the customer is unrated (outside the
+  scale). Each grade's policy, queue priority and visit frequency: ``app.domains.grading.treatments``.
 - the **value tier** follows the grade (the rules map each grade to high, mid or low); a
   customer without a deal yet is potential. Each tier has its treatment (``TREATMENTS``).
 - the grade summary table's figures: the grade's credit **coefficient** (a rule), the
@@ -31,6 +34,9 @@ job with progress recomputes the group or a subtree.
 ``credit_limit_change`` chain (sales management manager, sales VP, sales GM, group GM by
 default); the engine applies it on final approval. The limit is the requested limit of the
 customer's most recently applied change.
+
+**The grade summary table** is prepared at a node and signed off by the ``grade_summary``
+chain (checked, reviewed, approved), its lines kept as prepared.
 
 **Credit reviews** (credit-grade changes): an abnormality is recorded, investigated and
 concluded; a serious one proposes a lower grade, which the ``credit_grade_change`` chain
@@ -95,8 +101,9 @@ from app.domains.grading.services.reviews import (
     review_out,
 )
 from app.domains.grading.services.rules import get_rules, normalised, put_rules
+from app.domains.grading.services.summaries import SUMMARY_REQUEST
 
-REQUEST_TYPES = [CREDIT_REQUEST, GRADE_REQUEST]  # the domain's declaration names this list
+REQUEST_TYPES = [CREDIT_REQUEST, GRADE_REQUEST, SUMMARY_REQUEST]  # the domain's declaration names this list
 
 __all__ = [
     "ASSIGN", "BATCH", "CENT", "COMPUTATION", "CONFIGURE", "CREDIT", "CREDIT_CHANGE", "CREDIT_REQUEST",

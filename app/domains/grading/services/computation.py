@@ -95,10 +95,13 @@ def _scored(rules: Rules, scope: ColumnElement[bool], lo: uuid.UUID, hi: uuid.UU
                              literal(today, Date) - subscribed_on > rules.signing_days))
     kept = and_(contract, or_(subscribed_on.is_(None), contracted_on.is_(None),
                               contracted_on - subscribed_on <= rules.signing_days))
+    previous_start = months_before(start, rules.window_months)
     deals = (select(CustomerUnit.customer_id.label("cid"), func.max(deal_day).label("last"),
                     func.count().filter(deal_day >= start).label("n"),
                     func.coalesce(func.sum(CustomerUnit.amount), 0).label("m"),
                     func.coalesce(func.sum(CustomerUnit.amount).filter(deal_day >= start), 0).label("w"),
+                    func.coalesce(func.sum(CustomerUnit.amount).filter(deal_day >= previous_start,
+                                                                        deal_day < start), 0).label("p"),
                     func.count().filter(due).label("due"), func.count().filter(kept).label("kept"))
              .where(CustomerUnit.customer_id.between(lo, hi)).group_by(CustomerUnit.customer_id).subquery())
     events = union_all(
@@ -128,17 +131,32 @@ def _scored(rules: Rules, scope: ColumnElement[bool], lo: uuid.UUID, hi: uuid.UU
     f = _level_high_is_good(frequency, rules.rfm.frequency)
     m = _level_high_is_good(monetary, [Decimal(c) for c in rules.rfm.monetary])
     w = rules.weights
-    has_satisfaction = satisfaction.c.s.is_not(None)
-    weighted = (w.recency * (r - 1) * 25 + w.frequency * (f - 1) * 25 + w.monetary * (m - 1) * 25
-                + case((has_satisfaction, w.satisfaction * (satisfaction.c.s - 1) * 25), else_=0))
-    weight = func.nullif(w.recency + w.frequency + w.monetary + case((has_satisfaction, w.satisfaction), else_=0), 0)
     monthly = func.round(cast(func.coalesce(deals.c.w, 0), Numeric) / rules.window_months, 2)
+    previous = func.round(cast(func.coalesce(deals.c.p, 0), Numeric) / rules.window_months, 2)
     fulfilment = case((deals.c.due > 0, func.round(cast(deals.c.kept, Numeric) * 100 / deals.c.due, 2)))
+    if rules.method == "sales":
+        # Seed 002: monthly average sales against the previous period, and the on-time credit
+        # fulfilment rate (for customers with a deal due).
+        growth = cast(func.coalesce(deals.c.w, 0), Numeric) * 100 / func.nullif(func.coalesce(deals.c.p, 0), 0)
+        # Sales now and none before: a new customer, neither growing nor slipping (the middle
+        # level); no sales in either window: the lowest.
+        s = case((func.coalesce(deals.c.p, 0) == 0, case((func.coalesce(deals.c.w, 0) > 0, 3), else_=1)),
+                 else_=_level_high_is_good(growth, rules.sales.growth))
+        has_fulfilment = fulfilment.is_not(None)
+        weighted = w.sales * (s - 1) * 25 + case((has_fulfilment, w.fulfilment * fulfilment), else_=0)
+        weight = func.nullif(w.sales + case((has_fulfilment, w.fulfilment), else_=0), 0)
+    else:
+        has_satisfaction = satisfaction.c.s.is_not(None)
+        weighted = (w.recency * (r - 1) * 25 + w.frequency * (f - 1) * 25 + w.monetary * (m - 1) * 25
+                    + case((has_satisfaction, w.satisfaction * (satisfaction.c.s - 1) * 25), else_=0))
+        weight = func.nullif(w.recency + w.frequency + w.monetary + case((has_satisfaction, w.satisfaction), else_=0),
+                             0)
     inner = (select(Customer.id.label("customer_id"), recency.label("recency_days"), frequency.label("frequency"),
                     monetary.label("monetary"), func.round(satisfaction.c.s, 2).label("satisfaction"),
                     r.label("r_score"), f.label("f_score"), m.label("m_score"),
                     func.coalesce(func.round(cast(weighted, Numeric) / weight, 2), 0).label("score"),
-                    monthly.label("monthly_sales"), fulfilment.label("fulfilment_rate"),
+                    monthly.label("monthly_sales"), previous.label("previous_monthly_sales"),
+                    fulfilment.label("fulfilment_rate"),
                     deals.c.cid.is_not(None).label("has_deal"),
                     holding.c.review_id.label("holding_review_id"), holding.c.grade.label("holding_grade"),
                     CustomerGrade.grade.label("previous_grade"), CustomerGrade.score.label("previous_score"))
@@ -150,18 +168,20 @@ def _scored(rules: Rules, scope: ColumnElement[bool], lo: uuid.UUID, hi: uuid.UU
              .where(Customer.id.between(lo, hi), scope)).subquery()
     grade = case(*((inner.c.score >= bound, literal(g.value)) for g, bound in bands_of(rules)),
                  else_=literal(Grade.E.value))
-    return select(inner, grade.label("grade"))
+    return select(inner, grade.label("grade"), (inner.c.score >= Decimal(rules.bands.e)).label("on_scale"))
 
 
-def _graded(rules: Rules, row: Any) -> tuple[Grade, uuid.UUID | None, Tier, Decimal]:
-    """A scored row's grade (a holding review's when lower: E is the lowest), the review
-    holding it, the value tier and the credit coefficient."""
-    grade, review = Grade(row["grade"]), None
+def _graded(rules: Rules, row: Any) -> tuple[Grade, bool, uuid.UUID | None, Tier, Decimal]:
+    """A scored row's grade (a holding review's when lower: E is the lowest), whether it is on
+    the scale, the review holding it, the value tier and the credit coefficient. A score below
+    E's lowest is outside the scale (seed 002): unrated, kept as E for its coefficient and
+    tier; a review's grade puts the customer back on the scale."""
+    grade, on_scale, review = Grade(row["grade"]), bool(row["on_scale"]), None
     held = row["holding_grade"]
-    if held is not None and Grade(held).value > grade.value:
-        grade, review = Grade(held), row["holding_review_id"]
+    if held is not None and (Grade(held).value > grade.value or not on_scale):
+        grade, on_scale, review = Grade(held), True, row["holding_review_id"]
     tier = rules.tiers.of(grade) if row["has_deal"] else Tier.potential
-    return grade, review, tier, rules.coefficients.of(grade)
+    return grade, on_scale, review, tier, rules.coefficients.of(grade)
 
 
 def _scope(node_path: str | None = None, customer_id: uuid.UUID | None = None) -> ColumnElement[bool]:
@@ -173,7 +193,7 @@ def _scope(node_path: str | None = None, customer_id: uuid.UUID | None = None) -
     return and_(live, under(Customer.node_id, node_path))
 
 
-_SHOWN = ("grade", "score", "tier", "coefficient", "review_id")  # what moves the grade's version
+_SHOWN = ("grade", "on_scale", "score", "tier", "coefficient", "review_id")  # what moves the grade's version
 
 
 def _upsert() -> Any:
@@ -182,7 +202,8 @@ def _upsert() -> Any:
     return upsert.on_conflict_do_update(index_elements=[table.c.customer_id], set_={
         **{c: upsert.excluded[c] for c in ("grade", "score", "recency_days", "frequency", "monetary", "satisfaction",
                                            "r_score", "f_score", "m_score", "tier", "coefficient", "monthly_sales",
-                                           "fulfilment_rate", "review_id", "rules_version", "computed_at")},
+                                           "previous_monthly_sales", "method", "on_scale", "fulfilment_rate",
+                                           "review_id", "rules_version", "computed_at")},
         # The grade's version (its ETag) moves when what it says moves, not with each run.
         "version": case((or_(*(table.c[c].is_distinct_from(upsert.excluded[c]) for c in _SHOWN)),
                          table.c.version + 1), else_=table.c.version)})
@@ -219,8 +240,10 @@ async def recompute(session: AsyncSession, *, node_path: str | None = None, cust
             break
         grades, history = [], []
         for r in (await session.execute(_scored(rules, scope, ids[0], ids[-1], zone, now))).mappings():
-            grade, review, tier, coefficient = _graded(rules, r)
-            grades.append({"customer_id": r["customer_id"], "grade": grade, "score": r["score"],
+            grade, on_scale, review, tier, coefficient = _graded(rules, r)
+            grades.append({"customer_id": r["customer_id"], "grade": grade, "on_scale": on_scale,
+                           "method": rules.method, "previous_monthly_sales": r["previous_monthly_sales"],
+                           "score": r["score"],
                            "recency_days": r["recency_days"], "frequency": r["frequency"], "monetary": r["monetary"],
                            "satisfaction": r["satisfaction"], "r_score": r["r_score"], "f_score": r["f_score"],
                            "m_score": r["m_score"], "tier": tier, "coefficient": coefficient,
@@ -240,11 +263,14 @@ async def recompute(session: AsyncSession, *, node_path: str | None = None, cust
         after = ids[-1]
         if progress is not None:
             await progress.report(done)
-    counts = dict((await session.execute(
-        select(CustomerGrade.grade, func.count()).join(Customer, Customer.id == CustomerGrade.customer_id)
-        .where(scope).group_by(CustomerGrade.grade))).all())
-    result = {"customers": done, "changed": changed, "grades": {g.value: counts.get(g, 0) for g in Grade},
-              "rulesVersion": rules_version}
+    # Per grade, and the customers outside the scale (unrated).
+    per_grade = {g.value: 0 for g in Grade} | {"unrated": 0}
+    for g, on_scale, n in (await session.execute(
+            select(CustomerGrade.grade, CustomerGrade.on_scale, func.count())
+            .join(Customer, Customer.id == CustomerGrade.customer_id)
+            .where(scope).group_by(CustomerGrade.grade, CustomerGrade.on_scale))).all():
+        per_grade[g.value if on_scale else "unrated"] += n
+    result = {"customers": done, "changed": changed, "grades": per_grade, "rulesVersion": rules_version}
     # One record for the run; each customer's change is in their grade history.
     where = "group" if whole_group else (node_path or f"customer {customer_id}")
     await audit.record(session, action="grading.recompute", entity_type=COMPUTATION,

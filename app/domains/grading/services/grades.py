@@ -11,7 +11,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.directory import staff_subject
-from app.core import audit
+from app.core import audit, tenant_settings
 from app.core.pagination import ColumnLike, PageParams, order_by, paginate
 from app.core.problems import ProblemError
 from app.core.schemas import Page
@@ -19,9 +19,19 @@ from app.domains.access.authz import Authorizer
 from app.domains.access.records import subtree_filter
 from app.domains.customers.models import Customer
 from app.domains.grading.models import TREATMENTS, CustomerGrade, Grade, GradeChange, Tier
-from app.domains.grading.schemas import AccountManagerIn, CustomerGrading, GradeChangeOut, GradeOut, GradeRow
-from app.domains.grading.services.common import ASSIGN, CUSTOMER, READ, require_live
+from app.domains.grading.schemas import (
+    AccountManagerIn,
+    CustomerGrading,
+    GradeChangeOut,
+    GradeOut,
+    GradeRow,
+    Rules,
+    Standing,
+)
+from app.domains.grading.services.common import ASSIGN, CENT, CUSTOMER, READ, RULES, require_live
 from app.domains.grading.services.credit import APPLIED_LIMITS, credit_limits, pending_change
+from app.domains.grading.services.rules import rules_of
+from app.domains.grading.treatments import policy, priority
 
 # ----------------------------------------------------------------- the grade summary table
 
@@ -30,6 +40,7 @@ _SUGGESTED = func.round(CustomerGrade.monthly_sales * CustomerGrade.coefficient,
 # A customer without a fulfilment rate or a credit limit sorts as the lowest (-1).
 GRADE_SORT: dict[str, ColumnLike[Any]] = {
     "score": CustomerGrade.score, "grade": CustomerGrade.grade, "customerNumber": Customer.number,
+    "previousMonthlySales": func.coalesce(CustomerGrade.previous_monthly_sales, -1),
     "computedAt": CustomerGrade.computed_at, "coefficient": CustomerGrade.coefficient,
     "monthlySales": CustomerGrade.monthly_sales, "fulfilmentRate": func.coalesce(CustomerGrade.fulfilment_rate, -1),
     "creditLimit": func.coalesce(APPLIED_LIMITS.c.limit, -1), "suggestedLimit": _SUGGESTED,
@@ -40,17 +51,23 @@ def _rfm(g: Any) -> str:
     return f"{g.r_score}{g.f_score}{g.m_score}"
 
 
+def _standing(g: CustomerGrade) -> Standing:
+    return "graded" if g.on_scale else "unrated"
+
+
 async def list_grades(session: AsyncSession, authz: Authorizer, params: PageParams, *, grade: Grade | None,
-                      tier: Tier | None, node_id: uuid.UUID | None, account_manager_id: str | None,
-                      has_account_manager: bool | None) -> Page[GradeRow]:
+                      standing: Standing | None = None, tier: Tier | None, node_id: uuid.UUID | None,
+                      account_manager_id: str | None, has_account_manager: bool | None) -> Page[GradeRow]:
     """The grade summary table: one SQL statement per page over the customers the caller may read."""
     stmt: Select[Any] = (select(CustomerGrade, Customer.number, Customer.name, Customer.node_id,
                                 APPLIED_LIMITS.c.limit, _SUGGESTED)
                          .join(Customer, Customer.id == CustomerGrade.customer_id)
                          .outerjoin(APPLIED_LIMITS, APPLIED_LIMITS.c.cid == CustomerGrade.customer_id)
                          .where(authz.visible(READ, Customer.node_id), Customer.merged_into_id.is_(None)))
-    if grade is not None:
-        stmt = stmt.where(CustomerGrade.grade == grade)
+    if grade is not None:  # an unrated customer has no grade
+        stmt = stmt.where(CustomerGrade.grade == grade, CustomerGrade.on_scale)
+    if standing is not None:
+        stmt = stmt.where(CustomerGrade.on_scale if standing == "graded" else ~CustomerGrade.on_scale)
     if tier is not None:
         stmt = stmt.where(CustomerGrade.tier == tier)
     if node_id is not None:
@@ -67,19 +84,49 @@ async def list_grades(session: AsyncSession, authz: Authorizer, params: PagePara
                                   .limit(params.limit).offset(params.offset))).all()
     items = [GradeRow(id=g.customer_id, customer_number=number, customer_name=name, node_id=node,
                       account_manager_id=g.account_manager_id, score=g.score, coefficient=g.coefficient,
-                      monthly_sales=g.monthly_sales, fulfilment_rate=g.fulfilment_rate, grade=g.grade,
-                      credit_limit=limit, suggested_limit=suggested, tier=g.tier, treatment=TREATMENTS[g.tier],
+                      monthly_sales=g.monthly_sales, previous_monthly_sales=g.previous_monthly_sales,
+                      fulfilment_rate=g.fulfilment_rate, grade=g.grade if g.on_scale else None,
+                      standing=_standing(g), policy=policy(g.grade, g.on_scale), credit_limit=limit,
+                      suggested_limit=suggested, tier=g.tier, treatment=TREATMENTS[g.tier],
                       rfm=_rfm(g), review_id=g.review_id, computed_at=g.computed_at)
              for g, number, name, node, limit, suggested in rows]
     return Page(items=items, total=total, limit=params.limit, offset=params.offset)
 
 
-def _grade_out(g: CustomerGrade) -> GradeOut:
-    return GradeOut(grade=g.grade, score=g.score, recency_days=g.recency_days, frequency=g.frequency,
+def _unrated_reason(g: CustomerGrade, rules: Rules) -> str | None:
+    if g.on_scale:
+        return None
+    return (f"Score {g.score} is below {rules.bands.e}, the lowest score of grade E (seed 002: E is 50–60): "
+            "outside the scale. The customer is unrated and on the watch list, with E's credit coefficient "
+            "and tier, until a computation puts them back on the scale.")
+
+
+def _growth(g: CustomerGrade) -> Any:
+    if not g.previous_monthly_sales:
+        return None
+    return (g.monthly_sales * 100 / g.previous_monthly_sales).quantize(CENT)
+
+
+def grade_out(g: CustomerGrade, rules: Rules) -> GradeOut:
+    return GradeOut(grade=g.grade if g.on_scale else None, standing=_standing(g),
+                    standing_reason=_unrated_reason(g, rules), score=g.score, method=_method(g.method),
+                    recency_days=g.recency_days, frequency=g.frequency,
                     monetary=g.monetary, satisfaction=g.satisfaction, rfm=_rfm(g), tier=g.tier,
-                    treatment=TREATMENTS[g.tier], coefficient=g.coefficient, monthly_sales=g.monthly_sales,
+                    treatment=TREATMENTS[g.tier], policy=policy(g.grade, g.on_scale),
+                    priority=priority(g.grade, g.on_scale),
+                    visit_every_days=rules.visit_days.of(g.grade) if g.on_scale else None,
+                    coefficient=g.coefficient, monthly_sales=g.monthly_sales,
+                    previous_monthly_sales=g.previous_monthly_sales, sales_growth=_growth(g),
                     fulfilment_rate=g.fulfilment_rate, review_id=g.review_id, rules_version=g.rules_version,
                     computed_at=g.computed_at)
+
+
+def _method(value: str) -> Any:
+    return "sales" if value == "sales" else "rfm"
+
+
+async def current_rules(session: AsyncSession) -> Rules:
+    return rules_of((await tenant_settings.get(session, RULES))[0])
 
 
 async def customer_grading(session: AsyncSession, customer: Customer) -> tuple[CustomerGrading, int]:
@@ -87,7 +134,8 @@ async def customer_grading(session: AsyncSession, customer: Customer) -> tuple[C
     grade's version."""
     g = await session.get(CustomerGrade, customer.id)
     limit = (await credit_limits(session, [customer.id])).get(customer.id)
-    grading = CustomerGrading(customer_id=customer.id, grade=None if g is None else _grade_out(g),
+    shown = None if g is None else grade_out(g, await current_rules(session))
+    grading = CustomerGrading(customer_id=customer.id, grade=shown,
                               account_manager_id=None if g is None else g.account_manager_id, credit_limit=limit,
                               pending_credit_change_id=await pending_change(session, customer.id))
     return grading, (g.version if g else 0)

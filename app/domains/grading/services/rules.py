@@ -21,6 +21,9 @@ from app.domains.org import services as org
 
 
 def rules_of(value: Any) -> Rules:
+    # Rules a group stored before there was a method were RFM rules: they stay RFM.
+    if isinstance(value, dict) and "method" not in value:
+        value = {**value, "method": "rfm"}
     return msgspec.convert(value, Rules)
 
 
@@ -29,7 +32,8 @@ def normalised(rules: Rules) -> Rules:
     rfm = rules.rfm
     return msgspec.structs.replace(rules, rfm=msgspec.structs.replace(
         rfm, recency_days=sorted(rfm.recency_days), frequency=sorted(rfm.frequency),
-        monetary=sorted(rfm.monetary, key=Decimal)))
+        monetary=sorted(rfm.monetary, key=Decimal)),
+        sales=msgspec.structs.replace(rules.sales, growth=sorted(rules.sales.growth)))
 
 
 def bands_of(rules: Rules) -> list[tuple[Grade, Decimal]]:

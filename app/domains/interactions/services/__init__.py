@@ -60,6 +60,7 @@ from app.domains.interactions.services.gifts import (
     list_gift_plans,
     update_gift_plan,
 )
+from app.domains.interactions.services.hospitality import REPORT_REQUEST, reimburse
 from app.domains.interactions.services.receptions import (
     RECEPTION_RECORD,
     RECEPTION_REQUEST,
@@ -85,16 +86,18 @@ from app.domains.interactions.services.visits import (
     visit_out,
 )
 
-REQUEST_TYPES = [RECEPTION_REQUEST, GIFT_REQUEST]  # the domain's declaration names this list
+REQUEST_TYPES = [RECEPTION_REQUEST, GIFT_REQUEST, REPORT_REQUEST]  # the domain's declaration names this list
 
 __all__ = [
     "APPLICATION_RECORD", "APPLICATION_SORT", "CALL", "CALL_SORT", "GIFT_APPLICATION", "GIFT_PLAN", "GIFT_REQUEST",
     "GIFT_TYPE", "IX_PHONE", "PHONE", "PLAN_SORT", "READ", "RECEPTION", "RECEPTION_RECORD", "RECEPTION_REQUEST",
-    "RECEPTION_SORT", "RECEPTION_TYPE", "REQUEST_TYPES", "UNDER_BRANCH", "VISIT", "VISIT_SORT", "WRITE", "ZERO",
+    "RECEPTION_SORT", "RECEPTION_TYPE", "REPORT_REQUEST", "REQUEST_TYPES", "UNDER_BRANCH", "VISIT", "VISIT_SORT",
+    "WRITE", "ZERO",
     "call_out", "cancel_gift_application", "cancel_reception", "cancel_visit", "create_call",
     "create_gift_application", "create_gift_plan", "create_reception", "create_visit", "get_call",
     "get_gift_application", "get_gift_plan", "get_reception", "get_visit", "gift_application_out", "gift_plan_out",
     "issue_gifts", "list_calls", "list_gift_applications", "list_gift_plans", "list_receptions", "list_visits",
-    "reception_out", "record_visit", "report_reception", "report_visit", "submit_reception", "update_gift_plan",
+    "reception_out", "record_visit", "reimburse", "report_reception", "report_visit", "submit_reception",
+    "update_gift_plan",
     "update_reception", "update_visit", "visit_out",
 ]

@@ -21,17 +21,18 @@ from app.domains.org import services as org
 from app.domains.org.models import NodeKind
 from app.domains.org.services import records_at
 
-READ, WRITE = "interactions.read", "interactions.write"
+READ, WRITE, REIMBURSE = "interactions.read", "interactions.write", "interactions.reimburse"
 T = TypeVar("T")
 
 register_permissions({
     READ: "See visits, receptions, gift plans and applications, and calls in one's subtree.",
     WRITE: "Plan, record and report visits; apply for and report receptions; plan gifts and apply for them; "
            "log calls, in one's subtree.",
+    REIMBURSE: "Reimburse a reception's costs once its report was reviewed (finance), in one's subtree.",
 })
 
 VISIT, RECEPTION, GIFT_PLAN, GIFT_APPLICATION, CALL = "visit", "reception", "gift_plan", "gift_application", "call"
-RECEPTION_TYPE, GIFT_TYPE = "reception_application", "gift_application"
+RECEPTION_TYPE, GIFT_TYPE, REPORT_TYPE = "reception_application", "gift_application", "reception_report"
 PHONE = "calls.phone"  # the sealed column's associated data
 IX_PHONE = "phone"  # the customers domain's blind-index namespace: a call's number finds the customer's
 ZERO = Decimal("0.00")

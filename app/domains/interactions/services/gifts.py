@@ -37,7 +37,10 @@ from app.domains.interactions.schemas import (
     GiftApplicationCreate,
     GiftApplicationOut,
     GiftApplicationStatus,
+    GiftLine,
     GiftPlanCreate,
+    GiftPlanCustomer,
+    GiftPlanCustomerOut,
     GiftPlanOut,
     GiftPlanUpdate,
     Issue,
@@ -93,10 +96,37 @@ async def get_gift_plan(session: AsyncSession, authz: Authorizer, plan_id: uuid.
     return await get_at_node(session, authz, GiftPlan, plan_id, READ, "gift plan", lock=lock)
 
 
+def _customer_lines_out(stored: list[dict[str, Any]]) -> list[GiftPlanCustomerOut]:
+    return [GiftPlanCustomerOut(customer_id=uuid.UUID(c["customerId"]), customer_number=c["customerNumber"],
+                                industry=c["industry"], contact=c["contact"], cooperation=c["cooperation"],
+                                purpose=c["purpose"], items=gift_lines_out(c["items"]), budget=Decimal(c["budget"]),
+                                note=c.get("note")) for c in stored]
+
+
+async def _plan_lines(session: AsyncSession, authz: Authorizer, items: list[GiftLine],
+                      customers: list[GiftPlanCustomer]) -> tuple[list[dict[str, Any]], list[dict[str, Any]], Decimal]:
+    """A plan's lines as stored and its budget: the items' and each customer's gifts' total.
+    Each customer must be one the caller may read or plan for (404 naming the line)."""
+    if not items and not customers:
+        raise ProblemError("validation", "A gift plan needs gifts: items, or customers' lines.",
+                           errors=[field_error("items", "no items and no customers' lines")])
+    stored_items, budget = gift_lines(items)
+    lines = []
+    for i, c in enumerate(customers):
+        customer, _ = await customer_for(session, authz, c.customer_id, WRITE, field=f"customers.{i}.customerId")
+        gifts, total = gift_lines(c.items)
+        lines.append({"customerId": str(customer.id), "customerNumber": customer.number, "industry": c.industry,
+                      "contact": c.contact, "cooperation": c.cooperation, "purpose": c.purpose, "items": gifts,
+                      "budget": str(total), "note": c.note})
+        budget += total
+    return stored_items, lines, budget
+
+
 async def gift_plan_out(session: AsyncSession, p: GiftPlan) -> GiftPlanOut:
     committed = await _committed(session, p.id)
     return GiftPlanOut(id=p.id, node_id=p.node_id, title=p.title, occasion=p.occasion, items=gift_lines_out(p.items),
-                       budget=p.budget, committed=committed, remaining=p.budget - committed, status=p.status,
+                       customers=_customer_lines_out(p.customer_lines), budget=p.budget, committed=committed,
+                       remaining=p.budget - committed, status=p.status,
                        created_at=p.created_at, version=p.version)
 
 
@@ -115,9 +145,9 @@ async def list_gift_plans(session: AsyncSession, authz: Authorizer, params: Page
 
 async def create_gift_plan(session: AsyncSession, authz: Authorizer, data: GiftPlanCreate) -> GiftPlan:
     node = await node_for(session, authz, data.node_id, WRITE)
-    items, budget = gift_lines(data.items)
-    plan = GiftPlan(node_id=node.id, title=data.title, occasion=data.occasion, items=items, budget=budget,
-                    status=GiftPlanStatus.active)
+    items, lines, budget = await _plan_lines(session, authz, data.items, data.customers)
+    plan = GiftPlan(node_id=node.id, title=data.title, occasion=data.occasion, items=items, customer_lines=lines,
+                    budget=budget, status=GiftPlanStatus.active)
     session.add(plan)
     return await saved(session, plan, "interactions.gift_plan.create", GIFT_PLAN, snapshot=trail_snapshot)
 
@@ -127,9 +157,15 @@ async def update_gift_plan(session: AsyncSession, authz: Authorizer, plan: GiftP
     authz.require(WRITE, path)
     changes = provided(data)
     before = trail_snapshot(plan)
-    if data.items is not msgspec.UNSET:
-        del changes["items"]
-        plan.items, plan.budget = gift_lines(data.items)
+    if data.items is not msgspec.UNSET or data.customers is not msgspec.UNSET:
+        changes.pop("items", None)
+        changes.pop("customers", None)
+        items = data.items if data.items is not msgspec.UNSET else [msgspec.convert(g, GiftLine)
+                                                                    for g in plan.items]
+        customers = (data.customers if data.customers is not msgspec.UNSET else
+                     [msgspec.convert({k: v for k, v in c.items() if k not in ("customerNumber", "budget")},
+                                      GiftPlanCustomer) for c in plan.customer_lines])
+        plan.items, plan.customer_lines, plan.budget = await _plan_lines(session, authz, items, customers)
         committed = await _committed(session, plan.id)
         if plan.budget < committed:
             raise ProblemError("conflict", f"Applications hold {committed} of this plan: its budget cannot fall below "
@@ -200,8 +236,17 @@ async def _application_payload(session: AsyncSession, a: GiftApplication) -> dic
 
 GIFT_REQUEST = approvable_type(
     GIFT_TYPE, "Gift application", APPLICATION_RECORD, describe=_application_payload,
-    default_chain=[{"name": "Customer service manager", "role": "cs_manager", "at": "branch"}],
-    default_roles={"cs_manager": "Customer service manager"},
+    # Seed 000 §20 礼品馈赠申请表: 部门主管, 礼品管理人员, 办公室主任, 副经理 sign in turn.
+    default_chain=[
+        {"name": "Department supervisor (部门主管)", "role": "department_supervisor", "at": "branch"},
+        {"name": "Gift administrator (礼品管理人员)", "role": "gift_administrator", "at": "branch"},
+        {"name": "Office director (办公室主任)", "role": "office_director", "at": "branch"},
+        {"name": "Deputy manager (副经理)", "role": "deputy_manager", "at": "branch"},
+    ],
+    default_roles={"department_supervisor": "Department supervisor",
+                   "gift_administrator": "礼品管理人员 Gift administrator",
+                   "office_director": "办公室主任 Office director", "deputy_manager": "副经理 Deputy manager"},
+    replaces=[[{"name": "Customer service manager", "role": "cs_manager", "at": "branch"}]],
 )
 
 

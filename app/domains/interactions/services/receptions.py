@@ -13,6 +13,7 @@ import msgspec
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth.directory import staff_subject
 from app.core import audit, clock
 from app.core.numbering import next_number
 from app.core.pagination import PageParams
@@ -35,9 +36,9 @@ from app.domains.customers.lookups import customer_for
 from app.domains.interactions.models import Reception, ReceptionGuest, ReceptionKind, ReceptionStage
 from app.domains.interactions.schemas import (
     Cancellation,
-    CostsOut,
     GuestIn,
     GuestOut,
+    HospitalityCostsOut,
     ReceptionCreate,
     ReceptionOut,
     ReceptionReport,
@@ -45,12 +46,13 @@ from app.domains.interactions.schemas import (
     ReceptionSummary,
     ReceptionUpdate,
     Submission,
-    costs,
+    hospitality_costs,
 )
 from app.domains.interactions.services.common import (
     READ,
     RECEPTION,
     RECEPTION_TYPE,
+    REPORT_TYPE,
     UNDER_BRANCH,
     WRITE,
     conflict,
@@ -75,21 +77,33 @@ def _reception_status(r: Reception, request: RequestStatus | None) -> ReceptionS
     return shown_status(r.stage.value, request)  # type: ignore[return-value]  # a member, as said above
 
 
-def _budget(r: Reception) -> CostsOut:
-    return CostsOut.of(r.budget_meals, r.budget_transport, r.budget_gifts, r.budget_other)
+def _budget(r: Reception) -> HospitalityCostsOut:
+    return HospitalityCostsOut.of(r.budget_meeting, r.budget_meals, r.budget_lodging, r.budget_transport,
+                                  r.budget_gifts, r.budget_other)
+
+
+def actual_costs(r: Reception) -> HospitalityCostsOut:
+    return HospitalityCostsOut.of(r.actual_meeting, r.actual_meals, r.actual_lodging, r.actual_transport,
+                                  r.actual_gifts, r.actual_other)
+
+
+def _guest_out(g: ReceptionGuest) -> GuestOut:
+    return GuestOut(name=g.name, role=g.role, organisation=g.organisation, customer_id=g.customer_id)
 
 
 async def reception_out(session: AsyncSession, r: Reception) -> ReceptionOut:
-    guests = (await session.scalars(select(ReceptionGuest).where(ReceptionGuest.reception_id == r.id)
-                                    .order_by(ReceptionGuest.position))).all()
+    rows = (await session.scalars(select(ReceptionGuest).where(ReceptionGuest.reception_id == r.id)
+                                  .order_by(ReceptionGuest.position))).all()
+    guests = [g for g in rows if not g.attended]
     budget = _budget(r)
-    actual = None if r.stage is not ReceptionStage.reported else CostsOut.of(
-        r.actual_meals, r.actual_transport, r.actual_gifts, r.actual_other)
+    actual = None if r.stage is not ReceptionStage.reported else actual_costs(r)
     return ReceptionOut(
         id=r.id, number=r.number, kind=r.kind, node_id=r.node_id, applicant_id=r.applicant_id, title=r.title,
         purpose=r.purpose, venue=r.venue, scheduled_at=r.scheduled_at,
-        guests=[GuestOut(name=g.name, role=g.role, organisation=g.organisation, customer_id=g.customer_id)
-                for g in guests],
+        guests=[_guest_out(g) for g in guests],
+        customer_attendees=[_guest_out(g) for g in rows if g.attended], staff_attendees=list(r.staff_attendees),
+        report_request_id=r.report_request_id, report_status=await request_status(session, r.report_request_id),
+        reimbursed_at=r.reimbursed_at, reimbursed_by=r.reimbursed_by, reimbursed_amount=r.reimbursed_amount,
         budget=budget, status=_reception_status(r, await request_status(session, r.approval_request_id)),
         approval_request_id=r.approval_request_id, held_at=r.held_at, attendee_count=r.attendee_count,
         actual=actual, over_budget=None if actual is None else actual.total > budget.total, summary=r.summary,
@@ -120,13 +134,15 @@ async def list_receptions(session: AsyncSession, authz: Authorizer, params: Page
 
 
 async def _guests(session: AsyncSession, authz: Authorizer, reception_id: uuid.UUID,
-                  guests: Sequence[GuestIn]) -> list[ReceptionGuest]:
+                  guests: Sequence[GuestIn], *, attended: bool = False) -> list[ReceptionGuest]:
     rows = []
+    field, first = ("customerAttendees", 1000) if attended else ("guests", 0)
     for i, g in enumerate(guests):
         if g.customer_id is not None:
-            await customer_for(session, authz, g.customer_id, WRITE, field=f"guests.{i}.customerId")
-        rows.append(ReceptionGuest(reception_id=reception_id, position=i, name=g.name, organisation=g.organisation,
-                                   role=g.role, customer_id=g.customer_id))
+            await customer_for(session, authz, g.customer_id, WRITE, field=f"{field}.{i}.customerId")
+        rows.append(ReceptionGuest(reception_id=reception_id, position=first + i, name=g.name,
+                                   organisation=g.organisation, role=g.role, customer_id=g.customer_id,
+                                   attended=attended))
     return rows
 
 
@@ -137,12 +153,13 @@ def _guest_snapshot(guests: Sequence[ReceptionGuest]) -> list[dict[str, Any]]:
 
 async def create_reception(session: AsyncSession, authz: Authorizer, data: ReceptionCreate) -> Reception:
     node = await node_for(session, authz, data.node_id, WRITE, kinds=UNDER_BRANCH)
-    meals, transport, gifts, other = costs(data.budget)
+    meeting, meals, lodging, transport, gifts, other = hospitality_costs(data.budget)
     reception = Reception(
         number=await next_number(session, "JD", await local_year(session, clock.utcnow())), kind=data.kind,
         node_id=node.id, applicant_id=authz.principal.subject, title=data.title, purpose=data.purpose,
         venue=data.venue, scheduled_at=data.scheduled_at, budget_meals=meals, budget_transport=transport,
-        budget_gifts=gifts, budget_other=other, stage=ReceptionStage.draft)
+        budget_gifts=gifts, budget_other=other, budget_meeting=meeting, budget_lodging=lodging,
+        stage=ReceptionStage.draft)
     session.add(reception)
     await session.flush()
     guests = await _guests(session, authz, reception.id, data.guests)
@@ -179,8 +196,8 @@ async def update_reception(session: AsyncSession, authz: Authorizer, reception: 
         session.add_all(guests)
     if data.budget is not msgspec.UNSET:
         del changes["budget"]
-        (reception.budget_meals, reception.budget_transport, reception.budget_gifts,
-         reception.budget_other) = costs(data.budget)
+        (reception.budget_meeting, reception.budget_meals, reception.budget_lodging, reception.budget_transport,
+         reception.budget_gifts, reception.budget_other) = hospitality_costs(data.budget)
     for name, value in changes.items():
         setattr(reception, name, value)
     reception.updated_at = clock.utcnow()  # the version moves even when only the guests changed
@@ -228,9 +245,17 @@ async def report_reception(session: AsyncSession, authz: Authorizer, reception: 
     before = trail_snapshot(reception)
     reception.stage, reception.held_at, reception.attendee_count = (ReceptionStage.reported, data.held_at,
                                                                     data.attendee_count)
-    (reception.actual_meals, reception.actual_transport, reception.actual_gifts,
-     reception.actual_other) = costs(data.actual)
+    (reception.actual_meeting, reception.actual_meals, reception.actual_lodging, reception.actual_transport,
+     reception.actual_gifts, reception.actual_other) = hospitality_costs(data.actual)
     reception.summary, reception.reported_at = data.summary, clock.utcnow()
+    reception.staff_attendees = [await staff_subject(session, a, f"staffAttendees.{i}")
+                                 for i, a in enumerate(data.staff_attendees)]
+    session.add_all(await _guests(session, authz, reception.id, data.customer_attendees, attended=True))
+    # Seed 000 §18: the report is reviewed by the customer service manager, the GM and finance.
+    request = await approvals.create_request(
+        session, request_type=REPORT_TYPE, title=f"{reception.number} {reception.title}: report"[:300],
+        payload={"receptionId": str(reception.id)}, amount=actual_costs(reception).total, reason=data.summary[:1000])
+    reception.report_request_id = request.id
     return await saved(session, reception, "interactions.reception.report", RECEPTION, before=before,
                        snapshot=trail_snapshot)
 
@@ -255,7 +280,8 @@ RECEPTION_RECORD = Approvable(Reception, key="receptionId", entity=RECEPTION, wh
 async def _reception_payload(session: AsyncSession, r: Reception) -> dict[str, Any]:
     """What the approvers decide on."""
     budget = _budget(r)
-    guests = (await session.scalars(select(ReceptionGuest).where(ReceptionGuest.reception_id == r.id)
+    guests = (await session.scalars(select(ReceptionGuest).where(ReceptionGuest.reception_id == r.id,
+                                                                 ~ReceptionGuest.attended)
                                     .order_by(ReceptionGuest.position))).all()
     return {"receptionId": str(r.id), "number": r.number, "kind": r.kind.value, "title": r.title,
             "purpose": r.purpose, "venue": r.venue, "scheduledAt": r.scheduled_at.isoformat(),

@@ -108,7 +108,8 @@ async def _selection(session: AsyncSession, authz: Authorizer, plan_node: OrgNod
         stmt = stmt.where(or_(*(_within(OrgNode.path, p) for p in paths)))
     if filters.grades:
         stmt = stmt.where(Customer.id.in_(select(CustomerGrade.customer_id)
-                                          .where(CustomerGrade.grade.in_(filters.grades))))
+                                          .where(CustomerGrade.grade.in_(filters.grades),
+                                                 CustomerGrade.on_scale)))  # the unrated have no grade
     if filters.tiers:
         stmt = stmt.where(Customer.id.in_(select(CustomerGrade.customer_id)
                                           .where(CustomerGrade.tier.in_(filters.tiers))))
