@@ -236,7 +236,7 @@ async def test_defaults_corrected_to_their_source_reach_groups_that_never_edited
 
 async def test_the_gift_chain_correction_reaches_groups_past_the_first_correction(
         db: Any, scratch: list[str], tmp_path: Path) -> None:
-    """0016_grading_letter: a group migrated past 0015_relations, still on the one-step gift
+    """0018_grading_letter: a group migrated past 0015_relations, still on the one-step gift
     chain as seeded, gets the four sign-offs of seed 000 §20, and the roles they name."""
     from app.domains.approvals.registry import request_types
 

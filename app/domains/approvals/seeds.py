@@ -39,7 +39,7 @@ async def correct_chains(session: AsyncSession, tenant: Tenant) -> None:
     await services.replace_superseded_defaults(session, list(request_types().values()))
 
 
-@seeder("approvals.chains.corrected.gifts", since="0016_grading_letter")
+@seeder("approvals.chains.corrected.gifts", since="0018_grading_letter")
 async def correct_gift_chain(session: AsyncSession, tenant: Tenant) -> None:
     # The second correction (docs/relations.md): gift applications' four sign-offs (seed 000
     # §20), for a group still on the former one-step default, never edited.

@@ -9,8 +9,8 @@ which the ``approvals.chains`` seeder stores for every group on this migration).
 Additive: nullable columns or columns with a server default, which the previous release
 neither reads nor writes, and a new table.
 
-Revision ID: 0016_grading_letter
-Revises: 0015_relations
+Revision ID: 0018_grading_letter
+Revises: 0017_privacy2
 Create Date: 2026-12-08
 
 A tenant migration: it runs once per tenant schema, inside that tenant's transaction.
@@ -24,8 +24,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0016_grading_letter"
-down_revision = "0015_relations"
+revision = "0018_grading_letter"
+down_revision = "0017_privacy2"
 branch_labels = None
 depends_on = None
 
