@@ -393,7 +393,7 @@ def worker(concurrency: int, beat: bool) -> None:
 def _beat_schedule() -> Path:
     """Where the periodic scheduler keeps its last-run times: with the rest of the local data,
     not in the working directory (where it would land in the checkout)."""
-    data_dir = _settings().data_dir
+    data_dir: Path = _settings().data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
     return data_dir / "celerybeat-schedule"
 
