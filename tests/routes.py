@@ -9,12 +9,13 @@ is added: a route with a path parameter, or a write route, needs an entry in FAC
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from litestar.routes import HTTPRoute
 
@@ -58,9 +59,25 @@ class Ctx:
     auth: dict[str, str]  # headers of a token of ``tenant`` with every tenant scope
     mark: str  # makes this run's values unique
     operator: dict[str, str] = field(default_factory=dict)  # headers of an operator token (/platform)
+    # Parents that factories may share instead of making their own each time (the project a
+    # complaint is filed in, a customer's building, the approvers of a chain). None: every
+    # resource gets parents of its own, as the isolation matrices and domain tests want. The
+    # route-wide gates (fuzz, hostile input, audit) make thousands of resources whose parents
+    # no request of theirs touches: they pass a dict, and the parents are made once.
+    shared: dict[Any, Any] | None = None
 
 
 Factory = Callable[[Ctx], Awaitable[Made]]
+T = TypeVar("T")
+
+
+async def shared(ctx: Ctx, key: Any, make: Callable[[], Awaitable[T]]) -> T:
+    """``make()``, once per ``key`` when ``ctx`` shares parents; every time when it does not."""
+    if ctx.shared is None:
+        return await make()
+    if key not in ctx.shared:
+        ctx.shared[key] = await make()
+    return ctx.shared[key]  # type: ignore[no-any-return]
 
 
 def _unique() -> str:
@@ -366,17 +383,25 @@ async def _customer_approvers(ctx: Ctx, branch_id: str) -> None:
         await grant_by_code(session, account_id=uuid.UUID(crm), role_code="crm_head", node=root)
 
 
-async def _new_customer(ctx: Ctx, *, unit: bool = True) -> tuple[dict[str, Any], str, str]:
-    """A customer owning a fresh unit of a fresh project (with the customer chains' approvers);
-    the customer, its URL and the branch id."""
+async def _customer_home(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A branch with a project and a building in it, and the customer chains' approvers there."""
     branch = await _new_branch(ctx)
     project, _ = await _create(ctx, "/api/v1/org/projects", {
         "branchId": branch["id"], "code": f"P{_unique()}", "name": f"项目 {ctx.mark}", "handoverDate": "2030-01-01"})
     building, _ = await _create(ctx, "/api/v1/org/buildings", {
         "projectId": project["id"], "code": f"BD{_unique()}", "name": f"楼 {ctx.mark}"})
+    await _customer_approvers(ctx, branch["id"])
+    return branch, building
+
+
+async def _new_customer(ctx: Ctx, *, unit: bool = True, own_project: bool = False) -> tuple[dict[str, Any], str, str]:
+    """A customer owning a fresh unit of a fresh project (of a shared one where ``ctx`` shares
+    parents, unless ``own_project``), with the customer chains' approvers; the customer, its URL
+    and the building id."""
+    make = functools.partial(_customer_home, ctx)
+    branch, building = await make() if own_project else await shared(ctx, "customer-home", make)
     u, _ = await _create(ctx, "/api/v1/org/units", {"buildingId": building["id"], "number": f"N{_unique()}",
                                                     "floor": 3})
-    await _customer_approvers(ctx, branch["id"])
     body = _person(ctx, units=[{"unitId": u["id"], "amount": "1000000.00"}] if unit else [],
                    nodeId=None if unit else branch["id"],
                    consents=[{"kind": "behaviour", "purpose": f"catalogue {ctx.mark}", "channel": "paper"}])

@@ -6,6 +6,7 @@ an owner linked to a customer, a photo uploaded straight to storage.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import uuid
 from collections.abc import Callable
@@ -16,7 +17,17 @@ from urllib.parse import urlsplit
 from sqlalchemy import Select, select
 
 from tests.catalogue import Kind, SubtreeSpec, WorldSeed
-from tests.routes import Ctx, Factory, Made, _create, _new_customer, _new_project, _staff_account, _token_of
+from tests.routes import (
+    Ctx,
+    Factory,
+    Made,
+    _create,
+    _new_customer,
+    _new_project,
+    _staff_account,
+    _token_of,
+    shared,
+)
 
 BASE = "/api/v1/complaints"
 DISPUTES = "/api/v1/disputes"
@@ -71,9 +82,12 @@ async def grant_role(ctx: Ctx, account: str, role_code: str, node_id: str) -> No
 async def approver(ctx: Ctx, branch_id: str, role: str = "company_supervising_manager") -> str:
     """A staff account holding ``role`` at ``branch_id`` (by default, deciding the first step of
     complaint_resolution there)."""
-    account = await _staff_account(ctx)
-    await grant_role(ctx, account, role, branch_id)
-    return account
+    async def make() -> str:
+        account = await _staff_account(ctx)
+        await grant_role(ctx, account, role, branch_id)
+        return account
+
+    return await shared(ctx, ("approver", role, branch_id), make)
 
 
 @dataclass
@@ -100,7 +114,7 @@ def record_body(ctx: Ctx, project_id: str, category_id: str, **extra: Any) -> di
 async def new_record(ctx: Ctx, register: str = "complaint", project: dict[str, Any] | None = None,
                      **extra: Any) -> Rec:
     if project is None:
-        project, _ = await _new_project(ctx)
+        project, _ = await shared(ctx, "complaints-project", functools.partial(_new_project, ctx))
     response = await ctx.client.post(BASES[register], headers=ctx.auth,
                                      json=record_body(ctx, project["id"], await category(ctx), **extra))
     body = await ok(response, 201)

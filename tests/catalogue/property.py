@@ -80,8 +80,9 @@ async def handover(c: Any, auth: dict[str, str], unit_id: str, stage: str = "sch
 
 async def home(ctx: Ctx, stage: str = "handed_over") -> dict[str, Any]:
     """A customer's unit in a new project, its handover taken to ``stage``: the customer, unit,
-    project id and handover."""
-    customer, _, building = await _new_customer(ctx)
+    project id and handover. The project is always its own: contracts, committees and the
+    coordination cadence hold one per project."""
+    customer, _, building = await _new_customer(ctx, own_project=True)
     unit = customer["units"][0]
     h = await handover(ctx.client, ctx.auth, unit["unitId"], stage)
     return {"customer": customer, "unit": unit["unitId"], "project": unit["projectId"], "building": building,

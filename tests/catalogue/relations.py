@@ -3,6 +3,7 @@ credit (see tests/catalogue/__init__.py); and the subtree matrix's part for them
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -10,7 +11,17 @@ from typing import Any
 from sqlalchemy import Select, select
 
 from tests.catalogue import Kind, SubtreeSpec, WorldSeed
-from tests.routes import Ctx, Factory, Made, _create, _new_customer, _new_project, _staff_account, _token_of
+from tests.routes import (
+    Ctx,
+    Factory,
+    Made,
+    _create,
+    _new_customer,
+    _new_project,
+    _staff_account,
+    _token_of,
+    shared,
+)
 
 INTERACTIONS = "/api/v1/interactions"
 SURVEYS = "/api/v1/surveys"
@@ -40,14 +51,20 @@ async def deciders(ctx: Ctx, roles: list[tuple[str, str]]) -> list[dict[str, str
     from app.domains.access.services import grant_by_code
     from app.domains.org.models import OrgNode
 
-    people = []
-    for role, node_id in roles:
+    async def holder(role: str, node_id: str) -> str:
         account = await _staff_account(ctx)
         async with ctx.db.tenant_transaction(f"t_{ctx.tenant}") as session:
             session.info["actor"] = Actor(kind="operator", id="operator@test")
             node = await session.scalar(select(OrgNode).where(OrgNode.id == uuid.UUID(node_id)))
             await grant_by_code(session, account_id=uuid.UUID(account), role_code=role, node=node)
-        people.append(await _token_of(ctx, account, APPROVER_SCOPES))
+        return account
+
+    people = []
+    for i, (role, node_id) in enumerate(roles):
+        # A role named twice in one list is two people (a chain may not let one person decide twice).
+        nth = roles[:i].count((role, node_id))
+        account = await shared(ctx, ("holder", role, node_id, nth), functools.partial(holder, role, node_id))
+        people.append(await _token_of(ctx, account, APPROVER_SCOPES))  # minted anew: a deep run outlasts a token
     return people
 
 
@@ -228,7 +245,7 @@ async def _questionnaire(ctx: Ctx) -> Made:
 
 async def _plan_of(ctx: Ctx) -> tuple[dict[str, Any], str, dict[str, Any]]:
     """A plan at the project of a new customer (its one target)."""
-    c, _, _ = await _new_customer(ctx)
+    c, _, _ = await _new_customer(ctx, own_project=True)
     p, location = await _create(ctx, f"{SURVEYS}/plans", {
         "nodeId": c["nodeId"], "title": f"A-only plan {ctx.mark}", "method": "phone", "dueOn": "2030-06-30"})
     return p, location, c

@@ -50,7 +50,7 @@ async def test_every_successful_write_is_audited(client: Any, app: Any, db: Any,
                                                  mint: Any) -> None:
     tenant = await new_tenant("audit_gate")
     ctx = Ctx(client=client, db=db, tenant=tenant, subject=CLIENT, mark=uuid.uuid4().hex[:8],
-              auth=bearer(mint(tenant=tenant, subject=CLIENT)), operator=bearer(mint()))
+              auth=bearer(mint(tenant=tenant, subject=CLIENT)), operator=bearer(mint()), shared={})
     writes = [(r, m, h) for r, m, h in operations(app) if m in WRITE_METHODS]
     assert writes, "expected write routes under /api and /platform"
     missing = sorted({r.path for r, _, _ in writes if r.path not in FACTORIES})

@@ -295,7 +295,8 @@ async def fuzz(app: Any, db: Any, new_tenant: Any, mint: Any, live_server: str) 
     ops = {(document_path(r.path), m): (r, h)
            for r in app.routes if isinstance(r, HTTPRoute) for m, h in handlers(r)}
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
-        ctx = Ctx(client=client, db=db, tenant=tenant, subject=CLIENT, auth={}, mark=uuid.uuid4().hex[:8])
+        ctx = Ctx(client=client, db=db, tenant=tenant, subject=CLIENT, auth={}, mark=uuid.uuid4().hex[:8],
+                  shared={})
         yield Fuzz(base=live_server, loop=asyncio.get_running_loop(), ctx=ctx, mint=mint, operations=ops)
 
 

@@ -144,7 +144,8 @@ async def hostile(app: Any, db: Any, new_tenant: Any, mint: Any) -> Any:
     tenant = await new_tenant("hostile")
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver",
                                  timeout=60) as client:
-        ctx = Ctx(client=client, db=db, tenant=tenant, subject=CLIENT, auth={}, mark=uuid.uuid4().hex[:8])
+        ctx = Ctx(client=client, db=db, tenant=tenant, subject=CLIENT, auth={}, mark=uuid.uuid4().hex[:8],
+                  shared={})
         yield Hostile(loop=asyncio.get_running_loop(), app=app, client=client, ctx=ctx, mint=mint)
 
 
