@@ -37,7 +37,7 @@ async def new_breach(ctx: Ctx, *, acted: bool = False) -> tuple[dict[str, Any], 
 
 async def _classify(ctx: Ctx) -> Made:
     customer, location, _ = await _new_customer(ctx)
-    return Made(params={"customer_id": customer["id"]}, values=[customer["id"]], url=f"{location}/classification",
+    return Made(params={"customer_id": customer["id"]}, values=[customer["id"]], url=location,  # the ETag is the customer's
                 bodies={"PUT": {"classification": "secret", "reason": "key account's contract terms"}})
 
 

@@ -91,7 +91,7 @@ def transfer_out(t: ConfidentialTransfer) -> TransferOut:
 async def hand_over(session: AsyncSession, authz: Authorizer, data: TransferCreate) -> ConfidentialTransfer:
     from app.auth.models import Account, AccountKind
 
-    customer, path = await get_customer(session, authz, data.customer_id)
+    customer, path = await get_customer(session, authz, data.customer_id, field="customerId")
     authz.require(TRANSFER, path)
     level = data.classification or customer.classification
     if level is None:
@@ -155,7 +155,7 @@ def breach_out(b: ConfidentialityBreach) -> BreachOut:
 
 
 async def report_breach(session: AsyncSession, authz: Authorizer, data: BreachCreate) -> ConfidentialityBreach:
-    customer, path = await get_customer(session, authz, data.customer_id)
+    customer, path = await get_customer(session, authz, data.customer_id, field="customerId")
     authz.require(BREACH, path)
     if data.transfer_id is not None:
         transfer = await session.get(ConfidentialTransfer, data.transfer_id)

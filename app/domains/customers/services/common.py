@@ -84,10 +84,11 @@ def normalise_id(value: str, field: str) -> str:
 
 
 async def get_customer(session: AsyncSession, authz: Authorizer, customer_id: uuid.UUID, *,
-                       lock: bool = False) -> tuple[Customer, str]:
+                       lock: bool = False, field: str | None = None) -> tuple[Customer, str]:
     """A customer the caller may read, with their node's path; any other id answers 404. A
     classified record also needs clearance for its level there (403, as archive volumes)."""
-    customer, path = await get_at_node(session, authz, Customer, customer_id, READ, "customer", lock=lock)
+    customer, path = await get_at_node(session, authz, Customer, customer_id, READ, "customer", lock=lock,
+                                       field=field)
     if customer.classification is not None:
         codes = await scale.level_codes(session)
         if not scale.is_cleared(authz, codes, customer.classification, path):
