@@ -3,6 +3,7 @@ the subtree matrix's part for them: transfers and breaches sit at their customer
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -37,7 +38,8 @@ async def new_breach(ctx: Ctx, *, acted: bool = False) -> tuple[dict[str, Any], 
 
 async def _classify(ctx: Ctx) -> Made:
     customer, location, _ = await _new_customer(ctx)
-    return Made(params={"customer_id": customer["id"]}, values=[customer["id"]], url=location,  # the ETag is the customer's
+    # The classification's ETag is the customer's: read from the customer.
+    return Made(params={"customer_id": customer["id"]}, values=[customer["id"]], url=location,
                 bodies={"PUT": {"classification": "secret", "reason": "key account's contract terms"}})
 
 
@@ -97,21 +99,47 @@ def _truth(model_name: str) -> Any:
     return truth
 
 
+async def _recipient(seed: WorldSeed) -> str:
+    from app.auth.models import AccountKind
+    from app.auth.services import create_account
+    from app.core.audit import Actor
+    from app.tenants.models import Tenant
+
+    async with seed.db.platform_transaction() as session:
+        session.info["actor"] = Actor(kind="operator", id="operator@test")
+        tenant_id = await session.scalar(select(Tenant.id).where(Tenant.slug == seed.slug))
+        account = await create_account(session, tenant_id=tenant_id, kind=AccountKind.staff,
+                                       username=f"recipient-{uuid.uuid4().hex[:8]}", display_name="Recipient",
+                                       password=None, scopes=["org:read"])
+    return str(account.id)
+
+
 async def _populate(seed: WorldSeed) -> None:
-    """A breach for every customer of the world (one per project and branch)."""
+    """A handing-over and a breach for every customer of the world (one per project and branch)."""
     listed = await seed.client.get("/api/v1/customers", headers=seed.admin, params={"limit": 200})
     assert listed.status_code == 200, listed.text
+    recipient = await _recipient(seed)
     for customer in listed.json()["items"]:
         made = await seed.client.post(BREACHES, headers=seed.admin, json={
             "customerId": customer["id"], "description": "价格表外泄"})
         assert made.status_code == 201, made.text
+        made = await seed.client.post(TRANSFERS, headers=seed.admin, json={
+            "customerId": customer["id"], "material": "合同副本", "classification": "internal",
+            "recipientAccountId": recipient, "purpose": "评审"})
+        assert made.status_code == 201, made.text
 
 
 SUBTREE = SubtreeSpec(
-    kinds={"confidentiality_breach": Kind("confidentiality.read", _truth("ConfidentialityBreach"))},
-    lists={BREACHES: "confidentiality_breach"},
-    details={BREACH: "confidentiality_breach", f"{BREACH}/actions": "confidentiality_breach"},
-    read_urls={"confidentiality_breach": f"{BREACHES}/{{}}"},
-    write_bodies={(f"{BREACH}/actions", "POST"): lambda w, u: {"action": "recalled"}},
+    kinds={"confidentiality_breach": Kind("confidentiality.read", _truth("ConfidentialityBreach")),
+           "confidential_transfer": Kind("confidentiality.read", _truth("ConfidentialTransfer"))},
+    lists={BREACHES: "confidentiality_breach", TRANSFERS: "confidential_transfer"},
+    details={BREACH: "confidentiality_breach", f"{BREACH}/actions": "confidentiality_breach",
+             f"{BREACH}/close": "confidentiality_breach", TRANSFER: "confidential_transfer",
+             f"{TRANSFER}/return": "confidential_transfer", CLASSIFY: "customer"},
+    read_urls={"confidentiality_breach": f"{BREACHES}/{{}}", "confidential_transfer": f"{TRANSFERS}/{{}}"},
+    write_bodies={(f"{BREACH}/actions", "POST"): lambda w, u: {"action": "recalled"},
+                  (f"{BREACH}/close", "POST"): lambda w, u: {"report": "closed"},
+                  (f"{TRANSFER}/return", "POST"): lambda w, u: {},
+                  (CLASSIFY, "PUT"): lambda w, u: {"classification": "internal", "reason": "key account"}},
     populate=_populate,
 )

@@ -134,6 +134,7 @@ TRANSFER_SORT = {"number": ConfidentialTransfer.number, "sentAt": ConfidentialTr
 
 async def list_transfers(session: AsyncSession, authz: Authorizer, params: PageParams, *,
                          customer_id: uuid.UUID | None, outstanding: bool | None) -> Page[TransferOut]:
+    authz.require_anywhere(READ)  # staff of the register only; nobody else learns it exists
     stmt: Select[Any] = select(ConfidentialTransfer).where(authz.visible(READ, ConfidentialTransfer.node_id))
     if customer_id is not None:
         stmt = stmt.where(ConfidentialTransfer.customer_id == customer_id)
@@ -201,6 +202,7 @@ BREACH_SORT = {"number": ConfidentialityBreach.number, "createdAt": Confidential
 
 async def list_breaches(session: AsyncSession, authz: Authorizer, params: PageParams, *,
                         status: BreachStatus | None, customer_id: uuid.UUID | None) -> Page[BreachOut]:
+    authz.require_anywhere(READ)
     stmt: Select[Any] = select(ConfidentialityBreach).where(authz.visible(READ, ConfidentialityBreach.node_id))
     if status is not None:
         stmt = stmt.where(ConfidentialityBreach.status == status)
