@@ -14,4 +14,5 @@ DOMAIN = Domain(
     models=("app.domains.confidentiality.models",),
     seeds="app.domains.confidentiality.seeds",
     catalogue="tests.catalogue.confidentiality",
+    demo="app.domains.confidentiality.demo:seed_demo",
 )
