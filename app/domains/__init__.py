@@ -27,6 +27,7 @@ from app.domains import (
     certificates,
     club,
     complaints,
+    confidentiality,
     customers,
     forums,
     grading,
@@ -50,6 +51,7 @@ DOMAINS: tuple[Domain, ...] = (
     calendars.DOMAIN,  # before complaints: SLA clocks count in a calendar
     complaints.DOMAIN,
     archives.DOMAIN,
+    confidentiality.DOMAIN,  # after archives: the same classification scale
     property.DOMAIN,  # after complaints: its manager role gets the committee sign-off
     certificates.DOMAIN,  # after customers: cases, guarantees and collections name their units' owners
     club.DOMAIN,  # after surveys: activities are evaluated with a questionnaire

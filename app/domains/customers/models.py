@@ -119,6 +119,9 @@ class Customer(IdMixin, TimestampMixin, VersionMixin, TenantBase):
     purpose: Mapped[str] = mapped_column(String(500), nullable=False)  # the purpose told at collection
     entered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
     valid_until: Mapped[date | None] = mapped_column(Date)
+    # A level of the group's classification scale (app/domains/access/clearance.py), set by the
+    # confidentiality domain; NULL: not classified, read by whoever reads customers there.
+    classification: Mapped[str | None] = mapped_column(String(40))
     email_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     email_index: Mapped[str | None] = mapped_column(String(40))
     phone_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)

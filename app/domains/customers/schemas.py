@@ -345,6 +345,8 @@ class CustomerOut(Schema):
     purpose: str
     entered_at: datetime
     valid_until: date | None
+    # The record's classification level (see GET /archives/settings); null: not classified.
+    classification: str | None
     phone: str | None
     email: str | None
     address: str | None

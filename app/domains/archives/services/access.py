@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import ColumnElement, and_, false, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.problems import ProblemError
+from app.domains.access import clearance as scale
 from app.domains.access.authz import Authorizer
 from app.domains.access.models import Role, RoleAssignment
 from app.domains.access.records import get_at_node
@@ -19,7 +20,7 @@ from app.domains.archives.models import (
 from app.domains.archives.schemas import (
     ArchivePolicy,
 )
-from app.domains.archives.services.common import MAX_LEVELS, READ, clearance
+from app.domains.archives.services.common import READ
 from app.domains.archives.services.policy import get_policy, level_codes
 from app.domains.org.models import OrgNode
 
@@ -28,14 +29,8 @@ def _under(path: str, root: str) -> bool:
     return path == root or path.startswith(root + "/")
 
 
-def _rank(policy: ArchivePolicy, code: str) -> int:
-    codes = level_codes(policy)
-    return codes.index(code) + 1 if code in codes else MAX_LEVELS + 1  # an unknown level: nobody is cleared
-
-
 def is_cleared(authz: Authorizer, policy: ArchivePolicy, code: str, path: str) -> bool:
-    rank = _rank(policy, code)
-    return any(authz.can(clearance(n), path) for n in range(rank, MAX_LEVELS + 1))
+    return scale.is_cleared(authz, level_codes(policy), code, path)
 
 
 async def _role_grants(session: AsyncSession, authz: Authorizer) -> list[tuple[str, str]]:
@@ -67,7 +62,7 @@ async def require_content_access(session: AsyncSession, authz: Authorizer, polic
                                  volume: ArchiveVolume, path: str) -> None:
     """403 unless the caller is cleared for the volume's level and inside its circulation scope."""
     if not is_cleared(authz, policy, volume.classification, path):
-        covering = ", ".join(clearance(n) for n in range(_rank(policy, volume.classification), MAX_LEVELS + 1))
+        covering = scale.covering(level_codes(policy), volume.classification)
         raise ProblemError("forbidden", f"Reading this volume needs clearance for the level "
                                         f"{volume.classification!r} (one of {covering}).")
     if not await in_circulation(session, authz, volume.circulation_roles, volume.circulation_accounts, path):
@@ -76,12 +71,7 @@ async def require_content_access(session: AsyncSession, authz: Authorizer, polic
 
 async def readable_clause(session: AsyncSession, authz: Authorizer, policy: ArchivePolicy) -> ColumnElement[bool]:
     """Volumes the caller may read: subtree, clearance and circulation, as one WHERE clause."""
-    codes = level_codes(policy)
-    # As is_cleared: archives.clearance.N clears the first N levels, also when N is more than the
-    # group has (a role kept from a policy with more levels).
-    cleared = or_(false(), *[and_(ArchiveVolume.classification.in_(codes[:n]),
-                                  authz.visible(clearance(n), ArchiveVolume.node_id))
-                             for n in range(1, MAX_LEVELS + 1)])
+    cleared = scale.cleared_clause(authz, level_codes(policy), ArchiveVolume.classification, ArchiveVolume.node_id)
     circulating: list[ColumnElement[bool]] = [and_(func.jsonb_array_length(ArchiveVolume.circulation_roles) == 0,
                                                    func.jsonb_array_length(ArchiveVolume.circulation_accounts) == 0)]
     if authz.principal.kind == "user":

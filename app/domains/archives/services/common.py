@@ -14,6 +14,8 @@ from app.core import audit, clock, tenant_settings
 from app.core.problems import ProblemError
 from app.core.writes import saved
 from app.domains.access.authz import register_permissions
+from app.domains.access.clearance import MAX_LEVELS as MAX_LEVELS  # noqa: PLC0414 (re-exported)
+from app.domains.access.clearance import clearance as clearance  # noqa: PLC0414
 from app.domains.archives.models import (
     ArchiveVolume,
     VolumeStatus,
@@ -27,13 +29,7 @@ READ, WRITE = "archives.read", "archives.write"
 REVIEW, FILE, CORRECT = "archives.review", "archives.file", "archives.correct"
 HOLD, CLASSIFY, VERIFY = "archives.hold", "archives.classify", "archives.verify"
 DISPOSE, CONFIGURE = "archives.dispose", "archives.configure"
-MAX_LEVELS = 6
 ENTITY, PAGE_ENTITY, OBJECT_ENTITY = "archive_volume", "archive_page", "archive_object"
-
-
-def clearance(rank: int) -> str:
-    """The permission that clears its holder for the tenant's first ``rank`` levels."""
-    return f"archives.clearance.{rank}"
 
 
 register_permissions({

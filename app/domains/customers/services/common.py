@@ -8,13 +8,14 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import audit, notify, pii, tenant_settings
 from app.core.crypto import TenantKeys, mask_account, mask_email, mask_id_number, mask_phone, mask_text
 from app.core.keystore import tenant_keys
 from app.core.problems import FieldError, ProblemError, field_error
+from app.domains.access import clearance as scale
 from app.domains.access.authz import Authorizer, register_permissions
 from app.domains.access.records import get_at_node
 from app.domains.customers.models import Customer, CustomerConsent, CustomerContact, CustomerUnit
@@ -83,9 +84,25 @@ def normalise_id(value: str, field: str) -> str:
 
 
 async def get_customer(session: AsyncSession, authz: Authorizer, customer_id: uuid.UUID, *,
-                       lock: bool = False) -> tuple[Customer, str]:
-    """A customer the caller may read, with their node's path; any other id answers 404."""
-    return await get_at_node(session, authz, Customer, customer_id, READ, "customer", lock=lock)
+                       lock: bool = False, field: str | None = None) -> tuple[Customer, str]:
+    """A customer the caller may read, with their node's path; any other id answers 404. A
+    classified record also needs clearance for its level there (403, as archive volumes)."""
+    customer, path = await get_at_node(session, authz, Customer, customer_id, READ, "customer", lock=lock,
+                                       field=field)
+    if customer.classification is not None:
+        codes = await scale.level_codes(session)
+        if not scale.is_cleared(authz, codes, customer.classification, path):
+            raise ProblemError("forbidden", f"Reading customer {customer.number} needs clearance for the level "
+                                            f"{customer.classification!r} (one of "
+                                            f"{scale.covering(codes, customer.classification)}).")
+    return customer, path
+
+
+async def readable(session: AsyncSession, authz: Authorizer) -> ColumnElement[bool]:
+    """Customers the caller may read: subtree, and clearance for a classified record's level."""
+    cleared = scale.cleared_clause(authz, await scale.level_codes(session), Customer.classification,
+                                   Customer.node_id)
+    return and_(authz.visible(READ, Customer.node_id), or_(Customer.classification.is_(None), cleared))
 
 
 def require_live(customer: Customer) -> None:

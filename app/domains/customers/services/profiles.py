@@ -58,6 +58,7 @@ from app.domains.customers.services.common import (
     normalise_phone,
     open_plain,
     open_sealed,
+    readable,
     refuse_duplicates,
     require_live,
     safe_snapshot,
@@ -86,7 +87,7 @@ async def customer_out(session: AsyncSession, customer: Customer) -> CustomerOut
     return CustomerOut(
         id=customer.id, number=customer.number, kind=customer.kind, name=customer.name, status=customer.status,
         node_id=customer.node_id, account_id=customer.account_id, source=customer.source, purpose=customer.purpose,
-        entered_at=customer.entered_at, valid_until=customer.valid_until,
+        entered_at=customer.entered_at, valid_until=customer.valid_until, classification=customer.classification,
         phone=mask_phone(phone) if phone else None, email=masked(keys, customer, "email"),
         address=mask_text(address) if address else None, gender=customer.gender,
         id_number=mask_id_number(id_number) if id_number else None, occupation=customer.occupation,
@@ -128,7 +129,7 @@ def _escape_like(text: str) -> str:
 async def list_customers(session: AsyncSession, authz: Authorizer, params: PageParams, *, q: str | None,
                          status: CustomerStatus | None, kind: CustomerKind | None, node_id: uuid.UUID | None,
                          include_merged: bool) -> Page[CustomerSummary]:
-    stmt = select(Customer).where(authz.visible(READ, Customer.node_id))
+    stmt = select(Customer).where(await readable(session, authz))
     if q:
         stmt = stmt.where(Customer.name.like(f"{_escape_like(q)}%", escape="\\"))
     if status is not None:
@@ -148,7 +149,7 @@ async def search(session: AsyncSession, authz: Authorizer, params: PageParams, d
     # Probing numbers is for staff who may read customers somewhere; nobody else learns anything.
     authz.require_anywhere(READ)
     keys = await tenant_keys(session)
-    stmt = select(Customer).where(authz.visible(READ, Customer.node_id))
+    stmt = select(Customer).where(await readable(session, authz))
     if data.phone is not None:
         stmt = stmt.where(Customer.phone_index == keys.blind_index(IX_PHONE, normalise_phone(data.phone, "phone")))
     if data.id_number is not None:
