@@ -247,6 +247,10 @@ async def _own_registration(ctx: Ctx) -> Made:
                 url=f"{MINE}/registrations/{r['id']}", auth=_auth(ctx, auth), bodies={"POST": {}})
 
 
+async def _settings(ctx: Ctx) -> Made:
+    return Made(params={}, values=[], url=f"{BASE}/settings", bodies={"PUT": {"pointsValidMonths": 24}})
+
+
 ACTIVITY = f"{BASE}/activities/{{activity_id:uuid}}"
 FACTORIES: dict[str, Factory] = {
     f"{BASE}/clubs": _clubs,
@@ -278,6 +282,7 @@ FACTORIES: dict[str, Factory] = {
     f"{MINE}/registrations": _own_activities,
     f"{MINE}/registrations/{{registration_id:uuid}}": _own_registration,
     f"{MINE}/registrations/{{registration_id:uuid}}/cancel": _own_registration,
+    f"{BASE}/settings": _settings,
 }
 
 
@@ -374,7 +379,9 @@ SUBTREE = SubtreeSpec(
     read_urls={"club": f"{CLUB.replace('{club_id:uuid}', '{}')}", "club_member": f"{BASE}/members/{{}}",
                "club_points_entry": f"{BASE}/points/{{}}", "club_activity": f"{BASE}/activities/{{}}",
                "club_registration": f"{BASE}/registrations/{{}}"},
-    no_node={path: _OWNERS for path in FACTORIES if path.startswith(MINE)},
+    no_node={**{path: _OWNERS for path in FACTORIES if path.startswith(MINE)},
+             f"{BASE}/settings": "the group's points validity: club.read anywhere reads it, club.points at the group "
+                                 "node changes it (tests/domains/test_club_expiry.py)"},
     write_bodies=_write_bodies(),
     creates=_creates(),
     populate=_populate,

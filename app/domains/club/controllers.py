@@ -48,6 +48,7 @@ from app.domains.club.schemas import (
     Reversal,
     Submission,
 )
+from app.domains.club.settings import ClubSettingsController
 
 BASE = "/api/v1/club"
 MINE = f"{BASE}/mine"
@@ -437,4 +438,4 @@ class OwnClubController(Controller):
 
 
 CONTROLLERS: list[type[Controller]] = [ClubController, MemberController, PointsController, ActivityController,
-                                       RegistrationController, OwnClubController]
+                                       RegistrationController, OwnClubController, ClubSettingsController]
