@@ -11,8 +11,8 @@ import msgspec
 from app.core.schemas import Input, Schema
 from app.domains.care.models import Occasion
 
-Channel = Literal["app", "email"]
-Channels = Annotated[list[Channel], msgspec.Meta(min_length=1, max_length=2)]
+Channel = Literal["app", "push", "sms", "email"]
+Channels = Annotated[list[Channel], msgspec.Meta(min_length=1, max_length=4)]
 Month = Annotated[int, msgspec.Meta(ge=1, le=12)]
 Day = Annotated[int, msgspec.Meta(ge=1, le=31)]
 
@@ -57,10 +57,30 @@ class RuleOut(Schema):
 
 class QuietHours(Input):
     """When no care message goes out, in the group's time zone (``start`` to ``end``, across
-    midnight when ``end`` is earlier)."""
+    midnight when ``end`` is earlier; equal times: none). Messages due meanwhile are held until
+    they end."""
 
     start: time
     end: time
+
+
+class QuietHoursOut(Schema):
+    start: time
+    end: time
+    time_zone: str  # the group's, which the times are in
+
+
+class PreferenceIn(Input):
+    """The customer's channels in order of preference; empty: the rules' own order."""
+
+    channels: Annotated[list[Channel], msgspec.Meta(max_length=4)]
+
+
+class PreferenceOut(Schema):
+    customer_id: uuid.UUID
+    channels: list[str]
+    updated_at: datetime | None
+    version: int
 
 
 class CareMessageOut(Schema):
