@@ -16,7 +16,7 @@ from tests.routes import _create  # first: it loads the catalogue modules
 from app.core import clock
 from app.core.audit import SYSTEM
 from app.domains.club.models import EntryKind, PointsEntry
-from app.domains.club.tasks import expire_tenant, points_expiry
+from app.domains.club.tasks import expire_points, points_expiry
 from app.fanout.tasks import BoundTenant
 from tests.catalogue.club import BASE, new_club, new_member, ok
 from tests.catalogue.complaints import tenant_ctx
@@ -67,7 +67,7 @@ async def test_points_expire_first_in_first_out_once(client: Any, db: Any, new_t
     monkeypatch.setattr(clock, "utcnow", lambda: NOW)
 
     async def run() -> dict[str, int]:
-        return dict(await expire_tenant(BoundTenant(db, ctx.tenant)))
+        return dict(await expire_points(BoundTenant(db, ctx.tenant)))
 
     settings = await ctx.client.get(f"{BASE}/settings", headers=ctx.auth)
     assert (await ok(settings))["pointsValidMonths"] == 24 and settings.headers["etag"] == '"0"'

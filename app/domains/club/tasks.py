@@ -1,17 +1,27 @@
-"""The club's background work: the daily points-expiry scan over every tenant (expiry.py)."""
+"""The club's background work: the daily scan over every tenant, which expires points
+(expiry.py) and removes activity photos whose upload was never completed (photos.py)."""
 
 from __future__ import annotations
 
 import uuid
 
-from app.domains.club import expiry
+from app.domains.club import expiry, photos
 from app.fanout.tasks import BoundTenant, for_each_tenant
+from app.storage import get_store
 
 POINTS_EXPIRY = "club.points_expiry"
 
 
 async def expire_tenant(tenant: BoundTenant) -> dict[str, int]:
-    """Batches of members, each in a transaction of its own (short locks, fresh reads)."""
+    """Points: batches of members, each in a transaction of its own (short locks, fresh reads);
+    then the photos never completed."""
+    totals = await expire_points(tenant)
+    async with tenant.transaction() as session:
+        totals["expiredPhotos"] = await photos.expire(session, get_store(), tenant.slug)
+    return totals
+
+
+async def expire_points(tenant: BoundTenant) -> dict[str, int]:
     totals = {"members": 0, "points": 0}
     after: uuid.UUID | None = None
     while True:

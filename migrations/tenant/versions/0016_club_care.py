@@ -1,8 +1,8 @@
-"""The club and care, completed: customers' care channels in order of preference
-(care_preferences); activity photos are uploads (the platform's uploads table) and points
-expiry is ledger entries, so neither needs a table.
+"""The club and care, completed: photos of club activities through the upload lifecycle
+(club_activity_photos), and customers' care channels in order of preference
+(care_preferences). Points expiry is ledger entries: no table.
 
-Additive: a new table the previous release does not know.
+Additive: new tables the previous release does not know.
 
 Revision ID: 0016_club_care
 Revises: 0015_relations
@@ -26,6 +26,38 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "club_activity_photos",
+        sa.Column("activity_id", sa.UUID(), nullable=False),
+        sa.Column("node_id", sa.UUID(), nullable=False),
+        sa.Column("caption", sa.String(length=200), nullable=True),
+        sa.Column("filename", sa.String(length=200), nullable=False),
+        sa.Column("status", sa.Enum("pending", "stored", name="photostatus", native_enum=False, length=20,
+                                    schema="tenant"), nullable=False),
+        sa.Column("uploaded_by", sa.String(length=200), nullable=False),
+        sa.Column("object_key", sa.String(length=255), nullable=False),
+        sa.Column("content_type", sa.String(length=100), nullable=False),
+        sa.Column("size", sa.BigInteger(), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("upload_expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("object_version", sa.String(length=128), nullable=True),
+        sa.Column("completed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("id", sa.UUID(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(["activity_id"], ["tenant.club_activities.id"],
+                                name=op.f("fk_club_activity_photos_activity_id_club_activities"), ondelete="RESTRICT"),
+        sa.ForeignKeyConstraint(["node_id"], ["tenant.org_nodes.id"],
+                                name=op.f("fk_club_activity_photos_node_id_org_nodes"), ondelete="RESTRICT"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_club_activity_photos")),
+        sa.UniqueConstraint("object_key", name=op.f("uq_club_activity_photos_object_key")),
+        schema="tenant",
+    )
+    op.create_index("ix_club_activity_photos_activity_id", "club_activity_photos", ["activity_id"], unique=False,
+                    schema="tenant")
+    op.create_index("ix_club_activity_photos_status_upload_expires_at", "club_activity_photos",
+                    ["status", "upload_expires_at"], unique=False, schema="tenant")
     op.create_table(
         "care_preferences",
         sa.Column("customer_id", sa.UUID(), nullable=False),
