@@ -59,4 +59,5 @@ SUBTREE = SubtreeSpec(no_node={
                         "(tests/domains/test_care.py)",
     f"{BASE}/quiet-hours": "the group's quiet hours: care.read anywhere reads them, care.configure at the group "
                            "node changes them (tests/domains/test_care_channels.py)",
-}, details={f"{BASE}/preferences/{{customer_id:uuid}}": "customer"})
+}, details={f"{BASE}/preferences/{{customer_id:uuid}}": "customer"},
+    write_bodies={(f"{BASE}/preferences/{{customer_id:uuid}}", "PUT"): lambda w, u: {"channels": ["app"]}})
