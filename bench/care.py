@@ -68,7 +68,7 @@ async def seed(db: Any, slug: str, customers: int) -> None:
         today = datetime.now(ZoneInfo(await time_zone(session))).date()
         for rule in [*RULES, {**RULES[1], "name": "今日问候 Today", "month": today.month, "day": today.day}]:
             await care.create_rule(session, system, msgspec.convert(rule, RuleIn))
-        await set_quiet(session, QuietHours(start=datetime.min.time(), end=datetime.min.time()))  # none
+        await set_quiet(session, QuietHours(start="00:00:00", end="00:00:00"))  # none
         club = await clubs.create_club(session, system, msgspec.convert({
             "nodeId": str(root.id), "name": "阳光·悦享会", "purpose": "bench", "charter": "bench", "budget": "1.00",
             "referralPoints": 0}, ClubCreate))

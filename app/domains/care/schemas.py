@@ -55,18 +55,26 @@ class RuleOut(Schema):
     version: int
 
 
+# A time of day as HH:MM:SS (a string: OpenAPI has no format for a time without a date).
+Clock = Annotated[str, msgspec.Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]$",
+                                    description="HH:MM:SS, in the group's time zone.", examples=["21:00:00"])]
+
+
 class QuietHours(Input):
     """When no care message goes out, in the group's time zone (``start`` to ``end``, across
     midnight when ``end`` is earlier; equal times: none). Messages due meanwhile are held until
     they end."""
 
-    start: time
-    end: time
+    start: Clock
+    end: Clock
+
+    def times(self) -> tuple[time, time]:
+        return time.fromisoformat(self.start), time.fromisoformat(self.end)
 
 
 class QuietHoursOut(Schema):
-    start: time
-    end: time
+    start: str
+    end: str
     time_zone: str  # the group's, which the times are in
 
 

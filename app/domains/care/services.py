@@ -160,9 +160,10 @@ async def list_messages(session: AsyncSession, authz: Authorizer, params: PagePa
 
 
 def _quiet(now: time, hours: QuietHours) -> bool:
-    if hours.start <= hours.end:
-        return hours.start <= now < hours.end
-    return now >= hours.start or now < hours.end  # across midnight
+    start, end = hours.times()
+    if start <= end:
+        return start <= now < end
+    return now >= start or now < end  # across midnight
 
 
 def _on(month: Any, day: Any, today: date) -> ColumnElement[bool]:
