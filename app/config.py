@@ -58,6 +58,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # smtp[s]://[user:password@]host[:port][?from=address&starttls=1] of the mail relay the
     # outbox sends through; None logs messages instead (development and tests).
     smtp_url: str | None
+    # http[s]://… of the SMS and the app-push gateways the outbox posts those messages to
+    # (app/core/channels.py); None logs them instead, without recipient or text.
+    sms_gateway_url: str | None
+    push_gateway_url: str | None
     # Requests a minute per client IP to each of GET and POST /oauth/authorize, /oauth/token and
     # the password-reset endpoints: a brake on password guessing and mail flooding.
     auth_rate_limit: int
@@ -227,6 +231,8 @@ _SPEC: list[tuple[str, str, str | None, Callable[[str], Any]]] = [
     ("CORNERSTONE_LOG_LEVEL", "log_level", "INFO", _choice("DEBUG", "INFO", "WARNING", "ERROR")),
     ("CORNERSTONE_DEMO_TENANT", "demo_tenant", "demo", _text),
     ("CORNERSTONE_SMTP_URL", "smtp_url", None, _url("smtp", "smtps")),
+    ("CORNERSTONE_SMS_GATEWAY_URL", "sms_gateway_url", None, _url("http", "https")),
+    ("CORNERSTONE_PUSH_GATEWAY_URL", "push_gateway_url", None, _url("http", "https")),
     ("CORNERSTONE_AUTH_RATE_LIMIT", "auth_rate_limit", "30", _int(1, 1_000_000)),
     ("CORNERSTONE_TRUSTED_PROXIES", "trusted_proxies", None, _networks),
     ("CORNERSTONE_CORS_ORIGINS", "cors_origins", None, _origins),
@@ -242,7 +248,8 @@ _SPEC: list[tuple[str, str, str | None, Callable[[str], Any]]] = [
 
 # Their values never appear in an error message.
 _SECRET_VARIABLES = frozenset({"CORNERSTONE_S3_SECRET_KEY", "CORNERSTONE_STORAGE_SECRET", "CORNERSTONE_SMTP_URL",
-                               "CORNERSTONE_MASTER_KEY"})
+                               "CORNERSTONE_MASTER_KEY", "CORNERSTONE_SMS_GATEWAY_URL",
+                               "CORNERSTONE_PUSH_GATEWAY_URL"})
 
 ENVIRONMENT_VARIABLES = [(var, default) for var, _, default, _ in _SPEC]
 

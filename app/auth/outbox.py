@@ -15,18 +15,20 @@ import logging
 import smtplib
 import ssl
 import uuid
+from collections.abc import Mapping
 from datetime import timedelta
 from email.message import EmailMessage
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import anyio.to_thread
+import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import OutboxMessage, OutboxStatus
 from app.config import get_settings
-from app.core import audit
+from app.core import audit, channels
 from app.core.audit import SYSTEM
 from app.core.clock import utcnow
 from app.core.db import Database
@@ -47,6 +49,10 @@ REDACTED_BODY = "redactedBody"
 # id, delivered by being stored (nothing leaves the database).
 EMAIL = "email"
 INBOX = "inbox"
+# Through a gateway, or logged where none is configured (app/core/channels.py).
+SMS = channels.SMS
+PUSH = channels.PUSH
+CHANNELS = (EMAIL, INBOX, SMS, PUSH)
 
 
 def send_smtp(url: str, message: OutboxMessage) -> None:
@@ -84,8 +90,10 @@ async def _audit(session: AsyncSession, message: OutboxMessage, action: str, aft
                        entity_type="outbox_message", entity_id=message.id, after=after)
 
 
-async def deliver_message(db: Database, message_id: uuid.UUID, smtp_url: str | None) -> str:
-    """Send one pending message and mark it sent; returns what became of it."""
+async def deliver_message(db: Database, message_id: uuid.UUID, smtp_url: str | None,
+                          gateways: Mapping[str, str | None] | None = None) -> str:
+    """Send one pending message and mark it sent; returns what became of it. ``gateways``:
+    the URL of the SMS and push gateways by channel (none: those messages are logged)."""
     async with db.platform_transaction() as session:
         # SKIP LOCKED: a concurrent delivery of the same message is already sending it.
         message = await session.scalar(select(OutboxMessage).where(OutboxMessage.id == message_id)
@@ -98,12 +106,14 @@ async def deliver_message(db: Database, message_id: uuid.UUID, smtp_url: str | N
         try:
             if message.channel == INBOX:
                 pass  # an account id is no mail address: the stored message is the notification
+            elif message.channel in (SMS, PUSH):
+                await channels.send(message.channel, message, gateways or {})
             elif smtp_url:
                 await anyio.to_thread.run_sync(send_smtp, smtp_url, message)
             else:
                 # No relay configured (development, tests): the log is the mailbox.
                 log.info("outbox %s to %s: %s\n%s", message.id, message.recipient, message.subject, message.body)
-        except (OSError, smtplib.SMTPException) as exc:
+        except (OSError, smtplib.SMTPException, httpx.HTTPError, channels.GatewayRefused) as exc:
             message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
             if message.attempts >= MAX_ATTEMPTS:
                 message.status = OutboxStatus.failed
@@ -140,8 +150,9 @@ async def resend_pending(db: Database) -> list[str]:
 
 @celery_app.task(name=DELIVER)
 def deliver(message_id: str) -> str:
-    smtp_url = get_settings().smtp_url
-    return run_in_worker(lambda db: deliver_message(db, uuid.UUID(message_id), smtp_url))
+    settings = get_settings()
+    gateways = {SMS: settings.sms_gateway_url, PUSH: settings.push_gateway_url}
+    return run_in_worker(lambda db: deliver_message(db, uuid.UUID(message_id), settings.smtp_url, gateways))
 
 
 class _SendOrLeave:

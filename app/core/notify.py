@@ -27,6 +27,8 @@ from app.worker import enqueue_after_commit
 
 EMAIL = outbox.EMAIL  # to an address, through the SMTP relay
 INBOX = outbox.INBOX  # in-app, to an account id
+SMS = outbox.SMS  # to a phone number, through the SMS gateway (app/core/channels.py)
+PUSH = outbox.PUSH  # app push, to an account id, through the push gateway
 
 SUBJECT_MAX = 300  # the outbox column's length
 
@@ -40,7 +42,7 @@ async def queue_messages(session: AsyncSession, recipients: Iterable[str], *, te
     delivery is audited in that tenant's log. A ``secret`` in the body (a one-time code) is
     blanked out of the stored copy once the message is sent.
     """
-    if channel not in (EMAIL, INBOX):
+    if channel not in outbox.CHANNELS:
         raise ValueError(f"unknown outbox channel {channel!r}")
     stored = dict(data)
     if secret:

@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from tests.catalogue import SubtreeSpec
-from tests.routes import Ctx, Factory, Made, _create
+from tests.routes import Ctx, Factory, Made, _create, _new_customer
 
 BASE = "/api/v1/care"
 
@@ -31,10 +31,23 @@ async def _messages(ctx: Ctx) -> Made:
     return Made(params={}, values=[], url=None)
 
 
+async def _quiet_hours(ctx: Ctx) -> Made:
+    return Made(params={}, values=[], url=f"{BASE}/quiet-hours", bodies={"PUT": {"start": "22:00:00",
+                                                                               "end": "07:30:00"}})
+
+
+async def _preference(ctx: Ctx) -> Made:
+    customer, _, _ = await _new_customer(ctx)
+    return Made(params={"customer_id": customer["id"]}, values=[customer["id"]],
+                url=f"{BASE}/preferences/{customer['id']}", bodies={"PUT": {"channels": ["sms", "app"]}})
+
+
 FACTORIES: dict[str, Factory] = {
     f"{BASE}/rules": _rules,
     f"{BASE}/rules/{{rule_id:uuid}}": _rule,
     f"{BASE}/messages": _messages,
+    f"{BASE}/quiet-hours": _quiet_hours,
+    f"{BASE}/preferences/{{customer_id:uuid}}": _preference,
 }
 
 _GROUP = ("the group's care campaigns: care.read anywhere reads them, care.configure at the group node changes them "
@@ -44,4 +57,7 @@ SUBTREE = SubtreeSpec(no_node={
     f"{BASE}/rules/{{rule_id:uuid}}": _GROUP,
     f"{BASE}/messages": "messages sent by the group's care campaigns: care.read anywhere reads them "
                         "(tests/domains/test_care.py)",
-})
+    f"{BASE}/quiet-hours": "the group's quiet hours: care.read anywhere reads them, care.configure at the group "
+                           "node changes them (tests/domains/test_care_channels.py)",
+}, details={f"{BASE}/preferences/{{customer_id:uuid}}": "customer"},
+    write_bodies={(f"{BASE}/preferences/{{customer_id:uuid}}", "PUT"): lambda w, u: {"channels": ["app"]}})

@@ -247,6 +247,44 @@ async def _own_registration(ctx: Ctx) -> Made:
                 url=f"{MINE}/registrations/{r['id']}", auth=_auth(ctx, auth), bodies={"POST": {}})
 
 
+async def activity_photo(ctx: Ctx, activity_url: str, stage: str = "stored", auth: dict[str, str] | None = None,
+                         caption: str | None = None) -> dict[str, Any]:
+    """A photo of an activity: started (``pending``), its bytes PUT (``uploaded``), or ``stored``."""
+    from tests.catalogue.complaints import put_bytes
+    from tests.catalogue.property import jpeg
+
+    data, body = jpeg()
+    client, headers = ctx.client, auth or ctx.auth
+    started = await ok(await client.post(f"{activity_url}/photos", headers=headers,
+                                         json={"caption": caption or f"A-only photo {ctx.mark}", **body}), 201)
+    if stage != "pending":
+        assert (await put_bytes(client, started["upload"], data)).status_code == 200
+    if stage in ("pending", "uploaded"):
+        return dict(started["photo"])
+    return dict(await ok(await client.post(f"{BASE}/photos/{started['photo']['id']}/complete", headers=headers)))
+
+
+def _photo_at(stage: str) -> Factory:
+    async def factory(ctx: Ctx) -> Made:
+        _, location, _ = await _published(ctx)
+        p = await activity_photo(ctx, location, stage)
+        return Made(params={"photo_id": p["id"]}, values=[p["id"], p["caption"]], url=f"{BASE}/photos/{p['id']}",
+                    bodies={"POST": {}})
+    return factory
+
+
+async def _activity_photos(ctx: Ctx) -> Made:
+    from tests.catalogue.property import jpeg
+
+    a, location, _ = await _published(ctx)
+    return Made(params={"activity_id": a["id"]}, values=[a["id"]], url=location,
+                bodies={"POST": {"caption": "catalogue", **jpeg()[1]}})
+
+
+async def _settings(ctx: Ctx) -> Made:
+    return Made(params={}, values=[], url=f"{BASE}/settings", bodies={"PUT": {"pointsValidMonths": 24}})
+
+
 ACTIVITY = f"{BASE}/activities/{{activity_id:uuid}}"
 FACTORIES: dict[str, Factory] = {
     f"{BASE}/clubs": _clubs,
@@ -278,6 +316,11 @@ FACTORIES: dict[str, Factory] = {
     f"{MINE}/registrations": _own_activities,
     f"{MINE}/registrations/{{registration_id:uuid}}": _own_registration,
     f"{MINE}/registrations/{{registration_id:uuid}}/cancel": _own_registration,
+    f"{BASE}/settings": _settings,
+    f"{ACTIVITY}/photos": _activity_photos,
+    f"{BASE}/photos/{{photo_id:uuid}}": _photo_at("pending"),
+    f"{BASE}/photos/{{photo_id:uuid}}/complete": _photo_at("uploaded"),
+    f"{BASE}/photos/{{photo_id:uuid}}/download": _photo_at("stored"),
 }
 
 
@@ -291,7 +334,7 @@ def _at_node(model: Any, value: Any) -> Callable[[], Select[Any]]:
 
 
 def _kinds() -> dict[str, Kind]:
-    from app.domains.club.models import Activity, Club, Member, PointsEntry, Registration
+    from app.domains.club.models import Activity, ActivityPhoto, Club, Member, PointsEntry, Registration
     from app.domains.org.models import OrgNode
 
     def entries() -> Select[Any]:
@@ -310,6 +353,7 @@ def _kinds() -> dict[str, Kind]:
         "club_points_entry": Kind("club.read", entries),
         "club_activity": Kind("club.read", _at_node(Activity, Activity.title)),
         "club_registration": Kind("club.read", registrations),
+        "club_activity_photo": Kind("club.read", _at_node(ActivityPhoto, ActivityPhoto.caption)),
     }
 
 
@@ -333,6 +377,9 @@ def _write_bodies() -> dict[tuple[str, str], Callable[[Any, Any], Any]]:
         (f"{ACTIVITY}/evaluation", "POST"): lambda w, u: {"referrals": 0, "purchases": 0},
         (f"{ACTIVITY}/registrations", "POST"): lambda w, u: {"memberId": str(uuid.uuid4())},
         (f"{ACTIVITY}/check-ins", "POST"): lambda w, u: {"token": "x"},
+        (f"{ACTIVITY}/photos", "POST"): lambda w, u: {"filename": "x.jpg", "contentType": "image/jpeg", "size": 5,
+                                                      "sha256": "0" * 64},
+        (f"{BASE}/photos/{{photo_id:uuid}}/complete", "POST"): lambda w, u: {},
     }
 
 
@@ -356,6 +403,7 @@ async def _populate(seed: WorldSeed) -> None:
         await _create(ctx, f"{m_url}/points", {"kind": "earn", "points": 100, "reason": f"{project['name']}积分"})
         a, a_url = await new_activity(ctx, club["id"], project["id"], "published")
         await _create(ctx, f"{a_url}/registrations", {"memberId": m["id"]})
+        await activity_photo(ctx, a_url, caption=f"{project['name']}活动照片")
 
 
 SUBTREE = SubtreeSpec(
@@ -368,13 +416,17 @@ SUBTREE = SubtreeSpec(
         **{f"{MEMBER}{tail}": "club_member" for tail in ("", "/leave", "/points")},
         **{f"{BASE}/points/{{entry_id:uuid}}{tail}": "club_points_entry" for tail in ("", "/reverse")},
         **{f"{ACTIVITY}{tail}": "club_activity" for tail in ("", "/submit", "/publish", "/record", "/cancel",
-                                                             "/evaluation", "/registrations", "/check-ins")},
+                                                             "/evaluation", "/registrations", "/check-ins",
+                                                             "/photos")},
+        **{f"{BASE}/photos/{{photo_id:uuid}}{tail}": "club_activity_photo" for tail in ("", "/complete", "/download")},
         **{f"{REGISTRATION}{tail}": "club_registration" for tail in ("", "/cancel")},
     },
     read_urls={"club": f"{CLUB.replace('{club_id:uuid}', '{}')}", "club_member": f"{BASE}/members/{{}}",
                "club_points_entry": f"{BASE}/points/{{}}", "club_activity": f"{BASE}/activities/{{}}",
-               "club_registration": f"{BASE}/registrations/{{}}"},
-    no_node={path: _OWNERS for path in FACTORIES if path.startswith(MINE)},
+               "club_registration": f"{BASE}/registrations/{{}}", "club_activity_photo": f"{BASE}/photos/{{}}"},
+    no_node={**{path: _OWNERS for path in FACTORIES if path.startswith(MINE)},
+             f"{BASE}/settings": "the group's points validity: club.read anywhere reads it, club.points at the group "
+                                 "node changes it (tests/domains/test_club_expiry.py)"},
     write_bodies=_write_bodies(),
     creates=_creates(),
     populate=_populate,

@@ -88,7 +88,7 @@ CONFIG: dict[str, Any] = {
         # field), or none: `x.html` declared `image/png` is refused with 422 naming the name.
         {"include-operation-id": ["startComplaintAttachmentUpload", "startDisputeAttachmentUpload",
                                   "startMyComplaintAttachmentUpload", "uploadArchivePages", "correctArchivePage",
-                                  "startGuaranteeDocumentUpload"],
+                                  "startGuaranteeDocumentUpload", "startClubActivityPhotoUpload"],
          "checks": {"positive_data_acceptance": {"expected-statuses": [*_POSITIVE_DEFAULT, "422"]}}},
         # Property management: rules relating two fields, or a field and the record or today: a
         # contract or term ending after it starts, a handover inspection or supervision scoring

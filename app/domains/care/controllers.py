@@ -5,19 +5,29 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from litestar import Controller, Request, Response, get, patch, post
+from litestar import Controller, Request, Response, get, patch, post, put
 from litestar.di import Provide
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.scopes import requires
 from app.core.deps import provide_tenant_session
+from app.core.etag import check_if_match, etag
 from app.core.pagination import PageParams, page_params
 from app.core.schemas import Page
 from app.core.writes import created, updated, with_etag
 from app.domains.access.authz import Authorizer, provide_authz
-from app.domains.care import services
-from app.domains.care.schemas import CareMessageOut, RuleIn, RuleOut, RuleUpdate
+from app.domains.care import preferences, services
+from app.domains.care.schemas import (
+    CareMessageOut,
+    PreferenceIn,
+    PreferenceOut,
+    QuietHours,
+    QuietHoursOut,
+    RuleIn,
+    RuleOut,
+    RuleUpdate,
+)
 
 BASE = "/api/v1/care"
 
@@ -66,6 +76,42 @@ class CareController(Controller):
                             customer_id: uuid.UUID | None = Parameter(query="customerId", default=None),
                             ) -> Page[CareMessageOut]:
         return await services.list_messages(session, authz, page, rule_id=rule_id, customer_id=customer_id)
+
+    @get("/quiet-hours", operation_id="getCareQuietHours", summary="The group's quiet hours, in its time zone",
+         **requires("care:read"))
+    async def get_quiet_hours(self, session: AsyncSession, authz: Authorizer) -> Response[QuietHoursOut]:
+        out, version = await preferences.read_quiet(session, authz)
+        return Response(out, headers={"ETag": etag(version)})
+
+    @put("/quiet-hours", operation_id="putCareQuietHours", summary="Set the group's quiet hours",
+         description="Needs `care.configure` at the group node. Times in the group's time zone; `end` earlier "
+                     "than `start` runs across midnight. If-Match `\"0\"` while the default (21:00–08:00) applies. "
+                     "Care messages due inside them are held until they end.",
+         **requires("care:admin", errors=[412, 428]))
+    async def put_quiet_hours(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                              data: QuietHours) -> Response[QuietHoursOut]:
+        check_if_match(request, await preferences.lock_quiet(session, authz))
+        out, version = await preferences.set_quiet(session, data)
+        return Response(out, headers={"ETag": etag(version)})
+
+    @get("/preferences/{customer_id:uuid}", operation_id="getCarePreference",
+         summary="A customer's care channels in order of preference", **requires("care:read", errors=[404]))
+    async def get_preference(self, session: AsyncSession, authz: Authorizer,
+                             customer_id: uuid.UUID) -> Response[PreferenceOut]:
+        cid, p = await preferences.get_preference(session, authz, customer_id)
+        return with_etag(preferences.preference_out(cid, p), p.version if p else 0)
+
+    @put("/preferences/{customer_id:uuid}", operation_id="putCarePreference",
+         summary="Record how a customer wants to hear from care campaigns",
+         description="Needs `customers.write` at the customer's node. Only these channels, in this order, among a "
+                     "rule's; empty: the rule's order. If-Match `\"0\"` before the first.",
+         **requires("customers:write", errors=[404, 412, 428]))
+    async def put_preference(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
+                             customer_id: uuid.UUID, data: PreferenceIn) -> Response[PreferenceOut]:
+        cid, current = await preferences.get_preference(session, authz, customer_id, lock=True)
+        check_if_match(request, current.version if current else 0)
+        p = await preferences.set_preference(session, authz, cid, current, data)
+        return with_etag(preferences.preference_out(cid, p), p.version)
 
 
 CONTROLLERS: list[type[Controller]] = [CareController]

@@ -1,16 +1,19 @@
 """The care campaigns of the demo tenant: birthday greetings, the National Day greeting and the
-handover anniversary."""
+handover anniversary; the demo owner hears through the app, then app push."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import msgspec
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domains.access.authz import trusted
 from app.domains.care import services
-from app.domains.care.schemas import RuleIn
+from app.domains.care.preferences import set_preference
+from app.domains.care.schemas import PreferenceIn, RuleIn
+from app.domains.customers.models import Customer
 
 RULES = [
     {"name": "生日祝福 Birthday", "occasion": "birthday", "channels": ["app", "email"],
@@ -25,3 +28,6 @@ RULES = [
 async def seed_demo(session: AsyncSession, people: Any) -> None:
     for rule in RULES:
         await services.create_rule(session, trusted(), msgspec.convert(rule, RuleIn))
+    owner = (await session.scalars(select(Customer).where(Customer.account_id == people.owner_id))).first()
+    if owner is not None:
+        await set_preference(session, trusted(), owner.id, None, PreferenceIn(channels=["app", "push"]))

@@ -30,7 +30,8 @@ class CareRule(IdMixin, TimestampMixin, VersionMixin, TenantBase):
     occasion: Mapped[Occasion] = mapped_column(str_enum(Occasion), nullable=False)
     month: Mapped[int | None] = mapped_column(Integer)  # a holiday's date
     day: Mapped[int | None] = mapped_column(Integer)
-    # In order of preference: "app" (in-app, to the owner's account), "email".
+    # In order of preference: "app" (in-app, to the owner's account), "push" (app push to it),
+    # "sms" (the customer's phone), "email".
     channels: Mapped[list[str]] = mapped_column(JSONB, nullable=False)
     subject: Mapped[str] = mapped_column(String(200), nullable=False)
     body: Mapped[str] = mapped_column(Text, nullable=False)  # {name} is the customer's name
@@ -64,3 +65,21 @@ class CareMessage(IdMixin, TenantBase):
 
 
 register_customer_reference(CareMessage, "customer_id")
+
+
+class CarePreference(IdMixin, TimestampMixin, VersionMixin, TenantBase):
+    """How a customer wants to hear from the group's care campaigns: their channels in order of
+    preference (only these, among a rule's). Not unique per customer: after a merge the
+    survivor may hold two, and the latest changed one counts."""
+
+    __tablename__ = "care_preferences"
+
+    customer_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("customers.id", ondelete="CASCADE"), nullable=False)
+    channels: Mapped[list[str]] = mapped_column(JSONB, nullable=False)
+    updated_by: Mapped[str] = mapped_column(String(200), nullable=False)
+
+    __table_args__ = (Index("ix_care_preferences_customer_id", "customer_id"),)
+
+
+register_customer_reference(CarePreference, "customer_id")

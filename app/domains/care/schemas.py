@@ -11,8 +11,8 @@ import msgspec
 from app.core.schemas import Input, Schema
 from app.domains.care.models import Occasion
 
-Channel = Literal["app", "email"]
-Channels = Annotated[list[Channel], msgspec.Meta(min_length=1, max_length=2)]
+Channel = Literal["app", "push", "sms", "email"]
+Channels = Annotated[list[Channel], msgspec.Meta(min_length=1, max_length=4)]
 Month = Annotated[int, msgspec.Meta(ge=1, le=12)]
 Day = Annotated[int, msgspec.Meta(ge=1, le=31)]
 
@@ -55,12 +55,40 @@ class RuleOut(Schema):
     version: int
 
 
+# A time of day as HH:MM:SS (a string: OpenAPI has no format for a time without a date).
+Clock = Annotated[str, msgspec.Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]$",
+                                    description="HH:MM:SS, in the group's time zone.", examples=["21:00:00"])]
+
+
 class QuietHours(Input):
     """When no care message goes out, in the group's time zone (``start`` to ``end``, across
-    midnight when ``end`` is earlier)."""
+    midnight when ``end`` is earlier; equal times: none). Messages due meanwhile are held until
+    they end."""
 
-    start: time
-    end: time
+    start: Clock
+    end: Clock
+
+    def times(self) -> tuple[time, time]:
+        return time.fromisoformat(self.start), time.fromisoformat(self.end)
+
+
+class QuietHoursOut(Schema):
+    start: str
+    end: str
+    time_zone: str  # the group's, which the times are in
+
+
+class PreferenceIn(Input):
+    """The customer's channels in order of preference; empty: the rules' own order."""
+
+    channels: Annotated[list[Channel], msgspec.Meta(max_length=4)]
+
+
+class PreferenceOut(Schema):
+    customer_id: uuid.UUID
+    channels: list[str]
+    updated_at: datetime | None
+    version: int
 
 
 class CareMessageOut(Schema):

@@ -11,34 +11,43 @@ active rule, the customers whose occasion is today there:
   more ago.
 
 Only customers with an active **marketing** consent are written to, through the first of the
-rule's channels they can be reached on (``app``: their owner account's inbox; ``email``:
-their address). A message is recorded per rule, customer and occasion (unique in the
-database), in the transaction that writes it to the outbox: a customer hears once per
-occasion, however often the scan runs.
+rule's channels they can be reached on (``app``: their owner account's inbox; ``push``: app
+push to that account; ``sms``: their phone; ``email``: their address). A customer who stated
+a preference (preferences.py) is written to only through their channels, in their order. A
+message is recorded per rule, customer and occasion (unique in the database), in the
+transaction that writes it to the outbox: a customer hears once per occasion, however often
+the scan runs.
+
+Messages due inside quiet hours are **held**, not dropped: the first run after the quiet
+hours end sends them. Each run also sends what was due yesterday and has not gone out (a
+greeting due late in the evening, inside the quiet hours that run past midnight; a day the
+scan could not run), under yesterday's occasion key, so still once.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import date, time
+from datetime import date, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import msgspec
 from sqlalchemy import ColumnElement, Select, and_, exists, extract, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core import audit, clock, tenant_settings
-from app.core.notify import EMAIL, INBOX, queue_messages
+from app.core import audit, clock
+from app.core.keystore import tenant_keys
+from app.core.notify import EMAIL, INBOX, PUSH, SMS, queue_messages
 from app.core.pagination import PageParams, paginate
 from app.core.problems import ProblemError, field_error
 from app.core.schemas import Page, provided
 from app.domains.access.authz import Authorizer, register_permissions
 from app.domains.care.models import CareMessage, CareRule, Occasion
+from app.domains.care.preferences import preference_of, quiet_hours
 from app.domains.care.schemas import CareMessageOut, QuietHours, RuleIn, RuleOut, RuleUpdate
 from app.domains.club.models import Member, MemberStatus
 from app.domains.customers.models import ConsentKind, Customer, CustomerConsent, CustomerUnit
 from app.domains.customers.services import customer_email
+from app.domains.customers.services.common import PHONE, open_sealed
 from app.domains.org import services as org
 from app.domains.org.models import OrgNode, Unit
 from app.tenants.bound import tenant_id, time_zone
@@ -53,11 +62,6 @@ register_permissions({
     READ: "See the group's care campaigns and the care messages sent.",
     CONFIGURE: "Define the group's care campaigns (birthday, holiday, handover anniversary); at the group node.",
 })
-
-QUIET = tenant_settings.declare(
-    "care.quiet_hours", {"start": "21:00:00", "end": "08:00:00"},
-    "When no care message goes out, in the group's time zone.")
-
 
 def rule_out(r: CareRule) -> RuleOut:
     return RuleOut(id=r.id, name=r.name, occasion=r.occasion, month=r.month, day=r.day, channels=list(r.channels),
@@ -156,9 +160,10 @@ async def list_messages(session: AsyncSession, authz: Authorizer, params: PagePa
 
 
 def _quiet(now: time, hours: QuietHours) -> bool:
-    if hours.start <= hours.end:
-        return hours.start <= now < hours.end
-    return now >= hours.start or now < hours.end  # across midnight
+    start, end = hours.times()
+    if start <= end:
+        return start <= now < end
+    return now >= start or now < end  # across midnight
 
 
 def _on(month: Any, day: Any, today: date) -> ColumnElement[bool]:
@@ -196,53 +201,67 @@ def _targets(rule: CareRule, today: date) -> tuple[str, Select[Any]] | None:
 
 
 async def _channel(session: AsyncSession, rule: CareRule, c: Customer) -> tuple[str, str] | None:
-    """The first of the rule's channels the customer can be reached on: (outbox channel, recipient)."""
-    for channel in rule.channels:
-        if channel == "app" and c.account_id is not None:
-            return INBOX, str(c.account_id)
+    """The first channel the customer can be reached on: (outbox channel, recipient). The
+    rule's channels in its order, or the customer's own among them in theirs."""
+    channels = list(rule.channels)
+    preference = await preference_of(session, c.id)
+    if preference is not None and preference.channels:
+        channels = [ch for ch in preference.channels if ch in channels]
+    for channel in channels:
+        if channel in ("app", "push") and c.account_id is not None:
+            return (INBOX if channel == "app" else PUSH), str(c.account_id)
+        if channel == "sms" and (phone := open_sealed(await tenant_keys(session), PHONE, c.phone_sealed)):
+            return SMS, phone
         if channel == "email" and (email := await customer_email(session, c)) is not None:
             return EMAIL, email
     return None
 
 
+async def _send(session: AsyncSession, rule: CareRule, occasion: str, stmt: Select[Any], tid: uuid.UUID,
+                counts: dict[str, int], trail: list[dict[str, Any]]) -> None:
+    """Write the rule's message for ``occasion`` to each consenting customer not yet told."""
+    sent = exists().where(CareMessage.rule_id == rule.id, CareMessage.customer_id == Customer.id,
+                          CareMessage.occasion == occasion)
+    customers = (await session.scalars(stmt.where(_consented(), ~sent).order_by(Customer.id)
+                                       .limit(SCAN_BATCH))).all()
+    for c in customers:
+        reach = await _channel(session, rule, c)
+        if reach is None:
+            counts["unreachable"] += 1
+            continue
+        channel, recipient = reach
+        [message] = await queue_messages(
+            session, [recipient], tenant_id=tid, channel=channel, subject=rule.subject.replace("{name}", c.name),
+            body=rule.body.replace("{name}", c.name),
+            data={"event": "care.message", "ruleId": str(rule.id), "customerId": str(c.id), "occasion": occasion})
+        row = CareMessage(rule_id=rule.id, customer_id=c.id, occasion=occasion, channel=channel,
+                          outbox_message_id=message.id, sent_at=clock.utcnow())
+        session.add(row)
+        await session.flush()
+        trail.append({"action": "care.message.send", "entity_type": "care_message", "entity_id": row.id,
+                      "after": audit.snapshot(row)})
+        counts["sent"] += 1
+
+
 async def scan(session: AsyncSession) -> dict[str, int]:
-    """One run in one tenant (idempotent: what was sent is not sent again)."""
+    """One run in one tenant (idempotent: what was sent is not sent again). ``rules``: the
+    rules due today."""
     counts = {"rules": 0, "sent": 0, "unreachable": 0, "quiet": 0}
     local = clock.utcnow().astimezone(ZoneInfo(await time_zone(session)))
-    value, _ = await tenant_settings.get(session, QUIET)
-    if _quiet(local.time(), msgspec.convert(value, QuietHours)):
-        counts["quiet"] = 1
+    hours, _ = await quiet_hours(session)
+    if _quiet(local.time(), hours):
+        counts["quiet"] = 1  # held: the first run after the quiet hours sends them
         return counts
     today, tid = local.date(), await tenant_id(session)
     trail: list[dict[str, Any]] = []
-    for rule in (await session.scalars(select(CareRule).where(CareRule.active.is_(True))
-                                       .order_by(CareRule.name))).all():
-        found = _targets(rule, today)
-        if found is None:
-            continue
-        counts["rules"] += 1
-        occasion, stmt = found
-        sent = exists().where(CareMessage.rule_id == rule.id, CareMessage.customer_id == Customer.id,
-                              CareMessage.occasion == occasion)
-        customers = (await session.scalars(stmt.where(_consented(), ~sent).order_by(Customer.id)
-                                           .limit(SCAN_BATCH))).all()
-        for c in customers:
-            reach = await _channel(session, rule, c)
-            if reach is None:
-                counts["unreachable"] += 1
+    rules = (await session.scalars(select(CareRule).where(CareRule.active.is_(True))
+                                   .order_by(CareRule.name))).all()
+    for day in (today - timedelta(days=1), today):  # yesterday's: held past midnight, or a missed day
+        for rule in rules:
+            found = _targets(rule, day)
+            if found is None:
                 continue
-            channel, recipient = reach
-            [message] = await queue_messages(
-                session, [recipient], tenant_id=tid, channel=channel, subject=rule.subject.replace("{name}", c.name),
-                body=rule.body.replace("{name}", c.name),
-                data={"event": "care.message", "ruleId": str(rule.id), "customerId": str(c.id),
-                      "occasion": occasion})
-            row = CareMessage(rule_id=rule.id, customer_id=c.id, occasion=occasion, channel=channel,
-                              outbox_message_id=message.id, sent_at=clock.utcnow())
-            session.add(row)
-            await session.flush()
-            trail.append({"action": "care.message.send", "entity_type": "care_message", "entity_id": row.id,
-                          "after": audit.snapshot(row)})
-            counts["sent"] += 1
+            counts["rules"] += day == today
+            await _send(session, rule, found[0], found[1], tid, counts, trail)
     await audit.record_many(session, trail)
     return counts

@@ -1,7 +1,7 @@
 """The customer club (客户会): its establishment plan through approval, members with tiers and a points
 ledger, activities from plan to evaluation with registration, waitlist and QR check-in."""
 
-from app.core.manifest import Domain
+from app.core.manifest import Beat, Domain
 
 DOMAIN = Domain(
     name="club",
@@ -12,6 +12,8 @@ DOMAIN = Domain(
     controllers="app.domains.club.controllers:CONTROLLERS",
     approvals="app.domains.club.services:REQUEST_TYPES",
     models=("app.domains.club.models",),
+    tasks=("app.domains.club.tasks",),
+    beat={"club-points-expiry": Beat("club.points_expiry", 86400.0)},  # daily: points earned expire
     catalogue="tests.catalogue.club",
     personal="app.domains.club.personal:PERSONAL",
     demo="app.domains.club.demo:seed_demo",

@@ -20,6 +20,7 @@ from app.core.writes import created, updated, with_etag
 from app.domains.access.authz import Authorizer, provide_authz
 from app.domains.club import activities, clubs, members
 from app.domains.club.models import Club, ClubStage, MemberStatus, RegistrationStatus
+from app.domains.club.photo_routes import ActivityPhotoController
 from app.domains.club.schemas import (
     ActivityCreate,
     ActivityOut,
@@ -48,6 +49,7 @@ from app.domains.club.schemas import (
     Reversal,
     Submission,
 )
+from app.domains.club.settings import ClubSettingsController
 
 BASE = "/api/v1/club"
 MINE = f"{BASE}/mine"
@@ -437,4 +439,5 @@ class OwnClubController(Controller):
 
 
 CONTROLLERS: list[type[Controller]] = [ClubController, MemberController, PointsController, ActivityController,
-                                       RegistrationController, OwnClubController]
+                                       RegistrationController, OwnClubController, ClubSettingsController,
+                                       ActivityPhotoController]

@@ -194,7 +194,8 @@ async def _move(session: AsyncSession, member: Member, kind: EntryKind, points: 
     member.tier_id = tier_for(await tiers_of(session, member.club_id), member.lifetime_points).id
     entry = PointsEntry(member_id=member.id, node_id=member.node_id, kind=kind, points=points,
                         balance_after=member.balance, reason=reason, reference=reference,
-                        reverses_id=reverses.id if reverses else None, created_by=actor)
+                        reverses_id=reverses.id if reverses else None, created_by=actor,
+                        created_at=clock.utcnow())  # the app's clock: expiry counts from it
     session.add(entry)
     await session.flush()
     await session.refresh(entry)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -39,6 +39,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.core.models import IdMixin, TenantBase, TimestampMixin, VersionMixin, str_enum
 from app.core.personal import kept_plain
 from app.domains.customers.references import register_customer_reference
+from app.storage.uploads import UploadMixin, UploadUse
 
 
 def _node() -> Mapped[uuid.UUID]:
@@ -267,6 +268,43 @@ class Registration(IdMixin, TimestampMixin, VersionMixin, TenantBase):
         Index("ix_club_registrations_activity_id_status_created_at", "activity_id", "status", "created_at"),
         Index("ix_club_registrations_member_id", "member_id"),
     )
+
+
+class PhotoStatus(str, enum.Enum):
+    pending = "pending"
+    stored = "stored"
+
+
+class ActivityPhoto(UploadMixin, IdMixin, TimestampMixin, VersionMixin, TenantBase):
+    """A photo of an activity for its record, in the tenant's object store: pending until the
+    upload is completed and verified (app/storage/uploads.py)."""
+
+    __tablename__ = "club_activity_photos"
+    UPLOAD_PENDING, UPLOAD_STORED = PhotoStatus.pending, PhotoStatus.stored
+
+    activity_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("club_activities.id", ondelete="RESTRICT"), nullable=False)
+    node_id: Mapped[uuid.UUID] = _node()  # the activity's
+    caption: Mapped[str | None] = mapped_column(String(200))
+    filename: Mapped[str] = mapped_column(String(200), nullable=False)
+    status: Mapped[PhotoStatus] = mapped_column(str_enum(PhotoStatus), nullable=False)
+    uploaded_by: Mapped[str] = mapped_column(String(200), nullable=False)
+
+    __table_args__ = (
+        Index("ix_club_activity_photos_activity_id", "activity_id"),
+        Index("ix_club_activity_photos_status_upload_expires_at", "status", "upload_expires_at"),
+    )
+
+
+PHOTO_UPLOADS = UploadUse(
+    name="club.activity_photo",
+    content_types=("image/jpeg", "image/png", "image/webp", "image/heic"),
+    max_size=20 * 1024 * 1024,
+    upload_ttl=timedelta(minutes=15),
+    download_ttl=timedelta(minutes=5),
+    grace=timedelta(hours=1),
+    key_layout="club/activities/{activity}/{photo}",
+)
 
 
 register_customer_reference(Member, "customer_id")
