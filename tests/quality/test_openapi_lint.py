@@ -121,7 +121,7 @@ UNDESCRIBED = {
     "app/domains/certificates/guarantee_routes.py": 7,
     "app/domains/club/controllers.py": 33, "app/domains/complaints/controllers/attachments.py": 1,
     "app/domains/complaints/controllers/letters.py": 2, "app/domains/complaints/controllers/owners.py": 4,
-    "app/domains/complaints/controllers/policy.py": 4, "app/domains/complaints/controllers/records.py": 20,
+    "app/domains/complaints/controllers/policy.py": 4,
     "app/domains/customers/controllers.py": 11, "app/domains/forums/controllers.py": 16,
     "app/domains/grading/controllers.py": 9, "app/domains/interactions/controllers.py": 18,
     "app/domains/org/controllers.py": 25,
