@@ -114,8 +114,12 @@ async def _call(api: Any, tag: str, operation: str, *args: Any, body: dict[str, 
 
 
 async def _partner_scenario(client: Any, db: Any, new_tenant: Any, mint: Any, base_url: str) -> None:
-    from tests.catalogue.complaints import APPROVER_SCOPES, approver, category, tenant_ctx  # noqa: I001
-    from tests.routes import _new_project, _person, _token_of  # first: the catalogue imports it
+    from tests.routes import _new_project, _person, _token_of
+
+    # Imported after tests.routes, which the catalogue's modules import (a cycle otherwise).
+    complaints = importlib.import_module("tests.catalogue.complaints")
+    APPROVER_SCOPES, approver, category, tenant_ctx = (  # noqa: N806 - the module's own names
+        complaints.APPROVER_SCOPES, complaints.approver, complaints.category, complaints.tenant_ctx)
 
     # What the tenant's staff would have set up: a project under a branch, an approver there.
     ctx = await tenant_ctx(client, db, new_tenant, mint, "partner")
