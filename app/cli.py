@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -98,14 +99,35 @@ async def upgrade_all(database: Database, *, concurrency: int, only: list[str] |
     return not report.failed
 
 
+async def _unknown_tenants(database: Database, slugs: tuple[str, ...] | list[str]) -> list[str]:
+    """Those of ``slugs`` that name no tenant (purged ones included: nothing is left of them)."""
+    from sqlalchemy import select
+
+    from app.tenants.models import Tenant, TenantStatus
+
+    if not slugs:
+        return []
+    async with database.platform_session() as session:
+        known = set(await session.scalars(select(Tenant.slug).where(
+            Tenant.slug.in_(slugs), Tenant.status != TenantStatus.purged)))
+    return [s for s in slugs if s not in known]
+
+
 @db.command("upgrade")
 @click.option("--concurrency", type=click.IntRange(1, 64), default=None, help="Tenants migrated at once.")
 @click.option("--tenant", "tenants", multiple=True, help="Only these tenants (repeatable).")
 def db_upgrade(concurrency: int | None, tenants: tuple[str, ...]) -> None:
     """Migrate the shared schema, then every tenant schema that is behind."""
     settings = _settings()
-    ok = _with_db(lambda d: upgrade_all(d, concurrency=concurrency or settings.migration_concurrency,
-                                        only=list(tenants) or None))
+
+    async def work(database: Database) -> tuple[bool, list[str]]:
+        done = await upgrade_all(database, concurrency=concurrency or settings.migration_concurrency,
+                                 only=list(tenants) or None)
+        return done, await _unknown_tenants(database, tenants)  # after: the shared schema now exists
+
+    ok, unknown = _with_db(work)
+    if unknown:
+        raise click.ClickException(f"no tenant named {', '.join(unknown)} (`cornerstone tenants list` shows them)")
     if not ok:
         raise click.ClickException("some tenants failed to migrate; they are marked, the rest are at head")
 
@@ -175,6 +197,28 @@ def _platform_call(fn: Callable[..., Awaitable[T]]) -> T:
         raise _problem_exit(exc) from None
 
 
+def _tenant_value_problems(*, slug: str, time_zone: str, locale: str) -> list[str]:
+    """What is wrong with a new tenant's values, in words (the schema's pattern text is no help)."""
+    import locale as system_locale
+
+    from app.tenants.models import SLUG_MAX, SLUG_MIN, slug_problem
+    from app.tenants.schemas import TIME_ZONES
+
+    problems = []
+    if (why := slug_problem(slug)) is not None:
+        problems.append(f"the slug {slug!r} cannot name a tenant ({why}). A slug is "
+                        f"{SLUG_MIN} to {SLUG_MAX} lowercase letters and digits, words joined by single "
+                        f"underscores, starting with a letter, not starting with 'pg' and not a reserved word "
+                        f"(e.g. vanke_south); it names the schema t_<slug>.")
+    if time_zone not in TIME_ZONES:
+        problems.append(f"--time-zone {time_zone!r} is not an IANA time zone name (e.g. Asia/Shanghai, UTC).")
+    language = locale.split("-")[0]
+    if not re.fullmatch(r"[a-z]{2,3}(?:-[A-Z][a-z]{3})?(?:-[A-Z]{2})?", locale) \
+            or language not in system_locale.locale_alias:
+        problems.append(f"--locale {locale!r} is not a language tag of a known language (e.g. zh-CN, en, en-GB).")
+    return problems
+
+
 @tenants.command("create")
 @click.argument("slug")
 @click.option("--name", "display_name", required=True, help="Display name of the group.")
@@ -187,11 +231,14 @@ def tenants_create(slug: str, display_name: str, time_zone: str, locale: str) ->
     from app.tenants import services
     from app.tenants.schemas import TenantCreate
 
+    problems = _tenant_value_problems(slug=slug, time_zone=time_zone, locale=locale)
+    if problems:
+        raise click.ClickException("\n".join(problems))
     try:
         data = msgspec.convert({"slug": slug, "displayName": display_name, "timeZone": time_zone,
                                 "locale": locale}, TenantCreate)
-    except msgspec.ValidationError as exc:
-        raise click.ClickException(str(exc)) from None
+    except msgspec.ValidationError as exc:  # the name's length: the one rule left to msgspec
+        raise click.ClickException(f"--name: {str(exc).split(' - at ')[0]}") from None
     tenant = _platform_call(lambda s: services.create_tenant(s, data))
     console.print(f"created {tenant.slug} (schema {tenant.schema}) in {tenant.provisioning_ms} ms")
 
@@ -313,6 +360,21 @@ def tokens() -> None:
     """Access tokens for operators and tests."""
 
 
+async def _require_active_tenant(database: Database, slug: str) -> None:
+    """A token for a tenant that is missing or not active would be refused by every call."""
+    from sqlalchemy import select
+
+    from app.tenants.models import Tenant, TenantStatus
+
+    async with database.platform_session() as session:
+        status = await session.scalar(select(Tenant.status).where(Tenant.slug == slug))
+    if status is None or status is TenantStatus.purged:
+        raise click.ClickException(f"no tenant named {slug} (`cornerstone tenants list` shows them)")
+    if status is not TenantStatus.active:
+        raise click.ClickException(f"the tenant {slug} is {status.value.replace('_', ' ')}: its tokens are refused "
+                                   f"(`cornerstone tenants resume {slug} --reason ...` first)")
+
+
 @tokens.command("mint")
 @click.option("--tenant", default=None, help="Tenant slug; omit for a platform operator token.")
 @click.option("--scope", "scopes", multiple=True, help="Scope (repeatable); default: every scope of the kind.")
@@ -330,6 +392,8 @@ def tokens_mint(tenant: str | None, scopes: tuple[str, ...], subject: str | None
     granted = list(scopes) or sorted(TENANT_SCOPES if tenant else PLATFORM_SCOPES)
 
     async def mint(database: Database) -> str:
+        if tenant is not None:
+            await _require_active_tenant(database, tenant)
         keys = KeyRing(issuer=settings.issuer, audience=settings.audience, token_ttl=settings.access_token_ttl)
         async with database.platform_session() as session:
             await keys.refresh(session, force=True)

@@ -35,12 +35,18 @@ class HealthController(Controller):
     path = "/health"
     tags = ["Health"]
 
-    @get("/live", operation_id="live", summary="The process is up", **public())
+    @get("/live", operation_id="live", summary="The process is up",
+         description="Liveness: answers 200 with status ok while the process serves requests, without touching "
+                     "the database or the broker. Public: no token needed (for load balancers and process "
+                     "supervisors).",
+         **public())
     async def live(self) -> Health:
         return Health(status="ok", checks=[])
 
     # 503 carries the same body as 200 (which check failed), not a problem document.
     @get("/ready", operation_id="ready", summary="The database and the job broker answer",
+         description="Readiness: checks that the database and the job broker answer. 200 when both do; 503 with "
+                     "the same body naming the failing check otherwise. Public: no token needed.",
          **{**public(), "responses": {503: ResponseSpec(Health, description="A dependency does not answer")}})
     async def ready(self, request: Request[Any, Any, Any]) -> Response[Health]:
         state = request.app.state

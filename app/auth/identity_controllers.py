@@ -131,7 +131,10 @@ class IdentityController(Controller):
     # -- accounts
 
     @get("/accounts", operation_id="listAccounts", summary="List the group's accounts",
-         dependencies={"page": page_params(*services.ACCOUNT_SORTS)}, **requires("identity:read"))
+         dependencies={"page": page_params(*services.ACCOUNT_SORTS)},
+         description="The group's accounts, staff and home owners, a page at a time: filter by kind, status or a "
+                     "name fragment. Needs identity:read.",
+         **requires("identity:read"))
     async def list_accounts(
         self, session: AsyncSession, tenant_id: uuid.UUID, page: PageParams,
         kind: AccountKind | None = Parameter(query="kind", default=None, description="staff or owner."),
@@ -142,7 +145,11 @@ class IdentityController(Controller):
         return await services.list_accounts(session, tenant_id, page, kind=kind, status=status, q=q,
                                             to_schema=AccountOut.of)
 
-    @get(ACCOUNT_ID, operation_id="getAccount", summary="Get an account", **requires("identity:read", errors=[404]))
+    @get(ACCOUNT_ID, operation_id="getAccount", summary="Get an account",
+         description="One account of the group: its kind, status, the most scopes it may hold and whether two-"
+                     "step verification is on (never its password or secrets). Its ETag is what If-Match needs to"
+                     " change it. Needs identity:read; 404 for an account of another group.",
+         **requires("identity:read", errors=[404]))
     async def get_account(self, session: AsyncSession, tenant_id: uuid.UUID,
                           account_id: uuid.UUID) -> Response[AccountOut]:
         return _account(await services.get_account(session, tenant_id, account_id))
@@ -162,6 +169,9 @@ class IdentityController(Controller):
 
     @post("/accounts/staff", operation_id="inviteStaff",
           summary="Invite a staff member (mails a code to set a password)",
+          description="Creates a staff account and mails its address a code to set a password; roles are given "
+                      "afterwards through role assignments. Needs identity:write; 409 when the username is taken."
+                      " Answers 201 with its Location; accepts Idempotency-Key.",
           **requires("identity:write", errors=[409]))
     async def invite_staff(self, request: Request[Any, Any, Any], session: AsyncSession, tenant_id: uuid.UUID,
                            data: StaffInvite) -> Response[AccountOut]:
@@ -169,12 +179,17 @@ class IdentityController(Controller):
 
     @post("/accounts/owners", operation_id="createOwner",
           summary="Create a home owner's account (mails a code to set a password)",
+          description="Creates a home owner's account and mails its address a code to set a password; the owner "
+                      "reaches their records through the customers linked to the account. Needs identity:write; "
+                      "409 when the username is taken. Answers 201 with its Location; accepts Idempotency-Key.",
           **requires("identity:write", errors=[409]))
     async def create_owner(self, request: Request[Any, Any, Any], session: AsyncSession, tenant_id: uuid.UUID,
                            data: OwnerCreate) -> Response[AccountOut]:
         return await self._invite(request, session, tenant_id, AccountKind.owner, data)
 
     @patch(ACCOUNT_ID, operation_id="updateAccount", summary="Change an account's name, email or scopes",
+           description="Changes an account's display name, email or the scopes it may hold at most (its roles "
+                       "narrow them further). Needs identity:write and If-Match.",
            **requires("identity:write", errors=[404, 412, 428]))
     async def update_account(self, request: Request[Any, Any, Any], session: AsyncSession, tenant_id: uuid.UUID,
                              account_id: uuid.UUID, data: AccountUpdate) -> Response[AccountOut]:
@@ -191,6 +206,9 @@ class IdentityController(Controller):
 
     @post(ACCOUNT_ID + "/disable", operation_id="disableAccount", status_code=200,
           summary="Disable an account (its refresh tokens are revoked)",
+          description="Disables an account: it can no longer sign in and its refresh tokens are revoked (access "
+                      "tokens expire within minutes). Needs identity:write and If-Match; 409 when it is already "
+                      "disabled or is the caller's own.",
           **requires("identity:write", errors=[404, 409, 412, 428]))
     async def disable_account(self, request: Request[Any, Any, Any], session: AsyncSession, tenant_id: uuid.UUID,
                               account_id: uuid.UUID, data: ReasonInput) -> Response[AccountOut]:
@@ -198,6 +216,8 @@ class IdentityController(Controller):
 
     @post(ACCOUNT_ID + "/enable", operation_id="enableAccount", status_code=200,
           summary="Enable a disabled account (clears its lock-out)",
+          description="Enables a disabled account again and clears a lock-out after failed sign-ins. Needs "
+                      "identity:write and If-Match; 409 when it is already active.",
           **requires("identity:write", errors=[404, 409, 412, 428]))
     async def enable_account(self, request: Request[Any, Any, Any], session: AsyncSession, tenant_id: uuid.UUID,
                              account_id: uuid.UUID, data: ReasonInput) -> Response[AccountOut]:
@@ -205,6 +225,8 @@ class IdentityController(Controller):
 
     @post(ACCOUNT_ID + "/mfa/reset", operation_id="resetAccountMfa", status_code=200,
           summary="Reset two-step verification (a lost phone): clears the authenticator and recovery codes",
+          description="For a lost phone: clears the account's authenticator and recovery codes, so that it signs "
+                      "in with its password alone until it enrols again. Needs identity:write and If-Match.",
           **requires("identity:write", errors=[404, 412, 428]))
     async def reset_mfa(self, request: Request[Any, Any, Any], session: AsyncSession, tenant_id: uuid.UUID,
                         account_id: uuid.UUID, data: ReasonInput) -> Response[AccountOut]:
@@ -215,7 +237,11 @@ class IdentityController(Controller):
     # -- clients
 
     @get("/clients", operation_id="listClients", summary="List the group's OAuth clients",
-         dependencies={"page": page_params(*services.CLIENT_SORTS)}, **requires("identity:read"))
+         dependencies={"page": page_params(*services.CLIENT_SORTS)},
+         description="The group's OAuth clients (partner back ends, mobile and browser apps), a page at a time: "
+                     "filter by kind, status or a name or client id fragment. Secrets are never shown. Needs "
+                     "identity:read.",
+         **requires("identity:read"))
     async def list_clients(
         self, session: AsyncSession, tenant_id: uuid.UUID, page: PageParams,
         kind: ClientKind | None = Parameter(query="kind", default=None),
@@ -227,6 +253,10 @@ class IdentityController(Controller):
 
     @post("/clients", operation_id="registerClient",
           summary="Register an OAuth client (a confidential client's secret is in this answer only)",
+          description="Registers an OAuth client: public (mobile and browser apps: PKCE, no secret) or "
+                      "confidential (partner back ends: a secret), with its redirect URIs and the scopes it may "
+                      "ask for. A confidential client's secret is in this answer only; keep it. Needs "
+                      "identity:write. Answers 201 with its Location; accepts Idempotency-Key.",
           **requires("identity:write", errors=[409]))
     async def register_client(self, request: Request[Any, Any, Any], session: AsyncSession, tenant_id: uuid.UUID,
                               data: ClientCreate) -> Response[ClientWithSecret]:
@@ -254,12 +284,17 @@ class IdentityController(Controller):
                                 status_code=201, headers={**response.headers, **NO_STORE})
         return response
 
-    @get(CLIENT_ID, operation_id="getClient", summary="Get an OAuth client", **requires("identity:read", errors=[404]))
+    @get(CLIENT_ID, operation_id="getClient", summary="Get an OAuth client",
+         description="One OAuth client: kind, status, redirect URIs and scopes (never its secret). Its ETag is "
+                     "what If-Match needs to change it. Needs identity:read; 404 for a client of another group.",
+         **requires("identity:read", errors=[404]))
     async def get_client(self, session: AsyncSession, tenant_id: uuid.UUID, client_pk: uuid.UUID
                          ) -> Response[ClientOut]:
         return _client(await services.get_client(session, tenant_id, client_pk))
 
     @patch(CLIENT_ID, operation_id="updateClient", summary="Change a client's name, redirect URIs or scopes",
+           description="Changes a client's name, redirect URIs or the scopes it may ask for. Needs identity:write"
+                       " and If-Match.",
            **requires("identity:write", errors=[404, 412, 428]))
     async def update_client(self, request: Request[Any, Any, Any], session: AsyncSession, tenant_id: uuid.UUID,
                             client_pk: uuid.UUID, data: ClientUpdate) -> Response[ClientOut]:
@@ -269,6 +304,8 @@ class IdentityController(Controller):
 
     @post(CLIENT_ID + "/secret", operation_id="rotateClientSecret", status_code=200,
           summary="Rotate a confidential client's secret (the new one is in this answer only)",
+          description="Issues a new secret for a confidential client, in this answer only. Needs identity:write "
+                      "and If-Match; 409 for a public client, which has no secret.",
           **requires("identity:write", errors=[404, 409, 412, 428]))
     async def rotate_secret(self, request: Request[Any, Any, Any], session: AsyncSession, tenant_id: uuid.UUID,
                             client_pk: uuid.UUID, data: ReasonInput) -> Response[ClientWithSecret]:
@@ -280,6 +317,8 @@ class IdentityController(Controller):
 
     @post(CLIENT_ID + "/disable", operation_id="disableClient", status_code=200,
           summary="Disable an OAuth client (its refresh tokens are revoked)",
+          description="Disables an OAuth client: it can get no new tokens and its refresh tokens are revoked. "
+                      "Needs identity:write and If-Match; 409 when it is already disabled.",
           **requires("identity:write", errors=[404, 409, 412, 428]))
     async def disable_client(self, request: Request[Any, Any, Any], session: AsyncSession, tenant_id: uuid.UUID,
                              client_pk: uuid.UUID, data: ReasonInput) -> Response[ClientOut]:
@@ -314,12 +353,18 @@ class MeController(Controller):
                 action="account.credential_refused")
             raise
 
-    @get("", operation_id="getMyAccount", summary="The signed-in account", **requires("account:self"))
+    @get("", operation_id="getMyAccount", summary="The signed-in account",
+         description="The signed-in account: its name, kind, email, scopes and whether two-step verification is "
+                     "on. Needs account:self (a user token, not a client's).",
+         **requires("account:self"))
     async def get_me(self, account: Account) -> Response[AccountOut]:
         return _account(account)
 
     @post("/password", operation_id="changeMyPassword", status_code=204,
           summary="Change one's password (signs every app out: refresh tokens are revoked)",
+          description="Changes one's own password, given the current one; every app signed in as the account is "
+                      "signed out (its refresh tokens are revoked). Needs account:self; 409 when the account has "
+                      "no password yet (it sets one with the mailed code).",
           **requires("account:self", errors=[409]))
     async def change_password(self, request: Request[Any, Any, Any], session: AsyncSession, account: Account,
                               data: PasswordChange) -> None:
@@ -328,6 +373,8 @@ class MeController(Controller):
 
     @post("/mfa/totp", operation_id="startTotpEnrolment", status_code=200,
           summary="Start two-step verification: a new authenticator secret, pending until confirmed",
+          description="Starts two-step verification: answers a new authenticator secret, pending until confirmed "
+                      "with a code. Needs account:self; 409 when it is already on.",
           **requires("account:self", errors=[409]))
     async def start_totp(self, request: Request[Any, Any, Any], session: AsyncSession,
                          account: Account) -> Response[TotpEnrolment]:
@@ -336,6 +383,9 @@ class MeController(Controller):
 
     @post("/mfa/totp/confirm", operation_id="confirmTotpEnrolment", status_code=200,
           summary="Confirm two-step verification with a code; answers the recovery codes, once",
+          description="Confirms the pending authenticator with a current code and turns two-step verification on;"
+                      " answers the recovery codes, shown this once. Needs account:self; 409 when it is already "
+                      "on or no enrolment was started.",
           **requires("account:self", errors=[409]))
     async def confirm_totp(self, request: Request[Any, Any, Any], session: AsyncSession, account: Account,
                            data: TotpCodeInput) -> Response[RecoveryCodes]:
@@ -345,6 +395,8 @@ class MeController(Controller):
 
     @post("/mfa/recovery-codes", operation_id="regenerateRecoveryCodes", status_code=200,
           summary="New recovery codes for a current authenticator code (the old ones stop working)",
+          description="New recovery codes, given a current authenticator code; the old ones stop working. Answers"
+                      " them this once. Needs account:self; 409 when two-step verification is off.",
           **requires("account:self", errors=[409]))
     async def regenerate_codes(self, request: Request[Any, Any, Any], session: AsyncSession, account: Account,
                                data: TotpCodeInput) -> Response[RecoveryCodes]:
@@ -380,6 +432,9 @@ class PasswordResetController(Controller):
 
     @post("", operation_id="requestPasswordReset", status_code=202,
           summary="Mail a password-reset code to the account's address (always answers 202)",
+          description="Mails a password-reset code to the account's address. Always answers 202 after the same "
+                      "work, whether or not the account exists, so that it reveals nothing; rate limited (429). "
+                      "Public: whoever forgot their password has no token.",
           **public(errors=[400, 422, 429]))
     async def request_reset(self, request: Request[Any, Any, Any],
                             data: PasswordResetRequest) -> Response[ResetRequested]:
@@ -391,6 +446,8 @@ class PasswordResetController(Controller):
 
     @post("/confirm", operation_id="confirmPasswordReset", status_code=204,
           summary="Set a new password with the mailed code (works once; signs every app out)",
+          description="Sets a new password with the mailed code; the code works once, and every app signed in as "
+                      "the account is signed out. Public, like the request; rate limited (429).",
           **public(errors=[400, 403, 422, 429]))
     async def confirm_reset(self, request: Request[Any, Any, Any], data: PasswordResetConfirm) -> None:
         async with request.app.state.db.platform_transaction() as session:

@@ -20,6 +20,9 @@ class JobController(Controller):
     dependencies = {"session": Provide(provide_tenant_session)}
 
     @get("/{job_id:uuid}", operation_id="getJob", summary="Get a job's status, progress and result",
+         description="A background job started by the caller (an export, an import, a package): its status, "
+                     "progress and, once done, its result. Poll it after a 202 answer; "
+                     "a job started by someone else answers 404. Needs jobs:read.",
          **requires("jobs:read", errors=[404]))
     async def get_job(self, request: Request[Any, Any, Any], session: AsyncSession,
                       job_id: uuid.UUID) -> Response[jobs.JobOut]:

@@ -55,7 +55,11 @@ class TenantController(Controller):
 
         return await idempotent(request, session, produce)
 
-    @get("/", operation_id="listTenants", summary="List tenants", **requires("platform:admin"))
+    @get("/", operation_id="listTenants", summary="List tenants",
+         description="The platform's tenants, a page at a time, filtered by status or by a slug or name fragment;"
+                     " purged tenants are left out unless asked for by status. Needs the platform:admin scope (an"
+                     " operator token).",
+         **requires("platform:admin"))
     async def list_tenants(
         self,
         session: AsyncSession,
@@ -66,11 +70,17 @@ class TenantController(Controller):
     ) -> Page[TenantOut]:
         return await services.list_tenants(session, page, status=status, q=q)
 
-    @get(SLUG_PATH, operation_id="getTenant", summary="Get a tenant", **requires("platform:admin", errors=[404]))
+    @get(SLUG_PATH, operation_id="getTenant", summary="Get a tenant",
+         description="One tenant by slug, with its status, time zone and locale; the ETag is what If-Match needs "
+                     "to update it or change its status. Needs platform:admin; 404 for an unknown slug.",
+         **requires("platform:admin", errors=[404]))
     async def get_tenant(self, session: AsyncSession, slug: str) -> Response[TenantOut]:
         return _one(await services.get_tenant(session, slug))
 
     @patch(SLUG_PATH, operation_id="updateTenant", summary="Update a tenant's name, time zone or locale",
+           description="Changes a tenant's display name, time zone (an IANA name) or locale. Needs platform:admin"
+                       " and If-Match with the tenant's current ETag (412 when it changed since, 428 without it)."
+                       " Answers the tenant with its new ETag.",
            **requires("platform:admin", errors=[404, 412, 428]))
     async def update_tenant(self, request: Request[Any, Any, Any], session: AsyncSession, slug: str,
                      data: TenantUpdate) -> Response[TenantOut]:
@@ -79,7 +89,11 @@ class TenantController(Controller):
         return _one(await services.update_tenant(session, tenant, data))
 
     @get(SLUG_PATH + "/provisioning", operation_id="getTenantProvisioning",
-         summary="Provisioning and migration status of a tenant", **requires("platform:admin", errors=[404]))
+         summary="Provisioning and migration status of a tenant",
+         description="Whether the tenant's schema is provisioned and at the head migration: its revision, the "
+                     "head revision, when it was provisioned and how long it took, and the last migration error "
+                     "if any. Needs platform:admin.",
+         **requires("platform:admin", errors=[404]))
     async def provisioning(self, session: AsyncSession, slug: str) -> ProvisioningOut:
         t = await services.get_tenant(session, slug)
         head = tenant_head()
@@ -100,6 +114,9 @@ class TenantController(Controller):
 
     @post(SLUG_PATH + "/suspend", operation_id="suspendTenant", status_code=200,
           summary="Suspend a tenant: its tokens are refused until it is resumed",
+          description="Suspends an active tenant: its tokens are refused until it is"
+                      " resumed; data is kept. Needs platform:admin, If-Match and a reason (audited). 409 when "
+                      "the tenant is not active.",
           **requires("platform:admin", errors=[404, 409, 412, 428]))
     async def suspend(self, request: Request[Any, Any, Any], session: AsyncSession, slug: str,
                       data: StatusChange) -> Response[TenantOut]:
@@ -107,6 +124,9 @@ class TenantController(Controller):
 
     @post(SLUG_PATH + "/resume", operation_id="resumeTenant", status_code=200,
           summary="Resume a suspended tenant, or cancel a pending deletion",
+          description="Makes a suspended tenant, or one marked for deletion, active again. Needs platform:admin, "
+                      "If-Match and a reason (audited). 409 when the tenant is neither suspended nor marked for "
+                      "deletion.",
           **requires("platform:admin", errors=[404, 409, 412, 428]))
     async def resume(self, request: Request[Any, Any, Any], session: AsyncSession, slug: str,
                      data: StatusChange) -> Response[TenantOut]:
@@ -114,6 +134,9 @@ class TenantController(Controller):
 
     @post(SLUG_PATH + "/delete", operation_id="markTenantForDeletion", status_code=200,
           summary="Mark a tenant for deletion (step 1 of 2; reversible by resume)",
+          description="First step of deleting a tenant: an active or suspended tenant becomes pending_deletion "
+                      "(its tokens are refused); resume undoes it, purge completes it. Needs platform:admin, If-"
+                      "Match and a reason. 409 from any other status.",
           **requires("platform:admin", errors=[404, 409, 412, 428]))
     async def mark_for_deletion(self, request: Request[Any, Any, Any], session: AsyncSession, slug: str,
                                 data: StatusChange) -> Response[TenantOut]:
@@ -121,6 +144,11 @@ class TenantController(Controller):
 
     @post(SLUG_PATH + "/purge", operation_id="purgeTenant", status_code=200,
           summary="Drop a tenant's schema and data (step 2 of 2; irreversible)",
+          description="Second, irreversible step: drops the schema and data of a tenant marked for deletion and "
+                      "empties its storage bucket (objects under retention lock stay until their dates); the "
+                      "registry row stays as a tombstone. Needs platform:admin, If-Match, a reason and the slug "
+                      "typed in confirm (422 otherwise). 409 unless the tenant is pending_deletion; 503 when "
+                      "storage does not answer.",
           **requires("platform:admin", errors=[404, 409, 412, 428]))
     async def purge(self, request: Request[Any, Any, Any], session: AsyncSession, slug: str,
                     data: PurgeRequest) -> Response[TenantOut]:

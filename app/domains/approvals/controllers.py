@@ -55,12 +55,20 @@ class ApprovalController(Controller):
     # ------------------------------------------------------------------------- chains
 
     @get("/chains", operation_id="listApprovalChains", summary="List approval chains, one per request type",
-         dependencies={"page": page_params("requestType")}, **requires("approvals:read"))
+         dependencies={"page": page_params("requestType")},
+         description="The approval chain of every request type (approving proposals, customer changes and merges,"
+                     " plans, ...): its steps, each with the role that decides it and where in the org tree. "
+                     "Needs approvals:read.",
+         **requires("approvals:read"))
     async def list_chains(self, session: AsyncSession, page: PageParams) -> Page[ChainOut]:
         return await services.list_chains(session, page)
 
     @get("/chains/{request_type:str}", operation_id="getApprovalChain",
          summary="Get a request type's approval chain (version 0: the type's default)",
+         description="One request type's chain: its steps, each naming the deciding role and the node it is held "
+                     "at relative to the request, and the version in force (0 while the type's default applies). "
+                     "Its ETag is what If-Match needs to replace it. Needs approvals:read; 404 for an unknown "
+                     "request type.",
          **requires("approvals:read", errors=[404]))
     async def get_chain(self, session: AsyncSession,
                         request_type: str = TypePath) -> Response[ChainOut]:
@@ -101,7 +109,11 @@ class ApprovalController(Controller):
 
     @get("/requests", operation_id="listApprovalRequests",
          summary="List approval requests the caller may see (own, asked to decide, or approvals.read)",
-         dependencies={"page": page_params(*REQUEST_SORTS)}, **requires("approvals:read"))
+         dependencies={"page": page_params(*REQUEST_SORTS)},
+         description="Approval requests the caller may see: their own, those they are asked to decide, or all "
+                     "under their nodes with the approvals.read permission; a page at a time, filtered by status,"
+                     " type, the record it is about, mine or awaiting me. Needs approvals:read.",
+         **requires("approvals:read"))
     async def list_requests(
         self,
         request: Request[Any, Any, Any],
@@ -122,13 +134,19 @@ class ApprovalController(Controller):
 
     @get("/requests/{request_id:uuid}", operation_id="getApprovalRequest",
          summary="Get an approval request with its full history, round by round",
+         description="One approval request with its whole history round by round: who submitted, each step's "
+                     "decision, comment and decider, delegations. Needs approvals:read and to be its submitter, "
+                     "one of its approvers, or to hold approvals.read where it lives (404 otherwise).",
          **requires("approvals:read", errors=[404]))
     async def get_request(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                           request_id: uuid.UUID) -> Response[RequestDetail]:
         return await _detail(session, await services.get_request(session, request_id, request.user, authz))
 
     @get("/inbox", operation_id="getApprovalInbox", summary="Requests awaiting the caller's decision",
-         dependencies={"page": page_params(*REQUEST_SORTS)}, **requires("approvals:read"))
+         dependencies={"page": page_params(*REQUEST_SORTS)},
+         description="The requests waiting at a step the caller may decide (by their roles, or delegated to "
+                     "them), a page at a time. Needs approvals:read.",
+         **requires("approvals:read"))
     async def inbox(self, request: Request[Any, Any, Any], session: AsyncSession,
                     page: PageParams) -> Page[RequestOut]:
         return await services.inbox(session, page, request.user)
@@ -136,7 +154,10 @@ class ApprovalController(Controller):
     # ------------------------------------------------------------------------ actions
 
     @post("/requests/{request_id:uuid}/submit", operation_id="submitApprovalRequest", status_code=200,
-          summary="Submit a draft (its submitter)", **requires("approvals:write", errors=[404, 409], idempotent=True))
+          summary="Submit a draft (its submitter)",
+          description="Sends a draft to its first step. Only its submitter; 409 unless it is a draft. Accepts "
+                      "Idempotency-Key: a retry answers the first result.",
+          **requires("approvals:write", errors=[404, 409], idempotent=True))
     async def submit(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                      request_id: uuid.UUID) -> Response[RequestDetail]:
         async def produce() -> Response[RequestDetail]:
@@ -147,6 +168,10 @@ class ApprovalController(Controller):
 
     @post("/requests/{request_id:uuid}/approve", operation_id="approveApprovalRequest", status_code=200,
           summary="Approve the current step (an approver of it)",
+          description="Approves the current step with an optional comment: the request moves to the next step, or"
+                      " is approved after the last one, and the record it is about takes its next state. Only an "
+                      "approver of the current step; 409 when the request is no longer pending. Accepts "
+                      "Idempotency-Key.",
           **requires("approvals:write", errors=[404, 409], idempotent=True))
     async def approve(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                       request_id: uuid.UUID, data: Decision) -> Response[RequestDetail]:
@@ -160,6 +185,9 @@ class ApprovalController(Controller):
 
     @post("/requests/{request_id:uuid}/reject", operation_id="rejectApprovalRequest", status_code=200,
           summary="Reject at the current step, with a comment (an approver of it)",
+          description="Rejects the request at the current step with a comment; the submitter may revise and "
+                      "resubmit it. Only an approver of the current step; 409 when the request is no longer "
+                      "pending. Accepts Idempotency-Key.",
           **requires("approvals:write", errors=[404, 409], idempotent=True))
     async def reject(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                      request_id: uuid.UUID, data: Rejection) -> Response[RequestDetail]:
@@ -172,6 +200,8 @@ class ApprovalController(Controller):
 
     @post("/requests/{request_id:uuid}/withdraw", operation_id="withdrawApprovalRequest", status_code=200,
           summary="Withdraw a request (its submitter); final",
+          description="The submitter takes the request back; a withdrawn request is final. 409 when its state no "
+                      "longer allows it. Accepts Idempotency-Key.",
           **requires("approvals:write", errors=[404, 409], idempotent=True))
     async def withdraw(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                        request_id: uuid.UUID, data: Withdrawal) -> Response[RequestDetail]:
@@ -184,6 +214,8 @@ class ApprovalController(Controller):
 
     @post("/requests/{request_id:uuid}/resubmit", operation_id="resubmitApprovalRequest", status_code=200,
           summary="Revise a rejected request and resubmit it as a new round (its submitter)",
+          description="The submitter revises a rejected request and sends it again, as a new round from the first"
+                      " step. 409 unless it is rejected. Accepts Idempotency-Key.",
           **requires("approvals:write", errors=[404, 409], idempotent=True))
     async def resubmit(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                        request_id: uuid.UUID, data: Resubmission) -> Response[RequestDetail]:
@@ -195,6 +227,8 @@ class ApprovalController(Controller):
 
     @post("/requests/{request_id:uuid}/delegate", operation_id="delegateApprovalRequest", status_code=200,
           summary="Let another account decide the current step too (an approver of it)",
+          description="An approver of the current step lets another account of the group decide that step too "
+                      "(while away, say). 409 when the request is no longer pending. Accepts Idempotency-Key.",
           **requires("approvals:write", errors=[404, 409], idempotent=True))
     async def delegate(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                        request_id: uuid.UUID, data: Delegation) -> Response[RequestDetail]:

@@ -213,6 +213,9 @@ class VolumeController(Controller):
 
     @post("/{volume_id:uuid}/reopen", operation_id="reopenArchiveVolume", status_code=200,
           summary="Assembled or reviewed → draft, for corrections before filing",
+          description="Takes an assembled or reviewed volume back to draft so that its pages, contents or remarks"
+                      " can be corrected before it is filed. Needs archives:write and If-Match; 409 from any "
+                      "other state (a filed volume stays filed).",
           **requires("archives:write", errors=[404, 409, 412, 428]))
     async def reopen(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                      volume_id: uuid.UUID, data: ReasonIn) -> Response[VolumeOut]:
@@ -269,6 +272,9 @@ class VolumeController(Controller):
 
     @get("/{volume_id:uuid}/manifest", operation_id="getArchiveManifest",
          summary="The integrity manifest: every stored page revision, its version, size and SHA-256",
+         description="The integrity manifest of a volume: every stored page revision with its object version, "
+                     "size and SHA-256, so that a copy can be checked against the store. Needs archives:read; 404"
+                     " for a volume the caller cannot see.",
          **requires("archives:read", errors=[404]))
     async def manifest(self, session: AsyncSession, authz: Authorizer, volume_id: uuid.UUID) -> Manifest:
         volume, _, _ = await services.get_volume(session, authz, volume_id)
@@ -295,7 +301,11 @@ class VolumeController(Controller):
 
     @get("/{volume_id:uuid}/pages", operation_id="listArchivePages",
          summary="The volume's pages in order (pending uploads included, superseded revisions on request)",
-         dependencies={"page": page_params(*services.SORT_PAGES)}, **requires("archives:read", errors=[404]))
+         dependencies={"page": page_params(*services.SORT_PAGES)},
+         description="The pages of a volume in their order, a page at a time: pending uploads included, filter by"
+                     " status (superseded revisions only when asked for). Needs archives:read; 404 for a volume "
+                     "the caller cannot see.",
+         **requires("archives:read", errors=[404]))
     async def list_pages(self, session: AsyncSession, authz: Authorizer, page: PageParams, volume_id: uuid.UUID,
                          status: PageStatus | None = Parameter(query="status", default=None)) -> Page[PageOut]:
         volume, _, _ = await services.get_volume(session, authz, volume_id)
@@ -351,6 +361,9 @@ class PageController(Controller):
     dependencies = DEPENDENCIES
 
     @get("/{page_id:uuid}", operation_id="getArchivePage", summary="A page revision",
+         description="One page revision: its position, file name, content type, size, SHA-256 and status. Its "
+                     "bytes come from downloadArchivePage. Needs archives:read; 404 for a page the caller cannot "
+                     "see.",
          **requires("archives:read", errors=[404]))
     async def get_page(self, session: AsyncSession, authz: Authorizer, page_id: uuid.UUID) -> Response[PageOut]:
         page, _, _, _ = await services.get_page(session, authz, page_id)

@@ -35,7 +35,10 @@ class CalendarController(Controller):
     dependencies = {"session": Provide(provide_tenant_session), "authz": Provide(provide_authz)}
 
     @get("/", operation_id="listCalendars", summary="List the group's working calendars",
-         dependencies={"page": page_params(*services.SORT)}, **requires("calendars:read"))
+         dependencies={"page": page_params(*services.SORT)},
+         description="The group's working calendars, a page at a time, marking the default one that business-time"
+                     " clocks (SLA targets counted in working hours) count in. Needs calendars:read.",
+         **requires("calendars:read"))
     async def list_calendars(self, session: AsyncSession, page: PageParams) -> Page[CalendarSummary]:
         return await services.list_calendars(session, page)
 
@@ -57,6 +60,9 @@ class CalendarController(Controller):
 
     @get("/{calendar_id:uuid}", operation_id="getCalendar",
          summary="A working calendar with its hours, holidays and make-up working days",
+         description="One working calendar: its working hours, weekly rest days, and per year the public holidays"
+                     " and make-up working days. Its ETag is what If-Match needs to replace it. Needs "
+                     "calendars:read; 404 for an unknown id.",
          **requires("calendars:read", errors=[404]))
     async def get_calendar(self, session: AsyncSession, calendar_id: uuid.UUID) -> Response[CalendarOut]:
         return await _out(session, await services.get_calendar(session, calendar_id))

@@ -83,7 +83,12 @@ class CustomerController(Controller):
     # --------------------------------------------------------------------- collection
 
     @get("/", operation_id="listCustomers", summary="List customers (personal data masked)",
-         dependencies={"page": page_params(*SORTS)}, **requires("customers:read"))
+         dependencies={"page": page_params(*SORTS)},
+         description="The customers the caller may see (those at or under the nodes where their roles let them "
+                     "read customers), a page at a time, with personal data masked (revealCustomer shows it, "
+                     "audited): filter by name prefix, status, kind or node; merged customers only when asked "
+                     "for. Needs customers:read.",
+         **requires("customers:read"))
     async def list_customers(
         self, session: AsyncSession, authz: Authorizer, page: PageParams,
         q: str | None = Parameter(query="q", default=None, max_length=200, description="Name starts with."),
@@ -99,7 +104,11 @@ class CustomerController(Controller):
 
     @post("/search", operation_id="searchCustomers", status_code=200,
           summary="Find customers by exact phone or ID number (blind index), name prefix or number",
-          dependencies={"page": page_params(*SORTS)}, **requires("customers:read"))
+          dependencies={"page": page_params(*SORTS)},
+          description="Finds customers by an exact phone or ID number (matched through a blind index: the numbers"
+                      " are never stored in plain), a name prefix or a customer number; the search terms travel "
+                      "in the body, not the URL. Masked like the list. Needs customers:read.",
+          **requires("customers:read"))
     async def search(self, session: AsyncSession, authz: Authorizer, page: PageParams,
                      data: SearchIn) -> Page[CustomerSummary]:
         return await services.search(session, authz, page, data)
@@ -144,6 +153,8 @@ class CustomerController(Controller):
     # ------------------------------------------------------------------- the tenant's policy
 
     @get("/settings", operation_id="getCustomerSettings", summary="The group's customer policies",
+         description="The group's customer policies; the ETag is what If-Match needs to change them. Needs "
+                     "customers:read.",
          **requires("customers:read"))
     async def get_settings(self, session: AsyncSession, authz: Authorizer) -> Response[CustomerSettings]:
         authz.require(services.READ, (await get_root(session)).path)
@@ -167,6 +178,8 @@ class CustomerController(Controller):
     # ----------------------------------------------------------------------- one customer
 
     @get("/{customer_id:uuid}", operation_id="getCustomer", summary="Get a customer (personal data masked)",
+         description="One customer, personal data masked (revealCustomer shows it, audited). Its ETag is what If-"
+                     "Match needs to change it. Needs customers:read; 404 for a customer the caller cannot see.",
          **requires("customers:read", errors=[404]))
     async def get_customer(self, session: AsyncSession, authz: Authorizer,
                            customer_id: uuid.UUID) -> Response[CustomerOut]:
@@ -197,6 +210,10 @@ class CustomerController(Controller):
 
     @post("/{customer_id:uuid}/change-requests", operation_id="requestCustomerChange",
           summary="Ask for a change of protected data, or a deletion (applied on approval)",
+          description="Asks for a change of protected data (name, ID number, ownership) or the customer's "
+                      "deletion; nothing changes until the change-control approval chain approves it. Needs "
+                      "customers:write; 409 when the change cannot apply (an ID number for an enterprise, a unit "
+                      "that already has a primary owner, a merged customer).",
           **requires("customers:write", errors=[404, 409]))
     async def request_change(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                              customer_id: uuid.UUID, data: ChangeRequestIn) -> Response[RequestOut]:
@@ -233,7 +250,11 @@ class CustomerController(Controller):
     # --------------------------------------------------------------------------- consents
 
     @get("/{customer_id:uuid}/consents", operation_id="listCustomerConsents", summary="A customer's consents",
-         dependencies={"page": page_params("grantedAt", "kind")}, **requires("customers:read", errors=[404]))
+         dependencies={"page": page_params("grantedAt", "kind")},
+         description="A customer's consents, in force and withdrawn, a page at a time: what was agreed, for what "
+                     "purpose, when and through which channel. Needs customers:read; 404 for a customer the "
+                     "caller cannot see.",
+         **requires("customers:read", errors=[404]))
     async def list_consents(self, session: AsyncSession, authz: Authorizer, page: PageParams,
                             customer_id: uuid.UUID) -> Page[ConsentOut]:
         customer, _ = await services.get_customer(session, authz, customer_id)
@@ -241,6 +262,8 @@ class CustomerController(Controller):
 
     @post("/{customer_id:uuid}/consents", operation_id="recordCustomerConsent",
           summary="Record a consent (what, when, through which channel)",
+          description="Records a consent the customer gave: its kind, purpose, channel and when it took effect. "
+                      "Needs customers:write; 404 for a customer the caller cannot see.",
           **requires("customers:write", errors=[404, 409]))
     async def add_consent(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                           customer_id: uuid.UUID, data: ConsentIn) -> Response[ConsentOut]:
@@ -254,6 +277,8 @@ class CustomerController(Controller):
         return await created(request, session, record, show, lambda row: f"{BASE}/consents/{row.id}")
 
     @get("/consents/{consent_id:uuid}", operation_id="getCustomerConsent", summary="Get a consent",
+         description="One consent with when it took effect and, once withdrawn, when. Needs customers:read; 404 "
+                     "for a consent of a customer the caller cannot see.",
          **requires("customers:read", errors=[404]))
     async def get_consent(self, session: AsyncSession, authz: Authorizer,
                           consent_id: uuid.UUID) -> Response[ConsentOut]:
@@ -261,7 +286,10 @@ class CustomerController(Controller):
         return Response(services.consent_out(consent), headers={"ETag": etag(consent.version)})
 
     @post("/consents/{consent_id:uuid}/withdraw", operation_id="withdrawCustomerConsent", status_code=200,
-          summary="Record the withdrawal of a consent", **requires("customers:write", errors=[404, 409]))
+          summary="Record the withdrawal of a consent",
+          description="Records that the customer withdrew a consent, from a given time on. Needs customers:write;"
+                      " 409 when it was withdrawn already, or for a time before the consent took effect.",
+          **requires("customers:write", errors=[404, 409]))
     async def withdraw_consent(self, session: AsyncSession, authz: Authorizer, consent_id: uuid.UUID,
                                data: ConsentWithdrawal) -> Response[ConsentOut]:
         consent, customer, path = await services.get_consent(session, authz, consent_id, lock=True)
@@ -320,11 +348,15 @@ class MyCustomerController(Controller):
     dependencies = {"session": Provide(provide_tenant_session), "authz": Provide(provide_authz)}
 
     @get("/", operation_id="listMyCustomerRecords", summary="The caller's own customer records (home owners)",
-         dependencies={"page": page_params(*SORTS)}, **requires("owner:self"))
+         dependencies={"page": page_params(*SORTS)},
+         description="A home owner's own customer records (those linked to their account). Needs owner:self.",
+         **requires("owner:self"))
     async def list_mine(self, session: AsyncSession, authz: Authorizer, page: PageParams) -> Page[OwnCustomerOut]:
         return await services.list_mine(session, authz, page)
 
     @get("/{customer_id:uuid}", operation_id="getMyCustomerRecord", summary="One's own customer record (home owners)",
+         description="One of the owner's own customer records. Its ETag is what If-Match needs to change their "
+                     "contact details. Needs owner:self; 404 for a record that is not theirs.",
          **requires("owner:self", errors=[404]))
     async def get_mine(self, session: AsyncSession, authz: Authorizer,
                        customer_id: uuid.UUID) -> Response[OwnCustomerOut]:

@@ -36,7 +36,12 @@ class InquiryController(Controller):
     dependencies = {"session": Provide(provide_tenant_session), "authz": Provide(provide_authz)}
 
     @get("/", operation_id="listInquiries", summary="List inquiries (overdue ones, one's own, ...)",
-         dependencies={"page": page_params(*services.SORT)}, **requires("inquiries:read"))
+         dependencies={"page": page_params(*services.SORT)},
+         description="Inquiries the caller may see (the projects under the nodes where their roles let them read "
+                     "inquiries), a page at a time: filter by status, overdue (open past the promised reply "
+                     "time), mine (those the caller owns), project, answering department or customer. Needs "
+                     "inquiries:read.",
+         **requires("inquiries:read"))
     async def list_inquiries(
         self, session: AsyncSession, authz: Authorizer, page: PageParams,
         status: InquiryStatus | None = Parameter(query="status", default=None),
@@ -66,6 +71,9 @@ class InquiryController(Controller):
         return await idempotent(request, session, produce)
 
     @get("/{inquiry_id:uuid}", operation_id="getInquiry", summary="An inquiry with its transfers",
+         description="One inquiry with its chain of transfers and the answer once given; the ETag is what If-"
+                     "Match needs for a transfer or the answer. Needs inquiries:read and a role that sees its "
+                     "project (404 otherwise).",
          **requires("inquiries:read", errors=[404]))
     async def get_inquiry(self, session: AsyncSession, authz: Authorizer,
                           inquiry_id: uuid.UUID) -> Response[InquiryOut]:
@@ -84,7 +92,11 @@ class InquiryController(Controller):
         return await _out(session, await services.transfer(session, authz, inquiry, path, data))
 
     @post("/{inquiry_id:uuid}/answer", operation_id="answerInquiry", status_code=200,
-          summary="Record the answer given to the customer", **requires("inquiries:write", errors=[404, 409, 412, 428]))
+          summary="Record the answer given to the customer",
+          description="Records the answer given to the customer and closes the inquiry (open → answered). Needs "
+                      "inquiries:write at the inquiry's project and If-Match; 409 when the inquiry is already "
+                      "answered.",
+          **requires("inquiries:write", errors=[404, 409, 412, 428]))
     async def answer(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                      inquiry_id: uuid.UUID, data: AnswerIn) -> Response[InquiryOut]:
         inquiry, path = await services.get_inquiry(session, authz, inquiry_id, lock=True)

@@ -86,11 +86,15 @@ class OrgController(Controller):
     dependencies = DEPENDENCIES
 
     @get("/group", operation_id="getGroup", summary="The group (root of the org tree)",
+         description="The group itself, the root of the org tree: its code, name and description. Its ETag is "
+                     "what If-Match needs to change it. Needs org:read and org.read at the group node.",
          **requires("org:read", errors=[404]))
     async def get_group(self, reader: TenantReader, authz: Authorizer) -> Response[OrgNodeOut]:
         return _one(await services.read_root(reader, authz))
 
     @patch("/group", operation_id="updateGroup", summary="Rename or describe the group",
+           description="Renames the group or changes its description. Needs org:write, the org.manage permission "
+                       "at the group node, and If-Match.",
            **requires("org:write", errors=[404, 409, 412, 428]))
     async def update_group(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                            data: NodeUpdate) -> Response[OrgNodeOut]:
@@ -99,12 +103,18 @@ class OrgController(Controller):
         return _one(await services.update_node(session, authz, root, data))
 
     @get("/branches", operation_id="listBranches", summary="List branches",
-         dependencies={"page": page_params(*services.NODE_SORT)}, **requires("org:read"))
+         dependencies={"page": page_params(*services.NODE_SORT)},
+         description="The branches the caller may see, a page at a time (filter by name or exact code). Needs "
+                     "org:read; the caller sees the nodes under those where their roles grant org.read.",
+         **requires("org:read"))
     async def list_branches(self, session: AsyncSession, authz: Authorizer, page: PageParams,
                             q: str | None = _q(), code: str | None = _code()) -> Page[OrgNodeOut]:
         return await services.list_branches(session, authz, page, q, code)
 
     @post("/branches", operation_id="createBranch", summary="Create a branch",
+          description="Creates a branch under the group. Needs org:write and org.manage at the group node; 409 "
+                      "when the code is taken. Answers 201 with the branch and its Location; accepts Idempotency-"
+                      "Key.",
           **requires("org:write", errors=[409]))
     async def create_branch(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                             data: BranchCreate) -> Response[OrgNodeOut]:
@@ -112,7 +122,11 @@ class OrgController(Controller):
                              lambda node: f"/api/v1/org/branches/{node.id}")
 
     @post("/branches/export", operation_id="exportBranches", summary="Export branches (a background job)",
-          status_code=202, **requires("org:read", errors=[409]))
+          status_code=202,
+          description="Starts a background export of every branch of the group and answers 202 with the job: "
+                      "follow getJob (jobs:read) for its progress and result. Needs org:read and org.read at the "
+                      "group node, as the export holds every branch. Accepts Idempotency-Key.",
+          **requires("org:read", errors=[409]))
     async def export_branches(self, request: Request[Any, Any, Any], session: AsyncSession,
                               authz: Authorizer) -> Response[JobOut]:
         # The export holds every branch of the group, so it is for those who may read them all.
@@ -126,11 +140,15 @@ class OrgController(Controller):
         return await idempotent(request, session, produce)
 
     @get("/branches/{branch_id:uuid}", operation_id="getBranch", summary="Get a branch",
+         description="One branch; its ETag is what If-Match needs to change or delete it. Needs org:read; 404 for"
+                     " a branch the caller cannot see.",
          **requires("org:read", errors=[404]))
     async def get_branch(self, reader: TenantReader, authz: Authorizer, branch_id: uuid.UUID) -> Response[OrgNodeOut]:
         return _one(await services.read_node(reader, authz, branch_id, NodeKind.branch))
 
     @patch("/branches/{branch_id:uuid}", operation_id="updateBranch", summary="Update a branch",
+           description="Changes a branch's name or description. Needs org:write, org.manage at the branch and If-"
+                       "Match.",
            **requires("org:write", errors=[404, 409, 412, 428]))
     async def update_branch(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                             branch_id: uuid.UUID, data: NodeUpdate) -> Response[OrgNodeOut]:
@@ -139,6 +157,8 @@ class OrgController(Controller):
         return _one(await services.update_node(session, authz, node, data))
 
     @delete("/branches/{branch_id:uuid}", operation_id="deleteBranch", summary="Delete an empty branch",
+            description="Deletes a branch with no projects under it and nothing else left open on it. Needs "
+                        "org:write, org.manage at the group node and If-Match; 409 naming what it still has.",
             **requires("org:write", errors=[404, 409, 412, 428]))
     async def delete_branch(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                             branch_id: uuid.UUID) -> None:
@@ -153,7 +173,11 @@ class ProjectController(Controller):
     dependencies = DEPENDENCIES
 
     @get("/", operation_id="listProjects", summary="List projects",
-         dependencies={"page": page_params(*services.PROJECT_SORT)}, **requires("org:read"))
+         dependencies={"page": page_params(*services.PROJECT_SORT)},
+         description="The projects the caller may see, a page at a time: filter by branch, name, exact code or "
+                     "handover date range. Needs org:read; the caller sees the nodes under those where their "
+                     "roles grant org.read.",
+         **requires("org:read"))
     async def list_projects(
         self, session: AsyncSession, authz: Authorizer, page: PageParams,
         branch_id: uuid.UUID | None = Parameter(query="branchId", default=None, description="The branch."),
@@ -167,6 +191,10 @@ class ProjectController(Controller):
                                             handover_from=handover_from, handover_to=handover_to)
 
     @post("/", operation_id="createProject", summary="Create a project in a branch",
+          description="Creates a project in a branch, with its code, name and handover date (which decides who "
+                      "answers its customers: the project department before, customer affairs after). Needs "
+                      "org:write and org.manage at the branch; 404 when the branch is not there; 409 when the "
+                      "code is taken. Answers 201 with its Location; accepts Idempotency-Key.",
           **requires("org:write", errors=[404, 409]))
     async def create_project(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                              data: ProjectCreate) -> Response[ProjectOut]:
@@ -174,12 +202,16 @@ class ProjectController(Controller):
                              lambda node: f"/api/v1/org/projects/{node.id}")
 
     @get("/{project_id:uuid}", operation_id="getProject", summary="Get a project",
+         description="One project with its branch and handover date; its ETag is what If-Match needs to change, "
+                     "move or delete it. Needs org:read; 404 for a project the caller cannot see.",
          **requires("org:read", errors=[404]))
     async def get_project(self, reader: TenantReader, authz: Authorizer,
                           project_id: uuid.UUID) -> Response[ProjectOut]:
         return _project(await services.read_node(reader, authz, project_id, NodeKind.project))
 
     @patch("/{project_id:uuid}", operation_id="updateProject", summary="Update a project (e.g. its handover date)",
+           description="Changes a project's name, description or handover date. Needs org:write, org.manage at "
+                       "the project and If-Match.",
            **requires("org:write", errors=[404, 409, 412, 428]))
     async def update_project(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                              project_id: uuid.UUID, data: ProjectUpdate) -> Response[ProjectOut]:
@@ -188,6 +220,8 @@ class ProjectController(Controller):
         return _project(await services.update_node(session, authz, node, data))
 
     @delete("/{project_id:uuid}", operation_id="deleteProject", summary="Delete an empty project",
+            description="Deletes a project with no buildings and nothing else left open on it. Needs org:write, "
+                        "org.manage at its branch and If-Match; 409 naming what it still has.",
             **requires("org:write", errors=[404, 409, 412, 428]))
     async def delete_project(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                              project_id: uuid.UUID) -> None:
@@ -197,7 +231,11 @@ class ProjectController(Controller):
 
     @post("/{project_id:uuid}/move", operation_id="moveProject",
           summary="Move a project, with its buildings and units, to another branch",
-          status_code=200, **requires("org:write", errors=[404, 409, 412, 428]))
+          status_code=200,
+          description="Moves a project with its buildings and units to another branch, with a reason (audited). "
+                      "Needs org:write, org.manage at both branches and If-Match; 404 when the target branch is "
+                      "not there.",
+          **requires("org:write", errors=[404, 409, 412, 428]))
     async def move_project(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                            project_id: uuid.UUID, data: ProjectMove) -> Response[ProjectOut]:
         node = await services.lock_node(session, authz, project_id, NodeKind.project)
@@ -211,7 +249,10 @@ class BuildingController(Controller):
     dependencies = DEPENDENCIES
 
     @get("/", operation_id="listBuildings", summary="List buildings",
-         dependencies={"page": page_params(*services.NODE_SORT)}, **requires("org:read"))
+         dependencies={"page": page_params(*services.NODE_SORT)},
+         description="The buildings the caller may see, a page at a time (filter by project, name or exact code)."
+                     " Needs org:read; the caller sees the nodes under those where their roles grant org.read.",
+         **requires("org:read"))
     async def list_buildings(
         self, session: AsyncSession, authz: Authorizer, page: PageParams,
         project_id: uuid.UUID | None = Parameter(query="projectId", default=None, description="The project."),
@@ -220,6 +261,9 @@ class BuildingController(Controller):
         return await services.list_buildings(session, authz, page, project_id=project_id, q=q, code=code)
 
     @post("/", operation_id="createBuilding", summary="Create a building in a project",
+          description="Creates a building in a project. Needs org:write and org.manage at the project; 404 when "
+                      "the project is not there; 409 when the code is taken in it. Answers 201 with its Location;"
+                      " accepts Idempotency-Key.",
           **requires("org:write", errors=[404, 409]))
     async def create_building(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                               data: BuildingCreate) -> Response[OrgNodeOut]:
@@ -227,12 +271,16 @@ class BuildingController(Controller):
                              lambda node: f"/api/v1/org/buildings/{node.id}")
 
     @get("/{building_id:uuid}", operation_id="getBuilding", summary="Get a building",
+         description="One building; its ETag is what If-Match needs to change or delete it. Needs org:read; 404 "
+                     "for a building the caller cannot see.",
          **requires("org:read", errors=[404]))
     async def get_building(self, reader: TenantReader, authz: Authorizer,
                            building_id: uuid.UUID) -> Response[OrgNodeOut]:
         return _one(await services.read_node(reader, authz, building_id, NodeKind.building))
 
     @patch("/{building_id:uuid}", operation_id="updateBuilding", summary="Update a building",
+           description="Changes a building's name or details. Needs org:write, org.manage at the building and If-"
+                       "Match.",
            **requires("org:write", errors=[404, 409, 412, 428]))
     async def update_building(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                               building_id: uuid.UUID, data: NodeUpdate) -> Response[OrgNodeOut]:
@@ -241,6 +289,8 @@ class BuildingController(Controller):
         return _one(await services.update_node(session, authz, node, data))
 
     @delete("/{building_id:uuid}", operation_id="deleteBuilding", summary="Delete a building without units",
+            description="Deletes a building without units. Needs org:write, org.manage at its project and If-"
+                        "Match; 409 while it has units.",
             **requires("org:write", errors=[404, 409, 412, 428]))
     async def delete_building(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                               building_id: uuid.UUID) -> None:
@@ -255,7 +305,11 @@ class UnitController(Controller):
     dependencies = DEPENDENCIES
 
     @get("/", operation_id="listUnits", summary="List units",
-         dependencies={"page": page_params(*services.UNIT_SORT)}, **requires("org:read"))
+         dependencies={"page": page_params(*services.UNIT_SORT)},
+         description="The units the caller may see, a page at a time: filter by building, project, floor, sales "
+                     "status, layout or exact number. Needs org:read; the caller sees the nodes under those where"
+                     " their roles grant org.read.",
+         **requires("org:read"))
     async def list_units(
         self, session: AsyncSession, authz: Authorizer, page: PageParams,
         building_id: uuid.UUID | None = Parameter(query="buildingId", default=None, description="The building."),
@@ -269,18 +323,26 @@ class UnitController(Controller):
                                          floor=floor, status=status, layout=layout, number=number)
 
     @post("/", operation_id="createUnit", summary="Create a unit in a building",
+          description="Creates a unit in a building with its number and floor. Needs org:write and org.manage at "
+                      "the building; 404 when the building is not there; 409 when the number is taken in it. "
+                      "Answers 201 with its Location; accepts Idempotency-Key.",
           **requires("org:write", errors=[404, 409]))
     async def create_unit(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                           data: UnitCreate) -> Response[UnitOut]:
         return await created(request, session, lambda: services.create_unit(session, authz, data), _unit_out,
                              lambda unit: f"/api/v1/org/units/{unit.id}")
 
-    @get("/{unit_id:uuid}", operation_id="getUnit", summary="Get a unit", **requires("org:read", errors=[404]))
+    @get("/{unit_id:uuid}", operation_id="getUnit", summary="Get a unit",
+         description="One unit with its building, floor, layout and sales status; its ETag is what If-Match needs"
+                     " to change or delete it. Needs org:read; 404 for a unit the caller cannot see.",
+         **requires("org:read", errors=[404]))
     async def get_unit(self, reader: TenantReader, authz: Authorizer, unit_id: uuid.UUID) -> Response[UnitOut]:
         unit = await services.read_unit(reader, authz, unit_id)
         return _unit(unit)
 
     @patch("/{unit_id:uuid}", operation_id="updateUnit", summary="Update a unit (e.g. its sales status)",
+           description="Changes a unit's details, such as its sales status or layout. Needs org:write, org.manage"
+                       " at its building and If-Match.",
            **requires("org:write", errors=[404, 409, 412, 428]))
     async def update_unit(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                           unit_id: uuid.UUID, data: UnitUpdate) -> Response[UnitOut]:
@@ -289,6 +351,8 @@ class UnitController(Controller):
         return _unit(await services.update_unit(session, authz, unit, path, data))
 
     @delete("/{unit_id:uuid}", operation_id="deleteUnit", summary="Delete a unit",
+            description="Deletes a unit. Needs org:write, org.manage at its building and If-Match; 409 naming "
+                        "what still refers to it.",
             **requires("org:write", errors=[404, 409, 412, 428]))
     async def delete_unit(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                           unit_id: uuid.UUID) -> None:
@@ -298,6 +362,9 @@ class UnitController(Controller):
 
     @get("/{unit_id:uuid}/responsibility", operation_id="getUnitResponsibility",
          summary="Who is responsible for this unit's customers today (project department or customer affairs)",
+         description="Who answers for this unit's customers today: the project department before the project's "
+                     "handover date, customer affairs from it on. Needs org:read; 404 for a unit the caller "
+                     "cannot see.",
          **requires("org:read", errors=[404]))
     async def get_responsibility(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                                  unit_id: uuid.UUID) -> Responsibility:

@@ -27,6 +27,9 @@ class AttachmentController(Controller):
     dependencies = DEPENDENCIES
 
     @get("/{attachment_id:uuid}", operation_id="getComplaintAttachment", summary="An attachment's metadata",
+         description="An attachment's metadata: file name, content type, size, SHA-256 and whether its upload is "
+                     "complete. The bytes come from downloadComplaintAttachment. Needs complaints:read and a role"
+                     " that sees the record's project; 404 otherwise.",
          **requires("complaints:read", errors=[404]))
     async def get_attachment(self, session: AsyncSession, authz: Authorizer,
                              attachment_id: uuid.UUID) -> Response[AttachmentOut]:

@@ -31,7 +31,11 @@ class CapaLetterController(Controller):
     dependencies = DEPENDENCIES
 
     @get("/", operation_id="listCapaLetters", summary="Work-liaison letters (overdue ones, one record's, ...)",
-         dependencies={"page": page_params(*services.LETTER_SORT)}, **requires("complaints:read"))
+         dependencies={"page": page_params(*services.LETTER_SORT)},
+         description="Work-liaison letters (corrective and preventive action requests sent to the party "
+                     "responsible), a page at a time: filter by status, overdue or the complaint they came from. "
+                     "Needs complaints:read.",
+         **requires("complaints:read"))
     async def list_letters(
         self, session: AsyncSession, authz: Authorizer, page: PageParams,
         status: LetterStatus | None = Parameter(query="status", default=None),
@@ -43,6 +47,9 @@ class CapaLetterController(Controller):
                                            complaint_id=complaint_id)
 
     @get("/{letter_id:uuid}", operation_id="getCapaLetter", summary="A work-liaison letter",
+         description="One work-liaison letter: what was asked of whom and by when, and the response once "
+                     "recorded. Its ETag is what If-Match needs to record the response. Needs complaints:read; "
+                     "404 for an unknown id.",
          **requires("complaints:read", errors=[404]))
     async def get_letter(self, session: AsyncSession, authz: Authorizer,
                          letter_id: uuid.UUID) -> Response[CapaLetterOut]:

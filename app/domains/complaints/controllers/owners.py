@@ -40,7 +40,10 @@ class MyComplaintController(Controller):
     dependencies = DEPENDENCIES
 
     @get("/", operation_id="listMyComplaints", summary="The caller's own complaints (home owners)",
-         dependencies={"page": page_params(*services.SORT)}, **requires("owner:self"))
+         dependencies={"page": page_params(*services.SORT)},
+         description="A home owner's own complaints (those about the customers linked to their account), a page "
+                     "at a time, each with its status. Staff tokens use listComplaints instead. Needs owner:self.",
+         **requires("owner:self"))
     async def list_mine(self, session: AsyncSession, authz: Authorizer,
                         page: PageParams) -> Page[OwnComplaintSummary]:
         return await services.list_mine(session, authz, page)
@@ -55,11 +58,16 @@ class MyComplaintController(Controller):
                              lambda c: services.own_out(session, c), lambda c: f"{MINE}/{c.id}")
 
     @get("/categories", operation_id="listMyComplaintCategories", summary="Categories an owner may choose from",
-         dependencies={"page": page_params(*services.CATEGORY_SORT)}, **requires("owner:self"))
+         dependencies={"page": page_params(*services.CATEGORY_SORT)},
+         description="The active complaint categories an owner may file a complaint under. Needs owner:self.",
+         **requires("owner:self"))
     async def categories(self, session: AsyncSession, page: PageParams) -> Page[OwnCategoryOut]:
         return await services.own_categories(session, page)
 
     @get("/{record_id:uuid}", operation_id="getMyComplaint", summary="One's own complaint, as the owner sees it",
+         description="One of the owner's own complaints as they see it: its status and dates, the proposals "
+                     "approved and put to them, the notes they may read, photos and the steps taken; internal "
+                     "notes and history are left out. Needs owner:self; 404 for a complaint that is not theirs.",
          **requires("owner:self", errors=[404]))
     async def get_mine(self, session: AsyncSession, authz: Authorizer,
                        record_id: uuid.UUID) -> Response[OwnComplaintOut]:
@@ -118,6 +126,8 @@ class MyComplaintController(Controller):
 
     @get("/attachments/{attachment_id:uuid}/download", operation_id="downloadMyComplaintAttachment",
          summary="A short-lived download URL of one's own photo (home owners)",
+         description="A short-lived signed URL to download one of the owner's own complaint photos. Needs "
+                     "owner:self; 404 when it is not theirs; 409 while its upload is not complete.",
          **requires("owner:self", errors=[404, 409]))
     async def download(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                        attachment_id: uuid.UUID) -> DownloadOut:

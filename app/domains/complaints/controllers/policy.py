@@ -49,7 +49,11 @@ class ComplaintPolicyController(Controller):
 
     @get("/categories", operation_id="listComplaintCategories",
          summary="The category tree, with each category's effective SLA targets",
-         dependencies={"page": page_params(*services.CATEGORY_SORT)}, **requires("complaints:read"))
+         dependencies={"page": page_params(*services.CATEGORY_SORT)},
+         description="The group's complaint category tree (seeded and added ones), each with its effective SLA "
+                     "targets: its own where set, else its parent's or the policy's defaults. Needs "
+                     "complaints:read.",
+         **requires("complaints:read"))
     async def list_categories(self, session: AsyncSession, page: PageParams,
                               active: bool | None = Parameter(query="active", default=None)) -> Page[CategoryOut]:
         return await services.list_categories(session, page, active)
@@ -65,6 +69,8 @@ class ComplaintPolicyController(Controller):
                              lambda row: services.category_out(session, row), lambda row: f"{BASE}/categories/{row.id}")
 
     @get("/categories/{category_id:uuid}", operation_id="getComplaintCategory", summary="A complaint category",
+         description="One complaint category with its SLA targets and whether it is active; its ETag is what If-"
+                     "Match needs to change it. Needs complaints:read; 404 for an unknown id.",
          **requires("complaints:read", errors=[404]))
     async def get_category(self, session: AsyncSession, category_id: uuid.UUID) -> Response[CategoryOut]:
         row = await services.get_category(session, category_id)
@@ -86,6 +92,9 @@ class ComplaintPolicyController(Controller):
 
     @get("/settings", operation_id="getComplaintSettings",
          summary="The SLA policy: default targets, near-breach share, escalation rule",
+         description="The group's SLA policy for complaints and disputes: the default first-response and "
+                     "resolution targets, the share of a target after which a record is near breach, and the "
+                     "escalation rule. Its ETag is what If-Match needs to change it. Needs complaints:read.",
          **requires("complaints:read"))
     async def get_settings(self, session: AsyncSession, authz: Authorizer) -> Response[SlaSettings]:
         authz.require_anywhere(services.READ)
@@ -161,6 +170,8 @@ class ComplaintPolicyController(Controller):
 
     @get("/recurring", operation_id="listRecurringComplaintCauses",
          summary="Recurring causes: category × project pairs with several records in the period",
+         description="Category and project pairs with several records received in the period, most first: where a"
+                     " cause keeps coming back and corrective action is due. Needs complaints:read.",
          **requires("complaints:read"))
     async def recurring(self, session: AsyncSession, authz: Authorizer, month: str | None = MONTH,
                         months: int = MONTHS,

@@ -80,7 +80,12 @@ def _register_controller(register: Register) -> type[Controller]:
         dependencies = DEPENDENCIES
 
         @get("/", operation_id=f"list{noun}s", summary=f"List {word}s (late ones, one's own, escalated, ...)",
-             dependencies={"page": page_params(*services.SORT)}, **requires("complaints:read"))
+             dependencies={"page": page_params(*services.SORT)},
+             description=f"The {word}s the caller may see (those of the projects under the nodes where their roles"
+                         f" let them read complaints), a page at a time: filter by status, project, category, "
+                         f"severity, customer, mine (those the caller handles), overdue (open, running and past a "
+                         f"due instant), escalated or paused. Needs complaints:read.",
+             **requires("complaints:read"))
         async def list_records(
             self, session: AsyncSession, authz: Authorizer, page: PageParams,
             status: ComplaintStatus | None = Parameter(query="status", default=None),
@@ -111,6 +116,10 @@ def _register_controller(register: Register) -> type[Controller]:
 
         @get("/{record_id:uuid}", operation_id=f"get{noun}",
              summary=f"A {word} with its proposals, negotiations, notes, attachments, letters and history",
+             description=f"One {word} with everything on it: proposals and their approval requests, negotiation "
+                         f"rounds, notes, attachments, work-liaison letters and its history, and its SLA clocks. "
+                         f"The ETag is what If-Match needs for any step of the loop. Needs complaints:read and a "
+                         f"role that sees its project (404 otherwise).",
              **requires("complaints:read", errors=[404]))
         async def get_record(self, session: AsyncSession, authz: Authorizer,
                              record_id: uuid.UUID) -> Response[ComplaintOut]:
@@ -119,6 +128,10 @@ def _register_controller(register: Register) -> type[Controller]:
 
         @patch("/{record_id:uuid}", operation_id=f"update{noun}",
                summary=f"Change a {word}'s details, category (its SLA targets follow), handler or joint group",
+               description=f"Changes a {word}'s subject, description, category (its SLA targets follow the new "
+                           f"category), handler or joint handling group. Needs complaints:write"
+                           f" at its project and If-Match; a field naming something the caller cannot see answers "
+                           f"404 naming the field.",
                **requires("complaints:write", errors=MOVES))
         async def update_record(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                                 record_id: uuid.UUID, data: RecordUpdate) -> Response[ComplaintOut]:
@@ -126,6 +139,9 @@ def _register_controller(register: Register) -> type[Controller]:
 
         @post("/{record_id:uuid}/investigate", operation_id=f"investigate{noun}", status_code=200,
               summary="Take the matter up (received → investigating): the first response, told to the customer",
+              description=f"First step of the loop: the handler takes the matter up and records the first response"
+                          f" told to the customer. Needs complaints:write and If-"
+                          f"Match; 409 unless the {word} is received.",
               **requires("complaints:write", errors=MOVES))
         async def investigate(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                               record_id: uuid.UUID, data: InvestigateIn) -> Response[ComplaintOut]:
@@ -133,6 +149,9 @@ def _register_controller(register: Register) -> type[Controller]:
 
         @post("/{record_id:uuid}/findings", operation_id=f"record{noun}Findings", status_code=200,
               summary="Record the cause and who is responsible (investigating → proposal)",
+              description=f"Records the cause found and the party responsible"
+                          f"; the {word} moves on to proposal. Needs complaints:write and If-Match; "
+                          f"409 unless it is investigating.",
               **requires("complaints:write", errors=MOVES))
         async def findings(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                            record_id: uuid.UUID, data: FindingsIn) -> Response[ComplaintOut]:
@@ -151,6 +170,9 @@ def _register_controller(register: Register) -> type[Controller]:
 
         @post("/{record_id:uuid}/negotiations", operation_id=f"record{noun}Negotiation", status_code=200,
               summary="Record a negotiation round on the approved proposal (→ handling, or back to proposal)",
+              description=f"One round of negotiation with the customer on the approved proposal: agreed moves the "
+                          f"{word} to handling, not agreed back to proposal for a new one. Needs complaints:write "
+                          f"and If-Match; 409 unless it is in negotiation.",
               **requires("complaints:write", errors=MOVES))
         async def negotiate(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                             record_id: uuid.UUID, data: NegotiationIn) -> Response[ComplaintOut]:
@@ -158,6 +180,9 @@ def _register_controller(register: Register) -> type[Controller]:
 
         @post("/{record_id:uuid}/handling", operation_id=f"record{noun}Handling", status_code=200,
               summary="The agreed plan was carried out and checked (handling → feedback; resolution clock stops)",
+              description=f"The agreed plan was carried out and its result checked: the resolution clock stops and"
+                          f" the {word} waits for the customer's feedback. Needs complaints:write and If-Match; "
+                          f"409 unless it is in handling.",
               **requires("complaints:write", errors=MOVES))
         async def handle(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                          record_id: uuid.UUID, data: HandlingIn) -> Response[ComplaintOut]:
@@ -165,6 +190,8 @@ def _register_controller(register: Register) -> type[Controller]:
 
         @post("/{record_id:uuid}/feedback", operation_id=f"record{noun}Feedback", status_code=200,
               summary="Record the customer's opinion and satisfaction (feedback → closed)",
+              description=f"Records the customer's opinion and satisfaction and closes the {word}. Needs "
+                          f"complaints:write and If-Match; 409 unless it is in feedback.",
               **requires("complaints:write", errors=MOVES))
         async def feedback(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                            record_id: uuid.UUID, data: FeedbackIn) -> Response[ComplaintOut]:
@@ -189,6 +216,9 @@ def _register_controller(register: Register) -> type[Controller]:
 
         @post("/{record_id:uuid}/reopen", operation_id=f"reopen{noun}", status_code=200,
               summary="Reopen a closed record (→ investigating); its time closed does not count",
+              description=f"Reopens a closed {word}: back to investigating, its resolution clock "
+                          f"running again without counting the time it was closed; the reopen count goes up. Needs"
+                          f" complaints:write and If-Match; 409 unless it is closed.",
               **requires("complaints:write", errors=MOVES))
         async def reopen(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                          record_id: uuid.UUID, data: ReopenIn) -> Response[ComplaintOut]:
@@ -204,6 +234,9 @@ def _register_controller(register: Register) -> type[Controller]:
 
         @post("/{record_id:uuid}/resume", operation_id=f"resume{noun}Clocks", status_code=200,
               summary="Resume the SLA clocks (any move of the record resumes them too)",
+              description="Resumes SLA clocks paused while waiting on the customer or a third party."
+                          " Needs complaints:write and If-Match; 409 when the "
+                          "clocks are not paused.",
               **requires("complaints:write", errors=MOVES))
         async def resume(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                          record_id: uuid.UUID, data: ResumeIn) -> Response[ComplaintOut]:
