@@ -79,9 +79,22 @@ async def _driver_in_transaction(conn: AsyncConnection) -> Any:
     return driver
 
 
+# Building or dropping a tenant schema locks each of its relations until the transaction ends:
+# about 1,500 (create) and 2,000 (drop) entries of the server's lock table, which all sessions
+# share (max_locks_per_transaction × max_connections: 6,400 with the defaults). Three at once
+# can fill it ("out of shared memory"), failing whatever else asks for a lock then; one at a
+# time per database always fits. Only schema DDL takes this lock: renaming a spare does not.
+_SCHEMA_DDL_LOCK = 0x43530001
+
+
+async def _one_schema_ddl_at_a_time(conn: AsyncConnection) -> None:
+    await conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_SCHEMA_DDL_LOCK})")
+
+
 async def create_schema(conn: AsyncConnection, schema: str) -> None:
     """Run the DDL script on the connection's open transaction (one round trip)."""
     ddl = tenant_ddl(schema)
+    await _one_schema_ddl_at_a_time(conn)
     driver = await _driver_in_transaction(conn)
     try:
         await driver.execute(ddl)
@@ -106,4 +119,5 @@ async def drop_schema(conn: AsyncConnection, schema: str) -> None:
     _check(schema)
     # Fail fast rather than queue behind busy sessions of the tenant (the purge is retried).
     await conn.exec_driver_sql("SET LOCAL lock_timeout = '10s'")
+    await _one_schema_ddl_at_a_time(conn)
     await conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')

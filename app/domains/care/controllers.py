@@ -38,6 +38,8 @@ class CareController(Controller):
     dependencies = {"session": Provide(provide_tenant_session), "authz": Provide(provide_authz)}
 
     @get("/rules", operation_id="listCareRules", summary="The group's care campaigns",
+         description=("Every care campaign rule of the group (birthdays, holidays, handover anniversaries, member "
+                      "events), paged; needs `care:read`."),
          dependencies={"page": page_params(*services.SORT)}, **requires("care:read"))
     async def list_rules(self, session: AsyncSession, authz: Authorizer, page: PageParams) -> Page[RuleOut]:
         return await services.list_rules(session, authz, page)
@@ -54,12 +56,16 @@ class CareController(Controller):
                              lambda r: f"{BASE}/rules/{r.id}")
 
     @get("/rules/{rule_id:uuid}", operation_id="getCareRule", summary="A care campaign",
+         description=("One care campaign rule with its occasion, channels, the consent it needs and whether it is "
+                      "paused; `ETag` for a later change."),
          **requires("care:read", errors=[404]))
     async def get_rule(self, session: AsyncSession, authz: Authorizer, rule_id: uuid.UUID) -> Response[RuleOut]:
         rule, _ = await services.get_rule(session, authz, rule_id)
         return with_etag(services.rule_out(rule), rule.version)
 
     @patch("/rules/{rule_id:uuid}", operation_id="updateCareRule", summary="Change or pause a care campaign",
+           description=("Change a rule's text, channels or schedule, or pause it; needs If-Match (412 when it "
+                        "changed since) and `care:admin`."),
            **requires("care:admin", errors=[404, 409, 412, 428]))
     async def update_rule(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                           rule_id: uuid.UUID, data: RuleUpdate) -> Response[RuleOut]:
@@ -70,6 +76,8 @@ class CareController(Controller):
                              lambda r, path: services.update_rule(session, authz, r, path, data), show)
 
     @get("/messages", operation_id="listCareMessages", summary="The care messages sent (a rule's, a customer's)",
+         description=("The messages the daily care scan wrote to the outbox, filtered by rule or customer, newest "
+                      "first: what was sent, when, on which channel."),
          dependencies={"page": page_params(*services.MESSAGE_SORT)}, **requires("care:read"))
     async def list_messages(self, session: AsyncSession, authz: Authorizer, page: PageParams,
                             rule_id: uuid.UUID | None = Parameter(query="ruleId", default=None),
@@ -78,6 +86,8 @@ class CareController(Controller):
         return await services.list_messages(session, authz, page, rule_id=rule_id, customer_id=customer_id)
 
     @get("/quiet-hours", operation_id="getCareQuietHours", summary="The group's quiet hours, in its time zone",
+         description=("The window in which no care message goes out, as HH:MM:SS in the group's time zone (named in "
+                      "the answer); messages due inside it wait until it ends."),
          **requires("care:read"))
     async def get_quiet_hours(self, session: AsyncSession, authz: Authorizer) -> Response[QuietHoursOut]:
         out, version = await preferences.read_quiet(session, authz)
@@ -95,6 +105,8 @@ class CareController(Controller):
         return Response(out, headers={"ETag": etag(version)})
 
     @get("/preferences/{customer_id:uuid}", operation_id="getCarePreference",
+         description=("The channels a customer prefers for care messages, in order; a rule's channels are narrowed "
+                      "and ordered by them. 404 for a customer outside the caller's reach."),
          summary="A customer's care channels in order of preference", **requires("care:read", errors=[404]))
     async def get_preference(self, session: AsyncSession, authz: Authorizer,
                              customer_id: uuid.UUID) -> Response[PreferenceOut]:

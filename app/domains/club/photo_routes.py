@@ -33,6 +33,7 @@ class ActivityPhotoController(Controller):
     dependencies = {"session": Provide(provide_tenant_session), "authz": Provide(provide_authz)}
 
     @get("/activities/{activity_id:uuid}/photos", operation_id="listClubActivityPhotos",
+         description="The photos of an activity's record, stored and still pending, oldest first.",
          summary="The photos of an activity's record", **requires("club:read", errors=[404]))
     async def list_photos(self, session: AsyncSession, authz: Authorizer, activity_id: uuid.UUID) -> list[PhotoOut]:
         activity, _ = await get_activity(session, authz, activity_id)
@@ -51,12 +52,16 @@ class ActivityPhotoController(Controller):
                                                           "ETag": etag(upload.photo.version)})
 
     @get("/photos/{photo_id:uuid}", operation_id="getClubActivityPhoto", summary="An activity photo",
+         description=("One activity photo: its declared size, type and checksum, and whether its upload was "
+                      "completed and verified."),
          **requires("club:read", errors=[404]))
     async def get_photo(self, session: AsyncSession, authz: Authorizer, photo_id: uuid.UUID) -> Response[PhotoOut]:
         p, _ = await photos.get_photo(session, authz, photo_id)
         return with_etag(PhotoOut.of(p), p.version)
 
     @post("/photos/{photo_id:uuid}/complete", operation_id="completeClubActivityPhotoUpload", status_code=200,
+          description=("Check the uploaded bytes against the declared size, SHA-256 and file type (by their first "
+                       "bytes) and mark the photo stored; 409 while nothing matching was uploaded."),
           summary="Confirm the upload: stored once its size, SHA-256 and format are verified",
           **requires("club:write", errors=[404, 409]))
     async def complete(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
@@ -66,6 +71,7 @@ class ActivityPhotoController(Controller):
         return with_etag(PhotoOut.of(p), p.version)
 
     @get("/photos/{photo_id:uuid}/download", operation_id="downloadClubActivityPhoto",
+         description="A short-lived signed URL to download a stored photo; 409 for one not yet stored.",
          summary="A short-lived URL of the stored photo", **requires("club:read", errors=[404, 409]))
     async def download(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                        photo_id: uuid.UUID) -> DownloadOut:

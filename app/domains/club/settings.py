@@ -38,6 +38,8 @@ class ClubSettingsController(Controller):
     dependencies = {"session": Provide(provide_tenant_session), "authz": Provide(provide_authz)}
 
     @get("", operation_id="getClubSettings", summary="The group's club policy (points validity)",
+         description=("The group's club policy: how many months earned points stay valid before the daily scan "
+                      "expires them (oldest first); `ETag` for a change."),
          **requires("club:read"))
     async def get_settings(self, session: AsyncSession, authz: Authorizer) -> Response[ClubSettings]:
         authz.require_anywhere(READ)

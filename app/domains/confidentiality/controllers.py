@@ -71,6 +71,8 @@ class TransferController(Controller):
     dependencies = DEPS
 
     @get("/", operation_id="listConfidentialTransfers", summary="The register of classified material handed over",
+         description=("The numbered register of classified material handed over (BM-...), filtered to what is still "
+                      "out with `outstanding=true`; needs the register's permission."),
          dependencies={"page": page_params(*services.TRANSFER_SORT)}, **requires("confidentiality:read"))
     async def list_transfers(
         self, session: AsyncSession, authz: Authorizer, page: PageParams,
@@ -92,6 +94,8 @@ class TransferController(Controller):
                              lambda t: f"{TRANSFERS}/{t.id}")
 
     @get("/{transfer_id:uuid}", operation_id="getConfidentialTransfer", summary="One handing-over",
+         description=("One handing-over: what, for which customer, at which level, from whom to whom, why, and when "
+                      "it came back."),
          **requires("confidentiality:read", errors=[404]))
     async def get_transfer(self, session: AsyncSession, authz: Authorizer,
                            transfer_id: uuid.UUID) -> Response[TransferOut]:
@@ -113,6 +117,8 @@ class BreachController(Controller):
     dependencies = DEPS
 
     @get("/", operation_id="listConfidentialityBreaches", summary="Confidentiality breaches and their remediation",
+         description=("Breaches of confidentiality (XM-...) with their remedial actions and status (open, "
+                      "remediating, closed)."),
          dependencies={"page": page_params(*services.BREACH_SORT)}, **requires("confidentiality:read"))
     async def list_breaches(
         self, session: AsyncSession, authz: Authorizer, page: PageParams,
@@ -131,6 +137,7 @@ class BreachController(Controller):
                              lambda b: f"{BREACHES}/{b.id}")
 
     @get("/{breach_id:uuid}", operation_id="getConfidentialityBreach", summary="One breach",
+         description="One breach with every remedial action, dated and signed, and its closing report once closed.",
          **requires("confidentiality:read", errors=[404]))
     async def get_breach(self, session: AsyncSession, authz: Authorizer, breach_id: uuid.UUID) -> Response[BreachOut]:
         b, _ = await services.get_breach(session, authz, breach_id)
