@@ -133,8 +133,16 @@ async def test_quiet_hours_hold_channels_and_preferences(client: Any, db: Any, n
 
     # The adapters: no gateway, a log line without the number or the text; a gateway, a POST.
     sms = next(m for m in sent if m.channel == "sms")
-    with caplog.at_level(logging.INFO, logger="app.core.channels"):
-        assert await deliver_message(db, sms.id, None, {}) == "sent"
+    # Caught at the adapter's own logger: what an earlier test of the process did to the root
+    # logger's handlers or to logging's configuration does not decide what this one sees.
+    channels_log = logging.getLogger("app.core.channels")
+    monkeypatch.setattr(channels_log, "disabled", False)
+    channels_log.addHandler(caplog.handler)
+    try:
+        with caplog.at_level(logging.INFO, logger="app.core.channels"):
+            assert await deliver_message(db, sms.id, None, {}) == "sent"
+    finally:
+        channels_log.removeHandler(caplog.handler)
     assert str(sms.id) in caplog.text and sms.recipient not in caplog.text and a["name"] not in caplog.text
     push = next(m for m in sent if m.channel == "push")
     with gateway(503) as (refusing, _):
