@@ -42,7 +42,7 @@ from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from app.core import clock
 from app.core.problems import FieldError, ProblemError, field_error
-from app.core.schemas import ONE_LINE_PATTERN
+from app.core.schemas import ONE_LINE_PATTERN, Schema
 from app.storage.base import (
     MAX_EXPIRY,
     MAX_OBJECT_SIZE,
@@ -357,6 +357,22 @@ async def inspect(store: ObjectStore, tenant: str, row: UploadMixin, version_id:
     return Inspection(Outcome.ok, info, None)
 
 
+async def verified(store: ObjectStore, tenant: str, row: UploadMixin, what: str) -> ObjectInfo:
+    """What storage holds for a pending upload, once :func:`inspect` found it to be the
+    declared file (for ``row.mark_stored``); else a 409 that says what to do. ``what`` names
+    the record in the answer ("photo <id>")."""
+    found = await inspect(store, tenant, row)
+    if found.outcome is Outcome.missing:
+        raise ProblemError("conflict", f"Nothing was uploaded for {what} yet: PUT its bytes to the upload URL first.")
+    if found.outcome is Outcome.mismatch:
+        raise ProblemError("conflict", f"The uploaded bytes are not the declared ones ({found.detail}); upload them "
+                                       "again.")
+    if found.info is None or found.outcome is not Outcome.ok:
+        raise ProblemError("conflict", f"The uploaded bytes are not the declared ones ({found.detail}): they are "
+                                       f"not a {row.content_type} file. Start a new upload with the file's own type.")
+    return found.info
+
+
 # -- downloads ----------------------------------------------------------------------------
 
 async def presign_download(store: ObjectStore, tenant: str, use: UploadUse, row: UploadMixin, *, name: str | None,
@@ -369,6 +385,39 @@ async def presign_download(store: ObjectStore, tenant: str, use: UploadUse, row:
     return await store.presign_get(tenant, row.object_key, version_id=row.object_version,
                                    expires=expires or use.download_ttl, content_type=row.content_type,
                                    download_name=safe_name(name, row.content_type))
+
+
+async def download_link(store: ObjectStore, tenant: str, use: UploadUse, row: UploadMixin, what: str, *,
+                        name: str | None) -> DownloadOut:
+    """:func:`presign_download` of a stored upload, as the API answers it; 409 while the upload
+    is pending. The caller checks its permissions."""
+    if row.upload_pending:
+        raise ProblemError("conflict", f"{what[:1].upper()}{what[1:]} is not stored yet: its upload was not "
+                                       "completed.")
+    signed = await presign_download(store, tenant, use, row, name=name)
+    return DownloadOut(url=signed.url, expires_at=signed.expires_at)
+
+
+# -- what the API answers -----------------------------------------------------------------
+
+class UploadOut(Schema):
+    """Send exactly ``headers`` with the bytes, by ``expiresAt``; then complete the upload."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    expires_at: datetime
+
+    @classmethod
+    def of(cls, signed: PresignedRequest) -> UploadOut:
+        return cls(method=signed.method, url=signed.url, headers=signed.headers, expires_at=signed.expires_at)
+
+
+class DownloadOut(Schema):
+    """A short-lived URL of the stored version, served as the declared type."""
+
+    url: str
+    expires_at: datetime
 
 
 # -- expiry -------------------------------------------------------------------------------

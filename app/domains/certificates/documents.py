@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core import audit, clock
 from app.core.ids import new_id
 from app.core.problems import ProblemError
+from app.core.writes import saved
 from app.domains.access.authz import Authorizer
 from app.domains.access.records import get_at_node
 from app.domains.certificates.models import (
@@ -29,7 +30,6 @@ from app.domains.certificates.models import (
 )
 from app.domains.certificates.permissions import GUARANTEE_READ, GUARANTEE_WRITE
 from app.domains.certificates.schemas import DocumentIn, DocumentUpload, GuaranteeDocumentOut
-from app.domains.property.schemas import DownloadOut, UploadOut
 from app.storage import ObjectStore, uploads
 
 ENTITY = "guarantee_document"
@@ -58,12 +58,8 @@ async def start(session: AsyncSession, store: ObjectStore, tenant: str, authz: A
     signed = await uploads.start(store, tenant, DOCUMENT_UPLOADS, row,
                                  DOCUMENT_UPLOADS.key(guarantee=g.id, document=row.id), declared)
     session.add(row)
-    await session.flush()
-    await session.refresh(row)
-    await audit.record(session, action="guarantees.document.start", entity_type=ENTITY, entity_id=row.id,
-                       after=audit.snapshot(row))
-    return DocumentUpload(document=document_out(row), upload=UploadOut(
-        method=signed.method, url=signed.url, headers=signed.headers, expires_at=signed.expires_at))
+    await saved(session, row, "guarantees.document.start", ENTITY)
+    return DocumentUpload(document=document_out(row), upload=uploads.UploadOut.of(signed))
 
 
 async def get_document(session: AsyncSession, authz: Authorizer, document_id: uuid.UUID, *,
@@ -86,27 +82,13 @@ async def complete(session: AsyncSession, store: ObjectStore, tenant: str, authz
     authz.require(GUARANTEE_WRITE, path)
     if not d.upload_pending:
         return d  # a retried confirmation
-    found = await uploads.inspect(store, tenant, d)
-    if found.outcome is uploads.Outcome.missing:
-        raise ProblemError("conflict", f"Nothing was uploaded for document {d.id} yet: PUT its bytes to the upload "
-                                       "URL first.")
-    if found.info is None or found.outcome is not uploads.Outcome.ok:
-        raise ProblemError("conflict", f"The uploaded bytes are not the declared ones ({found.detail}): upload the "
-                                       f"declared {d.content_type} file again.")
     before = audit.snapshot(d)
-    d.mark_stored(found.info, clock.utcnow())
-    await session.flush()
-    await session.refresh(d)
-    await audit.record(session, action="guarantees.document.store", entity_type=ENTITY, entity_id=d.id,
-                       before=before, after=audit.snapshot(d))
-    return d
+    d.mark_stored(await uploads.verified(store, tenant, d, f"document {d.id}"), clock.utcnow())
+    return await saved(session, d, "guarantees.document.store", ENTITY, before=before)
 
 
-async def download(store: ObjectStore, tenant: str, d: GuaranteeDocument) -> DownloadOut:
-    if d.upload_pending:
-        raise ProblemError("conflict", f"Document {d.id} is not stored yet: its upload was not completed.")
-    signed = await uploads.presign_download(store, tenant, DOCUMENT_UPLOADS, d, name=d.filename)
-    return DownloadOut(url=signed.url, expires_at=signed.expires_at)
+async def download(store: ObjectStore, tenant: str, d: GuaranteeDocument) -> uploads.DownloadOut:
+    return await uploads.download_link(store, tenant, DOCUMENT_UPLOADS, d, f"document {d.id}", name=d.filename)
 
 
 async def content(store: ObjectStore, tenant: str, d: GuaranteeDocument) -> AsyncIterator[bytes]:

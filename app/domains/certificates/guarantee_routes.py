@@ -32,8 +32,8 @@ from app.domains.certificates.schemas import (
     Release,
     ReleaseRequest,
 )
-from app.domains.property.schemas import DownloadOut
 from app.storage import ObjectStore
+from app.storage.uploads import DownloadOut
 
 GUARANTEES = "/api/v1/guarantees"
 

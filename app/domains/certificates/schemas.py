@@ -12,8 +12,7 @@ import msgspec
 
 from app.core.schemas import ONE_LINE_PATTERN, Input, Schema
 from app.domains.certificates.models import DOCUMENT_UPLOADS
-from app.domains.property.schemas import UploadOut
-from app.storage.uploads import FileName, Sha256Hex
+from app.storage.uploads import FileName, Sha256Hex, UploadOut
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=ONE_LINE_PATTERN)]
 Short = Annotated[str, msgspec.Meta(min_length=1, max_length=60, pattern=ONE_LINE_PATTERN)]

@@ -16,8 +16,9 @@ from app.core.writes import with_etag
 from app.domains.access.authz import Authorizer, provide_authz
 from app.domains.club import photos
 from app.domains.club.activities import get_activity
-from app.domains.club.photos import DownloadOut, PhotoIn, PhotoOut, PhotoUpload
+from app.domains.club.photos import PhotoIn, PhotoOut, PhotoUpload
 from app.storage import ObjectStore
+from app.storage.uploads import DownloadOut
 
 BASE = "/api/v1/club"
 

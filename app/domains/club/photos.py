@@ -17,12 +17,13 @@ from app.core import audit, clock
 from app.core.ids import new_id
 from app.core.problems import ProblemError
 from app.core.schemas import Input, Schema
+from app.core.writes import saved
 from app.domains.access.authz import Authorizer
 from app.domains.access.records import get_at_node
 from app.domains.club.clubs import READ, WRITE, conflict
 from app.domains.club.models import PHOTO_UPLOADS, Activity, ActivityPhoto, ActivityStage, PhotoStatus
 from app.storage import ObjectStore, uploads
-from app.storage.uploads import FileName, Sha256Hex
+from app.storage.uploads import FileName, Sha256Hex, UploadOut
 
 ENTITY = "club_activity_photo"
 MAX_PHOTOS = 100  # per activity
@@ -57,23 +58,9 @@ class PhotoOut(Schema):
                    uploaded_by=p.uploaded_by, created_at=p.created_at, version=p.version)
 
 
-class UploadOut(Schema):
-    """Send exactly ``headers`` with the bytes, by ``expiresAt``; then complete the upload."""
-
-    method: str
-    url: str
-    headers: dict[str, str]
-    expires_at: datetime
-
-
 class PhotoUpload(Schema):
     photo: PhotoOut
     upload: UploadOut
-
-
-class DownloadOut(Schema):
-    url: str
-    expires_at: datetime
 
 
 async def start(session: AsyncSession, store: ObjectStore, tenant: str, authz: Authorizer, activity: Activity,
@@ -94,12 +81,8 @@ async def start(session: AsyncSession, store: ObjectStore, tenant: str, authz: A
     signed = await uploads.start(store, tenant, PHOTO_UPLOADS, row,
                                  PHOTO_UPLOADS.key(activity=activity.id, photo=row.id), declared)
     session.add(row)
-    await session.flush()
-    await session.refresh(row)
-    await audit.record(session, action="club.photo.start", entity_type=ENTITY, entity_id=row.id,
-                       after=audit.snapshot(row))
-    return PhotoUpload(photo=PhotoOut.of(row), upload=UploadOut(method=signed.method, url=signed.url,
-                                                                headers=signed.headers, expires_at=signed.expires_at))
+    await saved(session, row, "club.photo.start", ENTITY)
+    return PhotoUpload(photo=PhotoOut.of(row), upload=uploads.UploadOut.of(signed))
 
 
 async def get_photo(session: AsyncSession, authz: Authorizer, photo_id: uuid.UUID, *,
@@ -119,27 +102,13 @@ async def complete(session: AsyncSession, store: ObjectStore, tenant: str, authz
     authz.require(WRITE, path)
     if not photo.upload_pending:
         return photo  # a retried confirmation
-    found = await uploads.inspect(store, tenant, photo)
-    if found.outcome is uploads.Outcome.missing:
-        raise ProblemError("conflict", f"Nothing was uploaded for photo {photo.id} yet: PUT its bytes to the upload "
-                                       "URL first.")
-    if found.info is None or found.outcome is not uploads.Outcome.ok:
-        raise ProblemError("conflict", f"The uploaded bytes are not the declared ones ({found.detail}): upload the "
-                                       f"declared {photo.content_type} file again.")
     before = audit.snapshot(photo)
-    photo.mark_stored(found.info, clock.utcnow())
-    await session.flush()
-    await session.refresh(photo)
-    await audit.record(session, action="club.photo.store", entity_type=ENTITY, entity_id=photo.id,
-                       before=before, after=audit.snapshot(photo))
-    return photo
+    photo.mark_stored(await uploads.verified(store, tenant, photo, f"photo {photo.id}"), clock.utcnow())
+    return await saved(session, photo, "club.photo.store", ENTITY, before=before)
 
 
-async def download(store: ObjectStore, tenant: str, photo: ActivityPhoto) -> DownloadOut:
-    if photo.upload_pending:
-        raise ProblemError("conflict", f"Photo {photo.id} is not stored yet: its upload was not confirmed.")
-    signed = await uploads.presign_download(store, tenant, PHOTO_UPLOADS, photo, name=photo.filename)
-    return DownloadOut(url=signed.url, expires_at=signed.expires_at)
+async def download(store: ObjectStore, tenant: str, photo: ActivityPhoto) -> uploads.DownloadOut:
+    return await uploads.download_link(store, tenant, PHOTO_UPLOADS, photo, f"photo {photo.id}", name=photo.filename)
 
 
 async def expire(session: AsyncSession, store: ObjectStore, tenant: str) -> int:

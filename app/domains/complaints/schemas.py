@@ -29,7 +29,7 @@ from app.domains.complaints.models import (
     Severity,
 )
 from app.domains.org.schemas import Department
-from app.storage.uploads import FileName, Sha256Hex
+from app.storage.uploads import FileName, Sha256Hex, UploadOut
 
 # No whitespace pattern on free text: JSON Schema's and Python's notions of whitespace differ.
 LongText = Annotated[str, msgspec.Meta(min_length=1, max_length=10000)]
@@ -360,23 +360,9 @@ class AttachmentOut(Schema):
     version: int
 
 
-class UploadOut(Schema):
-    """Send exactly ``headers`` with the bytes, by ``expiresAt``; then confirm the upload."""
-
-    method: str
-    url: str
-    headers: dict[str, str]
-    expires_at: datetime
-
-
 class AttachmentUpload(Schema):
     attachment: AttachmentOut
     upload: UploadOut
-
-
-class DownloadOut(Schema):
-    url: str
-    expires_at: datetime
 
 
 class CapaLetterOut(Schema):

@@ -34,7 +34,6 @@ from app.domains.property.schemas import (
     ContractCreate,
     ContractEndIn,
     ContractOut,
-    DownloadOut,
     HandoverConfirmIn,
     HandoverCreate,
     HandOverIn,
@@ -54,6 +53,7 @@ from app.domains.property.schemas import (
     WarrantyPeriodUpdate,
 )
 from app.storage import ObjectStore
+from app.storage.uploads import DownloadOut
 
 BASE = "/api/v1/property"
 DEPENDENCIES = {"session": Provide(provide_tenant_session), "authz": Provide(provide_authz)}

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core import audit, clock
 from app.core.ids import new_id
 from app.core.problems import ProblemError, field_error
+from app.core.writes import saved
 from app.domains.access.authz import Authorizer
 from app.domains.org.models import OrgNode
 from app.domains.property.common import READ, WRITE
@@ -26,7 +27,7 @@ from app.domains.property.models import (
     PropertyPhoto,
     RepairOrder,
 )
-from app.domains.property.schemas import DownloadOut, PhotoIn, PhotoOut, PhotoUpload, UploadOut
+from app.domains.property.schemas import PhotoIn, PhotoOut, PhotoUpload
 from app.storage import ObjectStore, uploads
 
 ENTITY = "property_photo"
@@ -62,13 +63,8 @@ async def start(session: AsyncSession, store: ObjectStore, tenant: str, authz: A
     signed = await uploads.start(store, tenant, PHOTO_UPLOADS, row, PHOTO_UPLOADS.key(subject=data.subject_id,
                                                                                         photo=row.id), declared)
     session.add(row)
-    await session.flush()
-    await session.refresh(row)
-    await audit.record(session, action="property.photo.start", entity_type=ENTITY, entity_id=row.id,
-                       after=audit.snapshot(row))
-    return PhotoUpload(photo=PhotoOut.of(row), upload=UploadOut(method=signed.method, url=signed.url,
-                                                                headers=signed.headers,
-                                                                expires_at=signed.expires_at))
+    await saved(session, row, "property.photo.start", ENTITY)
+    return PhotoUpload(photo=PhotoOut.of(row), upload=uploads.UploadOut.of(signed))
 
 
 async def get_photo(session: AsyncSession, authz: Authorizer, photo_id: uuid.UUID, *,
@@ -93,27 +89,13 @@ async def complete(session: AsyncSession, store: ObjectStore, tenant: str, authz
     authz.require(WRITE, path)
     if not photo.upload_pending:
         return photo  # a retried confirmation
-    found = await uploads.inspect(store, tenant, photo)
-    if found.outcome is uploads.Outcome.missing:
-        raise ProblemError("conflict", f"Nothing was uploaded for photo {photo.id} yet: PUT its bytes to the upload "
-                                       "URL first.")
-    if found.info is None or found.outcome is not uploads.Outcome.ok:
-        raise ProblemError("conflict", f"The uploaded bytes are not the declared ones ({found.detail}): upload the "
-                                       f"declared {photo.content_type} file again.")
     before = audit.snapshot(photo)
-    photo.mark_stored(found.info, clock.utcnow())
-    await session.flush()
-    await session.refresh(photo)
-    await audit.record(session, action="property.photo.store", entity_type=ENTITY, entity_id=photo.id,
-                       before=before, after=audit.snapshot(photo))
-    return photo
+    photo.mark_stored(await uploads.verified(store, tenant, photo, f"photo {photo.id}"), clock.utcnow())
+    return await saved(session, photo, "property.photo.store", ENTITY, before=before)
 
 
-async def download(store: ObjectStore, tenant: str, photo: PropertyPhoto) -> DownloadOut:
-    if photo.upload_pending:
-        raise ProblemError("conflict", f"Photo {photo.id} is not stored yet: its upload was not confirmed.")
-    signed = await uploads.presign_download(store, tenant, PHOTO_UPLOADS, photo, name=photo.filename)
-    return DownloadOut(url=signed.url, expires_at=signed.expires_at)
+async def download(store: ObjectStore, tenant: str, photo: PropertyPhoto) -> uploads.DownloadOut:
+    return await uploads.download_link(store, tenant, PHOTO_UPLOADS, photo, f"photo {photo.id}", name=photo.filename)
 
 
 async def expire(session: AsyncSession, store: ObjectStore, tenant: str) -> int:

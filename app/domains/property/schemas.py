@@ -45,7 +45,7 @@ from app.domains.property.models import (
     Severity,
     WarrantyPeriod,
 )
-from app.storage.uploads import FileName, Sha256Hex
+from app.storage.uploads import FileName, Sha256Hex, UploadOut
 
 Text100 = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
 Text200 = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
@@ -786,23 +786,9 @@ class PhotoOut(Schema):
                    uploaded_by=p.uploaded_by, created_at=p.created_at, version=p.version)
 
 
-class UploadOut(Schema):
-    """Send exactly ``headers`` with the bytes, by ``expiresAt``; then complete the upload."""
-
-    method: str
-    url: str
-    headers: dict[str, str]
-    expires_at: datetime
-
-
 class PhotoUpload(Schema):
     photo: PhotoOut
     upload: UploadOut
-
-
-class DownloadOut(Schema):
-    url: str
-    expires_at: datetime
 
 
 def jsonable(value: Any) -> Any:

@@ -13,10 +13,8 @@ from app.core.etag import etag
 from app.domains.access.authz import Authorizer
 from app.domains.complaints import services
 from app.domains.complaints.controllers.common import ATTACHMENTS, DEPENDENCIES, store_of
-from app.domains.complaints.schemas import (
-    AttachmentOut,
-    DownloadOut,
-)
+from app.domains.complaints.schemas import AttachmentOut
+from app.storage.uploads import DownloadOut
 
 
 class AttachmentController(Controller):

@@ -21,7 +21,6 @@ from app.domains.complaints.schemas import (
     AttachmentIn,
     AttachmentOut,
     AttachmentUpload,
-    DownloadOut,
     OwnCategoryOut,
     OwnComplaintCreate,
     OwnComplaintOut,
@@ -29,6 +28,7 @@ from app.domains.complaints.schemas import (
     OwnNoteIn,
     RatingIn,
 )
+from app.storage.uploads import DownloadOut
 
 
 class MyComplaintController(Controller):

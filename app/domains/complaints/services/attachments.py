@@ -22,8 +22,6 @@ from app.domains.complaints.schemas import (
     AttachmentIn,
     AttachmentOut,
     AttachmentUpload,
-    DownloadOut,
-    UploadOut,
 )
 from app.domains.complaints.services.common import ATTACHMENT, READ, SCAN_BATCH, actor_id, label
 from app.domains.org.models import OrgNode
@@ -55,8 +53,7 @@ async def start_upload(session: AsyncSession, store: ObjectStore, tenant: str, c
     session.add(row)
     await saved(session, row, "complaints.attachment.start", ATTACHMENT,
                 snapshot=lambda r: {**audit.snapshot(r), "complaintId": str(c.id)})
-    return AttachmentUpload(attachment=attachment_out(row), upload=UploadOut(
-        method=signed.method, url=signed.url, headers=signed.headers, expires_at=signed.expires_at))
+    return AttachmentUpload(attachment=attachment_out(row), upload=uploads.UploadOut.of(signed))
 
 
 async def get_attachment(session: AsyncSession, authz: Authorizer, attachment_id: uuid.UUID, *,
@@ -78,28 +75,15 @@ async def complete_upload(session: AsyncSession, store: ObjectStore, tenant: str
     stored type, and bytes that begin as the declared format does (HTML is no PNG)."""
     if not a.upload_pending:
         return a  # a retried confirmation
-    found = await uploads.inspect(store, tenant, a)
-    if found.outcome is uploads.Outcome.missing:
-        raise ProblemError("conflict", f"Nothing was uploaded for attachment {a.id} yet: PUT its bytes to the "
-                                       "upload URL first.")
-    if found.outcome is uploads.Outcome.mismatch:
-        raise ProblemError("conflict", f"The uploaded bytes are not the declared ones ({found.detail}); upload them "
-                                       "again.")
-    if found.info is None or found.outcome is not uploads.Outcome.ok:
-        raise ProblemError("conflict", f"The uploaded bytes are not the declared ones ({found.detail}): they are "
-                                       f"not a {a.content_type} file. Start a new upload with the file's own type.")
     before = audit.snapshot(a)
-    a.mark_stored(found.info, clock.utcnow())
+    a.mark_stored(await uploads.verified(store, tenant, a, f"attachment {a.id}"), clock.utcnow())
     return await saved(session, a, "complaints.attachment.store", ATTACHMENT, before=before)
 
 
-async def download(store: ObjectStore, tenant: str, a: ComplaintAttachment) -> DownloadOut:
+async def download(store: ObjectStore, tenant: str, a: ComplaintAttachment) -> uploads.DownloadOut:
     """A short-lived URL of the stored version, served as the declared type under the stored
     name (with that type's extension)."""
-    if a.upload_pending:
-        raise ProblemError("conflict", f"Attachment {a.id} is not stored yet: its upload was not confirmed.")
-    signed = await uploads.presign_download(store, tenant, ATTACHMENT_UPLOADS, a, name=a.filename)
-    return DownloadOut(url=signed.url, expires_at=signed.expires_at)
+    return await uploads.download_link(store, tenant, ATTACHMENT_UPLOADS, a, f"attachment {a.id}", name=a.filename)
 
 
 async def expire_uploads(session: AsyncSession, store: ObjectStore, tenant: str) -> int:
