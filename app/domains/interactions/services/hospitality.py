@@ -17,7 +17,7 @@ from app.domains.approvals.models import RequestStatus
 from app.domains.interactions.models import Reception, ReceptionStage
 from app.domains.interactions.schemas import Reimbursement
 from app.domains.interactions.services.common import RECEPTION, REIMBURSE, REPORT_TYPE, conflict, trail_snapshot
-from app.domains.interactions.services.receptions import actual_costs
+from app.domains.interactions.services.receptions import MANAGER_GM_FINANCE, MANAGER_GM_FINANCE_ROLES, actual_costs
 
 
 def _report_state(r: Reception, status: RequestStatus | None) -> str:
@@ -58,11 +58,5 @@ async def _report_payload(session: AsyncSession, r: Reception) -> dict[str, Any]
 REPORT_REQUEST = approvable_type(
     REPORT_TYPE, "Reception or hospitality report", REPORT_RECORD, describe=_report_payload,
     # Seed 000 §18 客户招待报告表: 客户服务部经理审核, 总经理审核, 财务部审核.
-    default_chain=[
-        {"name": "Customer service manager", "role": "cs_manager", "at": "branch"},
-        {"name": "General manager", "role": "general_manager", "at": "branch"},
-        {"name": "Finance", "role": "finance", "at": "branch"},
-    ],
-    default_roles={"cs_manager": "Customer service manager", "general_manager": "General manager",
-                   "finance": "Finance"},
+    default_chain=MANAGER_GM_FINANCE, default_roles=MANAGER_GM_FINANCE_ROLES,
 )

@@ -289,14 +289,18 @@ async def _reception_payload(session: AsyncSession, r: Reception) -> dict[str, A
             "guests": [{"name": g.name, "role": g.role.value, "organisation": g.organisation} for g in guests]}
 
 
+# The customer-service manager, the GM and finance, at the branch: the default chain of a
+# reception's application (DOMAIN.md) and of its report (seed 000 §18, services/hospitality.py).
+MANAGER_GM_FINANCE: list[dict[str, Any]] = [
+    {"name": "Customer service manager", "role": "cs_manager", "at": "branch"},
+    {"name": "General manager", "role": "general_manager", "at": "branch"},
+    {"name": "Finance", "role": "finance", "at": "branch"},
+]
+MANAGER_GM_FINANCE_ROLES = {"cs_manager": "Customer service manager", "general_manager": "General manager",
+                            "finance": "Finance"}
+
 RECEPTION_REQUEST = approvable_type(
     RECEPTION_TYPE, "Reception or hospitality application", RECEPTION_RECORD, describe=_reception_payload,
     # DOMAIN.md: approved by the customer-service manager, the GM and finance.
-    default_chain=[
-        {"name": "Customer service manager", "role": "cs_manager", "at": "branch"},
-        {"name": "General manager", "role": "general_manager", "at": "branch"},
-        {"name": "Finance", "role": "finance", "at": "branch"},
-    ],
-    default_roles={"cs_manager": "Customer service manager", "general_manager": "General manager",
-                   "finance": "Finance"},
+    default_chain=MANAGER_GM_FINANCE, default_roles=MANAGER_GM_FINANCE_ROLES,
 )
