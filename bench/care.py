@@ -38,6 +38,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 from _common import console, machine_load_note, scratch_database, settle, stop_cleanly_on_signals
 from _common import progress as _progress
+from club import established_club
 from fanout import CpuMeter, _create_tenants, serial_scan
 
 from app.core.audit import Actor
@@ -48,15 +49,13 @@ MARKETING = {"kind": "marketing", "purpose": "节日及生日关怀", "channel":
 
 async def seed(db: Any, slug: str, customers: int) -> None:
     """One tenant's care rules, club and consenting customers (see the module's docstring)."""
-    from app.core import audit, clock
     from app.domains.access.authz import trusted
     from app.domains.care import services as care
     from app.domains.care.demo import RULES
     from app.domains.care.preferences import set_quiet
     from app.domains.care.schemas import QuietHours, RuleIn
-    from app.domains.club import clubs, members
-    from app.domains.club.models import ClubStage
-    from app.domains.club.schemas import ClubCreate, MemberCreate
+    from app.domains.club import members
+    from app.domains.club.schemas import MemberCreate
     from app.domains.customers.schemas import CustomerCreate
     from app.domains.customers.services import create_customer
     from app.domains.org.services import get_root
@@ -69,13 +68,7 @@ async def seed(db: Any, slug: str, customers: int) -> None:
         for rule in [*RULES, {**RULES[1], "name": "今日问候 Today", "month": today.month, "day": today.day}]:
             await care.create_rule(session, system, msgspec.convert(rule, RuleIn))
         await set_quiet(session, QuietHours(start="00:00:00", end="00:00:00"))  # none
-        club = await clubs.create_club(session, system, msgspec.convert({
-            "nodeId": str(root.id), "name": "阳光·悦享会", "purpose": "bench", "charter": "bench", "budget": "1.00",
-            "referralPoints": 0}, ClubCreate))
-        before = audit.snapshot(club)
-        club.stage, club.established_at = ClubStage.established, clock.utcnow()  # counted as approved
-        await audit.record(session, action="club.club.establish", entity_type=clubs.CLUB, entity_id=club.id,
-                           before=before, after=audit.snapshot(club), reason="bench")
+        club = await established_club(session, system, root)
         for i in range(customers):
             c = await create_customer(session, system, msgspec.convert({
                 "kind": "person", "name": f"客户{i}", "nodeId": str(root.id), "source": "bench", "purpose": "bench",

@@ -27,6 +27,7 @@ import asyncio
 import statistics as stats
 import time
 import uuid
+from typing import Any
 
 import msgspec
 from _common import console, machine_load_note, scratch_database, stop_cleanly_on_signals
@@ -39,14 +40,29 @@ ACTOR = Actor(kind="client", id="bench", client_id="bench")
 START_BALANCE = 10_000_000
 
 
+async def established_club(session: Any, system: Any, root: Any) -> Any:
+    """A club at the group, established without its approval (counted as approved, audited)."""
+    from app.core import audit, clock
+    from app.domains.club import clubs
+    from app.domains.club.models import ClubStage
+    from app.domains.club.schemas import ClubCreate
+
+    club = await clubs.create_club(session, system, msgspec.convert({
+        "nodeId": str(root.id), "name": "阳光·悦享会", "purpose": "bench", "charter": "bench", "budget": "1.00",
+        "referralPoints": 0}, ClubCreate))
+    before = audit.snapshot(club)
+    club.stage, club.established_at = ClubStage.established, clock.utcnow()
+    await audit.record(session, action="club.club.establish", entity_type=clubs.CLUB, entity_id=club.id,
+                       before=before, after=audit.snapshot(club), reason="bench")
+    return club
+
+
 async def build(db: Database, slug: str, members: int) -> list[uuid.UUID]:
     """The tenant, its club and ``members`` members, each holding START_BALANCE points; their ids."""
-    from app.core import audit, clock
     from app.domains.access.authz import trusted
-    from app.domains.club import clubs
     from app.domains.club import members as ledger
-    from app.domains.club.models import ClubStage, Member
-    from app.domains.club.schemas import ClubCreate, EntryIn, MemberCreate
+    from app.domains.club.models import Member
+    from app.domains.club.schemas import EntryIn, MemberCreate
     from app.domains.customers.schemas import CustomerCreate
     from app.domains.customers.services import create_customer
     from app.domains.org.services import get_root
@@ -62,13 +78,7 @@ async def build(db: Database, slug: str, members: int) -> list[uuid.UUID]:
     async with db.tenant_transaction(f"t_{slug}") as session:
         session.info["actor"] = ACTOR
         system, root = trusted(), await get_root(session)
-        club = await clubs.create_club(session, system, msgspec.convert({
-            "nodeId": str(root.id), "name": "阳光·悦享会", "purpose": "bench", "charter": "bench", "budget": "1.00",
-            "referralPoints": 0}, ClubCreate))
-        before = audit.snapshot(club)
-        club.stage, club.established_at = ClubStage.established, clock.utcnow()  # counted as approved
-        await audit.record(session, action="club.club.establish", entity_type=clubs.CLUB, entity_id=club.id,
-                           before=before, after=audit.snapshot(club), reason="bench")
+        club = await established_club(session, system, root)
         for i in range(members):
             customer = await create_customer(session, system, msgspec.convert({
                 "kind": "person", "name": f"会员{i}", "nodeId": str(root.id), "source": "bench",
