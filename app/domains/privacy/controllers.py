@@ -52,7 +52,12 @@ class PrivacyRequestController(Controller):
     dependencies = {"session": Provide(provide_tenant_session), "authz": Provide(provide_authz)}
 
     @get("/", operation_id="listPrivacyRequests", summary="List people's privacy requests (open, overdue, ...)",
-         dependencies={"page": page_params(*services.SORT)}, **requires("privacy:read"))
+         dependencies={"page": page_params(*services.SORT)},
+         description="People's privacy requests the caller may see (those of customers at or under the nodes where "
+                     "their roles hold `privacy.read`), a page at a time: filter by status, kind, customer, or "
+                     "overdue (open past their deadline). The person's own words stay sealed here (`hasDetails` says "
+                     "whether there are any). Needs privacy:read.",
+         **requires("privacy:read"))
     async def list_requests(
         self, session: AsyncSession, authz: Authorizer, page: PageParams,
         status: RequestStatus | None = Parameter(query="status", default=None),
@@ -75,6 +80,11 @@ class PrivacyRequestController(Controller):
                              lambda r: services.request_out(session, r), lambda r: f"{REQUESTS}/{r.id}")
 
     @get("/{request_id:uuid}", operation_id="getPrivacyRequest", summary="A privacy request and its outcome",
+         description="One privacy request: its deadline, the answer told to the person, what each kind of record did "
+                     "(the copy's contents per kind, an erasure's anonymised and kept counts, a withdrawal's "
+                     "consents), its approval request where the tenant routes its kind through approval, and whether "
+                     "its copy is built. The ETag is what If-Match needs for the next step. Needs `privacy.read` at "
+                     "the customer's node (404 otherwise).",
          **requires("privacy:read", errors=[404]))
     async def get_request(self, session: AsyncSession, authz: Authorizer,
                           request_id: uuid.UUID) -> Response[PrivacyRequestOut]:
@@ -83,6 +93,10 @@ class PrivacyRequestController(Controller):
 
     @post("/{request_id:uuid}/details", operation_id="revealPrivacyRequestDetails", status_code=200,
           summary="The person's own words (sealed): shown with a reason, audited",
+          description="Opens the person's own words on the request (sealed at rest) for the staff answering it; "
+                      "`details` is null when they gave none. Each reveal writes an audit record with the reason "
+                      "given. Needs `privacy.read` at the customer's node (404 otherwise); nothing on the request "
+                      "changes.",
           **requires("privacy:read", errors=[404]))
     async def details(self, session: AsyncSession, authz: Authorizer, request_id: uuid.UUID,
                       data: DeliverIn) -> DetailsOut:
@@ -138,6 +152,11 @@ class PrivacyRequestController(Controller):
 
     @post("/{request_id:uuid}/complete", operation_id="completePrivacyRequest", status_code=200,
           summary="Complete a correction request with the answer told to the person",
+          description="Closes a correction request (open → completed) once staff have corrected the records through "
+                      "their own domains' routes, recording the answer told to the person. Needs `privacy.write` at "
+                      "the customer's node and If-Match; 409 for another kind (an access request completes by handing "
+                      "over its copy, an erasure by erasing, a withdrawal by withdrawing), for a request no longer "
+                      "open, or while its approval request is not approved. Audited.",
           **requires("privacy:write", errors=[404, 409, 412, 428]))
     async def complete(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                        request_id: uuid.UUID, data: AnswerIn) -> Response[PrivacyRequestOut]:
@@ -147,6 +166,9 @@ class PrivacyRequestController(Controller):
 
     @post("/{request_id:uuid}/refuse", operation_id="refusePrivacyRequest", status_code=200,
           summary="Refuse a request with the reason told to the person",
+          description="Refuses an open request of any kind (open → refused), recording the reason told to the person "
+                      "(PIPL art. 50); a request awaiting approval may be refused too. Needs `privacy.write` at the "
+                      "customer's node and If-Match; 409 unless the request is open. Audited.",
           **requires("privacy:write", errors=[404, 409, 412, 428]))
     async def refuse(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                      request_id: uuid.UUID, data: AnswerIn) -> Response[PrivacyRequestOut]:
@@ -163,7 +185,11 @@ class MyPrivacyRequestController(Controller):
     dependencies = {"session": Provide(provide_tenant_session), "authz": Provide(provide_authz)}
 
     @get("/", operation_id="listMyPrivacyRequests", summary="One's own privacy requests (home owners)",
-         dependencies={"page": page_params(*services.SORT)}, **requires("owner:self"))
+         dependencies={"page": page_params(*services.SORT)},
+         description="The privacy requests about the caller's own customer records (those linked to their account), "
+                     "whoever filed them, a page at a time, with the answer once given and `packageReady` once an "
+                     "access request's copy is built. Needs owner:self; staff accounts see none.",
+         **requires("owner:self"))
     async def list_mine(self, session: AsyncSession, authz: Authorizer, page: PageParams) -> Page[PrivacyRequestOut]:
         return await services.list_mine(session, authz, page)
 
@@ -184,6 +210,9 @@ class MyPrivacyRequestController(Controller):
                              lambda r: f"{BASE}/mine/{r.id}")
 
     @get("/{request_id:uuid}", operation_id="getMyPrivacyRequest", summary="One's own privacy request and its answer",
+         description="One of the caller's own privacy requests with its status, deadline and the answer once given; "
+                     "`packageReady` says when an access request's copy can be downloaded. Needs owner:self; a "
+                     "request about anyone else answers 404.",
          **requires("owner:self", errors=[404]))
     async def get_mine(self, session: AsyncSession, authz: Authorizer,
                        request_id: uuid.UUID) -> Response[PrivacyRequestOut]:
@@ -205,6 +234,10 @@ class RetentionController(Controller):
 
     @get("/retention-rules", operation_id="getRetentionRules",
          summary="Each kind of record's retention period: the group's own, or the default",
+         description="Every kind of record a domain declares, with its default retention period, the group's own "
+                     "period where it set one, and whether the retention scan applies to it. The ETag (\"0\" while "
+                     "every default applies) is what If-Match needs to replace them. Needs privacy:read and "
+                     "`privacy.read` at some node (403 otherwise).",
          **requires("privacy:read", errors=[403]))
     async def get_rules(self, session: AsyncSession, authz: Authorizer) -> Response[RulesOut]:
         rules = await retention.get_rules(session, authz)
@@ -222,6 +255,10 @@ class RetentionController(Controller):
 
     @get("/settings", operation_id="getPrivacySettings",
          summary="The group's privacy policy: the kinds of request decided through approval",
+         description="The kinds of privacy request (access, correction, erasure, withdrawal) that the group decides "
+                     "through the approval engine before they are carried out: none by default. The ETag (\"0\" while "
+                     "the default applies) is what If-Match needs to change it. Needs privacy:read and `privacy.read` "
+                     "at some node (403 otherwise).",
          **requires("privacy:read", errors=[403]))
     async def get_settings(self, session: AsyncSession, authz: Authorizer) -> Response[PrivacySettings]:
         settings, version = await approval.get_settings(session, authz)
@@ -240,7 +277,11 @@ class RetentionController(Controller):
 
     @get("/retention-runs", operation_id="listRetentionRuns",
          summary="What each retention scan anonymised, per kind of record",
-         dependencies={"page": page_params(*retention.RUN_SORT)}, **requires("privacy:read", errors=[403]))
+         dependencies={"page": page_params(*retention.RUN_SORT)},
+         description="The daily retention scan's record, a page at a time and newest first: per kind of record, the "
+                     "period applied, the cut-off instant and how many records it anonymised; filter by kind. Needs "
+                     "privacy:read and `privacy.read` at some node (403 otherwise).",
+         **requires("privacy:read", errors=[403]))
     async def list_runs(self, session: AsyncSession, authz: Authorizer, page: PageParams,
                         kind: str | None = Parameter(query="kind", default=None, max_length=60)) -> Page[RunOut]:
         return await retention.list_runs(session, authz, page, kind)
