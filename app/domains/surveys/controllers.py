@@ -55,7 +55,11 @@ class QuestionnaireController(Controller):
         return Response(await services.questionnaire_out(session, q), headers={"ETag": etag(q.version)})
 
     @get("/", operation_id="listQuestionnaires", summary="The group's questionnaires",
-         dependencies={"page": page_params(*services.QUESTIONNAIRE_SORT)}, **requires("surveys:read"))
+         dependencies={"page": page_params(*services.QUESTIONNAIRE_SORT)},
+         description="The group's questionnaires (shared by every node), a page at a time with their question counts, "
+                     "by title; filter by status to find the active ones a plan or result may use. Needs surveys:read "
+                     "and `surveys.read` at some node (403 otherwise).",
+         **requires("surveys:read"))
     async def list_questionnaires(
         self, session: AsyncSession, authz: Authorizer, page: PageParams,
         status: QuestionnaireStatus | None = Parameter(query="status", default=None),
@@ -71,6 +75,10 @@ class QuestionnaireController(Controller):
                              lambda q: f"{BASE}/questionnaires/{q.id}")
 
     @get("/{questionnaire_id:uuid}", operation_id="getQuestionnaire", summary="A questionnaire with its questions",
+         description="One questionnaire with its questions in order (scale questions name the satisfaction dimension "
+                     "they score) and `inUse` once a result answers it, after which its questions are fixed. The ETag "
+                     "is what If-Match needs to change it. Needs surveys:read and `surveys.read` at some node (403 "
+                     "otherwise).",
          **requires("surveys:read", errors=[404]))
     async def get_questionnaire(self, session: AsyncSession, authz: Authorizer,
                                 questionnaire_id: uuid.UUID) -> Response[QuestionnaireOut]:
@@ -98,7 +106,11 @@ class PlanController(Controller):
         return Response(await services.plan_out(session, plan), headers={"ETag": etag(plan.version)})
 
     @get("/", operation_id="listReturnVisitPlans", summary="List return-visit plans",
-         dependencies={"page": page_params(*services.PLAN_SORT)}, **requires("surveys:read"))
+         dependencies={"page": page_params(*services.PLAN_SORT)},
+         description="The return-visit plans at or under the nodes where the caller's roles hold `surveys.read`, a "
+                     "page at a time by due date: filter by status (open, closed) or by a node's subtree. Needs "
+                     "surveys:read.",
+         **requires("surveys:read"))
     async def list_plans(
         self, session: AsyncSession, authz: Authorizer, page: PageParams,
         status: PlanStatus | None = Parameter(query="status", default=None),
@@ -117,6 +129,9 @@ class PlanController(Controller):
                              lambda plan: services.plan_out(session, plan), lambda plan: f"{BASE}/plans/{plan.id}")
 
     @get("/{plan_id:uuid}", operation_id="getReturnVisitPlan", summary="A plan with its targets counted",
+         description="One plan with the filters that chose its customers and its targets counted by status, overdue "
+                     "ones (pending past the due date) apart. The ETag is what If-Match needs to change or close it. "
+                     "Needs `surveys.read` at the plan's node (404 otherwise).",
          **requires("surveys:read", errors=[404]))
     async def get_plan(self, session: AsyncSession, authz: Authorizer, plan_id: uuid.UUID) -> Response[PlanOut]:
         plan, _ = await services.get_plan(session, authz, plan_id)
@@ -133,6 +148,10 @@ class PlanController(Controller):
 
     @post("/{plan_id:uuid}/close", operation_id="closeReturnVisitPlan", status_code=200,
           summary="Close a plan: the targets not yet visited are cancelled",
+          description="Ends the campaign (open → closed), with the reason: its pending and unreachable targets are "
+                      "cancelled, while completed and declined ones stay as they are; no result may be recorded "
+                      "through it afterwards. Needs `surveys.write` at the plan's node and If-Match; 409 when the "
+                      "plan is already closed. Audited with the number of targets cancelled.",
           **requires("surveys:write", errors=[404, 409, 412, 428]))
     async def close_plan(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                          plan_id: uuid.UUID, data: Closing) -> Response[PlanOut]:
@@ -148,7 +167,12 @@ class TargetController(Controller):
 
     @get("/", operation_id="listReturnVisitTargets",
          summary="The customers to visit again: a plan's, the overdue ones, a customer's",
-         dependencies={"page": page_params(*services.TARGET_SORT)}, **requires("surveys:read"))
+         dependencies={"page": page_params(*services.TARGET_SORT)},
+         description="The customers to visit again, at or under the nodes where the caller's roles hold "
+                     "`surveys.read`, a page at a time by due date: filter by plan, status, customer, a node's "
+                     "subtree, or overdue (pending past the due date). Each carries the customer's number and name, "
+                     "the attempts made and the result once recorded. Needs surveys:read.",
+         **requires("surveys:read"))
     async def list_targets(
         self, session: AsyncSession, authz: Authorizer, page: PageParams,
         plan_id: uuid.UUID | None = Parameter(query="planId", default=None),
@@ -162,6 +186,9 @@ class TargetController(Controller):
                                            customer_id=customer_id, node_id=node_id)
 
     @get("/{target_id:uuid}", operation_id="getReturnVisitTarget", summary="A return-visit target",
+         description="One customer of a plan to visit again: its due date, status, attempts, note and the result that "
+                     "completed it. The ETag is what If-Match needs to record an attempt. Needs `surveys.read` at the "
+                     "target's node (404 otherwise).",
          **requires("surveys:read", errors=[404]))
     async def get_target(self, session: AsyncSession, authz: Authorizer, target_id: uuid.UUID) -> Response[TargetOut]:
         target, _ = await services.get_target(session, authz, target_id)
@@ -169,6 +196,10 @@ class TargetController(Controller):
 
     @patch("/{target_id:uuid}", operation_id="updateReturnVisitTarget",
            summary="Record an attempt (unreachable, declined), a note or a new due date",
+           description="Records a visit that produced no result: `unreachable` (adds one to the attempts) or "
+                       "`declined`, back to `pending` to try again, a note, or a new due date; a recorded result, not "
+                       "this, completes the target. Needs `surveys.write` at the target's node and If-Match; 409 when "
+                       "its plan is closed or the target is completed or cancelled. Audited.",
            **requires("surveys:write", errors=[404, 409, 412, 428]))
     async def update_target(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                             target_id: uuid.UUID, data: TargetUpdate) -> Response[TargetOut]:
@@ -183,7 +214,11 @@ class ResultController(Controller):
     dependencies = DEPENDENCIES
 
     @get("/", operation_id="listSurveyResults", summary="List results (a customer's, a plan's, a period's)",
-         dependencies={"page": page_params(*services.RESULT_SORT)}, **requires("surveys:read"))
+         dependencies={"page": page_params(*services.RESULT_SORT)},
+         description="The customers' answers recorded at or under the nodes where the caller's roles hold "
+                     "`surveys.read`, a page at a time and newest first: filter by customer, plan, questionnaire, a "
+                     "node's subtree, or the response instant. Needs surveys:read.",
+         **requires("surveys:read"))
     async def list_results(
         self, session: AsyncSession, authz: Authorizer, page: PageParams,
         customer_id: uuid.UUID | None = Parameter(query="customerId", default=None),
@@ -210,6 +245,9 @@ class ResultController(Controller):
                              lambda result: f"{BASE}/results/{result.id}")
 
     @get("/{result_id:uuid}", operation_id="getSurveyResult", summary="A result with its answers and mean scores",
+         description="One result: who answered, how (method) and when, through which plan and target, each answer in "
+                     "the questionnaire's order and the mean score of each satisfaction dimension. Needs "
+                     "`surveys.read` at the customer's node (404 otherwise).",
          **requires("surveys:read", errors=[404]))
     async def get_result(self, session: AsyncSession, authz: Authorizer, result_id: uuid.UUID) -> Response[ResultOut]:
         result, _ = await services.get_result(session, authz, result_id)
