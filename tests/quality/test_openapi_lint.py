@@ -118,7 +118,7 @@ UNDESCRIBED = {
     "app/domains/certificates/controllers.py": 27,
     "app/domains/certificates/guarantee_routes.py": 7,
     "app/domains/club/controllers.py": 33, "app/domains/forums/controllers.py": 16,
-    "app/domains/grading/controllers.py": 9, "app/domains/interactions/controllers.py": 18,
+    "app/domains/interactions/controllers.py": 18,
     "app/domains/property/controllers.py": 37,
     "app/domains/property/work_controllers.py": 43, }
 PROJECT_ROOT = str(Path(__file__).resolve().parents[2])

@@ -160,7 +160,12 @@ class GradeController(Controller):
 
     @get("/customers/{customer_id:uuid}/history", operation_id="listGradeHistory",
          summary="A customer's grade history: every change, newest first",
-         dependencies={"page": page_params(*services.HISTORY_SORT)}, **requires("grading:read", errors=[404]))
+         dependencies={"page": page_params(*services.HISTORY_SORT)},
+         description="Every grade the customer was given, newest first: the grade and score with the previous ones, "
+                     "the rules version computed under, and what produced it (a computation job, or the credit review "
+                     "whose approved grade change it is). Needs `grading.read` at the customer's node (404 "
+                     "otherwise).",
+         **requires("grading:read", errors=[404]))
     async def history(self, session: AsyncSession, authz: Authorizer, page: PageParams,
                       customer_id: uuid.UUID) -> Page[GradeChangeOut]:
         customer, _ = await services.get_customer(session, authz, customer_id)
@@ -179,7 +184,11 @@ class GradeController(Controller):
                              lambda change: f"{BASE}/credit-changes/{change.id}")
 
     @get("/credit-changes", operation_id="listCreditChanges", summary="List credit-limit change applications",
-         dependencies={"page": page_params(*services.CREDIT_SORT)}, **requires("grading:read"))
+         dependencies={"page": page_params(*services.CREDIT_SORT)},
+         description="Credit-limit change applications at or under the nodes where the caller's roles hold "
+                     "`grading.read`, a page at a time and newest first: filter by status (that of their approval "
+                     "request), customer, or a node's subtree. Needs grading:read.",
+         **requires("grading:read"))
     async def list_credit_changes(
         self, session: AsyncSession, authz: Authorizer, page: PageParams,
         status: RequestStatus | None = Parameter(query="status", default=None),
@@ -190,7 +199,12 @@ class GradeController(Controller):
                                                   node_id=node_id)
 
     @get("/credit-changes/{change_id:uuid}", operation_id="getCreditChange",
-         summary="A credit-limit change application", **requires("grading:read", errors=[404]))
+         summary="A credit-limit change application",
+         description="One credit-limit change application: the limit and payment period asked for against the "
+                     "previous ones, the reason, its approval request and status, and once approved when it was "
+                     "applied and how the customer was told. The approvers decide it under `/api/v1/approvals`. Needs "
+                     "`grading.read` at the customer's node (404 otherwise).",
+         **requires("grading:read", errors=[404]))
     async def get_credit_change(self, session: AsyncSession, authz: Authorizer,
                                 change_id: uuid.UUID) -> Response[CreditChangeOut]:
         change, _ = await services.get_credit_change(session, authz, change_id)
@@ -206,7 +220,12 @@ class CreditReviewController(Controller):
         return Response(await services.review_out(session, review), headers={"ETag": etag(review.version)})
 
     @get("/", operation_id="listCreditReviews", summary="List credit reviews (abnormalities and grade changes)",
-         dependencies={"page": page_params(*services.REVIEW_SORT)}, **requires("grading:read"))
+         dependencies={"page": page_params(*services.REVIEW_SORT)},
+         description="Credit reviews at or under the nodes where the caller's roles hold `grading.read`, a page at a "
+                     "time and newest first: filter by status (investigating, dismissed, or while a lower grade is "
+                     "submitted its approval request's pending, approved, rejected or withdrawn), customer, or a "
+                     "node's subtree. Needs grading:read.",
+         **requires("grading:read"))
     async def list_reviews(
         self, session: AsyncSession, authz: Authorizer, page: PageParams,
         status: ReviewStatus | None = Parameter(query="status", default=None),
@@ -227,6 +246,10 @@ class CreditReviewController(Controller):
                              lambda review: f"{BASE}/credit-reviews/{review.id}")
 
     @get("/{review_id:uuid}", operation_id="getCreditReview", summary="A credit review",
+         description="One credit review: the abnormality found, the findings and whether they were serious, the lower "
+                     "grade proposed and how long it holds, its approval request, and once applied how the customer "
+                     "was told. The ETag is what If-Match needs to conclude it. Needs `grading.read` at the "
+                     "customer's node (404 otherwise).",
          **requires("grading:read", errors=[404]))
     async def get_review(self, session: AsyncSession, authz: Authorizer,
                          review_id: uuid.UUID) -> Response[CreditReviewOut]:
@@ -255,7 +278,11 @@ class CreditInvestigationController(Controller):
     dependencies = DEPENDENCIES
 
     @get("/", operation_id="listCreditInvestigations", summary="List credit investigations by agencies",
-         dependencies={"page": page_params(*investigations.INVESTIGATION_SORT)}, **requires("grading:read"))
+         dependencies={"page": page_params(*investigations.INVESTIGATION_SORT)},
+         description="Credit investigations asked of agencies about customers at or under the nodes where the "
+                     "caller's roles hold `grading.read`, a page at a time and newest first; filter by customer. "
+                     "Needs grading:read.",
+         **requires("grading:read"))
     async def list_investigations(
         self, session: AsyncSession, authz: Authorizer, page: PageParams,
         customer_id: uuid.UUID | None = Parameter(query="customerId", default=None),
@@ -275,6 +302,9 @@ class CreditInvestigationController(Controller):
                              show, lambda row: f"{BASE}/credit-investigations/{row.id}")
 
     @get("/{investigation_id:uuid}", operation_id="getCreditInvestigation", summary="A credit investigation",
+         description="One credit investigation: the agency, the method and content asked for, and once reported the "
+                     "agency's report and the countermeasures decided on it. The ETag is what If-Match needs to "
+                     "record the report. Needs `grading.read` at the customer's node (404 otherwise).",
          **requires("grading:read", errors=[404]))
     async def get_investigation(self, session: AsyncSession, authz: Authorizer,
                                 investigation_id: uuid.UUID) -> Response[InvestigationOut]:
@@ -301,7 +331,11 @@ class GradeSummaryController(Controller):
     dependencies = DEPENDENCIES
 
     @get("/", operation_id="listGradeSummaries", summary="List grade summary tables prepared for sign-off",
-         dependencies={"page": page_params(*summaries.SUMMARY_SORT)}, **requires("grading:read"))
+         dependencies={"page": page_params(*summaries.SUMMARY_SORT)},
+         description="Grade summary tables prepared for sign-off at or under the nodes where the caller's roles hold "
+                     "`grading.read`, a page at a time and newest first: filter by status (that of their "
+                     "`grade_summary` approval request) or a node's subtree. Needs grading:read.",
+         **requires("grading:read"))
     async def list_summaries(
         self, session: AsyncSession, authz: Authorizer, page: PageParams,
         status: RequestStatus | None = Parameter(query="status", default=None),
@@ -322,6 +356,10 @@ class GradeSummaryController(Controller):
                              lambda row: f"{BASE}/summaries/{row.id}")
 
     @get("/{summary_id:uuid}", operation_id="getGradeSummary", summary="A grade summary table and its sign-off",
+         description="One grade summary table as prepared: its lines (customer number, account manager, score, "
+                     "coefficient, monthly sales, fulfilment rate, grade, credit limit), the customers per grade, and "
+                     "its sign-off (the approval request's status and when the last step signed). Needs "
+                     "`grading.read` at the table's node (404 otherwise).",
          **requires("grading:read", errors=[404]))
     async def get_summary(self, session: AsyncSession, authz: Authorizer,
                           summary_id: uuid.UUID) -> Response[GradeSummaryOut]:
