@@ -56,7 +56,12 @@ class GuaranteeController(Controller):
                              lambda g: guarantees.guarantee_out(session, g))
 
     @get("/", operation_id="listGuarantees", summary="List mortgage guarantees (the releasable list, a bank's, ...)",
-         dependencies={"page": page_params(*guarantees.SORT)}, **requires("guarantees:read"))
+         dependencies={"page": page_params(*guarantees.SORT)},
+         description="The mortgage guarantees at or under the nodes where the caller's roles hold `guarantees.read`, "
+                     "a page at a time and newest first, each with its release conditions and documents: filter by "
+                     "releasable (finance's list of those to release), released, bank, unit or a node's subtree. The "
+                     "loan account shows only its last four digits. Needs guarantees:read.",
+         **requires("guarantees:read"))
     async def list_guarantees(
         self, session: AsyncSession, authz: Authorizer, page: PageParams,
         releasable: bool | None = Parameter(query="releasable", default=None,
@@ -80,6 +85,10 @@ class GuaranteeController(Controller):
 
     @get("/liability", operation_id="guaranteeLiability",
          summary="The contingent liability: loans still guaranteed, by bank and project",
+         description="The company's contingent liability: the guarantees not yet released and the loan amounts they "
+                     "cover, per bank and project, totalled per bank and overall, over the guarantees at or under the "
+                     "nodes where the caller's roles hold `guarantees.read` (narrowed to a node's subtree with "
+                     "`nodeId`). Needs guarantees:read.",
          **requires("guarantees:read"))
     async def liability(self, session: AsyncSession, authz: Authorizer,
                         node_id: uuid.UUID | None = Parameter(query="nodeId", default=None,
@@ -87,7 +96,12 @@ class GuaranteeController(Controller):
         return await guarantees.liability(session, authz, node_id=node_id)
 
     @get("/{guarantee_id:uuid}", operation_id="getGuarantee",
-         summary="A guarantee, whether it is releasable and why", **requires("guarantees:read", errors=[404]))
+         summary="A guarantee, whether it is releasable and why",
+         description="One guarantee: its bank, loan and period, whether it is releasable and the two conditions "
+                     "behind it (the owner's certificate issued, read from their certificate case, and the mortgage "
+                     "registered), its release request and release, and its documents. The ETag is what If-Match "
+                     "needs for any change. Needs `guarantees.read` at the guarantee's project (404 otherwise).",
+         **requires("guarantees:read", errors=[404]))
     async def get_guarantee(self, session: AsyncSession, authz: Authorizer,
                             guarantee_id: uuid.UUID) -> Response[GuaranteeOut]:
         g, _ = await guarantees.get_guarantee(session, authz, guarantee_id)
@@ -114,6 +128,9 @@ class GuaranteeController(Controller):
                                                           "ETag": etag(upload.document.version)})
 
     @get("/documents/{document_id:uuid}", operation_id="getGuaranteeDocument", summary="A guarantee's document",
+         description="One document of a guarantee (loan or guarantee contract, the bank's release confirmation): its "
+                     "kind, file name and whether its upload is pending or stored. Needs `guarantees.read` at the "
+                     "guarantee's project (404 otherwise).",
          **requires("guarantees:read", errors=[404]))
     async def get_document(self, session: AsyncSession, authz: Authorizer,
                            document_id: uuid.UUID) -> Response[GuaranteeDocumentOut]:
@@ -122,6 +139,11 @@ class GuaranteeController(Controller):
 
     @post("/documents/{document_id:uuid}/complete", operation_id="completeGuaranteeDocumentUpload", status_code=200,
           summary="Complete a document's upload: storage must hold exactly the declared file",
+          description="Confirms the upload once the bytes were PUT to the presigned URL: the document is stored (and "
+                      "may back a release) only if storage holds exactly the declared file, else 409 saying what "
+                      "differs (nothing uploaded, other bytes, or not the declared type). Repeating it on a stored "
+                      "document answers the document unchanged. Needs `guarantees.write` at the guarantee's project. "
+                      "Audited.",
           **requires("guarantees:write", errors=[404, 409]))
     async def complete_document(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                                 document_id: uuid.UUID) -> Response[GuaranteeDocumentOut]:
@@ -130,7 +152,10 @@ class GuaranteeController(Controller):
         return with_etag(documents.document_out(d), d.version)
 
     @get("/documents/{document_id:uuid}/download", operation_id="downloadGuaranteeDocument",
-         summary="A short-lived URL of the stored document", **requires("guarantees:read", errors=[404, 409]))
+         summary="A short-lived URL of the stored document",
+         description="A short-lived presigned URL to fetch the stored document, with its expiry. 409 while its upload "
+                     "is not completed. Needs `guarantees.read` at the guarantee's project (404 otherwise).",
+         **requires("guarantees:read", errors=[404, 409]))
     async def download_document(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                                 document_id: uuid.UUID) -> DownloadOut:
         d, _ = await documents.get_document(session, authz, document_id)
@@ -138,6 +163,10 @@ class GuaranteeController(Controller):
 
     @post("/{guarantee_id:uuid}/registration", operation_id="recordMortgageRegistration", status_code=200,
           summary="Record the mortgage registration on the owner's certificate",
+          description="Records the date and number of the mortgage registration on the owner's certificate (or "
+                      "corrects them): one of the two conditions of a release, with the owner's certificate issued. "
+                      "Needs `guarantees.write` at the guarantee's project and If-Match; 409 once the guarantee is "
+                      "released. Audited.",
           **requires("guarantees:write", errors=MOVES))
     async def registration(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                            guarantee_id: uuid.UUID, data: Registration) -> Response[GuaranteeOut]:
