@@ -64,7 +64,11 @@ class VisitController(Controller):
         return Response(await services.visit_out(session, visit), headers={"ETag": etag(visit.version)})
 
     @get("/", operation_id="listVisits", summary="List visits (one's own, a customer's, a period's, ...)",
-         dependencies={"page": page_params(*services.VISIT_SORT)}, **requires("interactions:read"))
+         dependencies={"page": page_params(*services.VISIT_SORT)},
+         description="Visits at or under the nodes where the caller's roles hold `interactions.read`, a page at a "
+                     "time by planned time: filter by status, customer, a node's subtree, mine (the caller is the "
+                     "visitor) or the planned instant. Needs interactions:read.",
+         **requires("interactions:read"))
     async def list_visits(
         self, session: AsyncSession, authz: Authorizer, page: PageParams,
         status: VisitStatus | None = Parameter(query="status", default=None),
@@ -90,12 +94,20 @@ class VisitController(Controller):
                              lambda visit: f"{BASE}/visits/{visit.id}")
 
     @get("/{visit_id:uuid}", operation_id="getVisit", summary="A visit with its outcome and report",
+         description="One visit: its customer, visitor, purpose and planned time, and once made what was heard "
+                     "(needs, objections), the gifts handed over, the next appointment with the follow-up visit it "
+                     "planned, and once reported the report and its expenses. The ETag is what If-Match needs for any "
+                     "step. Needs `interactions.read` at the customer's node (404 otherwise).",
          **requires("interactions:read", errors=[404]))
     async def get_visit(self, session: AsyncSession, authz: Authorizer, visit_id: uuid.UUID) -> Response[VisitOut]:
         visit, _ = await services.get_visit(session, authz, visit_id)
         return await self._out(session, visit)
 
     @patch("/{visit_id:uuid}", operation_id="updateVisit", summary="Change a planned visit",
+           description="Changes a planned visit's purpose, time, location (null clears it) or visitor (an active "
+                       "staff account of the group: 404 naming `ownerId` for no such account). Needs "
+                       "`interactions.write` at the visit's node and If-Match; 409 unless the visit is planned. "
+                       "Audited.",
            **requires("interactions:write", errors=[404, 409, 412, 428]))
     async def update_visit(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                            visit_id: uuid.UUID, data: VisitUpdate) -> Response[VisitOut]:
@@ -116,6 +128,9 @@ class VisitController(Controller):
 
     @post("/{visit_id:uuid}/report", operation_id="reportVisit", status_code=200,
           summary="Hand in the visit report with its expenses",
+          description="Hands in the report of a visit made, with its expenses (meals, transport, gifts, other): "
+                      "visited → reported. Needs `interactions.write` at the visit's node and If-Match; 409 unless "
+                      "the visit was recorded as made and not yet reported. Audited.",
           **requires("interactions:write", errors=[404, 409, 412, 428]))
     async def report_visit(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                            visit_id: uuid.UUID, data: VisitReport) -> Response[VisitOut]:
@@ -124,6 +139,9 @@ class VisitController(Controller):
                              lambda visit: services.visit_out(session, visit))
 
     @post("/{visit_id:uuid}/cancel", operation_id="cancelVisit", status_code=200, summary="Cancel a planned visit",
+          description="Cancels a planned visit with the reason (planned → cancelled). Needs `interactions.write` at "
+                      "the visit's node and If-Match; 409 once the visit was made, reported or cancelled. Audited "
+                      "with the reason.",
           **requires("interactions:write", errors=[404, 409, 412, 428]))
     async def cancel_visit(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                            visit_id: uuid.UUID, data: Cancellation) -> Response[VisitOut]:
@@ -144,7 +162,13 @@ class ReceptionController(Controller):
         return Response(await services.reception_out(session, reception), headers={"ETag": etag(reception.version)})
 
     @get("/", operation_id="listReceptions", summary="List receptions and hospitality",
-         dependencies={"page": page_params(*services.RECEPTION_SORT)}, **requires("interactions:read"))
+         dependencies={"page": page_params(*services.RECEPTION_SORT)},
+         description="Receptions and hospitality at or under the nodes where the caller's roles hold "
+                     "`interactions.read`, a page at a time, latest scheduled first, with their budget totals: filter "
+                     "by status (draft, reported, cancelled, or while under review its approval request's pending, "
+                     "approved, rejected or withdrawn), kind, a node's subtree or the scheduled instant. Needs "
+                     "interactions:read.",
+         **requires("interactions:read"))
     async def list_receptions(
         self, session: AsyncSession, authz: Authorizer, page: PageParams,
         status: ReceptionStatus | None = Parameter(query="status", default=None),
@@ -169,6 +193,11 @@ class ReceptionController(Controller):
                              lambda reception: f"{BASE}/receptions/{reception.id}")
 
     @get("/{reception_id:uuid}", operation_id="getReception", summary="A reception with its guests and report",
+         description="One reception: its purpose, venue, time, guests and budget by line, its status and approval "
+                     "request; once reported who came (customer attendees and staff), the actual costs and whether "
+                     "they ran over budget, the report's review (`reportStatus`), and finance's reimbursement. The "
+                     "ETag is what If-Match needs for any step. Needs `interactions.read` at its project or branch "
+                     "(404 otherwise).",
          **requires("interactions:read", errors=[404]))
     async def get_reception(self, session: AsyncSession, authz: Authorizer,
                             reception_id: uuid.UUID) -> Response[ReceptionOut]:
@@ -177,6 +206,10 @@ class ReceptionController(Controller):
 
     @patch("/{reception_id:uuid}", operation_id="updateReception",
            summary="Revise a draft, or an application that was rejected or withdrawn",
+           description="Revises the application's title, purpose, venue, time, guests (replaced as a whole; a guest "
+                       "naming a customer must be one the caller may write to, 404 naming the line) or budget. Needs "
+                       "`interactions.write` at its node and If-Match; 409 unless it is a draft or its approval "
+                       "request was rejected or withdrawn. Audited.",
            **requires("interactions:write", errors=[404, 409, 412, 428]))
     async def update_reception(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                                reception_id: uuid.UUID, data: ReceptionUpdate) -> Response[ReceptionOut]:
@@ -220,6 +253,9 @@ class ReceptionController(Controller):
 
     @post("/{reception_id:uuid}/cancel", operation_id="cancelReception", status_code=200,
           summary="Cancel a reception (one under review: withdraw its approval request first)",
+          description="Cancels a reception with the reason: a draft, or an application approved, rejected or "
+                      "withdrawn. Needs `interactions.write` at its node and If-Match; 409 while its approval request "
+                      "is pending (withdraw it first), or once reported or cancelled. Audited with the reason.",
           **requires("interactions:write", errors=[404, 409, 412, 428]))
     async def cancel(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                      reception_id: uuid.UUID, data: Cancellation) -> Response[ReceptionOut]:
@@ -237,7 +273,12 @@ class GiftPlanController(Controller):
     dependencies = DEPENDENCIES
 
     @get("/", operation_id="listGiftPlans", summary="List gift plans with what is left of their budgets",
-         dependencies={"page": page_params(*services.PLAN_SORT)}, **requires("interactions:read"))
+         dependencies={"page": page_params(*services.PLAN_SORT)},
+         description="Gift plans at or under the nodes where the caller's roles hold `interactions.read`, a page at a "
+                     "time and newest first, each with its budget, what applications hold of it (under review, "
+                     "approved or issued) and what remains: filter by status or a node's subtree. Needs "
+                     "interactions:read.",
+         **requires("interactions:read"))
     async def list_plans(
         self, session: AsyncSession, authz: Authorizer, page: PageParams,
         status: GiftPlanStatus | None = Parameter(query="status", default=None),
@@ -246,6 +287,11 @@ class GiftPlanController(Controller):
         return await services.list_gift_plans(session, authz, page, status=status, node_id=node_id)
 
     @post("/", operation_id="createGiftPlan", summary="Plan an occasion's gifts and their budget",
+          description="Plans an occasion's gifts at a node: general items, per-customer lines (seed 000 §19), or "
+                      "both, at least one line (422 naming `items` otherwise); the budget is all the lines' total and "
+                      "the plan starts active. Needs `interactions.write` at `nodeId`; each customer line must name a "
+                      "customer the caller may write to (404 naming `customers.N.customerId`). Accepts "
+                      "`Idempotency-Key`. Audited.",
           **requires("interactions:write", errors=[404]))
     async def create_plan(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                           data: GiftPlanCreate) -> Response[GiftPlanOut]:
@@ -254,6 +300,9 @@ class GiftPlanController(Controller):
                              lambda plan: f"{BASE}/gift-plans/{plan.id}")
 
     @get("/{plan_id:uuid}", operation_id="getGiftPlan", summary="A gift plan",
+         description="One gift plan: its occasion, items and customers' lines, its budget, what applications hold of "
+                     "it (under review, approved or issued) and what remains. The ETag is what If-Match needs to "
+                     "change or close it. Needs `interactions.read` at the plan's node (404 otherwise).",
          **requires("interactions:read", errors=[404]))
     async def get_plan(self, session: AsyncSession, authz: Authorizer, plan_id: uuid.UUID) -> Response[GiftPlanOut]:
         plan, _ = await services.get_gift_plan(session, authz, plan_id)
@@ -279,7 +328,12 @@ class GiftApplicationController(Controller):
                         headers={"ETag": etag(application.version)})
 
     @get("/", operation_id="listGiftApplications", summary="List gift applications",
-         dependencies={"page": page_params(*services.APPLICATION_SORT)}, **requires("interactions:read"))
+         dependencies={"page": page_params(*services.APPLICATION_SORT)},
+         description="Gift applications at or under the nodes where the caller's roles hold `interactions.read`, a "
+                     "page at a time and newest first: filter by status (issued, cancelled, or the approval request's "
+                     "pending, approved, rejected or withdrawn), plan, customer or a node's subtree. Needs "
+                     "interactions:read.",
+         **requires("interactions:read"))
     async def list_applications(
         self, session: AsyncSession, authz: Authorizer, page: PageParams,
         status: GiftApplicationStatus | None = Parameter(query="status", default=None),
@@ -302,6 +356,10 @@ class GiftApplicationController(Controller):
                              lambda application: f"{BASE}/gift-applications/{application.id}")
 
     @get("/{application_id:uuid}", operation_id="getGiftApplication", summary="A gift application",
+         description="One gift application: the recipient, purpose, gifts and total, the plan, customer and visit it "
+                     "is for, its status and approval request, and when the gifts were issued. The ETag is what "
+                     "If-Match needs to issue or cancel it. Needs `interactions.read` at its project or branch (404 "
+                     "otherwise).",
          **requires("interactions:read", errors=[404]))
     async def get_application(self, session: AsyncSession, authz: Authorizer,
                               application_id: uuid.UUID) -> Response[GiftApplicationOut]:
@@ -310,6 +368,9 @@ class GiftApplicationController(Controller):
 
     @post("/{application_id:uuid}/issue", operation_id="issueGifts", status_code=200,
           summary="Record that the approved gifts were handed over",
+          description="Records that the approved gifts were handed over, at `issuedAt` (now when absent). Needs "
+                      "`interactions.write` at the application's node and If-Match; 409 unless its approval request "
+                      "is approved and the gifts are not issued or cancelled. Audited.",
           **requires("interactions:write", errors=[404, 409, 412, 428]))
     async def issue(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                     application_id: uuid.UUID, data: Issue) -> Response[GiftApplicationOut]:
@@ -319,6 +380,9 @@ class GiftApplicationController(Controller):
 
     @post("/{application_id:uuid}/cancel", operation_id="cancelGiftApplication", status_code=200,
           summary="Cancel a gift application that is decided but not issued",
+          description="Cancels an application that is not issued, with the reason; an approved one stops holding its "
+                      "plan's budget. Needs `interactions.write` at its node and If-Match; 409 while its approval "
+                      "request is pending (withdraw it first), or once issued or cancelled. Audited with the reason.",
           **requires("interactions:write", errors=[404, 409, 412, 428]))
     async def cancel(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                      application_id: uuid.UUID, data: Cancellation) -> Response[GiftApplicationOut]:
@@ -337,7 +401,12 @@ class CallController(Controller):
     dependencies = DEPENDENCIES
 
     @get("/", operation_id="listCalls", summary="List inbound and outbound calls",
-         dependencies={"page": page_params(*services.CALL_SORT)}, **requires("interactions:read"))
+         dependencies={"page": page_params(*services.CALL_SORT)},
+         description="Inbound and outbound calls at or under the nodes where the caller's roles hold "
+                     "`interactions.read`, a page at a time and latest first, phone numbers masked: filter by "
+                     "direction, outcome, customer, a node's subtree, mine (logged by the caller) or the start "
+                     "instant. Needs interactions:read.",
+         **requires("interactions:read"))
     async def list_calls(
         self, session: AsyncSession, authz: Authorizer, page: PageParams,
         direction: CallDirection | None = Parameter(query="direction", default=None),
@@ -362,7 +431,12 @@ class CallController(Controller):
         return await created(request, session, lambda: services.create_call(session, authz, data),
                              lambda call: services.call_out(session, call), lambda call: f"{BASE}/calls/{call.id}")
 
-    @get("/{call_id:uuid}", operation_id="getCall", summary="A call", **requires("interactions:read", errors=[404]))
+    @get("/{call_id:uuid}", operation_id="getCall", summary="A call",
+         description="One call: its direction, customer (or the unknown caller's note), masked phone number, agent, "
+                     "time and duration, subject, notes, and outcome (interests, objections, a callback time or the "
+                     "failure reason), with the inquiry it raised. Needs `interactions.read` at the call's node (404 "
+                     "otherwise).",
+         **requires("interactions:read", errors=[404]))
     async def get_call(self, session: AsyncSession, authz: Authorizer, call_id: uuid.UUID) -> Response[CallOut]:
         call, _ = await services.get_call(session, authz, call_id)
         return Response(await services.call_out(session, call), headers={"ETag": etag(call.version)})
