@@ -111,11 +111,6 @@ async def test_every_operation_is_documented(client: Any, app: Any) -> None:
     assert not problems, "OpenAPI lint:\n" + "\n".join(problems)
 
 
-# Operations written before descriptions were required, counted by the module of their
-# handlers. The count may only fall: write the descriptions, then lower (or drop) the entry.
-# A module not listed here may have no operation without a description.
-UNDESCRIBED = {
-    }
 PROJECT_ROOT = str(Path(__file__).resolve().parents[2])
 
 
@@ -131,12 +126,8 @@ async def test_every_operation_has_a_description(client: Any, app: Any) -> None:
     for path, method, op in _documented_operations(document):
         if not (op.get("description") or "").strip():
             lacking.setdefault(_module_of(served[(path, method)][1]), []).append(f"{method} {path}")
-    problems = [f"{module}: {len(ops)} operations without a description=... "
-                f"(allowed {UNDESCRIBED.get(module, 0)}): {sorted(ops)}"
-                for module, ops in sorted(lacking.items()) if len(ops) > UNDESCRIBED.get(module, 0)]
-    problems += [f"{module}: {len(lacking.get(module, []))} operations lack a description now; lower UNDESCRIBED "
-                 f"from {allowed}" for module, allowed in sorted(UNDESCRIBED.items())
-                 if len(lacking.get(module, [])) < allowed]
+    problems = [f"{module}: {len(ops)} operations without a description=...: {sorted(ops)}"
+                for module, ops in sorted(lacking.items())]
     assert not problems, "\n".join(problems)
 
 
