@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -54,6 +55,7 @@ DEEP = EXAMPLES > 25
 # constants of the modules loaded so far, so the cases vary a little with what else the run
 # imported (a failure's report carries its curl command to replay it).
 SEED = 20261123
+TOKEN_REUSE_SECONDS = 60.0
 
 # Schemathesis's default expected statuses, extended below where the API is right to differ.
 _MISSING_HEADER_DEFAULT = ["400", "401", "403", "406", "415", "422"]
@@ -220,18 +222,58 @@ class Fuzz:
     mint: Callable[..., str]
     operations: dict[tuple[str, str], tuple[Any, Any]]  # (document path, METHOD) -> (route, handler)
     read_only: dict[str, Made] = field(default_factory=dict)
-    # Resources made for a write that the API refused (4xx): a refused request changes nothing,
-    # so the next case of that route acts on the resource as the factory made it, without the
-    # factory walking a workflow again (most of the fuzz run's time was spent there).
-    untouched: dict[tuple[str, str], Made] = field(default_factory=dict)
+    # Resources a write case left as able to take the next case of its route as they were made
+    # (see ``_still_fit``): that case acts on one of them instead of a fresh one, which saves the
+    # factory's walk through a workflow (most of the fuzz run's time was spent there).
+    reusable: dict[tuple[str, str], Made] = field(default_factory=dict)
     made_for: tuple[tuple[str, str], Made] | None = None  # the current case's write resource
+    # The lifecycle state (``status``) each write resource was last seen in, by its URL.
+    status_of: dict[str, Any] = field(default_factory=dict)
+    tokens: dict[str, tuple[float, dict[str, str]]] = field(default_factory=dict)
+
+    def _token(self, kind: str, **claims: Any) -> dict[str, str]:
+        # Minted again after a minute: a deep run outlasts a token's lifetime, and signing one
+        # per case cost more than the checks it served.
+        minted = self.tokens.get(kind)
+        if minted is None or time.monotonic() - minted[0] > TOKEN_REUSE_SECONDS:
+            minted = (time.monotonic(), bearer(self.mint(**claims)))
+            self.tokens[kind] = minted
+        return minted[1]
 
     def tenant_auth(self) -> dict[str, str]:
-        # Minted per case: a deep run outlasts a token's lifetime.
-        return bearer(self.mint(tenant=self.ctx.tenant, subject=CLIENT))
+        return self._token("tenant", tenant=self.ctx.tenant, subject=CLIENT)
 
     def operator_auth(self) -> dict[str, str]:
-        return bearer(self.mint())
+        return self._token("operator")
+
+    def _auth_for(self, made: Made, route_path: str) -> dict[str, str]:
+        return made.auth or (self.ctx.operator if route_path.startswith("/platform/") else self.ctx.auth)
+
+    def _read(self, made: Made, route_path: str) -> Any:
+        assert made.url is not None
+        return self.loop.run_until_complete(self.ctx.client.get(made.url, headers=self._auth_for(made, route_path)))
+
+    def _still_fit(self, key: tuple[str, str], made: Made, status: int) -> bool:
+        """Whether the resource of a case answered ``status`` can take the next case of its
+        route as a fresh one would: a refused request (4xx) changes nothing; an accepted
+        update or addition (a note, a follow-up, a changed field) that left the resource in
+        the lifecycle state it was in leaves it as fit as before. A delete, a move to
+        another state, or a resource whose state cannot be read back, is not reused."""
+        if 400 <= status < 500:
+            return True
+        route_path, method = key
+        if not 200 <= status < 300 or method == "DELETE" or made.url is None:
+            return False
+        current = self._read(made, route_path)
+        if current.status_code != 200:
+            return False
+        body = current.json()
+        now = body.get("status") if isinstance(body, dict) else None
+        if now is None:  # no lifecycle to leave: an update keeps it updatable, nothing else is known
+            return method in ("PATCH", "PUT")
+        before = self.status_of.get(made.url)
+        self.status_of[made.url] = now
+        return bool(now == before)
 
     def prepare(self, case: Any) -> None:
         """Point a case at a fresh resource where its path (and If-Match) are valid values."""
@@ -258,11 +300,16 @@ class Fuzz:
         self.ctx.auth, self.ctx.operator = self.tenant_auth(), self.operator_auth()
         reading = case.method.upper() == "GET"
         key = (route.path, case.method.upper())
-        made = self.read_only.get(route.path) if reading else self.untouched.pop(key, None)
+        made = self.read_only.get(route.path) if reading else self.reusable.pop(key, None)
         if made is None:  # a write gets a fresh resource; reads share one per route
             made = self.loop.run_until_complete(FACTORIES[route.path](self.ctx))
             if reading:
                 self.read_only[route.path] = made
+            elif made.url is not None:  # the state it starts in, to tell whether a case moved it
+                made_now = self._read(made, route.path)
+                assert made_now.status_code == 200, made_now.text
+                body = made_now.json()
+                self.status_of[made.url] = body.get("status") if isinstance(body, dict) else None
         if not reading:
             self.made_for = (key, made)
         case.path_parameters = {**(case.path_parameters or {}), **made.params}
@@ -273,18 +320,18 @@ class Fuzz:
         if echoes and body_ok and isinstance(case.body, dict):
             case.body = {**case.body, **echoes}
         if reads_if_match(handler) and header_ok and "If-Match" in (case.headers or {}):
-            auth = made.auth or (self.ctx.operator if route.path.startswith("/platform/") else self.ctx.auth)
-            current = self.loop.run_until_complete(self.ctx.client.get(made.url, headers=auth))
+            current = self._read(made, route.path)
             assert current.status_code == 200, current.text
             case.headers = {**case.headers, "If-Match": current.headers["etag"]}
 
     def call_and_validate(self, case: Any, headers: dict[str, str]) -> None:
-        """Send the case and check the answer; keep its resource for the next case when the
-        API refused the request (4xx), which leaves it as it was."""
+        """Send the case and check the answer; keep its resource for the next case of the
+        route where it is still fit for one (``_still_fit``)."""
         response = case.call(base_url=self.base, headers=headers)
-        if self.made_for is not None and 400 <= response.status_code < 500:
+        if self.made_for is not None:
             key, made = self.made_for
-            self.untouched[key] = made
+            if self._still_fit(key, made, response.status_code):
+                self.reusable[key] = made
         case.validate_response(response, headers=headers, transport_kwargs={"base_url": self.base,
                                                                             "headers": headers})
 
