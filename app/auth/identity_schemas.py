@@ -15,6 +15,7 @@ from app.auth.models import Account, AccountKind, AccountStatus, ClientKind, Cli
 from app.auth.origins import browser_origins
 from app.auth.scopes import TENANT_SCOPES
 from app.auth.services import OWNER_SCOPES, REDIRECT_URI_PATTERN
+from app.core.cors import ORIGIN_PATTERN
 from app.core.schemas import Email, Input, Schema
 
 # Literal types built from the scope catalogue: the document lists the valid scopes, and an
@@ -42,14 +43,16 @@ RedirectUri = Annotated[str, msgspec.Meta(
 REDIRECT_URI_ITEMS = {"type": "string", "maxLength": 2000, "pattern": REDIRECT_URI_PATTERN}
 RedirectUris = Annotated[list[RedirectUri], msgspec.Meta(
     min_length=1, max_length=20, extra_json_schema={"extra": {"items": REDIRECT_URI_ITEMS}})]
-# Checked and normalised by the service (app/auth/origins.py), which names the bad item.
+# Normalised by the service (app/auth/origins.py), which checks it again for the CLI and seeding.
+ORIGIN_ITEMS = {"type": "string", "maxLength": 300, "pattern": ORIGIN_PATTERN}
 Origin = Annotated[str, msgspec.Meta(
-    max_length=300, description="A browser origin, scheme://host[:port] (http or https, no path, no wildcard); "
-                                "stored in lower case without a default port.",
+    max_length=300, pattern=ORIGIN_PATTERN,
+    description="A browser origin, scheme://host[:port] (http or https, no path, no wildcard); stored in lower "
+                "case without a default port.",
     examples=["https://portal.example.com"])]
 AllowedOrigins = Annotated[list[Origin], msgspec.Meta(
     max_length=20, description="Browser origins allowed to call the API (CORS) besides those of the web redirect "
-                               "URIs.", extra_json_schema={"extra": {"items": {"type": "string", "maxLength": 300}}})]
+                               "URIs.", extra_json_schema={"extra": {"items": ORIGIN_ITEMS}})]
 Password = Annotated[str, msgspec.Meta(
     min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH,
     description=f"{MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters mixing three of: lower case, "

@@ -42,6 +42,11 @@ EXPOSED_HEADERS = ("ETag", "Location", "Retry-After", "Idempotent-Replayed", "X-
 MAX_AGE = 600  # seconds a browser may reuse a preflight (Chromium caps it at 7200)
 REFUSED = "cors-origin-refused"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+# What an origin may look like in a request body, so that the document states the rule and a
+# client generator or fuzzer draws only what normalise_origin accepts: http(s), an ASCII host
+# name or address (or [::1]), a port up to 65535, at most a trailing slash.
+ORIGIN_PATTERN = (r"^[Hh][Tt][Tt][Pp][Ss]?://(?:[A-Za-z0-9.-]+|\[::1\])"
+                  r"(?::(?:[0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?/?$")
 
 
 def normalise_origin(value: str) -> str:
