@@ -58,6 +58,7 @@ def assert_refused_preflight(answer: httpx.Response) -> None:
     assert answer.headers["content-type"].startswith("application/problem+json")
     assert answer.json()["type"] == PROBLEM + "cors-origin-refused"
     assert not [h for h in answer.headers if h.startswith("access-control-")]
+    assert answer.headers["x-content-type-options"] == "nosniff" and answer.headers["x-request-id"]
 
 
 async def test_an_allowed_origin_passes_the_preflight_and_reads_the_answer(
@@ -73,6 +74,8 @@ async def test_an_allowed_origin_passes_the_preflight_and_reads_the_answer(
     assert preflight.headers["access-control-max-age"] == "600"
     assert "origin" in listed(preflight.headers["vary"])
     assert "access-control-allow-credentials" not in preflight.headers
+    # Answered before any route, it still carries what every answer does.
+    assert preflight.headers["x-content-type-options"] == "nosniff" and preflight.headers["x-request-id"]
     # A header the API does not read is not granted (the browser then refuses the request).
     odd = await cors_client.options(BRANCHES, headers=preflight_headers(FRONT_END, "PATCH", "x-evil"))
     assert odd.status_code == 204 and "access-control-allow-headers" not in odd.headers
