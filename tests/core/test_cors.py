@@ -231,3 +231,19 @@ def test_the_setting_takes_origins_only() -> None:
     for bad in ("a.example.com", "https://a.example.com/app", "ftp://a.example.com", "https://*.example.com"):
         with pytest.raises(SettingsError, match="CORNERSTONE_CORS_ORIGINS"):
             load_settings({"CORNERSTONE_CORS_ORIGINS": bad})
+
+
+def test_origins_are_normalised_as_browsers_serialise_them() -> None:
+    from app.core.cors import normalise_origin, origin_of
+
+    assert normalise_origin("HTTPS://Portal.Example.com:443/") == "https://portal.example.com"
+    assert normalise_origin("http://example.com:80") == "http://example.com"
+    assert normalise_origin("http://example.com:443") == "http://example.com:443"  # not http's default
+    assert normalise_origin("http://[::1]:5173") == "http://[::1]:5173"
+    for bad in ("https://a.example.com/x", "https://a.example.com?", "https://a.example.com#", "https://*.a.com",
+                "https://u:p@a.example.com", "ws://a.example.com", "https://a.example.com:x", "//a.example.com"):
+        with pytest.raises(ValueError):
+            normalise_origin(bad)
+    assert origin_of("https://Spa.example.org:443/callback?x=1") == "https://spa.example.org"
+    assert origin_of("http://127.0.0.1:8765/callback") == "http://127.0.0.1:8765"
+    assert origin_of("com.example.app:/oauth/callback") is None
