@@ -15,7 +15,7 @@ import logging
 import time
 from collections.abc import Iterable
 
-from sqlalchemy import event, select
+from sqlalchemy import event, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,6 +23,7 @@ from app.auth.models import ClientStatus, OAuthClient
 from app.core.cors import normalise_origin, origin_of
 from app.core.db import Database
 from app.core.problems import ProblemError, field_error
+from app.tenants.models import Tenant, TenantStatus
 
 # Seconds a process serves the allowed set from memory; a change made through this process
 # is seen at once (BrowserOrigins.forget after commit), one made through another within this.
@@ -96,9 +97,13 @@ class BrowserOrigins:
         expires = time.monotonic() + self.ttl
         try:
             async with self.db.platform_session() as session:
+                # A platform client's, or one of an active tenant's (a suspended group's front
+                # ends get no token anyway; their origins need not stay open).
                 rows = (await session.execute(
                     select(OAuthClient.redirect_uris, OAuthClient.allowed_origins)
-                    .where(OAuthClient.status == ClientStatus.active))).all()
+                    .outerjoin(Tenant, Tenant.id == OAuthClient.tenant_id)
+                    .where(OAuthClient.status == ClientStatus.active,
+                           or_(OAuthClient.tenant_id.is_(None), Tenant.status == TenantStatus.active)))).all()
         except (OSError, SQLAlchemyError):
             # The answer itself will report the database; CORS keeps the set it had and
             # tries again soon rather than failing every cross-origin request.

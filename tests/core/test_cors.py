@@ -164,6 +164,27 @@ async def test_a_client_registers_its_origins(client: httpx.AsyncClient, db: Any
     assert_refused_preflight(await client.options(BRANCHES, headers=preflight_headers(spa)))
 
 
+async def test_a_suspended_groups_origins_are_closed(client: httpx.AsyncClient, new_tenant: Any,
+                                                     mint: Any) -> None:
+    origin = f"https://s-{uuid.uuid4().hex[:8]}.example.org"
+    slug = await new_tenant("corssus")
+    made = await client.post(CLIENTS, headers=bearer(mint(tenant=slug)), json={
+        "kind": "public", "name": "portal", "redirectUris": [origin + "/cb"]})
+    assert made.status_code == 201, made.text
+    assert (await client.options(BRANCHES, headers=preflight_headers(origin))).status_code == 204
+    operator = bearer(mint())
+    tenant = await client.get(f"/platform/v1/tenants/{slug}", headers=operator)
+    suspended = await client.post(f"/platform/v1/tenants/{slug}/suspend", json={"reason": "unpaid"},
+                                  headers={**operator, "If-Match": tenant.headers["etag"]})
+    assert suspended.status_code == 200, suspended.text
+    assert_refused_preflight(await client.options(BRANCHES, headers=preflight_headers(origin)))
+    # Resumed: open again.
+    resumed = await client.post(f"/platform/v1/tenants/{slug}/resume", json={"reason": "paid"},
+                                headers={**operator, "If-Match": suspended.headers["etag"]})
+    assert resumed.status_code == 200, resumed.text
+    assert (await client.options(BRANCHES, headers=preflight_headers(origin))).status_code == 204
+
+
 async def test_origins_are_checked(client: httpx.AsyncClient, new_tenant: Any, mint: Any) -> None:
     slug = await new_tenant("corsbad")
     auth = bearer(mint(tenant=slug))
