@@ -69,7 +69,6 @@ class BrowserOrigins:
 
     def forget(self) -> None:
         self._expires = 0.0
-        self._lock = asyncio.Lock()
 
     def forget_after_commit(self, session: AsyncSession) -> None:
         """Reload on the next request once this session's change is committed (before it,
