@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from litestar import Litestar, Response, Router, get
-from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
@@ -21,12 +20,14 @@ from app import domains
 from app.auth.controllers import OAuthController
 from app.auth.identity_controllers import CONTROLLERS as IDENTITY_CONTROLLERS
 from app.auth.middleware import BearerAuthentication, TenantDirectory
+from app.auth.origins import BrowserOrigins
 from app.auth.scopes import SCOPES, public
 from app.auth.server import OAuthServer
 from app.auth.tokens import KeyRing
 from app.config import Settings, get_settings
 from app.core.allow import complete_allow_header
 from app.core.broker import broker_probe
+from app.core.cors import BrowserCors
 from app.core.counters import SharedCounters
 from app.core.db import Database, resolve_database_url
 from app.core.deps import provide_reader
@@ -82,20 +83,6 @@ async def docs_redirect() -> Response[None]:
     return Response(None, status_code=HTTP_307_TEMPORARY_REDIRECT, headers={"Location": "/schema/swagger"})
 
 
-def cors_config(origins: tuple[str, ...]) -> CORSConfig:
-    """Browser front ends on the origins the deployment allows (CORNERSTONE_CORS_ORIGINS): the
-    headers the API reads may be sent, and those it answers with may be read."""
-    return CORSConfig(
-        allow_origins=list(origins),
-        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-        allow_headers=["Authorization", "Content-Type", "If-Match", "Idempotency-Key", "Change-Reason",
-                       "X-Request-Id"],
-        expose_headers=["ETag", "Location", "Retry-After", "Idempotent-Replayed", "X-Request-Id", "RateLimit-Policy"],
-        allow_credentials=False,
-        max_age=600,
-    )
-
-
 def create_app(settings: Settings | None = None, database: Database | None = None) -> Litestar:
     settings = settings or get_settings()
     domains.load()  # every domain's parts, so that what they register at import is complete
@@ -110,6 +97,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     db = database or Database(resolve_database_url(settings), pool_size=settings.db_pool_size, max_overflow=0)
     # Loaded lazily by the authentication middleware on the first token (and on unknown kids).
     key_ring = KeyRing(issuer=settings.issuer, audience=settings.audience, token_ttl=settings.access_token_ttl)
+    # Browser origins allowed to call across origins: the deployment's and the OAuth clients'.
+    origins = BrowserOrigins(db, settings.cors_origins)
     state = State({
         "settings": settings,
         "db": db,
@@ -118,6 +107,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         "broker_ping": broker_probe(settings, db),
         "oauth": OAuthServer(db, key_ring, settings.access_token_ttl),
         "store": store,
+        "browser_origins": origins,
     })
 
     @asynccontextmanager
@@ -150,7 +140,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         tags=_tags(),
         use_handler_docstrings=False,
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[*PLATFORM_ROUTES, *domains.route_handlers(), docs_redirect, *routes_for(store)],
         lifespan=[lifespan],
         state=state,
@@ -162,9 +152,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         plugins=[ClosedStructSchemaPlugin(), HttpPolicy(), SharedCounters(), DocumentedHeaders()],
         before_send=[complete_allow_header],
         request_max_body_size=settings.max_body_bytes,
-        cors_config=cors_config(settings.cors_origins),
         debug=False,
     )
+    # Outermost, where Litestar puts its own CORS middleware (whose origins are fixed at start):
+    # preflights are answered before routing, and error answers get the headers too.
+    app.asgi_handler = BrowserCors(app.asgi_handler, origins.allows)
+    return app
 
 
 def app_factory() -> Litestar:

@@ -69,8 +69,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # TCP peer is the client (app/core/request_context.py).
     trusted_proxies: tuple[IPNetwork, ...]
     # Browser origins (scheme://host[:port]) allowed to call the API across origins (CORS),
-    # for every tenant; empty: none. A comma-separated list, or * for any origin (tokens are
-    # sent in Authorization, never in cookies, so no credentials mode is involved).
+    # for every tenant, besides those the active OAuth clients register (app/auth/origins.py);
+    # empty: only those. A comma-separated list, or * for any origin (tokens are sent in
+    # Authorization, never in cookies, so no credentials mode is involved).
     cors_origins: tuple[str, ...]
     # Object storage: an S3-compatible server when s3_endpoint is set, else local disk
     # under data_dir/objects (see app/storage and docs/storage.md).
@@ -192,15 +193,20 @@ def _networks(raw: str) -> tuple[IPNetwork, ...]:
 
 
 def _origins(raw: str) -> tuple[str, ...]:
+    from app.core.cors import normalise_origin  # the OAuth clients' origins are checked the same way
+
     origins = []
-    for item in (part.strip().rstrip("/") for part in raw.split(",")):
+    for item in (part.strip() for part in raw.split(",")):
         if not item:
             continue
-        parts = urlsplit(item)
-        if item != "*" and (parts.scheme not in ("http", "https") or not parts.netloc or parts.path
-                            or parts.query or parts.fragment):
-            raise ValueError(f"{item!r} is not an origin (scheme://host[:port], comma-separated, or *)")
-        origins.append(item if item == "*" else f"{parts.scheme}://{parts.netloc.lower()}")
+        if item == "*":
+            origins.append(item)
+            continue
+        try:
+            origins.append(normalise_origin(item))
+        except ValueError as exc:
+            raise ValueError(f"{item!r} is not an origin (scheme://host[:port], comma-separated, or *): {exc}") \
+                from None
     return tuple(origins)
 
 

@@ -255,7 +255,9 @@ class IdentityController(Controller):
           summary="Register an OAuth client (a confidential client's secret is in this answer only)",
           description="Registers an OAuth client: public (mobile and browser apps: PKCE, no secret) or "
                       "confidential (partner back ends: a secret), with its redirect URIs and the scopes it may "
-                      "ask for. A confidential client's secret is in this answer only; keep it. Needs "
+                      "ask for. A public client's browser front ends may call the API from the origins of its "
+                      "web redirect URIs and those listed in allowedOrigins (CORS). A confidential client's "
+                      "secret is in this answer only; keep it. Needs "
                       "identity:write. Answers 201 with its Location; accepts Idempotency-Key.",
           **requires("identity:write", errors=[409]))
     async def register_client(self, request: Request[Any, Any, Any], session: AsyncSession, tenant_id: uuid.UUID,
@@ -270,7 +272,9 @@ class IdentityController(Controller):
                 kind=ClientKind.confidential if confidential else ClientKind.public,
                 redirect_uris=data.redirect_uris if isinstance(data, PublicClientCreate) else [],
                 allowed_scopes=scopes,
+                allowed_origins=data.allowed_origins if isinstance(data, PublicClientCreate) else [],
             )
+            request.app.state.browser_origins.forget_after_commit(session)
             if secret:
                 issued["secret"] = secret
             # Stored for Idempotency-Key replays without the secret: it is never kept in clear.
@@ -292,14 +296,17 @@ class IdentityController(Controller):
                          ) -> Response[ClientOut]:
         return _client(await services.get_client(session, tenant_id, client_pk))
 
-    @patch(CLIENT_ID, operation_id="updateClient", summary="Change a client's name, redirect URIs or scopes",
-           description="Changes a client's name, redirect URIs or the scopes it may ask for. Needs identity:write"
-                       " and If-Match.",
+    @patch(CLIENT_ID, operation_id="updateClient",
+           summary="Change a client's name, redirect URIs, browser origins or scopes",
+           description="Changes a client's name, redirect URIs, the browser origins it adds (allowedOrigins: "
+                       "scheme://host[:port], for CORS) or the scopes it may ask for. Needs identity:write and "
+                       "If-Match.",
            **requires("identity:write", errors=[404, 412, 428]))
     async def update_client(self, request: Request[Any, Any, Any], session: AsyncSession, tenant_id: uuid.UUID,
                             client_pk: uuid.UUID, data: ClientUpdate) -> Response[ClientOut]:
         client = await services.get_client(session, tenant_id, client_pk, lock=True)
         check_if_match(request, client.version)
+        request.app.state.browser_origins.forget_after_commit(session)
         return _client(await services.update_client(session, client, provided(data), _grantable(request)))
 
     @post(CLIENT_ID + "/secret", operation_id="rotateClientSecret", status_code=200,
@@ -324,6 +331,7 @@ class IdentityController(Controller):
                              client_pk: uuid.UUID, data: ReasonInput) -> Response[ClientOut]:
         client = await services.get_client(session, tenant_id, client_pk, lock=True)
         check_if_match(request, client.version)
+        request.app.state.browser_origins.forget_after_commit(session)
         return _client(await services.disable_client(session, client, data.reason))
 
 

@@ -12,8 +12,10 @@ import msgspec
 
 from app.auth.accounts import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from app.auth.models import Account, AccountKind, AccountStatus, ClientKind, ClientStatus, OAuthClient
+from app.auth.origins import browser_origins
 from app.auth.scopes import TENANT_SCOPES
 from app.auth.services import OWNER_SCOPES, REDIRECT_URI_PATTERN
+from app.core.cors import ORIGIN_PATTERN
 from app.core.schemas import Email, Input, Schema
 
 # Literal types built from the scope catalogue: the document lists the valid scopes, and an
@@ -41,6 +43,16 @@ RedirectUri = Annotated[str, msgspec.Meta(
 REDIRECT_URI_ITEMS = {"type": "string", "maxLength": 2000, "pattern": REDIRECT_URI_PATTERN}
 RedirectUris = Annotated[list[RedirectUri], msgspec.Meta(
     min_length=1, max_length=20, extra_json_schema={"extra": {"items": REDIRECT_URI_ITEMS}})]
+# Normalised by the service (app/auth/origins.py), which checks it again for the CLI and seeding.
+ORIGIN_ITEMS = {"type": "string", "maxLength": 300, "pattern": ORIGIN_PATTERN}
+Origin = Annotated[str, msgspec.Meta(
+    max_length=300, pattern=ORIGIN_PATTERN,
+    description="A browser origin, scheme://host[:port] (http or https, no path, no wildcard); stored in lower "
+                "case without a default port.",
+    examples=["https://portal.example.com"])]
+AllowedOrigins = Annotated[list[Origin], msgspec.Meta(
+    max_length=20, description="Browser origins allowed to call the API (CORS) besides those of the web redirect "
+                               "URIs.", extra_json_schema={"extra": {"items": ORIGIN_ITEMS}})]
 Password = Annotated[str, msgspec.Meta(
     min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH,
     description=f"{MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters mixing three of: lower case, "
@@ -126,6 +138,11 @@ class ClientOut(Schema):
     kind: ClientKind
     status: ClientStatus
     redirect_uris: list[str]
+    allowed_origins: Annotated[list[str], msgspec.Meta(
+        description="Browser origins the administrator added (allowedOrigins).")]
+    browser_origins: Annotated[list[str], msgspec.Meta(
+        description="Every origin this client lets call the API from a browser (CORS): its web redirect URIs' "
+                    "origins, then allowedOrigins.")]
     allowed_scopes: list[str]
     grant_types: list[str]
     first_party: bool
@@ -138,7 +155,8 @@ class ClientOut(Schema):
     def of(cls, c: OAuthClient) -> ClientOut:
         return cls(
             id=c.id, client_id=c.client_id, name=c.name, kind=c.kind, status=c.status,
-            redirect_uris=list(c.redirect_uris), allowed_scopes=list(c.allowed_scopes),
+            redirect_uris=list(c.redirect_uris), allowed_origins=list(c.allowed_origins),
+            browser_origins=browser_origins(c.redirect_uris, c.allowed_origins), allowed_scopes=list(c.allowed_scopes),
             grant_types=list(c.grant_types), first_party=c.first_party, secret_rotated_at=c.secret_rotated_at,
             version=c.version, created_at=c.created_at, updated_at=c.updated_at,
         )
@@ -150,6 +168,7 @@ class PublicClientCreate(Input, tag="public", tag_field="kind"):
     name: ClientName
     redirect_uris: RedirectUris
     allowed_scopes: Annotated[list[TenantScope], msgspec.Meta(max_length=64)] = []
+    allowed_origins: AllowedOrigins = []
 
 
 class ConfidentialClientCreate(Input, tag="confidential", tag_field="kind"):
@@ -163,10 +182,12 @@ ClientCreate = PublicClientCreate | ConfidentialClientCreate
 
 
 class ClientUpdate(Input):
-    """Only the fields present change. Redirect URIs are for public (authorization code) clients."""
+    """Only the fields present change. Redirect URIs and origins are for public (authorization code)
+    clients."""
 
     name: ClientName | msgspec.UnsetType = msgspec.UNSET
     redirect_uris: RedirectUris | msgspec.UnsetType = msgspec.UNSET
+    allowed_origins: AllowedOrigins | msgspec.UnsetType = msgspec.UNSET
     allowed_scopes: Annotated[list[TenantScope], msgspec.Meta(max_length=64)] | msgspec.UnsetType = msgspec.UNSET
 
 

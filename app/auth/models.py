@@ -90,6 +90,9 @@ class OAuthClient(IdMixin, TimestampMixin, VersionMixin, PlatformBase):
     secret_hash: Mapped[str | None] = mapped_column(String(128))
     secret_rotated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     redirect_uris: Mapped[list[str]] = mapped_column(JSONB, nullable=False, default=list)
+    # Browser origins (scheme://host[:port], normalised) allowed to call the API besides
+    # those of the web redirect URIs (app/auth/origins.py).
+    allowed_origins: Mapped[list[str]] = mapped_column(JSONB, nullable=False, default=list)
     allowed_scopes: Mapped[list[str]] = mapped_column(JSONB, nullable=False, default=list)
     grant_types: Mapped[list[str]] = mapped_column(JSONB, nullable=False, default=list)
     # A first-party app (our own mobile app) skips the consent screen.

@@ -21,6 +21,7 @@ from app.auth.models import (
     OAuthClient,
     RefreshToken,
 )
+from app.auth.origins import check_origins
 from app.auth.scopes import PLATFORM_SCOPES, TENANT_SCOPES
 from app.auth.server import digest, new_secret
 from app.core import audit
@@ -97,6 +98,7 @@ async def create_client(
     grant_types: Iterable[str] | None = None,
     first_party: bool = False,
     client_id: str | None = None,
+    allowed_origins: Iterable[str] = (),
 ) -> tuple[OAuthClient, str | None]:
     """Register a client; returns it with its secret (shown once; only a digest is kept)."""
     uris = list(dict.fromkeys(redirect_uris))
@@ -106,12 +108,13 @@ async def create_client(
         raise ProblemError("validation", "A public client cannot use client credentials.",
                            errors=[field_error("grantTypes", "client_credentials needs a confidential client")])
     check_redirect_uris(uris, grants)
+    origins = _check_client_origins(allowed_origins, grants)
     secret = new_secret() if kind is ClientKind.confidential else None
     client = OAuthClient(
         client_id=client_id or f"cs_{secrets.token_urlsafe(12)}", tenant_id=tenant_id, name=name, kind=kind,
         secret_hash=digest(secret) if secret else None, secret_rotated_at=utcnow() if secret else None,
-        redirect_uris=uris, allowed_scopes=_check_scopes(allowed_scopes, platform=tenant_id is None,
-                                                         field="allowedScopes"),
+        redirect_uris=uris, allowed_origins=origins,
+        allowed_scopes=_check_scopes(allowed_scopes, platform=tenant_id is None, field="allowedScopes"),
         grant_types=grants, first_party=first_party,
     )
     session.add(client)
@@ -145,6 +148,16 @@ def check_redirect_uris(uris: list[str], grants: Iterable[str]) -> None:
             raise ProblemError("validation", f"Redirect URI {uri!r} is not allowed.",
                                errors=[field_error("redirectUris", "https, loopback http, or an app scheme "
                                                                   "(com.example.app:/callback); no fragment")])
+
+
+def _check_client_origins(values: Iterable[str], grants: Iterable[str]) -> list[str]:
+    """A browser app's origins; a client without the authorization code grant is a back end,
+    whose secret must never sit in a page, so it has none."""
+    origins = check_origins(values)
+    if origins and "authorization_code" not in grants:
+        raise ProblemError("validation", "Only a client of the authorization code grant has browser origins.",
+                           errors=[field_error("allowedOrigins", "this client uses client credentials only")])
+    return origins
 
 
 async def rotate_client_secret(session: AsyncSession, client: OAuthClient, reason: str | None = None) -> str:
@@ -332,7 +345,7 @@ async def list_clients(session: AsyncSession, tenant_id: uuid.UUID, params: Page
 
 async def update_client(session: AsyncSession, client: OAuthClient, changes: dict[str, Any],
                         grantable: frozenset[str]) -> OAuthClient:
-    """Apply a PATCH: ``name``, ``redirect_uris`` and ``allowed_scopes``."""
+    """Apply a PATCH: ``name``, ``redirect_uris``, ``allowed_origins`` and ``allowed_scopes``."""
     before = audit.snapshot(client, exclude=SECRET_FIELDS)
     if "redirect_uris" in changes:
         changes["redirect_uris"] = list(dict.fromkeys(changes["redirect_uris"]))
@@ -340,6 +353,8 @@ async def update_client(session: AsyncSession, client: OAuthClient, changes: dic
             raise ProblemError("validation", "Only a client of the authorization code grant has redirect URIs.",
                                errors=[field_error("redirectUris", "this client uses client credentials only")])
         check_redirect_uris(changes["redirect_uris"], client.grant_types)
+    if "allowed_origins" in changes:
+        changes["allowed_origins"] = _check_client_origins(changes["allowed_origins"], client.grant_types)
     if "allowed_scopes" in changes:
         changes["allowed_scopes"] = check_grantable(changes["allowed_scopes"], None, grantable, "allowedScopes")
     for field, value in changes.items():

@@ -67,6 +67,7 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "insufficient-scope": (403, "The access token lacks a required scope"),
     "forbidden": (403, "This action is not permitted"),
     "tenant-unavailable": (403, "The tenant is not active"),
+    "cors-origin-refused": (403, "This origin may not call the API from a browser"),
     "not-found": (404, "The resource does not exist"),
     "method-not-allowed": (405, "The method is not allowed on this resource"),
     "conflict": (409, "The request conflicts with the current state"),

@@ -110,6 +110,8 @@ class TenantController(Controller):
         check_if_match(request, tenant.version)
         tenant = await services.change_status(session, tenant, action, reason)
         request.app.state.tenant_directory.forget(slug)
+        # Its clients' browser origins close (or open again) with it.
+        request.app.state.browser_origins.forget_after_commit(session)
         return _one(tenant)
 
     @post(SLUG_PATH + "/suspend", operation_id="suspendTenant", status_code=200,
