@@ -177,8 +177,9 @@ class OwnCareController(Controller):
           description=("Binds the owner's openid for the group's official account, as the app obtained it: care "
                         "campaigns may then reach the owner by WeChat template message (where the owner's and the "
                         "campaign's channels allow). Binding again replaces the owner's openid. 409 when the openid "
-                        "is bound to another owner. Takes Idempotency-Key. Needs owner:self."),
-          **requires("owner:self", errors=[409]))
+                        "is bound to another owner. Takes Idempotency-Key. Needs owner:self (404 for a token that "
+                        "is no owner account's)."),
+          **requires("owner:self", errors=[404, 409]))
     async def bind_wechat(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                           data: WechatBindIn) -> Response[WechatBindingOut]:
         async def show(b: Any) -> WechatBindingOut:
@@ -193,7 +194,8 @@ class OwnCareController(Controller):
                          "unbound."),
             **requires("owner:self", errors=[404, 412, 428]))
     async def unbind_wechat(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer) -> None:
-        b = await wechat.binding_of(session, wechat.owner_of(authz), lock=True)
+        owner = authz.owner_id
+        b = await wechat.binding_of(session, owner, lock=True) if owner is not None else None
         if b is None:
             raise ProblemError("not-found", "Your WeChat is not bound.")
         check_if_match(request, b.version)

@@ -29,8 +29,8 @@ ENTITY = "care_wechat_binding"
 
 def owner_of(authz: Authorizer) -> uuid.UUID:
     owner = authz.owner_id
-    if owner is None:  # owner:self on a token that is no owner account's
-        raise ProblemError("forbidden", "Only a home owner's own account binds its WeChat.")
+    if owner is None:  # owner:self on a token that is no owner account's: no owner to find
+        raise ProblemError("not-found", "No home owner account is signed in.")
     return owner
 
 
