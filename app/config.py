@@ -62,6 +62,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # (app/core/channels.py); None logs them instead, without recipient or text.
     sms_gateway_url: str | None
     push_gateway_url: str | None
+    # https://APPID:SECRET@api.weixin.qq.com?birthday=TEMPLATE_ID&holiday=…&anniversary=… : the
+    # official account the outbox sends WeChat template messages through, and the template of
+    # each message kind (app/core/channels.py); None logs them instead, like the gateways above.
+    wechat_url: str | None
     # Requests a minute per client IP to each of GET and POST /oauth/authorize, /oauth/token and
     # the password-reset endpoints: a brake on password guessing and mail flooding.
     auth_rate_limit: int
@@ -116,6 +120,14 @@ def _url(*schemes: str) -> Callable[[str], str]:
         return raw
 
     return parse
+
+
+def _wechat(raw: str) -> str:
+    parts = urlsplit(_url("http", "https")(raw))
+    if not parts.username or not parts.password or not parts.hostname:
+        raise ValueError("name the official account's app id and secret: https://APPID:SECRET@api.weixin.qq.com"
+                         "?birthday=TEMPLATE_ID&holiday=…")
+    return raw
 
 
 def _choice(*options: str) -> Callable[[str], str]:
@@ -239,6 +251,7 @@ _SPEC: list[tuple[str, str, str | None, Callable[[str], Any]]] = [
     ("CORNERSTONE_SMTP_URL", "smtp_url", None, _url("smtp", "smtps")),
     ("CORNERSTONE_SMS_GATEWAY_URL", "sms_gateway_url", None, _url("http", "https")),
     ("CORNERSTONE_PUSH_GATEWAY_URL", "push_gateway_url", None, _url("http", "https")),
+    ("CORNERSTONE_WECHAT_URL", "wechat_url", None, _wechat),
     ("CORNERSTONE_AUTH_RATE_LIMIT", "auth_rate_limit", "30", _int(1, 1_000_000)),
     ("CORNERSTONE_TRUSTED_PROXIES", "trusted_proxies", None, _networks),
     ("CORNERSTONE_CORS_ORIGINS", "cors_origins", None, _origins),
@@ -255,7 +268,7 @@ _SPEC: list[tuple[str, str, str | None, Callable[[str], Any]]] = [
 # Their values never appear in an error message.
 _SECRET_VARIABLES = frozenset({"CORNERSTONE_S3_SECRET_KEY", "CORNERSTONE_STORAGE_SECRET", "CORNERSTONE_SMTP_URL",
                                "CORNERSTONE_MASTER_KEY", "CORNERSTONE_SMS_GATEWAY_URL",
-                               "CORNERSTONE_PUSH_GATEWAY_URL"})
+                               "CORNERSTONE_PUSH_GATEWAY_URL", "CORNERSTONE_WECHAT_URL"})
 
 ENVIRONMENT_VARIABLES = [(var, default) for var, _, default, _ in _SPEC]
 

@@ -52,7 +52,8 @@ INBOX = "inbox"
 # Through a gateway, or logged where none is configured (app/core/channels.py).
 SMS = channels.SMS
 PUSH = channels.PUSH
-CHANNELS = (EMAIL, INBOX, SMS, PUSH)
+WECHAT = channels.WECHAT
+CHANNELS = (EMAIL, INBOX, SMS, PUSH, WECHAT)
 
 
 def send_smtp(url: str, message: OutboxMessage) -> None:
@@ -93,7 +94,8 @@ async def _audit(session: AsyncSession, message: OutboxMessage, action: str, aft
 async def deliver_message(db: Database, message_id: uuid.UUID, smtp_url: str | None,
                           gateways: Mapping[str, str | None] | None = None) -> str:
     """Send one pending message and mark it sent; returns what became of it. ``gateways``:
-    the URL of the SMS and push gateways by channel (none: those messages are logged)."""
+    the URL of the SMS and push gateways and of the WeChat account by channel (none: those
+    messages are logged)."""
     async with db.platform_transaction() as session:
         # SKIP LOCKED: a concurrent delivery of the same message is already sending it.
         message = await session.scalar(select(OutboxMessage).where(OutboxMessage.id == message_id)
@@ -106,16 +108,18 @@ async def deliver_message(db: Database, message_id: uuid.UUID, smtp_url: str | N
         try:
             if message.channel == INBOX:
                 pass  # an account id is no mail address: the stored message is the notification
-            elif message.channel in (SMS, PUSH):
+            elif message.channel in (SMS, PUSH, WECHAT):
                 await channels.send(message.channel, message, gateways or {})
             elif smtp_url:
                 await anyio.to_thread.run_sync(send_smtp, smtp_url, message)
             else:
                 # No relay configured (development, tests): the log is the mailbox.
                 log.info("outbox %s to %s: %s\n%s", message.id, message.recipient, message.subject, message.body)
-        except (OSError, smtplib.SMTPException, httpx.HTTPError, channels.GatewayRefused) as exc:
+        except (OSError, smtplib.SMTPException, httpx.HTTPError, channels.GatewayRefused,
+                channels.Undeliverable) as exc:
             message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            if message.attempts >= MAX_ATTEMPTS:
+            # Refused for good (an openid that unfollowed): no retry can deliver it.
+            if message.attempts >= MAX_ATTEMPTS or isinstance(exc, channels.Undeliverable):
                 message.status = OutboxStatus.failed
                 await _audit(session, message, "outbox.failed", {"attempts": message.attempts,
                                                                  "error": message.last_error})
@@ -151,7 +155,7 @@ async def resend_pending(db: Database) -> list[str]:
 @celery_app.task(name=DELIVER)
 def deliver(message_id: str) -> str:
     settings = get_settings()
-    gateways = {SMS: settings.sms_gateway_url, PUSH: settings.push_gateway_url}
+    gateways = {SMS: settings.sms_gateway_url, PUSH: settings.push_gateway_url, WECHAT: settings.wechat_url}
     return run_in_worker(lambda db: deliver_message(db, uuid.UUID(message_id), settings.smtp_url, gateways))
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 from enum import Enum
 from typing import Any
@@ -103,7 +103,7 @@ def append_only_sql(schema: str) -> list[str]:
 def _plain(value: Any) -> Any:
     if isinstance(value, (uuid.UUID, Decimal)):
         return str(value)
-    if isinstance(value, (datetime, date)):
+    if isinstance(value, (datetime, date, time)):
         return value.isoformat()
     if isinstance(value, Enum):
         return value.value

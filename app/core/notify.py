@@ -29,6 +29,7 @@ EMAIL = outbox.EMAIL  # to an address, through the SMTP relay
 INBOX = outbox.INBOX  # in-app, to an account id
 SMS = outbox.SMS  # to a phone number, through the SMS gateway (app/core/channels.py)
 PUSH = outbox.PUSH  # app push, to an account id, through the push gateway
+WECHAT = outbox.WECHAT  # a WeChat template message, to an openid; its fields in data["wechat"] (channels.wechat_data)
 
 SUBJECT_MAX = 300  # the outbox column's length
 

@@ -65,12 +65,12 @@ async def test_a_care_run_with_fixed_clocks(client: Any, db: Any, new_tenant: An
             return await scan(session)
 
     at("2027-10-01T07:30:00")  # inside the default quiet hours (21:00–08:00)
-    assert await run() == {"rules": 0, "sent": 0, "unreachable": 0, "quiet": 1}
+    assert await run() == {"rules": 0, "sent": 0, "unreachable": 0, "held": 0, "quiet": 1}
     at("2027-10-01T09:00:00")
     # Birthday: A (app) and C (mail); D unreachable, B never. Holiday: the same. Anniversary: A.
-    assert await run() == {"rules": 3, "sent": 5, "unreachable": 2, "quiet": 0}
+    assert await run() == {"rules": 3, "sent": 5, "unreachable": 2, "held": 0, "quiet": 0}
     at("2027-10-01T15:00:00")
-    assert await run() == {"rules": 3, "sent": 0, "unreachable": 2, "quiet": 0}  # once per occasion
+    assert await run() == {"rules": 3, "sent": 0, "unreachable": 2, "held": 0, "quiet": 0}  # once per occasion
     at("2027-10-02T09:00:00")
     assert (await run())["sent"] == 0  # not their day
 

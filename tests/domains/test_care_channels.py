@@ -123,7 +123,7 @@ async def test_quiet_hours_hold_channels_and_preferences(client: Any, db: Any, n
     at("2027-10-01T08:30:00")  # inside the group's own quiet hours now (until 09:00)
     assert (await run())["quiet"] == 1
     at("2027-10-01T09:10:00")  # they ended: what was held goes out
-    assert await run() == {"rules": 1, "sent": 3, "unreachable": 0, "quiet": 0}
+    assert await run() == {"rules": 1, "sent": 3, "unreachable": 0, "held": 0, "quiet": 0}
     sent = await _messages(db, [a, e, c])
     assert sorted((m.data["customerId"], m.channel) for m in sent) == sorted(
         [(a["id"], "sms"), (e["id"], "push"), (c["id"], "sms")])
@@ -132,7 +132,7 @@ async def test_quiet_hours_hold_channels_and_preferences(client: Any, db: Any, n
     at("2027-10-02T08:50:00")
     assert (await run())["quiet"] == 1
     at("2027-10-03T09:30:00")
-    assert await run() == {"rules": 0, "sent": 3, "unreachable": 0, "quiet": 0}
+    assert await run() == {"rules": 0, "sent": 3, "unreachable": 0, "held": 0, "quiet": 0}
     at("2027-10-03T10:30:00")
     assert (await run())["sent"] == 0
     held = [m for m in await _messages(db, [a, e, c]) if m.data["occasion"] == "holiday:2027-10-02"]

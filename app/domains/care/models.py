@@ -5,9 +5,22 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import datetime
+from datetime import datetime, time
 
-from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    Time,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -55,6 +68,9 @@ class CareMessage(IdMixin, TenantBase):
         UUID(as_uuid=True), ForeignKey("customers.id", ondelete="RESTRICT"), nullable=False)
     occasion: Mapped[str] = mapped_column(String(40), nullable=False)
     channel: Mapped[str] = mapped_column(String(20), nullable=False)
+    # The customer's earlier channels passed over, and why: [{"channel": "wechat", "reason": …}].
+    skipped: Mapped[list[dict[str, str]]] = mapped_column(JSONB, nullable=False, default=list,
+                                                          server_default=text("'[]'::jsonb"))
     outbox_message_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
 
@@ -77,9 +93,26 @@ class CarePreference(IdMixin, TimestampMixin, VersionMixin, TenantBase):
     customer_id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), ForeignKey("customers.id", ondelete="CASCADE"), nullable=False)
     channels: Mapped[list[str]] = mapped_column(JSONB, nullable=False)
+    # The owner's own quiet hours (the group's time zone), on top of the group's; none: the group's only.
+    quiet_start: Mapped[time | None] = mapped_column(Time)
+    quiet_end: Mapped[time | None] = mapped_column(Time)
     updated_by: Mapped[str] = mapped_column(String(200), nullable=False)
 
-    __table_args__ = (Index("ix_care_preferences_customer_id", "customer_id"),)
+    __table_args__ = (Index("ix_care_preferences_customer_id", "customer_id"),
+                      CheckConstraint("(quiet_start IS NULL) = (quiet_end IS NULL)", name="quiet_both"))
 
 
 register_customer_reference(CarePreference, "customer_id")
+
+
+class WechatBinding(IdMixin, TimestampMixin, VersionMixin, TenantBase):
+    """An owner's WeChat openid for the group's official account, bound from the owner's app:
+    where the owner agreed to receive template messages. One per owner account, and an openid
+    belongs to one owner of the tenant (its blind index is unique). Unbinding deletes the row."""
+
+    __tablename__ = "care_wechat_bindings"
+
+    account_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False, unique=True)
+    openid_sealed: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    openid_index: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    bound_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)

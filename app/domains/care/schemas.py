@@ -11,8 +11,8 @@ import msgspec
 from app.core.schemas import Input, Schema
 from app.domains.care.models import Occasion
 
-Channel = Literal["app", "push", "sms", "email"]
-Channels = Annotated[list[Channel], msgspec.Meta(min_length=1, max_length=4)]
+Channel = Literal["app", "push", "sms", "email", "wechat"]
+Channels = Annotated[list[Channel], msgspec.Meta(min_length=1, max_length=5)]
 Month = Annotated[int, msgspec.Meta(ge=1, le=12)]
 Day = Annotated[int, msgspec.Meta(ge=1, le=31)]
 
@@ -81,12 +81,47 @@ class QuietHoursOut(Schema):
 class PreferenceIn(Input):
     """The customer's channels in order of preference; empty: the rules' own order."""
 
-    channels: Annotated[list[Channel], msgspec.Meta(max_length=4)]
+    channels: Annotated[list[Channel], msgspec.Meta(max_length=5)]
 
 
 class PreferenceOut(Schema):
     customer_id: uuid.UUID
     channels: list[str]
+    # The owner's own quiet hours (set from the app), on top of the group's; None: the group's only.
+    quiet_hours: QuietHoursOut | None
+    wechat_bound: bool  # the owner bound their WeChat in the app (the openid is never shown)
+    updated_at: datetime | None
+    version: int
+
+
+class OwnPreferenceIn(Input):
+    """How the owner wants to hear from the group's care campaigns: only these channels, in this
+    order, among a campaign's (empty: the campaign's order); and, optionally, their own quiet
+    hours on top of the group's."""
+
+    channels: Annotated[list[Channel], msgspec.Meta(max_length=5)]
+    quiet_hours: QuietHours | None = None
+
+
+class WechatBindIn(Input):
+    """The owner's openid for the group's official account, as the app obtained it from WeChat."""
+
+    openid: Annotated[str, msgspec.Meta(min_length=6, max_length=64, pattern=r"^[A-Za-z0-9_-]+$",
+                                        examples=["oQ7Jx5Ab3cDeFgHiJkLmNoPqRsTu"])]
+
+
+class WechatBindingOut(Schema):
+    """Whether the owner's WeChat is bound (the openid is personal data: never shown back)."""
+
+    bound: bool
+    bound_at: datetime | None
+    version: int
+
+
+class OwnPreferenceOut(Schema):
+    channels: list[str]
+    quiet_hours: QuietHoursOut | None
+    wechat: WechatBindingOut
     updated_at: datetime | None
     version: int
 
@@ -97,4 +132,5 @@ class CareMessageOut(Schema):
     customer_id: uuid.UUID
     occasion: str
     channel: str
+    skipped: list[dict[str, str]]  # the customer's channels passed over before this one, and why
     sent_at: datetime

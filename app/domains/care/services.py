@@ -12,11 +12,14 @@ active rule, the customers whose occasion is today there:
 
 Only customers with an active **marketing** consent are written to, through the first of the
 rule's channels they can be reached on (``app``: their owner account's inbox; ``push``: app
-push to that account; ``sms``: their phone; ``email``: their address). A customer who stated
-a preference (preferences.py) is written to only through their channels, in their order. A
-message is recorded per rule, customer and occasion (unique in the database), in the
-transaction that writes it to the outbox: a customer hears once per occasion, however often
-the scan runs.
+push to that account; ``wechat``: a template message to the openid the owner bound in the app,
+binding being the owner's agreement to WeChat messages (wechat.py); ``sms``: their phone;
+``email``: their address). A customer who stated a preference (preferences.py, or the owner
+in the app: own.py) is written to only through their channels, in their order; the channels
+passed over are recorded on the message with the reason ("no WeChat binding"). An owner's own
+quiet hours hold their message like the group's. A message is recorded per rule, customer and
+occasion (unique in the database), in the transaction that writes it to the outbox: a
+customer hears once per occasion, however often the scan runs.
 
 Messages due inside quiet hours are **held**, not dropped: the first run after the quiet
 hours end sends them. Each run also sends what was due yesterday and has not gone out (a
@@ -27,22 +30,26 @@ scan could not run), under yesterday's occasion key, so still once.
 from __future__ import annotations
 
 import uuid
-from datetime import date, time, timedelta
+from collections.abc import Mapping
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, and_, exists, extract, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.config import get_settings
 from app.core import audit, clock
+from app.core.channels import wechat_account, wechat_data
 from app.core.keystore import tenant_keys
-from app.core.notify import EMAIL, INBOX, PUSH, SMS, queue_messages
+from app.core.notify import EMAIL, INBOX, PUSH, SMS, WECHAT, queue_messages
 from app.core.pagination import PageParams, paginate
 from app.core.problems import ProblemError, field_error
 from app.core.schemas import Page, provided
 from app.domains.access.authz import Authorizer, register_permissions
-from app.domains.care.models import CareMessage, CareRule, Occasion
-from app.domains.care.preferences import preference_of, quiet_hours
+from app.domains.care import wechat
+from app.domains.care.models import CareMessage, CarePreference, CareRule, Occasion
+from app.domains.care.preferences import own_quiet, preference_of, quiet_hours
 from app.domains.care.schemas import CareMessageOut, QuietHours, RuleIn, RuleOut, RuleUpdate
 from app.domains.club.models import Member, MemberStatus
 from app.domains.customers.models import ConsentKind, Customer, CustomerConsent, CustomerUnit
@@ -153,7 +160,7 @@ async def list_messages(session: AsyncSession, authz: Authorizer, params: PagePa
     return await paginate(session, stmt, params, sortable=MESSAGE_SORT, default_sort=["-sentAt"],
                           tiebreak=CareMessage.id, to_schema=lambda m: CareMessageOut(
                               id=m.id, rule_id=m.rule_id, customer_id=m.customer_id, occasion=m.occasion,
-                              channel=m.channel, sent_at=m.sent_at))
+                              channel=m.channel, skipped=list(m.skipped), sent_at=m.sent_at))
 
 
 # ------------------------------------------------------------------------------- the scan
@@ -200,41 +207,78 @@ def _targets(rule: CareRule, today: date) -> tuple[str, Select[Any]] | None:
         handover.is_not(None), extract("year", handover) < today.year, _on(handover, handover, today)))
 
 
-async def _channel(session: AsyncSession, rule: CareRule, c: Customer) -> tuple[str, str] | None:
+async def _wechat_templates() -> Mapping[str, str] | None:
+    """The template of each message kind of the deployment's official account; None while no
+    account is configured (the outbox logs WeChat messages instead of sending them)."""
+    url = get_settings().wechat_url
+    return None if not url else wechat_account(url).templates
+
+
+async def _channel(session: AsyncSession, rule: CareRule, c: Customer, preference: CarePreference | None,
+                   skipped: list[dict[str, str]]) -> tuple[str, str] | None:
     """The first channel the customer can be reached on: (outbox channel, recipient). The
-    rule's channels in its order, or the customer's own among them in theirs."""
+    rule's channels in its order, or the customer's own among them in theirs. The channels
+    passed over go into ``skipped`` with the reason."""
     channels = list(rule.channels)
-    preference = await preference_of(session, c.id)
     if preference is not None and preference.channels:
         channels = [ch for ch in preference.channels if ch in channels]
     for channel in channels:
-        if channel in ("app", "push") and c.account_id is not None:
+        reason: str
+        if channel in ("app", "push", "wechat") and c.account_id is None:
+            reason = "no owner account"
+        elif channel in ("app", "push") and c.account_id is not None:
             return (INBOX if channel == "app" else PUSH), str(c.account_id)
-        if channel == "sms" and (phone := open_sealed(await tenant_keys(session), PHONE, c.phone_sealed)):
-            return SMS, phone
-        if channel == "email" and (email := await customer_email(session, c)) is not None:
-            return EMAIL, email
+        elif channel == "wechat" and c.account_id is not None:
+            templates = await _wechat_templates()
+            openid = await wechat.openid_of(session, c.account_id)
+            if openid is None:
+                reason = "no WeChat binding"
+            elif templates is not None and rule.occasion.value not in templates:
+                reason = f"no WeChat template for {rule.occasion.value}"
+            else:
+                return WECHAT, openid
+        elif channel == "sms":
+            if phone := open_sealed(await tenant_keys(session), PHONE, c.phone_sealed):
+                return SMS, phone
+            reason = "no phone"
+        elif channel == "email":
+            if (email := await customer_email(session, c)) is not None:
+                return EMAIL, email
+            reason = "no e-mail address"
+        skipped.append({"channel": channel, "reason": reason})
     return None
 
 
 async def _send(session: AsyncSession, rule: CareRule, occasion: str, stmt: Select[Any], tid: uuid.UUID,
-                counts: dict[str, int], trail: list[dict[str, Any]]) -> None:
-    """Write the rule's message for ``occasion`` to each consenting customer not yet told."""
+                local: datetime, counts: dict[str, int], trail: list[dict[str, Any]]) -> None:
+    """Write the rule's message for ``occasion`` to each consenting customer not yet told,
+    outside their own quiet hours."""
     sent = exists().where(CareMessage.rule_id == rule.id, CareMessage.customer_id == Customer.id,
                           CareMessage.occasion == occasion)
     customers = (await session.scalars(stmt.where(_consented(), ~sent).order_by(Customer.id)
                                        .limit(SCAN_BATCH))).all()
     for c in customers:
-        reach = await _channel(session, rule, c)
+        preference = await preference_of(session, c.id)
+        own = own_quiet(preference)
+        if own is not None and _quiet(local.time(), own):
+            counts["held"] += 1  # inside the customer's own quiet hours: a later run sends it
+            continue
+        skipped: list[dict[str, str]] = []
+        reach = await _channel(session, rule, c, preference, skipped)
         if reach is None:
             counts["unreachable"] += 1
             continue
         channel, recipient = reach
-        [message] = await queue_messages(
-            session, [recipient], tenant_id=tid, channel=channel, subject=rule.subject.replace("{name}", c.name),
-            body=rule.body.replace("{name}", c.name),
-            data={"event": "care.message", "ruleId": str(rule.id), "customerId": str(c.id), "occasion": occasion})
-        row = CareMessage(rule_id=rule.id, customer_id=c.id, occasion=occasion, channel=channel,
+        subject, body = rule.subject.replace("{name}", c.name), rule.body.replace("{name}", c.name)
+        data: dict[str, Any] = {"event": "care.message", "ruleId": str(rule.id), "customerId": str(c.id),
+                                "occasion": occasion}
+        if channel == WECHAT:
+            # The template's fields: the greeting, the customer, the day, the text.
+            data["wechat"] = wechat_data(rule.occasion.value, {
+                "first": subject, "keyword1": c.name, "keyword2": local.date().isoformat(), "remark": body})
+        [message] = await queue_messages(session, [recipient], tenant_id=tid, channel=channel, subject=subject,
+                                         body=body, data=data)
+        row = CareMessage(rule_id=rule.id, customer_id=c.id, occasion=occasion, channel=channel, skipped=skipped,
                           outbox_message_id=message.id, sent_at=clock.utcnow())
         session.add(row)
         await session.flush()
@@ -246,7 +290,7 @@ async def _send(session: AsyncSession, rule: CareRule, occasion: str, stmt: Sele
 async def scan(session: AsyncSession) -> dict[str, int]:
     """One run in one tenant (idempotent: what was sent is not sent again). ``rules``: the
     rules due today."""
-    counts = {"rules": 0, "sent": 0, "unreachable": 0, "quiet": 0}
+    counts = {"rules": 0, "sent": 0, "unreachable": 0, "held": 0, "quiet": 0}
     local = clock.utcnow().astimezone(ZoneInfo(await time_zone(session)))
     hours, _ = await quiet_hours(session)
     if _quiet(local.time(), hours):
@@ -262,6 +306,6 @@ async def scan(session: AsyncSession) -> dict[str, int]:
             if found is None:
                 continue
             counts["rules"] += day == today
-            await _send(session, rule, found[0], found[1], tid, counts, trail)
+            await _send(session, rule, found[0], found[1], tid, local, counts, trail)
     await audit.record_many(session, trail)
     return counts
