@@ -25,7 +25,8 @@ STEPS: list[tuple[str, str, dict[str, Any]]] = [
     ("deliver", "delivered", {"deliveredOn": "2026-02-05"}),
 ]
 CHECKLIST = [{"code": "id_card", "name": "身份证复印件"}]
-_DECIDERS: dict[str, dict[str, str]] = {}  # tenant -> a general manager at the group
+# Accounts, not tokens: a token minted once would expire during a long run (make fuzz).
+_DECIDERS: dict[str, str] = {}  # tenant -> a general manager at the group
 
 
 async def ok(response: Any, status: int = 200) -> Any:
@@ -46,8 +47,8 @@ async def general_manager(ctx: Ctx) -> dict[str, str]:
             session.info["actor"] = Actor(kind="operator", id="operator@test")
             root = await session.scalar(select(OrgNode).where(OrgNode.kind == NodeKind.group))
             await grant_by_code(session, account_id=uuid.UUID(account), role_code="general_manager", node=root)
-        _DECIDERS[ctx.tenant] = await _token_of(ctx, account, ["approvals:read", "approvals:write"])
-    return _DECIDERS[ctx.tenant]
+        _DECIDERS[ctx.tenant] = account
+    return await _token_of(ctx, _DECIDERS[ctx.tenant], ["approvals:read", "approvals:write"])
 
 
 async def agency_body(ctx: Ctx, **extra: Any) -> dict[str, Any]:
@@ -102,7 +103,7 @@ async def case_in(ctx: Ctx, stage: str = "collecting", *, customer: dict[str, An
 
 GUARANTEES = "/api/v1/guarantees"
 G = GUARANTEES + "/{guarantee_id:uuid}"
-_FINANCE: dict[tuple[str, str], dict[str, str]] = {}  # (tenant, branch) -> finance at the branch
+_FINANCE: dict[tuple[str, str], str] = {}  # (tenant, branch) -> finance at the branch
 GUARANTEE_STATES = ["active", "registered", "releasable", "pending", "approved", "released"]
 
 
@@ -118,8 +119,8 @@ async def finance(ctx: Ctx, branch_id: str) -> dict[str, str]:
             session.info["actor"] = Actor(kind="operator", id="operator@test")
             branch = await session.get(OrgNode, uuid.UUID(branch_id))
             await grant_by_code(session, account_id=uuid.UUID(account), role_code="finance", node=branch)
-        _FINANCE[(ctx.tenant, branch_id)] = await _token_of(ctx, account, ["approvals:read", "approvals:write"])
-    return _FINANCE[(ctx.tenant, branch_id)]
+        _FINANCE[(ctx.tenant, branch_id)] = account
+    return await _token_of(ctx, _FINANCE[(ctx.tenant, branch_id)], ["approvals:read", "approvals:write"])
 
 
 def loan_account() -> str:

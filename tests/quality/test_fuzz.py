@@ -56,6 +56,8 @@ DEEP = EXAMPLES > 25
 # imported (a failure's report carries its curl command to replay it).
 SEED = 20261123
 TOKEN_REUSE_SECONDS = 60.0
+# Below the access tokens' shortest lifetime (900 s) that a kept resource's own token has.
+RESOURCE_REUSE_SECONDS = 600.0
 
 # Schemathesis's default expected statuses, extended below where the API is right to differ.
 _MISSING_HEADER_DEFAULT = ["400", "401", "403", "406", "415", "422"]
@@ -221,12 +223,14 @@ class Fuzz:
     ctx: Ctx
     mint: Callable[..., str]
     operations: dict[tuple[str, str], tuple[Any, Any]]  # (document path, METHOD) -> (route, handler)
-    read_only: dict[str, Made] = field(default_factory=dict)
+    # Kept resources with when they were made: a resource acting with a token of its own (an
+    # owner's) is made again before that token could expire in a long run (make fuzz).
+    read_only: dict[str, tuple[float, Made]] = field(default_factory=dict)
     # Resources a write case left as able to take the next case of its route as they were made
     # (see ``_still_fit``): that case acts on one of them instead of a fresh one, which saves the
     # factory's walk through a workflow (most of the fuzz run's time was spent there).
-    reusable: dict[tuple[str, str], Made] = field(default_factory=dict)
-    made_for: tuple[tuple[str, str], Made] | None = None  # the current case's write resource
+    reusable: dict[tuple[str, str], tuple[float, Made]] = field(default_factory=dict)
+    made_for: tuple[tuple[str, str], float, Made] | None = None  # the current case's write resource
     # The lifecycle state (``status``) each write resource was last seen in, by its URL.
     status_of: dict[str, Any] = field(default_factory=dict)
     tokens: dict[str, tuple[float, dict[str, str]]] = field(default_factory=dict)
@@ -300,18 +304,20 @@ class Fuzz:
         self.ctx.auth, self.ctx.operator = self.tenant_auth(), self.operator_auth()
         reading = case.method.upper() == "GET"
         key = (route.path, case.method.upper())
-        made = self.read_only.get(route.path) if reading else self.reusable.pop(key, None)
-        if made is None:  # a write gets a fresh resource; reads share one per route
-            made = self.loop.run_until_complete(FACTORIES[route.path](self.ctx))
+        kept = self.read_only.get(route.path) if reading else self.reusable.pop(key, None)
+        if kept is not None and time.monotonic() - kept[0] < RESOURCE_REUSE_SECONDS:
+            born, made = kept
+        else:  # a write gets a fresh resource; reads share one per route
+            born, made = time.monotonic(), self.loop.run_until_complete(FACTORIES[route.path](self.ctx))
             if reading:
-                self.read_only[route.path] = made
+                self.read_only[route.path] = (born, made)
             elif made.url is not None:  # the state it starts in, to tell whether a case moved it
                 made_now = self._read(made, route.path)
                 assert made_now.status_code == 200, made_now.text
                 body = made_now.json()
                 self.status_of[made.url] = body.get("status") if isinstance(body, dict) else None
         if not reading:
-            self.made_for = (key, made)
+            self.made_for = (key, born, made)
         case.path_parameters = {**(case.path_parameters or {}), **made.params}
         # A body field that must echo the path (purge's `confirm`: the slug typed again) is a
         # rule across path and body that JSON Schema cannot state: take the catalogue's value.
@@ -329,9 +335,9 @@ class Fuzz:
         route where it is still fit for one (``_still_fit``)."""
         response = case.call(base_url=self.base, headers=headers)
         if self.made_for is not None:
-            key, made = self.made_for
+            key, born, made = self.made_for
             if self._still_fit(key, made, response.status_code):
-                self.reusable[key] = made
+                self.reusable[key] = (born, made)
         case.validate_response(response, headers=headers, transport_kwargs={"base_url": self.base,
                                                                             "headers": headers})
 
