@@ -17,9 +17,9 @@ from app.core.audit import SYSTEM, tenant_audit
 from tests.conftest import subject_of
 from tests.domains.customers_helpers import World, create, make_world, ok, person
 from tests.domains.test_approvals import as_, assign, make_account
+from tests.domains.visits_helpers import approved_visit, supervisor
 from tests.grants import grant
 from tests.worker.conftest import Worker, finished_job, wait_for
-from tests.domains.visits_helpers import approved_visit, supervisor
 
 API = "/api/v1/grading"
 VISITS = "/api/v1/interactions/visits"
