@@ -22,7 +22,6 @@ from tests.grants import grant
 from tests.worker.conftest import Worker, finished_job, wait_for
 
 API = "/api/v1/grading"
-VISITS = "/api/v1/interactions/visits"
 
 
 @pytest.fixture(scope="module")

@@ -500,7 +500,7 @@ async def test_the_demo_group_has_interactions_return_visits_and_grades(client: 
         await demo._seed_relations(session)
     auth = {"Authorization": f"Bearer {mint(tenant=slug)}"}
     [visit] = (await ok(await client.get(f"{API}/visits", headers=auth), 200))["items"]
-    assert visit["status"] == "planned"
+    assert visit["status"] == "planned"  # the visiting domain applies for it, after this seeding step
     [call] = (await ok(await client.get(f"{API}/calls", headers=auth), 200))["items"]
     assert call["outcome"] == "callback"
     [plan] = (await ok(await client.get(f"{API}/gift-plans", headers=auth), 200))["items"]

@@ -41,8 +41,11 @@ async def seed_demo(session: AsyncSession, people: Any) -> None:
         end = (start + timedelta(days=32)).replace(day=1) - timedelta(days=1)
         await services.create_plan(session, system, PlanCreate(
             area_id=area.id, title=f"{start:%Y-%m} 滨海湾拜访计划 Sunshine Bay visits", starts_on=start, ends_on=end))
-    # The visit application goes to the customer relations supervisor: the demo's staff account.
-    await grant_by_code(session, account_id=people.staff_id, role_code="cr_supervisor", node=branch)
+    # The visit application goes to the customer relations supervisor, the customer service
+    # manager when referred on: the demo's staff account holds both at the branch (the demo's
+    # role holders are seeded after the domains' records).
+    for role in ("cr_supervisor", "cs_manager"):
+        await grant_by_code(session, account_id=people.staff_id, role_code=role, node=branch)
     planned = (await session.execute(select(Visit, OrgNode.path).join(OrgNode, OrgNode.id == Visit.node_id)
                                      .where(Visit.status == VisitStatus.planned))).tuples().all()
     for visit, path in planned:
