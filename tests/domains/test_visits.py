@@ -223,7 +223,7 @@ async def test_areas_routes_the_regional_plan_its_summary_and_key_customers(clie
                               json={"accountId": account_manager}), 200)
     keys = await ok(await client.get(f"{PLANNING}/key-customers", headers=specialist,
                                      params={"nodeId": world.project["id"]}), 200)
-    by_id = {k["customerId"]: k for k in keys["items"]}
+    by_id = {k["id"]: k for k in keys["items"]}
     assert near["id"] in by_id and by_id[near["id"]]["accountManagerId"] == account_manager
     assert by_id[near["id"]]["everyDays"] == near_grade["visitEveryDays"]
     assert by_id[near["id"]]["lastVisitedAt"] is None

@@ -139,7 +139,7 @@ class KeyCustomerOut(Schema):
     """§21 ⑧ 重要客户拜访计划: a key customer (an account manager, or grade A or B) and when
     their next visit is due."""
 
-    customer_id: uuid.UUID
+    id: uuid.UUID  # the customer's
     node_id: uuid.UUID
     grade: str | None
     account_manager_id: str | None

@@ -194,7 +194,7 @@ async def key_customers(session: AsyncSession, authz: Authorizer, params: PagePa
     for customer, grade, last_at in page:
         days = rules.visit_days.of(grade.grade) if grade.on_scale else None
         items.append(KeyCustomerOut(
-            customer_id=customer.id, node_id=customer.node_id, grade=grade.grade.value if grade.on_scale else None,
+            id=customer.id, node_id=customer.node_id, grade=grade.grade.value if grade.on_scale else None,
             account_manager_id=grade.account_manager_id, every_days=days, last_visited_at=last_at,
             next_due_on=_due(days, last_at, on), overdue=_overdue(rules, (customer, grade, last_at), on),
             next_planned_at=upcoming.get(customer.id)))
