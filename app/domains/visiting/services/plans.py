@@ -29,6 +29,7 @@ from app.domains.access.records import get_at_node, subtree_filter
 from app.domains.grading.services.grades import current_rules
 from app.domains.interactions.models import Visit, VisitStatus
 from app.domains.org import services as org
+from app.domains.org.models import OrgNode
 from app.domains.org.services import records_at
 from app.domains.visiting.models import PlanStatus, RegionalVisitPlan, VisitArea
 from app.domains.visiting.schemas import (
@@ -40,7 +41,7 @@ from app.domains.visiting.schemas import (
     PlanSummaryOut,
     PlanUpdate,
 )
-from app.domains.visiting.services.areas import MADE, READ, WRITE, every_days, get_area, grades_of, routes_of
+from app.domains.visiting.services.areas import MADE, READ, WRITE, every_days, grades_of, routes_of
 from app.tenants.bound import time_zone
 
 PLAN = "regional_visit_plan"
@@ -79,10 +80,14 @@ def _check_period(starts_on: date, ends_on: date) -> None:
 
 
 async def create_plan(session: AsyncSession, authz: Authorizer, data: PlanCreate) -> RegionalVisitPlan:
-    try:
-        area, path = await get_area(session, authz, data.area_id)
-    except ProblemError as exc:
-        raise ProblemError("not-found", str(exc.detail), errors=[field_error("areaId", "no such visit area")]) from None
+    # As for a node a body names (node_for): 404 for an area the caller does not see, 403 for
+    # one they see but may not plan visits in.
+    row = (await session.execute(select(VisitArea, OrgNode.path).join(OrgNode, OrgNode.id == VisitArea.node_id)
+                                 .where(VisitArea.id == data.area_id))).first()
+    if row is None or not (authz.can("org.read", row[1]) or authz.can(READ, row[1])):
+        raise ProblemError("not-found", f"No visit area with id {data.area_id}.",
+                           errors=[field_error("areaId", "no such visit area")])
+    area, path = row[0], row[1]
     authz.require(WRITE, path)
     _check_period(data.starts_on, data.ends_on)
     plan = RegionalVisitPlan(area_id=area.id, node_id=area.node_id, title=data.title, starts_on=data.starts_on,
