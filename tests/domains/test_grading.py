@@ -90,6 +90,7 @@ async def test_scores_follow_the_rules_and_contacts_need_consent(client: Any, db
                                                                  world: World) -> None:
     await use_rfm(client, world)
     approver = await supervisor(db, mint, world)
+    await supervisor(db, mint, world, "cs_manager")  # the chain's referred step needs a holder too
     today = datetime.now(UTC)
     # A deal 335 days ago (recency 2 on its own), visits over the last fortnight (recency 5).
     deal = {"unitId": world.units[0]["id"], "amount": "2200000.00", "stage": "contract",
