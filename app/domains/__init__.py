@@ -37,6 +37,7 @@ from app.domains import (
     privacy,
     property,
     surveys,
+    visiting,
 )
 
 DOMAINS: tuple[Domain, ...] = (
@@ -48,6 +49,7 @@ DOMAINS: tuple[Domain, ...] = (
     interactions.DOMAIN,
     surveys.DOMAIN,
     grading.DOMAIN,
+    visiting.DOMAIN,  # after interactions and grading: visits and grades make its figures
     calendars.DOMAIN,  # before complaints: SLA clocks count in a calendar
     complaints.DOMAIN,
     archives.DOMAIN,

@@ -30,6 +30,7 @@ APPROVER_SCOPES = ["approvals:read", "approvals:write"]
 WHEN = "2026-06-18T18:30:00+08:00"
 RECEPTION_CHAIN = ("cs_manager", "general_manager", "finance")
 GIFT_CHAIN = ("department_supervisor", "gift_administrator", "office_director", "deputy_manager")
+VISIT_CHAIN = ("cr_supervisor", "cs_manager")
 
 
 def _unique() -> str:
@@ -92,20 +93,37 @@ def _items(lines: int = 1) -> list[dict[str, Any]]:
 # ------------------------------------------------------------------------------- visits
 
 
-async def _visit_in(ctx: Ctx, customer_id: str, *, visited: bool = False) -> tuple[dict[str, Any], str]:
+async def _visit_deciders(ctx: Ctx, customer: dict[str, Any]) -> list[dict[str, str]]:
+    """The visit application's chain at the customer's branch (seed 000 §22): the customer
+    relations supervisor, and the customer service manager it may refer to."""
+    branch = await _branch_of(ctx, customer["nodeId"])
+    return await deciders(ctx, [(role, branch) for role in VISIT_CHAIN])
+
+
+async def _visit_in(ctx: Ctx, customer: dict[str, Any], *, state: str = "planned") -> tuple[dict[str, Any], str]:
+    """A visit: ``planned``, ``approved`` (its application), ``visited`` or ``reported``."""
+    people = await _visit_deciders(ctx, customer)
     v, location = await _create(ctx, f"{INTERACTIONS}/visits", {
-        "customerId": customer_id, "purpose": f"A-only visit {ctx.mark}", "plannedAt": WHEN,
+        "customerId": customer["id"], "purpose": f"A-only visit {ctx.mark}", "plannedAt": WHEN,
         "location": f"A's place {ctx.mark}"})
-    if visited:
-        v = await _ok(await ctx.client.post(f"{location}/record", headers={**ctx.auth, "If-Match": f'"{v["version"]}"'},
-                                            json={"needs": [f"A-only need {ctx.mark}"], "visitedAt": WHEN}))
+    steps = ("approved", "visited", "reported")
+    if state in steps:
+        v = await _ok(await ctx.client.post(f"{location}/apply", json={},
+                                            headers={**ctx.auth, "If-Match": await _etag(ctx, location)}))
+        await approve(ctx, v["approvalRequestId"], people[:1])
+    if state in steps[1:]:
+        v = await _ok(await ctx.client.post(f"{location}/record", headers={**ctx.auth, "If-Match": await _etag(
+            ctx, location)}, json={"needs": [f"A-only need {ctx.mark}"], "visitedAt": WHEN}))
+    if state in steps[2:]:
+        v = await _ok(await ctx.client.post(f"{location}/report", headers={**ctx.auth, "If-Match": await _etag(
+            ctx, location)}, json={"report": f"A-only report {ctx.mark}", "expenses": {"meals": "120.00"}}))
     return v, location
 
 
-def _visit(body: Callable[[Ctx], dict[str, Any]], *, visited: bool = False) -> Factory:
+def _visit(body: Callable[[Ctx], dict[str, Any]], *, state: str = "planned") -> Factory:
     async def make(ctx: Ctx) -> Made:
         c, _, _ = await _new_customer(ctx)  # with a behaviour consent
-        v, location = await _visit_in(ctx, c["id"], visited=visited)
+        v, location = await _visit_in(ctx, c, state=state)
         return Made(params={"visit_id": v["id"]}, values=[v["id"], v["number"], v["purpose"]], url=location,
                     bodies={"PATCH": {"location": f"Moved {ctx.mark}"}, "POST": body(ctx)})
 
@@ -423,9 +441,12 @@ FACTORIES: dict[str, Factory] = {
     f"{INTERACTIONS}/visits/{{visit_id:uuid}}": _visit(lambda ctx: {}),
     f"{INTERACTIONS}/visits/{{visit_id:uuid}}/record": _visit(lambda ctx: {
         "visitedAt": WHEN, "needs": [f"A-only need {ctx.mark}"], "gifts": _items(),
-        "nextAppointmentAt": "2026-07-01T10:00:00+08:00"}),
+        "nextAppointmentAt": "2026-07-01T10:00:00+08:00"}, state="approved"),
     f"{INTERACTIONS}/visits/{{visit_id:uuid}}/report": _visit(lambda ctx: {
-        "report": f"A-only report {ctx.mark}", "expenses": {"transport": "36.50"}}, visited=True),
+        "report": f"A-only report {ctx.mark}", "expenses": {"transport": "36.50"}}, state="visited"),
+    f"{INTERACTIONS}/visits/{{visit_id:uuid}}/apply": _visit(lambda ctx: {"note": "catalogue"}),
+    f"{INTERACTIONS}/visits/{{visit_id:uuid}}/reimburse": _visit(lambda ctx: {"note": "catalogue"},
+                                                                 state="reported"),
     f"{INTERACTIONS}/visits/{{visit_id:uuid}}/cancel": _visit(lambda ctx: {"reason": "catalogue"}),
     f"{INTERACTIONS}/receptions": _receptions,
     f"{INTERACTIONS}/receptions/{{reception_id:uuid}}": _reception("draft", {}),
@@ -519,7 +540,7 @@ def _details() -> dict[str, str]:
     plan = f"{SURVEYS}/plans/{{plan_id:uuid}}"
     customer = f"{GRADING}/customers/{{customer_id:uuid}}"
     return {
-        **{f"{visit}{tail}": "visit" for tail in ("", "/record", "/report", "/cancel")},
+        **{f"{visit}{tail}": "visit" for tail in ("", "/record", "/report", "/cancel", "/apply", "/reimburse")},
         **{f"{reception}{tail}": "reception" for tail in ("", "/submit", "/report", "/cancel", "/reimburse")},
         f"{INTERACTIONS}/gift-plans/{{plan_id:uuid}}": "gift_plan",
         **{f"{application}{tail}": "gift_application" for tail in ("", "/issue", "/cancel")},
@@ -546,6 +567,8 @@ def _write_bodies() -> dict[tuple[str, str], Callable[[Any, Any], Any]]:
         (f"{visit}/record", "POST"): lambda w, u: {},
         (f"{visit}/report", "POST"): lambda w, u: {"report": "changed"},
         (f"{visit}/cancel", "POST"): lambda w, u: {"reason": "changed"},
+        (f"{visit}/apply", "POST"): lambda w, u: {},
+        (f"{visit}/reimburse", "POST"): lambda w, u: {},
         (reception, "PATCH"): lambda w, u: {"venue": "changed"},
         (f"{reception}/submit", "POST"): lambda w, u: {},
         (f"{reception}/report", "POST"): lambda w, u: {"heldAt": WHEN, "attendeeCount": 1, "summary": "x",
@@ -604,7 +627,7 @@ async def _populate(seed: WorldSeed) -> None:
     root = str(seed.nodes["GROUP"]["id"])
     for code in ("SZ", "GZ"):
         branch = str(seed.nodes[code]["id"])
-        await deciders(ctx, [("cs_manager", branch), ("sales_admin_manager", branch),
+        await deciders(ctx, [("cs_manager", branch), ("cr_supervisor", branch), ("sales_admin_manager", branch),
                              ("customer_info_supervisor", branch), *((role, branch) for role in GIFT_CHAIN)])
         await _create(ctx, f"{INTERACTIONS}/gift-plans", {"nodeId": branch, "title": f"{code}中秋礼品",
                                                           "occasion": "中秋", "items": _items()})
@@ -613,7 +636,7 @@ async def _populate(seed: WorldSeed) -> None:
     for project in seed.projects:
         owner = next(c for c in customers if c["nodeId"] == project["id"])
         name = project["name"]
-        await _visit_in(ctx, owner["id"])
+        await _visit_in(ctx, owner)
         await _create(ctx, f"{INTERACTIONS}/receptions", _reception_body(ctx, project["id"], submit=False,
                                                                          title=f"{name}业主答谢会"))
         await _create(ctx, f"{INTERACTIONS}/gift-applications", {

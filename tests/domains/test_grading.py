@@ -17,11 +17,11 @@ from app.core.audit import SYSTEM, tenant_audit
 from tests.conftest import subject_of
 from tests.domains.customers_helpers import World, create, make_world, ok, person
 from tests.domains.test_approvals import as_, assign, make_account
+from tests.domains.visits_helpers import approved_visit, supervisor
 from tests.grants import grant
 from tests.worker.conftest import Worker, finished_job, wait_for
 
 API = "/api/v1/grading"
-VISITS = "/api/v1/interactions/visits"
 
 
 @pytest.fixture(scope="module")
@@ -52,11 +52,10 @@ async def use_rfm(client: Any, world: World) -> None:
                                   json={**rules, "method": "rfm", "bands": {**rules["bands"], "E": "0"}}), 200)
 
 
-async def _visit(client: Any, world: World, customer: dict[str, Any], at: str) -> None:
-    planned = await client.post(VISITS, headers=world.admin, json={"customerId": customer["id"], "purpose": "回访",
-                                                                    "plannedAt": at})
-    await ok(await client.post(f"{planned.headers['location']}/record", json={"visitedAt": at},
-                               headers={**world.admin, "If-Match": planned.headers["etag"]}), 200)
+async def _visit(client: Any, world: World, approver: dict[str, str], customer: dict[str, Any], at: str) -> None:
+    url, tag = await approved_visit(client, world, approver, {"customerId": customer["id"], "purpose": "回访",
+                                                              "plannedAt": at})
+    await ok(await client.post(f"{url}/record", json={"visitedAt": at}, headers={**world.admin, "If-Match": tag}), 200)
 
 
 async def test_rules_are_checked_whole_and_versioned(client: Any, db: Any, mint: Any, world: World) -> None:
@@ -87,8 +86,11 @@ async def test_rules_are_checked_whole_and_versioned(client: Any, db: Any, mint:
     assert restored.json()["rules"] == rules and restored.json()["isDefault"] is False
 
 
-async def test_scores_follow_the_rules_and_contacts_need_consent(client: Any, db: Any, world: World) -> None:
+async def test_scores_follow_the_rules_and_contacts_need_consent(client: Any, db: Any, mint: Any,
+                                                                 world: World) -> None:
     await use_rfm(client, world)
+    approver = await supervisor(db, mint, world)
+    await supervisor(db, mint, world, "cs_manager")  # the chain's referred step needs a holder too
     today = datetime.now(UTC)
     # A deal 335 days ago (recency 2 on its own), visits over the last fortnight (recency 5).
     deal = {"unitId": world.units[0]["id"], "amount": "2200000.00", "stage": "contract",
@@ -99,7 +101,7 @@ async def test_scores_follow_the_rules_and_contacts_need_consent(client: Any, db
         consents=[{"kind": "behaviour", "purpose": "服务改进", "channel": "paper"}]))
     for target in (plain, consenting):
         for days in (16, 11, 5, 4):
-            await _visit(client, world, target, (today - timedelta(days=days)).isoformat())
+            await _visit(client, world, approver, target, (today - timedelta(days=days)).isoformat())
     await grade_all(db, world.slug)
 
     def view(customer: dict[str, Any]) -> Any:

@@ -15,6 +15,7 @@ from sqlalchemy import select, text
 from app.core.audit import tenant_audit
 from tests.domains.customers_helpers import PROBLEM, World, create, make_world, ok, person, phone
 from tests.domains.test_approvals import as_, assign, make_account
+from tests.domains.visits_helpers import approve_visit, approved_visit
 from tests.grants import grant
 
 API = "/api/v1/interactions"
@@ -27,6 +28,8 @@ class Deciders:
     cs_manager: dict[str, str]
     general_manager: dict[str, str]
     finance: dict[str, str]
+    # The visit application's (seed 000 §22).
+    cr_supervisor: dict[str, str]
     # The gift application's four sign-offs (seed 000 §20), in order.
     gifts: list[dict[str, str]]
 
@@ -36,12 +39,12 @@ GIFT_CHAIN = ("department_supervisor", "gift_administrator", "office_director", 
 
 async def deciders(db: Any, mint: Any, world: World) -> Deciders:
     made: dict[str, Any] = {}
-    for role in ("cs_manager", "general_manager", "finance", *GIFT_CHAIN):
+    for role in ("cs_manager", "general_manager", "finance", "cr_supervisor", *GIFT_CHAIN):
         account = await make_account(db, world.org, role)
         await assign(db, world.org, account, role, world.org.branch)
         made[role] = as_(mint, world.org, account)
     return Deciders(cs_manager=made["cs_manager"], general_manager=made["general_manager"], finance=made["finance"],
-                    gifts=[made[role] for role in GIFT_CHAIN])
+                    cr_supervisor=made["cr_supervisor"], gifts=[made[role] for role in GIFT_CHAIN])
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +79,7 @@ async def decide(client: Any, request_id: str, who: dict[str, str], approve: boo
 # ------------------------------------------------------------------------------- visits
 
 
-async def test_a_visit_from_plan_to_report(client: Any, db: Any, world: World) -> None:
+async def test_a_visit_from_plan_to_report(client: Any, db: Any, world: World, people: Deciders) -> None:
     customer = await create(client, world, person(units=[{"unitId": world.units[0]["id"]}]))
     body = {"customerId": customer["id"], "purpose": "交付前回访，了解装修需求",
             "plannedAt": "2026-05-06T10:00:00+08:00", "location": "阳光花园售楼处"}
@@ -94,6 +97,12 @@ async def test_a_visit_from_plan_to_report(client: Any, db: Any, world: World) -
     assert moved.status_code == 200 and moved.json()["location"] == "客户家中"
     stale = await client.post(f"{url}/record", headers={**world.admin, "If-Match": planned.headers["etag"]}, json={})
     assert stale.status_code == 412
+    # Not applied for: the visit is not made before its application is approved (seed 000 §22).
+    early = await client.post(f"{url}/record", headers={**world.admin, "If-Match": moved.headers["etag"]}, json={})
+    assert early.status_code == 409 and "is planned" in early.json()["detail"]
+    await approve_visit(client, world, url, people.cr_supervisor)
+    moved = await client.get(url, headers=world.admin)
+    assert moved.json()["status"] == "approved"
 
     # Needs and objections are behaviour data: this customer has not consented.
     outcome = {"visitedAt": "2026-05-07T15:30:00+08:00", "needs": ["精装修升级方案"], "objections": ["物业费偏高"],
@@ -128,8 +137,8 @@ async def test_a_visit_from_plan_to_report(client: Any, db: Any, world: World) -
                                            json={"reason": "客户出差"}), 200)
     assert cancelled["status"] == "cancelled" and cancelled["cancelReason"] == "客户出差"
     assert [r.action for r in await trail(db, world.slug, visit["id"])] == [
-        "interactions.visit.plan", "interactions.visit.update", "interactions.visit.record",
-        "interactions.visit.report"]
+        "interactions.visit.plan", "interactions.visit.update", "interactions.visit.apply",
+        "interactions.visit.record", "interactions.visit.report"]
 
     listed = await ok(await client.get(f"{API}/visits", headers=world.admin,
                                        params={"customerId": customer["id"], "sort": "plannedAt"}), 200)
@@ -139,12 +148,12 @@ async def test_a_visit_from_plan_to_report(client: Any, db: Any, world: World) -
     assert follow["id"] in {v["id"] for v in mine["items"]} and visit["id"] not in {v["id"] for v in mine["items"]}
 
 
-async def test_needs_with_consent_stay_out_of_the_audit_trail(client: Any, db: Any, world: World) -> None:
-    customer = await create(client, world, consenting())
-    planned = await client.post(f"{API}/visits", headers=world.admin, json={
+async def test_needs_with_consent_stay_out_of_the_audit_trail(client: Any, db: Any, world: World,
+                                                             people: Deciders) -> None:
+    customer = await create(client, world, consenting(nodeId=world.project["id"]))
+    url, tag = await approved_visit(client, world, people.cr_supervisor, {
         "customerId": customer["id"], "purpose": "了解购房意向", "plannedAt": "2026-05-06T10:00:00+08:00"})
-    recorded = await ok(await client.post(f"{planned.headers['location']}/record",
-                                          headers={**world.admin, "If-Match": planned.headers["etag"]},
+    recorded = await ok(await client.post(f"{url}/record", headers={**world.admin, "If-Match": tag},
                                           json={"needs": ["三房朝南"], "objections": ["首付压力大"]}), 200)
     assert recorded["needs"] == ["三房朝南"] and recorded["objections"] == ["首付压力大"]
     async with db.engine.connect() as conn:
@@ -378,12 +387,11 @@ async def test_gift_applications_draw_on_their_plan(client: Any, world: World, p
 
 
 async def test_withdrawing_the_last_behaviour_consent_erases_needs_and_interests(
-        client: Any, db: Any, world: World) -> None:
-    customer = await create(client, world, consenting())
-    planned = await client.post(f"{API}/visits", headers=world.admin, json={
+        client: Any, db: Any, world: World, people: Deciders) -> None:
+    customer = await create(client, world, consenting(nodeId=world.project["id"]))
+    url, tag = await approved_visit(client, world, people.cr_supervisor, {
         "customerId": customer["id"], "purpose": "回访购房意向", "plannedAt": "2026-05-06T10:00:00+08:00"})
-    visit = await ok(await client.post(f"{planned.headers['location']}/record",
-                                       headers={**world.admin, "If-Match": planned.headers["etag"]},
+    visit = await ok(await client.post(f"{url}/record", headers={**world.admin, "If-Match": tag},
                                        json={"needs": ["学区"], "objections": ["楼层太低"]}), 200)
     call = await ok(await client.post(f"{API}/calls", headers=world.admin, json={
         "direction": "outbound", "startedAt": "2026-05-06T11:00:00+08:00", "durationSeconds": 60,
@@ -492,7 +500,7 @@ async def test_the_demo_group_has_interactions_return_visits_and_grades(client: 
         await demo._seed_relations(session)
     auth = {"Authorization": f"Bearer {mint(tenant=slug)}"}
     [visit] = (await ok(await client.get(f"{API}/visits", headers=auth), 200))["items"]
-    assert visit["status"] == "planned"
+    assert visit["status"] == "planned"  # the visiting domain applies for it, after this seeding step
     [call] = (await ok(await client.get(f"{API}/calls", headers=auth), 200))["items"]
     assert call["outcome"] == "callback"
     [plan] = (await ok(await client.get(f"{API}/gift-plans", headers=auth), 200))["items"]

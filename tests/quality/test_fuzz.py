@@ -128,6 +128,12 @@ CONFIG: dict[str, Any] = {
         # withdrawal: 422 naming `consents`.
         {"include-operation-id": ["filePrivacyRequest", "fileMyPrivacyRequest"],
          "checks": {"positive_data_acceptance": {"expected-statuses": [*_POSITIVE_DEFAULT, "422"]}}},
+        # Visit planning: an area sits at a branch or project and its route stops are customers at
+        # its node or below; a regional plan's period ends on or after its start, within 366
+        # days: 422 naming the field.
+        {"include-operation-id": ["createVisitArea", "updateVisitArea", "createRegionalVisitPlan",
+                                  "updateRegionalVisitPlan"],
+         "checks": {"positive_data_acceptance": {"expected-statuses": [*_POSITIVE_DEFAULT, "422"]}}},
     ],
 }
 

@@ -19,7 +19,7 @@ from app.core.schemas import Page
 from app.core.writes import created, updated
 from app.domains.access.authz import Authorizer, provide_authz
 from app.domains.interactions import services
-from app.domains.interactions.models import CallDirection, CallOutcome, GiftPlanStatus, ReceptionKind, VisitStatus
+from app.domains.interactions.models import CallDirection, CallOutcome, GiftPlanStatus, ReceptionKind
 from app.domains.interactions.schemas import (
     CallCreate,
     CallOut,
@@ -43,6 +43,7 @@ from app.domains.interactions.schemas import (
     VisitOut,
     VisitRecord,
     VisitReport,
+    VisitShownStatus,
     VisitSummary,
     VisitUpdate,
 )
@@ -71,7 +72,7 @@ class VisitController(Controller):
          **requires("interactions:read"))
     async def list_visits(
         self, session: AsyncSession, authz: Authorizer, page: PageParams,
-        status: VisitStatus | None = Parameter(query="status", default=None),
+        status: VisitShownStatus | None = Parameter(query="status", default=None),
         customer_id: uuid.UUID | None = Parameter(query="customerId", default=None),
         node_id: uuid.UUID | None = Parameter(query="nodeId", default=None, description=NODE_FILTER),
         mine: bool | None = Parameter(query="mine", default=None, description="true: the caller's visits."),
@@ -85,7 +86,8 @@ class VisitController(Controller):
 
     @post("/", operation_id="planVisit", summary="Plan a visit to a customer",
           description="The visit sits where the customer does. 404 naming the field when the customer or the "
-                      "visiting account is not there for the caller; 409 for a merged-away customer.",
+                      "visiting account is not there for the caller; 409 for a merged-away customer. `submit: "
+                      "true` sends its application to the `visit_application` chain at once.",
           **requires("interactions:write", errors=[404, 409]))
     async def plan_visit(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                          data: VisitCreate) -> Response[VisitOut]:
@@ -103,11 +105,12 @@ class VisitController(Controller):
         visit, _ = await services.get_visit(session, authz, visit_id)
         return await self._out(session, visit)
 
-    @patch("/{visit_id:uuid}", operation_id="updateVisit", summary="Change a planned visit",
-           description="Changes a planned visit's purpose, time, location (null clears it) or visitor (an active "
-                       "staff account of the group: 404 naming `ownerId` for no such account). Needs "
-                       "`interactions.write` at the visit's node and If-Match; 409 unless the visit is planned. "
-                       "Audited.",
+    @patch("/{visit_id:uuid}", operation_id="updateVisit",
+           summary="Change a planned visit, or one whose application was rejected or withdrawn",
+           description="Changes the purpose, time, location (null clears it) or visitor (an active staff account of "
+                       "the group: 404 naming `ownerId` for no such account) of a visit not yet applied for, or "
+                       "whose application was rejected or withdrawn (then apply again). Needs `interactions.write` "
+                       "at the visit's node and If-Match; 409 otherwise. Audited.",
            **requires("interactions:write", errors=[404, 409, 412, 428]))
     async def update_visit(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                            visit_id: uuid.UUID, data: VisitUpdate) -> Response[VisitOut]:
@@ -117,8 +120,10 @@ class VisitController(Controller):
 
     @post("/{visit_id:uuid}/record", operation_id="recordVisit", status_code=200,
           summary="Record what happened at the visit: needs, objections, gifts, the next appointment",
-          description="A next appointment plans the follow-up visit (`followUpId`). Needs and objections are "
-                      "behaviour data: 409 `consent-required` without the customer's active behaviour consent.",
+          description="Only once the visit's application was approved (409 naming the status otherwise). A next "
+                      "appointment plans the follow-up visit (`followUpId`), to be applied for in its turn. Needs "
+                      "and objections are behaviour data: 409 `consent-required` without the customer's active "
+                      "behaviour consent.",
           **requires("interactions:write", errors=[404, 409, 412, 428]))
     async def record_visit(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                            visit_id: uuid.UUID, data: VisitRecord) -> Response[VisitOut]:
@@ -138,10 +143,11 @@ class VisitController(Controller):
                              lambda visit, path: services.report_visit(session, authz, visit, path, data),
                              lambda visit: services.visit_out(session, visit))
 
-    @post("/{visit_id:uuid}/cancel", operation_id="cancelVisit", status_code=200, summary="Cancel a planned visit",
-          description="Cancels a planned visit with the reason (planned → cancelled). Needs `interactions.write` at "
-                      "the visit's node and If-Match; 409 once the visit was made, reported or cancelled. Audited "
-                      "with the reason.",
+    @post("/{visit_id:uuid}/cancel", operation_id="cancelVisit", status_code=200,
+          summary="Cancel a visit not yet made (one under review: withdraw its application first)",
+          description="Cancels a visit not yet made with the reason. Needs `interactions.write` at the visit's node "
+                      "and If-Match; 409 while its application is pending (withdraw it first) and once the visit "
+                      "was made, reported or cancelled. Audited with the reason.",
           **requires("interactions:write", errors=[404, 409, 412, 428]))
     async def cancel_visit(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                            visit_id: uuid.UUID, data: Cancellation) -> Response[VisitOut]:
@@ -444,3 +450,8 @@ class CallController(Controller):
 
 CONTROLLERS: list[type[Controller]] = [VisitController, ReceptionController, GiftPlanController,
                                        GiftApplicationController, CallController]
+
+# Added by the visit application and reimbursement (app/domains/interactions/visit_controllers.py).
+from app.domains.interactions.visit_controllers import VisitApplicationController  # noqa: E402
+
+CONTROLLERS += [VisitApplicationController]

@@ -56,6 +56,9 @@ def _approval() -> Mapped[uuid.UUID | None]:
 
 class VisitStatus(str, enum.Enum):
     planned = "planned"
+    # Its application (seed 000 §22 ② 拜访申请) is with the approval engine: the status shown
+    # is its request's (pending, approved, rejected, withdrawn).
+    submitted = "submitted"
     visited = "visited"  # it took place: needs, objections, gifts, next appointment recorded
     reported = "reported"  # the visit report and its expenses are in
     cancelled = "cancelled"
@@ -92,9 +95,16 @@ class Visit(IdMixin, TimestampMixin, VersionMixin, TenantBase):
     expense_gifts: Mapped[Decimal | None] = _money(nullable=True)
     expense_other: Mapped[Decimal | None] = _money(nullable=True)
     cancel_reason: Mapped[str | None] = mapped_column(String(2000))
+    # The visit application's current approval request (seed 000 §22 ②; a withdrawn one is
+    # replaced on resubmission); finance's reimbursement of the reported expenses (§22 ⑩).
+    approval_request_id: Mapped[uuid.UUID | None] = _approval()
+    reimbursed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reimbursed_by: Mapped[str | None] = mapped_column(String(200))
+    reimbursed_amount: Mapped[Decimal | None] = _money(nullable=True)
 
     __table_args__ = (
         Index("ix_visits_node_id", "node_id"),
+        Index("ix_visits_approval_request_id", "approval_request_id"),
         Index("ix_visits_customer_id", "customer_id"),
         Index("ix_visits_owner_id_status", "owner_id", "status"),
         Index("ix_visits_planned_at", "planned_at"),

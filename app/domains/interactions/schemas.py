@@ -23,7 +23,6 @@ from app.domains.interactions.models import (
     GiftPlanStatus,
     GuestRole,
     ReceptionKind,
-    VisitStatus,
 )
 
 Text100 = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
@@ -41,6 +40,9 @@ UnitValue = Annotated[str, msgspec.Meta(pattern=r"^(0|[1-9][0-9]{0,5})(\.[0-9]{1
                                         description="Yuan, as a string: at most 999999.99, 2 decimals.")]
 Quantity = Annotated[int, msgspec.Meta(ge=1, le=10_000)]
 # A reception's status: its own stage, or while under review its approval request's.
+# A visit's shown status: its stage, or while its application is under review its request's.
+VisitShownStatus = Literal["planned", "pending", "approved", "rejected", "withdrawn", "visited", "reported",
+                           "cancelled"]
 ReceptionStatus = Literal["draft", "pending", "approved", "rejected", "withdrawn", "reported", "cancelled"]
 GiftApplicationStatus = Literal["pending", "approved", "rejected", "withdrawn", "issued", "cancelled"]
 
@@ -150,6 +152,8 @@ class VisitCreate(Input):
     location: Text300 | None = None
     # Who visits (a staff account); the caller when absent.
     owner_id: uuid.UUID | None = None
+    # True: the visit application (seed 000 §22 ②) goes to approval at once.
+    submit: bool = False
 
 
 class VisitUpdate(Input):
@@ -192,7 +196,8 @@ class VisitOut(Schema):
     purpose: str
     planned_at: datetime
     location: str | None
-    status: VisitStatus
+    status: VisitShownStatus
+    approval_request_id: uuid.UUID | None  # the visit application's (seed 000 §22 ②)
     follow_up_of_id: uuid.UUID | None
     follow_up_id: uuid.UUID | None  # the visit planned from this one's next appointment
     visited_at: datetime | None
@@ -204,6 +209,10 @@ class VisitOut(Schema):
     report: str | None
     reported_at: datetime | None
     expenses: CostsOut | None  # with the report
+    # Finance's reimbursement of the reported expenses (seed 000 §22 ⑩ 费用报销).
+    reimbursed_at: datetime | None
+    reimbursed_by: str | None
+    reimbursed_amount: Decimal | None
     cancel_reason: str | None
     created_at: datetime
     version: int
@@ -217,7 +226,7 @@ class VisitSummary(Schema):
     owner_id: str
     purpose: str
     planned_at: datetime
-    status: VisitStatus
+    status: VisitShownStatus
     version: int
 
 

@@ -1,9 +1,11 @@
 """Interaction rules: visits from plan to report, receptions and gifts through the approval
 engine, calls with their outcome.
 
-- A **visit** is planned for a customer (it sits at their node), made (needs, objections,
-  gifts handed over, the next appointment, which plans the follow-up visit), then reported
-  with its expenses; a planned visit may be cancelled.
+- A **visit** is planned for a customer (it sits at their node), applied for through the
+  ``visit_application`` chain (the customer relations supervisor; the customer service
+  manager when referred on: seed 000 §22), made once approved (needs, objections, gifts
+  handed over, the next appointment, which plans the follow-up visit), then reported with
+  its expenses, which finance reimburses once; a visit not yet made may be cancelled.
 - A **reception** (or hospitality) is applied for at a project or branch with a budget by
   meals, transport, gifts and other; the ``reception_application`` chain (customer-service
   manager, general manager, finance by default) decides it; once approved it is held and
@@ -75,18 +77,22 @@ from app.domains.interactions.services.receptions import (
     update_reception,
 )
 from app.domains.interactions.services.visits import (
+    VISIT_REQUEST,
     VISIT_SORT,
+    apply_for_visit,
     cancel_visit,
     create_visit,
     get_visit,
     list_visits,
     record_visit,
+    reimburse_visit,
     report_visit,
     update_visit,
     visit_out,
 )
 
 REQUEST_TYPES = [RECEPTION_REQUEST, GIFT_REQUEST, REPORT_REQUEST]  # the domain's declaration names this list
+REQUEST_TYPES += [VISIT_REQUEST]
 
 __all__ = [
     "APPLICATION_RECORD", "APPLICATION_SORT", "CALL", "CALL_SORT", "GIFT_APPLICATION", "GIFT_PLAN", "GIFT_REQUEST",
@@ -100,4 +106,5 @@ __all__ = [
     "reception_out", "record_visit", "reimburse", "report_reception", "report_visit", "submit_reception",
     "update_gift_plan",
     "update_reception", "update_visit", "visit_out",
+    "VISIT_REQUEST", "apply_for_visit", "reimburse_visit",
 ]

@@ -28,11 +28,13 @@ register_permissions({
     READ: "See visits, receptions, gift plans and applications, and calls in one's subtree.",
     WRITE: "Plan, record and report visits; apply for and report receptions; plan gifts and apply for them; "
            "log calls, in one's subtree.",
-    REIMBURSE: "Reimburse a reception's costs once its report was reviewed (finance), in one's subtree.",
+    REIMBURSE: "Reimburse a reception's costs once its report was reviewed, and a visit's reported expenses "
+               "(finance), in one's subtree.",
 })
 
 VISIT, RECEPTION, GIFT_PLAN, GIFT_APPLICATION, CALL = "visit", "reception", "gift_plan", "gift_application", "call"
 RECEPTION_TYPE, GIFT_TYPE, REPORT_TYPE = "reception_application", "gift_application", "reception_report"
+VISIT_TYPE = "visit_application"
 PHONE = "calls.phone"  # the sealed column's associated data
 IX_PHONE = "phone"  # the customers domain's blind-index namespace: a call's number finds the customer's
 ZERO = Decimal("0.00")
