@@ -36,18 +36,27 @@ async def _orders(ctx: Ctx) -> Made:
     return Made(params={}, values=[], url=None, bodies={"POST": order_body(customer["id"])})
 
 
-async def _order(ctx: Ctx) -> Made:
+async def _new_order(ctx: Ctx) -> tuple[dict[str, Any], str]:
     customer, _, _ = await _new_customer(ctx)
-    o, location = await _create(ctx, ORDERS, order_body(customer["id"], item=f"A-only order {ctx.mark}"))
+    return await _create(ctx, ORDERS, order_body(customer["id"], item=f"A-only order {ctx.mark}"))
+
+
+async def _order(ctx: Ctx) -> Made:
+    o, location = await _new_order(ctx)
     return Made(params={"order_id": o["id"]}, values=[o["id"], o["number"], o["item"]], url=location)
 
 
+async def _step(ctx: Ctx, url: str, order: dict[str, Any], move: str, body: dict[str, Any]) -> dict[str, Any]:
+    moved = await ctx.client.post(f"{url}/{move}", json=body,
+                                  headers={**ctx.auth, "If-Match": f'"{order["version"]}"'})
+    assert moved.status_code == 200, moved.text
+    return moved.json()  # type: ignore[no-any-return]
+
+
 async def _confirmed(ctx: Ctx, **bodies: Any) -> Made:
-    made = await _order(ctx)
-    confirmed = await ctx.client.post(f"{made.url}/confirm", json={},
-                                      headers={**ctx.auth, "If-Match": f'"{1}"'})
-    assert confirmed.status_code == 200, confirmed.text
-    return Made(params=made.params, values=made.values, url=made.url, bodies=bodies)
+    o, location = await _new_order(ctx)
+    await _step(ctx, location, o, "confirm", {})
+    return Made(params={"order_id": o["id"]}, values=[o["id"], o["number"], o["item"]], url=location, bodies=bodies)
 
 
 async def _confirm(ctx: Ctx) -> Made:
@@ -64,11 +73,10 @@ async def _delivery(ctx: Ctx) -> Made:
 
 
 async def _feedback(ctx: Ctx) -> Made:
-    made = await _confirmed(ctx)
-    done = await ctx.client.post(f"{made.url}/delivery", json={"inspection": "accepted"},
-                                 headers={**ctx.auth, "If-Match": '"2"'})
-    assert done.status_code == 200, done.text
-    return Made(params=made.params, values=made.values, url=made.url, bodies={"POST": {"rating": 5}})
+    o, location = await _new_order(ctx)
+    await _step(ctx, location, await _step(ctx, location, o, "confirm", {}), "delivery", {"inspection": "accepted"})
+    return Made(params={"order_id": o["id"]}, values=[o["id"], o["number"], o["item"]], url=location,
+                bodies={"POST": {"rating": 5}})
 
 
 async def _cancel(ctx: Ctx) -> Made:

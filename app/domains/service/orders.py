@@ -278,20 +278,19 @@ async def _tell_staff(session: AsyncSession, people: list[str], o: SaleOrder, ev
 
 async def confirm(session: AsyncSession, authz: Authorizer, o: SaleOrder, path: str, data: ConfirmIn) -> SaleOrder:
     authz.require(CONFIRM, path)
+    settings, _ = await tenant_settings.get(session, SETTINGS)
+    # Who is told is read before the order changes: its version then moves once.
+    told = [(d, await holders(session, path, role=d.role)) for d in settings_of(settings).departments]
     before = audit.snapshot(o)
     o.status = FLOW.to("confirm", o.status, OrderStatus.confirmed, _label(o))
     o.confirmed_at, o.confirmed_by = clock.utcnow(), authz.principal.subject
     o.confirm_note, o.expected_at = data.note, data.expected_at
-    settings, _ = await tenant_settings.get(session, SETTINGS)
-    told = []
-    for d in settings_of(settings).departments:
-        people = await holders(session, path, role=d.role)
-        count = await _tell_staff(
+    o.departments = [{"code": d.code, "name": d.name, "role": d.role, "told": len(people)} for d, people in told]
+    for d, people in told:
+        await _tell_staff(
             session, people, o, "orders.confirmed", f"订单 {o.number} 已确认，请准备 Order {o.number} confirmed",
             f"订单 {o.number}（{o.item}）已确认，请{d.name}按订单要求准备。\n"
             f"Order {o.number} ({o.item}) is confirmed: {d.name}, please prepare for it.")
-        told.append({"code": d.code, "name": d.name, "role": d.role, "told": count})
-    o.departments = told
     return await saved(session, o, "orders.confirm", ORDER, before=before)
 
 
