@@ -114,6 +114,12 @@ async def test_evaluate_calls_and_read_agent_performance(client: Any, db: Any, m
         {"code": "resolution", "name": "问题解决", "weight": 70, "source": "000 §9 ⑥"}]})
     assert changed.status_code == 200, changed.text
     fourth = await _call(client, zhao, project, "投诉噪音", "2026-03-09T11:00:00+08:00")
+    # A supervisor who takes calls too does not score their own.
+    await assign(db, org, sup_id, "call_agent", org.project)
+    own_call = await _call(client, as_(mint, org, sup_id), project, "代班接听", "2026-03-09T12:00:00+08:00")
+    self_scored = await client.post(f"{API}/evaluations", headers=sup, json={
+        "callId": own_call["id"], "marks": [{"code": "greeting", "rating": 5}, {"code": "resolution", "rating": 5}]})
+    assert self_scored.status_code == 403 and "own call" in self_scored.json()["detail"]
     e4 = await ok(await client.post(f"{API}/evaluations", headers=sup, json={
         "callId": fourth["id"], "marks": [{"code": "greeting", "rating": 5}, {"code": "resolution", "rating": 0}]}))
     assert e4["total"] == "30.00" and len(e4["scores"]) == 2
