@@ -153,6 +153,10 @@ async def test_receive_confirm_late_progress_and_deliver(client: Any, db: Any, m
     assert twice.status_code == 409
     cancel = await client.post(f"{API}/{order['id']}/cancel", headers=_if(centre, order), json={"reason": "x"})
     assert cancel.status_code == 409
+    # The order is part of the customer's history.
+    history = await ok(await client.get(f"/api/v1/customers/{customer['id']}/timeline", headers=world.admin,
+                                        params={"kind": "order"}), 200)
+    assert [(e["id"], e["status"]) for e in history["items"]] == [(order["id"], "delivered")]
 
 
 async def test_in_time_declined_updates_and_feedback_at_delivery(client: Any, db: Any, mint: Any,

@@ -28,4 +28,5 @@ DOMAIN = Domain(
     catalogue="tests.catalogue.service",
     demo="app.domains.service.demo:seed_demo",
     personal="app.domains.service.personal:PERSONAL",
+    timeline="app.domains.service.timeline:TIMELINE",
 )
