@@ -36,6 +36,7 @@ from app.domains import (
     org,
     privacy,
     property,
+    service,
     surveys,
     visiting,
 )
@@ -59,6 +60,7 @@ DOMAINS: tuple[Domain, ...] = (
     club.DOMAIN,  # after surveys: activities are evaluated with a questionnaire
     forums.DOMAIN,
     care.DOMAIN,  # after club: birthdays are members'
+    service.DOMAIN,  # after care and interactions: progress goes by care channels; calls are evaluated
     audit.DOMAIN,
     privacy.DOMAIN,  # after every domain whose personal data it reaches
 )

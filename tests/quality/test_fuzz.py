@@ -134,6 +134,12 @@ CONFIG: dict[str, Any] = {
         {"include-operation-id": ["createVisitArea", "updateVisitArea", "createRegionalVisitPlan",
                                   "updateRegionalVisitPlan"],
          "checks": {"positive_data_acceptance": {"expected-statuses": [*_POSITIVE_DEFAULT, "422"]}}},
+        # In-sale orders and call quality: an order received no later than now, departments and
+        # scorecard criteria with distinct codes, every criterion of the scorecard marked once, a
+        # performance period ending after it starts: 422 naming the field.
+        {"include-operation-id": ["receiveOrder", "putOrderSettings", "putCallScorecard", "evaluateCall",
+                                  "getAgentPerformance"],
+         "checks": {"positive_data_acceptance": {"expected-statuses": [*_POSITIVE_DEFAULT, "422"]}}},
     ],
 }
 
