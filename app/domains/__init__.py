@@ -28,6 +28,7 @@ from app.domains import (
     club,
     complaints,
     confidentiality,
+    custinfo,
     customers,
     forums,
     grading,
@@ -59,6 +60,7 @@ DOMAINS: tuple[Domain, ...] = (
     care.DOMAIN,  # after club: birthdays are members'
     audit.DOMAIN,
     privacy.DOMAIN,  # after every domain whose personal data it reaches
+    custinfo.DOMAIN,  # after customers and approvals: reviews, developments and information name customers
 )
 
 
