@@ -79,16 +79,16 @@ class ReviewController(Controller):
         review, _ = await reviews.get_review(session, authz, review_id)
         return with_etag(await reviews.review_out(session, review), review.version)
 
-    @get("/reviews/{review_id:uuid}/items", operation_id="listCustomerReviewItems",
-         summary="The customer records a review listed",
-         description="The records the review listed that lie in the caller's subtree, by `validUntil`; filter by "
+    @get("/review-items", operation_id="listCustomerReviewItems", summary="The customer records reviews listed",
+         description="The records listed by quarterly reviews that lie in the caller's subtree (a project's "
+                     "specialist works their part of the group's review), by `validUntil`; filter by review, by "
                      "outcome (`pending` for what is left to work) or by `due`.",
-         dependencies={"page": page_params(*reviews.ITEM_SORT)}, **requires(READ, errors=[404]))
-    async def list_items(self, session: AsyncSession, authz: Authorizer, page: PageParams, review_id: uuid.UUID,
+         dependencies={"page": page_params(*reviews.ITEM_SORT)}, **requires(READ))
+    async def list_items(self, session: AsyncSession, authz: Authorizer, page: PageParams,
+                         review_id: uuid.UUID | None = Parameter(query="reviewId", default=None),
                          outcome: ReviewOutcome | None = Parameter(query="outcome", default=None),
                          due: ReviewDue | None = Parameter(query="due", default=None)) -> Page[ReviewItemOut]:
-        review, _ = await reviews.get_review(session, authz, review_id)
-        return await reviews.list_items(session, authz, review, page, outcome=outcome, due=due)
+        return await reviews.list_items(session, authz, page, review_id=review_id, outcome=outcome, due=due)
 
     @post("/reviews/{review_id:uuid}/close", operation_id="closeCustomerReview", summary="Close a worked review",
           description="Needs `custinfo.review` at the review's node and If-Match; 409 while a listed record is "

@@ -186,10 +186,11 @@ async def item_out(session: AsyncSession, i: CustomerReviewItem) -> ReviewItemOu
     return _item_out(i, number, name)
 
 
-async def list_items(session: AsyncSession, authz: Authorizer, review: CustomerReview, params: PageParams, *,
+async def list_items(session: AsyncSession, authz: Authorizer, params: PageParams, *, review_id: uuid.UUID | None,
                      outcome: ReviewOutcome | None, due: ReviewDue | None) -> Page[ReviewItemOut]:
-    stmt = select(CustomerReviewItem).where(CustomerReviewItem.review_id == review.id,
-                                            authz.visible(READ, CustomerReviewItem.node_id))
+    stmt = select(CustomerReviewItem).where(authz.visible(READ, CustomerReviewItem.node_id))
+    if review_id is not None:
+        stmt = stmt.where(CustomerReviewItem.review_id == review_id)
     if outcome is not None:
         stmt = stmt.where(CustomerReviewItem.outcome == outcome)
     if due is not None:
