@@ -86,11 +86,12 @@ async def development_deciders(ctx: Ctx, project_id: str) -> list[dict[str, str]
     return await deciders(ctx, [(role, branch) for role in DEVELOPMENT_CHAIN])
 
 
-async def development_body(ctx: Ctx) -> dict[str, Any]:
+async def development_body(ctx: Ctx) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    """A qualified prospect's application, and the chain's deciders (named when it is made)."""
     project, _ = await _new_project(ctx)
-    await development_deciders(ctx, project["id"])
+    people = await development_deciders(ctx, project["id"])
     screening, customer = await screening_at(ctx, project["id"])
-    return {"screeningId": screening["id"], "customerId": customer["id"], "plan": f"A-only plan {ctx.mark}"}
+    return {"screeningId": screening["id"], "customerId": customer["id"], "plan": f"A-only plan {ctx.mark}"}, people
 
 
 async def _screenings(ctx: Ctx) -> Made:
@@ -109,17 +110,16 @@ async def _screening(ctx: Ctx) -> Made:
 
 
 async def _developments(ctx: Ctx) -> Made:
-    return Made(params={}, values=[], url=None, bodies={"POST": await development_body(ctx)})
+    body, _ = await development_body(ctx)
+    return Made(params={}, values=[], url=None, bodies={"POST": body})
 
 
 def _development(*, approved: bool, post: dict[str, Any]) -> Factory:
     async def make(ctx: Ctx) -> Made:
-        body = await development_body(ctx)
+        body, people = await development_body(ctx)
         d, location = await _create(ctx, f"{BASE}/developments", body)
         if approved:
-            project = (await _ok(await ctx.client.get(f"{BASE}/screenings/{body['screeningId']}",
-                                                      headers=ctx.auth)))["nodeId"]
-            await approve(ctx, d["approvalRequestId"], await development_deciders(ctx, project))
+            await approve(ctx, d["approvalRequestId"], people)
         return Made(params={"development_id": d["id"]}, values=[d["id"], d["number"], d["plan"]], url=location,
                     bodies={"POST": post})
 
