@@ -208,7 +208,7 @@ FACTORIES: dict[str, Factory] = {
     f"{BASE}/developments": _developments,
     f"{BASE}/developments/{{development_id:uuid}}": _development(approved=False, post={}),
     f"{BASE}/developments/{{development_id:uuid}}/reports": _development(approved=True, post={
-        "periodStart": "2026-11-01", "periodEnd": "2026-11-30", "progress": "catalogue"}),
+        "periodEnd": "2099-11-30", "progress": "catalogue"}),
     f"{BASE}/developments/{{development_id:uuid}}/close": _development(approved=True, post={
         "result": "won", "note": "catalogue"}),
     f"{BASE}/needs": _needs,
@@ -284,7 +284,7 @@ def _write_bodies() -> dict[tuple[str, str], Callable[[Any, Any], Any]]:
         (f"{BASE}/reviews/{{review_id:uuid}}/close", "POST"): lambda w, u: {},
         (f"{BASE}/review-items/{{item_id:uuid}}/work", "POST"): lambda w, u: {"outcome": "retired"},
         (f"{BASE}/developments/{{development_id:uuid}}/reports", "POST"): lambda w, u: {
-            "periodStart": "2026-11-01", "periodEnd": "2026-11-30", "progress": "changed"},
+            "periodEnd": "2099-11-30", "progress": "changed"},
         (f"{BASE}/developments/{{development_id:uuid}}/close", "POST"): lambda w, u: {"result": "dropped",
                                                                                      "note": "changed"},
         (f"{BASE}/needs/{{need_id:uuid}}", "PATCH"): lambda w, u: {"description": "changed"},

@@ -97,7 +97,10 @@ async def test_the_quarterly_review_of_the_customer_base(client: Any, db: Any, m
     assert missing.status_code == 422 and missing.json()["errors"][0]["field"] == "validUntil"
     inside = await client.post(work, headers=_if(specialist, expired["version"]),
                                json={"outcome": "confirmed", "validUntil": "2027-03-01"})
-    assert inside.status_code == 422  # a renewal reaches beyond the quarter
+    assert inside.status_code == 409  # a renewal reaches beyond the quarter under review
+    retire_with_date = await client.post(work, headers=_if(specialist, expired["version"]),
+                                         json={"outcome": "retired", "validUntil": "2027-12-31"})
+    assert retire_with_date.status_code == 422
     done = await ok(await client.post(work, headers=_if(specialist, expired["version"]), json={
         "outcome": "confirmed", "validUntil": "2027-12-31", "note": "电话核实无变化"}), 200)
     assert done["outcome"] == "confirmed" and done["newValidUntil"] == "2027-12-31" and done["workedBy"]
@@ -174,7 +177,7 @@ async def test_customer_development_from_screening_to_periodic_reports(client: A
         "screeningId": screening["id"], "customerId": keen["id"], "plan": "again"})
     assert twice.status_code == 409
     early = await client.post(f"{url}/reports", headers=_if(developer, applied["version"]), json={
-        "periodStart": "2026-12-01", "periodEnd": "2026-12-14", "progress": "x"})
+        "periodEnd": "2026-12-14", "progress": "x"})
     assert early.status_code == 409
 
     request = f"/api/v1/approvals/requests/{applied['approvalRequestId']}"
@@ -189,9 +192,13 @@ async def test_customer_development_from_screening_to_periodic_reports(client: A
     assert approved["reportOverdue"] is False
 
     reported = await ok(await client.post(f"{url}/reports", headers=_if(developer, approved["version"]), json={
-        "periodStart": str(today), "periodEnd": str(today + timedelta(days=13)),
-        "progress": "已看样板间，对学区满意", "nextSteps": "下周复访，讨论付款方式"}), 200)
-    assert [r["progress"] for r in reported["reports"]] == ["已看样板间，对学区满意"]
+        "periodEnd": str(today + timedelta(days=13)), "progress": "已看样板间，对学区满意",
+        "nextSteps": "下周复访，讨论付款方式"}), 200)
+    [report] = reported["reports"]
+    assert (report["periodStart"], report["periodEnd"]) == (str(today), str(today + timedelta(days=13)))
+    overlap = await client.post(f"{url}/reports", headers=_if(developer, reported["version"]), json={
+        "periodEnd": str(today + timedelta(days=5)), "progress": "x"})
+    assert overlap.status_code == 409 and overlap.json()["errors"][0]["field"] == "periodEnd"
     _at(monkeypatch, f"{today + timedelta(days=20)}T10:00:00")
     late = await ok(await client.get(url, headers=developer), 200)
     assert late["reportOverdue"] is True  # the next report was due six days ago
@@ -199,7 +206,7 @@ async def test_customer_development_from_screening_to_periodic_reports(client: A
                                         json={"result": "won", "note": "已签认购书"}), 200)
     assert closed["status"] == "closed" and closed["result"] == "won" and closed["reportOverdue"] is False
     after = await client.post(f"{url}/reports", headers=_if(developer, closed["version"]), json={
-        "periodStart": str(today), "periodEnd": str(today), "progress": "x"})
+        "periodEnd": str(today + timedelta(days=30)), "progress": "x"})
     assert after.status_code == 409
     listed = await ok(await client.get(f"{API}/developments", headers=developer,
                                        params={"customerId": keen["id"]}), 200)

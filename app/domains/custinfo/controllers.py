@@ -90,7 +90,8 @@ class ReviewController(Controller):
                          due: ReviewDue | None = Parameter(query="due", default=None)) -> Page[ReviewItemOut]:
         return await reviews.list_items(session, authz, page, review_id=review_id, outcome=outcome, due=due)
 
-    @post("/reviews/{review_id:uuid}/close", operation_id="closeCustomerReview", summary="Close a worked review",
+    @post("/reviews/{review_id:uuid}/close", operation_id="closeCustomerReview", status_code=200,
+          summary="Close a worked review",
           description="Needs `custinfo.review` at the review's node and If-Match; 409 while a listed record is "
                       "pending or when closed already.",
           **requires(WRITE, errors=[404, 409, 412, 428]))
@@ -107,7 +108,7 @@ class ReviewController(Controller):
         item, _ = await reviews.get_item(session, authz, item_id)
         return with_etag(await reviews.item_out(session, item), item.version)
 
-    @post("/review-items/{item_id:uuid}/work", operation_id="workCustomerReviewItem",
+    @post("/review-items/{item_id:uuid}/work", operation_id="workCustomerReviewItem", status_code=200,
           summary="Work a listed customer record: renew it or retire it",
           description="Needs `custinfo.review` at the customer's node and If-Match. `confirmed` or `updated` (the "
                       "record corrected first through `PATCH /customers/{id}`) sets the customer's `validUntil` to "
@@ -181,7 +182,7 @@ class DevelopmentController(Controller):
         d, _ = await developments.get_development(session, authz, development_id)
         return with_etag(await developments.development_out(session, d), d.version)
 
-    @post("/developments/{development_id:uuid}/reports", operation_id="reportCustomerDevelopment",
+    @post("/developments/{development_id:uuid}/reports", operation_id="reportCustomerDevelopment", status_code=200,
           summary="Report on an approved development (定期汇报)",
           description="Needs `custinfo.develop` and If-Match; only while approved and open (409). The next report "
                       "is due `reportEveryDays` later.",
@@ -192,7 +193,7 @@ class DevelopmentController(Controller):
                              lambda d, path: developments.report_development(session, authz, d, path, data),
                              lambda d: developments.development_out(session, d))
 
-    @post("/developments/{development_id:uuid}/close", operation_id="closeCustomerDevelopment",
+    @post("/developments/{development_id:uuid}/close", operation_id="closeCustomerDevelopment", status_code=200,
           summary="Close a development, won or dropped",
           description="Needs `custinfo.develop` and If-Match; a decided application only (409 while pending).",
           **requires(WRITE, errors=[404, 409, 412, 428]))
@@ -314,7 +315,7 @@ class InformationController(Controller):
         item, _ = await information.get_item(session, authz, item_id)
         return with_etag(information.item_out(item), item.version)
 
-    @post("/items/{item_id:uuid}/review", operation_id="reviewInformationItem",
+    @post("/items/{item_id:uuid}/review", operation_id="reviewInformationItem", status_code=200,
           summary="Review a collected item at customer affairs",
           description="Needs `custinfo.affairs` and If-Match: accepted (it meets the requirements) or rejected, "
                       "with a note; 409 once reviewed.",
@@ -327,7 +328,7 @@ class InformationController(Controller):
         return await updated(request, information.get_item(session, authz, item_id, lock=True),
                              lambda i, path: information.review_item(session, authz, i, path, data), show)
 
-    @post("/items/{item_id:uuid}/classify", operation_id="classifyInformationItem",
+    @post("/items/{item_id:uuid}/classify", operation_id="classifyInformationItem", status_code=200,
           summary="Classify an accepted item into the information base",
           description="Needs `custinfo.affairs` and If-Match: its topic and tags; an accepted or classified item "
                       "only (409).",

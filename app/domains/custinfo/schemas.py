@@ -25,7 +25,6 @@ Text1000 = Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
 Text2000 = Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
 Department = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=ONE_LINE_PATTERN,
                                          examples=["工程部 Engineering"])]
-Tag = Annotated[str, msgspec.Meta(min_length=1, max_length=50, pattern=ONE_LINE_PATTERN)]
 
 # ----------------------------------------------------------------------- quarterly review
 
@@ -82,14 +81,29 @@ class ReviewItemOut(Schema):
     version: int
 
 
-class ReviewItemWork(Input):
-    """How a listed record was worked: ``confirmed`` (still right) or ``updated`` (corrected
-    through the customer's routes first) renew it with ``validUntil``, after the quarter's end;
-    ``retired`` makes the customer inactive."""
+class ConfirmItem(Input, tag="confirmed", tag_field="outcome"):
+    """Checked and still right: renewed until ``validUntil``, after the quarter's end (409 otherwise)."""
 
-    outcome: Literal["confirmed", "updated", "retired"]
-    valid_until: date | None = None
+    valid_until: date
     note: Text1000 | None = None
+
+
+class UpdateItem(Input, tag="updated", tag_field="outcome"):
+    """Corrected (through ``PATCH /customers/{id}`` first) and renewed until ``validUntil``,
+    after the quarter's end (409 otherwise)."""
+
+    valid_until: date
+    note: Text1000 | None = None
+
+
+class RetireItem(Input, tag="retired", tag_field="outcome"):
+    """No longer a live customer: made inactive."""
+
+    note: Text1000 | None = None
+
+
+# How a listed record was worked.
+ReviewItemWork = ConfirmItem | UpdateItem | RetireItem
 
 
 class ReviewClose(Input):
@@ -146,7 +160,9 @@ class DevelopmentCreate(Input):
 
 
 class DevelopmentReportIn(Input):
-    period_start: date
+    """⑥ A periodic report: the period runs from the approval (or the previous report's end) to
+    ``periodEnd``."""
+
     period_end: date
     progress: Text2000
     next_steps: Text1000 | None = None
@@ -243,7 +259,8 @@ class ItemClassify(Input):
     """4.8.4 File a reviewed item under its topic, with tags the departments asked for."""
 
     topic: InfoTopic
-    tags: Annotated[list[Tag], msgspec.Meta(max_length=20)] = []
+    # Blank tags are dropped, the rest trimmed to 50 characters, each kept once.
+    tags: Annotated[list[str], msgspec.Meta(max_length=20)] = []
 
 
 class ItemOut(Schema):

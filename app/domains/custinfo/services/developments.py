@@ -12,10 +12,11 @@ under review is its approval request's, read from the engine.
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, exists, select
+from sqlalchemy import Select, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import audit, clock
@@ -66,7 +67,7 @@ from app.domains.custinfo.services.common import (
 from app.domains.customers.lookups import customer_for
 from app.domains.customers.models import Customer, CustomerUnit
 from app.domains.customers.references import register_customer_reference
-from app.tenants.bound import local_year, today
+from app.tenants.bound import local_year, time_zone, today
 
 register_customer_reference(ScreeningEntry, "customer_id")
 register_customer_reference(Development, "customer_id")
@@ -230,11 +231,15 @@ async def report_development(session: AsyncSession, authz: Authorizer, d: Develo
     status = _status(d, await request_status(session, d.approval_request_id))
     if status != "approved":
         raise conflict(f"development {d.number}", status, "only an approved development open is reported on")
-    if data.period_end < data.period_start:
-        raise ProblemError("validation", "The period ends before it starts.",
-                           errors=[field_error("periodEnd", "not before periodStart")])
+    last = await session.scalar(select(func.max(DevelopmentReport.period_end))
+                                .where(DevelopmentReport.development_id == d.id))
+    start = last + timedelta(days=1) if last is not None else await _approved_on(session, d)
+    if data.period_end < start:
+        raise ProblemError("conflict", f"Development {d.number} is reported on up to {start - timedelta(days=1)}: "
+                                       "a report covers the days after that.",
+                           errors=[field_error("periodEnd", f"on or after {start}")])
     before = audit.snapshot(d)
-    report = DevelopmentReport(development_id=d.id, period_start=data.period_start, period_end=data.period_end,
+    report = DevelopmentReport(development_id=d.id, period_start=start, period_end=data.period_end,
                                progress=data.progress, next_steps=data.next_steps,
                                reported_by=authz.principal.subject)
     session.add(report)
@@ -242,7 +247,14 @@ async def report_development(session: AsyncSession, authz: Authorizer, d: Develo
     d.updated_at = clock.utcnow()
     return await saved(session, d, "custinfo.development.report", DEVELOPMENT, before=before,
                        snapshot=lambda x: {**audit.snapshot(x), "report": {
-                           "periodStart": str(data.period_start), "periodEnd": str(data.period_end)}})
+                           "periodStart": str(start), "periodEnd": str(data.period_end)}})
+
+
+async def _approved_on(session: AsyncSession, d: Development) -> date:
+    """The day the chain approved the application (its first report's period starts then)."""
+    decided = await session.scalar(select(ApprovalRequest.decided_at)
+                                   .where(ApprovalRequest.id == d.approval_request_id))
+    return (decided or clock.utcnow()).astimezone(ZoneInfo(await time_zone(session))).date()
 
 
 async def close_development(session: AsyncSession, authz: Authorizer, d: Development, path: str,

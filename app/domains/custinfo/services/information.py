@@ -209,7 +209,8 @@ async def classify_item(session: AsyncSession, authz: Authorizer, item: Informat
     before = _item_snapshot(item)
     item.status = ITEM_FLOW.to("classify", item.status, InfoItemStatus.classified,
                                f"Information item {item.number}")
-    item.topic, item.tags, item.classified_at = data.topic, list(dict.fromkeys(data.tags)), clock.utcnow()
+    tags = [t for t in (" ".join(tag.split())[:50] for tag in data.tags) if t]
+    item.topic, item.tags, item.classified_at = data.topic, list(dict.fromkeys(tags)), clock.utcnow()
     return await saved(session, item, "custinfo.item.classify", ITEM, before=before, snapshot=_item_snapshot)
 
 

@@ -33,6 +33,7 @@ from app.domains.custinfo.models import (
     ReviewStatus,
 )
 from app.domains.custinfo.schemas import (
+    RetireItem,
     ReviewClose,
     ReviewCreate,
     ReviewItemOut,
@@ -220,14 +221,13 @@ async def work_item(session: AsyncSession, authz: Authorizer, item: CustomerRevi
         raise conflict(f"customer review {review.number}", review.status.value, "its records are no longer worked")
     label = "Review item"
     ITEM_FLOW.require("work", item.outcome, label)
-    outcome = ReviewOutcome(data.outcome)
-    if outcome is ReviewOutcome.retired:
-        if data.valid_until is not None:
-            raise ProblemError("validation", "A retired record gets no new validity.",
-                               errors=[field_error("validUntil", "not for a retired record")])
-    elif data.valid_until is None or data.valid_until <= review.ends_on:
-        raise ProblemError("validation", f"A renewed record is valid beyond the quarter (after {review.ends_on}).",
-                           errors=[field_error("validUntil", f"required, after {review.ends_on}")])
+    outcome = ReviewOutcome(type(data).__struct_config__.tag)
+    valid_until = None if isinstance(data, RetireItem) else data.valid_until
+    if valid_until is not None and valid_until <= review.ends_on:
+        # The quarter under review decides what counts as renewed: the review's state.
+        raise ProblemError("conflict", f"A renewed record is valid beyond the quarter under review (after "
+                                       f"{review.ends_on}).",
+                           errors=[field_error("validUntil", f"after {review.ends_on}")])
     customer = await session.scalar(select(Customer).where(Customer.id == item.customer_id).with_for_update())
     assert customer is not None
     if customer.merged_into_id is not None:
@@ -237,12 +237,12 @@ async def work_item(session: AsyncSession, authz: Authorizer, item: CustomerRevi
     if outcome is ReviewOutcome.retired:
         customer.status = CustomerStatus.inactive
     else:
-        customer.valid_until = data.valid_until
+        customer.valid_until = valid_until
     await saved(session, customer, "customers.update", CUSTOMER_ENTITY, before=customer_before,
                 snapshot=lambda c: safe_snapshot(c, keys), reason=f"quarterly review {review.number}")
     before = audit.snapshot(item)
     item.outcome = ITEM_FLOW.to("work", item.outcome, outcome, label)
-    item.new_valid_until, item.note = data.valid_until, data.note
+    item.new_valid_until, item.note = valid_until, data.note
     item.worked_by, item.worked_at = authz.principal.subject, clock.utcnow()
     return await saved(session, item, "custinfo.review.work", REVIEW_ITEM, before=before)
 
