@@ -356,3 +356,21 @@ async def test_the_archive_form_on_customer_records(client: Any, db: Any, mint: 
     assert (imported["region"], imported["legalRepresentative"], imported["registeredCapital"]) == (
         "华南", "钱恒信", "3000000.00")
     assert imported["sales"]["annual"] == "9000000.00" and imported["fax"].endswith("6666")
+
+
+async def test_the_demo_tenant_has_each_process_under_way(db: Any, demo: Any) -> None:
+    """`make run`'s demo: this quarter's review open at the group, the prospect's development
+    waiting for the development supervisor, engineering's need answered."""
+    from sqlalchemy import select
+
+    from app.domains.approvals.models import ApprovalRequest, RequestStatus
+    from app.domains.custinfo.models import CustomerReview, Development, InformationProvision, ReviewStatus
+
+    async with db.tenant_session(f"t_{demo.slug}") as session:
+        reviews = (await session.scalars(select(CustomerReview))).all()
+        developments = (await session.execute(select(Development, ApprovalRequest.status).join(
+            ApprovalRequest, ApprovalRequest.id == Development.approval_request_id))).all()
+        provisions = (await session.scalars(select(InformationProvision))).all()
+    assert [r.status for r in reviews] == [ReviewStatus.open]
+    assert [status for _, status in developments] == [RequestStatus.pending]
+    assert len(provisions) == 1 and len(provisions[0].item_ids) == 1

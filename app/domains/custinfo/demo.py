@@ -1,6 +1,6 @@
 """Customer information in the demo tenant: this quarter's review of the customer base open at
-the group, the walk-in prospect screened and qualified (ready for a development application),
-and engineering's need for opinions on the housing answered by customer affairs with a
+the group, the walk-in prospect screened, qualified and applied for (waiting for the
+development supervisor), and engineering's need for opinions on the housing answered by customer affairs with a
 customer's feedback, reviewed and classified."""
 
 from __future__ import annotations
@@ -12,8 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domains.access.authz import trusted
+from app.domains.access.services import grant_by_code
 from app.domains.custinfo.models import InfoChannel, InfoTopic
 from app.domains.custinfo.schemas import (
+    DevelopmentCreate,
     ItemClassify,
     ItemCreate,
     ItemReview,
@@ -32,12 +34,21 @@ async def seed_demo(session: AsyncSession, people: Any) -> None:
     prospect = await session.scalar(select(Customer).where(~Customer.id.in_(select(CustomerUnit.customer_id)))
                                     .order_by(Customer.number).limit(1))
     if prospect is not None:
-        await developments.create_screening(session, system, msgspec.convert({
+        screening = await developments.create_screening(session, system, msgspec.convert({
             "nodeId": str(prospect.node_id), "title": "学区房意向客户筛选 School-district prospects",
             "scope": "关注学区、首次置业的家庭客户 First-home families looking for a school district",
             "entries": [{"customerId": str(prospect.id), "qualified": True,
                          "reason": "老客户推荐，预算匹配，三个月内置业 Referred, fits the budget"}]},
             ScreeningCreate))
+        # The demo manager reviews it first (000 §17: the development supervisor), so the
+        # application waits in their approval inbox.
+        branch = await session.get(OrgNode, prospect.node_id)
+        assert branch is not None
+        await grant_by_code(session, account_id=people.staff_id, role_code="development_supervisor", node=branch)
+        await grant_by_code(session, account_id=people.staff_id, role_code="cs_manager", node=branch)
+        await developments.create_development(session, system, DevelopmentCreate(
+            screening_id=screening.id, customer_id=prospect.id, report_every_days=14,
+            plan="两周内邀约参观样板间，介绍学区配套与公积金贷款方案 Show the model flat within two weeks"))
     owner = await session.scalar(select(Customer).where(Customer.account_id == people.owner_id))
     if owner is None:
         return
