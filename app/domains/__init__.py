@@ -28,6 +28,7 @@ from app.domains import (
     club,
     complaints,
     confidentiality,
+    custinfo,
     customers,
     forums,
     grading,
@@ -63,6 +64,7 @@ DOMAINS: tuple[Domain, ...] = (
     service.DOMAIN,  # after care and interactions: progress goes by care channels; calls are evaluated
     audit.DOMAIN,
     privacy.DOMAIN,  # after every domain whose personal data it reaches
+    custinfo.DOMAIN,  # after customers and approvals: reviews, developments and information name customers
 )
 
 

@@ -38,6 +38,7 @@ from app.core.text import decode
 from app.domains.access.authz import Authorizer, load_authorizer
 from app.domains.customers import services
 from app.domains.customers.models import (
+    BusinessType,
     ContractStage,
     CreditRating,
     Customer,
@@ -68,7 +69,11 @@ BATCH = 500  # rows per INSERT and per progress report
 # which, no near-misses silently ignored), and one the API document can state whole.
 COLUMNS = (
     "kind", "name", "status", "gender", "phone", "email", "id_number", "address", "occupation", "interests",
-    "valid_until", "industry", "size", "credit_rating", "bank_name", "bank_account", "tax_id", "source",
+    "valid_until", "industry", "size", "credit_rating", "bank_name", "bank_account", "tax_id",
+    # The archive form's fields (seed 002, 客户档案表); lists and competition go through the API.
+    "region", "fax", "business_type", "company_nature", "legal_representative", "registered_capital",
+    "annual_sales", "monthly_purchasing", "invoice_phone", "invoice_requirements", "website", "purchase_needs",
+    "source",
     "purpose", "node_code", "building_code", "unit_number", "owner_role", "stage", "contract_number",
     "subscribed_on", "contracted_on", "payment_method", "amount",
 )
@@ -84,6 +89,8 @@ _EMAIL = re.compile(EMAIL_PATTERN)
 _AMOUNT = re.compile(r"^(0|[1-9][0-9]{0,11})(\.[0-9]{1,2})?$")
 _TAX_ID = re.compile(r"^[0-9A-Z]{15,20}$")
 _BANK_ACCOUNT = re.compile(r"^[0-9]{8,30}$")
+_FAX = re.compile(r"^\+?[0-9][0-9 -]{5,24}$")
+_WEBSITE = re.compile(r"^https?://[^\s]{1,290}$")
 
 
 # ------------------------------------------------------------------------ before the job
@@ -243,8 +250,16 @@ def _check(row: Row, ctx: Context, seen_phone: dict[str, int], seen_id: dict[str
         if len(v["address"]) > 300:
             errors.append(("address", "at most 300 characters"))
         c["address_sealed"] = ctx.keys.seal(services.ADDRESS, v["address"])
+    if v.get("region"):
+        c["region"] = v["region"][:100]
     person_only = ("gender", "id_number", "occupation", "interests")
-    enterprise_only = ("industry", "size", "credit_rating", "bank_name", "bank_account", "tax_id")
+    enterprise_only = ("industry", "size", "credit_rating", "bank_name", "bank_account", "tax_id", *ARCHIVE_ONLY)
+    for name in ("fax", "invoice_phone"):
+        # A person's invoice phone is refused below, as not a field of a person.
+        if v.get(name) and not (name == "invoice_phone" and kind is CustomerKind.person):
+            if not _FAX.match(v[name]):
+                errors.append((name, "a fax or landline number: digits, spaces and dashes"))
+            c.update(sealed_columns(ctx.keys, name, v[name]))
     for name in (enterprise_only if kind is CustomerKind.person else person_only if kind else ()):
         if v.get(name):
             errors.append((name, f"not a field of a {kind.value}"))
@@ -282,8 +297,41 @@ def _check(row: Row, ctx: Context, seen_phone: dict[str, int], seen_id: dict[str
                 if not pattern.match(v[name]):
                     errors.append((name, what))
                 c.update(sealed_columns(ctx.keys, name, v[name]))
+        _archive(v, c, errors)
     _place(row, ctx, errors, seen_unit)
     return errors
+
+
+# The archive form's enterprise columns (fax and region belong to persons too).
+ARCHIVE_ONLY = ("business_type", "company_nature", "legal_representative", "registered_capital", "annual_sales",
+                "monthly_purchasing", "invoice_phone", "invoice_requirements", "website", "purchase_needs")
+
+
+def _archive(v: dict[str, str], c: dict[str, Any], errors: list[tuple[str, str]]) -> None:
+    if v.get("business_type"):
+        c["business_type"] = _enum(v["business_type"], BusinessType, "business_type", errors)
+    for name, limit in (("company_nature", 100), ("legal_representative", 100), ("invoice_requirements", 500),
+                        ("purchase_needs", 1000)):
+        if v.get(name):
+            c[name] = v[name][:limit]
+    if v.get("website"):
+        if not _WEBSITE.match(v["website"]):
+            errors.append(("website", "an http(s) address"))
+        c["website"] = v["website"][:300]
+    if v.get("registered_capital"):
+        if _AMOUNT.match(v["registered_capital"]):
+            c["registered_capital"] = Decimal(v["registered_capital"])
+        else:
+            errors.append(("registered_capital", "yuan with at most 2 decimals, e.g. 5000000.00"))
+    sales = {}
+    for column, key in (("annual_sales", "annual"), ("monthly_purchasing", "monthlyPurchasing")):
+        if v.get(column):
+            if _AMOUNT.match(v[column]):
+                sales[key] = v[column]
+            else:
+                errors.append((column, "yuan with at most 2 decimals"))
+    if sales:
+        c["sales"] = sales
 
 
 def _place(row: Row, ctx: Context, errors: list[tuple[str, str]], seen_unit: dict[uuid.UUID, int]) -> None:
@@ -485,7 +533,8 @@ async def _write(session: AsyncSession, rows: list[Row], progress: Progress, off
         for j, row in enumerate(chunk):
             cid = new_id()
             number = format_number(services.SERIES, year, first + chunk_no * BATCH + j)
-            values = {"id": cid, "number": number, "version": 1, "interests": [], **row.customer}
+            values = {"id": cid, "number": number, "version": 1, "interests": [], "violations": [],
+                      "evaluations": [], **row.customer}
             customers.append(values)
             if row.ownership is not None:
                 ownerships.append({"id": new_id(), "customer_id": cid, "version": 1, **row.ownership})

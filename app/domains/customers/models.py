@@ -69,6 +69,15 @@ class CreditRating(str, enum.Enum):
     A = "A"
 
 
+class BusinessType(str, enum.Enum):
+    """The archive form's 类型 (seed 002, 客户档案表)."""
+
+    agent = "agent"  # 代理商
+    factory = "factory"  # 工厂
+    trading = "trading"  # 贸易公司
+    other = "other"  # 其他
+
+
 class ConsentKind(str, enum.Enum):
     behaviour = "behaviour"  # behaviour data (preferences, visit patterns) may be kept
     marketing = "marketing"  # promotions and care campaigns may be sent
@@ -141,6 +150,23 @@ class Customer(IdMixin, TimestampMixin, VersionMixin, TenantBase):
     bank_account_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)  # sensitive (PIPL art. 28)
     bank_account_index: Mapped[str | None] = mapped_column(String(40))
     tax_id_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # The archive form's fields (seed 002, 客户档案表). Fax and invoice phone reach a person:
+    # sealed like the e-mail; the rest describes the business.
+    region: Mapped[str | None] = mapped_column(String(100))  # 地区
+    fax_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)  # 传真
+    violations: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, nullable=False, default=list)  # 违规记录
+    evaluations: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, nullable=False, default=list)  # 客户评价
+    business_type: Mapped[BusinessType | None] = mapped_column(str_enum(BusinessType))  # 类型
+    company_nature: Mapped[str | None] = mapped_column(String(100))  # 公司性质
+    legal_representative: Mapped[str | None] = mapped_column(String(100), info=kept_plain(
+        "a company's legal representative is public in the business registration, and staff read it on the form"))
+    registered_capital: Mapped[Decimal | None] = mapped_column(Numeric(16, 2))  # 注册资本, yuan
+    sales: Mapped[dict[str, Any] | None] = mapped_column(JSONB)  # 销售额 and 月购买力, yuan as strings
+    competition: Mapped[dict[str, Any] | None] = mapped_column(JSONB)  # 竞争状况
+    invoice_phone_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)  # 财务开票信息: 电话
+    invoice_requirements: Mapped[str | None] = mapped_column(String(500))  # 开票特殊要求
+    website: Mapped[str | None] = mapped_column(String(300))  # 网址
+    purchase_needs: Mapped[str | None] = mapped_column(String(1000))  # 采购状况: the enterprise's purchase needs
     # Behaviour data: kept only while the customer's behaviour consent is active.
     behaviour: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     # A merged-away customer stays as a tombstone pointing to the survivor.

@@ -43,7 +43,8 @@ from app.domains.customers.services.common import (
 BLANK: dict[str, Any] = {
     "name": ANONYMISED, "account_id": None, "valid_until": None, "gender": None, "occupation": None,
     "interests": [], "industry": None, "bank_name": None, "behaviour": None, "phone_sealed": None,
-    "phone_index": None, "address_sealed": None, "id_number_sealed": None, "id_number_index": None,
+    "phone_index": None, "address_sealed": None, "region": None, "violations": [], "evaluations": [],
+    "legal_representative": None, "id_number_sealed": None, "id_number_index": None,
     **{f"{name}_sealed": None for name in PLAIN_SEALED},
     **{f"{name}_index": None for name, (_, namespace, _, _) in PLAIN_SEALED.items() if namespace},
 }
@@ -66,7 +67,9 @@ async def collect_profile(session: AsyncSession, customer_id: uuid.UUID) -> list
         "idNumber": open_sealed(keys, ID_NUMBER, c.id_number_sealed), "occupation": c.occupation,
         "interests": c.interests, "industry": c.industry, "size": c.size, "creditRating": c.credit_rating,
         "bankName": c.bank_name, "bankAccount": open_plain(keys, c, "bank_account"),
-        "taxId": open_plain(keys, c, "tax_id"), "behaviour": c.behaviour,
+        "taxId": open_plain(keys, c, "tax_id"), "behaviour": c.behaviour, "region": c.region,
+        "fax": open_plain(keys, c, "fax"), "invoicePhone": open_plain(keys, c, "invoice_phone"),
+        "legalRepresentative": c.legal_representative, "violations": c.violations, "evaluations": c.evaluations,
         "contacts": [{"name": x.name, "title": x.title, "phone": open_sealed(keys, CONTACT_PHONE, x.phone_sealed),
                       "email": open_sealed(keys, CONTACT_EMAIL, x.email_sealed)} for x in contacts],
     }]

@@ -16,6 +16,7 @@ import msgspec
 
 from app.core.schemas import ONE_LINE_PATTERN, Email, Input, Instant, Schema
 from app.domains.customers.models import (
+    BusinessType,
     ConsentChannel,
     ConsentKind,
     ContractStage,
@@ -65,6 +66,54 @@ Behaviour = Annotated[dict[str, BehaviourValue], msgspec.Meta(
     max_length=50, extra_json_schema={"extra": {"max_properties": 50}},
     description="Behaviour data (preferences, visit patterns, ...): kept only with an active behaviour consent.")]
 LiveStatus = Literal["active", "inactive", "lost"]  # "merged" is reached by merging only
+# The archive form's fields (seed 002, 客户档案表).
+Region = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=ONE_LINE_PATTERN, examples=["华南"])]
+Fax = Annotated[str, msgspec.Meta(pattern=r"^\+?[0-9][0-9 -]{5,24}$", examples=["0755-86001234"],
+                                  description="A fax or landline number; stored encrypted.")]
+Text500 = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+Text1000 = Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
+Website = Annotated[str, msgspec.Meta(pattern=r"^https?://[^\s]{1,290}$", examples=["https://www.example.cn"])]
+
+
+class SalesIn(Input):
+    """销售额 and 月购买力: yearly sales, off- and peak-season sales, and the monthly purchasing
+    power (what the customer buys from every supplier in a month), in yuan."""
+
+    annual: Amount | None = None
+    off_season: Amount | None = None
+    peak_season: Amount | None = None
+    monthly_purchasing: Amount | None = None
+    off_season_monthly_purchasing: Amount | None = None
+    peak_season_monthly_purchasing: Amount | None = None
+
+
+class CompetitionIn(Input):
+    """竞争状况: competitors' products at the customer, the customer's satisfaction with them,
+    the competitor's sales representative and their relation to the customer."""
+
+    competitor_products: Text500 | None = None
+    satisfaction: Text500 | None = None
+    competitor_representative: Text500 | None = None
+    representative_relation: Text500 | None = None
+
+
+class ViolationIn(Input):
+    """违规记录: when, what kind, what happened."""
+
+    on: date
+    kind: Text100
+    description: Text1000
+
+
+class EvaluationIn(Input):
+    """客户评价: who evaluated the customer and what they said."""
+
+    evaluator: Text100
+    evaluation: Text1000
+
+
+Violations = Annotated[list[ViolationIn], msgspec.Meta(max_length=100)]
+Evaluations = Annotated[list[EvaluationIn], msgspec.Meta(max_length=100)]
 
 
 # ------------------------------------------------------------------------------ input
@@ -115,6 +164,10 @@ class _Common(Input, kw_only=True):
     account_id: uuid.UUID | None = None  # the owner's platform account, for self-service
     units: Annotated[list[OwnershipIn], msgspec.Meta(max_length=20)] = []
     consents: Annotated[list[ConsentIn], msgspec.Meta(max_length=10)] = []
+    region: Region | None = None
+    fax: Fax | None = None
+    violations: Violations = []
+    evaluations: Evaluations = []
 
 
 class PersonCreate(_Common, tag="person", tag_field="kind"):
@@ -132,6 +185,16 @@ class EnterpriseCreate(_Common, tag="enterprise", tag_field="kind"):
     bank_account: BankAccount | None = None
     tax_id: TaxId | None = None
     contacts: Annotated[list[ContactIn], msgspec.Meta(max_length=20)] = []
+    business_type: BusinessType | None = None
+    company_nature: Text100 | None = None
+    legal_representative: Text100 | None = None
+    registered_capital: Amount | None = None
+    sales: SalesIn | None = None
+    competition: CompetitionIn | None = None
+    invoice_phone: Fax | None = None
+    invoice_requirements: Text500 | None = None
+    website: Website | None = None
+    purchase_needs: Text1000 | None = None
 
 
 CustomerCreate = PersonCreate | EnterpriseCreate
@@ -157,6 +220,20 @@ class CustomerUpdate(Input):
     bank_account: BankAccount | None | msgspec.UnsetType = msgspec.UNSET
     tax_id: TaxId | None | msgspec.UnsetType = msgspec.UNSET
     contacts: Annotated[list[ContactIn], msgspec.Meta(max_length=20)] | msgspec.UnsetType = msgspec.UNSET
+    region: Region | None | msgspec.UnsetType = msgspec.UNSET
+    fax: Fax | None | msgspec.UnsetType = msgspec.UNSET
+    violations: Violations | msgspec.UnsetType = msgspec.UNSET
+    evaluations: Evaluations | msgspec.UnsetType = msgspec.UNSET
+    business_type: BusinessType | None | msgspec.UnsetType = msgspec.UNSET
+    company_nature: Text100 | None | msgspec.UnsetType = msgspec.UNSET
+    legal_representative: Text100 | None | msgspec.UnsetType = msgspec.UNSET
+    registered_capital: Amount | None | msgspec.UnsetType = msgspec.UNSET
+    sales: SalesIn | None | msgspec.UnsetType = msgspec.UNSET
+    competition: CompetitionIn | None | msgspec.UnsetType = msgspec.UNSET
+    invoice_phone: Fax | None | msgspec.UnsetType = msgspec.UNSET
+    invoice_requirements: Text500 | None | msgspec.UnsetType = msgspec.UNSET
+    website: Website | None | msgspec.UnsetType = msgspec.UNSET
+    purchase_needs: Text1000 | None | msgspec.UnsetType = msgspec.UNSET
 
 
 class ProtectedChanges(Input):
@@ -221,11 +298,11 @@ class MergeIn(Input):
 
 
 RevealField = Literal["phone", "idNumber", "address", "email", "bankAccount", "taxId", "contactPhones",
-                      "contactEmails"]
+                      "contactEmails", "fax", "invoicePhone"]
 
 
 class RevealIn(Input):
-    fields: Annotated[list[RevealField], msgspec.Meta(min_length=1, max_length=8)]
+    fields: Annotated[list[RevealField], msgspec.Meta(min_length=1, max_length=10)]
     reason: Reason  # why the plaintext is needed: kept with the audit record of the reveal
 
 
@@ -330,6 +407,33 @@ class CustomerSummary(Schema):
     created_at: datetime
 
 
+class SalesOut(Schema):
+    annual: Decimal | None = None
+    off_season: Decimal | None = None
+    peak_season: Decimal | None = None
+    monthly_purchasing: Decimal | None = None
+    off_season_monthly_purchasing: Decimal | None = None
+    peak_season_monthly_purchasing: Decimal | None = None
+
+
+class CompetitionOut(Schema):
+    competitor_products: str | None = None
+    satisfaction: str | None = None
+    competitor_representative: str | None = None
+    representative_relation: str | None = None
+
+
+class ViolationOut(Schema):
+    on: date
+    kind: str
+    description: str
+
+
+class EvaluationOut(Schema):
+    evaluator: str
+    evaluation: str
+
+
 class CustomerOut(Schema):
     """A customer as staff see it: phone, ID number, address, e-mail, bank account and tax
     number masked (reveal them with ``POST /api/v1/customers/{id}/reveal``, which is audited)."""
@@ -361,6 +465,21 @@ class CustomerOut(Schema):
     bank_account: str | None
     tax_id: str | None
     contacts: list[ContactOut]
+    # The archive form's fields (seed 002); fax and invoice phone masked.
+    region: str | None
+    fax: str | None
+    violations: list[ViolationOut]
+    evaluations: list[EvaluationOut]
+    business_type: BusinessType | None
+    company_nature: str | None
+    legal_representative: str | None
+    registered_capital: Decimal | None
+    sales: SalesOut | None
+    competition: CompetitionOut | None
+    invoice_phone: str | None
+    invoice_requirements: str | None
+    website: str | None
+    purchase_needs: str | None
     units: list[OwnershipOut]
     # The department responsible for the customer today (from their primary unit's project);
     # None for a prospect without units.
@@ -385,6 +504,8 @@ class Revealed(Schema):
     tax_id: str | None = None
     contact_phones: list[str | None] | None = None
     contact_emails: list[str | None] | None = None
+    fax: str | None = None
+    invoice_phone: str | None = None
 
 
 class OwnCustomerOut(Schema):

@@ -53,6 +53,7 @@ PHONE, ID_NUMBER, ADDRESS, CONTACT_PHONE = "customers.phone", "customers.id_numb
     "customer_contacts.phone"
 EMAIL, BANK_ACCOUNT, TAX_ID, CONTACT_EMAIL = "customers.email", "customers.bank_account", "customers.tax_id", \
     "customer_contacts.email"
+FAX, INVOICE_PHONE = "customers.fax", "customers.invoice_phone"
 PENDING = "customers.pending_change"  # a protected value waiting in an approval request
 # Blind-index namespaces: a customer's and a contact person's phone compare equal.
 IX_PHONE, IX_ID, IX_EMAIL, IX_BANK_ACCOUNT = "phone", "id_number", "email", "bank_account"
@@ -147,6 +148,8 @@ PLAIN_SEALED: dict[str, tuple[str, str | None, Any, Any]] = {
     "email": (EMAIL, IX_EMAIL, lambda v: v.strip().lower(), mask_email),
     "bank_account": (BANK_ACCOUNT, IX_BANK_ACCOUNT, lambda v: v.replace(" ", ""), mask_account),
     "tax_id": (TAX_ID, None, lambda v: v.strip().upper(), mask_account),
+    "fax": (FAX, None, lambda v: v.strip(), mask_account),
+    "invoice_phone": (INVOICE_PHONE, None, lambda v: v.strip(), mask_account),
 }
 
 
@@ -192,7 +195,8 @@ def masked(keys: TenantKeys, customer: Customer, name: str) -> str | None:
 
 SEALED_COLUMNS = frozenset({
     "phone_sealed", "address_sealed", "id_number_sealed", "phone_index", "id_number_index", "email_sealed",
-    "email_index", "bank_account_sealed", "bank_account_index", "tax_id_sealed"})
+    "email_index", "bank_account_sealed", "bank_account_index", "tax_id_sealed", "fax_sealed",
+    "invoice_phone_sealed"})
 
 
 def safe_snapshot(customer: Customer, keys: TenantKeys) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -24,6 +25,7 @@ from app.core.writes import saved
 from app.domains.access.authz import Authorizer
 from app.domains.customers.models import Customer, CustomerContact, CustomerKind, CustomerStatus, CustomerUnit
 from app.domains.customers.schemas import (
+    CompetitionOut,
     ContactIn,
     ContactOut,
     CustomerCreate,
@@ -31,10 +33,13 @@ from app.domains.customers.schemas import (
     CustomerSummary,
     CustomerUpdate,
     EnterpriseCreate,
+    EvaluationOut,
     OwnershipIn,
     PersonCreate,
     Revealed,
+    SalesOut,
     SearchIn,
+    ViolationOut,
 )
 from app.domains.customers.services.common import (
     ADDRESS,
@@ -98,6 +103,15 @@ async def customer_out(session: AsyncSession, customer: Customer) -> CustomerOut
                              email=mask_email(e) if (e := open_sealed(keys, CONTACT_EMAIL, c.email_sealed)) else None,
                              phone=mask_phone(p) if (p := open_sealed(keys, CONTACT_PHONE, c.phone_sealed)) else None)
                   for c in contacts],
+        region=customer.region, fax=masked(keys, customer, "fax"),
+        violations=msgspec.convert(customer.violations or [], list[ViolationOut]),
+        evaluations=msgspec.convert(customer.evaluations or [], list[EvaluationOut]),
+        business_type=customer.business_type, company_nature=customer.company_nature,
+        legal_representative=customer.legal_representative, registered_capital=customer.registered_capital,
+        sales=None if customer.sales is None else msgspec.convert(customer.sales, SalesOut),
+        competition=None if customer.competition is None else msgspec.convert(customer.competition, CompetitionOut),
+        invoice_phone=masked(keys, customer, "invoice_phone"), invoice_requirements=customer.invoice_requirements,
+        website=customer.website, purchase_needs=customer.purchase_needs,
         units=units, responsibility=responsibility, behaviour=customer.behaviour,
         merged_into_id=customer.merged_into_id, merged_at=customer.merged_at, version=customer.version,
         created_at=customer.created_at, updated_at=customer.updated_at,
@@ -253,6 +267,10 @@ async def create_customer(session: AsyncSession, authz: Authorizer, data: Custom
         **vars(sealed), interests=[],
     )
     set_sealed(keys, customer, "email", data.email)
+    set_sealed(keys, customer, "fax", data.fax)
+    customer.region = data.region
+    customer.violations, customer.evaluations = archive_value("violations", data.violations), \
+        archive_value("evaluations", data.evaluations)
     if isinstance(data, PersonCreate):
         customer.gender, customer.occupation, customer.interests = data.gender, data.occupation, list(data.interests)
     else:
@@ -261,6 +279,9 @@ async def create_customer(session: AsyncSession, authz: Authorizer, data: Custom
         customer.bank_name = data.bank_name
         set_sealed(keys, customer, "bank_account", data.bank_account)
         set_sealed(keys, customer, "tax_id", data.tax_id)
+        set_sealed(keys, customer, "invoice_phone", data.invoice_phone)
+        for name in ENTERPRISE_ARCHIVE:
+            setattr(customer, name, archive_value(name, getattr(data, name)))
     session.add(customer)
     await session.flush()
     if isinstance(data, EnterpriseCreate):
@@ -277,7 +298,24 @@ async def create_customer(session: AsyncSession, authz: Authorizer, data: Custom
 # ------------------------------------------------------------------------------ update
 
 PERSON_ONLY = {"gender", "occupation", "interests"}
-ENTERPRISE_ONLY = {"industry", "size", "credit_rating", "bank_name", "bank_account", "tax_id", "contacts"}
+# The archive form's enterprise fields stored as they come (fax and invoice phone are sealed).
+ENTERPRISE_ARCHIVE = ("business_type", "company_nature", "legal_representative", "registered_capital", "sales",
+                      "competition", "invoice_requirements", "website", "purchase_needs")
+ENTERPRISE_ONLY = {"industry", "size", "credit_rating", "bank_name", "bank_account", "tax_id", "contacts",
+                   "invoice_phone", *ENTERPRISE_ARCHIVE}
+
+
+def archive_value(name: str, value: Any) -> Any:
+    """A value of the archive form as stored: money exact, structured parts as JSON (money in
+    them as strings), lists as lists."""
+    if value is None:
+        return [] if name in ("violations", "evaluations") else None
+    if name == "registered_capital":
+        return Decimal(str(value))
+    if name in ("sales", "competition", "violations", "evaluations"):
+        built = msgspec.to_builtins(value)
+        return {k: v for k, v in built.items() if v is not None} if isinstance(built, dict) else built
+    return value
 
 
 async def update_customer(session: AsyncSession, authz: Authorizer, customer: Customer, path: str,
@@ -305,6 +343,8 @@ async def update_customer(session: AsyncSession, authz: Authorizer, customer: Cu
             continue
         if name == "status":
             value = CustomerStatus(str(value))
+        elif name in ("registered_capital", "sales", "competition", "violations", "evaluations"):
+            value = archive_value(name, value)
         setattr(customer, name, value)
     if contacts is not None:
         await session.execute(delete(CustomerContact).where(CustomerContact.customer_id == customer.id))
@@ -337,6 +377,10 @@ async def reveal(session: AsyncSession, authz: Authorizer, customer: Customer, p
         out.bank_account = open_plain(keys, customer, "bank_account")
     if "taxId" in wanted:
         out.tax_id = open_plain(keys, customer, "tax_id")
+    if "fax" in wanted:
+        out.fax = open_plain(keys, customer, "fax")
+    if "invoicePhone" in wanted:
+        out.invoice_phone = open_plain(keys, customer, "invoice_phone")
     if "contactPhones" in wanted or "contactEmails" in wanted:
         rows = (await session.scalars(select(CustomerContact).where(CustomerContact.customer_id == customer.id)
                                       .order_by(CustomerContact.position))).all()
