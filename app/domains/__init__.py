@@ -33,6 +33,7 @@ from app.domains import (
     grading,
     inquiries,
     interactions,
+    keyaccounts,
     org,
     privacy,
     property,
@@ -57,6 +58,7 @@ DOMAINS: tuple[Domain, ...] = (
     club.DOMAIN,  # after surveys: activities are evaluated with a questionnaire
     forums.DOMAIN,
     care.DOMAIN,  # after club: birthdays are members'
+    keyaccounts.DOMAIN,  # after grading and surveys: big customers are graded, findings come from surveys
     audit.DOMAIN,
     privacy.DOMAIN,  # after every domain whose personal data it reaches
 )
