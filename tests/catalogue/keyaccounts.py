@@ -60,8 +60,8 @@ async def key_customer(ctx: Ctx) -> dict[str, Any]:
 
 
 def action_body(plan_id: str, owner: str, **extra: Any) -> dict[str, Any]:
-    return {"planId": plan_id, "finding": "维修响应慢", "action": "报修24小时内上门", "ownerId": owner,
-            "dueOn": "2030-06-30", **extra}
+    return {"source": "plan", "sourceId": plan_id, "finding": "维修响应慢", "action": "报修24小时内上门",
+            "ownerId": owner, "dueOn": "2030-06-30", **extra}
 
 
 async def survey_plan(ctx: Ctx, node_id: str, title: str | None = None) -> dict[str, Any]:
@@ -213,10 +213,10 @@ def _at_node(model: Any, value: Any) -> Callable[[], Select[Any]]:
 
 
 def _kinds() -> dict[str, Kind]:
-    from app.domains.keyaccounts.models import AfterSalesPlan, ImprovementAction, KeyAccountStrategy, KeyAccountVisit
+    from app.domains.keyaccounts.models import AfterSalesPlan, KeyAccountStrategy, KeyAccountVisit, SurveyImprovement
 
     return {
-        "improvement_action": Kind("keyaccounts.read", _at_node(ImprovementAction, ImprovementAction.finding)),
+        "survey_improvement": Kind("keyaccounts.read", _at_node(SurveyImprovement, SurveyImprovement.finding)),
         "key_account_strategy": Kind("keyaccounts.read", _at_node(KeyAccountStrategy, KeyAccountStrategy.title)),
         "key_account_visit": Kind("keyaccounts.read", _at_node(KeyAccountVisit, KeyAccountVisit.purpose)),
         "after_sales_plan": Kind("keyaccounts.read", _at_node(AfterSalesPlan, AfterSalesPlan.title)),
@@ -264,15 +264,15 @@ async def _populate(seed: WorldSeed) -> None:
 
 SUBTREE = SubtreeSpec(
     kinds=_kinds(),
-    lists={f"{BASE}/improvements": "improvement_action", f"{BASE}/strategies": "key_account_strategy",
+    lists={f"{BASE}/improvements": "survey_improvement", f"{BASE}/strategies": "key_account_strategy",
            f"{BASE}/visits": "key_account_visit", f"{BASE}/service-plans": "after_sales_plan"},
     details={
-        **{f"{IMPROVEMENT}{tail}": "improvement_action" for tail in ("", "/submit", "/complete", "/cancel")},
+        **{f"{IMPROVEMENT}{tail}": "survey_improvement" for tail in ("", "/submit", "/complete", "/cancel")},
         **{f"{STRATEGY}{tail}": "key_account_strategy" for tail in ("", "/submit", "/review")},
         **{f"{VISIT}{tail}": "key_account_visit" for tail in ("", "/report", "/cancel")},
         **{f"{PLAN}{tail}": "after_sales_plan" for tail in ("", "/submit", "/evaluation")},
     },
-    read_urls={"improvement_action": f"{BASE}/improvements/{{}}", "key_account_strategy": f"{BASE}/strategies/{{}}",
+    read_urls={"survey_improvement": f"{BASE}/improvements/{{}}", "key_account_strategy": f"{BASE}/strategies/{{}}",
                "key_account_visit": f"{BASE}/visits/{{}}", "after_sales_plan": f"{BASE}/service-plans/{{}}"},
     write_bodies=_write_bodies(),
     creates=_creates(),

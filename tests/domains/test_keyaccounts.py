@@ -22,6 +22,8 @@ from sqlalchemy import select
 from app.auth.models import OutboxMessage
 from app.core import clock
 from app.core.audit import SYSTEM, tenant_audit
+from app.domains.keyaccounts import tasks
+from app.domains.keyaccounts.models import SurveyImprovement
 from app.domains.keyaccounts.services import improvements
 from tests.routes import Ctx, _new_customer, _staff_account, _token_of  # first: it loads the route catalogue
 
@@ -30,6 +32,7 @@ from tests.catalogue.complaints import tenant_ctx
 from tests.catalogue.keyaccounts import branch_of, make_key
 from tests.catalogue.relations import deciders, standard_answers
 from tests.grants import grant
+from tests.worker.conftest import Worker, wait_for
 
 BASE = "/api/v1/keyaccounts"
 SURVEYS = "/api/v1/surveys"
@@ -121,10 +124,11 @@ async def test_a_survey_finding_becomes_an_improvement_plan_tracked_to_done(
 
     # ③ the improvement plan, raised from the result: one source, a staff owner, the finding and action.
     today = clock.utcnow().astimezone(UTC).date()
-    body = {"resultId": result["id"], "finding": "报修平均3天才响应", "action": "报修24小时内上门并回访",
-            "ownerId": specialist_id, "dueOn": (today + timedelta(days=10)).isoformat()}
-    both = await client.post(f"{BASE}/improvements", headers=specialist, json={**body, "planId": plan["id"]})
-    assert both.status_code == 422 and both.json()["errors"][0]["field"] == "resultId"
+    body = {"source": "result", "sourceId": result["id"], "finding": "报修平均3天才响应",
+            "action": "报修24小时内上门并回访", "ownerId": specialist_id,
+            "dueOn": (today + timedelta(days=10)).isoformat()}
+    wrong = await client.post(f"{BASE}/improvements", headers=specialist, json={**body, "source": "plan"})
+    assert wrong.status_code == 404 and wrong.json()["errors"][0]["field"] == "sourceId"
     nobody = await client.post(f"{BASE}/improvements", headers=specialist, json={**body, "ownerId": str(uuid.uuid4())})
     assert nobody.status_code == 404 and nobody.json()["errors"][0]["field"] == "ownerId"
     created = await client.post(f"{BASE}/improvements", headers=specialist, json=body)
@@ -178,8 +182,8 @@ async def test_a_survey_finding_becomes_an_improvement_plan_tracked_to_done(
 
     # A plan's statistics are a source too (no customer of its own).
     from_plan = await ok(await client.post(f"{BASE}/improvements", headers=specialist, json={
-        "planId": plan["id"], "finding": "整体满意度低于4分", "action": "调整维修考核", "ownerId": specialist_id,
-        "dueOn": "2030-12-31"}), 201)
+        "source": "plan", "sourceId": plan["id"], "finding": "整体满意度低于4分", "action": "调整维修考核",
+        "ownerId": specialist_id, "dueOn": "2030-12-31"}), 201)
     assert from_plan["customerId"] is None and from_plan["resultId"] is None
 
 
@@ -325,3 +329,27 @@ async def test_after_sales_plans_routine_and_non_routine_through_trial(client: A
         **body, "nodeId": (await ok(await client.get("/api/v1/org/group", headers=ctx.auth)))["id"]})
     assert group.status_code == 422 and group.json()["errors"][0]["field"] == "nodeId"
     assert date.fromisoformat(adopted["trialEndsOn"]) == date(2030, 3, 31)
+
+
+async def test_the_overdue_scan_runs_through_the_worker(client: Any, worker: Worker, ctx: Ctx) -> None:
+    c = with_client(ctx, client)
+    customer, _, _ = await _new_customer(c)
+    branch = await branch_of(c, customer["nodeId"])
+    owner_id, owner = await staff_member(c, branch)
+    people = await deciders(c, [("key_account_supervisor", branch), ("key_account_manager", branch)])
+    plan = await ok(await client.post(f"{SURVEYS}/plans", headers=owner, json={
+        "nodeId": customer["nodeId"], "title": "季度回访", "method": "phone", "dueOn": "2030-06-30"}), 201)
+    yesterday = (clock.utcnow().astimezone(UTC).date() - timedelta(days=2)).isoformat()
+    action = await ok(await client.post(f"{BASE}/improvements", headers=owner, json={
+        "source": "plan", "sourceId": plan["id"], "finding": "回访接通率低", "action": "增加晚间回访时段",
+        "ownerId": owner_id, "dueOn": yesterday, "submit": True}), 201)
+    for who in people:
+        await decide(c, action["approvalRequestId"], who)
+    tasks.improvements_overdue.apply_async()
+
+    async def flagged() -> bool:
+        async with ctx.db.tenant_session(f"t_{ctx.tenant}") as session:
+            row = await session.get(SurveyImprovement, uuid.UUID(action["id"]))
+            return row is not None and row.overdue_since is not None
+
+    assert await wait_for(worker, flagged, "the overdue scan")

@@ -21,4 +21,5 @@ DOMAIN = Domain(
     catalogue="tests.catalogue.keyaccounts",
     demo="app.domains.keyaccounts.demo:seed_demo",
     timeline="app.domains.keyaccounts.services.visits:TIMELINE",
+    personal="app.domains.keyaccounts.personal:PERSONAL",
 )

@@ -50,12 +50,12 @@ MOVES = [404, 409, 412, 428]
 READS, WRITES = "keyaccounts:read", "keyaccounts:write"
 
 
-class ImprovementController(Controller):
+class SurveyImprovementController(Controller):
     path = f"{BASE}/improvements"
     tags = ["Key accounts"]
     dependencies = DEPENDENCIES
 
-    @get("/", operation_id="listImprovementActions", summary="List improvement actions",
+    @get("/", operation_id="listSurveyImprovements", summary="List improvement actions",
          description="Improvement actions raised from return visits and satisfaction surveys, inside the caller's "
                      "subtree; `overdue=true` lists those in progress past their due day.",
          dependencies={"page": page_params(*improvements.SORT)}, **requires(READS))
@@ -72,17 +72,18 @@ class ImprovementController(Controller):
                                                owner_id=str(owner_id) if owner_id else None, overdue=overdue,
                                                node_id=node_id)
 
-    @post("/", operation_id="raiseImprovementAction", summary="Raise an improvement action from a survey finding",
-          description="From one survey result (`resultId`) or a return-visit plan's statistics (`planId`): the "
-                      "finding, the action, its owner and due day. With `submit` it goes to the `improvement_plan` "
-                      "approval chain at once; approved, it is `in_progress`.",
+    @post("/", operation_id="raiseSurveyImprovement", summary="Raise an improvement action from a survey finding",
+          description="From one survey result (`source: result`) or a return-visit plan's statistics "
+                      "(`source: plan`), named by `sourceId`: the finding, the action, its owner and due day. With "
+                      "`submit` it goes to the `improvement_plan` approval chain at once; approved, it is "
+                      "`in_progress`.",
           **requires(WRITES, errors=[404, 409]))
     async def raise_action(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                            data: ActionCreate) -> Response[ActionOut]:
         return await created(request, session, lambda: improvements.create_action(session, authz, data),
                              lambda a: improvements.show(session, a), lambda a: f"{BASE}/improvements/{a.id}")
 
-    @get("/{action_id:uuid}", operation_id="getImprovementAction", summary="An improvement action",
+    @get("/{action_id:uuid}", operation_id="getSurveyImprovement", summary="An improvement action",
          description="One improvement action with its status (its approval request's while under review), whether "
                      "it is overdue, and its outcome once done; `ETag` for a later change.",
          **requires(READS, errors=[404]))
@@ -90,7 +91,7 @@ class ImprovementController(Controller):
         a, _ = await improvements.get_action(session, authz, action_id)
         return with_etag(await improvements.show(session, a), a.version)
 
-    @patch("/{action_id:uuid}", operation_id="reviseImprovementAction",
+    @patch("/{action_id:uuid}", operation_id="reviseSurveyImprovement",
            summary="Revise a draft action, or one rejected or withdrawn",
            description="Needs If-Match. A rejected action is revised here, then submitted again as the next round.",
            **requires(WRITES, errors=MOVES))
@@ -100,7 +101,7 @@ class ImprovementController(Controller):
                              lambda a, path: improvements.update_action(session, authz, a, path, data),
                              lambda a: improvements.show(session, a))
 
-    @post("/{action_id:uuid}/submit", operation_id="submitImprovementAction", status_code=200,
+    @post("/{action_id:uuid}/submit", operation_id="submitSurveyImprovement", status_code=200,
           summary="Send the improvement plan to approval (again)",
           description="To the `improvement_plan` chain (big-customer supervisor, then big-customer manager, by "
                       "default); a rejected one as the next round of its request. Needs If-Match.",
@@ -111,7 +112,7 @@ class ImprovementController(Controller):
                              lambda a, path: improvements.submit_action(session, authz, a, path, data),
                              lambda a: improvements.show(session, a))
 
-    @post("/{action_id:uuid}/complete", operation_id="completeImprovementAction", status_code=200,
+    @post("/{action_id:uuid}/complete", operation_id="completeSurveyImprovement", status_code=200,
           summary="Record an action's outcome: done",
           description="Only an action in progress (approved). Needs If-Match.", **requires(WRITES, errors=MOVES))
     async def complete(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
@@ -120,7 +121,7 @@ class ImprovementController(Controller):
                              lambda a, path: improvements.complete_action(session, authz, a, path, data),
                              lambda a: improvements.show(session, a))
 
-    @post("/{action_id:uuid}/cancel", operation_id="cancelImprovementAction", status_code=200,
+    @post("/{action_id:uuid}/cancel", operation_id="cancelSurveyImprovement", status_code=200,
           summary="Cancel an improvement action",
           description="A draft, a decided one or one in progress, with the reason; a pending approval request is "
                       "withdrawn first. Needs If-Match.", **requires(WRITES, errors=MOVES))
@@ -315,5 +316,5 @@ class ServicePlanController(Controller):
                              lambda p: service_plans.show(session, p))
 
 
-CONTROLLERS: list[type[Controller]] = [ImprovementController, StrategyController, VisitController,
+CONTROLLERS: list[type[Controller]] = [SurveyImprovementController, StrategyController, VisitController,
                                        ServicePlanController]

@@ -23,14 +23,15 @@ from app.domains.surveys.models import SurveyResult
 from app.tenants.bound import today
 
 
-async def _decided(session: AsyncSession, record: Any, entity: str, action: str, **fields: Any) -> None:
+async def _decided(session: AsyncSession, record: Any, entity: str, action: str, entity_id: Any = None,
+                   **fields: Any) -> None:
     """The demo's records count as approved (their chains' deciders are not among the demo's people)."""
     before = audit.snapshot(record)
     for name, value in fields.items():
         setattr(record, name, value)
     await session.flush()
     await session.refresh(record)
-    await audit.record(session, action=action, entity_type=entity, entity_id=record.id, before=before,
+    await audit.record(session, action=action, entity_type=entity, entity_id=entity_id or record.id, before=before,
                        after=audit.snapshot(record), reason="demo data")
 
 
@@ -39,7 +40,7 @@ async def seed_demo(session: AsyncSession, people: Any) -> None:
     result = await session.scalar(select(SurveyResult).order_by(SurveyResult.responded_at).limit(1))
     if result is not None:
         a = await improvements.create_action(session, system, ActionCreate(
-            result_id=result.id, owner_id=people.staff_id, due_on=on + timedelta(days=30),
+            source="result", source_id=result.id, owner_id=people.staff_id, due_on=on + timedelta(days=30),
             finding="业主反映交付后维修响应慢 Repairs after handover are slow to be answered",
             action="维修工单24小时内响应并回访 Answer repair orders within 24 hours and call back"))
         await _decided(session, a, improvements.ACTION, "keyaccounts.improvement.start",
@@ -48,7 +49,7 @@ async def seed_demo(session: AsyncSession, people: Any) -> None:
     grade = None if owner is None else await session.get(CustomerGrade, owner.id)
     if owner is not None and grade is not None:
         if grade.account_manager_id is None:
-            await _decided(session, grade, "customer", "grading.account_manager.set",
+            await _decided(session, grade, "customer", "grading.account_manager.set", entity_id=owner.id,
                            account_manager_id=str(people.staff_id))
         s = await strategies.create_strategy(session, system, StrategyCreate(
             customer_id=owner.id, title="李业主年度维护 Owner Li's year", goals="满意度4.5以上，转介绍2户",

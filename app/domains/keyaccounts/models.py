@@ -52,8 +52,8 @@ class ActionStage(str, enum.Enum):
     cancelled = "cancelled"
 
 
-class ImprovementAction(IdMixin, TimestampMixin, VersionMixin, TenantBase):
-    __tablename__ = "improvement_actions"
+class SurveyImprovement(IdMixin, TimestampMixin, VersionMixin, TenantBase):
+    __tablename__ = "survey_improvements"
 
     number: Mapped[str] = mapped_column(String(30), nullable=False, unique=True)  # GJ-2026-000001 (改进)
     node_id: Mapped[uuid.UUID] = _node()
@@ -78,9 +78,9 @@ class ImprovementAction(IdMixin, TimestampMixin, VersionMixin, TenantBase):
     created_by: Mapped[str] = mapped_column(String(200), nullable=False)
 
     __table_args__ = (
-        Index("ix_improvement_actions_node_id", "node_id"),
-        Index("ix_improvement_actions_plan_id", "plan_id"),
-        Index("ix_improvement_actions_stage_due_on", "stage", "due_on"),
+        Index("ix_survey_improvements_node_id", "node_id"),
+        Index("ix_survey_improvements_plan_id", "plan_id"),
+        Index("ix_survey_improvements_stage_due_on", "stage", "due_on"),
     )
 
 
@@ -195,7 +195,7 @@ class AfterSalesPlan(IdMixin, TimestampMixin, VersionMixin, TenantBase):
     __table_args__ = (Index("ix_after_sales_plans_node_id", "node_id"),)
 
 
-register_customer_reference(ImprovementAction, "customer_id")
+register_customer_reference(SurveyImprovement, "customer_id")
 register_customer_reference(KeyAccountStrategy, "customer_id")
 register_customer_reference(KeyAccountVisit, "customer_id")
 register_customer_reference(AfterSalesPlan, "customer_id")

@@ -36,15 +36,16 @@ class Cancellation(Input):
 
 
 class ActionCreate(Input):
-    """Raised from one survey result (``resultId``) or from a return-visit plan's statistics
-    (``planId``): exactly one of them. With ``submit`` it goes to approval at once."""
+    """Raised from one survey result (``source: result``) or from a return-visit plan's
+    statistics (``source: plan``), named by ``sourceId``. With ``submit`` it goes to approval
+    at once."""
 
+    source: Literal["result", "plan"]
+    source_id: uuid.UUID
     finding: LongText
     action: LongText
     owner_id: uuid.UUID  # the staff account that carries it out
     due_on: Day
-    plan_id: uuid.UUID | None = None
-    result_id: uuid.UUID | None = None
     submit: bool = False
 
 

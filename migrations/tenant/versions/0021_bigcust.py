@@ -1,4 +1,4 @@
-"""Return visits and big customers: improvement actions from surveys (improvement_actions),
+"""Return visits and big customers: improvement actions from surveys (survey_improvements),
 big-customer strategies (key_account_strategies) and on-site return visits
 (key_account_visits), after-sales service plans (after_sales_plans). Their approval chains
 and roles are the approvals seeder's (every migration).
@@ -28,7 +28,7 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_table(
-        "improvement_actions",
+        "survey_improvements",
         sa.Column("number", sa.String(length=30), nullable=False),
         sa.Column("node_id", sa.UUID(), nullable=False),
         sa.Column("plan_id", sa.UUID(), nullable=True),
@@ -52,23 +52,23 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(["approval_request_id"], ["tenant.approval_requests.id"],
-                                name=op.f("fk_improvement_actions_approval_request_id_approval_requests"),
+                                name=op.f("fk_survey_improvements_approval_request_id_approval_requests"),
                                 ondelete="RESTRICT"),
         sa.ForeignKeyConstraint(["customer_id"], ["tenant.customers.id"],
-                                name=op.f("fk_improvement_actions_customer_id_customers"), ondelete="RESTRICT"),
+                                name=op.f("fk_survey_improvements_customer_id_customers"), ondelete="RESTRICT"),
         sa.ForeignKeyConstraint(["node_id"], ["tenant.org_nodes.id"],
-                                name=op.f("fk_improvement_actions_node_id_org_nodes"), ondelete="RESTRICT"),
+                                name=op.f("fk_survey_improvements_node_id_org_nodes"), ondelete="RESTRICT"),
         sa.ForeignKeyConstraint(["plan_id"], ["tenant.return_visit_plans.id"],
-                                name=op.f("fk_improvement_actions_plan_id_return_visit_plans"), ondelete="RESTRICT"),
+                                name=op.f("fk_survey_improvements_plan_id_return_visit_plans"), ondelete="RESTRICT"),
         sa.ForeignKeyConstraint(["result_id"], ["tenant.survey_results.id"],
-                                name=op.f("fk_improvement_actions_result_id_survey_results"), ondelete="RESTRICT"),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_improvement_actions")),
-        sa.UniqueConstraint("number", name=op.f("uq_improvement_actions_number")),
+                                name=op.f("fk_survey_improvements_result_id_survey_results"), ondelete="RESTRICT"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_survey_improvements")),
+        sa.UniqueConstraint("number", name=op.f("uq_survey_improvements_number")),
         schema="tenant",
     )
-    op.create_index("ix_improvement_actions_node_id", "improvement_actions", ["node_id"], unique=False, schema="tenant")
-    op.create_index("ix_improvement_actions_plan_id", "improvement_actions", ["plan_id"], unique=False, schema="tenant")
-    op.create_index("ix_improvement_actions_stage_due_on", "improvement_actions", ["stage", "due_on"],
+    op.create_index("ix_survey_improvements_node_id", "survey_improvements", ["node_id"], unique=False, schema="tenant")
+    op.create_index("ix_survey_improvements_plan_id", "survey_improvements", ["plan_id"], unique=False, schema="tenant")
+    op.create_index("ix_survey_improvements_stage_due_on", "survey_improvements", ["stage", "due_on"],
                     unique=False, schema="tenant")
     op.create_table(
         "key_account_strategies",

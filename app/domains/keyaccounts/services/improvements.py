@@ -21,7 +21,6 @@ from app.auth.directory import staff_subject
 from app.core import audit, clock
 from app.core.notify import INBOX, queue_messages
 from app.core.pagination import PageParams
-from app.core.problems import ProblemError, field_error
 from app.core.schemas import Page, provided
 from app.core.states import Workflow
 from app.core.writes import saved
@@ -36,7 +35,7 @@ from app.domains.approvals.approvable import (
     status_filter,
 )
 from app.domains.approvals.models import ApprovalRequest, RequestStatus
-from app.domains.keyaccounts.models import ActionStage, ImprovementAction
+from app.domains.keyaccounts.models import ActionStage, SurveyImprovement
 from app.domains.keyaccounts.schemas import (
     ActionCreate,
     ActionDone,
@@ -50,9 +49,9 @@ from app.domains.keyaccounts.services.common import READ, WRITE, conflict, numbe
 from app.domains.surveys.models import ReturnVisitPlan, SurveyResult
 from app.tenants.bound import tenant_id, today
 
-ACTION, ACTION_TYPE = "improvement_action", "improvement_plan"
-SORT = {"dueOn": ImprovementAction.due_on, "createdAt": ImprovementAction.created_at,
-        "number": ImprovementAction.number}
+ACTION, ACTION_TYPE = "survey_improvement", "improvement_plan"
+SORT = {"dueOn": SurveyImprovement.due_on, "createdAt": SurveyImprovement.created_at,
+        "number": SurveyImprovement.number}
 SCAN_BATCH = 500
 SURVEYS_READ = "surveys.read"
 
@@ -62,11 +61,11 @@ ACTION_FLOW: Workflow[ActionStage] = Workflow("improvement action", {
 })
 
 
-def _status(a: ImprovementAction, request: RequestStatus | None) -> ActionStatus:
+def _status(a: SurveyImprovement, request: RequestStatus | None) -> ActionStatus:
     return shown_status(a.stage.value, request)  # type: ignore[return-value]  # a member of ActionStatus
 
 
-def action_out(a: ImprovementAction, request: RequestStatus | None, on: date) -> ActionOut:
+def action_out(a: SurveyImprovement, request: RequestStatus | None, on: date) -> ActionOut:
     return ActionOut(
         id=a.id, number=a.number, node_id=a.node_id, plan_id=a.plan_id, result_id=a.result_id,
         customer_id=a.customer_id, finding=a.finding, action=a.action, owner_id=a.owner_id, due_on=a.due_on,
@@ -76,61 +75,56 @@ def action_out(a: ImprovementAction, request: RequestStatus | None, on: date) ->
         created_at=a.created_at, version=a.version)
 
 
-async def show(session: AsyncSession, a: ImprovementAction) -> ActionOut:
+async def show(session: AsyncSession, a: SurveyImprovement) -> ActionOut:
     return action_out(a, await request_status(session, a.approval_request_id), await today(session))
 
 
 async def get_action(session: AsyncSession, authz: Authorizer, action_id: uuid.UUID, *,
-                     lock: bool = False) -> tuple[ImprovementAction, str]:
-    return await get_at_node(session, authz, ImprovementAction, action_id, READ, "improvement action", lock=lock)
+                     lock: bool = False) -> tuple[SurveyImprovement, str]:
+    return await get_at_node(session, authz, SurveyImprovement, action_id, READ, "improvement action", lock=lock)
 
 
 async def list_actions(session: AsyncSession, authz: Authorizer, params: PageParams, *, status: str | None,
                        plan_id: uuid.UUID | None, customer_id: uuid.UUID | None, owner_id: str | None,
                        overdue: bool | None, node_id: uuid.UUID | None) -> Page[ActionOut]:
-    stmt: Select[Any] = (select(ImprovementAction)
-                         .outerjoin(ApprovalRequest, ApprovalRequest.id == ImprovementAction.approval_request_id)
-                         .where(authz.visible(READ, ImprovementAction.node_id)))
+    stmt: Select[Any] = (select(SurveyImprovement)
+                         .outerjoin(ApprovalRequest, ApprovalRequest.id == SurveyImprovement.approval_request_id)
+                         .where(authz.visible(READ, SurveyImprovement.node_id)))
     if status is not None:
-        stmt = stmt.where(status_filter(ImprovementAction.stage, ActionStage, status))
+        stmt = stmt.where(status_filter(SurveyImprovement.stage, ActionStage, status))
     if plan_id is not None:
-        stmt = stmt.where(ImprovementAction.plan_id == plan_id)
+        stmt = stmt.where(SurveyImprovement.plan_id == plan_id)
     if customer_id is not None:
-        stmt = stmt.where(ImprovementAction.customer_id == customer_id)
+        stmt = stmt.where(SurveyImprovement.customer_id == customer_id)
     if owner_id is not None:
-        stmt = stmt.where(ImprovementAction.owner_id == owner_id)
+        stmt = stmt.where(SurveyImprovement.owner_id == owner_id)
     on = await today(session)
     if overdue is not None:
-        late = (ImprovementAction.stage == ActionStage.in_progress) & (ImprovementAction.due_on < on)
+        late = (SurveyImprovement.stage == ActionStage.in_progress) & (SurveyImprovement.due_on < on)
         stmt = stmt.where(late if overdue else ~late)
     if node_id is not None:
-        stmt = stmt.where(await subtree_filter(session, ImprovementAction.node_id, node_id))
+        stmt = stmt.where(await subtree_filter(session, SurveyImprovement.node_id, node_id))
     return await page_with_request_status(session, stmt, params, sortable=SORT, default_sort=["dueOn"],
-                                          tiebreak=ImprovementAction.id,
+                                          tiebreak=SurveyImprovement.id,
                                           to_schema=lambda a, request: action_out(a, request, on))
 
 
 async def _source(session: AsyncSession, authz: Authorizer,
                   data: ActionCreate) -> tuple[uuid.UUID, str, uuid.UUID | None, uuid.UUID | None, uuid.UUID | None]:
     """The node, its path, the plan, the result and the customer the finding comes from."""
-    if (data.plan_id is None) == (data.result_id is None):
-        raise ProblemError("validation", "Name the survey result or the return-visit plan the finding comes from, "
-                                         "one of them.",
-                           errors=[field_error("resultId", "exactly one of resultId and planId")])
-    if data.result_id is not None:
-        result, path = await get_at_node(session, authz, SurveyResult, data.result_id, SURVEYS_READ, "survey result",
-                                         field="resultId")
+    if data.source == "result":
+        result, path = await get_at_node(session, authz, SurveyResult, data.source_id, SURVEYS_READ,
+                                         "survey result", field="sourceId")
         return result.node_id, path, result.plan_id, result.id, result.customer_id
-    assert data.plan_id is not None
-    plan, path = await get_at_node(session, authz, ReturnVisitPlan, data.plan_id, SURVEYS_READ, "return-visit plan",
-                                   field="planId")
+    plan, path = await get_at_node(session, authz, ReturnVisitPlan, data.source_id, SURVEYS_READ,
+                                   "return-visit plan", field="sourceId")
     return plan.node_id, path, plan.id, None, None
 
 
-async def create_action(session: AsyncSession, authz: Authorizer, data: ActionCreate) -> ImprovementAction:
+async def create_action(session: AsyncSession, authz: Authorizer, data: ActionCreate) -> SurveyImprovement:
     node_id, path, plan_id, result_id, customer_id = await _source(session, authz, data)
     authz.require(WRITE, path)
-    a = ImprovementAction(
+    a = SurveyImprovement(
         number=await number(session, "GJ"), node_id=node_id, plan_id=plan_id, result_id=result_id,
         customer_id=customer_id, finding=data.finding, action=data.action,
         owner_id=await staff_subject(session, data.owner_id, "ownerId"), due_on=data.due_on,
@@ -142,8 +136,8 @@ async def create_action(session: AsyncSession, authz: Authorizer, data: ActionCr
     return a
 
 
-async def update_action(session: AsyncSession, authz: Authorizer, a: ImprovementAction, path: str,
-                        data: ActionUpdate) -> ImprovementAction:
+async def update_action(session: AsyncSession, authz: Authorizer, a: SurveyImprovement, path: str,
+                        data: ActionUpdate) -> SurveyImprovement:
     authz.require(WRITE, path)
     status = await request_status(session, a.approval_request_id)
     if not revisable(a, ActionStage.draft, ActionStage.submitted, status):
@@ -158,8 +152,8 @@ async def update_action(session: AsyncSession, authz: Authorizer, a: Improvement
     return await saved(session, a, "keyaccounts.improvement.update", ACTION, before=before)
 
 
-async def submit_action(session: AsyncSession, authz: Authorizer, a: ImprovementAction, path: str,
-                        data: Submission) -> ImprovementAction:
+async def submit_action(session: AsyncSession, authz: Authorizer, a: SurveyImprovement, path: str,
+                        data: Submission) -> SurveyImprovement:
     authz.require(WRITE, path)
     before = audit.snapshot(a)
     await to_approval(session, a, what=f"improvement action {a.number}", draft=ActionStage.draft,
@@ -169,8 +163,8 @@ async def submit_action(session: AsyncSession, authz: Authorizer, a: Improvement
     return await saved(session, a, "keyaccounts.improvement.submit", ACTION, before=before, reason=data.note)
 
 
-async def complete_action(session: AsyncSession, authz: Authorizer, a: ImprovementAction, path: str,
-                          data: ActionDone) -> ImprovementAction:
+async def complete_action(session: AsyncSession, authz: Authorizer, a: SurveyImprovement, path: str,
+                          data: ActionDone) -> SurveyImprovement:
     """Its owner (or anyone who may write there) records the outcome."""
     authz.require(WRITE, path)
     before = audit.snapshot(a)
@@ -179,8 +173,8 @@ async def complete_action(session: AsyncSession, authz: Authorizer, a: Improveme
     return await saved(session, a, "keyaccounts.improvement.complete", ACTION, before=before)
 
 
-async def cancel_action(session: AsyncSession, authz: Authorizer, a: ImprovementAction, path: str,
-                        data: Cancellation) -> ImprovementAction:
+async def cancel_action(session: AsyncSession, authz: Authorizer, a: SurveyImprovement, path: str,
+                        data: Cancellation) -> SurveyImprovement:
     authz.require(WRITE, path)
     status = await request_status(session, a.approval_request_id)
     if status is RequestStatus.pending and a.stage is ActionStage.submitted:
@@ -191,10 +185,10 @@ async def cancel_action(session: AsyncSession, authz: Authorizer, a: Improvement
     return await saved(session, a, "keyaccounts.improvement.cancel", ACTION, before=before, reason=data.reason)
 
 
-ACTION_RECORD = Approvable(ImprovementAction, key="actionId", entity=ACTION, what="improvement action")
+ACTION_RECORD = Approvable(SurveyImprovement, key="actionId", entity=ACTION, what="improvement action")
 
 
-async def _payload(session: AsyncSession, a: ImprovementAction) -> dict[str, Any]:
+async def _payload(session: AsyncSession, a: SurveyImprovement) -> dict[str, Any]:
     """What the approvers decide on."""
     return {"actionId": str(a.id), "number": a.number, "finding": a.finding, "action": a.action,
             "ownerId": a.owner_id, "dueOn": a.due_on.isoformat(),
@@ -226,10 +220,10 @@ async def overdue_scan(session: AsyncSession) -> dict[str, int]:
     are flagged (``overdueSince``) and their owners told once."""
     on = await today(session)
     rows = (await session.scalars(
-        select(ImprovementAction)
-        .where(ImprovementAction.stage == ActionStage.in_progress, ImprovementAction.due_on < on,
-               ImprovementAction.overdue_since.is_(None))
-        .order_by(ImprovementAction.due_on, ImprovementAction.id).limit(SCAN_BATCH)
+        select(SurveyImprovement)
+        .where(SurveyImprovement.stage == ActionStage.in_progress, SurveyImprovement.due_on < on,
+               SurveyImprovement.overdue_since.is_(None))
+        .order_by(SurveyImprovement.due_on, SurveyImprovement.id).limit(SCAN_BATCH)
         .with_for_update(skip_locked=True))).all()
     tenant = await tenant_id(session) if rows else None
     for a in rows:
