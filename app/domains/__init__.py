@@ -34,6 +34,7 @@ from app.domains import (
     grading,
     inquiries,
     interactions,
+    keyaccounts,
     org,
     privacy,
     property,
@@ -62,6 +63,7 @@ DOMAINS: tuple[Domain, ...] = (
     forums.DOMAIN,
     care.DOMAIN,  # after club: birthdays are members'
     service.DOMAIN,  # after care and interactions: progress goes by care channels; calls are evaluated
+    keyaccounts.DOMAIN,  # after grading and surveys: big customers are graded, findings come from surveys
     audit.DOMAIN,
     privacy.DOMAIN,  # after every domain whose personal data it reaches
     custinfo.DOMAIN,  # after customers and approvals: reviews, developments and information name customers
