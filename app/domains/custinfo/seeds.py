@@ -42,6 +42,6 @@ ROLES = [
 ]
 
 
-@seeder("custinfo.roles", since="0021_custinfo", every_migration=True)
+@seeder("custinfo.roles", since="0024_custinfo", every_migration=True)
 async def seed_roles(session: AsyncSession, tenant: Tenant) -> None:
     await ensure_roles(session, ROLES)

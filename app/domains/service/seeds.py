@@ -52,6 +52,6 @@ ROLES = [
 ]
 
 
-@seeder("service.roles", since="0021_service", every_migration=True)
+@seeder("service.roles", since="0023_service", every_migration=True)
 async def seed_roles(session: AsyncSession, tenant: Tenant) -> None:
     await ensure_roles(session, ROLES)

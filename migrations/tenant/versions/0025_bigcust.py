@@ -5,8 +5,8 @@ and roles are the approvals seeder's (every migration).
 
 Additive: new tables the previous release does not know.
 
-Revision ID: 0021_bigcust
-Revises: 0020_club_care
+Revision ID: 0025_bigcust
+Revises: 0024_custinfo
 Create Date: 2026-12-08
 
 A tenant migration: it runs once per tenant schema, inside that tenant's transaction.
@@ -20,8 +20,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0021_bigcust"
-down_revision = "0020_club_care"
+revision = "0025_bigcust"
+down_revision = "0024_custinfo"
 branch_labels = None
 depends_on = None
 

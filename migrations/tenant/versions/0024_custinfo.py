@@ -5,8 +5,8 @@ departments' information needs served by customer affairs (004 §4.8).
 Additive: nullable columns (the two lists filled with [] for existing rows) the previous
 release neither reads nor writes, and new tables.
 
-Revision ID: 0021_custinfo
-Revises: 0020_club_care
+Revision ID: 0024_custinfo
+Revises: 0023_service
 Create Date: 2026-12-08
 
 A tenant migration: it runs once per tenant schema, inside that tenant's transaction.
@@ -20,8 +20,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0021_custinfo"
-down_revision = "0020_club_care"
+revision = "0024_custinfo"
+down_revision = "0023_service"
 branch_labels = None
 depends_on = None
 

@@ -4,8 +4,8 @@ customer (sale_order_updates), and evaluations of logged calls (call_evaluations
 
 Additive: new tables the previous release does not know.
 
-Revision ID: 0021_service
-Revises: 0020_club_care
+Revision ID: 0023_service
+Revises: 0022_visits
 Create Date: 2026-12-08
 
 A tenant migration: it runs once per tenant schema, inside that tenant's transaction.
@@ -19,8 +19,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0021_service"
-down_revision = "0020_club_care"
+revision = "0023_service"
+down_revision = "0022_visits"
 branch_labels = None
 depends_on = None
 

@@ -6,8 +6,8 @@ Visits planned before this revision stay planned: like any planned visit they ar
 before they are recorded (the seed makes no exception). Visits reported before it are
 reimbursed like those reported after. Additive otherwise: new columns and tables.
 
-Revision ID: 0021_visits
-Revises: 0020_club_care
+Revision ID: 0022_visits
+Revises: 0021_wechat
 Create Date: 2026-12-08
 
 A tenant migration: it runs once per tenant schema, inside that tenant's transaction.
@@ -20,8 +20,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0021_visits"
-down_revision = "0020_club_care"
+revision = "0022_visits"
+down_revision = "0021_wechat"
 branch_labels = None
 depends_on = None
 
