@@ -175,7 +175,7 @@ async def test_what_the_group_edited_stays_its_own(db: Any, scratch: list[str], 
         "access.roles", "approvals.chains", "approvals.chains.corrected", "approvals.chains.corrected.gifts",
         "calendars.default", "complaints.roles",
         "complaints.defaults", "complaints.approver", "archives.roles", "confidentiality.roles", "property.roles",
-        "property.defaults", "certificates.roles", "service.roles", "privacy.roles", "storage.bucket"]
+        "property.defaults", "certificates.roles", "service.roles", "privacy.roles", "custinfo.roles", "storage.bucket"]
     async with db.tenant_session(schema_name(slug)) as session:
         roles = {r.code: r for r in (await session.scalars(select(Role))).all()}
         assert (roles["project_manager"].name, roles["project_manager"].permissions) == ("Our PM", ["org.read"])
@@ -282,7 +282,7 @@ async def test_defaults_a_later_revision_adds_reach_old_tenants_once(
     # Only the seeders whose defaults grow run again; the others' defaults were made once.
     assert report.failed == [] and report.migrated[0].seeded == [
         "access.roles", "approvals.chains", "complaints.roles", "archives.roles", "confidentiality.roles",
-        "property.roles", "certificates.roles", "service.roles", "privacy.roles"]
+        "property.roles", "certificates.roles", "service.roles", "privacy.roles", "custinfo.roles"]
     after = await _defaults(db, slug)
     assert set(after["roles"]) - set(before["roles"]) == {
         ("handover_officer", "Handover officer", None, ("audit.read", "org.read"), True)}
