@@ -110,9 +110,12 @@ async def idempotent(
     response = await produce()
     body = response.content if isinstance(response.content, bytes) else msgspec.json.encode(response.content)
     headers = {k: v for k, v in response.headers.items() if k.lower() in {"location", "etag"}}
+    # A Response built without a status leaves it to the route's (None until sent): store the
+    # one the client gets, else the key would read as still running forever.
+    status_code = response.status_code or handler.status_code
     await session.execute(
         table.update()
         .where(table.c.principal == principal, table.c.key == key)
-        .values(status_code=response.status_code, body=body, headers=headers)
+        .values(status_code=status_code, body=body, headers=headers)
     )
     return response

@@ -127,5 +127,5 @@ async def test_in_app_messages_never_go_to_the_mail_relay(db: Any, new_tenant: A
 
 async def test_an_unknown_channel_is_refused(db: Any, new_tenant: Any) -> None:
     slug = await new_tenant("ntf")
-    with pytest.raises(ValueError, match="wechat"):  # not a channel yet: SMS and push are
-        await _queue(db, slug, ["oX9z-openid"], channel="wechat")
+    with pytest.raises(ValueError, match="carrier-pigeon"):  # a name the outbox has no adapter for
+        await _queue(db, slug, ["loft 3"], channel="carrier-pigeon")

@@ -6,6 +6,10 @@ each gets a valid request from the route catalogue (tests/routes.py), and must a
 and append at least one record to the audit log of the right schema (the tenant's for /api,
 the platform's for /platform). Records are told apart by the request's X-Request-Id, which
 the audit log stores, so nothing else writing at the same time can make a route pass.
+
+A route the document says honours Idempotency-Key gets one: the same request sent again with
+that key must be answered from the first (``Idempotent-Replayed``, same status) and write
+nothing, so a client's retry never makes a second record.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import Any
 from sqlalchemy import func, select, text
 
 from app.core.audit import platform_audit, tenant_audit
+from app.core.idempotency import accepts_key
 from tests.conftest import bearer
 from tests.routes import (
     BODY_METHODS,
@@ -57,6 +62,7 @@ async def test_every_successful_write_is_audited(client: Any, app: Any, db: Any,
     assert not missing, missing_factory(missing)
 
     unaudited: list[str] = []
+    not_replayed: list[str] = []
     for route, method, handler in writes:
         where = f"{method} {route.path}"
         made = await FACTORIES[route.path](ctx)
@@ -71,17 +77,32 @@ async def test_every_successful_write_is_audited(client: Any, app: Any, db: Any,
         body = made.bodies.get(method)
         if method in BODY_METHODS and takes_body(handler):
             assert body is not None, f"{where}: its factory in tests/routes.py must give a valid {method} body"
+        if accepts_key(method, handler.status_code or 0, handler.opt):
+            headers["Idempotency-Key"] = uuid.uuid4().hex
+
+        target = url(route, made.params)
         if isinstance(body, bytes):  # a file upload (e.g. CSV), sent as is
-            response = await client.request(method, url(route, made.params), content=body,
-                                            headers={**headers, "Content-Type": made.content_type or ""})
+            request = client.build_request(method, target, content=body,
+                                           headers={**headers, "Content-Type": made.content_type or ""})
         else:
-            response = await client.request(method, url(route, made.params), headers=headers, json=body)
+            request = client.build_request(method, target, headers=headers, json=body)
+        response = await client.send(request)
         assert 200 <= response.status_code < 300, (
             f"{where} with the catalogue's request: {response.status_code} {response.text}; "
             "fix the factory in tests/routes.py or the route")
-        if not await audit_records(db, None if platform else f"t_{tenant}", request_id):
+        schema = None if platform else f"t_{tenant}"
+        audited = await audit_records(db, schema, request_id)
+        if not audited:
             unaudited.append(where)
+        if "Idempotency-Key" in headers:
+            again = await client.send(request)
+            if (again.status_code, again.headers.get("idempotent-replayed")) != (response.status_code, "true") \
+                    or await audit_records(db, schema, request_id) != audited:
+                not_replayed.append(f"{where}: {again.status_code} {again.text[:200]}")
     assert not unaudited, f"these writes succeeded without an audit record (audit.record in the service): {unaudited}"
+    assert not not_replayed, ("these routes are documented as honouring Idempotency-Key, but a retry with the key "
+                              f"was not answered from the first request (wrap the handler in idempotent()): "
+                              f"{not_replayed}")
 
 
 async def test_a_refused_write_leaves_no_audit_record(client: Any, db: Any, new_tenant: Any, mint: Any) -> None:

@@ -274,11 +274,13 @@ class Fuzz:
         route as a fresh one would: a refused request (4xx) changes nothing; an accepted
         update or addition (a note, a follow-up, a changed field) that left the resource in
         the lifecycle state it was in leaves it as fit as before. A delete, a move to
-        another state, or a resource whose state cannot be read back, is not reused."""
+        another state, work accepted to run in the background (202: a job will change the
+        resource under the next case), or a resource whose state cannot be read back, is not
+        reused."""
         if 400 <= status < 500:
             return True
         route_path, method = key
-        if not 200 <= status < 300 or method == "DELETE" or made.url is None:
+        if status not in (200, 201, 204) or method == "DELETE" or made.url is None:
             return False
         current = self._read(made, route_path)
         if current.status_code != 200:

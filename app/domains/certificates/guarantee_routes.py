@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.scopes import requires
 from app.core.etag import etag
+from app.core.idempotency import idempotent
 from app.core.pagination import PageParams, page_params
 from app.core.schemas import Page
 from app.core.writes import created, updated, with_etag
@@ -118,14 +119,18 @@ class GuaranteeController(Controller):
           summary="Start the upload of a guarantee's document (loan or guarantee contract, the bank's release "
                   "confirmation)",
           description="Answers with the document (pending) and a presigned PUT: send exactly its headers with the "
-                      "bytes, then `POST /api/v1/guarantees/documents/{id}/complete`. 409 once released.",
+                      "bytes, then `POST /api/v1/guarantees/documents/{id}/complete`. 409 once released. Accepts "
+                      "`Idempotency-Key`.",
           **requires("guarantees:write", errors=[404, 409]))
     async def start_document(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                              guarantee_id: uuid.UUID, data: DocumentIn) -> Response[DocumentUpload]:
-        g, path = await guarantees.get_guarantee(session, authz, guarantee_id, lock=True)
-        upload = await documents.start(session, _store(request), request.user.tenant, authz, g, path, data)
-        return Response(upload, status_code=201, headers={"Location": f"{GUARANTEES}/documents/{upload.document.id}",
-                                                          "ETag": etag(upload.document.version)})
+        async def produce() -> Response[DocumentUpload]:
+            g, path = await guarantees.get_guarantee(session, authz, guarantee_id, lock=True)
+            upload = await documents.start(session, _store(request), request.user.tenant, authz, g, path, data)
+            return Response(upload, status_code=201, headers={
+                "Location": f"{GUARANTEES}/documents/{upload.document.id}", "ETag": etag(upload.document.version)})
+
+        return await idempotent(request, session, produce)
 
     @get("/documents/{document_id:uuid}", operation_id="getGuaranteeDocument", summary="A guarantee's document",
          description="One document of a guarantee (loan or guarantee contract, the bank's release confirmation): its "

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.scopes import requires
 from app.core.deps import provide_tenant_session
 from app.core.etag import etag
+from app.core.idempotency import idempotent
 from app.core.writes import with_etag
 from app.domains.access.authz import Authorizer, provide_authz
 from app.domains.club import photos
@@ -43,14 +44,17 @@ class ActivityPhotoController(Controller):
     @post("/activities/{activity_id:uuid}/photos", operation_id="startClubActivityPhotoUpload",
           summary="Start a photo of an activity (published, held or evaluated)",
           description="Answers with the photo (pending) and a presigned PUT: send exactly its headers with the "
-                      "bytes, then `POST /api/v1/club/photos/{id}/complete`.",
+                      "bytes, then `POST /api/v1/club/photos/{id}/complete`. Accepts `Idempotency-Key`.",
           **requires("club:write", errors=[404, 409]))
     async def start(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                     activity_id: uuid.UUID, data: PhotoIn) -> Response[PhotoUpload]:
-        activity, path = await get_activity(session, authz, activity_id)
-        upload = await photos.start(session, _store(request), request.user.tenant, authz, activity, path, data)
-        return Response(upload, status_code=201, headers={"Location": f"{BASE}/photos/{upload.photo.id}",
-                                                          "ETag": etag(upload.photo.version)})
+        async def produce() -> Response[PhotoUpload]:
+            activity, path = await get_activity(session, authz, activity_id)
+            upload = await photos.start(session, _store(request), request.user.tenant, authz, activity, path, data)
+            return Response(upload, status_code=201, headers={"Location": f"{BASE}/photos/{upload.photo.id}",
+                                                              "ETag": etag(upload.photo.version)})
+
+        return await idempotent(request, session, produce)
 
     @get("/photos/{photo_id:uuid}", operation_id="getClubActivityPhoto", summary="An activity photo",
          description=("One activity photo: its declared size, type and checksum, and whether its upload was "

@@ -21,14 +21,14 @@ from app.domains.keyaccounts.models import PlanKind
 from app.domains.keyaccounts.schemas import (
     ActionCreate,
     ActionDone,
-    ActionOut,
     ActionStatus,
     ActionUpdate,
     Cancellation,
+    ImprovementOut,
     PlanCreate,
-    PlanOut,
     PlanStatus,
     PlanUpdate,
+    ServicePlanOut,
     StrategyCreate,
     StrategyOut,
     StrategyReview,
@@ -66,7 +66,7 @@ class SurveyImprovementController(Controller):
                            owner_id: uuid.UUID | None = Parameter(query="ownerId", default=None),
                            overdue: bool | None = Parameter(query="overdue", default=None),
                            node_id: uuid.UUID | None = Parameter(query="nodeId", default=None,
-                                                                 description=NODE_FILTER)) -> Page[ActionOut]:
+                                                                 description=NODE_FILTER)) -> Page[ImprovementOut]:
         return await improvements.list_actions(session, authz, page, status=status, plan_id=plan_id,
                                                customer_id=customer_id,
                                                owner_id=str(owner_id) if owner_id else None, overdue=overdue,
@@ -79,7 +79,7 @@ class SurveyImprovementController(Controller):
                       "`in_progress`.",
           **requires(WRITES, errors=[404, 409]))
     async def raise_action(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
-                           data: ActionCreate) -> Response[ActionOut]:
+                           data: ActionCreate) -> Response[ImprovementOut]:
         return await created(request, session, lambda: improvements.create_action(session, authz, data),
                              lambda a: improvements.show(session, a), lambda a: f"{BASE}/improvements/{a.id}")
 
@@ -87,7 +87,8 @@ class SurveyImprovementController(Controller):
          description="One improvement action with its status (its approval request's while under review), whether "
                      "it is overdue, and its outcome once done; `ETag` for a later change.",
          **requires(READS, errors=[404]))
-    async def get_action(self, session: AsyncSession, authz: Authorizer, action_id: uuid.UUID) -> Response[ActionOut]:
+    async def get_action(self, session: AsyncSession, authz: Authorizer,
+                         action_id: uuid.UUID) -> Response[ImprovementOut]:
         a, _ = await improvements.get_action(session, authz, action_id)
         return with_etag(await improvements.show(session, a), a.version)
 
@@ -96,7 +97,7 @@ class SurveyImprovementController(Controller):
            description="Needs If-Match. A rejected action is revised here, then submitted again as the next round.",
            **requires(WRITES, errors=MOVES))
     async def revise(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
-                     action_id: uuid.UUID, data: ActionUpdate) -> Response[ActionOut]:
+                     action_id: uuid.UUID, data: ActionUpdate) -> Response[ImprovementOut]:
         return await updated(request, improvements.get_action(session, authz, action_id, lock=True),
                              lambda a, path: improvements.update_action(session, authz, a, path, data),
                              lambda a: improvements.show(session, a))
@@ -107,7 +108,7 @@ class SurveyImprovementController(Controller):
                       "default); a rejected one as the next round of its request. Needs If-Match.",
           **requires(WRITES, errors=MOVES))
     async def submit(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
-                     action_id: uuid.UUID, data: Submission) -> Response[ActionOut]:
+                     action_id: uuid.UUID, data: Submission) -> Response[ImprovementOut]:
         return await updated(request, improvements.get_action(session, authz, action_id, lock=True),
                              lambda a, path: improvements.submit_action(session, authz, a, path, data),
                              lambda a: improvements.show(session, a))
@@ -116,7 +117,7 @@ class SurveyImprovementController(Controller):
           summary="Record an action's outcome: done",
           description="Only an action in progress (approved). Needs If-Match.", **requires(WRITES, errors=MOVES))
     async def complete(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
-                       action_id: uuid.UUID, data: ActionDone) -> Response[ActionOut]:
+                       action_id: uuid.UUID, data: ActionDone) -> Response[ImprovementOut]:
         return await updated(request, improvements.get_action(session, authz, action_id, lock=True),
                              lambda a, path: improvements.complete_action(session, authz, a, path, data),
                              lambda a: improvements.show(session, a))
@@ -126,7 +127,7 @@ class SurveyImprovementController(Controller):
           description="A draft, a decided one or one in progress, with the reason; a pending approval request is "
                       "withdrawn first. Needs If-Match.", **requires(WRITES, errors=MOVES))
     async def cancel(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
-                     action_id: uuid.UUID, data: Cancellation) -> Response[ActionOut]:
+                     action_id: uuid.UUID, data: Cancellation) -> Response[ImprovementOut]:
         return await updated(request, improvements.get_action(session, authz, action_id, lock=True),
                              lambda a, path: improvements.cancel_action(session, authz, a, path, data),
                              lambda a: improvements.show(session, a))
@@ -263,7 +264,7 @@ class ServicePlanController(Controller):
                          kind: PlanKind | None = Parameter(query="kind", default=None),
                          customer_id: uuid.UUID | None = Parameter(query="customerId", default=None),
                          node_id: uuid.UUID | None = Parameter(query="nodeId", default=None,
-                                                               description=NODE_FILTER)) -> Page[PlanOut]:
+                                                               description=NODE_FILTER)) -> Page[ServicePlanOut]:
         return await service_plans.list_plans(session, authz, page, status=status, kind=kind,
                                               customer_id=customer_id, node_id=node_id)
 
@@ -273,14 +274,14 @@ class ServicePlanController(Controller):
                       "management too). Approved, it is on `trial` until `trialEndsOn`.",
           **requires(WRITES, errors=[404, 409]))
     async def draft(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
-                    data: PlanCreate) -> Response[PlanOut]:
+                    data: PlanCreate) -> Response[ServicePlanOut]:
         return await created(request, session, lambda: service_plans.create_plan(session, authz, data),
                              lambda p: service_plans.show(session, p), lambda p: f"{BASE}/service-plans/{p.id}")
 
     @get("/{plan_id:uuid}", operation_id="getAfterSalesPlan", summary="An after-sales service plan",
          description="One plan with its kind, status (its approval request's while under review), trial and "
                      "evaluation; `ETag` for a later change.", **requires(READS, errors=[404]))
-    async def get_plan(self, session: AsyncSession, authz: Authorizer, plan_id: uuid.UUID) -> Response[PlanOut]:
+    async def get_plan(self, session: AsyncSession, authz: Authorizer, plan_id: uuid.UUID) -> Response[ServicePlanOut]:
         p, _ = await service_plans.get_plan(session, authz, plan_id)
         return with_etag(await service_plans.show(session, p), p.version)
 
@@ -289,7 +290,7 @@ class ServicePlanController(Controller):
            description="Needs If-Match. Changing the kind of a decided plan makes the next submission a new request "
                        "on the other chain.", **requires(WRITES, errors=MOVES))
     async def revise(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
-                     plan_id: uuid.UUID, data: PlanUpdate) -> Response[PlanOut]:
+                     plan_id: uuid.UUID, data: PlanUpdate) -> Response[ServicePlanOut]:
         return await updated(request, service_plans.get_plan(session, authz, plan_id, lock=True),
                              lambda p, path: service_plans.update_plan(session, authz, p, path, data),
                              lambda p: service_plans.show(session, p))
@@ -299,7 +300,7 @@ class ServicePlanController(Controller):
           description="To its kind's chain; a rejected one as the next round. Needs If-Match.",
           **requires(WRITES, errors=MOVES))
     async def submit(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
-                     plan_id: uuid.UUID, data: Submission) -> Response[PlanOut]:
+                     plan_id: uuid.UUID, data: Submission) -> Response[ServicePlanOut]:
         return await updated(request, service_plans.get_plan(session, authz, plan_id, lock=True),
                              lambda p, path: service_plans.submit_plan(session, authz, p, path, data),
                              lambda p: service_plans.show(session, p))
@@ -310,7 +311,7 @@ class ServicePlanController(Controller):
                       "otherwise it is a draft again, to be revised and approved anew. Needs If-Match.",
           **requires(WRITES, errors=MOVES))
     async def evaluate(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
-                       plan_id: uuid.UUID, data: TrialEvaluation) -> Response[PlanOut]:
+                       plan_id: uuid.UUID, data: TrialEvaluation) -> Response[ServicePlanOut]:
         return await updated(request, service_plans.get_plan(session, authz, plan_id, lock=True),
                              lambda p, path: service_plans.evaluate_trial(session, authz, p, path, data),
                              lambda p: service_plans.show(session, p))

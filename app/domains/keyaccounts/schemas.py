@@ -60,7 +60,7 @@ class ActionDone(Input):
     outcome: LongText
 
 
-class ActionOut(Schema):
+class ImprovementOut(Schema):
     id: uuid.UUID
     number: str
     node_id: uuid.UUID
@@ -220,7 +220,7 @@ class TrialEvaluation(Input):
     adopt: bool
 
 
-class PlanOut(Schema):
+class ServicePlanOut(Schema):
     id: uuid.UUID
     number: str
     node_id: uuid.UUID

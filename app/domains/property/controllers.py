@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.scopes import requires
 from app.core.deps import provide_tenant_session
 from app.core.etag import etag
+from app.core.idempotency import idempotent
 from app.core.pagination import PageParams, page_params
 from app.core.schemas import Page
 from app.core.writes import created, updated, with_etag
@@ -528,13 +529,16 @@ class PhotoController(Controller):
     @post("/", operation_id="startPropertyPhotoUpload",
           summary="Start a photo of a handover (defects, the signed record), repair order or finding",
           description="Answers with the photo (pending) and a presigned PUT: send exactly its headers with the "
-                      "bytes, then `POST /api/v1/property/photos/{id}/complete`.",
+                      "bytes, then `POST /api/v1/property/photos/{id}/complete`. Accepts `Idempotency-Key`.",
           **requires(WRITE_SCOPE, errors=[404, 409]))
     async def start(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
                     data: PhotoIn) -> Response[PhotoUpload]:
-        upload = await photos.start(session, _store(request), request.user.tenant, authz, data)
-        return Response(upload, status_code=201, headers={"Location": f"{BASE}/photos/{upload.photo.id}",
-                                                          "ETag": etag(upload.photo.version)})
+        async def produce() -> Response[PhotoUpload]:
+            upload = await photos.start(session, _store(request), request.user.tenant, authz, data)
+            return Response(upload, status_code=201, headers={"Location": f"{BASE}/photos/{upload.photo.id}",
+                                                              "ETag": etag(upload.photo.version)})
+
+        return await idempotent(request, session, produce)
 
     @get("/{photo_id:uuid}", operation_id="getPropertyPhoto", summary="A photo",
          description="One photo: the record it belongs to, caption, file name, size and type, and whether its upload "

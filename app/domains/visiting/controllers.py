@@ -26,9 +26,9 @@ from app.domains.visiting.schemas import (
     KeyCustomerOut,
     PlanClose,
     PlanCreate,
-    PlanOut,
     PlanSummaryOut,
     PlanUpdate,
+    RegionalPlanOut,
 )
 
 BASE = "/api/v1/visiting"
@@ -37,7 +37,7 @@ NODE_FILTER = "Records at this org node or below it."
 TAGS = ["Visit planning"]
 
 
-async def _plan(p: RegionalVisitPlan) -> PlanOut:
+async def _plan(p: RegionalVisitPlan) -> RegionalPlanOut:
     return services.plan_out(p)
 
 
@@ -96,7 +96,7 @@ class PlanController(Controller):
         node_id: uuid.UUID | None = Parameter(query="nodeId", default=None, description=NODE_FILTER),
         area_id: uuid.UUID | None = Parameter(query="areaId", default=None),
         status: PlanStatus | None = Parameter(query="status", default=None),
-    ) -> Page[PlanOut]:
+    ) -> Page[RegionalPlanOut]:
         return await services.list_plans(session, authz, page, node_id=node_id, area_id=area_id, status=status)
 
     @post("/", operation_id="createRegionalVisitPlan", summary="Plan an area's visits for a period",
@@ -105,20 +105,20 @@ class PlanController(Controller):
                       "from the visits: GET .../summary.",
           **requires("visiting:write", errors=[404]))
     async def create_plan(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
-                          data: PlanCreate) -> Response[PlanOut]:
+                          data: PlanCreate) -> Response[RegionalPlanOut]:
         return await created(request, session, lambda: services.create_plan(session, authz, data), _plan,
                              lambda plan: f"{BASE}/plans/{plan.id}")
 
     @get("/{plan_id:uuid}", operation_id="getRegionalVisitPlan", summary="A regional visit plan",
          description="The plan, and once closed its written summary.", **requires("visiting:read", errors=[404]))
-    async def get_plan(self, session: AsyncSession, authz: Authorizer, plan_id: uuid.UUID) -> Response[PlanOut]:
+    async def get_plan(self, session: AsyncSession, authz: Authorizer, plan_id: uuid.UUID) -> Response[RegionalPlanOut]:
         plan, _ = await services.get_plan(session, authz, plan_id)
         return with_etag(services.plan_out(plan), plan.version)
 
     @patch("/{plan_id:uuid}", operation_id="updateRegionalVisitPlan", summary="Change an open plan's title or period",
            description="409 once the plan is closed.", **requires("visiting:write", errors=[404, 409, 412, 428]))
     async def update_plan(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
-                          plan_id: uuid.UUID, data: PlanUpdate) -> Response[PlanOut]:
+                          plan_id: uuid.UUID, data: PlanUpdate) -> Response[RegionalPlanOut]:
         return await updated(request, services.get_plan(session, authz, plan_id, lock=True),
                              lambda plan, path: services.update_plan(session, authz, plan, path, data), _plan)
 
@@ -136,7 +136,7 @@ class PlanController(Controller):
           description="Seed 000 §21 ⑦ 区域客户拜访总结. The figures it was closed on are kept in its audit record; "
                       "409 when closed already.", **requires("visiting:write", errors=[404, 409, 412, 428]))
     async def close(self, request: Request[Any, Any, Any], session: AsyncSession, authz: Authorizer,
-                    plan_id: uuid.UUID, data: PlanClose) -> Response[PlanOut]:
+                    plan_id: uuid.UUID, data: PlanClose) -> Response[RegionalPlanOut]:
         return await updated(request, services.get_plan(session, authz, plan_id, lock=True),
                              lambda plan, path: services.close_plan(session, authz, plan, path, data), _plan)
 

@@ -93,7 +93,7 @@ class PlanClose(Input):
     summary: Text  # §21 ⑦ 区域客户拜访总结
 
 
-class PlanOut(Schema):
+class RegionalPlanOut(Schema):
     id: uuid.UUID
     area_id: uuid.UUID
     node_id: uuid.UUID

@@ -39,10 +39,10 @@ from app.domains.keyaccounts.models import ActionStage, SurveyImprovement
 from app.domains.keyaccounts.schemas import (
     ActionCreate,
     ActionDone,
-    ActionOut,
     ActionStatus,
     ActionUpdate,
     Cancellation,
+    ImprovementOut,
     Submission,
 )
 from app.domains.keyaccounts.services.common import READ, WRITE, conflict, number, revisable, to_approval
@@ -65,8 +65,8 @@ def _status(a: SurveyImprovement, request: RequestStatus | None) -> ActionStatus
     return shown_status(a.stage.value, request)  # type: ignore[return-value]  # a member of ActionStatus
 
 
-def action_out(a: SurveyImprovement, request: RequestStatus | None, on: date) -> ActionOut:
-    return ActionOut(
+def action_out(a: SurveyImprovement, request: RequestStatus | None, on: date) -> ImprovementOut:
+    return ImprovementOut(
         id=a.id, number=a.number, node_id=a.node_id, plan_id=a.plan_id, result_id=a.result_id,
         customer_id=a.customer_id, finding=a.finding, action=a.action, owner_id=a.owner_id, due_on=a.due_on,
         status=_status(a, request), overdue=a.stage is ActionStage.in_progress and a.due_on < on,
@@ -75,7 +75,7 @@ def action_out(a: SurveyImprovement, request: RequestStatus | None, on: date) ->
         created_at=a.created_at, version=a.version)
 
 
-async def show(session: AsyncSession, a: SurveyImprovement) -> ActionOut:
+async def show(session: AsyncSession, a: SurveyImprovement) -> ImprovementOut:
     return action_out(a, await request_status(session, a.approval_request_id), await today(session))
 
 
@@ -86,7 +86,7 @@ async def get_action(session: AsyncSession, authz: Authorizer, action_id: uuid.U
 
 async def list_actions(session: AsyncSession, authz: Authorizer, params: PageParams, *, status: str | None,
                        plan_id: uuid.UUID | None, customer_id: uuid.UUID | None, owner_id: str | None,
-                       overdue: bool | None, node_id: uuid.UUID | None) -> Page[ActionOut]:
+                       overdue: bool | None, node_id: uuid.UUID | None) -> Page[ImprovementOut]:
     stmt: Select[Any] = (select(SurveyImprovement)
                          .outerjoin(ApprovalRequest, ApprovalRequest.id == SurveyImprovement.approval_request_id)
                          .where(authz.visible(READ, SurveyImprovement.node_id)))

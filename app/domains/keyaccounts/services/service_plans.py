@@ -35,7 +35,14 @@ from app.domains.approvals.approvable import (
 from app.domains.approvals.models import ApprovalRequest, RequestStatus
 from app.domains.customers.lookups import customer_for
 from app.domains.keyaccounts.models import AfterSalesPlan, PlanKind, PlanStage
-from app.domains.keyaccounts.schemas import PlanCreate, PlanOut, PlanStatus, PlanUpdate, Submission, TrialEvaluation
+from app.domains.keyaccounts.schemas import (
+    PlanCreate,
+    PlanStatus,
+    PlanUpdate,
+    ServicePlanOut,
+    Submission,
+    TrialEvaluation,
+)
 from app.domains.keyaccounts.services.common import READ, WRITE, conflict, number, revisable, to_approval
 from app.domains.org.models import NodeKind
 
@@ -55,15 +62,15 @@ def _status(p: AfterSalesPlan, request: RequestStatus | None) -> PlanStatus:
     return shown_status(p.stage.value, request)  # type: ignore[return-value]  # a member of PlanStatus
 
 
-def plan_out(p: AfterSalesPlan, request: RequestStatus | None) -> PlanOut:
-    return PlanOut(
+def plan_out(p: AfterSalesPlan, request: RequestStatus | None) -> ServicePlanOut:
+    return ServicePlanOut(
         id=p.id, number=p.number, node_id=p.node_id, customer_id=p.customer_id, kind=p.kind, title=p.title,
         issue=p.issue, content=p.content, trial_ends_on=p.trial_ends_on, status=_status(p, request),
         approval_request_id=p.approval_request_id, trial_started_at=p.trial_started_at, evaluation=p.evaluation,
         in_force_at=p.in_force_at, created_by=p.created_by, created_at=p.created_at, version=p.version)
 
 
-async def show(session: AsyncSession, p: AfterSalesPlan) -> PlanOut:
+async def show(session: AsyncSession, p: AfterSalesPlan) -> ServicePlanOut:
     return plan_out(p, await request_status(session, p.approval_request_id))
 
 
@@ -74,7 +81,7 @@ async def get_plan(session: AsyncSession, authz: Authorizer, plan_id: uuid.UUID,
 
 async def list_plans(session: AsyncSession, authz: Authorizer, params: PageParams, *, status: str | None,
                      kind: PlanKind | None, customer_id: uuid.UUID | None,
-                     node_id: uuid.UUID | None) -> Page[PlanOut]:
+                     node_id: uuid.UUID | None) -> Page[ServicePlanOut]:
     stmt: Select[Any] = (select(AfterSalesPlan)
                          .outerjoin(ApprovalRequest, ApprovalRequest.id == AfterSalesPlan.approval_request_id)
                          .where(authz.visible(READ, AfterSalesPlan.node_id)))

@@ -37,9 +37,9 @@ from app.domains.visiting.schemas import (
     PlanCreate,
     PlanFigures,
     PlanLine,
-    PlanOut,
     PlanSummaryOut,
     PlanUpdate,
+    RegionalPlanOut,
 )
 from app.domains.visiting.services.areas import MADE, READ, WRITE, every_days, grades_of, routes_of
 from app.tenants.bound import time_zone
@@ -54,14 +54,14 @@ async def get_plan(session: AsyncSession, authz: Authorizer, plan_id: uuid.UUID,
     return await get_at_node(session, authz, RegionalVisitPlan, plan_id, READ, "regional visit plan", lock=lock)
 
 
-def plan_out(p: RegionalVisitPlan) -> PlanOut:
-    return PlanOut(id=p.id, area_id=p.area_id, node_id=p.node_id, title=p.title, starts_on=p.starts_on,
+def plan_out(p: RegionalVisitPlan) -> RegionalPlanOut:
+    return RegionalPlanOut(id=p.id, area_id=p.area_id, node_id=p.node_id, title=p.title, starts_on=p.starts_on,
                    ends_on=p.ends_on, status=p.status, summary=p.summary, closed_at=p.closed_at,
                    closed_by=p.closed_by, created_at=p.created_at, version=p.version)
 
 
 async def list_plans(session: AsyncSession, authz: Authorizer, params: PageParams, *, node_id: uuid.UUID | None,
-                     area_id: uuid.UUID | None, status: PlanStatus | None) -> Page[PlanOut]:
+                     area_id: uuid.UUID | None, status: PlanStatus | None) -> Page[RegionalPlanOut]:
     stmt: Select[Any] = select(RegionalVisitPlan).where(authz.visible(READ, RegionalVisitPlan.node_id))
     if node_id is not None:
         stmt = stmt.where(await subtree_filter(session, RegionalVisitPlan.node_id, node_id))
