@@ -21,7 +21,7 @@ UV_PIP   := $(UV) pip install -q --python $(PY)
 # source again where the environment forbids bytecode files (__pycache__ is ignored by git).
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: run stop test lint fuzz bench worker migrate install install-dev lock upgrade-deps clean-data browser
+.PHONY: run stop test lint fuzz bench worker migrate install install-dev lock upgrade-deps clean-data browser node-tools
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -78,7 +78,7 @@ stop: install
 ## of the collection, in order, so a module's tests stay together and its module fixtures
 ## (the subtree world, the cross-tenant matrix) are built once; a worker that runs out takes
 ## half of the other's queue (with `load`, modules were dealt out in small chunks to both).
-test: lint browser
+test: lint browser node-tools
 	$(PY) -m pytest -n 2 --dist worksteal
 
 ## ruff (rules: pyproject.toml) and mypy; any finding fails.
@@ -97,6 +97,24 @@ browser:
 	@test -x /usr/bin/chromium || { \
 	  echo "installing Debian's chromium for the browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk; }
+
+## The OpenAPI document is also checked with Node tools (tests/quality/test_spec_tools.py):
+## Spectral, a TypeScript client generator and tsc, pinned in tools/npm/package-lock.json
+## and installed by `npm ci` (no install scripts run: none of them needs one). Node.js comes
+## from Debian, as Chromium does; the tools need 20.19 or later.
+NPM_TOOLS := tools/npm
+NODE_STAMP := $(NPM_TOOLS)/node_modules/.ci-stamp
+
+node-tools: $(NODE_STAMP)
+
+$(NODE_STAMP): $(NPM_TOOLS)/package.json $(NPM_TOOLS)/package-lock.json
+	@command -v node >/dev/null && command -v npm >/dev/null || { \
+	  echo "installing Debian's nodejs and npm for the OpenAPI document's checks"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; }
+	@node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a * 100 + b >= 2019 ? 0 : 1)' || { \
+	  echo "Node.js 20.19 or later is needed for tools/npm (found $$(node --version))"; exit 1; }
+	cd $(NPM_TOOLS) && npm ci --no-audit --no-fund --ignore-scripts
+	@touch $@
 
 ## Benchmarks print figures; see docs/benchmarks.md.
 bench: install-dev

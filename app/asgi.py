@@ -13,7 +13,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.spec import Tag
+from litestar.openapi.spec import Contact, Tag
 from litestar.status_codes import HTTP_307_TEMPORARY_REDIRECT
 
 from app import domains
@@ -128,6 +128,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         title="Cornerstone API",
         version="1.0.0",
         description=DESCRIPTION,
+        # Who answers a partner's questions about this API is the group that registered the
+        # partner's client (docs/partners.md): the document is served by every deployment alike.
+        contact=Contact(name="The administrator of the group whose tenant you work in (who registered your "
+                             "OAuth client)"),
         # The document and its viewers are public; the router's opt says so to the authentication.
         # They are not API operations, so the document leaves them out.
         openapi_router=Router(path="/schema", route_handlers=[], opt={"public": True}, include_in_schema=False),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -207,14 +208,24 @@ def complete(document: OpenAPI, routes: Iterable[HTTPRoute]) -> None:
                                 shows_etag=versioned and method == "GET")
 
 
+# Litestar's key for a generic over a struct: ``Page_app.domains.forums.schemas.ActionOut_``.
+_GENERIC_KEY = re.compile(r"(?P<outer>[^_.]+)_(?P<module>[\w.]+)\.(?P<inner>\w+)_")
+
+
 def _unique_titles(components: Components) -> None:
     """Two schemas named alike in two domains (``AnswerIn``) get keys of their own from
     Litestar but keep the same title, which generators name their classes by: one of them would
-    be lost. Each takes its domain's name in front (``InquiriesAnswerIn``)."""
+    be lost. Each takes its domain's name in front (``InquiriesAnswerIn``); a page of them takes
+    it inside (``Page[ForumsActionOut]``, as the item's own title reads)."""
     schemas = components.schemas or {}
     titles = Counter(s.title for s in schemas.values() if s.title)
     for key, schema in schemas.items():
-        if schema.title and titles[schema.title] > 1 and "_" in key:
+        if not (schema.title and titles[schema.title] > 1):
+            continue
+        if generic := _GENERIC_KEY.fullmatch(key):
+            domain = generic["module"].removeprefix("app.").removeprefix("domains.").split(".")[0].title()
+            schema.title = schema.title.replace(f"[{generic['inner']}]", f"[{domain}{generic['inner']}]")
+        elif "_" in key:
             schema.title = key.split("_", 1)[0].title() + schema.title
 
 
