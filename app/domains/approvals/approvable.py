@@ -107,6 +107,13 @@ def approvable_type(code: str, title: str, record: Approvable[M], *,
         default_roles=default_roles, replaces=replaces)
 
 
+def revisable(stage: Any, draft: Any, submitted: Any, request_status: RequestStatus | None) -> bool:
+    """Whether a record in ``stage`` may be revised and submitted again: a draft, or one
+    submitted whose request was rejected or withdrawn."""
+    return stage is draft or (
+        stage is submitted and request_status in (RequestStatus.rejected, RequestStatus.withdrawn))
+
+
 def shown_status(stage: str, request_status: RequestStatus | None) -> str:
     """The status shown for a record whose ``submitted`` stage defers to its request."""
     if stage == SUBMITTED:

@@ -30,6 +30,7 @@ from app.domains.approvals.approvable import (
     approvable_type,
     page_with_request_status,
     request_status,
+    revisable,
     shown_status,
     status_filter,
 )
@@ -141,9 +142,7 @@ async def submit_agency(session: AsyncSession, authz: Authorizer, a: Agency, pat
     the next round of its request."""
     authz.require(CERT_WRITE, path)
     status = await request_status(session, a.approval_request_id)
-    revisable = a.stage is AgencyStage.draft or (
-        a.stage is AgencyStage.submitted and status in (RequestStatus.rejected, RequestStatus.withdrawn))
-    if not revisable:
+    if not revisable(a.stage, AgencyStage.draft, AgencyStage.submitted, status):
         raise _conflict(f"Agency {a.name}", _status(a, status),
                         "only a draft, rejected or withdrawn agency is proposed")
     before = _snap(a)

@@ -44,6 +44,7 @@ from app.domains.approvals.approvable import (
     approvable_type,
     page_with_request_status,
     request_status,
+    revisable,
     shown_status,
     status_filter,
 )
@@ -206,16 +207,11 @@ async def create_activity(session: AsyncSession, authz: Authorizer, data: Activi
     return activity
 
 
-def _revisable(a: Activity, status: RequestStatus | None) -> bool:
-    return a.stage is ActivityStage.draft or (
-        a.stage is ActivityStage.submitted and status in (RequestStatus.rejected, RequestStatus.withdrawn))
-
-
 async def update_activity(session: AsyncSession, authz: Authorizer, a: Activity, path: str,
                           data: ActivityUpdate) -> Activity:
     authz.require(WRITE, path)
     status = await request_status(session, a.approval_request_id)
-    if not _revisable(a, status):
+    if not revisable(a.stage, ActivityStage.draft, ActivityStage.submitted, status):
         raise conflict(f"activity {a.number}", shown_status(a.stage.value, status),
                        "only a draft, or a plan rejected or withdrawn, can be revised")
     changes = provided(data)
@@ -242,7 +238,7 @@ async def submit_activity(session: AsyncSession, authz: Authorizer, a: Activity,
                           data: Submission) -> Activity:
     authz.require(WRITE, path)
     status = await request_status(session, a.approval_request_id)
-    if not _revisable(a, status):
+    if not revisable(a.stage, ActivityStage.draft, ActivityStage.submitted, status):
         raise conflict(f"activity {a.number}", shown_status(a.stage.value, status),
                        "it is already under review or decided")
     before = audit.snapshot(a)

@@ -29,6 +29,7 @@ from app.domains.approvals.approvable import (
     approvable_type,
     page_with_request_status,
     request_status,
+    revisable,
     shown_status,
     status_filter,
 )
@@ -168,15 +169,10 @@ async def create_club(session: AsyncSession, authz: Authorizer, data: ClubCreate
     return club
 
 
-def _revisable(club: Club, status: RequestStatus | None) -> bool:
-    return club.stage is ClubStage.draft or (
-        club.stage is ClubStage.submitted and status in (RequestStatus.rejected, RequestStatus.withdrawn))
-
-
 async def update_club(session: AsyncSession, authz: Authorizer, club: Club, path: str, data: ClubUpdate) -> Club:
     authz.require(WRITE, path)
     status = await request_status(session, club.approval_request_id)
-    if not _revisable(club, status):
+    if not revisable(club.stage, ClubStage.draft, ClubStage.submitted, status):
         raise conflict(f"club plan {club.name!r}", shown_status(club.stage.value, status),
                        "only a draft, or a plan rejected or withdrawn, can be revised")
     changes = provided(data)
@@ -202,7 +198,7 @@ async def submit_club(session: AsyncSession, authz: Authorizer, club: Club, path
     round of its request."""
     authz.require(WRITE, path)
     status = await request_status(session, club.approval_request_id)
-    if not _revisable(club, status):
+    if not revisable(club.stage, ClubStage.draft, ClubStage.submitted, status):
         raise conflict(f"club plan {club.name!r}", shown_status(club.stage.value, status),
                        "it is already under review or decided")
     before = _snapshot(club)

@@ -33,6 +33,7 @@ from app.domains.approvals.approvable import (
     approvable_type,
     page_with_request_status,
     request_status,
+    revisable,
     shown_status,
     status_filter,
 )
@@ -150,15 +151,10 @@ async def create_forum(session: AsyncSession, authz: Authorizer, data: ForumCrea
     return forum
 
 
-def _revisable(f: Forum, status: RequestStatus | None) -> bool:
-    return f.stage is ForumStage.draft or (
-        f.stage is ForumStage.submitted and status in (RequestStatus.rejected, RequestStatus.withdrawn))
-
-
 async def update_forum(session: AsyncSession, authz: Authorizer, f: Forum, path: str, data: ForumUpdate) -> Forum:
     authz.require(WRITE, path)
     status = await request_status(session, f.approval_request_id)
-    if not _revisable(f, status):
+    if not revisable(f.stage, ForumStage.draft, ForumStage.submitted, status):
         raise _conflict(f, shown_status(f.stage.value, status),
                         "only a draft, or a plan rejected or withdrawn, can be revised")
     before = audit.snapshot(f)
@@ -181,7 +177,7 @@ async def _saved(session: AsyncSession, f: Forum, action: str, before: dict[str,
 async def submit_forum(session: AsyncSession, authz: Authorizer, f: Forum, path: str, data: Submission) -> Forum:
     authz.require(WRITE, path)
     status = await request_status(session, f.approval_request_id)
-    if not _revisable(f, status):
+    if not revisable(f.stage, ForumStage.draft, ForumStage.submitted, status):
         raise _conflict(f, shown_status(f.stage.value, status), "it is already under review or decided")
     before = audit.snapshot(f)
     if status is RequestStatus.rejected:

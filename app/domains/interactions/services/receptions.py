@@ -27,6 +27,7 @@ from app.domains.approvals.approvable import (
     approvable_type,
     page_with_request_status,
     request_status,
+    revisable,
     shown_status,
     status_filter,
 )
@@ -171,17 +172,12 @@ async def create_reception(session: AsyncSession, authz: Authorizer, data: Recep
     return reception
 
 
-def _revisable(reception: Reception, request_status: RequestStatus | None) -> bool:
-    return reception.stage is ReceptionStage.draft or (
-        reception.stage is ReceptionStage.submitted
-        and request_status in (RequestStatus.rejected, RequestStatus.withdrawn))
-
 
 async def update_reception(session: AsyncSession, authz: Authorizer, reception: Reception, path: str,
                            data: ReceptionUpdate) -> Reception:
     authz.require(WRITE, path)
     status = await request_status(session, reception.approval_request_id)
-    if not _revisable(reception, status):
+    if not revisable(reception.stage, ReceptionStage.draft, ReceptionStage.submitted, status):
         raise conflict(f"reception {reception.number}", shown_status(reception.stage.value, status),
                         "only a draft, or an application rejected or withdrawn, can be revised")
     changes = provided(data)
@@ -215,7 +211,7 @@ async def submit_reception(session: AsyncSession, authz: Authorizer, reception: 
     the next round of its request (by its submitter, the engine's rule)."""
     authz.require(WRITE, path)
     status = await request_status(session, reception.approval_request_id)
-    if not _revisable(reception, status):
+    if not revisable(reception.stage, ReceptionStage.draft, ReceptionStage.submitted, status):
         raise conflict(f"reception {reception.number}", shown_status(reception.stage.value, status),
                         "it is already under review or decided")
     total = _budget(reception).total

@@ -27,6 +27,7 @@ from app.domains.approvals.approvable import (
     approvable_type,
     page_with_request_status,
     request_status,
+    revisable,
     shown_status,
     status_filter,
 )
@@ -149,18 +150,11 @@ def _label(visit: Visit) -> str:
     return f"visit {visit.number}"
 
 
-def _revisable(visit: Visit, status: RequestStatus | None) -> bool:
-    """A planned visit, or one whose application was rejected or withdrawn: it may be changed
-    and (again) applied for."""
-    return visit.status is VisitStatus.planned or (
-        visit.status is VisitStatus.submitted and status in (RequestStatus.rejected, RequestStatus.withdrawn))
-
-
 async def update_visit(session: AsyncSession, authz: Authorizer, visit: Visit, path: str,
                        data: VisitUpdate) -> Visit:
     authz.require(WRITE, path)
     status = await request_status(session, visit.approval_request_id)
-    if not _revisable(visit, status):
+    if not revisable(visit.status, VisitStatus.planned, VisitStatus.submitted, status):
         raise conflict(_label(visit), _shown(visit, status),
                        "only a planned visit, or one whose application was rejected or withdrawn, is changed")
     changes = provided(data)
@@ -179,7 +173,7 @@ async def apply_for_visit(session: AsyncSession, authz: Authorizer, visit: Visit
     withdrawn application as a new request, a rejected one as the next round of its request."""
     authz.require(WRITE, path)
     status = await request_status(session, visit.approval_request_id)
-    if not _revisable(visit, status):
+    if not revisable(visit.status, VisitStatus.planned, VisitStatus.submitted, status):
         raise conflict(_label(visit), _shown(visit, status), "its application is already under review or decided")
     before = trail_snapshot(visit)
     if status is RequestStatus.rejected:

@@ -14,7 +14,7 @@ from app.core.numbering import next_number
 from app.core.problems import ProblemError, field_error
 from app.domains.access.authz import Authorizer, register_permissions
 from app.domains.approvals import services as approvals
-from app.domains.approvals.approvable import request_status, shown_status
+from app.domains.approvals.approvable import request_status, revisable, shown_status
 from app.domains.approvals.models import RequestStatus
 from app.domains.approvals.schemas import Resubmission
 from app.domains.customers.lookups import customer_for
@@ -60,18 +60,12 @@ async def key_customer(session: AsyncSession, authz: Authorizer, customer_id: uu
     return customer, node
 
 
-def revisable(record: Submittable, draft: Any, submitted: Any, status: RequestStatus | None) -> bool:
-    """A draft, or a record whose request was rejected or withdrawn."""
-    return record.stage is draft or (
-        record.stage is submitted and status in (RequestStatus.rejected, RequestStatus.withdrawn))
-
-
 async def to_approval(session: AsyncSession, record: Submittable, *, what: str, draft: Any, submitted: Any,
                       request_type: str, title: str, key: str, note: str | None) -> None:
     """Send ``record`` to ``request_type``'s chain: a draft or a withdrawn record as a new
     request, a rejected one as the next round of its request (by its submitter)."""
     status = await request_status(session, record.approval_request_id)
-    if not revisable(record, draft, submitted, status):
+    if not revisable(record.stage, draft, submitted, status):
         raise conflict(what, shown_status(record.stage.value, status), "it is already under review or decided")
     if status is RequestStatus.rejected and record.stage is submitted:
         assert record.approval_request_id is not None

@@ -31,6 +31,7 @@ from app.domains.approvals.approvable import (
     approvable_type,
     page_with_request_status,
     request_status,
+    revisable,
     shown_status,
     status_filter,
 )
@@ -45,7 +46,7 @@ from app.domains.keyaccounts.schemas import (
     ImprovementOut,
     Submission,
 )
-from app.domains.keyaccounts.services.common import READ, WRITE, conflict, number, revisable, to_approval
+from app.domains.keyaccounts.services.common import READ, WRITE, conflict, number, to_approval
 from app.domains.surveys.models import ReturnVisitPlan, SurveyResult
 from app.tenants.bound import tenant_id, today
 
@@ -140,7 +141,7 @@ async def update_action(session: AsyncSession, authz: Authorizer, a: SurveyImpro
                         data: ActionUpdate) -> SurveyImprovement:
     authz.require(WRITE, path)
     status = await request_status(session, a.approval_request_id)
-    if not revisable(a, ActionStage.draft, ActionStage.submitted, status):
+    if not revisable(a.stage, ActionStage.draft, ActionStage.submitted, status):
         raise conflict(f"improvement action {a.number}", shown_status(a.stage.value, status),
                        "only a draft, or one rejected or withdrawn, can be revised")
     before = audit.snapshot(a)

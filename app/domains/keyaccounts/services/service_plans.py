@@ -29,6 +29,7 @@ from app.domains.approvals.approvable import (
     approvable_type,
     page_with_request_status,
     request_status,
+    revisable,
     shown_status,
     status_filter,
 )
@@ -43,7 +44,7 @@ from app.domains.keyaccounts.schemas import (
     Submission,
     TrialEvaluation,
 )
-from app.domains.keyaccounts.services.common import READ, WRITE, conflict, number, revisable, to_approval
+from app.domains.keyaccounts.services.common import READ, WRITE, conflict, number, to_approval
 from app.domains.org.models import NodeKind
 
 PLAN = "after_sales_plan"
@@ -116,7 +117,7 @@ async def update_plan(session: AsyncSession, authz: Authorizer, p: AfterSalesPla
                       data: PlanUpdate) -> AfterSalesPlan:
     authz.require(WRITE, path)
     status = await request_status(session, p.approval_request_id)
-    if not revisable(p, PlanStage.draft, PlanStage.submitted, status):
+    if not revisable(p.stage, PlanStage.draft, PlanStage.submitted, status):
         raise conflict(f"after-sales service plan {p.number}", shown_status(p.stage.value, status),
                        "only a draft, or one rejected or withdrawn, can be revised")
     changes = provided(data)

@@ -25,6 +25,7 @@ from app.domains.approvals.approvable import (
     approvable_type,
     page_with_request_status,
     request_status,
+    revisable,
     shown_status,
     status_filter,
 )
@@ -44,7 +45,6 @@ from app.domains.keyaccounts.services.common import (
     conflict,
     key_customer,
     number,
-    revisable,
     to_approval,
 )
 
@@ -119,7 +119,7 @@ async def update_strategy(session: AsyncSession, authz: Authorizer, s: KeyAccoun
                           data: StrategyUpdate) -> KeyAccountStrategy:
     authz.require(WRITE, path)
     status = await request_status(session, s.approval_request_id)
-    if not revisable(s, StrategyStage.draft, StrategyStage.submitted, status):
+    if not revisable(s.stage, StrategyStage.draft, StrategyStage.submitted, status):
         raise conflict(f"big-customer strategy {s.number}", shown_status(s.stage.value, status),
                        "only a draft, or one rejected or withdrawn, can be revised")
     changes = provided(data)
